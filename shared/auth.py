@@ -1,0 +1,205 @@
+"""Access-token verification and role checks used by every service (plus a nameko provider)."""
+
+import threading
+import time
+from dataclasses import dataclass
+
+import jwt
+import requests
+from nameko.extensions import DependencyProvider
+
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "tenant_id", "roles"]
+
+
+class AuthError(Exception):
+    """Base of authentication and authorization failures; ``reason`` is safe to show to callers."""
+
+    status = 401
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Unauthorized(AuthError):
+    status = 401
+
+
+class Forbidden(AuthError):
+    status = 403
+
+
+class KeysUnavailable(AuthError):
+    """The signing keys could not be fetched: a retryable outage, not a bad token."""
+
+    status = 503
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    tenant_id: str
+    roles: frozenset
+
+    def has_any(self, *roles: str) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+def require_roles(principal: Principal, *roles: str) -> None:
+    """Allow the call when the principal holds at least one of ``roles``."""
+    if not principal.has_any(*roles):
+        raise Forbidden("this action requires one of the roles: " + ", ".join(sorted(roles)))
+
+
+def _jwks_kids(document: dict) -> set:
+    return {key.get("kid") for key in document.get("keys", []) if isinstance(key, dict)}
+
+
+class KeySetCache:
+    """A published key set fetched over HTTP, kept for ``max_age`` seconds.
+
+    An unknown kid triggers a refetch (keys are rotated in ahead of use), but at most once per
+    ``min_refetch_interval`` so tokens carrying random kids cannot make us hammer the publisher.
+    When a refetch fails the last good key set keeps serving: an outage of the publisher should
+    not log everyone out.
+    """
+
+    def __init__(self, url: str, *, session: requests.Session | None = None, timeout: float = 5.0,
+                 max_age: float = 300.0, min_refetch_interval: float = 30.0, clock=time.monotonic,
+                 kids=_jwks_kids):
+        self.url = url
+        self._session = session or requests.Session()
+        self._timeout = timeout
+        self._max_age = max_age
+        self._min_refetch_interval = min_refetch_interval
+        self._clock = clock
+        self._kids = kids
+        self._lock = threading.Lock()
+        self._document: dict | None = None
+        self._fetched_at = float("-inf")
+        self._attempted_at = float("-inf")
+
+    def document(self, kid: str | None = None) -> dict:
+        """The key set, refreshed if stale or (rate-limited) if it lacks ``kid``."""
+        with self._lock:
+            now = self._clock()
+            stale = now - self._fetched_at >= self._max_age
+            missing = kid is not None and self._document is not None and kid not in self._kids(self._document)
+            may_retry = now - self._attempted_at >= self._min_refetch_interval
+            if self._document is None or ((stale or missing) and may_retry):
+                self._refresh(now)
+            return self._document
+
+    def _refresh(self, now: float) -> None:
+        self._attempted_at = now
+        try:
+            response = self._session.get(self.url, timeout=self._timeout)
+            response.raise_for_status()
+            document = response.json()
+            if not isinstance(document, dict):
+                raise ValueError("key set is not a JSON object")
+        except (requests.RequestException, ValueError) as exc:
+            if self._document is None:
+                raise KeysUnavailable("signing keys are unavailable") from exc
+            return
+        self._document, self._fetched_at = document, now
+
+    def jwk(self, kid: str) -> dict:
+        """The JWK published under ``kid``; LookupError when there is none."""
+        for key in self.document(kid).get("keys", []):
+            if isinstance(key, dict) and key.get("kid") == kid:
+                return key
+        raise LookupError(kid)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+class TokenVerifier:
+    """Checks DZDesk access tokens (``typ: at+jwt``) against identity's published JWKS."""
+
+    def __init__(self, jwks_url: str, issuer: str, audience: str, leeway: float = 30.0, *,
+                 algorithms=("EdDSA",), keys: KeySetCache | None = None):
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+        self._algorithms = frozenset(algorithms)
+        self._keys = keys or KeySetCache(jwks_url)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("malformed access token") from exc
+        if header.get("typ") not in ACCESS_TOKEN_TYPES:
+            raise Unauthorized("not an access token")
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if algorithm not in self._algorithms:
+            raise Unauthorized("unsupported token algorithm")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("access token has no key id")
+        try:
+            key = jwt.PyJWK(self._keys.jwk(kid))
+        except (LookupError, jwt.PyJWTError) as exc:
+            raise Unauthorized("unknown signing key") from exc
+        # The published key decides the algorithm, so a header cannot pick a weaker one.
+        if key.algorithm_name != algorithm:
+            raise Unauthorized("token algorithm does not match its key")
+        try:
+            claims = jwt.decode(
+                token, key.key, algorithms=[algorithm], audience=self.audience, issuer=self.issuer,
+                leeway=self.leeway, options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("access token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("invalid access token") from exc
+        return _principal(claims)
+
+    def close(self) -> None:
+        self._keys.close()
+
+
+def _principal(claims: dict) -> Principal:
+    roles, user_id, tenant_id = claims["roles"], claims["sub"], claims["tenant_id"]
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise Unauthorized("invalid roles claim")
+    if not isinstance(user_id, str) or not isinstance(tenant_id, str):
+        raise Unauthorized("invalid subject or tenant claim")
+    return Principal(user_id=user_id, tenant_id=tenant_id, roles=frozenset(roles))
+
+
+def bearer_token(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token")
+    return token.strip()
+
+
+class RequestAuthenticator:
+    """What a worker gets: turns an HTTP request into the caller's Principal."""
+
+    def __init__(self, verifier: TokenVerifier):
+        self._verifier = verifier
+
+    def principal(self, request) -> Principal:
+        return self._verifier.verify(bearer_token(request.headers.get("Authorization")))
+
+
+class Authenticator(DependencyProvider):
+    """nameko dependency: ``self.auth.principal(request)`` inside HTTP entrypoints."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.verifier = TokenVerifier(
+            config.get("IDENTITY_JWKS_URL", "http://localhost:8001/v1/auth/jwks"),
+            issuer=config.get("TOKEN_ISSUER", "dzdesk-identity"),
+            audience=config.get("TOKEN_AUDIENCE", "dzdesk"),
+        )
+
+    def stop(self) -> None:
+        self.verifier.close()
+
+    def get_dependency(self, worker_ctx) -> RequestAuthenticator:
+        return RequestAuthenticator(self.verifier)
