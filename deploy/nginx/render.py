@@ -1,0 +1,154 @@
+"""Renders the gateway nginx.conf from gateway.conf.template for local runs and containers."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+TEMPLATE = Path(__file__).with_name("gateway.conf.template")
+
+# Service name -> local port (DESIGN.md section 2).
+SERVICE_PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
+
+# Where the ingress controller / load balancer lives in a cluster or a compose network.
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+# Container profile: upstreams are the compose service / Kubernetes Service names, logs go to
+# the container's stdout and stderr, and /tmp/nginx is the only writable directory.
+CONTAINER_PROFILE = {
+    "run_dir": "/tmp/nginx",
+    "listen": "8080",
+    "upstreams": {name: f"{name}:{port}" for name, port in SERVICE_PORTS.items()},
+    "access_log": "/dev/stdout",
+    "error_log": "/dev/stderr",
+    "trusted_proxies": PRIVATE_NETWORKS,
+}
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+
+
+class RenderError(ValueError):
+    """The template and the given values do not fit together."""
+
+
+def default_upstreams() -> dict[str, str]:
+    return {name: f"127.0.0.1:{port}" for name, port in SERVICE_PORTS.items()}
+
+
+def trusted_proxies_block(networks) -> str:
+    if not networks:
+        return "    # No trusted proxies: the peer address is the client.\n"
+    lines = [f"    set_real_ip_from {network};" for network in networks]
+    lines += ["    real_ip_header X-Forwarded-For;", "    real_ip_recursive on;"]
+    return "\n".join(lines) + "\n"
+
+
+def render(
+    *,
+    run_dir: str,
+    listen: str = "8080",
+    upstreams: dict[str, str] | None = None,
+    access_log: str | None = None,
+    error_log: str | None = None,
+    trusted_proxies=(),
+    template: str | None = None,
+) -> str:
+    """Return the nginx.conf text; every ${PLACEHOLDER} must be known, every upstream given."""
+    chosen = default_upstreams()
+    unknown = set(upstreams or {}) - set(SERVICE_PORTS)
+    if unknown:
+        raise RenderError(f"unknown service(s) {sorted(unknown)}; known: {sorted(SERVICE_PORTS)}")
+    chosen.update(upstreams or {})
+    run_dir = run_dir.rstrip("/") or "/"
+    values = {
+        "RUN_DIR": run_dir,
+        "LISTEN": str(listen),
+        "ACCESS_LOG": access_log or f"{run_dir}/access.log",
+        "ERROR_LOG": error_log or f"{run_dir}/error.log",
+        "TRUSTED_PROXIES": trusted_proxies_block(trusted_proxies),
+    }
+    values.update({f"{name.upper()}_UPSTREAM": address for name, address in chosen.items()})
+
+    def substitute(match: re.Match) -> str:
+        try:
+            return values[match.group(1)]
+        except KeyError:
+            raise RenderError(f"template placeholder ${{{match.group(1)}}} has no value") from None
+
+    text = TEMPLATE.read_text(encoding="utf-8") if template is None else template
+    return _PLACEHOLDER.sub(substitute, text)
+
+
+def render_container() -> str:
+    """The config baked into compose (deploy/nginx/container.nginx.conf) and Kubernetes."""
+    return render(**CONTAINER_PROFILE)
+
+
+def _upstream(value: str) -> tuple[str, str]:
+    name, sep, address = value.partition("=")
+    if not sep or not name or ":" not in address:
+        raise argparse.ArgumentTypeError(f"expected NAME=HOST:PORT, got {value!r}")
+    return name, address
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", required=True, help="file to write ('-' for stdout)")
+    parser.add_argument(
+        "--profile",
+        choices=["local", "container"],
+        default="local",
+        help="container: the compose/Kubernetes settings; the options below then do not apply",
+    )
+    parser.add_argument(
+        "--run-dir",
+        default=None,
+        help="directory for the pid file, temp files and logs (default: the --out file's directory)",
+    )
+    parser.add_argument("--listen", default="8080", help="nginx listen value, e.g. 8080 or 127.0.0.1:8080")
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        type=_upstream,
+        default=[],
+        metavar="NAME=HOST:PORT",
+        help="override one service's address (repeatable; default 127.0.0.1:<its port>)",
+    )
+    parser.add_argument("--access-log", default=None, help="default: <run dir>/access.log")
+    parser.add_argument("--error-log", default=None, help="default: <run dir>/error.log")
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="address range whose X-Forwarded-For is believed (repeatable; default none)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.profile == "container":
+        text = render_container()
+    else:
+        out_dir = Path.cwd() if args.out == "-" else Path(args.out).resolve().parent
+        run_dir = Path(args.run_dir).resolve() if args.run_dir else out_dir
+        text = render(
+            run_dir=str(run_dir),
+            listen=args.listen,
+            upstreams=dict(args.upstream),
+            access_log=args.access_log,
+            error_log=args.error_log,
+            trusted_proxies=args.trusted_proxy,
+        )
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""A real nginx running the rendered gateway config routes, limits and labels requests as promised."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from deploy_test_support import SERVICES, free_port, load_renderer
+
+pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+
+render = load_renderer()
+
+
+def _echo_handler(service: str):
+    class Echo(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            body = json.dumps(
+                {
+                    "service": service,
+                    "path": self.path,
+                    "request_id": self.headers.get("X-Request-ID"),
+                    "real_ip": self.headers.get("X-Real-IP"),
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            # A service that echoes the id must not make the client see two.
+            self.send_header("X-Request-ID", "from-the-service")
+            # Headers and body in one write: two small writes meet Nagle and delayed ACKs.
+            self._headers_buffer.append(b"\r\n")
+            self.wfile.write(b"".join(self._headers_buffer) + body)
+            self._headers_buffer = []
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args):
+            pass
+
+    return Echo
+
+
+@contextmanager
+def fake_services():
+    servers = {name: ThreadingHTTPServer(("127.0.0.1", 0), _echo_handler(name)) for name in SERVICES}
+    for server in servers.values():
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield {name: f"127.0.0.1:{server.server_address[1]}" for name, server in servers.items()}
+    finally:
+        for server in servers.values():
+            server.shutdown()
+            server.server_close()
+
+
+@contextmanager
+def running_gateway(upstreams, trusted_proxies=()):
+    run_dir = Path(tempfile.mkdtemp(prefix="dz-gateway-"))
+    run_dir.chmod(0o755)  # workers drop to an unprivileged user when the test runs as root
+    port = free_port()
+    config = run_dir / "nginx.conf"
+    config.write_text(
+        render.render(
+            run_dir=str(run_dir), listen=f"127.0.0.1:{port}", upstreams=upstreams, trusted_proxies=trusted_proxies
+        )
+    )
+    process = subprocess.Popen(
+        ["nginx", "-c", str(config), "-e", str(run_dir / "error.log"), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_port(port, process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _wait_for_port(port, process, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited: {process.stderr.read().decode()}")
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("nginx did not start listening")
+
+
+def request(port, method, path, body=None, headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def gateway():
+    with fake_services() as upstreams, running_gateway(upstreams) as port:
+        yield port
+
+
+@pytest.mark.parametrize(
+    "path, service",
+    [
+        ("/v1/auth/google", "identity"),
+        ("/v1/me", "identity"),
+        ("/v1/tenant/members", "identity"),
+        ("/v1/tickets", "ticketing"),
+        ("/v1/sla/policies", "ticketing"),
+        ("/v1/privacy/requests", "privacy"),
+        ("/v1/audit/events?limit=5", "audit"),
+        ("/v1/ai/suggestions", "ai"),
+    ],
+)
+def test_each_documented_prefix_reaches_its_service(gateway, path, service):
+    status, _, body = request(gateway, "GET", path)
+
+    assert status == 200
+    assert json.loads(body) == json.loads(body) | {"service": service, "path": path}
+
+
+@pytest.mark.parametrize("path", ["/", "/v1/authx", "/v1/ticketsfoo/1", "/health/ready", "/metrics", "/v2/tickets"])
+def test_an_undocumented_path_gets_a_problem_document_from_nginx(gateway, path):
+    status, headers, body = request(gateway, "GET", path)
+
+    assert status == 404
+    assert headers["Content-Type"].startswith("application/problem+json")
+    assert json.loads(body)["status"] == 404
+
+
+def test_a_body_over_one_mebibyte_is_refused_with_413(gateway):
+    status, headers, body = request(gateway, "POST", "/v1/tickets", body=b"x" * (1024 * 1024 + 1))
+
+    assert status == 413
+    assert headers["Content-Type"].startswith("application/problem+json")
+    assert json.loads(body)["status"] == 413
+
+
+def test_the_service_and_the_client_see_the_same_generated_request_id(gateway):
+    status, headers, body = request(gateway, "GET", "/v1/tickets")
+
+    assert status == 200
+    assert len(headers.get_all("X-Request-ID")) == 1
+    assert json.loads(body)["request_id"] == headers["X-Request-ID"]
+    assert len(headers["X-Request-ID"]) == 32
+
+
+def test_a_well_formed_client_request_id_is_kept(gateway):
+    client_id = f"req-{uuid.uuid4()}"
+
+    _, headers, body = request(gateway, "GET", "/v1/me", headers={"X-Request-ID": client_id})
+
+    assert headers["X-Request-ID"] == client_id
+    assert json.loads(body)["request_id"] == client_id
+
+
+def test_a_malformed_client_request_id_is_replaced(gateway):
+    _, headers, body = request(gateway, "GET", "/v1/me", headers={"X-Request-ID": 'bad" id'})
+
+    assert headers["X-Request-ID"] != 'bad" id'
+    assert json.loads(body)["request_id"] == headers["X-Request-ID"]
+
+
+def test_a_404_carries_the_request_id_in_header_and_body(gateway):
+    _, headers, body = request(gateway, "GET", f"/nowhere/{uuid.uuid4().hex}")
+
+    assert json.loads(body)["request_id"] == headers["X-Request-ID"]
+
+
+def test_a_client_over_its_rate_gets_429_problem_documents():
+    with fake_services() as upstreams, running_gateway(upstreams) as port:
+        # Stop at the first refusal: a slow machine needs more requests to outrun 20 per second.
+        for _ in range(2000):
+            status, headers, body = request(port, "GET", "/v1/tickets")
+            if status == 429:
+                break
+
+    assert status == 429, "no request was rate limited"
+    assert headers["Content-Type"].startswith("application/problem+json")
+    assert headers["Retry-After"] == "1"
+    assert json.loads(body)["status"] == 429
+
+
+def test_an_unreachable_service_gets_a_503_problem_document():
+    with fake_services() as upstreams:
+        upstreams["audit"] = f"127.0.0.1:{free_port()}"
+        with running_gateway(upstreams) as port:
+            status, headers, body = request(port, "GET", "/v1/audit/verify")
+
+    assert status == 503
+    assert headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_address_is_passed_on():
+    with fake_services() as upstreams, running_gateway(upstreams, trusted_proxies=["127.0.0.0/8"]) as port:
+        _, _, body = request(port, "GET", "/v1/me", headers={"X-Forwarded-For": "203.0.113.7"})
+
+    assert json.loads(body)["real_ip"] == "203.0.113.7"
+
+
+def test_without_trusted_proxies_a_forwarded_address_is_ignored(gateway):
+    _, _, body = request(gateway, "GET", "/v1/me", headers={"X-Forwarded-For": "203.0.113.7"})
+
+    assert json.loads(body)["real_ip"] == "127.0.0.1"

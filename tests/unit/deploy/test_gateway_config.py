@@ -1,0 +1,117 @@
+"""The gateway template renders to a valid nginx.conf that routes exactly the documented prefixes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from deploy_test_support import DOCUMENTED_PREFIXES, K8S, NGINX, SERVICE_PORTS, load_renderer, routes
+
+render = load_renderer()
+
+
+def test_the_rendered_config_routes_exactly_the_documented_prefixes():
+    text = render.render(run_dir="/tmp/run")
+
+    assert routes(text) == DOCUMENTED_PREFIXES
+
+
+def test_every_other_path_ends_in_a_404_from_nginx():
+    text = render.render(run_dir="/tmp/run")
+
+    catch_all = re.search(r"location / \{\s*return 404;\s*\}", text)
+    assert catch_all is not None
+    assert text.count("proxy_pass") == len(DOCUMENTED_PREFIXES)
+
+
+def test_rendering_leaves_no_placeholder_behind():
+    text = render.render(run_dir="/tmp/run", trusted_proxies=["10.0.0.0/8"])
+
+    assert re.search(r"\$\{[A-Z_]+\}", text) is None
+
+
+def test_default_upstreams_are_the_local_service_ports():
+    text = render.render(run_dir="/tmp/run")
+
+    for name, port in SERVICE_PORTS.items():
+        assert re.search(rf"upstream {name} \{{\s*server 127\.0\.0\.1:{port};", text)
+
+
+def test_an_upstream_override_replaces_only_that_service():
+    text = render.render(run_dir="/tmp/run", upstreams={"audit": "10.1.2.3:9999"})
+
+    assert "server 10.1.2.3:9999;" in text
+    assert "server 127.0.0.1:8001;" in text
+    assert "server 127.0.0.1:8004;" not in text
+
+
+def test_an_unknown_service_name_is_refused():
+    with pytest.raises(render.RenderError):
+        render.render(run_dir="/tmp/run", upstreams={f"svc{uuid.uuid4().hex[:6]}": "127.0.0.1:1"})
+
+
+def test_a_placeholder_without_a_value_is_refused():
+    with pytest.raises(render.RenderError):
+        render.render(run_dir="/tmp/run", template="pid ${NOT_A_SETTING};")
+
+
+def test_run_dir_holds_pid_temp_files_and_logs():
+    run_dir = f"/tmp/dz-{uuid.uuid4().hex[:8]}"
+    text = render.render(run_dir=run_dir)
+
+    for directive in ("pid", "client_body_temp_path", "proxy_temp_path", "access_log", "error_log"):
+        value = re.search(rf"^\s*{directive} (\S+?);?\s", text, re.M).group(1)
+        assert value.startswith(run_dir + "/"), directive
+
+
+def test_the_command_line_writes_the_config_with_the_given_listen_and_upstream(tmp_path):
+    out = tmp_path / "nginx.conf"
+
+    render.main(["--out", str(out), "--listen", "127.0.0.1:18080", "--upstream", "ai=127.0.0.1:18005"])
+
+    text = out.read_text()
+    assert "listen 127.0.0.1:18080 default_server;" in text
+    assert "server 127.0.0.1:18005;" in text
+    assert f"pid {tmp_path}/nginx.pid;" in text
+
+
+def test_the_committed_compose_config_is_the_current_container_rendering():
+    assert (NGINX / "container.nginx.conf").read_text() == render.render_container()
+
+
+def test_the_committed_kubernetes_config_is_the_current_container_rendering():
+    assert (K8S / "base" / "gateway" / "nginx.conf").read_text() == render.render_container()
+
+
+def test_the_container_config_proxies_to_service_names_and_logs_to_stdio():
+    text = render.render_container()
+
+    assert "server identity:8001;" in text
+    assert "access_log /dev/stdout dz_json;" in text
+    assert "set_real_ip_from 10.0.0.0/8;" in text
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+@pytest.mark.parametrize("trusted", [(), ("10.0.0.0/8", "172.16.0.0/12")], ids=["direct", "behind-proxy"])
+def test_nginx_accepts_the_rendered_config(trusted):
+    run_dir = Path(tempfile.mkdtemp(prefix="dz-nginx-"))
+    try:
+        config = run_dir / "nginx.conf"
+        config.write_text(render.render(run_dir=str(run_dir), listen="127.0.0.1:18080", trusted_proxies=trusted))
+
+        result = subprocess.run(
+            ["nginx", "-t", "-c", str(config), "-e", str(run_dir / "error.log")],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+        assert result.returncode == 0, result.stderr
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
