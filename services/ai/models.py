@@ -1,0 +1,332 @@
+"""Per-tenant triage models: category and priority suggestions and similar-ticket search, each fed only one tenant's tickets."""
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
+
+# 2**17 hashed unigrams and bigrams: few collisions for one tenant's vocabulary, and the
+# per-class count rows stay at 0.5 MB each.
+N_FEATURES = 2**17
+# Below this many labelled tickets (or with a single label) a classifier is noise: say so and
+# fall back to the tenant's most frequent label.
+MIN_LABELLED = 20
+DUPLICATE_SCORE = 0.8
+_ALPHA = 0.1
+_MIN_SIMILARITY = 0.05
+_PENDING_LIMIT = 256
+
+
+@dataclass(frozen=True)
+class TicketDoc:
+    """What the models learn from one ticket; ``subject_ids`` are the data subjects it is by or about."""
+
+    ticket_id: str
+    subject_ids: frozenset[str]
+    text: str
+    category: str | None = None
+    priority: str | None = None
+    resolution: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "subject_ids", frozenset(self.subject_ids))
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A triage suggestion; ``basis`` is ``model``, ``majority`` (too little data) or ``empty``."""
+
+    category: str | None
+    priority: str | None
+    confidence: float
+    similar: list[tuple[str, float]]
+    basis: str
+    category_confidence: float = 0.0
+    priority_confidence: float = 0.0
+
+
+@dataclass
+class _Entry:
+    subject_ids: frozenset[str]
+    category: str | None
+    priority: str | None
+    resolution: str | None
+    indices: np.ndarray
+    values: np.ndarray
+
+
+def _vectorizer() -> HashingVectorizer:
+    return HashingVectorizer(
+        n_features=N_FEATURES, ngram_range=(1, 2), stop_words="english",
+        alternate_sign=False, norm=None, dtype=np.float32,
+    )
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    if n < scores.size:
+        return np.argpartition(-scores, n)[:n]
+    return np.arange(scores.size)
+
+
+class _LabelCounts:
+    """Multinomial naive Bayes kept as exact per-class feature counts, so forgetting is a subtraction."""
+
+    def __init__(self):
+        self._rows: dict[str, int] = {}
+        self._counts = np.zeros((0, N_FEATURES), dtype=np.float32)
+        self._docs = np.zeros(0, dtype=np.int64)
+        self._mass = np.zeros(0, dtype=np.float64)
+
+    def add(self, label: str | None, indices: np.ndarray, values: np.ndarray, sign: int = 1):
+        if label is None:
+            return
+        row = self._rows.get(label)
+        if row is None:
+            row = self._rows[label] = len(self._rows)
+            self._counts = np.vstack([self._counts, np.zeros((1, N_FEATURES), dtype=np.float32)])
+            self._docs = np.append(self._docs, 0)
+            self._mass = np.append(self._mass, 0.0)
+        self._counts[row, indices] += sign * values
+        self._docs[row] += sign
+        self._mass[row] += sign * float(values.sum())
+
+    def guess(self, indices: np.ndarray, values: np.ndarray) -> tuple[str | None, float, str]:
+        labels = [label for label, row in self._rows.items() if self._docs[row] > 0]
+        if not labels:
+            return None, 0.0, "empty"
+        rows = np.array([self._rows[label] for label in labels])
+        docs = self._docs[rows]
+        if docs.sum() < MIN_LABELLED or len(labels) < 2 or values.size == 0:
+            best = int(np.argmax(docs))
+            return labels[best], float(docs[best] / docs.sum()), "majority"
+        log_prior = np.log(docs / docs.sum())
+        log_likelihood = np.log(self._counts[np.ix_(rows, indices)] + _ALPHA) @ values
+        log_likelihood -= values.sum() * np.log(self._mass[rows] + _ALPHA * N_FEATURES)
+        joint = log_prior + log_likelihood
+        # Naive Bayes posteriors saturate at 1.0 on long texts; scaling by length keeps the
+        # confidence usable for ranking and thresholds.
+        joint = joint / max(1.0, float(np.sqrt(values.sum())))
+        posterior = np.exp(joint - joint.max())
+        posterior /= posterior.sum()
+        best = int(np.argmax(posterior))
+        return labels[best], float(posterior[best]), "model"
+
+
+class TenantModel:
+    """One tenant's triage model and similarity index; it never sees another tenant's tickets."""
+
+    def __init__(self, tenant_id: str):
+        self.tenant_id = tenant_id
+        self._lock = threading.RLock()
+        self._vectorizer = _vectorizer()
+        self._docs: dict[str, _Entry] = {}
+        self._df = np.zeros(N_FEATURES, dtype=np.int32)
+        self._category = _LabelCounts()
+        self._priority = _LabelCounts()
+        self._reset_index()
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __contains__(self, ticket_id: str) -> bool:
+        return ticket_id in self._docs
+
+    def learn(self, ticket: TicketDoc) -> None:
+        self.learn_many([ticket])
+
+    def learn_many(self, tickets: Iterable[TicketDoc]) -> None:
+        """Learn (or re-learn, replacing the previous version) tickets in one vectorizing pass."""
+        tickets = list({ticket.ticket_id: ticket for ticket in tickets}.values())
+        if not tickets:
+            return
+        matrix = self._features([ticket.text for ticket in tickets])
+        with self._lock:
+            for row, ticket in enumerate(tickets):
+                start, end = matrix.indptr[row], matrix.indptr[row + 1]
+                entry = _Entry(
+                    ticket.subject_ids, ticket.category, ticket.priority, ticket.resolution,
+                    matrix.indices[start:end].copy(), matrix.data[start:end].copy(),
+                )
+                previous = self._docs.get(ticket.ticket_id)
+                same_text = previous is not None and np.array_equal(previous.indices, entry.indices) \
+                    and np.array_equal(previous.values, entry.values)
+                if previous is not None:
+                    self._unlearn(ticket.ticket_id, previous, keep_row=same_text)
+                self._docs[ticket.ticket_id] = entry
+                self._df[entry.indices] += 1
+                self._category.add(entry.category, entry.indices, entry.values)
+                self._priority.add(entry.priority, entry.indices, entry.values)
+                if not same_text:
+                    self._pending.append(ticket.ticket_id)
+                    self._pending_matrix = None
+
+    def forget_ticket(self, ticket_id: str) -> bool:
+        with self._lock:
+            entry = self._docs.pop(ticket_id, None)
+            if entry is None:
+                return False
+            self._unlearn(ticket_id, entry, keep_row=False)
+            self._rebuild_index()
+            return True
+
+    def forget_subject(self, subject_id: str) -> list[str]:
+        """Drop every ticket by or about the subject from training data and index; returns their ids."""
+        with self._lock:
+            doomed = [tid for tid, entry in self._docs.items() if subject_id in entry.subject_ids]
+            for ticket_id in doomed:
+                self._unlearn(ticket_id, self._docs.pop(ticket_id), keep_row=False)
+            if doomed:
+                # Rebuilt now, not lazily, so no vector of the erased text outlives the call.
+                self._rebuild_index()
+            return doomed
+
+    def suggest(self, text: str, k: int = 5) -> Suggestion:
+        matrix = self._features([text])
+        indices, values = matrix.indices, matrix.data
+        with self._lock:
+            category, category_confidence, category_basis = self._category.guess(indices, values)
+            priority, priority_confidence, priority_basis = self._priority.guess(indices, values)
+            similar = self._search(indices, values, k, exclude=None)
+        order = ["empty", "majority", "model"]
+        return Suggestion(
+            category, priority, min(category_confidence, priority_confidence), similar,
+            min(category_basis, priority_basis, key=order.index),
+            category_confidence, priority_confidence,
+        )
+
+    def similar(self, text: str, k: int = 5) -> list[tuple[str, float]]:
+        """Known tickets most similar to ``text`` (cosine over TF-IDF), best first."""
+        matrix = self._features([text])
+        with self._lock:
+            return self._search(matrix.indices, matrix.data, k, exclude=None)
+
+    def similar_to(self, ticket_id: str, k: int = 5) -> list[tuple[str, float]]:
+        """Known tickets most similar to a known ticket, never the ticket itself."""
+        with self._lock:
+            entry = self._docs.get(ticket_id)
+            if entry is None:
+                raise KeyError(ticket_id)
+            return self._search(entry.indices, entry.values, k, exclude=ticket_id)
+
+    def likely_duplicates(self, text: str, k: int = 5) -> list[tuple[str, float]]:
+        return [(tid, score) for tid, score in self.similar(text, k) if score >= DUPLICATE_SCORE]
+
+    def resolution_of(self, ticket_id: str) -> str | None:
+        entry = self._docs.get(ticket_id)
+        return entry.resolution if entry else None
+
+    def _features(self, texts: list[str]) -> sparse.csr_matrix:
+        matrix = self._vectorizer.transform(texts).tocsr()
+        matrix.sort_indices()
+        np.log1p(matrix.data, out=matrix.data)  # sublinear term frequency
+        return matrix
+
+    def _unlearn(self, ticket_id: str, entry: _Entry, *, keep_row: bool):
+        self._df[entry.indices] -= 1
+        self._category.add(entry.category, entry.indices, entry.values, sign=-1)
+        self._priority.add(entry.priority, entry.indices, entry.values, sign=-1)
+        if keep_row:
+            return
+        if ticket_id in self._indexed:
+            self._indexed.discard(ticket_id)
+            self._tombstones += 1
+        if ticket_id in self._pending:
+            self._pending.remove(ticket_id)
+            self._pending_matrix = None
+
+    # The index is a compiled, inverted TF-IDF matrix over the tickets known at the last
+    # rebuild, plus a small pending block of later tickets weighted with the same IDF, so a
+    # learn-then-suggest cycle costs microseconds instead of a rebuild.
+    def _reset_index(self):
+        self._idf = np.ones(N_FEATURES, dtype=np.float32)
+        self._inverted = sparse.csr_matrix((N_FEATURES, 0), dtype=np.float32)
+        self._row_ids: list[str] = []
+        self._indexed: set[str] = set()
+        self._tombstones = 0
+        self._built_size = 0
+        self._pending: list[str] = []
+        self._pending_matrix = None
+
+    def _rows(self, ticket_ids: list[str]) -> sparse.csr_matrix:
+        entries = [self._docs[tid] for tid in ticket_ids]
+        indptr = np.zeros(len(entries) + 1, dtype=np.int64)
+        np.cumsum([entry.indices.size for entry in entries], out=indptr[1:])
+        indices = np.concatenate([e.indices for e in entries]) if entries else np.zeros(0, np.int32)
+        values = np.concatenate([e.values for e in entries]) if entries else np.zeros(0, np.float32)
+        rows = sparse.csr_matrix(
+            (values * self._idf[indices], indices, indptr), shape=(len(entries), N_FEATURES)
+        )
+        return normalize(rows)
+
+    def _rebuild_index(self):
+        self._reset_index()
+        size = len(self._docs)
+        self._idf = (np.log((1 + size) / (1 + self._df)) + 1).astype(np.float32)
+        self._row_ids = list(self._docs)
+        self._indexed = set(self._row_ids)
+        self._inverted = self._rows(self._row_ids).T.tocsr()
+        self._built_size = size
+
+    def _refresh_index(self):
+        size = len(self._docs)
+        idf_drifted = size > 1.2 * self._built_size + 16
+        too_many_dead = self._tombstones > 0.2 * max(1, len(self._row_ids))
+        if idf_drifted or too_many_dead or len(self._pending) > _PENDING_LIMIT:
+            self._rebuild_index()
+        elif self._pending and self._pending_matrix is None:
+            self._pending_matrix = self._rows(self._pending)
+
+    def _search(self, indices, values, k, exclude) -> list[tuple[str, float]]:
+        self._refresh_index()
+        if k <= 0 or values.size == 0:
+            return []
+        query = values * self._idf[indices]
+        query = query / (np.linalg.norm(query) or 1.0)
+        candidates: list[tuple[str, float]] = []
+        for ids, scores, alive in self._scored_blocks(indices, query):
+            top = _top(scores, k + 1 + self._tombstones)
+            candidates += [(ids[i], float(scores[i])) for i in top if alive(ids[i])]
+        ranked = sorted(
+            ((tid, round(score, 4)) for tid, score in candidates
+             if tid != exclude and score >= _MIN_SIMILARITY),
+            key=lambda pair: (-pair[1], pair[0]),
+        )
+        return ranked[:k]
+
+    def _scored_blocks(self, indices, query):
+        if self._row_ids:
+            scores = query @ self._inverted[indices]
+            yield self._row_ids, np.asarray(scores).ravel(), self._indexed.__contains__
+        if self._pending:
+            pending = self._pending_matrix[:, indices] @ query
+            yield self._pending, np.asarray(pending).ravel(), self._docs.__contains__
+
+
+@dataclass
+class ModelRegistry:
+    """Tenant id -> that tenant's model; every call names exactly one tenant, none moves data between them."""
+
+    factory: Callable[[str], TenantModel] = TenantModel
+    _models: dict[str, TenantModel] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def model(self, tenant_id: str) -> TenantModel:
+        """The tenant's model, created empty on first use."""
+        with self._lock:
+            if tenant_id not in self._models:
+                self._models[tenant_id] = self.factory(tenant_id)
+            return self._models[tenant_id]
+
+    def get(self, tenant_id: str) -> TenantModel | None:
+        return self._models.get(tenant_id)
+
+    def drop(self, tenant_id: str) -> bool:
+        with self._lock:
+            return self._models.pop(tenant_id, None) is not None
+
+    def tenants(self) -> list[str]:
+        return list(self._models)
