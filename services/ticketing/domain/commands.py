@@ -1,0 +1,161 @@
+"""Commands the ticketing domain decides on; each names its actor, every field is a keyword.
+
+`None` on an optional field of an update-style command means "leave unchanged".
+Ids (ticket, comment, user, group) are generated or checked by the service; the domain only
+requires them to be non-empty strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .model import Actor
+from .priority import MEDIUM
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenTicket:
+    """`requester_id` defaults to the actor; opening for someone else needs agent or admin."""
+
+    actor: Actor
+    ticket_id: str
+    type: str
+    title: str
+    description: str = ""
+    urgency: str = MEDIUM
+    impact: str = MEDIUM
+    critical: bool = False
+    category: str | None = None
+    requester_id: str | None = None
+    watchers: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateTicket:
+    """Requesters may change title and description of their own ticket; type and category are staff's."""
+
+    actor: Actor
+    title: str | None = None
+    description: str | None = None
+    category: str | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetPriority:
+    """`critical=True` sets the override, `critical=False` clears it, `None` leaves it."""
+
+    actor: Actor
+    urgency: str | None = None
+    impact: str | None = None
+    critical: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transition:
+    """`reason` is required for (and only accepted by) a move to pending; `note` is free text."""
+
+    actor: Actor
+    to: str
+    reason: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddComment:
+    actor: Actor
+    comment_id: str
+    body: str
+    internal: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class EditComment:
+    actor: Actor
+    comment_id: str
+    body: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignTicket:
+    """Sets both the agent and the group (None unassigns). The service checks the agent's role."""
+
+    actor: Actor
+    assignee_id: str | None = None
+    group_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddWatcher:
+    actor: Actor
+    user_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveWatcher:
+    actor: Actor
+    user_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TagTicket:
+    actor: Actor
+    add: frozenset[str] = frozenset()
+    remove: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkTicket:
+    """`mirrored=True` marks the inverse link a process manager records on the other stream."""
+
+    actor: Actor
+    kind: str
+    other_id: str
+    mirrored: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnlinkTicket:
+    actor: Actor
+    kind: str
+    other_id: str
+    mirrored: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolveWithParent:
+    """Issued by the process manager for each of `children_to_resolve(parent)`; a no-op when moot."""
+
+    actor: Actor
+    parent_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RectifyPersonalText:
+    """Privacy's rectification: replace the description or a comment body, in any status.
+
+    `field` is "description" or "comment" (then `comment_id` names it).
+    """
+
+    actor: Actor
+    field: str
+    value: str
+    comment_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordSlaAlert:
+    """Record an SLA warning or breach found by `next_sla_timers`; idempotent per alert identity.
+
+    `kind` is "warning" or "breach", `target` "first_response" or "resolution", `at` the instant
+    the alert became due, `due_at` the target's deadline, `target_minutes` the target's length.
+    """
+
+    actor: Actor
+    kind: str
+    target: str
+    at: datetime
+    due_at: datetime
+    target_minutes: int

@@ -1,0 +1,277 @@
+"""decide(state, command, now) -> [NewEvent]: the business rules of every ticket command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from . import links, lifecycle as lc
+from .commands import (
+    AddComment, AddWatcher, AssignTicket, EditComment, LinkTicket, OpenTicket, RecordSlaAlert,
+    RectifyPersonalText, RemoveWatcher, ResolveWithParent, SetPriority, TagTicket, Transition,
+    UnlinkTicket, UpdateTicket)
+from .errors import (
+    Forbidden, InvalidTransition, TicketAlreadyExists, TicketClosed, TicketNotFound, ValidationFailed)
+from .model import (
+    COMMENT_ADDED, COMMENT_EDITED, PRIORITY_CHANGED, PRIVACY_OFFICER, REQUESTER_TICKET_TYPES,
+    SLA_ALERT_KINDS, SLA_TARGETS, STATUS_CHANGED, TAGS_CHANGED, TICKET_ASSIGNED, TICKET_OPENED,
+    TICKET_TYPES, TICKET_UPDATED, WATCHER_ADDED, WATCHER_REMOVED, Actor, NewEvent, SlaAlert, Ticket,
+    pii_value)
+from .permissions import (
+    counts_as_first_response, is_requester, require_participant, require_privileged)
+from .priority import LEVELS, priority_for
+from .validation import (
+    clean_category, clean_choice, clean_id, clean_ids, clean_optional_id, clean_tags, clean_text,
+    clean_title)
+
+
+def decide(state: Ticket | None, command: object, now: datetime) -> list[NewEvent]:
+    """The events a command produces on a ticket, or a TicketingError; [] when nothing changes.
+
+    `state` is None for a stream without events. `now` is the service's clock (UTC), the instant
+    the resulting events will carry as occurred_at.
+    """
+    if isinstance(command, OpenTicket):
+        if state is not None:
+            raise TicketAlreadyExists(state.ticket_id)
+        return _open(command)
+    if state is None:
+        raise TicketNotFound()
+    handler = _HANDLERS.get(type(command))
+    if handler is None:
+        raise TypeError(f"not a ticketing command: {type(command).__name__}")
+    return handler(state, command, now)
+
+
+def _require_open(state: Ticket) -> None:
+    if state.status in lc.TERMINAL:
+        raise TicketClosed(state.ticket_id, state.status)
+
+
+def _open(cmd: OpenTicket) -> list[NewEvent]:
+    actor = cmd.actor
+    ticket_id = clean_id("ticket_id", cmd.ticket_id)
+    requester_id = clean_id("requester_id", cmd.requester_id or actor.user_id)
+    if requester_id != actor.user_id and not actor.is_privileged:
+        raise Forbidden("only agents and admins may open a ticket on someone else's behalf")
+    ticket_type = clean_choice("type", cmd.type, TICKET_TYPES)
+    if ticket_type not in REQUESTER_TICKET_TYPES and not actor.is_privileged:
+        raise Forbidden(f"only agents and admins may open a {ticket_type} ticket")
+    if (cmd.critical or cmd.tags) and not actor.is_privileged:
+        raise Forbidden("only agents and admins may set critical priority or tags")
+    urgency = clean_choice("urgency", cmd.urgency, LEVELS)
+    impact = clean_choice("impact", cmd.impact, LEVELS)
+    description = clean_text("description", cmd.description, required=False)
+    data = {
+        "ticket_id": ticket_id,
+        "type": ticket_type,
+        "title": clean_title(cmd.title),
+        "category": None if cmd.category is None else clean_category(cmd.category),
+        "urgency": urgency,
+        "impact": impact,
+        "critical": bool(cmd.critical),
+        "priority": priority_for(urgency, impact, bool(cmd.critical)),
+        "requester_id": requester_id,
+        "opened_by": actor.user_id,
+        "watchers": sorted(clean_ids("watchers", cmd.watchers) - {requester_id}),
+        "tags": sorted(clean_tags(cmd.tags)),
+    }
+    # The description is about the requester even when an agent types it for them, so it is
+    # sealed under the requester's key: erasing the requester erases it.
+    pii = {"description": pii_value(requester_id, description)} if description else {}
+    return [NewEvent(TICKET_OPENED, data, pii)]
+
+
+def _update(state: Ticket, cmd: UpdateTicket, now: datetime) -> list[NewEvent]:
+    _require_open(state)
+    actor = cmd.actor
+    require_participant(state, actor, "edit a ticket")
+    changes: dict[str, object] = {}
+    if cmd.title is not None and (title := clean_title(cmd.title)) != state.title:
+        changes["title"] = title
+    if cmd.type is not None and (ticket_type := clean_choice("type", cmd.type, TICKET_TYPES)) != state.type:
+        require_privileged(actor, "change a ticket's type")
+        changes["type"] = ticket_type
+    if cmd.category is not None and (category := clean_category(cmd.category)) != state.category:
+        require_privileged(actor, "change a ticket's category")
+        changes["category"] = category
+    pii = {}
+    if cmd.description is not None:
+        description = clean_text("description", cmd.description, required=False)
+        if description != state.description:
+            pii["description"] = pii_value(state.requester_id, description)
+    if not changes and not pii:
+        return []
+    return [NewEvent(TICKET_UPDATED, {"fields": sorted([*changes, *pii]), **changes}, pii)]
+
+
+def _set_priority(state: Ticket, cmd: SetPriority, now: datetime) -> list[NewEvent]:
+    _require_open(state)
+    require_privileged(cmd.actor, "change a ticket's priority")
+    urgency = state.urgency if cmd.urgency is None else clean_choice("urgency", cmd.urgency, LEVELS)
+    impact = state.impact if cmd.impact is None else clean_choice("impact", cmd.impact, LEVELS)
+    critical = state.critical if cmd.critical is None else bool(cmd.critical)
+    if (urgency, impact, critical) == (state.urgency, state.impact, state.critical):
+        return []
+    data = {"urgency": urgency, "impact": impact, "critical": critical,
+            "priority": priority_for(urgency, impact, critical), "previous_priority": state.priority}
+    return [NewEvent(PRIORITY_CHANGED, data, {})]
+
+
+def _status_changed(state: Ticket, actor: Actor, to: str, reason: str | None, *,
+                    pii: dict | None = None, **extra: str) -> NewEvent:
+    data = {"from_status": state.status, "to_status": to, "reason": reason,
+            "first_response": counts_as_first_response(state, actor), **extra}
+    return NewEvent(STATUS_CHANGED, data, pii or {})
+
+
+def _transition(state: Ticket, cmd: Transition, now: datetime) -> list[NewEvent]:
+    actor = cmd.actor
+    require_participant(state, actor, "change a ticket's status")
+    to = clean_choice("to", cmd.to, lc.STATUSES)
+    if to not in lc.ALLOWED[state.status]:
+        raise InvalidTransition(state.status, to, lc.allowed_targets(state.status))
+    if not actor.is_privileged and (state.status, to) not in lc.REQUESTER_TRANSITIONS:
+        raise Forbidden(f"only agents and admins may move a ticket from {state.status} to {to}")
+    if to == lc.PENDING:
+        reason = clean_choice("reason", cmd.reason, lc.PENDING_REASONS)
+    elif cmd.reason is not None:
+        raise ValidationFailed("reason", "only a move to pending takes a reason")
+    else:
+        reason = None
+    note = "" if cmd.note is None else clean_text("note", cmd.note, required=False)
+    pii = {"note": pii_value(actor.user_id, note)} if note else {}
+    return [_status_changed(state, actor, to, reason, pii=pii)]
+
+
+def _add_comment(state: Ticket, cmd: AddComment, now: datetime) -> list[NewEvent]:
+    _require_open(state)
+    actor = cmd.actor
+    require_participant(state, actor, "comment on a ticket")
+    if cmd.internal and not actor.is_privileged:
+        raise Forbidden("only agents and admins may write internal comments")
+    comment_id = clean_id("comment_id", cmd.comment_id)
+    body = clean_text("body", cmd.body, required=True)
+    if state.comment(comment_id) is not None:
+        return []  # a retried command: the comment is already there
+    first = not cmd.internal and counts_as_first_response(state, actor)
+    events = [NewEvent(COMMENT_ADDED, {"comment_id": comment_id, "internal": bool(cmd.internal),
+                                       "first_response": first},
+                       {"body": pii_value(actor.user_id, body)})]
+    # The awaited answer has arrived: work resumes (and the resolution clock with it).
+    if (state.status == lc.PENDING and state.pending_reason == lc.AWAITING_REQUESTER
+            and is_requester(state, actor) and not cmd.internal):
+        events.append(_status_changed(state, actor, lc.IN_PROGRESS, lc.REQUESTER_REPLIED))
+    return events
+
+
+def _edit_comment(state: Ticket, cmd: EditComment, now: datetime) -> list[NewEvent]:
+    _require_open(state)
+    comment = state.comment(clean_id("comment_id", cmd.comment_id))
+    if comment is None:
+        raise ValidationFailed("comment_id", "no such comment on this ticket")
+    if cmd.actor.user_id != comment.author_id:
+        raise Forbidden("only its author may edit a comment")
+    body = clean_text("body", cmd.body, required=True)
+    if body == comment.body:
+        return []
+    return [NewEvent(COMMENT_EDITED, {"comment_id": comment.comment_id, "rectification": False},
+                     {"body": pii_value(comment.author_id, body)})]
+
+
+def _rectify(state: Ticket, cmd: RectifyPersonalText, now: datetime) -> list[NewEvent]:
+    if not (cmd.actor.is_system or PRIVACY_OFFICER in cmd.actor.roles):
+        raise Forbidden("only the privacy service or a privacy officer may rectify personal text")
+    field = clean_choice("field", cmd.field, ("description", "comment"))
+    value = clean_text("value", cmd.value, required=field == "comment")
+    if field == "description":
+        return [NewEvent(TICKET_UPDATED, {"fields": ["description"], "rectification": True},
+                         {"description": pii_value(state.requester_id, value)})]
+    comment = state.comment(clean_id("comment_id", cmd.comment_id))
+    if comment is None:
+        raise ValidationFailed("comment_id", "no such comment on this ticket")
+    return [NewEvent(COMMENT_EDITED, {"comment_id": comment.comment_id, "rectification": True},
+                     {"body": pii_value(comment.author_id, value)})]
+
+
+def _assign(state: Ticket, cmd: AssignTicket, now: datetime) -> list[NewEvent]:
+    _require_open(state)
+    require_privileged(cmd.actor, "assign a ticket")
+    assignee_id = clean_optional_id("assignee_id", cmd.assignee_id)
+    group_id = clean_optional_id("group_id", cmd.group_id)
+    if (assignee_id, group_id) == (state.assignee_id, state.group_id):
+        return []
+    data = {"assignee_id": assignee_id, "group_id": group_id,
+            "previous_assignee_id": state.assignee_id, "previous_group_id": state.group_id}
+    return [NewEvent(TICKET_ASSIGNED, data, {})]
+
+
+def _add_watcher(state: Ticket, cmd: AddWatcher, now: datetime) -> list[NewEvent]:
+    _require_open(state)
+    require_participant(state, cmd.actor, "add watchers")
+    user_id = clean_id("user_id", cmd.user_id)
+    if user_id in state.watchers or user_id == state.requester_id:
+        return []
+    return [NewEvent(WATCHER_ADDED, {"user_id": user_id}, {})]
+
+
+def _remove_watcher(state: Ticket, cmd: RemoveWatcher, now: datetime) -> list[NewEvent]:
+    _require_open(state)
+    user_id = clean_id("user_id", cmd.user_id)
+    if user_id != cmd.actor.user_id:
+        require_participant(state, cmd.actor, "remove other watchers")
+    if user_id not in state.watchers:
+        return []
+    return [NewEvent(WATCHER_REMOVED, {"user_id": user_id}, {})]
+
+
+def _tag(state: Ticket, cmd: TagTicket, now: datetime) -> list[NewEvent]:
+    _require_open(state)
+    require_privileged(cmd.actor, "tag a ticket")
+    add, remove = clean_tags(cmd.add), clean_tags(cmd.remove)
+    if add & remove:
+        raise ValidationFailed("tags", "a tag cannot be added and removed at once")
+    added, removed = add - state.tags, remove & state.tags
+    if not added and not removed:
+        return []
+    return [NewEvent(TAGS_CHANGED, {"added": sorted(added), "removed": sorted(removed)}, {})]
+
+
+def _resolve_with_parent(state: Ticket, cmd: ResolveWithParent, now: datetime) -> list[NewEvent]:
+    require_privileged(cmd.actor, "resolve a ticket with its parent")
+    parent_id = clean_id("parent_id", cmd.parent_id)
+    # No-op rather than error: the process manager may run twice or race an unlink.
+    if state.status not in lc.ACTIVE or parent_id not in state.linked(links.CHILD_OF):
+        return []
+    return [_status_changed(state, cmd.actor, lc.RESOLVED, lc.PARENT_CLOSED, parent_id=parent_id)]
+
+
+def _record_sla_alert(state: Ticket, cmd: RecordSlaAlert, now: datetime) -> list[NewEvent]:
+    if not cmd.actor.is_system:
+        raise Forbidden("only the service's SLA timer records SLA alerts")
+    event_type = SLA_ALERT_KINDS[clean_choice("kind", cmd.kind, SLA_ALERT_KINDS)]
+    target = clean_choice("target", cmd.target, SLA_TARGETS)
+    if cmd.at > now:
+        raise ValidationFailed("at", "the alert is not due yet")
+    if SlaAlert(cmd.kind, target, cmd.target_minutes) in state.sla_alerts:
+        return []
+    data = {"target": target, "due_at": cmd.due_at.isoformat(), "target_minutes": cmd.target_minutes}
+    return [NewEvent(event_type, data, {})]
+
+
+_HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
+    UpdateTicket: _update,
+    SetPriority: _set_priority,
+    Transition: _transition,
+    AddComment: _add_comment,
+    EditComment: _edit_comment,
+    RectifyPersonalText: _rectify,
+    AssignTicket: _assign,
+    AddWatcher: _add_watcher,
+    RemoveWatcher: _remove_watcher,
+    TagTicket: _tag,
+    LinkTicket: links.decide_link,
+    UnlinkTicket: links.decide_unlink,
+    ResolveWithParent: _resolve_with_parent,
+    RecordSlaAlert: _record_sla_alert,
+}

@@ -1,0 +1,143 @@
+"""evolve(state, event) -> state and replay(events): how recorded facts build a Ticket."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from . import lifecycle as lc
+from .errors import TicketingError
+from .model import (
+    COMMENT_ADDED, COMMENT_EDITED, PRIORITY_CHANGED, SLA_BREACHED, SLA_WARNING, STATUS_CHANGED,
+    TAGS_CHANGED, TICKET_ASSIGNED, TICKET_LINKED, TICKET_OPENED, TICKET_UNLINKED, TICKET_UPDATED,
+    WATCHER_ADDED, WATCHER_REMOVED, Comment, Link, RecordedEvent, SlaAlert, Ticket)
+
+
+def evolve(state: Ticket | None, event: RecordedEvent) -> Ticket:
+    """The ticket after `event`. Unknown event types only advance the version (newer writers)."""
+    if event.type == TICKET_OPENED:
+        if state is not None:
+            raise TicketingError(f"ticket {state.ticket_id} was opened twice")
+        return _opened(event)
+    if state is None:
+        raise TicketingError(f"a ticket stream cannot start with {event.type}")
+    apply = _APPLIERS.get(event.type)
+    evolved = apply(state, event) if apply else state
+    return replace(evolved, version=event.version, updated_at=event.occurred_at)
+
+
+def replay(events: Iterable[RecordedEvent]) -> Ticket | None:
+    """The ticket built from its whole stream in order; None for an empty stream."""
+    state = None
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def _opened(event: RecordedEvent) -> Ticket:
+    data = event.data
+    return Ticket(
+        ticket_id=data["ticket_id"], version=event.version, type=data["type"], title=data["title"],
+        description=event.pii.get("description", ""), category=data.get("category"),
+        requester_id=data["requester_id"], opened_by=data.get("opened_by", event.actor_id),
+        opened_at=event.occurred_at, updated_at=event.occurred_at, status=lc.NEW,
+        urgency=data["urgency"], impact=data["impact"], critical=data.get("critical", False),
+        priority=data["priority"], watchers=frozenset(data.get("watchers", ())),
+        tags=frozenset(data.get("tags", ())),
+    )
+
+
+def _first_response(state: Ticket, event: RecordedEvent) -> Ticket:
+    if event.data.get("first_response") and state.first_responded_at is None:
+        return replace(state, first_responded_at=event.occurred_at)
+    return state
+
+
+def _updated(state: Ticket, event: RecordedEvent) -> Ticket:
+    changes = {key: event.data[key] for key in ("title", "type", "category") if key in event.data}
+    if "description" in event.pii:
+        changes["description"] = event.pii["description"]
+    return replace(state, **changes)
+
+
+def _priority_changed(state: Ticket, event: RecordedEvent) -> Ticket:
+    data = event.data
+    return replace(state, urgency=data["urgency"], impact=data["impact"], critical=data["critical"],
+                   priority=data["priority"])
+
+
+def _status_changed(state: Ticket, event: RecordedEvent) -> Ticket:
+    before, after, at = event.data["from_status"], event.data["to_status"], event.occurred_at
+    changes: dict = {"status": after, "pending_reason": event.data.get("reason") if after == lc.PENDING else None}
+    if after == lc.RESOLVED:
+        changes["resolved_at"] = at
+    elif after == lc.CLOSED:
+        changes["closed_at"] = at
+    elif after == lc.CANCELLED:
+        changes["cancelled_at"] = at
+    elif before == lc.RESOLVED:
+        changes.update(resolved_at=None, reopen_count=state.reopen_count + 1)
+    return _first_response(replace(state, **changes), event)
+
+
+def _comment_added(state: Ticket, event: RecordedEvent) -> Ticket:
+    comment = Comment(comment_id=event.data["comment_id"], author_id=event.actor_id,
+                      body=event.pii.get("body", ""), internal=event.data["internal"],
+                      created_at=event.occurred_at)
+    return _first_response(replace(state, comments=(*state.comments, comment)), event)
+
+
+def _comment_edited(state: Ticket, event: RecordedEvent) -> Ticket:
+    comment_id = event.data["comment_id"]
+    comments = tuple(
+        replace(c, body=event.pii.get("body", c.body), edited_at=event.occurred_at)
+        if c.comment_id == comment_id else c
+        for c in state.comments)
+    return replace(state, comments=comments)
+
+
+def _assigned(state: Ticket, event: RecordedEvent) -> Ticket:
+    return replace(state, assignee_id=event.data["assignee_id"], group_id=event.data["group_id"])
+
+
+def _watcher_added(state: Ticket, event: RecordedEvent) -> Ticket:
+    return replace(state, watchers=state.watchers | {event.data["user_id"]})
+
+
+def _watcher_removed(state: Ticket, event: RecordedEvent) -> Ticket:
+    return replace(state, watchers=state.watchers - {event.data["user_id"]})
+
+
+def _tags_changed(state: Ticket, event: RecordedEvent) -> Ticket:
+    return replace(state, tags=(state.tags - set(event.data["removed"])) | set(event.data["added"]))
+
+
+def _linked(state: Ticket, event: RecordedEvent) -> Ticket:
+    return replace(state, links=state.links | {Link(event.data["kind"], event.data["other_id"])})
+
+
+def _unlinked(state: Ticket, event: RecordedEvent) -> Ticket:
+    return replace(state, links=state.links - {Link(event.data["kind"], event.data["other_id"])})
+
+
+def _sla_alert(state: Ticket, event: RecordedEvent) -> Ticket:
+    kind = "warning" if event.type == SLA_WARNING else "breach"
+    alert = SlaAlert(kind, event.data["target"], event.data["target_minutes"])
+    return replace(state, sla_alerts=state.sla_alerts | {alert})
+
+
+_APPLIERS: dict[str, Callable[[Ticket, RecordedEvent], Ticket]] = {
+    TICKET_UPDATED: _updated,
+    PRIORITY_CHANGED: _priority_changed,
+    STATUS_CHANGED: _status_changed,
+    COMMENT_ADDED: _comment_added,
+    COMMENT_EDITED: _comment_edited,
+    TICKET_ASSIGNED: _assigned,
+    WATCHER_ADDED: _watcher_added,
+    WATCHER_REMOVED: _watcher_removed,
+    TAGS_CHANGED: _tags_changed,
+    TICKET_LINKED: _linked,
+    TICKET_UNLINKED: _unlinked,
+    SLA_WARNING: _sla_alert,
+    SLA_BREACHED: _sla_alert,
+}

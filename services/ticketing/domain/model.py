@@ -1,0 +1,161 @@
+"""Value types of the ticketing domain: actors, events in and out, and the ticket state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+# Same placeholder shared.crypto yields for a field whose subject key was shredded.
+ERASED = "[erased]"
+
+INCIDENT, SERVICE_REQUEST, PROBLEM, CHANGE = "incident", "service_request", "problem", "change"
+TICKET_TYPES = (INCIDENT, SERVICE_REQUEST, PROBLEM, CHANGE)
+# Problem and change management are ITIL practices run by staff, not raised by end users.
+REQUESTER_TICKET_TYPES = frozenset({INCIDENT, SERVICE_REQUEST})
+
+STAFF_ROLES = frozenset({"agent", "admin"})
+SYSTEM_ROLE = "system"  # never issued in an access token; only the service builds such actors
+PRIVACY_OFFICER = "privacy_officer"
+
+# Event types, without the "ticketing." prefix the service adds.
+TICKET_OPENED = "ticket_opened"
+TICKET_UPDATED = "ticket_updated"
+PRIORITY_CHANGED = "priority_changed"
+STATUS_CHANGED = "status_changed"
+COMMENT_ADDED = "comment_added"
+COMMENT_EDITED = "comment_edited"
+TICKET_ASSIGNED = "ticket_assigned"
+WATCHER_ADDED = "watcher_added"
+WATCHER_REMOVED = "watcher_removed"
+TAGS_CHANGED = "tags_changed"
+TICKET_LINKED = "ticket_linked"
+TICKET_UNLINKED = "ticket_unlinked"
+SLA_WARNING = "sla_warning"
+SLA_BREACHED = "sla_breached"
+EVENT_TYPES = frozenset({
+    TICKET_OPENED, TICKET_UPDATED, PRIORITY_CHANGED, STATUS_CHANGED, COMMENT_ADDED, COMMENT_EDITED,
+    TICKET_ASSIGNED, WATCHER_ADDED, WATCHER_REMOVED, TAGS_CHANGED, TICKET_LINKED, TICKET_UNLINKED,
+    SLA_WARNING, SLA_BREACHED,
+})
+
+SLA_TARGETS = ("first_response", "resolution")
+SLA_ALERT_KINDS = {"warning": SLA_WARNING, "breach": SLA_BREACHED}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who issues a command: a user with the roles of their access token, or the service itself."""
+
+    user_id: str
+    roles: frozenset[str] = frozenset()
+
+    @classmethod
+    def system(cls, name: str = "ticketing") -> Actor:
+        return cls(f"system:{name}", frozenset({SYSTEM_ROLE}))
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & STAFF_ROLES)
+
+    @property
+    def is_system(self) -> bool:
+        return SYSTEM_ROLE in self.roles
+
+    @property
+    def is_privileged(self) -> bool:
+        """Staff, or the service acting on its own (process managers, SLA timers)."""
+        return self.is_staff or self.is_system
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A fact decided by the domain, not yet stored.
+
+    `data` holds only non-personal JSON values. `pii` maps a field name to
+    `{"subject_id": ..., "value": <plaintext>}`; the service encrypts each value under that
+    subject's key before anything is stored or published.
+    """
+
+    type: str
+    data: dict[str, Any]
+    pii: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """A stored event as the service hands it back: `pii` maps field -> plaintext or ERASED."""
+
+    type: str
+    data: dict[str, Any]
+    pii: dict[str, str]
+    version: int
+    occurred_at: datetime
+    actor_id: str
+
+
+def pii_value(subject_id: str, value: str) -> dict[str, str]:
+    return {"subject_id": subject_id, "value": value}
+
+
+@dataclass(frozen=True)
+class Comment:
+    comment_id: str
+    author_id: str
+    body: str
+    internal: bool
+    created_at: datetime
+    edited_at: datetime | None = None
+
+
+class Link(NamedTuple):
+    kind: str
+    ticket_id: str
+
+
+class SlaAlert(NamedTuple):
+    """Identity of a recorded SLA alert: one per kind, target and target length."""
+
+    kind: str
+    target: str
+    target_minutes: int
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The state of one ticket stream, rebuilt by folding its events with `evolve`."""
+
+    ticket_id: str
+    version: int
+    type: str
+    title: str
+    description: str
+    category: str | None
+    requester_id: str
+    opened_by: str
+    opened_at: datetime
+    updated_at: datetime
+    status: str
+    urgency: str
+    impact: str
+    critical: bool
+    priority: str
+    pending_reason: str | None = None
+    assignee_id: str | None = None
+    group_id: str | None = None
+    watchers: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    links: frozenset[Link] = frozenset()
+    comments: tuple[Comment, ...] = ()
+    first_responded_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    reopen_count: int = 0
+    sla_alerts: frozenset[SlaAlert] = frozenset()
+
+    def linked(self, kind: str) -> list[str]:
+        return sorted(link.ticket_id for link in self.links if link.kind == kind)
+
+    def comment(self, comment_id: str) -> Comment | None:
+        return next((c for c in self.comments if c.comment_id == comment_id), None)
