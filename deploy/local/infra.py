@@ -1,0 +1,108 @@
+"""Makes sure PostgreSQL, RabbitMQ (with its management API) and nginx are there to use.
+
+Uses the servers on localhost when they answer; starts the local ones when this machine
+has them; else `docker compose` from deploy/ when Docker answers; else says what is missing.
+"""
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+DEPLOY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def answers(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(port, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if answers(port):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def run(*cmd):
+    print("infra:", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT).returncode == 0
+
+
+def docker_answers():
+    return shutil.which("docker") and subprocess.run(
+        ["docker", "info"], capture_output=True).returncode == 0
+
+
+def start_postgres():
+    if shutil.which("pg_ctlcluster") and os.path.isdir("/etc/postgresql"):
+        for version in sorted(os.listdir("/etc/postgresql")):
+            run("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start")
+        return wait_for(5432, 30)
+    return False
+
+
+def start_rabbitmq():
+    if shutil.which("rabbitmq-server"):
+        run("rabbitmq-server", "-detached")
+        return wait_for(5672, 60)
+    return False
+
+
+def ensure_management():
+    if answers(15672):
+        return True
+    if shutil.which("rabbitmq-plugins") and run("rabbitmq-plugins", "enable",
+                                                "rabbitmq_management"):
+        return wait_for(15672, 60)
+    return False
+
+
+def compose_up(*services):
+    return run("docker", "compose", "-f", os.path.join(DEPLOY, "compose.yaml"), "up", "-d",
+               *services)
+
+
+def ensure_nginx():
+    if shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"):
+        return True
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "nginx"],
+                       env=env, stdout=subprocess.DEVNULL)
+    return bool(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--nginx", action="store_true", help="also make sure nginx is installed")
+    args = parser.parse_args(argv)
+    missing = []
+    if not answers(5432) and not start_postgres() and not (
+            docker_answers() and compose_up("postgres") and wait_for(5432, 60)):
+        missing.append("PostgreSQL on 127.0.0.1:5432 (install it, or Docker for deploy/compose.yaml)")
+    if not answers(5672) and not start_rabbitmq() and not (
+            docker_answers() and compose_up("rabbitmq") and wait_for(5672, 90)):
+        missing.append("RabbitMQ on 127.0.0.1:5672 (install it, or Docker for deploy/compose.yaml)")
+    if answers(5672) and not ensure_management():
+        missing.append("the RabbitMQ management API on 127.0.0.1:15672"
+                       " (run: rabbitmq-plugins enable rabbitmq_management)")
+    if args.nginx and not ensure_nginx():
+        missing.append("nginx (apt-get install nginx, as root)")
+    if missing:
+        print("DZDesk cannot start; missing:\n  - " + "\n  - ".join(missing), file=sys.stderr)
+        return 1
+    print("infra: PostgreSQL, RabbitMQ" + (" and nginx" if args.nginx else "") + " are ready")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

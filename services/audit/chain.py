@@ -1,0 +1,239 @@
+"""The per-tenant audit hash chain: canonical JSON, entry hashes, appending and verifying."""
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import rfc8785
+
+from services.audit.checkpoints import (
+    Checkpoint, InvalidCheckpoint, as_public_key, verify_checkpoint)
+
+GENESIS_HASH = "0" * 64
+_GENESIS_BYTES = bytes(32)
+_SAFE_INT = 2**53 - 1
+# The C encoder of the standard library writes exactly the RFC 8785 form for strings, integers,
+# booleans, null, arrays and objects whose keys sort the same by code point as by UTF-16 code
+# unit. It is several times faster than rfc8785's pure-Python writer, which stays the authority
+# for everything else (floats, huge integers, unusual keys, invalid input).
+_FAST = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True,
+                         separators=(",", ":"))
+# Code point order and UTF-16 order differ only between U+E000..U+FFFF and astral characters.
+_UTF16_ORDER_MAY_DIFFER = re.compile("[\ue000-\U0010ffff]")
+
+
+def _plain(value):
+    """True when `value` holds only types whose fast encoding equals RFC 8785's."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -_SAFE_INT <= value <= _SAFE_INT
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for item in value:
+            if not _plain(item):
+                return False
+        return True
+    return False
+
+
+def canonical_json(envelope):
+    """RFC 8785 (JCS) bytes of a JSON-compatible value; raises `rfc8785.CanonicalizationError`."""
+    if _plain(envelope):
+        text = _FAST.encode(envelope)
+        if text.isascii():
+            return text.encode("ascii")
+        if not _UTF16_ORDER_MAY_DIFFER.search(text):
+            try:
+                return text.encode("utf-8")
+            except UnicodeEncodeError:
+                pass  # lone surrogates: let rfc8785 raise its own error
+    return rfc8785.dumps(envelope)
+
+
+def _hash_after(prev_digest, envelope):
+    hasher = hashlib.sha256(prev_digest)
+    hasher.update(canonical_json(envelope))
+    return hasher.hexdigest()
+
+
+def entry_hash(prev_hash_hex, envelope):
+    """Hex SHA-256 over the previous entry's 32 hash bytes followed by the canonical envelope."""
+    return _hash_after(bytes.fromhex(prev_hash_hex), envelope)
+
+
+class Entry(NamedTuple):
+    seq: int
+    prev_hash: str
+    hash: str
+    envelope: dict
+
+
+class ChainBuilder:
+    """Extends a tenant's chain from its head; `ChainBuilder(0, GENESIS_HASH)` starts a new one."""
+
+    def __init__(self, head_seq, head_hash):
+        self.head_seq = head_seq
+        self.head_hash = head_hash
+        self._head_digest = bytes.fromhex(head_hash)
+
+    def append(self, envelope):
+        entry = Entry(self.head_seq + 1, self.head_hash,
+                      _hash_after(self._head_digest, envelope), envelope)
+        self.head_seq, self.head_hash = entry.seq, entry.hash
+        self._head_digest = bytes.fromhex(entry.hash)
+        return entry
+
+
+class MalformedEntry(ValueError):
+    """An entry that cannot be read at all (missing field, wrong type): bad input, not tampering."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of `verify_chain`.
+
+    `entries` counts the entries that passed every check before verification stopped, `head`
+    is the last of them (`{"seq", "hash"}`, None when there is none), `checkpoints_verified`
+    counts signed checkpoints whose signature is valid and whose hash equals the chain's at
+    their seq, `first_bad_seq` is the earliest seq the log cannot be trusted from (None when
+    the entries are sound), and `reason` says why in words (None when ok).
+    """
+
+    ok: bool
+    entries: int
+    head: dict | None
+    checkpoints_verified: int
+    first_bad_seq: int | None
+    reason: str | None
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+def _fields(entry, position):
+    try:
+        if isinstance(entry, Mapping):
+            seq, prev_hash = entry["seq"], entry["prev_hash"]
+            stored_hash, envelope = entry["hash"], entry["envelope"]
+        else:
+            seq, prev_hash, stored_hash, envelope = (
+                entry.seq, entry.prev_hash, entry.hash, entry.envelope)
+    except (KeyError, AttributeError) as error:
+        raise MalformedEntry(f"entry #{position} lacks {error}") from error
+    if isinstance(prev_hash, (bytes, memoryview)):
+        prev_hash, stored_hash = bytes(prev_hash).hex(), bytes(stored_hash).hex()
+    if type(seq) is not int or not isinstance(envelope, Mapping) \
+            or not isinstance(prev_hash, str) or not isinstance(stored_hash, str):
+        raise MalformedEntry(f"entry #{position} needs an integer seq, an object envelope and "
+                             "hex prev_hash and hash")
+    return seq, prev_hash, stored_hash, envelope
+
+
+def _trusted(checkpoints, public_keys):
+    """Checkpoints with valid signatures sorted by seq, and the first problem with any other."""
+    keys = {key_id: as_public_key(key) for key_id, key in public_keys.items()}
+    trusted, problems = [], []
+    for checkpoint in checkpoints:
+        if isinstance(checkpoint, Mapping):
+            checkpoint = Checkpoint.from_dict(checkpoint)
+        key = keys.get(checkpoint.key_id)
+        if key is None:
+            problems.append((checkpoint.seq, f"checkpoint at seq {checkpoint.seq} is signed "
+                                             f"with unknown key {checkpoint.key_id!r}"))
+        elif not verify_checkpoint(checkpoint, key):
+            problems.append((checkpoint.seq, f"checkpoint at seq {checkpoint.seq} has an "
+                                             "invalid signature"))
+        else:
+            trusted.append(checkpoint)
+    trusted.sort(key=lambda checkpoint: checkpoint.seq)
+    return trusted, (min(problems)[1] if problems else None)
+
+
+def verify_chain(entries, checkpoints, public_keys, *, tenant_id=None):
+    """Recompute a tenant's chain in seq order, in constant memory, against signed checkpoints.
+
+    `entries` yields objects or mappings with `seq`, `prev_hash`, `hash` and `envelope`;
+    `public_keys` maps key ids to keys (see `as_public_key`). The tenant is `tenant_id` or the
+    first envelope's. `first_bad_seq` names:
+    - an altered entry (stored hash differs from the recomputed one): its seq;
+    - a deleted entry (a gap in seq, or a prev_hash that is not the previous entry's hash): the
+      first missing seq (the seq at which the broken link was found);
+    - a consistent but re-hashed chain (a signed checkpoint's hash differs from the chain at its
+      seq): the seq right after the last checkpoint that still matched (1, or the anchor's seq + 1,
+      when none did), i.e. the earliest entry no valid signature vouches for any more; the
+      alteration lies between that seq and the failing checkpoint's;
+    - a truncated log (a signed checkpoint beyond its last entry): the seq after the last entry;
+    - a log that does not begin at seq 1: 1, unless a signed checkpoint at the seq before its
+      first entry carries that entry's prev_hash (then the segment is anchored there).
+    A checkpoint with an invalid signature or an unknown key makes the result not ok with that
+    reason, while the chain is still checked against the valid ones (first_bad_seq stays None
+    when the entries themselves are sound). Verification stops at the first broken entry.
+    Raises `MalformedEntry` for an unreadable entry and `InvalidCheckpoint` for a bad key.
+    """
+    pending, checkpoint_problem = _trusted(checkpoints, public_keys)
+    tenant = None if tenant_id is None else str(tenant_id)
+    count, verified, head = 0, 0, None
+    vouched = expected = None
+    prev, prev_digest, next_index = GENESIS_HASH, _GENESIS_BYTES, 0
+
+    def result(first_bad_seq=None, reason=None):
+        reasons = [text for text in (reason, checkpoint_problem) if text]
+        return VerifyResult(ok=not reasons, entries=count, head=head,
+                            checkpoints_verified=verified, first_bad_seq=first_bad_seq,
+                            reason="; ".join(reasons) or None)
+
+    for position, raw in enumerate(entries, start=1):
+        seq, prev_hash, stored_hash, envelope = _fields(raw, position)
+        if expected is None:
+            if tenant is None:
+                tenant = envelope.get("tenant_id")
+            foreign = [cp for cp in pending if tenant is not None and cp.tenant_id != tenant]
+            if foreign:
+                checkpoint_problem = checkpoint_problem or (
+                    f"checkpoint at seq {foreign[0].seq} is for tenant {foreign[0].tenant_id}, "
+                    f"not {tenant}")
+                pending = [cp for cp in pending if cp not in foreign]
+            expected, vouched = 1, 0
+            if seq != 1:
+                anchor = next((cp for cp in pending
+                               if cp.seq == seq - 1 and cp.hash == prev_hash), None)
+                if anchor is None:
+                    return result(1, f"the log starts at seq {seq}: entries before it are "
+                                     "missing and no signed checkpoint anchors it")
+                expected, vouched, verified = seq, anchor.seq, 1
+                prev, prev_digest = prev_hash, bytes.fromhex(prev_hash)
+                pending = [cp for cp in pending if cp.seq > anchor.seq]
+        if seq != expected:
+            return result(expected, f"entry seq {expected} is missing (next entry has seq {seq})")
+        if prev_hash != prev:
+            return result(seq, f"entry seq {seq} does not link to the hash of entry seq {seq - 1}:"
+                               " an entry was removed or altered")
+        computed = _hash_after(prev_digest, envelope)
+        if computed != stored_hash:
+            return result(seq, f"entry seq {seq} does not match its hash: it was altered")
+        if tenant is not None and envelope.get("tenant_id") != tenant:
+            return result(seq, f"entry seq {seq} belongs to another tenant")
+        count, head = count + 1, {"seq": seq, "hash": computed}
+        while next_index < len(pending) and pending[next_index].seq == seq:
+            if pending[next_index].hash != computed:
+                return result(vouched + 1, f"signed checkpoint at seq {seq} does not match the "
+                                           f"log: entries after seq {vouched} were rewritten")
+            verified, vouched, next_index = verified + 1, seq, next_index + 1
+        prev, prev_digest, expected = computed, bytes.fromhex(computed), expected + 1
+    if next_index < len(pending):
+        last = 0 if expected is None else expected - 1
+        return result(last + 1, f"signed checkpoint at seq {pending[next_index].seq} is beyond "
+                                f"the end of the log (last seq {last}): the log was truncated")
+    return result()
+
+
+__all__ = ["GENESIS_HASH", "ChainBuilder", "Entry", "InvalidCheckpoint", "MalformedEntry",
+           "VerifyResult", "canonical_json", "entry_hash", "verify_chain"]

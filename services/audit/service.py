@@ -1,0 +1,13 @@
+"""The audit service: nameko entrypoints only; the work lives in its domain modules."""
+from shared.db import Database
+from shared.health import HealthMixin
+from shared.logs import WorkerLogContext
+from shared.relay import OutboxRelay
+
+
+class AuditService(HealthMixin):
+    name = "audit"
+
+    db = Database()
+    log_context = WorkerLogContext()
+    relay = OutboxRelay()

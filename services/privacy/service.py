@@ -1,0 +1,13 @@
+"""The privacy service: nameko entrypoints only; the work lives in its domain modules."""
+from shared.db import Database
+from shared.health import HealthMixin
+from shared.logs import WorkerLogContext
+from shared.relay import OutboxRelay
+
+
+class PrivacyService(HealthMixin):
+    name = "privacy"
+
+    db = Database()
+    log_context = WorkerLogContext()
+    relay = OutboxRelay()

@@ -1,0 +1,52 @@
+"""Service settings read from the environment: ports, database and broker URLs."""
+import os
+
+SERVICES = ("identity", "ticketing", "privacy", "audit", "ai")
+PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
+DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
+DEFAULT_ADMIN_URL = "postgresql://postgres@localhost/postgres"
+
+
+def database_name(service):
+    return f"dzdesk_{service}"
+
+
+def role_names(service):
+    """The owner runs migrations; app does DML under RLS; system spans tenants."""
+    return {"owner": f"{service}_owner", "app": f"{service}_app", "system": f"{service}_system"}
+
+
+def database_url(service, role="app", env=None):
+    env = os.environ if env is None else env
+    suffix = "_SYSTEM_DATABASE_URL" if role == "system" else "_DATABASE_URL"
+    default = f"postgresql://{role_names(service)[role]}@localhost/{database_name(service)}"
+    return env.get(service.upper() + suffix, default)
+
+
+def admin_url(env=None):
+    env = os.environ if env is None else env
+    return env.get("DZDESK_ADMIN_DATABASE_URL", DEFAULT_ADMIN_URL)
+
+
+def nameko_config(service, env=None):
+    """The container config of one service process, every key from the environment."""
+    env = os.environ if env is None else env
+    port = int(env.get("PORT", PORTS.get(service, 8000)))
+    config = {
+        "AMQP_URI": env.get("AMQP_URI", DEFAULT_AMQP_URI),
+        "WEB_SERVER_ADDRESS": f"{env.get('HOST', '0.0.0.0')}:{port}",
+        "DATABASE_URL": database_url(service, "app", env),
+        "SYSTEM_DATABASE_URL": database_url(service, "system", env),
+        "QUEUE_TYPE": env.get("QUEUE_TYPE", "quorum"),
+        "max_workers": int(env.get("MAX_WORKERS", 10)),
+        "serializer": "json",
+    }
+    passthrough = (
+        "IDENTITY_JWKS_URL", "TOKEN_ISSUER", "TOKEN_AUDIENCE", "DZDESK_MASTER_KEY",
+        "GOOGLE_CLIENT_IDS", "GOOGLE_CERTS_URL", "MICROSOFT_CLIENT_ID", "MICROSOFT_CLIENT_SECRET",
+        "MICROSOFT_JWKS_URL", "MICROSOFT_ISSUER_TEMPLATE", "MICROSOFT_AUTHORITY",
+        "MICROSOFT_ALLOWED_TENANTS", "MICROSOFT_REDIRECT_URI", "AZURE_OPENAI_ENDPOINT",
+        "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_DEPLOYMENT", "RELAY_POLL_INTERVAL",
+    )
+    config.update({key: env[key] for key in passthrough if key in env})
+    return config

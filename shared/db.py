@@ -1,0 +1,133 @@
+"""Database dependency: a psycopg pool and one tenant-scoped transaction per worker."""
+import sys
+import weakref
+
+import structlog
+from nameko.extensions import DependencyProvider
+from psycopg_pool import ConnectionPool
+
+from shared import eventstore
+from shared.envelope import Envelope
+
+
+class TenantMismatch(RuntimeError):
+    """A unit of work serves one tenant; mixing two is a programming error."""
+
+
+class UnitOfWork:
+    """The worker's transaction, opened on first use with `app.tenant_id` set for RLS."""
+
+    def __init__(self, pool, service, context=None):
+        self._pool = pool
+        self.service = service
+        # the worker's context data: correlation and causation ids are read when used
+        self.context = {} if context is None else context
+        self.tenant_id = None
+        self._conn = None
+
+    def begin(self, tenant_id):
+        tenant_id = str(tenant_id)
+        if self._conn is None:
+            self._conn = self._pool.getconn()
+            self._conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant_id,))
+            self.tenant_id = tenant_id
+            structlog.contextvars.bind_contextvars(tenant_id=tenant_id)
+        elif tenant_id != self.tenant_id:
+            raise TenantMismatch(f"unit of work is bound to tenant {self.tenant_id}")
+        return self._conn
+
+    @property
+    def conn(self):
+        if self._conn is None:
+            raise RuntimeError("call begin(tenant_id) before using the connection")
+        return self._conn
+
+    def new_event(self, name, stream_id, data, *, actor, pii=None, schema_version=1):
+        """An envelope of this service for the current tenant, carrying the worker's ids."""
+        return Envelope.new(f"{self.service}.{name}", self.tenant_id, stream_id, data,
+                            actor=actor, pii=pii, schema_version=schema_version,
+                            correlation_id=self.context.get("correlation_id"),
+                            causation_id=self.context.get("causation_id"))
+
+    def append(self, stream_id, expected_version, envelopes):
+        return eventstore.append(self.conn, stream_id, expected_version, envelopes)
+
+    def load(self, stream_id, after_version=0):
+        return eventstore.load(self.conn, self.tenant_id, stream_id, after_version)
+
+    def ping(self):
+        with self._pool.connection(timeout=2) as conn:
+            conn.execute("SELECT 1")
+
+    def finish(self, commit):
+        """Commit or roll back and return the connection; a failed commit raises."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if commit:
+                conn.commit()
+            else:
+                conn.rollback()
+        finally:
+            self._pool.putconn(conn)
+
+
+class Database(DependencyProvider):
+    """Injects a UnitOfWork; entrypoints call `finish` before they answer (see web, rpc)."""
+
+    def __init__(self, url_key="DATABASE_URL", min_size=1):
+        self.url_key = url_key
+        self.min_size = min_size
+        self.pool = None
+        self.units = weakref.WeakKeyDictionary()
+
+    def setup(self):
+        config = self.container.config
+        self.pool = ConnectionPool(
+            config[self.url_key], min_size=self.min_size,
+            max_size=int(config.get("max_workers", 10)) + 2, open=False,
+            name=f"{self.container.service_name}-{self.url_key.lower()}",
+            kwargs={"autocommit": False})
+
+    def start(self):
+        self.pool.open(wait=False)
+
+    def stop(self):
+        self.pool.close()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        unit = UnitOfWork(self.pool, self.container.service_name, worker_ctx.data)
+        self.units[worker_ctx] = unit
+        return unit
+
+    def finish(self, worker_ctx, exc_info):
+        """Commit when the worker succeeded; return the exc_info the entrypoint should report."""
+        unit = self.units.pop(worker_ctx, None)
+        if unit is None:
+            return exc_info
+        try:
+            unit.finish(commit=exc_info is None)
+        except Exception:
+            return sys.exc_info()
+        return exc_info
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        # entrypoints without a result handler (timers) settle here, after the method
+        unit = self.units.pop(worker_ctx, None)
+        if unit is not None:
+            try:
+                unit.finish(commit=exc_info is None)
+            except Exception:
+                structlog.get_logger().exception("commit failed", entrypoint=worker_ctx.entrypoint.method_name)
+
+
+def finish_transactions(worker_ctx, exc_info):
+    """Settle every transactional dependency of the worker before its result is sent."""
+    for provider in worker_ctx.container.dependencies:
+        finish = getattr(provider, "finish", None)
+        if callable(finish):
+            exc_info = finish(worker_ctx, exc_info)
+    return exc_info

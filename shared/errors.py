@@ -1,0 +1,51 @@
+"""HTTP-facing errors: each carries its status once, mapped to problem+json by the web layer."""
+
+
+class HttpError(Exception):
+    status = 500
+    title = "Internal Server Error"
+
+    def __init__(self, detail=None, **extra):
+        self.detail = detail
+        self.extra = extra
+        super().__init__(detail or self.title)
+
+
+class BadRequest(HttpError):
+    status, title = 400, "Bad Request"
+
+
+class Unauthorized(HttpError):
+    status, title = 401, "Unauthorized"
+
+
+class Forbidden(HttpError):
+    status, title = 403, "Forbidden"
+
+
+class NotFound(HttpError):
+    status, title = 404, "Not Found"
+
+
+class Conflict(HttpError):
+    status, title = 409, "Conflict"
+
+
+class PreconditionFailed(HttpError):
+    status, title = 412, "Precondition Failed"
+
+
+class UnsupportedMediaType(HttpError):
+    status, title = 415, "Unsupported Media Type"
+
+
+class Unprocessable(HttpError):
+    status, title = 422, "Unprocessable Content"
+
+
+class PreconditionRequired(HttpError):
+    status, title = 428, "Precondition Required"
+
+
+class ServiceUnavailable(HttpError):
+    status, title = 503, "Service Unavailable"

@@ -1,0 +1,136 @@
+"""The PostgreSQL event store: append with an expected version, load streams, snapshots."""
+import json
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from shared.envelope import from_stored
+
+
+class ConcurrencyError(Exception):
+    """The stream moved on since the caller read it (HTTP 409, or 412 with If-Match)."""
+
+    status = 409
+    title = "Conflict"
+
+    def __init__(self, stream_id, expected, actual=None):
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+        detail = f"stream {stream_id} is not at version {expected}"
+        super().__init__(detail if actual is None else f"{detail} (it is at {actual})")
+
+
+# One round trip. The head's txid check keeps every stream's transaction ids ascending
+# with its versions, so the relay (which publishes in txid order) keeps per-stream order:
+# a writer whose transaction id predates the head's writer must reload and retry.
+_APPEND = """
+WITH head AS (
+    SELECT stream_version, txid FROM events
+    WHERE tenant_id = %(tenant)s AND stream_id = %(stream)s
+    ORDER BY stream_version DESC LIMIT 1
+), allowed AS (
+    SELECT 1 WHERE coalesce((SELECT stream_version FROM head), 0) = %(expected)s
+      AND coalesce((SELECT txid FROM head) <= pg_current_xact_id(), true)
+)
+INSERT INTO events (tenant_id, stream_id, stream_version, event_id, event_type, envelope)
+SELECT %(tenant)s, %(stream)s, v.version, v.event_id, v.event_type, v.envelope
+FROM allowed, unnest(%(versions)s::int[], %(event_ids)s::uuid[], %(types)s::text[],
+                     %(envelopes)s::jsonb[]) AS v(version, event_id, event_type, envelope)
+RETURNING position
+"""
+
+
+def _dumps(value):
+    return json.dumps(value, separators=(",", ":"))
+
+
+def append(conn, stream_id, expected_version, envelopes):
+    """Append envelopes of one stream after `expected_version`; return the new version.
+
+    All envelopes must belong to the connection's tenant (RLS enforces it).
+    """
+    if not envelopes:
+        return expected_version
+    tenant_id = envelopes[0].tenant_id
+    stamped = [e.with_version(expected_version + i) for i, e in enumerate(envelopes, 1)]
+    params = {
+        "tenant": tenant_id, "stream": stream_id, "expected": expected_version,
+        "versions": [e.stream_version for e in stamped],
+        "event_ids": [e.event_id for e in stamped],
+        "types": [e.event_type for e in stamped],
+        "envelopes": [Jsonb(e.to_dict(), dumps=_dumps) for e in stamped],
+    }
+    try:
+        inserted = conn.execute(_APPEND, params).fetchall()
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != "events_pkey":
+            raise
+        raise ConcurrencyError(stream_id, expected_version) from exc
+    if len(inserted) != len(stamped):
+        raise ConcurrencyError(stream_id, expected_version, current_version(conn, tenant_id, stream_id))
+    return expected_version + len(stamped)
+
+
+def current_version(conn, tenant_id, stream_id):
+    row = conn.execute(
+        "SELECT coalesce(max(stream_version), 0) FROM events WHERE tenant_id = %s AND stream_id = %s",
+        (tenant_id, stream_id)).fetchone()
+    return row[0]
+
+
+def load(conn, tenant_id, stream_id, after_version=0):
+    """The stream's envelopes after `after_version`, in version order."""
+    rows = conn.execute(
+        "SELECT envelope FROM events WHERE tenant_id = %s AND stream_id = %s"
+        " AND stream_version > %s ORDER BY stream_version",
+        (tenant_id, stream_id, after_version)).fetchall()
+    return [from_stored(row[0]) for row in rows]
+
+
+def read_all(conn, after_position=0, limit=1000, event_types=None):
+    """(position, envelope) of the current tenant's events after a global position."""
+    query = "SELECT position, envelope FROM events WHERE position > %s"
+    params = [after_position]
+    if event_types:
+        query += " AND event_type = ANY(%s)"
+        params.append(list(event_types))
+    rows = conn.execute(query + " ORDER BY position LIMIT %s", (*params, limit)).fetchall()
+    return [(position, from_stored(body)) for position, body in rows]
+
+
+def save_snapshot(conn, tenant_id, stream_id, stream_version, state):
+    """Keep a stream's folded state; it must hold no plaintext personal data."""
+    conn.execute(
+        "INSERT INTO snapshots (tenant_id, stream_id, stream_version, state)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (tenant_id, stream_id) DO UPDATE"
+        " SET stream_version = excluded.stream_version, state = excluded.state, taken_at = now()"
+        " WHERE snapshots.stream_version < excluded.stream_version",
+        (tenant_id, stream_id, stream_version, Jsonb(state, dumps=_dumps)))
+
+
+def load_snapshot(conn, tenant_id, stream_id):
+    """(stream_version, state) of the newest snapshot, or None."""
+    row = conn.execute(
+        "SELECT stream_version, state FROM snapshots WHERE tenant_id = %s AND stream_id = %s",
+        (tenant_id, stream_id)).fetchone()
+    return tuple(row) if row else None
+
+
+def load_folded(conn, tenant_id, stream_id, fold, initial, snapshot_every=None, to_state=None,
+                from_state=None):
+    """Fold a stream from its snapshot on; take a new snapshot every `snapshot_every` events.
+
+    `fold(state, envelope) -> state`; `to_state`/`from_state` convert to and from JSON.
+    Returns (version, state).
+    """
+    version, state = 0, initial
+    snapshot = load_snapshot(conn, tenant_id, stream_id) if snapshot_every else None
+    if snapshot:
+        version, state = snapshot[0], from_state(snapshot[1]) if from_state else snapshot[1]
+    events = load(conn, tenant_id, stream_id, version)
+    for envelope in events:
+        state = fold(state, envelope)
+    if events:
+        version = events[-1].stream_version
+        if snapshot_every and len(events) >= snapshot_every:
+            save_snapshot(conn, tenant_id, stream_id, version, to_state(state) if to_state else state)
+    return version, state

@@ -1,0 +1,61 @@
+"""Liveness, readiness (database and broker) and Prometheus metrics for every service."""
+from kombu import Connection
+from nameko.extensions import DependencyProvider
+from werkzeug.wrappers import Response
+
+from shared import metrics
+from shared.db import Database
+from shared.web import http, json_response
+
+
+class Readiness(DependencyProvider):
+    """Checks what the service needs to do useful work: its databases and the broker."""
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def check(self):
+        checks = {}
+        for provider in self.container.dependencies:
+            if isinstance(provider, Database):
+                checks[f"database:{provider.attr_name}"] = _outcome(lambda: _ping(provider))
+        checks["broker"] = _outcome(self._ping_broker)
+        return all(value == "ok" for value in checks.values()), checks
+
+    def _ping_broker(self):
+        with Connection(self.container.config["AMQP_URI"], connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1)
+
+
+def _ping(provider):
+    with provider.pool.connection(timeout=2) as conn:
+        conn.execute("SELECT 1")
+
+
+def _outcome(check):
+    try:
+        check()
+        return "ok"
+    except Exception as exc:
+        return f"failing: {type(exc).__name__}"
+
+
+class HealthMixin:
+    """Mix into a service class to serve /health/live, /health/ready and /metrics."""
+
+    readiness = Readiness()
+
+    @http("GET", "/health/live")
+    def health_live(self, request):
+        return {"status": "ok"}
+
+    @http("GET", "/health/ready")
+    def health_ready(self, request):
+        ready, checks = self.readiness.check()
+        return json_response({"status": "ok" if ready else "unavailable", "checks": checks},
+                             status=200 if ready else 503)
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)

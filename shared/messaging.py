@@ -1,0 +1,146 @@
+"""Event consumers: quorum queues, an idempotent inbox, retries, then the dead-letter queue."""
+import functools
+import traceback
+
+import structlog
+from kombu import Connection, Exchange, Queue, binding
+from marshmallow import ValidationError
+from nameko.amqp.publish import Publisher
+from nameko.events import EventHandler
+from nameko.standalone.events import get_event_exchange
+
+from shared import metrics
+from shared.db import UnitOfWork, finish_transactions
+from shared.envelope import load_envelope
+
+log = structlog.get_logger()
+
+
+class PoisonMessage(Exception):
+    """A message that can never succeed: dead-lettered without retries."""
+
+
+def queue_arguments(config):
+    # quorum queues replicate across a RabbitMQ cluster and count deliveries
+    return {"x-queue-type": "quorum"} if config.get("QUEUE_TYPE", "quorum") == "quorum" else {}
+
+
+def claim(conn, tenant_id, consumer, event_id):
+    """Record the event as handled by this consumer; False when it already was."""
+    row = conn.execute(
+        "INSERT INTO inbox (tenant_id, consumer, event_id) VALUES (%s, %s, %s)"
+        " ON CONFLICT DO NOTHING RETURNING 1", (tenant_id, consumer, event_id)).fetchone()
+    return row is not None
+
+
+class EventConsumer(EventHandler):
+    """Consumes `<source>.events` (one exchange or several) with a routing-key pattern.
+
+    A failed delivery is republished to `<queue>.retry`, whose TTL returns it to the
+    queue after a backoff; after `max_attempts` it goes to `<queue>.dlq` with the error.
+    The original is acked only after that republish is confirmed: nothing is dropped.
+    """
+
+    def __init__(self, source_service, event_type, max_attempts=None, **kwargs):
+        self.max_attempts = max_attempts
+        super().__init__(source_service, event_type, **kwargs)
+
+    @property
+    def sources(self):
+        source = self.source_service
+        return [source] if isinstance(source, str) else list(source)
+
+    def setup(self):
+        config = self.container.config
+        label = "+".join(self.sources)
+        pattern = self.event_type.replace("#", "all").replace("*", "any")
+        name = f"evt-{label}-{pattern}--{self.container.service_name}.{self.method_name}"
+        bindings = [binding(get_event_exchange(source, config), routing_key=self.event_type)
+                    for source in self.sources]
+        self.queue = Queue(name, bindings=bindings, durable=True, auto_delete=False,
+                           queue_arguments=queue_arguments(config))
+        self.retry_queue = Queue(f"{name}.retry", exchange=Exchange(""), routing_key=f"{name}.retry",
+                                 durable=True, queue_arguments={
+                                     "x-dead-letter-exchange": "",
+                                     "x-dead-letter-routing-key": name})
+        self.dead_letter_queue = Queue(f"{name}.dlq", exchange=Exchange(""),
+                                       routing_key=f"{name}.dlq", durable=True,
+                                       queue_arguments=queue_arguments(config))
+        self.attempts_allowed = self.max_attempts or int(config.get("EVENT_MAX_ATTEMPTS", 5))
+        self.backoff_ms = int(config.get("EVENT_RETRY_BACKOFF_MS", 200))
+        self.publisher = Publisher(config["AMQP_URI"],
+                                   declare=[self.retry_queue, self.dead_letter_queue])
+        self.queue_consumer.register_provider(self)
+
+    def start(self):
+        # declare the side queues up front so a dead letter has a home (and can be watched)
+        with Connection(self.container.config["AMQP_URI"]) as connection:
+            channel = connection.default_channel
+            self.retry_queue(channel).declare()
+            self.dead_letter_queue(channel).declare()
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        exc_info = finish_transactions(worker_ctx, exc_info)
+        outcome = "ok"
+        if exc_info is not None:
+            outcome = self._retry_or_dead_letter(message, exc_info[1])
+        metrics.EVENTS_HANDLED.labels(self.container.service_name, self.method_name,
+                                      outcome).inc()
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def _retry_or_dead_letter(self, message, exc):
+        headers = dict(message.headers or {})
+        attempts = int(headers.get("x-attempts", 0)) + 1
+        headers["x-attempts"] = attempts
+        headers["x-last-error"] = f"{type(exc).__name__}: {exc}"[:1000]
+        if attempts < self.attempts_allowed and not isinstance(exc, PoisonMessage):
+            delay = min(self.backoff_ms * 2 ** (attempts - 1), 60_000)
+            self.publisher.publish(message.payload, exchange=Exchange(""),
+                                   routing_key=self.retry_queue.name, headers=headers,
+                                   expiration=delay / 1000)
+            log.warning("event handling failed, will retry", attempts=attempts,
+                        error=headers["x-last-error"])
+            return "retried"
+        headers["x-error-trace"] = "".join(traceback.format_exception_only(type(exc), exc))[:4000]
+        headers["x-original-routing-key"] = message.delivery_info.get("routing_key")
+        headers["x-original-exchange"] = message.delivery_info.get("exchange")
+        self.publisher.publish(message.payload, exchange=Exchange(""),
+                               routing_key=self.dead_letter_queue.name, headers=headers)
+        log.error("event dead-lettered", attempts=attempts, error=headers["x-last-error"])
+        return "dead_lettered"
+
+
+def _unit_of_work(service):
+    for value in vars(service).values():
+        if isinstance(value, UnitOfWork):
+            return value
+    raise TypeError(f"{type(service).__name__} needs a Database dependency for its inbox")
+
+
+def event_handler(source_service, event_type, *, idempotent=True, **kwargs):
+    """Handle events of `source_service` (a name or a list) whose name matches `event_type`.
+
+    The method receives a validated Envelope. With `idempotent` (the default) the event id
+    is claimed in the inbox in the handler's own transaction: a redelivered event whose
+    first handling committed is skipped, one whose handling rolled back runs again.
+    """
+    def decorate(method):
+        @functools.wraps(method)
+        def handle(self, body):
+            try:
+                envelope = load_envelope(body)
+            except ValidationError as exc:
+                raise PoisonMessage(f"invalid envelope: {exc.messages}") from exc
+            structlog.contextvars.bind_contextvars(event_type=envelope.event_type)
+            if idempotent:
+                unit = _unit_of_work(self)
+                unit.context["causation_id"] = envelope.event_id
+                conn = unit.begin(envelope.tenant_id)
+                if not claim(conn, envelope.tenant_id, f"{self.name}.{method.__name__}",
+                             envelope.event_id):
+                    log.info("duplicate event skipped", event_id=envelope.event_id)
+                    return None
+            return method(self, envelope)
+        return EventConsumer.decorator(source_service, event_type, **kwargs)(handle)
+    return decorate

@@ -1,0 +1,121 @@
+"""Creates each service's database and roles and applies its numbered SQL migrations."""
+import argparse
+import pathlib
+import sys
+
+import psycopg
+from psycopg import sql
+
+from shared import config
+
+PLATFORM_DIR = pathlib.Path(__file__).parent / "migrations"
+SERVICES_DIR = pathlib.Path(__file__).parent.parent / "services"
+
+
+def migration_files(service):
+    """Platform migrations first, then the service's own, each in numeric order."""
+    sources = [("platform", PLATFORM_DIR), (service, SERVICES_DIR / service / "migrations")]
+    for source, folder in sources:
+        for path in sorted(folder.glob("[0-9]*.sql")):
+            yield source, path.stem, path
+
+
+def render(text, roles):
+    for kind, name in roles.items():
+        text = text.replace("{{" + kind + "}}", name)
+    return text
+
+
+def ensure_roles(admin, roles):
+    for kind, name in roles.items():
+        exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+        if not exists:
+            login = sql.SQL("NOLOGIN" if kind == "owner" else "LOGIN")
+            admin.execute(sql.SQL("CREATE ROLE {} {} NOSUPERUSER NOBYPASSRLS").format(
+                sql.Identifier(name), login))
+
+
+def ensure_database(admin, database, owner, template=None):
+    exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+    if exists:
+        return False
+    statement = sql.SQL("CREATE DATABASE {} OWNER {}").format(
+        sql.Identifier(database), sql.Identifier(owner))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    admin.execute(statement)
+    return True
+
+
+def apply_migrations(conn, service, roles, log=print):
+    """Apply what is not applied yet, each file in its own transaction, as the owner."""
+    # an advisory lock: two processes migrating at once must not both apply a file
+    conn.execute("SELECT pg_advisory_lock(hashtext('dzdesk.migrations'))")
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles["owner"])))
+            conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+                source text NOT NULL, version text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (source, version))""")
+        applied = set(conn.execute("SELECT source, version FROM schema_migrations").fetchall())
+        for source, version, path in migration_files(service):
+            if (source, version) in applied:
+                continue
+            with conn.transaction():
+                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles["owner"])))
+                conn.execute(render(path.read_text(), roles))
+                conn.execute("INSERT INTO schema_migrations (source, version) VALUES (%s, %s)",
+                             (source, version))
+            log(f"{service}: applied {source}/{path.name}")
+        with conn.transaction():
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles["owner"])))
+            for kind in ("app", "system"):
+                conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(
+                    sql.Identifier(roles[kind])))
+                conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(
+                    sql.Identifier(roles[kind])))
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(hashtext('dzdesk.migrations'))")
+
+
+def migrate(service, database=None, admin_url=None, template=None, log=print):
+    """Create roles and database if missing, then apply pending migrations. Idempotent."""
+    database = database or config.database_name(service)
+    admin_url = admin_url or config.admin_url()
+    roles = config.role_names(service)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_advisory_lock(hashtext('dzdesk.roles'))")
+        try:
+            ensure_roles(admin, roles)
+            created = ensure_database(admin, database, roles["owner"], template)
+        finally:
+            admin.execute("SELECT pg_advisory_unlock(hashtext('dzdesk.roles'))")
+        for kind in ("app", "system"):
+            admin.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(database), sql.Identifier(roles[kind])))
+    if created:
+        log(f"{service}: created database {database}")
+    target = psycopg.conninfo.make_conninfo(admin_url, dbname=database)
+    with psycopg.connect(target, autocommit=True) as conn:
+        apply_migrations(conn, service, roles, log)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="dzdesk-migrate", description=__doc__)
+    parser.add_argument("services", nargs="*",
+                        help="services to migrate (default: all)")
+    args = parser.parse_args(argv)
+    unknown = set(args.services) - set(config.SERVICES)
+    if unknown:
+        parser.error(f"unknown service(s): {', '.join(sorted(unknown))}")
+    try:
+        for service in args.services or config.SERVICES:
+            migrate(service)
+    except psycopg.OperationalError as exc:
+        print(f"dzdesk-migrate: cannot reach PostgreSQL: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

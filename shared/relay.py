@@ -1,0 +1,183 @@
+"""The outbox relay: publishes committed events to `<service>.events` in commit order.
+
+Reading by position alone skips an event whose transaction took a lower position but
+committed after a higher one was read. The relay therefore reads in (txid, position)
+order and only below `pg_snapshot_xmin(pg_current_snapshot())`: every transaction older
+than that horizon has finished, so nothing can still appear behind the checkpoint.
+The event store keeps txids ascending within a stream, so this order keeps each
+stream's order too. One relay per database is active, elected by an advisory lock.
+"""
+import json
+import time
+
+import amqp
+import eventlet
+import psycopg
+import structlog
+from kombu import Connection
+from nameko.extensions import DependencyProvider
+
+from shared import metrics
+
+log = structlog.get_logger()
+
+_BATCH = """
+SELECT txid::text, position, envelope::text FROM events
+WHERE (txid, position) > (%s::xid8, %s)
+  AND txid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY txid, position
+LIMIT %s
+"""
+_LOCK = "SELECT pg_try_advisory_lock(hashtext('dzdesk.relay.' || %s))"
+
+
+class PublishNotConfirmed(Exception):
+    """The broker refused (nacked) or did not confirm a batch in time."""
+
+
+class ConfirmingPublisher:
+    """Publishes a batch, then waits once for the broker's confirms of the whole batch."""
+
+    def __init__(self, amqp_uri, exchange_name, confirm_timeout=30):
+        self.exchange_name = exchange_name
+        self.confirm_timeout = confirm_timeout
+        self.connection = Connection(amqp_uri)
+        self.connection.connect()
+        self.channel = self.connection.channel()
+        self.channel.exchange_declare(exchange_name, "topic", durable=True, auto_delete=False)
+        self.channel.confirm_select()
+        self.channel.events["basic_ack"].add(self._on_ack)
+        self.channel.events["basic_nack"].add(self._on_nack)
+        self.sent = self.confirmed = 0
+        self.refused = False
+
+    def _on_ack(self, delivery_tag, multiple):
+        self.confirmed = max(self.confirmed, delivery_tag)
+
+    def _on_nack(self, delivery_tag, multiple):
+        self.refused = True
+
+    def publish(self, messages):
+        """messages: (routing_key, body bytes, headers) tuples; returns once all are confirmed."""
+        for routing_key, body, headers in messages:
+            message = amqp.Message(body, content_type="application/json",
+                                   content_encoding="utf-8", delivery_mode=2,
+                                   application_headers=headers)
+            self.channel.basic_publish(message, exchange=self.exchange_name,
+                                       routing_key=routing_key)
+            self.sent += 1
+        deadline = time.monotonic() + self.confirm_timeout
+        while self.confirmed < self.sent and not self.refused:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PublishNotConfirmed(f"{self.sent - self.confirmed} publishes unconfirmed")
+            try:
+                self.connection.drain_events(timeout=min(remaining, 1))
+            except TimeoutError:
+                continue
+        if self.refused:
+            raise PublishNotConfirmed("the broker nacked a publish")
+
+    def close(self):
+        self.connection.release()
+
+
+class Relay:
+    """One relay step at a time, usable on its own (tests, benchmarks) or in a service."""
+
+    def __init__(self, service, system_url, amqp_uri, batch_size=1000):
+        self.service = service
+        self.system_url = system_url
+        self.amqp_uri = amqp_uri
+        self.batch_size = batch_size
+        self.conn = None
+        self.publisher = None
+        self.checkpoint = None
+
+    def acquire(self):
+        """Connect and try to become the active relay; False while another one is."""
+        if self.checkpoint is not None:
+            return True
+        if self.conn is None:
+            self.conn = psycopg.connect(self.system_url, autocommit=True)
+        if not self.conn.execute(_LOCK, (self.service,)).fetchone()[0]:
+            return False
+        if self.publisher is None:
+            self.publisher = ConfirmingPublisher(self.amqp_uri, f"{self.service}.events")
+        txid, position = self.conn.execute(
+            "SELECT txid::text, position FROM relay_checkpoint WHERE name = 'outbox'").fetchone()
+        self.checkpoint = (txid, position)
+        return True
+
+    def run_once(self):
+        """Publish the next batch below the horizon; return how many events went out."""
+        rows = self.conn.execute(_BATCH, (*self.checkpoint, self.batch_size)).fetchall()
+        if not rows:
+            return 0
+        messages = []
+        for _, _, body in rows:
+            envelope = json.loads(body)
+            headers = {"nameko.correlation_id": envelope.get("correlation_id"),
+                       "nameko.causation_id": envelope["event_id"]}
+            messages.append((envelope["event_type"].split(".", 1)[1], body.encode(), headers))
+        self.publisher.publish(messages)
+        # a crash before this update republishes the batch: consumers dedupe by event_id
+        txid, position = rows[-1][0], rows[-1][1]
+        self.conn.execute("UPDATE relay_checkpoint SET txid = %s::xid8, position = %s,"
+                          " updated_at = now() WHERE name = 'outbox'", (txid, position))
+        self.checkpoint = (txid, position)
+        metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    def close(self):
+        for resource in (self.publisher, self.conn):
+            if resource is not None:
+                try:
+                    resource.close()
+                except Exception:
+                    pass
+        self.conn = self.publisher = self.checkpoint = None
+
+
+class OutboxRelay(DependencyProvider):
+    """Runs the relay in the service process; reconnects with backoff after any failure."""
+
+    def setup(self):
+        config = self.container.config
+        self.interval = float(config.get("RELAY_POLL_INTERVAL", 0.05))
+        self.relay = Relay(self.container.service_name, config["SYSTEM_DATABASE_URL"],
+                           config["AMQP_URI"])
+        self.running = False
+        self.thread = None
+
+    def start(self):
+        self.running = True
+        self.thread = self.container.spawn_managed_thread(self._loop)
+
+    def stop(self):
+        self.running = False
+        if self.thread is not None:
+            self.thread.kill()
+        self.relay.close()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return None
+
+    def _loop(self):
+        backoff = self.interval
+        while self.running:
+            try:
+                if not self.relay.acquire():
+                    eventlet.sleep(1)  # standby: another process relays this database
+                    continue
+                published = self.relay.run_once()
+                backoff = self.interval
+                if published < self.relay.batch_size:
+                    eventlet.sleep(self.interval)
+            except Exception:
+                log.exception("relay failed; reconnecting", service=self.relay.service)
+                self.relay.close()
+                eventlet.sleep(backoff)
+                backoff = min(backoff * 2, 5)

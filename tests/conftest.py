@@ -1,0 +1,92 @@
+"""Test-wide set-up: eventlet first, then a fresh database and vhost for every test."""
+from shared.green import patch
+
+patch()  # before anything imports psycopg or opens a socket
+
+import uuid  # noqa: E402
+
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+from nameko.testing.utils import find_free_port  # noqa: E402
+from psycopg import sql  # noqa: E402
+
+from shared import config, migrations  # noqa: E402
+
+RUN_ID = uuid.uuid4().hex[:8]
+EXTRA_MIGRATIONS = {}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--keep-databases", action="store_true",
+                     help="do not drop the per-test databases (for debugging)")
+
+
+class ServiceDatabases:
+    """Per-test databases cloned from a template migrated once per run and service."""
+
+    def __init__(self, keep):
+        self.keep = keep
+        self.templates = {}
+        self.created = []
+
+    def template(self, service):
+        if service not in self.templates:
+            name = f"dzdesk_{service}_tpl_{RUN_ID}"
+            migrations.migrate(service, database=name, log=lambda *_: None)
+            self.templates[service] = name
+        return self.templates[service]
+
+    def create(self, service):
+        template = self.template(service)
+        name = f"dzdesk_{service}_t_{uuid.uuid4().hex[:10]}"
+        roles = config.role_names(service)
+        with psycopg.connect(config.admin_url(), autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(template), sql.Identifier(roles["owner"])))
+        self.created.append(name)
+        admin_url = psycopg.conninfo.make_conninfo(config.admin_url(), dbname=name)
+        return {
+            "name": name,
+            "app": f"postgresql://{roles['app']}@localhost/{name}",
+            "system": f"postgresql://{roles['system']}@localhost/{name}",
+            "admin": admin_url,
+        }
+
+    def drop_all(self, include_templates=False):
+        names = self.created + (list(self.templates.values()) if include_templates else [])
+        with psycopg.connect(config.admin_url(), autocommit=True) as admin:
+            for name in names:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)))
+        self.created.clear()
+
+
+@pytest.fixture(scope="session")
+def service_databases(request):
+    databases = ServiceDatabases(request.config.getoption("--keep-databases"))
+    yield databases
+    if not databases.keep:
+        databases.drop_all(include_templates=True)
+
+
+@pytest.fixture
+def make_database(service_databases):
+    """make_database(service) -> urls of a fresh, migrated database for this test."""
+    yield service_databases.create
+    if not service_databases.keep:
+        service_databases.drop_all()
+
+
+@pytest.fixture
+def service_config(rabbit_config, make_database):
+    """service_config(service) -> (nameko config, database urls) on this test's vhost."""
+    def build(service, **overrides):
+        urls = make_database(service)
+        values = dict(config.nameko_config(service, env={}))
+        values.update(rabbit_config)
+        values["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{find_free_port()}"
+        values.update({"DATABASE_URL": urls["app"], "SYSTEM_DATABASE_URL": urls["system"],
+                       "RELAY_POLL_INTERVAL": 0.02, "EVENT_RETRY_BACKOFF_MS": 20})
+        values.update(overrides)
+        return values, urls
+    return build
