@@ -53,18 +53,26 @@ def _context(*parts: str) -> bytes:
     return json.dumps(list(parts), separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _aead(key: bytes) -> AESGCM:
+    if not isinstance(key, bytes) or len(key) != KEY_BYTES:
+        raise CryptoError(f"an AES-256 key must be exactly {KEY_BYTES} bytes")
+    return AESGCM(key)
+
+
 def encrypt_bytes(key: bytes, plaintext: bytes, associated_data: bytes = b"") -> bytes:
     """AES-256-GCM; returns format byte + nonce + ciphertext (with tag)."""
+    aead = _aead(key)
     nonce = os.urandom(NONCE_BYTES)
-    return _BLOB_FORMAT + nonce + AESGCM(key).encrypt(nonce, plaintext, associated_data)
+    return _BLOB_FORMAT + nonce + aead.encrypt(nonce, plaintext, associated_data)
 
 
 def decrypt_bytes(key: bytes, blob: bytes, associated_data: bytes = b"") -> bytes:
+    aead = _aead(key)
     if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != _BLOB_FORMAT:
         raise CipherError("encrypted blob is truncated or of an unknown format")
     nonce, ciphertext = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
     try:
-        return AESGCM(key).decrypt(nonce, ciphertext, associated_data)
+        return aead.decrypt(nonce, ciphertext, associated_data)
     except InvalidTag as exc:
         raise CipherError("encrypted blob failed authentication (tampered, moved or wrong key)") from exc
 
@@ -96,8 +104,6 @@ class MasterKey:
         return cls(new_data_key())
 
     def wrap(self, data_key: bytes, tenant_id: str, subject_id: str) -> bytes:
-        if len(data_key) != KEY_BYTES:
-            raise CryptoError(f"a data key must be exactly {KEY_BYTES} bytes")
         return encrypt_bytes(self._aead_key, data_key, _context("dzdesk/wrap/v1", str(tenant_id), str(subject_id)))
 
     def unwrap(self, wrapped: bytes, tenant_id: str, subject_id: str) -> bytes:

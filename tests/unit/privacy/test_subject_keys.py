@@ -8,6 +8,7 @@ import pytest
 
 from shared.crypto import (
     CipherError,
+    CryptoError,
     FieldCipher,
     KeyCache,
     LocalKeyring,
@@ -189,3 +190,8 @@ def test_a_field_cipher_over_a_cache_shows_erased_after_shred_and_drop():
     provider.keyring.shred(tenant, subject)
     cache.drop(tenant, subject)
     assert cipher.open(tenant, pii) == {"ip": "[erased]"}
+
+
+def test_a_data_key_of_the_wrong_size_is_refused_for_wrapping():
+    with pytest.raises(CryptoError, match="32 bytes"):
+        MasterKey.generate().wrap(os.urandom(16), new_id(), new_id())
