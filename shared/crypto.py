@@ -104,6 +104,8 @@ class MasterKey:
         return cls(new_data_key())
 
     def wrap(self, data_key: bytes, tenant_id: str, subject_id: str) -> bytes:
+        if not isinstance(data_key, bytes) or len(data_key) != KEY_BYTES:
+            raise CryptoError(f"a data key must be exactly {KEY_BYTES} bytes")
         return encrypt_bytes(self._aead_key, data_key, _context("dzdesk/wrap/v1", str(tenant_id), str(subject_id)))
 
     def unwrap(self, wrapped: bytes, tenant_id: str, subject_id: str) -> bytes:
