@@ -8,9 +8,10 @@ The service persists `to_dict()` as JSON, and on each timer tick (or message) ca
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 DEADLINE = timedelta(days=30)
 
@@ -35,7 +36,8 @@ class SagaPolicy:
 
     def backoff(self, failures: int) -> timedelta:
         """Delay before the next attempt after `failures` failures: base, 2*base, 4*base ... up to cap."""
-        return min(self.retry_cap, self.retry_base * 2 ** max(failures - 1, 0))
+        # The exponent is bounded because timedelta overflows long before a month of retries ends.
+        return min(self.retry_cap, self.retry_base * 2 ** min(max(failures - 1, 0), 30))
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,10 @@ class _Saga:
     RUNNING: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
-    def start(cls, request_id, tenant_id, subject_id, requested_by, requester_roles, requested_at,
-              participants, policy: SagaPolicy | None = None):
+    def start(cls, request_id: str, tenant_id: str, subject_id: str, requested_by: str,
+              requester_roles: Iterable[str], requested_at: datetime, participants: Sequence[str],
+              policy: SagaPolicy | None = None) -> Self:
+        """A new saga in status `requested`; its deadline is fixed now: requested_at + 30 days."""
         if requested_at.tzinfo is None:
             raise SagaError("saga times must be timezone-aware (UTC)")
         if not participants or len(set(participants)) != len(participants):
@@ -154,7 +158,7 @@ class _Saga:
     def active(self) -> bool:
         return self.status in self.RUNNING
 
-    def review(self, legal_holds, now: datetime) -> None:
+    def review(self, legal_holds: Iterable[str], now: datetime) -> None:
         """Check the requester's authority (and, for erasure, legal holds); approve or stop."""
         if self.status != "requested":
             return
@@ -229,7 +233,10 @@ class _Saga:
         """The earliest time at which next_actions may have something new to do."""
         if not self.active:
             return None
-        times = [self.deadline - timedelta(days=d) for d in self.policy.reminder_days_left if d not in self.reminders_sent]
+        if all(p.step == DONE for p in self.participants.values()):
+            return max(p.done_at for p in self.participants.values())  # completion/assembly is due now
+        times = [self.deadline - timedelta(days=d) for d in self.policy.reminder_days_left
+                 if d not in self.reminders_sent]
         times += [self.deadline - timedelta(days=self.policy.escalate_days_left), self.deadline]
         for p in self.participants.values():
             if p.step == AWAITING:
@@ -262,7 +269,7 @@ class _Saga:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], policy: SagaPolicy | None = None):
+    def from_dict(cls, data: dict[str, Any], policy: SagaPolicy | None = None) -> Self:
         if data.get("type") != cls.KIND or data.get("format") != 1:
             raise SagaError(f"not a format-1 {cls.KIND} saga: {data.get('type')!r} / {data.get('format')!r}")
         values = {k: v for k, v in data.items() if k not in ("type", "format")}

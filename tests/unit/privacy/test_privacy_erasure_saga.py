@@ -300,3 +300,15 @@ def test_the_status_view_shows_each_participants_progress():
 def test_naive_times_are_refused():
     with pytest.raises(SagaError, match="timezone"):
         ErasureSaga.start("r", "t", "s", "s", (), datetime(2026, 1, 1), PARTICIPANTS)
+
+
+def test_a_saga_with_all_receipts_is_due_for_completion_at_once():
+    saga = purging_saga(participants=["ai", "audit"])
+    saga.next_actions(T0)
+    saga.on_receipt("ai", T0 + MINUTE)
+    saga.on_receipt("audit", T0 + 2 * MINUTE)
+    assert saga.next_wakeup() == T0 + 2 * MINUTE
+
+
+def test_backoff_stays_at_the_cap_after_many_failures():
+    assert POLICY.backoff(500) == POLICY.retry_cap

@@ -87,3 +87,11 @@ def test_a_restarted_export_keeps_collected_parts():
     restarted = ExportSaga.from_dict(json.loads(json.dumps(saga.to_dict())), policy=POLICY)
     assert restarted.next_actions(T0 + MINUTE) == [RequestExport("ai", 2)]
     assert restarted.participants["identity"].step == "done"
+
+
+def test_an_export_with_every_part_is_due_for_assembly_at_once():
+    saga = collecting_saga()
+    saga.next_actions(T0)
+    for name in PARTICIPANTS:
+        saga.on_part(name, T0 + MINUTE)
+    assert saga.next_wakeup() == T0 + MINUTE
