@@ -1,0 +1,170 @@
+"""SLA clocks of one ticket, rebuilt from its events: status, due instants and pending timers.
+
+Clock rules:
+- Both clocks start when the ticket is opened and count business time of the policy's calendar.
+- first_response runs until the first response (events whose data has `first_response: true`,
+  see domain.permissions.counts_as_first_response); it does not pause while pending. It stops,
+  unmet, while the ticket is resolved, closed or cancelled (a reopen restarts it).
+- resolution runs while new or in_progress, pauses while pending, and is met while the ticket
+  is resolved or closed (met_at = the latest resolution); a reopen resumes it from the time
+  already spent; a cancellation stops it unmet.
+- The target is the *current* priority's target, applied to all time elapsed so far: raising
+  the priority shortens the deadline retroactively, lowering it extends the deadline.
+- A target is breached once its elapsed business time reaches the target (met late counts as
+  breached); warned once it reaches warning_ratio of the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from services.ticketing.domain import (
+    ACTIVE, CLOSED, IN_PROGRESS, NEW, PENDING, RESOLVED, RecordedEvent, SlaAlert)
+from services.ticketing.domain.model import (
+    PRIORITY_CHANGED, SLA_BREACHED, SLA_WARNING, STATUS_CHANGED, TICKET_OPENED)
+
+from .policy import FIRST_RESPONSE, RESOLUTION, SlaPolicy
+
+_RUNS_WHILE = {FIRST_RESPONSE: ACTIVE, RESOLUTION: frozenset({NEW, IN_PROGRESS})}
+
+
+class SlaTimer(NamedTuple):
+    """An alert to raise at `at`: kind "warning" or "breach", for one target."""
+
+    kind: str
+    target: str
+    at: datetime
+    due_at: datetime
+    target_minutes: int
+
+
+class _History(NamedTuple):
+    priority: str
+    segments: list[tuple[datetime, str]]  # (since, status), in order
+    first_response_at: datetime | None
+    alerts: frozenset[SlaAlert]
+
+
+def sla_status(policy: SlaPolicy, events: Sequence[RecordedEvent], now: datetime) -> dict[str, dict]:
+    """{"first_response": {...}, "resolution": {...}} for the ticket at `now`.
+
+    Each target: target_minutes, elapsed_seconds and remaining_seconds (business time; remaining
+    goes negative once overdue), paused, stopped, breached, warned, due_at (the deadline while
+    the clock runs, in the past once breached; None while paused, stopped or met) and met_at.
+    Instants are UTC datetimes.
+    """
+    history = _history(events)
+    return {target: _clock(policy, history, target, now) for target in (FIRST_RESPONSE, RESOLUTION)}
+
+
+def next_sla_timers(policy: SlaPolicy, events: Sequence[RecordedEvent], now: datetime) -> list[SlaTimer]:
+    """The warning and breach alerts still to record, earliest first; `at <= now` means due now.
+
+    Only running clocks have timers. An alert already recorded in the stream (same kind, target
+    and target length) is left out, so a timer that recomputes this list from the stream and
+    records what is due is idempotent. A warning is left out once its breach is due or recorded.
+    Always recompute from the current stream before recording: a pause or a response moves or
+    removes the instants.
+    """
+    history = _history(events)
+    timers = []
+    for target in (FIRST_RESPONSE, RESOLUTION):
+        clock = _clock(policy, history, target, now)
+        if clock["due_at"] is None:
+            continue
+        minutes = clock["target_minutes"]
+        if SlaAlert("breach", target, minutes) in history.alerts:
+            continue
+        if SlaAlert("warning", target, minutes) not in history.alerts and clock["due_at"] > now:
+            warn_at = _instant_reaching(policy, history, target, now, minutes * 60 * policy.warning_ratio)
+            timers.append(SlaTimer("warning", target, warn_at, clock["due_at"], minutes))
+        timers.append(SlaTimer("breach", target, clock["due_at"], clock["due_at"], minutes))
+    return sorted(timers, key=lambda timer: timer.at)
+
+
+def recorded_sla_alerts(events: Sequence[RecordedEvent]) -> frozenset[SlaAlert]:
+    """The SLA alerts already in the stream, by (kind, target, target_minutes)."""
+    return _history(events).alerts
+
+
+def _history(events: Sequence[RecordedEvent]) -> _History:
+    priority, segments, first_response_at, alerts = None, [], None, set()
+    for event in events:
+        if event.type == TICKET_OPENED:
+            priority, segments = event.data["priority"], [(event.occurred_at, NEW)]
+        elif event.type == PRIORITY_CHANGED:
+            priority = event.data["priority"]
+        elif event.type == STATUS_CHANGED:
+            segments.append((event.occurred_at, event.data["to_status"]))
+        elif event.type in (SLA_WARNING, SLA_BREACHED):
+            kind = "warning" if event.type == SLA_WARNING else "breach"
+            alerts.add(SlaAlert(kind, event.data["target"], event.data["target_minutes"]))
+        if event.data.get("first_response") and first_response_at is None:
+            first_response_at = event.occurred_at
+    if priority is None:
+        raise ValueError("the events do not start with ticket_opened")
+    return _History(priority, segments, first_response_at, frozenset(alerts))
+
+
+def _running_intervals(history: _History, target: str, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The spans during which the target's clock ran, the last one ending at `now` if still running."""
+    stop_at = now
+    if target == FIRST_RESPONSE and history.first_response_at is not None:
+        stop_at = min(now, history.first_response_at)
+    intervals = []
+    ends = [since for since, _ in history.segments[1:]] + [stop_at]
+    for (since, status), until in zip(history.segments, ends):
+        until = min(until, stop_at)
+        if status in _RUNS_WHILE[target] and until > since:
+            intervals.append((since, until))
+    return intervals
+
+
+def _is_running(history: _History, target: str) -> bool:
+    if target == FIRST_RESPONSE and history.first_response_at is not None:
+        return False
+    return history.segments[-1][1] in _RUNS_WHILE[target]
+
+
+def _instant_reaching(policy: SlaPolicy, history: _History, target: str, now: datetime,
+                      seconds: float) -> datetime | None:
+    """When the clock's elapsed business time reaches `seconds` (past or future), if it does."""
+    calendar, spent = policy.calendar, 0.0
+    intervals = _running_intervals(history, target, now)
+    for since, until in intervals:
+        span = calendar.business_seconds_between(since, until)
+        if spent + span >= seconds:
+            return calendar.add_business_seconds(since, seconds - spent)
+        spent += span
+    if not _is_running(history, target):
+        return None
+    return calendar.add_business_seconds(now, seconds - spent)
+
+
+def _clock(policy: SlaPolicy, history: _History, target: str, now: datetime) -> dict:
+    minutes = policy.target_minutes(history.priority, target)
+    target_seconds = minutes * 60
+    elapsed = sum(policy.calendar.business_seconds_between(since, until)
+                  for since, until in _running_intervals(history, target, now))
+    status = history.segments[-1][1]
+    running = _is_running(history, target)
+    paused = target == RESOLUTION and status == PENDING
+    if target == FIRST_RESPONSE:
+        met_at = history.first_response_at
+    elif status in (RESOLVED, CLOSED):
+        met_at = next(since for since, s in reversed(history.segments) if s == RESOLVED)
+    else:
+        met_at = None
+    return {
+        "target_minutes": minutes,
+        "elapsed_seconds": elapsed,
+        "remaining_seconds": target_seconds - elapsed,
+        "paused": paused,
+        "stopped": not (running or paused or met_at),
+        "breached": elapsed >= target_seconds,
+        "warned": elapsed >= target_seconds * policy.warning_ratio,
+        "due_at": _instant_reaching(policy, history, target, now, target_seconds) if running else None,
+        "met_at": met_at,
+    }
