@@ -153,7 +153,7 @@ class MicrosoftVerifier:
                 options={"require": ["exp", "iat", "iss", "aud", "sub", "tid", "oid"]},
             )
         except jwt.PyJWTError as exc:
-            raise InvalidIdToken("microsoft id token rejected") from exc
+            raise InvalidIdToken("microsoft id token rejected: " + _failed_check(exc)) from exc
         if claims["tid"] != tid:
             raise InvalidIdToken("microsoft id token tenant mismatch")
         if self.allowed_tenants is not None and tid not in self.allowed_tenants:
@@ -167,6 +167,15 @@ class MicrosoftVerifier:
             email=claims.get("email") or claims.get("preferred_username"),
             name=claims.get("name"), personal=personal,
         )
+
+
+def _failed_check(exc: jwt.PyJWTError) -> str:
+    for failure, check in ((jwt.InvalidSignatureError, "signature"), (jwt.ExpiredSignatureError, "expired"),
+                           (jwt.InvalidAudienceError, "audience"), (jwt.InvalidIssuerError, "issuer"),
+                           (jwt.MissingRequiredClaimError, "missing claim")):
+        if isinstance(exc, failure):
+            return check
+    return "invalid"
 
 
 def _tenant_of(id_token: str) -> str:

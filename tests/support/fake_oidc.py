@@ -150,7 +150,7 @@ class FakeOidcProvider:
             server.socket = tls_context.wrap_socket(server.socket, server_side=True)
         scheme = "https" if tls_context else "http"
         server.base_url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         self._servers.append(server)
         return server
 

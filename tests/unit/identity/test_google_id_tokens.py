@@ -18,10 +18,9 @@ def verifier(request, provider):
     return GoogleVerifier([provider.google_client_id], certs_url)
 
 
-def _assert_rejected(verifier, token):
-    with pytest.raises(InvalidIdToken) as caught:
+def _assert_rejected(verifier, token, reason="google id token rejected"):
+    with pytest.raises(InvalidIdToken, match=reason):
         verifier.verify(token)
-    assert caught.value.__cause__ is not None or caught.value.reason
 
 
 def test_a_workspace_account_maps_to_its_domain_org(provider, verifier):
@@ -57,12 +56,14 @@ def test_a_token_with_an_unknown_kid_is_rejected(provider, verifier):
 
 def test_an_unsigned_alg_none_token_is_rejected(provider, verifier):
     claims = provider.google_claims(_sub(), "a@example.com")
-    _assert_rejected(verifier, provider.forge_unsigned(claims, provider.google_keys[-1].kid))
+    _assert_rejected(verifier, provider.forge_unsigned(claims, provider.google_keys[-1].kid), "unsupported")
 
 
 def test_an_hs256_token_keyed_with_the_public_key_is_rejected(provider, verifier):
     claims = provider.google_claims(_sub(), "a@example.com")
-    _assert_rejected(verifier, provider.forge_hs256_with_public_key(claims, provider.google_keys[-1]))
+    _assert_rejected(
+        verifier, provider.forge_hs256_with_public_key(claims, provider.google_keys[-1]), "unsupported"
+    )
 
 
 def test_a_token_for_another_client_is_rejected(provider, verifier):
@@ -71,7 +72,7 @@ def test_a_token_for_another_client_is_rejected(provider, verifier):
 
 
 def test_a_token_from_a_foreign_issuer_is_rejected(provider, verifier):
-    _assert_rejected(verifier, provider.mint_google(_sub(), "a@example.com", iss="https://evil.example"))
+    _assert_rejected(verifier, provider.mint_google(_sub(), "a@example.com", iss="https://evil.example"), "foreign issuer")
 
 
 def test_an_expired_token_is_rejected(provider, verifier):
@@ -79,7 +80,7 @@ def test_an_expired_token_is_rejected(provider, verifier):
 
 
 def test_an_unverified_email_is_rejected(provider, verifier):
-    _assert_rejected(verifier, provider.mint_google(_sub(), "a@example.com", email_verified=False))
+    _assert_rejected(verifier, provider.mint_google(_sub(), "a@example.com", email_verified=False), "not verified")
 
 
 def test_garbage_is_rejected_as_a_malformed_token(verifier):
