@@ -252,11 +252,13 @@ class TenantModel:
         self._pending_matrix = None
 
     def _rows(self, ticket_ids: list[str]) -> sparse.csr_matrix:
+        if not ticket_ids:
+            return sparse.csr_matrix((0, N_FEATURES), dtype=np.float32)
         entries = [self._docs[tid] for tid in ticket_ids]
         indptr = np.zeros(len(entries) + 1, dtype=np.int64)
         np.cumsum([entry.indices.size for entry in entries], out=indptr[1:])
-        indices = np.concatenate([e.indices for e in entries]) if entries else np.zeros(0, np.int32)
-        values = np.concatenate([e.values for e in entries]) if entries else np.zeros(0, np.float32)
+        indices = np.concatenate([e.indices for e in entries])
+        values = np.concatenate([e.values for e in entries])
         rows = sparse.csr_matrix(
             (values * self._idf[indices], indices, indptr), shape=(len(entries), N_FEATURES)
         )
