@@ -1,13 +1,10 @@
 """The ticket lifecycle: statuses, the transition table and who may make each move.
 
-    new ──────► in_progress ◄──────► pending
-     │  \            │                  │
-     │   └──► pending│                  │
-     ▼               ▼                  ▼
-    resolved ◄───────┴──────────────────┘
-     │   └──► in_progress   (reopen)
-     ▼
-    closed                  cancelled ◄── new | in_progress | pending
+    new         -> in_progress | pending | resolved | cancelled
+    in_progress -> pending | resolved | cancelled
+    pending     -> in_progress | resolved | cancelled
+    resolved    -> closed | in_progress (reopen)
+    closed, cancelled: terminal
 
 Decisions:
 - `new` may go straight to `pending` (e.g. waiting for the requester's details before any work)
