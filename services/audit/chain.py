@@ -58,15 +58,16 @@ def canonical_json(envelope):
     return rfc8785.dumps(envelope)
 
 
-def _hash_after(prev_digest, envelope):
+def _digest_after(prev_digest, envelope):
+    # Two updates rather than concatenating: the canonical bytes are never copied.
     hasher = hashlib.sha256(prev_digest)
     hasher.update(canonical_json(envelope))
-    return hasher.hexdigest()
+    return hasher.digest()
 
 
 def entry_hash(prev_hash_hex, envelope):
     """Hex SHA-256 over the previous entry's 32 hash bytes followed by the canonical envelope."""
-    return _hash_after(bytes.fromhex(prev_hash_hex), envelope)
+    return _digest_after(bytes.fromhex(prev_hash_hex), envelope).hex()
 
 
 class Entry(NamedTuple):
@@ -85,10 +86,10 @@ class ChainBuilder:
         self._head_digest = bytes.fromhex(head_hash)
 
     def append(self, envelope):
-        entry = Entry(self.head_seq + 1, self.head_hash,
-                      _hash_after(self._head_digest, envelope), envelope)
-        self.head_seq, self.head_hash = entry.seq, entry.hash
-        self._head_digest = bytes.fromhex(entry.hash)
+        """The next entry; the head moves to it (drop the builder if the entry is not stored)."""
+        digest = _digest_after(self._head_digest, envelope)
+        entry = Entry(self.head_seq + 1, self.head_hash, digest.hex(), envelope)
+        self.head_seq, self.head_hash, self._head_digest = entry.seq, entry.hash, digest
         return entry
 
 
@@ -118,6 +119,11 @@ class VerifyResult:
         return dataclasses.asdict(self)
 
 
+def _hex(value):
+    """Hashes stored as bytea arrive as bytes; compare them as the hex the chain is defined in."""
+    return bytes(value).hex() if isinstance(value, (bytes, bytearray, memoryview)) else value
+
+
 def _fields(entry, position):
     try:
         if isinstance(entry, Mapping):
@@ -128,8 +134,7 @@ def _fields(entry, position):
                 entry.seq, entry.prev_hash, entry.hash, entry.envelope)
     except (KeyError, AttributeError) as error:
         raise MalformedEntry(f"entry #{position} lacks {error}") from error
-    if isinstance(prev_hash, (bytes, memoryview)):
-        prev_hash, stored_hash = bytes(prev_hash).hex(), bytes(stored_hash).hex()
+    prev_hash, stored_hash = _hex(prev_hash), _hex(stored_hash)
     if type(seq) is not int or not isinstance(envelope, Mapping) \
             or not isinstance(prev_hash, str) or not isinstance(stored_hash, str):
         raise MalformedEntry(f"entry #{position} needs an integer seq, an object envelope and "
@@ -216,7 +221,8 @@ def verify_chain(entries, checkpoints, public_keys, *, tenant_id=None):
         if prev_hash != prev:
             return result(seq, f"entry seq {seq} does not link to the hash of entry seq {seq - 1}:"
                                " an entry was removed or altered")
-        computed = _hash_after(prev_digest, envelope)
+        digest = _digest_after(prev_digest, envelope)
+        computed = digest.hex()
         if computed != stored_hash:
             return result(seq, f"entry seq {seq} does not match its hash: it was altered")
         if tenant is not None and envelope.get("tenant_id") != tenant:
@@ -227,7 +233,7 @@ def verify_chain(entries, checkpoints, public_keys, *, tenant_id=None):
                 return result(vouched + 1, f"signed checkpoint at seq {seq} does not match the "
                                            f"log: entries after seq {vouched} were rewritten")
             verified, vouched, next_index = verified + 1, seq, next_index + 1
-        prev, prev_digest, expected = computed, bytes.fromhex(computed), expected + 1
+        prev, prev_digest, expected = computed, digest, expected + 1
     if next_index < len(pending):
         last = 0 if expected is None else expected - 1
         return result(last + 1, f"signed checkpoint at seq {pending[next_index].seq} is beyond "

@@ -1,4 +1,4 @@
-"""Signed audit checkpoints: Ed25519 signatures over (tenant, seq, hash) and the keys that make them."""
+"""Signed audit checkpoints: Ed25519 signatures over (tenant, seq, hash) and their keys."""
 import base64
 import dataclasses
 import datetime
@@ -75,7 +75,7 @@ def checkpoint_message(tenant_id, seq, hash):
 
 
 def sign_checkpoint(private_key, key_id, tenant_id, seq, hash, signed_at):
-    """Sign the chain head `(seq, hash)` of a tenant; `signed_at` is an aware datetime or ISO text."""
+    """Sign a tenant's chain head `(seq, hash)`; `signed_at` is an aware datetime or ISO text."""
     if isinstance(signed_at, datetime.datetime):
         if signed_at.tzinfo is None:
             raise InvalidCheckpoint("signed_at must carry a time zone")

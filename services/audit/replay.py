@@ -101,7 +101,7 @@ def _resuming(session, url, token, from_time, to_time, retries, timeout, last_se
 
 
 def fetch_latest_checkpoint(base_url, token, *, timeout=30.0):
-    """The body of GET /v1/audit/checkpoints/latest: `{"checkpoint": {...}, "public_key": {...}}`."""
+    """GET /v1/audit/checkpoints/latest: `{"checkpoint": {...}, "public_key": {jwk}}`."""
     url = base_url.rstrip("/") + "/v1/audit/checkpoints/latest"
     with requests.Session() as session, \
             _get(session, url, token, "application/json", None, timeout) as response:

@@ -1,4 +1,4 @@
-"""The hash chain: how entries are built and what verification reports for each kind of tampering."""
+"""The hash chain: how entries are built and what verification reports for each tampering."""
 import hashlib
 import itertools
 import tracemalloc
