@@ -166,23 +166,20 @@ class TenantModel:
 
     def forget_ticket(self, ticket_id: str) -> bool:
         with self._lock:
-            entry = self._docs.pop(ticket_id, None)
-            if entry is None:
-                return False
-            self._unlearn(ticket_id, entry, keep_row=False)
-            self._rebuild_index()
-            return True
+            return bool(self._drop([ticket_id] if ticket_id in self._docs else []))
 
     def forget_subject(self, subject_id: str) -> list[str]:
         """Drop every ticket by or about the subject from training data and index; returns their ids."""
         with self._lock:
-            doomed = [tid for tid, entry in self._docs.items() if subject_id in entry.subject_ids]
-            for ticket_id in doomed:
-                self._unlearn(ticket_id, self._docs.pop(ticket_id), keep_row=False)
-            if doomed:
-                # Rebuilt now, not lazily, so no vector of the erased text outlives the call.
-                self._rebuild_index()
-            return doomed
+            return self._drop([tid for tid, entry in self._docs.items() if subject_id in entry.subject_ids])
+
+    def _drop(self, ticket_ids: list[str]) -> list[str]:
+        for ticket_id in ticket_ids:
+            self._unlearn(ticket_id, self._docs.pop(ticket_id), keep_row=False)
+        if ticket_ids:
+            # Rebuilt now, not lazily, so no vector of erased text outlives the call.
+            self._rebuild_index()
+        return ticket_ids
 
     def suggest(self, text: str, k: int = 5) -> Suggestion:
         matrix = self._features([text])

@@ -59,9 +59,11 @@ def _centrality(sentences: list[str]) -> np.ndarray:
 def summarize_sentences(thread: Thread, max_sentences: int = 3, max_chars: int = 400) -> list[str]:
     """The chosen sentences in thread order: title first, then description, then comments."""
     candidates: list[str] = []
+    seen: set[str] = set()
     for text in (thread.title, thread.description, *thread.comments):
         for sentence in split_sentences(text):
-            if sentence.lower() not in {seen.lower() for seen in candidates}:
+            if sentence.casefold() not in seen:
+                seen.add(sentence.casefold())
                 candidates.append(sentence)
     if not candidates:
         return []

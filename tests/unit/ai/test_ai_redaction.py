@@ -1,0 +1,97 @@
+import uuid
+
+import pytest
+
+from services.ai.redaction import Redactor
+
+
+def _person():
+    suffix = uuid.uuid4().hex[:6]
+    return f"Alice Martin{suffix}", f"alice.{suffix}@acme.example"
+
+
+def test_a_known_full_name_is_replaced_whatever_its_case_and_spacing():
+    name, email = _person()
+    first, last = name.split()
+    text = f"Hi {first.upper()}   {last.lower()}, please check."
+
+    redacted, mapping = Redactor([(name, email)]).redact(text)
+
+    assert redacted == "Hi [PERSON_1], please check."
+    assert mapping == {"[PERSON_1]": name}
+
+
+def test_a_first_name_alone_and_inside_punctuation_maps_to_the_same_person():
+    redacted, mapping = Redactor([("Chloé O'Brien", "c@example.org")]).redact("(Chloé) asked: Chloe O’Brien's laptop?")
+
+    assert redacted == "([PERSON_1]) asked: [PERSON_1]'s laptop?"
+    assert mapping == {"[PERSON_1]": "Chloé O'Brien"}
+
+
+def test_a_name_inside_a_longer_word_is_left_alone():
+    redacted, _ = Redactor([("Ann Lee", "ann@example.org")]).redact("Annual planning, Leeds office, Annie.")
+
+    assert redacted == "Annual planning, Leeds office, Annie."
+
+
+def test_a_first_name_that_is_a_common_word_is_redacted_only_when_capitalised():
+    redacted, _ = Redactor([("Will Turner", "w@example.org")]).redact("I will ask Will about it.")
+
+    assert redacted == "I will ask [PERSON_1] about it."
+
+
+@pytest.mark.parametrize("email", ["bob.smith+it@mail.example.com", "X_Y@sub.domain.org"])
+def test_any_email_address_is_replaced_even_of_unknown_people(email):
+    redacted, mapping = Redactor().redact(f"Write to {email}.")
+
+    assert redacted == "Write to [EMAIL_1]."
+    assert mapping == {"[EMAIL_1]": email}
+
+
+@pytest.mark.parametrize("phone", ["+33 6 12 34 56 78", "(555) 123-4567", "555.123.4567", "+1-202-555-0143", "0612345678"])
+def test_phone_numbers_in_common_formats_are_replaced(phone):
+    redacted, mapping = Redactor().redact(f"Call me on {phone} today")
+
+    assert redacted == "Call me on [PHONE_1] today"
+    assert mapping["[PHONE_1]"] == phone
+
+
+@pytest.mark.parametrize("address", ["10.0.3.17", "192.168.1.0/24", "2001:db8::8a2e:370:7334", "fe80::1%eth0", "::1"])
+def test_ip_addresses_of_both_families_are_replaced(address):
+    redacted, mapping = Redactor().redact(f"Host {address} is down")
+
+    assert redacted == "Host [IP_1] is down"
+    assert mapping["[IP_1]"] == address
+
+
+@pytest.mark.parametrize("text", [
+    "Windows 10.0.19045 update", "since 2024-01-15 at 12:30:45", "error 0x80070643", "ticket 12345678",
+    "costs 1,250.00 EUR", "std::vector crashed",
+])
+def test_dates_versions_times_and_codes_are_not_mistaken_for_personal_data(text):
+    assert Redactor().redact(text) == (text, {})
+
+
+def test_the_same_value_gets_the_same_placeholder_within_one_call():
+    name, email = _person()
+    text = f"{email} wrote; later {email.upper()} wrote again from 10.1.1.1 and 10.1.1.2, then 10.1.1.1."
+
+    redacted, _ = Redactor([(name, email)]).redact(text)
+
+    assert redacted == "[EMAIL_1] wrote; later [EMAIL_1] wrote again from [IP_1] and [IP_2], then [IP_1]."
+
+
+def test_an_email_containing_a_known_name_is_replaced_as_one_email():
+    redacted, _ = Redactor([("Alice Martin", "x@example.org")]).redact("alice.martin@acme.example")
+
+    assert redacted == "[EMAIL_1]"
+
+
+def test_restore_puts_the_originals_back_and_leaves_unknown_placeholders():
+    name, email = _person()
+    redactor = Redactor([(name, email)])
+    redacted, mapping = redactor.redact(f"{name} ({email}) on 10.0.0.8")
+
+    restored = Redactor.restore(f"Dear [PERSON_1], we reached [EMAIL_1] about [IP_1] and [PERSON_9].", mapping)
+
+    assert restored == f"Dear {name}, we reached {email} about 10.0.0.8 and [PERSON_9]."
