@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _SEARCH_LIMIT_DAYS = 3660  # a calendar with no business day in ten years is a misconfiguration
 
@@ -34,7 +34,10 @@ class BusinessCalendar:
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
+        try:
+            object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {self.timezone!r}") from error
         object.__setattr__(self, "holidays", frozenset(self.holidays))
         hours = {}
         for weekday, windows in self.hours.items():
