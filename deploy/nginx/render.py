@@ -22,6 +22,7 @@ CONTAINER_PROFILE = {
     "listen": "8080",
     "upstreams": {name: f"{name}:{port}" for name, port in SERVICE_PORTS.items()},
     "access_log": "/dev/stdout",
+    "worker_processes": "2",
     "error_log": "/dev/stderr",
     "trusted_proxies": PRIVATE_NETWORKS,
 }
@@ -53,6 +54,7 @@ def render(
     access_log: str | None = None,
     error_log: str | None = None,
     trusted_proxies=(),
+    worker_processes: str = "auto",
     template: str | None = None,
 ) -> str:
     """Return the nginx.conf text; every ${PLACEHOLDER} must be known, every upstream given."""
@@ -65,6 +67,7 @@ def render(
     values = {
         "RUN_DIR": run_dir,
         "LISTEN": str(listen),
+        "WORKER_PROCESSES": str(worker_processes),
         "ACCESS_LOG": access_log or f"{run_dir}/access.log",
         "ERROR_LOG": error_log or f"{run_dir}/error.log",
         "TRUSTED_PROXIES": trusted_proxies_block(trusted_proxies),
@@ -116,6 +119,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="NAME=HOST:PORT",
         help="override one service's address (repeatable; default 127.0.0.1:<its port>)",
     )
+    parser.add_argument("--worker-processes", default="auto", help="nginx worker_processes (default auto)")
     parser.add_argument("--access-log", default=None, help="default: <run dir>/access.log")
     parser.add_argument("--error-log", default=None, help="default: <run dir>/error.log")
     parser.add_argument(
@@ -142,6 +146,7 @@ def main(argv=None) -> int:
             access_log=args.access_log,
             error_log=args.error_log,
             trusted_proxies=args.trusted_proxy,
+            worker_processes=args.worker_processes,
         )
     if args.out == "-":
         sys.stdout.write(text)

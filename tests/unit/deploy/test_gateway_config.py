@@ -95,6 +95,7 @@ def test_the_container_config_proxies_to_service_names_and_logs_to_stdio():
     assert "server identity:8001;" in text
     assert "access_log /dev/stdout dz_json;" in text
     assert "set_real_ip_from 10.0.0.0/8;" in text
+    assert "worker_processes 2;" in text
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
