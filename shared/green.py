@@ -8,7 +8,7 @@ def patch():
     # green select and lets other workers run while a query waits (DESIGN §5).
     os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # eventlet's notice, nameko needs it
+        warnings.simplefilter("ignore")  # eventlet announces its deprecation; nameko needs it
         import eventlet
 
     eventlet.monkey_patch()

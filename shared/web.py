@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from shared import errors, metrics
 from shared.db import finish_transactions
@@ -55,44 +55,25 @@ class ProblemWsgiApp(WsgiApp):
     """Routing errors (unknown path, wrong method) answer in problem+json too."""
 
     def __call__(self, environ, start_response):
-        response = super().__call__
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
         try:
-            return response(environ, start_response)
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
         except Exception as exc:  # never a stack trace on the wire
-            return problem_from_exception(exc)(environ, start_response)
+            response = problem_from_exception(exc)
+        return response(environ, start_response)
 
 
 class ProblemWebServer(WebServer):
     def get_wsgi_app(self):
-        return _NotFoundAsProblem(ProblemWsgiApp(self))
+        return ProblemWsgiApp(self)
 
     def context_data_from_headers(self, request):
         # the gateway's request id is the correlation id of everything this request causes
         incoming = request.headers.get("X-Request-ID", "")
         return {"correlation_id": incoming if REQUEST_ID.match(incoming) else str(uuid.uuid4())}
-
-
-class _NotFoundAsProblem:
-    def __init__(self, app):
-        self.app = app
-
-    def __call__(self, environ, start_response):
-        def start(status, headers, exc_info=None):
-            code = int(status.split(" ", 1)[0])
-            if code in (404, 405) and not any(k.lower() == "content-type" and "json" in v
-                                              for k, v in headers):
-                raise _Rewrite(code)
-            return start_response(status, headers, exc_info)
-        try:
-            return self.app(environ, start)
-        except _Rewrite as rewrite:
-            title = "Not Found" if rewrite.code == 404 else "Method Not Allowed"
-            return problem(rewrite.code, title)(environ, start_response)
-
-
-class _Rewrite(Exception):
-    def __init__(self, code):
-        self.code = code
 
 
 class HttpEntrypoint(HttpRequestHandler):
@@ -103,8 +84,8 @@ class HttpEntrypoint(HttpRequestHandler):
     def handle_request(self, request):
         started = time.perf_counter()
         request.shallow = False
+        context_data = self.server.context_data_from_headers(request)
         try:
-            context_data = self.server.context_data_from_headers(request)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()

@@ -1,4 +1,7 @@
 """A service made only of shared mechanisms, to test them under nameko without a domain."""
+import os
+
+import eventlet
 from marshmallow import Schema, fields, validate
 from nameko.rpc import RpcProxy
 
@@ -12,7 +15,13 @@ from shared.relay import OutboxRelay
 from shared.rpc import rpc
 from shared.web import etag, http, json_body, json_response, required_if_match
 
-GATES = {}  # test hooks: a handler blocks on GATES[key] when the event asks it to
+
+
+def hold_while_file_exists(path):
+    """A test hook: the handler says it started, then waits while the test holds it."""
+    open(path + ".started", "w").close()
+    while os.path.exists(path):
+        eventlet.sleep(0.02)
 
 
 class NoteSchema(Schema):
@@ -55,7 +64,7 @@ class ProbeService(HealthMixin):
     @event_handler("probe", "note_added")
     def handle_probe_note_added(self, event):
         if event.data.get("block"):
-            GATES[event.data["block"]].wait()
+            hold_while_file_exists(event.data["block"])
         if event.data.get("fail"):
             raise RuntimeError("the note asked to fail")
         seen = self.db.new_event("note_seen", f"seen-{event.stream_id}",

@@ -1,0 +1,92 @@
+"""`make run`: starts the five services and the nginx gateway; Ctrl-C stops them all."""
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "deploy" / "nginx"))
+
+from render import render  # noqa: E402
+
+from shared.config import PORTS  # noqa: E402
+
+RUN_DIR = ROOT / ".run"
+
+
+def nginx_binary():
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if not found:
+        raise SystemExit("nginx is missing: install it (apt-get install nginx) and run again")
+    return found
+
+
+def ready(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def main():
+    RUN_DIR.mkdir(exist_ok=True)
+    (RUN_DIR / "logs").mkdir(exist_ok=True)
+    children = []
+    bin_dir = pathlib.Path(sys.executable).parent
+    for service in PORTS:
+        log = open(RUN_DIR / "logs" / f"{service}.log", "ab")
+        children.append((service, subprocess.Popen(
+            [str(bin_dir / "dzdesk-service"), service], stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT)))
+    conf = RUN_DIR / "nginx.conf"
+    conf.write_text(render(run_dir=str(RUN_DIR)))
+    children.append(("gateway", subprocess.Popen(
+        [nginx_binary(), "-c", str(conf), "-p", str(RUN_DIR), "-g", "daemon off;"],
+        cwd=RUN_DIR)))
+
+    def stop(*_):
+        for _, child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for _, child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    deadline = time.monotonic() + 60
+    pending = dict(PORTS)
+    while pending and time.monotonic() < deadline:
+        for service, port in list(pending.items()):
+            if ready(port):
+                print(f"run: {service} ready on http://127.0.0.1:{port}", flush=True)
+                del pending[service]
+        for name, child in children:
+            if child.poll() is not None:
+                print(f"run: {name} exited with {child.returncode}; logs in .run/logs/",
+                      file=sys.stderr)
+                stop()
+        time.sleep(0.5)
+    if pending:
+        print(f"run: not ready after 60s: {', '.join(pending)}; logs in .run/logs/",
+              file=sys.stderr)
+        stop()
+    print("run: gateway on http://127.0.0.1:8080 — Ctrl-C stops everything", flush=True)
+    while True:
+        for name, child in children:
+            if child.poll() is not None:
+                print(f"run: {name} exited with {child.returncode}; stopping", file=sys.stderr)
+                stop()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()

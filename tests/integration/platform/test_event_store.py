@@ -1,0 +1,98 @@
+import uuid
+
+import eventlet
+import psycopg
+import pytest
+
+from shared import eventstore
+from shared.envelope import Envelope
+from shared.eventstore import ConcurrencyError
+
+
+def event(tenant, stream, n=0):
+    return Envelope.new("probe.note_added", tenant, stream, {"n": n}, actor={"system": "test"})
+
+
+def as_tenant(url, tenant):
+    conn = psycopg.connect(url)
+    conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
+    return conn
+
+
+@pytest.fixture
+def db(make_database):
+    return make_database("probe")
+
+
+def test_appended_events_load_back_in_version_order(db):
+    tenant, stream = str(uuid.uuid4()), "s"
+    with as_tenant(db["app"], tenant) as conn:
+        assert eventstore.append(conn, stream, 0, [event(tenant, stream, i) for i in range(3)]) == 3
+        assert eventstore.append(conn, stream, 3, [event(tenant, stream, 3)]) == 4
+        loaded = eventstore.load(conn, tenant, stream)
+    assert [e.stream_version for e in loaded] == [1, 2, 3, 4]
+    assert [e.data["n"] for e in loaded] == [0, 1, 2, 3]
+
+
+def test_a_stale_expected_version_raises_one_concurrency_error(db):
+    tenant, stream = str(uuid.uuid4()), "s"
+    with as_tenant(db["app"], tenant) as conn:
+        eventstore.append(conn, stream, 0, [event(tenant, stream)])
+        eventstore.append(conn, stream, 1, [event(tenant, stream)])
+        with pytest.raises(ConcurrencyError) as raised:
+            eventstore.append(conn, stream, 1, [event(tenant, stream)])
+    assert raised.value.actual == 2
+
+
+def test_an_expected_version_ahead_of_the_stream_is_refused(db):
+    tenant, stream = str(uuid.uuid4()), "s"
+    with as_tenant(db["app"], tenant) as conn:
+        with pytest.raises(ConcurrencyError):
+            eventstore.append(conn, stream, 5, [event(tenant, stream)])
+
+
+def test_two_writers_racing_for_the_same_version_leave_one_winner(db):
+    tenant, stream = str(uuid.uuid4()), "s"
+    first, second = as_tenant(db["app"], tenant), as_tenant(db["app"], tenant)
+    eventstore.append(first, stream, 0, [event(tenant, stream, 1)])
+    racer = eventlet.spawn(eventstore.append, second, stream, 0, [event(tenant, stream, 2)])
+    eventlet.sleep(0.2)  # the second insert now waits on the first's uncommitted key
+    first.commit()
+    with pytest.raises(ConcurrencyError):
+        racer.wait()
+    second.rollback()
+    with as_tenant(db["app"], tenant) as conn:
+        assert [e.data["n"] for e in eventstore.load(conn, tenant, stream)] == [1]
+    first.close()
+    second.close()
+
+
+def test_a_writer_whose_transaction_predates_the_head_writer_must_retry(db):
+    """Keeps txids ascending per stream, which the relay's order relies on."""
+    tenant, stream = str(uuid.uuid4()), "s"
+    older, newer = as_tenant(db["app"], tenant), as_tenant(db["app"], tenant)
+    eventstore.append(older, "elsewhere", 0, [event(tenant, "elsewhere")])  # takes a txid
+    eventstore.append(newer, stream, 0, [event(tenant, stream)])
+    newer.commit()
+    with pytest.raises(ConcurrencyError):
+        eventstore.append(older, stream, 1, [event(tenant, stream)])
+    older.rollback()
+    older.close()
+    newer.close()
+
+
+def test_a_long_stream_folds_from_its_snapshot(db):
+    tenant, stream = str(uuid.uuid4()), "long"
+    with as_tenant(db["app"], tenant) as conn:
+        eventstore.append(conn, stream, 0, [event(tenant, stream, i) for i in range(120)])
+        fold = lambda total, e: total + e.data["n"]  # noqa: E731
+        version, total = eventstore.load_folded(conn, tenant, stream, fold, 0, snapshot_every=50)
+        assert (version, total) == (120, sum(range(120)))
+        assert eventstore.load_snapshot(conn, tenant, stream) == (120, sum(range(120)))
+        eventstore.append(conn, stream, 120, [event(tenant, stream, 1000)])
+        loaded = []
+        version, total = eventstore.load_folded(
+            conn, tenant, stream, lambda t, e: loaded.append(e) or t + e.data["n"], 0,
+            snapshot_every=50)
+    assert (version, total) == (121, sum(range(120)) + 1000)
+    assert len(loaded) == 1  # only the event after the snapshot was read

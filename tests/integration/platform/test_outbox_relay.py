@@ -1,0 +1,97 @@
+import uuid
+
+import psycopg
+import pytest
+
+from shared import eventstore
+from shared.envelope import Envelope
+from shared.relay import Relay
+from tests.support.amqp import bind_queue, drain
+
+
+@pytest.fixture
+def db(make_database):
+    return make_database("probe")
+
+
+@pytest.fixture
+def amqp_uri(rabbit_config):
+    return rabbit_config["AMQP_URI"]
+
+
+def writer(url, tenant):
+    conn = psycopg.connect(url)
+    conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
+    return conn
+
+
+def append(conn, tenant, stream, n):
+    envelope = Envelope.new("probe.note_added", tenant, stream, {"n": n}, actor={"system": "t"})
+    eventstore.append(conn, stream, eventstore.current_version(conn, tenant, stream), [envelope])
+    return envelope.event_id
+
+
+def relay_all(relay):
+    assert relay.acquire()
+    total = 0
+    while (published := relay.run_once()):
+        total += published
+    return total
+
+
+def test_a_late_committing_lower_position_is_not_skipped(db, amqp_uri):
+    tenant = str(uuid.uuid4())
+    queue = bind_queue(amqp_uri, "probe")
+    early, late = writer(db["app"], tenant), writer(db["app"], tenant)
+    first = append(early, tenant, "a", 1)   # lower position, commits last
+    second = append(late, tenant, "b", 2)
+    late.commit()
+    relay = Relay("probe", db["system"], amqp_uri)
+    assert relay_all(relay) == 0  # held back: an older transaction is still running
+    early.commit()
+    assert relay_all(relay) == 2
+    relay.close()
+    ids = [body["event_id"] for body, _ in drain(amqp_uri, queue, expect=2)]
+    assert ids == [first, second]
+    early.close()
+    late.close()
+
+
+def test_events_are_published_in_stream_order_with_routing_key_and_correlation(db, amqp_uri):
+    tenant = str(uuid.uuid4())
+    queue = bind_queue(amqp_uri, "probe", routing_key="note_added")
+    with writer(db["app"], tenant) as conn:
+        ids = [append(conn, tenant, "s", n) for n in range(5)]
+    relay = Relay("probe", db["system"], amqp_uri)
+    relay_all(relay)
+    relay.close()
+    received = drain(amqp_uri, queue, expect=5)
+    assert [body["event_id"] for body, _ in received] == ids
+    assert [body["stream_version"] for body, _ in received] == [1, 2, 3, 4, 5]
+    assert all(headers["nameko.correlation_id"] == body["correlation_id"]
+               for body, headers in received)
+
+
+def test_a_restarted_relay_resumes_from_its_checkpoint(db, amqp_uri):
+    tenant = str(uuid.uuid4())
+    queue = bind_queue(amqp_uri, "probe")
+    with writer(db["app"], tenant) as conn:
+        ids = [append(conn, tenant, f"s{n % 3}", n) for n in range(25)]
+    relay = Relay("probe", db["system"], amqp_uri, batch_size=10)
+    assert relay.acquire()
+    assert relay.run_once() == 10
+    relay.close()  # a restart
+    restarted = Relay("probe", db["system"], amqp_uri, batch_size=10)
+    assert relay_all(restarted) == 15
+    restarted.close()
+    assert sorted(body["event_id"] for body, _ in drain(amqp_uri, queue, expect=25)) == sorted(ids)
+
+
+def test_only_one_relay_per_database_is_active(db, amqp_uri):
+    active = Relay("probe", db["system"], amqp_uri)
+    standby = Relay("probe", db["system"], amqp_uri)
+    assert active.acquire()
+    assert not standby.acquire()
+    active.close()
+    assert standby.acquire()
+    standby.close()
