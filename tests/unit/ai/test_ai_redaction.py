@@ -1,8 +1,11 @@
+import random
+import re
 import uuid
 
 import pytest
 
 from services.ai.redaction import Redactor
+from tests.support.ticket_corpus import tenant_corpus
 
 
 def _person():
@@ -95,3 +98,17 @@ def test_restore_puts_the_originals_back_and_leaves_unknown_placeholders():
     restored = Redactor.restore(f"Dear [PERSON_1], we reached [EMAIL_1] about [IP_1] and [PERSON_9].", mapping)
 
     assert restored == f"Dear {name}, we reached {email} about 10.0.0.8 and [PERSON_9]."
+
+
+def test_no_name_email_or_phone_of_the_tenants_people_survives_redaction_of_generated_threads():
+    tenant = tenant_corpus(seed=random.randrange(10**6), tickets=300)
+    people = tenant.people + tenant.agents
+    redactor = Redactor([(person.name, person.email) for person in people])
+    forbidden = {v.casefold() for p in people for v in (p.name, p.email, p.phone, *p.name.split()) if len(v) > 2}
+
+    for ticket in tenant.tickets:
+        redacted, _ = redactor.redact(ticket.to_thread(people).render())
+        words = {w.casefold() for w in re.findall(r"[\w'’.@+-]+", redacted)}
+        assert not forbidden & words
+        assert not any(value in redacted.casefold() for value in forbidden if " " in value or "@" in value)
+        assert not re.search(r"\b10\.\d+\.\d+\.\d+\b", redacted)
