@@ -52,6 +52,9 @@ class UnitOfWork:
     def append(self, stream_id, expected_version, envelopes):
         return eventstore.append(self.conn, stream_id, expected_version, envelopes)
 
+    def version(self, stream_id):
+        return eventstore.current_version(self.conn, self.tenant_id, stream_id)
+
     def load(self, stream_id, after_version=0):
         return eventstore.load(self.conn, self.tenant_id, stream_id, after_version)
 

@@ -3,6 +3,8 @@ from shared.green import patch
 
 patch()  # before anything imports psycopg or opens a socket
 
+import base64  # noqa: E402
+import os  # noqa: E402
 import uuid  # noqa: E402
 
 import psycopg  # noqa: E402
@@ -13,6 +15,7 @@ from psycopg import sql  # noqa: E402
 from shared import config, migrations  # noqa: E402
 
 RUN_ID = uuid.uuid4().hex[:8]
+MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
 EXTRA_MIGRATIONS = {}
 
 
@@ -86,7 +89,8 @@ def service_config(rabbit_config, make_database):
         values.update(rabbit_config)
         values["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{find_free_port()}"
         values.update({"DATABASE_URL": urls["app"], "SYSTEM_DATABASE_URL": urls["system"],
-                       "RELAY_POLL_INTERVAL": 0.02, "EVENT_RETRY_BACKOFF_MS": 20})
+                       "RELAY_POLL_INTERVAL": 0.02, "EVENT_RETRY_BACKOFF_MS": 20,
+                       "DZDESK_MASTER_KEY": MASTER_KEY})
         values.update(overrides)
         return values, urls
     return build

@@ -46,7 +46,8 @@ def main():
     conf = RUN_DIR / "nginx.conf"
     conf.write_text(render(run_dir=str(RUN_DIR)))
     children.append(("gateway", subprocess.Popen(
-        [nginx_binary(), "-c", str(conf), "-p", str(RUN_DIR), "-g", "daemon off;"],
+        [nginx_binary(), "-c", str(conf), "-p", str(RUN_DIR), "-e", str(RUN_DIR / "error.log"),
+         "-g", "daemon off;"],
         cwd=RUN_DIR)))
 
     def stop(*_):

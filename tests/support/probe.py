@@ -69,8 +69,7 @@ class ProbeService(HealthMixin):
             raise RuntimeError("the note asked to fail")
         seen = self.db.new_event("note_seen", f"seen-{event.stream_id}",
                                  {"of": event.event_id}, actor={"system": "probe"})
-        version = len(self.db.load(seen.stream_id))
-        self.db.append(seen.stream_id, version, [seen])
+        self.db.append(seen.stream_id, self.db.version(seen.stream_id), [seen])
         self.echo.remember(event.event_id)
 
 

@@ -1,0 +1,87 @@
+"""Subject keys for every service: fetched from privacy by RPC, cached, dropped on shredding."""
+import base64
+import socket
+
+import eventlet
+import structlog
+from eventlet.semaphore import Semaphore
+from kombu import Connection, Consumer, Exchange, Queue
+from nameko.extensions import DependencyProvider
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from shared.crypto import FieldCipher, KeyCache
+
+log = structlog.get_logger()
+
+
+class RemoteKeyring:
+    """A KeyProvider asking the privacy service, which alone holds the wrapped keys."""
+
+    def __init__(self, config, timeout=10):
+        self.config = config
+        self.timeout = timeout
+        self.cluster = None
+        self.proxy = None
+        # nameko's standalone proxy has one reply listener: one call at a time
+        self.lock = Semaphore()
+
+    def start(self):
+        self.cluster = ClusterRpcProxy({"AMQP_URI": self.config["AMQP_URI"]}, timeout=self.timeout)
+        self.proxy = self.cluster.start()
+
+    def stop(self):
+        if self.cluster is not None:
+            self.cluster.stop()
+        self.cluster = self.proxy = None
+
+    def get_key(self, tenant_id, subject_id, create=False):
+        with self.lock:
+            if self.proxy is None:
+                self.start()
+            value = self.proxy.privacy.get_subject_key(str(tenant_id), str(subject_id), create)
+        return base64.b64decode(value) if value else None
+
+
+class SubjectKeys(DependencyProvider):
+    """Injects a FieldCipher; `privacy.subject_key_shredded` empties the cache at once."""
+
+    def setup(self):
+        config = self.container.config
+        self.remote = RemoteKeyring(config)
+        self.cache = KeyCache(self.remote, ttl_seconds=float(config.get("KEY_CACHE_TTL", 60)))
+        self.running = False
+
+    def start(self):
+        self.running = True
+        self.container.spawn_managed_thread(self._listen_for_shredding)
+
+    def stop(self):
+        self.running = False
+        self.remote.stop()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return FieldCipher(self.cache)
+
+    def _listen_for_shredding(self):
+        # an exclusive queue per process: every instance of every service hears every shred
+        queue = Queue(exclusive=True, auto_delete=True, bindings=None,
+                      exchange=Exchange("privacy.events", type="topic", durable=True),
+                      routing_key="subject_key_shredded")
+        while self.running:
+            try:
+                with Connection(self.container.config["AMQP_URI"]) as connection:
+                    with Consumer(connection, queues=[queue], callbacks=[self._on_shred],
+                                  no_ack=True, accept=["json"]):
+                        while self.running:
+                            try:
+                                connection.drain_events(timeout=1)
+                            except socket.timeout:
+                                continue
+            except Exception:
+                log.exception("key shred listener lost its connection; reconnecting")
+                eventlet.sleep(1)
+
+    def _on_shred(self, body, message):
+        self.cache.drop(body["tenant_id"], body["data"]["subject_id"])
