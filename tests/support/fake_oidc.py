@@ -102,13 +102,14 @@ class MicrosoftUser:
 class FakeOidcProvider:
     """Google certs, Microsoft discovery/JWKS/authorize/token, over HTTP and HTTPS on 127.0.0.1."""
 
-    def __init__(self, *, google_client_id=None, microsoft_client_id=None, microsoft_client_secret=None):
+    def __init__(self, *, google_client_id=None, microsoft_client_id=None, microsoft_client_secret=None,
+                 keys: tuple[ProviderKey, ProviderKey, ProviderKey] | None = None):
+        """``keys`` (google, microsoft, rogue) lets a test session reuse RSA keys: generating is slow."""
         self.google_client_id = google_client_id or f"{secrets.token_hex(6)}.apps.googleusercontent.com"
         self.microsoft_client_id = microsoft_client_id or str(uuid.uuid4())
         self.microsoft_client_secret = microsoft_client_secret or secrets.token_urlsafe(24)
-        self.google_keys = [ProviderKey.generate()]
-        self.microsoft_keys = [ProviderKey.generate()]
-        self.rogue_key = ProviderKey.generate()
+        google_key, microsoft_key, self.rogue_key = keys or tuple(ProviderKey.generate() for _ in range(3))
+        self.google_keys, self.microsoft_keys = [google_key], [microsoft_key]
         self.microsoft_user = MicrosoftUser(str(uuid.uuid4()), str(uuid.uuid4()), "user@example.test", "User")
         self.hits: dict[str, int] = {}
         self._documents: dict[str, object] = {}

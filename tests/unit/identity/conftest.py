@@ -2,12 +2,17 @@
 
 import pytest
 
-from tests.support.fake_oidc import FakeOidcProvider
+from tests.support.fake_oidc import FakeOidcProvider, ProviderKey
+
+
+@pytest.fixture(scope="session")
+def provider_keys():
+    return tuple(ProviderKey.generate() for _ in range(3))
 
 
 @pytest.fixture
-def provider():
-    with FakeOidcProvider() as fake:
+def provider(provider_keys):
+    with FakeOidcProvider(keys=provider_keys) as fake:
         yield fake
 
 
