@@ -83,9 +83,9 @@ def _open(cmd: OpenTicket) -> list[NewEvent]:
 
 
 def _update(state: Ticket, cmd: UpdateTicket, now: datetime) -> list[NewEvent]:
-    _require_open(state)
     actor = cmd.actor
     require_participant(state, actor, "edit a ticket")
+    _require_open(state)
     changes: dict[str, object] = {}
     if cmd.title is not None and (title := clean_title(cmd.title)) != state.title:
         changes["title"] = title
@@ -106,8 +106,8 @@ def _update(state: Ticket, cmd: UpdateTicket, now: datetime) -> list[NewEvent]:
 
 
 def _set_priority(state: Ticket, cmd: SetPriority, now: datetime) -> list[NewEvent]:
-    _require_open(state)
     require_privileged(cmd.actor, "change a ticket's priority")
+    _require_open(state)
     urgency = state.urgency if cmd.urgency is None else clean_choice("urgency", cmd.urgency, LEVELS)
     impact = state.impact if cmd.impact is None else clean_choice("impact", cmd.impact, LEVELS)
     critical = state.critical if cmd.critical is None else bool(cmd.critical)
@@ -145,11 +145,11 @@ def _transition(state: Ticket, cmd: Transition, now: datetime) -> list[NewEvent]
 
 
 def _add_comment(state: Ticket, cmd: AddComment, now: datetime) -> list[NewEvent]:
-    _require_open(state)
     actor = cmd.actor
     require_participant(state, actor, "comment on a ticket")
     if cmd.internal and not actor.is_privileged:
         raise Forbidden("only agents and admins may write internal comments")
+    _require_open(state)
     comment_id = clean_id("comment_id", cmd.comment_id)
     body = clean_text("body", cmd.body, required=True)
     if state.comment(comment_id) is not None:
@@ -166,12 +166,13 @@ def _add_comment(state: Ticket, cmd: AddComment, now: datetime) -> list[NewEvent
 
 
 def _edit_comment(state: Ticket, cmd: EditComment, now: datetime) -> list[NewEvent]:
-    _require_open(state)
+    require_participant(state, cmd.actor, "edit comments")
     comment = state.comment(clean_id("comment_id", cmd.comment_id))
     if comment is None:
         raise ValidationFailed("comment_id", "no such comment on this ticket")
     if cmd.actor.user_id != comment.author_id:
         raise Forbidden("only its author may edit a comment")
+    _require_open(state)
     body = clean_text("body", cmd.body, required=True)
     if body == comment.body:
         return []
@@ -195,8 +196,8 @@ def _rectify(state: Ticket, cmd: RectifyPersonalText, now: datetime) -> list[New
 
 
 def _assign(state: Ticket, cmd: AssignTicket, now: datetime) -> list[NewEvent]:
-    _require_open(state)
     require_privileged(cmd.actor, "assign a ticket")
+    _require_open(state)
     assignee_id = clean_optional_id("assignee_id", cmd.assignee_id)
     group_id = clean_optional_id("group_id", cmd.group_id)
     if (assignee_id, group_id) == (state.assignee_id, state.group_id):
@@ -207,8 +208,8 @@ def _assign(state: Ticket, cmd: AssignTicket, now: datetime) -> list[NewEvent]:
 
 
 def _add_watcher(state: Ticket, cmd: AddWatcher, now: datetime) -> list[NewEvent]:
-    _require_open(state)
     require_participant(state, cmd.actor, "add watchers")
+    _require_open(state)
     user_id = clean_id("user_id", cmd.user_id)
     if user_id in state.watchers or user_id == state.requester_id:
         return []
@@ -216,18 +217,18 @@ def _add_watcher(state: Ticket, cmd: AddWatcher, now: datetime) -> list[NewEvent
 
 
 def _remove_watcher(state: Ticket, cmd: RemoveWatcher, now: datetime) -> list[NewEvent]:
-    _require_open(state)
     user_id = clean_id("user_id", cmd.user_id)
     if user_id != cmd.actor.user_id:
         require_participant(state, cmd.actor, "remove other watchers")
+    _require_open(state)
     if user_id not in state.watchers:
         return []
     return [NewEvent(WATCHER_REMOVED, {"user_id": user_id}, {})]
 
 
 def _tag(state: Ticket, cmd: TagTicket, now: datetime) -> list[NewEvent]:
-    _require_open(state)
     require_privileged(cmd.actor, "tag a ticket")
+    _require_open(state)
     add, remove = clean_tags(cmd.add), clean_tags(cmd.remove)
     if add & remove:
         raise ValidationFailed("tags", "a tag cannot be added and removed at once")

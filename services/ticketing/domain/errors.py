@@ -33,7 +33,8 @@ class InvalidTransition(TicketingError):
         self.current = current
         self.requested = requested
         self.allowed = allowed
-        super().__init__(f"cannot move from {current} to {requested}; allowed: {', '.join(allowed) or 'none'}")
+        targets = ", ".join(allowed) or "none"
+        super().__init__(f"cannot move from {current} to {requested}; allowed: {targets}")
 
 
 class ValidationFailed(TicketingError):

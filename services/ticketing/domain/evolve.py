@@ -68,7 +68,8 @@ def _priority_changed(state: Ticket, event: RecordedEvent) -> Ticket:
 
 def _status_changed(state: Ticket, event: RecordedEvent) -> Ticket:
     before, after, at = event.data["from_status"], event.data["to_status"], event.occurred_at
-    changes: dict = {"status": after, "pending_reason": event.data.get("reason") if after == lc.PENDING else None}
+    pending_reason = event.data.get("reason") if after == lc.PENDING else None
+    changes: dict = {"status": after, "pending_reason": pending_reason}
     if after == lc.RESOLVED:
         changes["resolved_at"] = at
     elif after == lc.CLOSED:

@@ -39,7 +39,8 @@ def test_a_target_is_warned_at_75_percent(office, open_ticket, requester):
 
 def test_a_target_is_breached_once_its_time_is_spent(office, open_ticket, requester):
     stream = open_ticket(requester)
-    before, after = (sla_status(office, stream.events, now)["first_response"] for now in (at(4, 12, 59), at(4, 14)))
+    before, after = (sla_status(office, stream.events, now)["first_response"]
+                     for now in (at(4, 12, 59), at(4, 14)))
     assert (before["breached"], after["breached"]) == (False, True)
     assert after["remaining_seconds"] == -HOUR
     assert after["due_at"] == at(4, 13)  # the deadline that passed
@@ -63,7 +64,8 @@ def test_holidays_push_the_deadline(new_stream, new_id, requester):
 def test_deadlines_follow_local_hours_across_a_dst_change(new_stream, new_id, requester):
     stream = new_stream()
     friday_4pm_cet = at(29, 15)
-    stream.when(OpenTicket(actor=requester, ticket_id=new_id(), type="incident", title="VPN"), at=friday_4pm_cet)
+    stream.when(OpenTicket(actor=requester, ticket_id=new_id(), type="incident", title="VPN"),
+                at=friday_4pm_cet)
     status = sla_status(default_policy("Europe/Paris"), stream.events, friday_4pm_cet)
     assert status["first_response"]["due_at"] == datetime(2024, 4, 1, 10, tzinfo=UTC)  # 12:00 CEST
 
@@ -123,7 +125,8 @@ def test_resolving_meets_the_resolution_target_and_a_reopen_resumes_it(office, o
     stream = open_ticket(requester)
     stream.when(Transition(actor=agent, to="resolved"), at=at(4, 12))
     resolved = sla_status(office, stream.events, at(5, 12))["resolution"]
-    assert (resolved["met_at"], resolved["elapsed_seconds"], resolved["due_at"]) == (at(4, 12), 3 * HOUR, None)
+    assert (resolved["met_at"], resolved["elapsed_seconds"]) == (at(4, 12), 3 * HOUR)
+    assert resolved["due_at"] is None
     stream.when(Transition(actor=requester, to="in_progress"), at=at(5, 9))
     reopened = sla_status(office, stream.events, at(5, 10))["resolution"]
     assert (reopened["met_at"], reopened["elapsed_seconds"]) == (None, 4 * HOUR)

@@ -11,7 +11,8 @@ from services.ticketing.domain import (
 
 def test_a_requester_opens_a_ticket_for_themselves(new_stream, new_id, requester):
     stream = new_stream()
-    stream.when(OpenTicket(actor=requester, ticket_id=new_id(), type="service_request", title="New laptop"))
+    stream.when(OpenTicket(actor=requester, ticket_id=new_id(), type="service_request",
+                           title="New laptop"))
     assert stream.state.requester_id == requester.user_id
 
 
@@ -32,7 +33,8 @@ def test_an_agent_opens_a_ticket_on_behalf_of_a_requester(new_stream, new_id, ag
 @pytest.mark.parametrize("ticket_type", ["problem", "change"])
 def test_a_requester_cannot_open_problem_or_change_tickets(new_stream, new_id, requester, ticket_type):
     with pytest.raises(Forbidden):
-        new_stream().when(OpenTicket(actor=requester, ticket_id=new_id(), type=ticket_type, title="Root cause"))
+        new_stream().when(OpenTicket(actor=requester, ticket_id=new_id(), type=ticket_type,
+                                     title="Root cause"))
 
 
 @pytest.mark.parametrize("ticket_type", ["problem", "change"])
@@ -65,6 +67,13 @@ def test_officers_have_no_ticket_rights_of_their_own(open_ticket, requester, act
     stream = open_ticket(requester)
     with pytest.raises(Forbidden):
         stream.when(AddComment(actor=actor_with(role), comment_id=new_id(), body="Hello"))
+
+
+def test_a_stranger_is_refused_before_learning_that_a_ticket_is_closed(open_ticket, requester, stranger,
+                                                                      new_id):
+    stream = open_ticket(requester, "closed")
+    with pytest.raises(Forbidden):
+        stream.when(AddComment(actor=stranger, comment_id=new_id(), body="Hello"))
 
 
 def test_a_requester_cannot_assign(open_ticket, requester):
