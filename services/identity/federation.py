@@ -53,7 +53,7 @@ def _unverified_header(id_token: str) -> dict:
         raise InvalidIdToken("malformed id token") from exc
 
 
-def _google_kids(document: dict) -> set:
+def google_key_ids(document: dict) -> set:
     # Google serves either {kid: x509 PEM} (v1) or a JWK Set (v3); google-auth accepts both.
     if isinstance(document.get("keys"), list):
         return {key.get("kid") for key in document["keys"] if isinstance(key, dict)}
@@ -96,7 +96,7 @@ class GoogleVerifier:
         self.client_ids = list(client_ids)
         self.certs_url = certs_url
         self._skew = clock_skew_seconds
-        self._certs = certs or KeySetCache(certs_url, kids=_google_kids)
+        self._certs = certs or KeySetCache(certs_url, kids=google_key_ids)
 
     def verify(self, id_token: str) -> ExternalIdentity:
         header = _unverified_header(id_token)

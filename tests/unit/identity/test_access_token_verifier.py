@@ -1,7 +1,7 @@
 """shared.auth: key-set caching and refetching, principals, role checks and the nameko provider."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from werkzeug.test import EnvironBuilder

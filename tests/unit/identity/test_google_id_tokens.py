@@ -5,7 +5,9 @@ import uuid
 
 import pytest
 
-from services.identity.federation import ExternalIdentity, GoogleVerifier, InvalidIdToken
+from services.identity.federation import ExternalIdentity, GoogleVerifier, InvalidIdToken, google_key_ids
+from shared.auth import KeySetCache
+from tests.support.fake_oidc import ProviderKey
 
 
 def _sub() -> str:
@@ -98,3 +100,12 @@ def test_certs_are_fetched_once_for_many_sign_ins(provider):
     for _ in range(3):
         verifier.verify(provider.mint_google(_sub(), "a@example.com"))
     assert provider.hits["/oauth2/v1/certs"] == 1
+
+
+def test_a_key_google_rotated_in_is_picked_up_by_refetching_the_certs(provider, clock):
+    certs = KeySetCache(provider.google_certs_url, clock=clock, kids=google_key_ids)
+    verifier = GoogleVerifier([provider.google_client_id], provider.google_certs_url, certs=certs)
+    verifier.verify(provider.mint_google(_sub(), "a@example.com"))
+    provider.google_keys.append(ProviderKey.generate())
+    clock.advance(60)
+    assert verifier.verify(provider.mint_google(_sub(), "b@example.com")).email == "b@example.com"
