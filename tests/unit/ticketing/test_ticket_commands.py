@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from services.ticketing.domain import (
-    Actor, AddComment, AssignTicket, Forbidden, NewEvent, OpenTicket, RecordSlaAlert,
+    Actor, AddComment, AssignTicket, Forbidden, NewEvent, OpenTicket, RecordedEvent, RecordSlaAlert,
     RectifyPersonalText, SetPriority, TagTicket, TicketAlreadyExists, TicketClosed, TicketNotFound,
-    Transition, UpdateTicket, ValidationFailed, decide)
+    Transition, UpdateTicket, ValidationFailed, decide, replay)
 
 
 def test_opening_a_ticket_emits_ticket_opened_with_personal_text_only_in_pii(new_stream, new_id,
@@ -170,3 +170,25 @@ def test_only_the_system_records_sla_alerts(open_ticket, requester, agent, start
     with pytest.raises(Forbidden):
         stream.when(RecordSlaAlert(actor=agent, kind="warning", target="resolution", at=start,
                                    due_at=start, target_minutes=1440))
+
+
+def test_given_stored_events_a_requester_reply_resumes_the_ticket(requester, agent, new_id, start):
+    ticket_id, comment_id = new_id(), new_id()
+    given = [
+        RecordedEvent("ticket_opened", {
+            "ticket_id": ticket_id, "type": "incident", "title": "VPN drops", "category": None,
+            "urgency": "medium", "impact": "medium", "critical": False, "priority": "medium",
+            "requester_id": requester.user_id, "opened_by": requester.user_id, "watchers": [],
+            "tags": []}, {"description": "Drops every hour"}, 1, start, requester.user_id),
+        RecordedEvent("status_changed", {
+            "from_status": "new", "to_status": "pending", "reason": "awaiting_requester",
+            "first_response": True}, {}, 2, start + timedelta(minutes=5), agent.user_id),
+    ]
+    events = decide(replay(given), AddComment(actor=requester, comment_id=comment_id, body="Log attached"),
+                    start + timedelta(hours=1))
+    assert events == [
+        NewEvent("comment_added", {"comment_id": comment_id, "internal": False, "first_response": False},
+                 {"body": {"subject_id": requester.user_id, "value": "Log attached"}}),
+        NewEvent("status_changed", {"from_status": "pending", "to_status": "in_progress",
+                                    "reason": "requester_replied", "first_response": False}, {}),
+    ]

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from services.ticketing.domain import (
-    AddComment, AddWatcher, AssignTicket, LinkTicket, RecordedEvent, SetPriority, TagTicket,
+    EVENT_TYPES, AddComment, AddWatcher, AssignTicket, LinkTicket, RecordedEvent, SetPriority, TagTicket,
     TicketingError, Transition, UpdateTicket, evolve, replay)
 
 
@@ -45,6 +45,10 @@ def test_the_rebuilt_state_reflects_every_event(busy, requester):
         "closed", "critical", 1, len(busy.events))
     assert (state.description, len(state.comments), state.tags) == ("More detail", 2, {"printer"})
     assert state.closed_at == busy.now
+
+
+def test_every_decided_event_type_is_a_declared_ticketing_event(busy):
+    assert {event.type for event in busy.events} <= EVENT_TYPES
 
 
 def test_an_empty_stream_replays_to_no_ticket():
