@@ -81,7 +81,7 @@ def make_database(service_databases):
 
 
 @pytest.fixture
-def service_config(rabbit_config, make_database):
+def service_config(rabbit_config, make_database, token_issuer):
     """service_config(service) -> (nameko config, database urls) on this test's vhost."""
     def build(service, **overrides):
         urls = make_database(service)
@@ -90,7 +90,16 @@ def service_config(rabbit_config, make_database):
         values["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{find_free_port()}"
         values.update({"DATABASE_URL": urls["app"], "SYSTEM_DATABASE_URL": urls["system"],
                        "RELAY_POLL_INTERVAL": 0.02, "EVENT_RETRY_BACKOFF_MS": 20,
-                       "DZDESK_MASTER_KEY": MASTER_KEY})
+                       "DZDESK_MASTER_KEY": MASTER_KEY, **token_issuer.config})
         values.update(overrides)
         return values, urls
     return build
+
+
+@pytest.fixture(scope="session")
+def token_issuer():
+    """Mints access tokens as identity would; its JWKS URL is in every service_config."""
+    from tests.support.tokens import TokenIssuer
+    issuer = TokenIssuer()
+    yield issuer
+    issuer.close()

@@ -1,0 +1,152 @@
+"""Event store appends, batches and relay throughput, each against a raw baseline run here."""
+import threading
+import time
+import uuid
+
+import psycopg
+from kombu import Connection, Exchange, Queue
+from psycopg.types.json import Jsonb
+
+from bench.common import rate, row
+from shared import eventstore
+from shared.envelope import Envelope
+from shared.relay import Relay
+
+APPENDS = 1500          # per writer, one event per transaction
+BATCHES = 60            # 100-event batches
+RELAY_EVENTS = 20000
+
+
+def envelope(tenant, stream, n=0):
+    return Envelope.new("probe.note_added", tenant, stream, {"n": n, "text_length": 42},
+                        actor={"user_id": str(uuid.uuid4()), "roles": ["agent"]})
+
+
+def store_writer(url, tenant, count, batch=1):
+    with psycopg.connect(url) as conn:
+        for i in range(count):
+            stream = f"s-{uuid.uuid4()}"
+            conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
+            eventstore.append(conn, stream, 0, [envelope(tenant, stream, n) for n in range(batch)])
+            conn.commit()
+
+
+_RAW = ("INSERT INTO raw_events (tenant_id, stream_id, stream_version, event_id, event_type,"
+        " envelope) VALUES (%s, %s, %s, %s, %s, %s)")
+
+
+def raw_writer(url, tenant, count, batch=1):
+    with psycopg.connect(url) as conn:
+        for i in range(count):
+            stream = f"s-{uuid.uuid4()}"
+            rows = [envelope(tenant, stream, n).with_version(n + 1) for n in range(batch)]
+            with conn.cursor() as cur:
+                cur.executemany(_RAW, [(tenant, stream, e.stream_version, e.event_id,
+                                        e.event_type, Jsonb(e.to_dict())) for e in rows])
+            conn.commit()
+
+
+def eventsourcing_writer(recorder, count):
+    from eventsourcing.persistence import StoredEvent
+    for _ in range(count):
+        body = Jsonb(envelope(str(uuid.uuid4()), "s").to_dict()).obj
+        recorder.insert_events([StoredEvent(originator_id=uuid.uuid4(), originator_version=1,
+                                            topic="probe.note_added",
+                                            state=str(body).encode())])
+
+
+def concurrently(writers, target, *args):
+    threads = [threading.Thread(target=target, args=args) for _ in range(writers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def prepare_raw_table(admin_url):
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS raw_events"
+                     " (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)")
+        conn.execute("GRANT SELECT, INSERT ON raw_events TO probe_app")
+
+
+def eventsourcing_recorder(env):
+    from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+    db = env.make_database("probe")
+    info = psycopg.conninfo.conninfo_to_dict(db["admin"])
+    datastore = PostgresDatastore(info["dbname"], info.get("host", "localhost"),
+                                  info.get("port", 5432), info.get("user", "postgres"),
+                                  info.get("password", ""), pool_size=5)
+    recorder = PostgresApplicationRecorder(datastore)
+    recorder.create_table()
+    return recorder, datastore
+
+
+def run(env):
+    rows = []
+    db = env.make_database("probe")
+    prepare_raw_table(db["admin"])
+    tenant = str(uuid.uuid4())
+
+    for writers in (1, 4):
+        per = APPENDS if writers == 1 else APPENDS // 2
+        raw = rate(writers * per, concurrently(writers, raw_writer, db["app"], tenant, per))
+        ours = rate(writers * per, concurrently(writers, store_writer, db["app"], tenant, per))
+        rows.append(row(f"eventstore.append.{writers}w", ours, "events/s", raw))
+        if writers == 4:
+            four_writer_raw, four_writer_ours = raw, ours
+
+    raw = rate(BATCHES * 100, concurrently(1, raw_writer, db["app"], tenant, BATCHES, 100))
+    ours = rate(BATCHES * 100, concurrently(1, store_writer, db["app"], tenant, BATCHES, 100))
+    rows.append(row("eventstore.append_batch100", ours, "events/s", raw))
+
+    recorder, datastore = eventsourcing_recorder(env)
+    try:
+        peer = rate(4 * (APPENDS // 2), concurrently(4, eventsourcing_writer, recorder,
+                                                     APPENDS // 2))
+    finally:
+        datastore.close()
+    rows.append(row("peer.eventsourcing.append.4w", peer, "events/s", four_writer_raw))
+    rows.append(row("eventstore.append.4w_vs_eventsourcing", four_writer_ours, "events/s", peer))
+
+    rows.append(relay_row(env))
+    return rows
+
+
+def relay_row(env):
+    db = env.make_database("probe")
+    amqp_uri = env.make_vhost()
+    tenant = str(uuid.uuid4())
+    with psycopg.connect(db["app"]) as conn:
+        for start in range(0, RELAY_EVENTS, 1000):
+            conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
+            stream = f"r-{start}"
+            eventstore.append(conn, stream, 0, [envelope(tenant, stream, n) for n in range(1000)])
+            conn.commit()
+    exchange = Exchange("probe.events", type="topic", durable=True)
+    sink = Queue("bench-sink", exchange=exchange, routing_key="#", durable=True)
+    with Connection(amqp_uri) as connection:
+        sink(connection.default_channel).declare()
+    relay = Relay("probe", db["system"], amqp_uri)
+    relay.acquire()
+    started = time.perf_counter()
+    published = 0
+    while published < RELAY_EVENTS:
+        published += relay.run_once()
+    ours = rate(published, time.perf_counter() - started)
+    relay.close()
+    with psycopg.connect(db["app"]) as conn:
+        conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
+        bodies = [body.encode() for (body,) in conn.execute(
+            "SELECT envelope::text FROM events ORDER BY position LIMIT 5000")]
+    with Connection(amqp_uri) as connection:
+        producer = connection.Producer()
+        started = time.perf_counter()
+        for body in bodies:
+            producer.publish(body, exchange=exchange, routing_key="note_added",
+                             content_type="application/json", content_encoding="utf-8",
+                             delivery_mode=2)
+        raw = rate(len(bodies), time.perf_counter() - started)
+    return row("relay.publish", ours, "events/s", raw)

@@ -1,0 +1,96 @@
+"""What every benchmark module gets: throwaway databases and vhosts, timing helpers, rows."""
+import base64
+import json
+import os
+import statistics
+import time
+import uuid
+
+import psycopg
+import requests
+from psycopg import sql
+
+from shared import config, migrations
+
+
+class BenchEnv:
+    """Creates fresh databases (from migrations) and RabbitMQ vhosts; removes them at the end."""
+
+    def __init__(self):
+        self.run_id = uuid.uuid4().hex[:8]
+        self.admin_url = config.admin_url()
+        self.amqp_base = os.environ.get("AMQP_URI", config.DEFAULT_AMQP_URI)
+        self.management = os.environ.get("RABBIT_CTL_URI", "http://guest:guest@localhost:15672")
+        self.master_key = base64.b64encode(os.urandom(32)).decode()
+        self.databases, self.vhosts = [], []
+
+    def make_database(self, service):
+        name = f"dzdesk_{service}_bench_{uuid.uuid4().hex[:8]}"
+        migrations.migrate(service, database=name, log=lambda *_: None)
+        self.databases.append(name)
+        roles = config.role_names(service)
+        return {"name": name,
+                "app": f"postgresql://{roles['app']}@localhost/{name}",
+                "system": f"postgresql://{roles['system']}@localhost/{name}",
+                "admin": psycopg.conninfo.make_conninfo(self.admin_url, dbname=name)}
+
+    def make_vhost(self):
+        vhost = f"bench-{uuid.uuid4().hex[:8]}"
+        api = self.management.rstrip("/") + "/api"
+        requests.put(f"{api}/vhosts/{vhost}", timeout=10).raise_for_status()
+        requests.put(f"{api}/permissions/{vhost}/guest", timeout=10,
+                     json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        self.vhosts.append(vhost)
+        return self.amqp_base.rstrip("/") + "/" + vhost
+
+    def service_config(self, service, urls, amqp_uri, **extra):
+        values = config.nameko_config(service, env={})
+        values.update({"AMQP_URI": amqp_uri, "DATABASE_URL": urls["app"],
+                       "SYSTEM_DATABASE_URL": urls["system"], "DZDESK_MASTER_KEY": self.master_key,
+                       "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"})
+        values.update(extra)
+        return values
+
+    def close(self):
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            for name in self.databases:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)))
+        api = self.management.rstrip("/") + "/api"
+        for vhost in self.vhosts:
+            requests.delete(f"{api}/vhosts/{vhost}", timeout=10)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def row(name, value, unit, baseline=None):
+    """A result row: `ratio` is value / baseline when a baseline was measured in this run."""
+    return {"name": name, "value": round(value, 3), "unit": unit,
+            "baseline": None if baseline is None else round(baseline, 3),
+            "ratio": None if not baseline else round(value / baseline, 3)}
+
+
+def rate(count, seconds):
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def percentiles(samples):
+    ordered = sorted(samples)
+    def at(p):
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+    return {"p50": at(0.50), "p99": at(0.99), "mean": statistics.fmean(ordered)}
+
+
+def timed(fn, *args):
+    started = time.perf_counter()
+    result = fn(*args)
+    return result, time.perf_counter() - started
+
+
+def dumps(rows):
+    return json.dumps(rows, indent=2)
