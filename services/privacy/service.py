@@ -1,15 +1,32 @@
 """The privacy service: nameko entrypoints only; the work lives in its domain modules."""
 import base64
+import uuid
 
+from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
+from werkzeug.wrappers import Response
 
+from services.privacy import exports, policies, store
+from services.privacy.driver import SagaDriver
+from services.privacy.exceptions import (
+    ExportExpired,
+    ExportNotReady,
+    HoldNotFound,
+    RequestNotFound,
+)
 from services.privacy.keyring import Keyring
+from services.privacy.requests import OFFICER_ROLES, load_saga, request_view
+from services.privacy.schemas import HoldSchema, PolicySchema, RequestSchema
+from services.privacy.submission import accepted, submit
+from shared.auth import Authenticator, require_roles
 from shared.crypto import MasterKey
 from shared.db import Database
+from shared.envelope import utcnow
 from shared.health import HealthMixin
 from shared.logs import WorkerLogContext
 from shared.relay import OutboxRelay
 from shared.rpc import rpc
+from shared.web import http, json_body, json_response
 
 
 class MasterKeyring(DependencyProvider):
@@ -22,6 +39,17 @@ class MasterKeyring(DependencyProvider):
         return self.master_key
 
 
+def actor(principal):
+    return {"user_id": principal.user_id, "roles": sorted(principal.roles)}
+
+
+def request_id_of(value):
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise RequestNotFound("no such request") from None
+
+
 class PrivacyService(HealthMixin):
     name = "privacy"
 
@@ -29,6 +57,9 @@ class PrivacyService(HealthMixin):
     log_context = WorkerLogContext()
     relay = OutboxRelay()
     master_key = MasterKeyring()
+    auth = Authenticator()
+    config = Config()
+    sagas = SagaDriver()
 
     def keyring(self, tenant_id):
         return Keyring(self.db.begin(tenant_id), self.master_key)
@@ -48,3 +79,109 @@ class PrivacyService(HealthMixin):
                                      {"subject_id": subject_id}, actor=actor)
         self.db.append(shredded.stream_id, self.db.version(shredded.stream_id), [shredded])
         return True
+
+    @rpc
+    def request_erasure(self, tenant_id, subject_id, requested_by, roles):
+        """DELETE /v1/me (through identity): the same as POST /v1/privacy/requests {erasure}."""
+        saga, _ = submit(self.db, self.config, self.master_key, str(tenant_id), str(requested_by),
+                         list(roles), "erasure", str(subject_id))
+        return accepted(saga)
+
+    @http("POST", "/v1/privacy/requests")
+    def file_request(self, request):
+        principal = self.auth.principal(request)
+        body = json_body(request, RequestSchema())
+        saga, _ = submit(self.db, self.config, self.master_key, principal.tenant_id,
+                         principal.user_id, principal.roles, body["type"], body["subject_id"],
+                         body.get("changes"))
+        return json_response(accepted(saga), status=202,
+                             headers={"Location": f"/v1/privacy/requests/{saga.request_id}"})
+
+    @http("GET", "/v1/privacy/requests/<request_id>")
+    def show_request(self, request, request_id):
+        principal = self.auth.principal(request)
+        conn = self.db.begin(principal.tenant_id)
+        saga = self._visible_saga(conn, principal, request_id_of(request_id))[0]
+        return request_view(saga, store.receipts(conn, saga.request_id))
+
+    @http("GET", "/v1/privacy/requests/<request_id>/export")
+    def download_export(self, request, request_id):
+        principal = self.auth.principal(request)
+        conn = self.db.begin(principal.tenant_id)
+        saga, wrapped = self._visible_saga(conn, principal, request_id_of(request_id),
+                                           officers=False)
+        if saga.KIND != "export":
+            raise RequestNotFound("this request has no export")
+        bundle = store.load_bundle(conn, saga.request_id)
+        if saga.status == "expired" or (saga.status == "ready" and (
+                bundle is None or bundle[1] <= utcnow())):
+            raise ExportExpired("this export has expired; file a new export request")
+        if saga.status != "ready":
+            raise ExportNotReady(f"the export is {saga.status}, not ready yet")
+        key = exports.request_key(self.master_key, saga.tenant_id, saga.request_id, wrapped)
+        return Response(exports.open_bundle(key, saga.request_id, bundle[0]),
+                        mimetype="application/zip", headers={
+                            "Content-Disposition":
+                                f'attachment; filename="dzdesk-export-{saga.request_id}.zip"',
+                            "Cache-Control": "no-store"})
+
+    def _visible_saga(self, conn, principal, request_id, officers=True):
+        loaded = store.load_request(conn, request_id)
+        if loaded is None:
+            raise RequestNotFound("no such request")
+        saga = load_saga(loaded[0], self.config)
+        allowed = principal.user_id in (saga.requested_by, saga.subject_id) or (
+            officers and principal.has_any(*OFFICER_ROLES))
+        if not allowed:
+            raise RequestNotFound("no such request")
+        return saga, loaded[2]
+
+    @http("POST", "/v1/privacy/holds")
+    def place_hold(self, request):
+        principal = self.auth.principal(request)
+        require_roles(principal, *OFFICER_ROLES)
+        body = json_body(request, HoldSchema())
+        self.db.begin(principal.tenant_id)
+        hold_id = str(uuid.uuid4())
+        placed_at = store.place_hold(self.db.conn, hold_id, body["subject_id"], body["reason"],
+                                     principal.user_id)
+        placed = self.db.new_event("legal_hold_placed", f"hold-{hold_id}",
+                                   {"hold_id": hold_id, "subject_id": body["subject_id"]},
+                                   actor=actor(principal))
+        self.db.append(placed.stream_id, 0, [placed])
+        return json_response({"id": hold_id, **body, "placed_at": placed_at.isoformat()},
+                             status=201)
+
+    @http("DELETE", "/v1/privacy/holds/<hold_id>")
+    def release_hold(self, request, hold_id):
+        principal = self.auth.principal(request)
+        require_roles(principal, *OFFICER_ROLES)
+        conn = self.db.begin(principal.tenant_id)
+        subject_id = store.release_hold(conn, request_id_of(hold_id), principal.user_id)
+        if subject_id is None:
+            raise HoldNotFound("no such active legal hold")
+        stream = f"hold-{hold_id}"
+        released = self.db.new_event("legal_hold_released", stream,
+                                     {"hold_id": hold_id, "subject_id": subject_id},
+                                     actor=actor(principal))
+        self.db.append(stream, self.db.version(stream), [released])
+        return Response(status=204)
+
+    @http("POST", "/v1/privacy/policies")
+    def publish_policy(self, request):
+        principal = self.auth.principal(request)
+        policies.require_platform_admin(principal, self.config)
+        body = json_body(request, PolicySchema())
+        return json_response(policies.publish(self.db, body, actor(principal)), status=201)
+
+    @http("GET", "/v1/privacy/policies/current")
+    def current_policy(self, request):
+        principal = self.auth.principal(request)
+        return policies.current(self.db.begin(principal.tenant_id), principal.user_id)
+
+    @http("POST", "/v1/privacy/policies/<version>/acceptance")
+    def accept_policy(self, request, version):
+        principal = self.auth.principal(request)
+        self.db.begin(principal.tenant_id)
+        body, first = policies.accept(self.db, principal.user_id, version, actor(principal))
+        return json_response(body, status=201 if first else 200)

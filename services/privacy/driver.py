@@ -1,0 +1,115 @@
+"""The saga driver: a managed thread that claims due sagas, calls participants, records outcomes.
+
+Each step is two-phase so no transaction stays open during an RPC: (1) lock a due saga with
+FOR UPDATE SKIP LOCKED (several privacy processes share the work), perform its local actions,
+mark the calls it hands out as awaited and commit together with the events; (2) call the
+participants with a timeout; (3) lock the saga again and record the outcomes. A process that
+dies between (1) and (3) leaves calls awaited; the receipt timeout turns them into retries.
+"""
+from contextlib import contextmanager
+
+import eventlet
+import psycopg
+import structlog
+from nameko.extensions import DependencyProvider
+from psycopg_pool import ConnectionPool
+
+from services.privacy import store
+from services.privacy.participants import ParticipantCaller
+from services.privacy.requests import load_saga
+from services.privacy.steps import Step
+from shared.crypto import MasterKey
+
+log = structlog.get_logger()
+
+
+class SagaDriver(DependencyProvider):
+    def setup(self):
+        config = self.container.config
+        self.config = config
+        self.master_key = MasterKey.from_env_value(config.get("DZDESK_MASTER_KEY"))
+        self.interval = float(config.get("PRIVACY_SAGA_POLL_SECONDS", 1.0))
+        self.pool = ConnectionPool(config["DATABASE_URL"], min_size=1, max_size=2, open=False,
+                                   name="privacy-sagas", kwargs={"autocommit": False})
+        self.caller = ParticipantCaller(config["AMQP_URI"],
+                                        float(config.get("PRIVACY_RPC_TIMEOUT_SECONDS", 30)))
+        self.system = None
+        self.running = False
+        self.thread = None
+
+    def start(self):
+        self.pool.open(wait=False)
+        self.running = True
+        self.thread = self.container.spawn_managed_thread(self._loop)
+
+    def stop(self):
+        self.running = False
+        if self.thread is not None:
+            self.thread.kill()
+        self.caller.stop()
+        if self.system is not None:
+            self.system.close()
+        self.pool.close()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def _loop(self):
+        while self.running:
+            try:
+                advanced = self.run_once()
+            except Exception:
+                log.exception("privacy saga driver failed; retrying")
+                self._drop_system()
+                advanced = 0
+            if not advanced:
+                eventlet.sleep(self.interval)
+
+    def _drop_system(self):
+        if self.system is not None:
+            try:
+                self.system.close()
+            except Exception:
+                pass
+        self.system = None
+
+    def run_once(self):
+        """Advance every saga due now; returns how many moved."""
+        if self.system is None:
+            self.system = psycopg.connect(self.config["SYSTEM_DATABASE_URL"], autocommit=True)
+        return sum(self.step(tenant_id, request_id)
+                   for tenant_id, request_id in store.due_requests(self.system))
+
+    @contextmanager
+    def transaction(self, tenant_id):
+        with self.pool.connection() as conn:  # commits at the end of the block, else rolls back
+            conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant_id,))
+            yield conn
+
+    def step(self, tenant_id, request_id):
+        with self.transaction(tenant_id) as conn:
+            loaded = store.load_request(conn, request_id, lock="skip")
+            if loaded is None:
+                return False  # another privacy process holds it, or it is no longer due
+            step = self._step(conn, loaded)
+            calls = step.advance()
+            self._save(conn, step)
+        if not calls:
+            return True
+        outcomes = self.caller.call_all([(name, method, args) for name, method, args, _ in calls])
+        with self.transaction(tenant_id) as conn:
+            step = self._step(conn, store.load_request(conn, request_id, lock="wait"))
+            for (name, method, _, attempt), (ok, result) in zip(calls, outcomes):
+                step.record(name, method, attempt, ok, result)
+            self._save(conn, step)
+        return True
+
+    def _step(self, conn, loaded):
+        saga, pii, export_key = loaded
+        return Step(conn, load_saga(saga, self.config), pii, export_key, self.master_key)
+
+    @staticmethod
+    def _save(conn, step):
+        store.save_request(conn, step.saga, step.saga.next_wakeup(), clear_pii=step.clear_pii)

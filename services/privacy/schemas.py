@@ -1,0 +1,40 @@
+"""Marshmallow schemas of privacy's HTTP bodies."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+REQUEST_TYPES = ("erasure", "export", "rectification")
+SUBJECT_ID = validate.Length(min=1, max=200)
+
+
+class ChangesSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    email = fields.Email(validate=validate.Length(max=320))
+
+    @validates_schema
+    def something_to_change(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give at least one of name, email")
+
+
+class RequestSchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(REQUEST_TYPES))
+    subject_id = fields.String(required=True, validate=SUBJECT_ID)
+    changes = fields.Nested(ChangesSchema)
+
+    @validates_schema
+    def changes_only_for_rectification(self, data, **kwargs):
+        if data.get("type") == "rectification" and "changes" not in data:
+            raise ValidationError("a rectification needs changes", "changes")
+        if data.get("type") != "rectification" and "changes" in data:
+            raise ValidationError("only a rectification carries changes", "changes")
+
+
+class HoldSchema(Schema):
+    subject_id = fields.String(required=True, validate=SUBJECT_ID)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class PolicySchema(Schema):
+    version = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{1,40}$"))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    summary = fields.String(validate=validate.Length(max=4000))
+    url = fields.URL(validate=validate.Length(max=2000))
