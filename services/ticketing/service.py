@@ -1,8 +1,29 @@
 """The ticketing service: nameko entrypoints only; the work lives in its domain modules."""
+import hashlib
+import json
+import uuid
+
+from services.ticketing import codec, edits, exceptions, store, views
+from services.ticketing.clock import Clock
+from services.ticketing.desk import POLICY_STREAM, TicketDesk
+from services.ticketing.domain import AddComment, LinkTicket, Transition
+from services.ticketing.schemas import (
+    CommentSchema, CreateTicketSchema, LinkSchema, ListQuerySchema, SlaPolicySchema,
+    TransitionSchema, UpdateTicketSchema, policy_document)
+from services.ticketing.sla import default_policy
+from services.ticketing.timers import sla_due
+from shared.auth import Authenticator, require_roles
 from shared.db import Database
 from shared.health import HealthMixin
+from shared.keys import SubjectKeys
 from shared.logs import WorkerLogContext
+from shared.messaging import event_handler
 from shared.relay import OutboxRelay
+from shared.rpc import rpc
+from shared.web import (
+    decode_cursor, etag, http, json_body, json_response, page, page_limit, required_if_match)
+
+STAFF = ("agent", "admin")
 
 
 class TicketingService(HealthMixin):
@@ -11,3 +32,152 @@ class TicketingService(HealthMixin):
     db = Database()
     log_context = WorkerLogContext()
     relay = OutboxRelay()
+    auth = Authenticator()
+    cipher = SubjectKeys()
+    clock = Clock()
+
+    def desk(self, tenant_id):
+        return TicketDesk(self.db, self.cipher, self.clock, tenant_id)
+
+    def caller(self, request):
+        principal = self.auth.principal(request)
+        return principal, codec.actor_from_principal(principal), self.desk(principal.tenant_id)
+
+    def ticket_response(self, desk, ticket_id, actor, status=200, headers=None):
+        state, events = desk.visible(ticket_id, actor, decrypt=False)
+        row = store.get_ticket(desk.conn, state.ticket_id)
+        comments = store.comments_of(desk.conn, state.ticket_id, actor.is_privileged)
+        body = views.ticket_detail(row, comments, desk.sla(events))
+        return json_response(body, status, {"ETag": etag(row["version"]), **(headers or {})})
+
+    @http("POST", "/v1/tickets")
+    def create_ticket(self, request):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "requester", *STAFF)
+        body = json_body(request, CreateTicketSchema())
+        ticket_id, key = str(uuid.uuid4()), request.headers.get("Idempotency-Key")
+        if key:
+            digest = hashlib.sha256(json.dumps(json.loads(request.get_data(cache=True)),
+                                               sort_keys=True).encode()).hexdigest()
+            earlier = store.claim_idempotency_key(desk.conn, desk.tenant_id, key[:200],
+                                                  principal.user_id, digest, ticket_id)
+            if earlier and earlier[0] != digest:
+                raise exceptions.IdempotencyKeyReused("this Idempotency-Key was used with another body")
+            if earlier:
+                return self.ticket_response(desk, earlier[1], actor, 201, {
+                    "Location": f"/v1/tickets/{earlier[1]}", "Idempotent-Replayed": "true"})
+        desk.run(ticket_id, actor, [edits.open_command(actor, ticket_id, body)])
+        return self.ticket_response(desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"})
+
+    @http("GET", "/v1/tickets")
+    def list_tickets(self, request):
+        principal, actor, desk = self.caller(request)
+        filters = ListQuerySchema().load(request.args.to_dict())
+        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"))
+        rows = store.list_tickets(desk.conn, filters, limit, after,
+                                  visible_to=None if actor.is_privileged else actor.user_id)
+        return page([views.ticket_summary(row) for row in rows], limit,
+                    lambda item: [item["opened_at"], item["id"]])
+
+    @http("GET", "/v1/tickets/<ticket_id>")
+    def get_ticket(self, request, ticket_id):
+        _, actor, desk = self.caller(request)
+        return self.ticket_response(desk, ticket_id, actor)
+
+    @http("PATCH", "/v1/tickets/<ticket_id>")
+    def update_ticket(self, request, ticket_id):
+        _, actor, desk = self.caller(request)
+        changes = json_body(request, UpdateTicketSchema())
+        expected = required_if_match(request)
+        desk.run(ticket_id, actor, lambda state: edits.patch_commands(state, actor, changes), expected)
+        return self.ticket_response(desk, ticket_id, actor)
+
+    @http("POST", "/v1/tickets/<ticket_id>/transitions")
+    def transition_ticket(self, request, ticket_id):
+        _, actor, desk = self.caller(request)
+        body = json_body(request, TransitionSchema())
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        desk.run(ticket_id, actor, [Transition(actor=actor, **body)], expected)
+        return self.ticket_response(desk, ticket_id, actor)
+
+    @http("POST", "/v1/tickets/<ticket_id>/comments")
+    def comment_on_ticket(self, request, ticket_id):
+        _, actor, desk = self.caller(request)
+        body = json_body(request, CommentSchema())
+        comment_id = str(uuid.uuid4())
+        state, _ = desk.run(ticket_id, actor, [AddComment(
+            actor=actor, comment_id=comment_id, body=body["body"], internal=not body["public"])])
+        comment = next(c for c in store.comments_of(desk.conn, state.ticket_id, True)
+                       if str(c["comment_id"]) == comment_id)
+        return json_response(views.comment_view(comment), 201, {
+            "Location": f"/v1/tickets/{state.ticket_id}/comments/{comment_id}",
+            "ETag": etag(state.version)})
+
+    @http("POST", "/v1/tickets/<ticket_id>/links")
+    def link_tickets(self, request, ticket_id):
+        _, actor, desk = self.caller(request)
+        body = json_body(request, LinkSchema())
+        desk.link(ticket_id, actor, LinkTicket(actor=actor, kind=body["kind"],
+                                               other_id=str(body["ticket_id"])))
+        return self.ticket_response(desk, ticket_id, actor, 201)
+
+    @http("GET", "/v1/tickets/<ticket_id>/history")
+    def ticket_history(self, request, ticket_id):
+        _, actor, desk = self.caller(request)
+        events, envelopes = desk.timeline(ticket_id, actor)
+        return {"items": views.history(events, envelopes, actor.is_privileged)}
+
+    @http("GET", "/v1/sla/policy")
+    def get_sla_policy(self, request):
+        principal, _, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        stored = store.load_policy(desk.conn)
+        document, version = stored if stored else (policy_document(default_policy()), 0)
+        return json_response({**document, "default": stored is None}, headers={"ETag": etag(version)})
+
+    @http("PUT", "/v1/sla/policy")
+    def set_sla_policy(self, request):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        document = policy_document(json_body(request, SlaPolicySchema()))
+        current = self.db.version(POLICY_STREAM)
+        if request.headers.get("If-Match") and required_if_match(request) != current:
+            raise exceptions.StaleVersion(f"the policy is at version {current}")
+        event = self.db.new_event("sla_policy_set", POLICY_STREAM, {"policy": document},
+                                  actor=codec.envelope_actor(actor))
+        version = self.db.append(POLICY_STREAM, current, [event])
+        store.save_policy(desk.conn, desk.tenant_id, document, version)
+        store.recompute_sla_soon(desk.conn, self.clock.now())
+        return json_response({**document, "default": False}, headers={"ETag": etag(version)})
+
+    @sla_due
+    def check_sla(self, tenant_id, ticket_id):
+        """Record the ticket's due SLA warnings and breaches (ticketing.sla_warning / sla_breached)."""
+        self.desk(tenant_id).record_due_sla_alerts(ticket_id)
+
+    @event_handler("ticketing", "status_changed")
+    def handle_ticketing_status_changed(self, event):
+        """Closing a parent resolves its children (a process manager over our own events)."""
+        if event.data.get("to_status") == "closed":
+            self.desk(event.tenant_id).resolve_children(codec.ticket_id_of(event.stream_id))
+
+    @rpc
+    def rebuild_read_model(self, tenant_id):
+        """Truncate the tenant's read models and replay every ticket stream into them."""
+        return self.desk(tenant_id).rebuild()
+
+    @rpc
+    def export_subject(self, tenant_id, subject_id):
+        tickets, comments = store.subject_data(self.desk(tenant_id).conn, str(subject_id))
+        return json.loads(json.dumps({"service": "ticketing", "tickets_requested": tickets,
+                                      "comments_written": comments}, default=str))
+
+    @rpc
+    def purge_subject(self, tenant_id, subject_id, request_id):
+        purged = self.desk(tenant_id).purge(subject_id)
+        return {"service": "ticketing", "request_id": request_id, "purged": purged}
+
+    @rpc
+    def rectify_subject(self, tenant_id, subject_id, changes):
+        """Ticketing stores no names or emails (only ids), so there is nothing to rectify."""
+        return {"service": "ticketing", "subject_id": subject_id, "rectified": {}}

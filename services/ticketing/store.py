@@ -1,0 +1,174 @@
+"""SQL of ticketing's read models (tickets, comments), SLA policies and idempotency keys."""
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from services.ticketing.domain import ERASED
+
+TICKET_COLUMNS = (
+    "ticket_id", "type", "status", "pending_reason", "priority", "urgency", "impact", "critical",
+    "category", "title", "description", "requester_id", "opened_by", "assignee_id", "group_id",
+    "watchers", "tags", "links", "opened_at", "updated_at", "first_responded_at", "resolved_at",
+    "closed_at", "cancelled_at", "reopen_count", "sla_first_response_due", "sla_resolution_due",
+    "sla_next_at", "version")
+_SELECT_TICKET = "SELECT " + ", ".join(TICKET_COLUMNS) + " FROM tickets"
+_UPSERT_TICKET = (
+    "INSERT INTO tickets (tenant_id, " + ", ".join(TICKET_COLUMNS) + ") VALUES (%(tenant_id)s, "
+    + ", ".join(f"%({c})s" for c in TICKET_COLUMNS) + ") ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:]))
+
+
+def _rows(conn, query, params=()):
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+
+def upsert_ticket(conn, tenant_id, state, sla):
+    """Write the ticket's row from its folded state; `sla` holds the three sla_* instants."""
+    row = {
+        "tenant_id": tenant_id, "ticket_id": state.ticket_id, "type": state.type,
+        "status": state.status, "pending_reason": state.pending_reason, "priority": state.priority,
+        "urgency": state.urgency, "impact": state.impact, "critical": state.critical,
+        "category": state.category, "title": state.title, "description": state.description,
+        "requester_id": state.requester_id, "opened_by": state.opened_by,
+        "assignee_id": state.assignee_id, "group_id": state.group_id,
+        "watchers": sorted(state.watchers), "tags": sorted(state.tags),
+        "links": Jsonb([{"kind": link.kind, "ticket_id": link.ticket_id}
+                        for link in sorted(state.links)]),
+        "opened_at": state.opened_at, "updated_at": state.updated_at,
+        "first_responded_at": state.first_responded_at, "resolved_at": state.resolved_at,
+        "closed_at": state.closed_at, "cancelled_at": state.cancelled_at,
+        "reopen_count": state.reopen_count, "version": state.version, **sla}
+    conn.execute(_UPSERT_TICKET, row)
+
+
+def upsert_comments(conn, tenant_id, ticket_id, comments):
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO ticket_comments (tenant_id, ticket_id, comment_id, author_id, body,"
+            " internal, created_at, edited_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (tenant_id, ticket_id, comment_id) DO UPDATE SET body = excluded.body,"
+            " edited_at = excluded.edited_at",
+            [(tenant_id, ticket_id, c.comment_id, c.author_id, c.body, c.internal, c.created_at,
+              c.edited_at) for c in comments])
+
+
+def set_sla_instants(conn, ticket_id, sla):
+    conn.execute("UPDATE tickets SET sla_first_response_due = %(sla_first_response_due)s,"
+                 " sla_resolution_due = %(sla_resolution_due)s, sla_next_at = %(sla_next_at)s"
+                 " WHERE ticket_id = %(ticket_id)s", {**sla, "ticket_id": ticket_id})
+
+
+def get_ticket(conn, ticket_id):
+    rows = _rows(conn, _SELECT_TICKET + " WHERE ticket_id = %s", (ticket_id,))
+    return rows[0] if rows else None
+
+
+def comments_of(conn, ticket_id, include_internal):
+    query = ("SELECT comment_id, author_id, body, internal, created_at, edited_at"
+             " FROM ticket_comments WHERE ticket_id = %s")
+    if not include_internal:
+        query += " AND NOT internal"
+    return _rows(conn, query + " ORDER BY created_at, comment_id", (ticket_id,))
+
+
+def list_tickets(conn, filters, limit, after=None, visible_to=None):
+    """Newest first; `after` is the (opened_at, ticket_id) of the previous page's last item.
+
+    `visible_to` limits the list to tickets a requester may see: their own and those they watch.
+    """
+    clauses, params = [], []
+    for key, column in (("status", "status"), ("type", "type"), ("priority", "priority"),
+                        ("assignee", "assignee_id"), ("requester", "requester_id")):
+        if filters.get(key) is not None:
+            clauses.append(f"{column} = %s")
+            params.append(filters[key])
+    if filters.get("q"):
+        clauses.append("search @@ websearch_to_tsquery('simple', %s)")
+        params.append(filters["q"])
+    if visible_to is not None:
+        clauses.append("(requester_id = %s OR %s = ANY(watchers))")
+        params += [visible_to, visible_to]
+    if after is not None:
+        clauses.append("(opened_at, ticket_id) < (%s::timestamptz, %s::uuid)")
+        params += list(after)
+    where = " WHERE " + " AND ".join(clauses) if clauses else ""
+    return _rows(conn, _SELECT_TICKET + where + " ORDER BY opened_at DESC, ticket_id DESC LIMIT %s",
+                 (*params, limit + 1))
+
+
+def claim_idempotency_key(conn, tenant_id, key, principal, request_hash, resource):
+    """None when this request claimed the key; else the earlier (request_hash, resource).
+
+    A concurrent first use holds the row lock until it commits, so the loser waits and then
+    sees the winner's ticket rather than creating a second one.
+    """
+    claimed = conn.execute(
+        "INSERT INTO idempotency_keys (tenant_id, key, principal, request_hash, status, resource)"
+        " VALUES (%s, %s, %s, %s, 201, %s) ON CONFLICT DO NOTHING RETURNING 1",
+        (tenant_id, key, principal, request_hash, resource)).fetchone()
+    if claimed:
+        return None
+    return conn.execute(
+        "SELECT request_hash, resource FROM idempotency_keys WHERE key = %s AND principal = %s",
+        (key, principal)).fetchone()
+
+
+def load_policy(conn):
+    """(policy document, version) of the tenant's SLA policy, or None for the default."""
+    row = conn.execute("SELECT policy, version FROM sla_policies").fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def save_policy(conn, tenant_id, document, version):
+    conn.execute(
+        "INSERT INTO sla_policies (tenant_id, policy, version) VALUES (%s, %s, %s)"
+        " ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy,"
+        " version = excluded.version, updated_at = now()", (tenant_id, Jsonb(document), version))
+
+
+def recompute_sla_soon(conn, now):
+    """Ask the SLA timer to recompute every running clock (after the policy changed)."""
+    return conn.execute("UPDATE tickets SET sla_next_at = %s WHERE status NOT IN"
+                        " ('closed', 'cancelled')", (now,)).rowcount
+
+
+def tickets_touching(conn, subject_id):
+    rows = conn.execute(
+        "SELECT ticket_id FROM tickets WHERE requester_id = %s UNION"
+        " SELECT ticket_id FROM ticket_comments WHERE author_id = %s", (subject_id, subject_id))
+    return [str(row[0]) for row in rows.fetchall()]
+
+
+def erase_subject_text(conn, subject_id):
+    """Overwrite the subject's descriptions and comment bodies; counts of rows changed."""
+    descriptions = conn.execute(
+        "UPDATE tickets SET description = %s WHERE requester_id = %s AND description NOT IN ('', %s)",
+        (ERASED, subject_id, ERASED)).rowcount
+    comments = conn.execute(
+        "UPDATE ticket_comments SET body = %s WHERE author_id = %s AND body <> %s",
+        (ERASED, subject_id, ERASED)).rowcount
+    return {"ticket_descriptions": descriptions, "comments": comments}
+
+
+def subject_data(conn, subject_id):
+    """What the read models hold about a subject: tickets they requested, comments they wrote."""
+    tickets = _rows(conn, "SELECT ticket_id, type, status, title, description, opened_at, closed_at"
+                          " FROM tickets WHERE requester_id = %s ORDER BY opened_at", (subject_id,))
+    comments = _rows(conn, "SELECT ticket_id, comment_id, body, internal, created_at, edited_at"
+                           " FROM ticket_comments WHERE author_id = %s ORDER BY created_at",
+                     (subject_id,))
+    return tickets, comments
+
+
+def clear_read_model(conn):
+    """Empty the tenant's read models (RLS scopes the DELETEs to the unit's tenant)."""
+    comments = conn.execute("DELETE FROM ticket_comments").rowcount
+    tickets = conn.execute("DELETE FROM tickets").rowcount
+    return tickets, comments
+
+
+def ticket_streams(conn):
+    rows = conn.execute("SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE 'ticket-%'"
+                        " ORDER BY stream_id")
+    return [row[0] for row in rows.fetchall()]
+

@@ -1,0 +1,59 @@
+"""Fixtures of the ticketing integration tests: privacy (for subject keys) and ticketing on one vhost."""
+import uuid
+
+import pytest
+import requests
+
+from services.privacy.service import PrivacyService
+from services.ticketing.service import TicketingService
+
+
+class TicketingApi:
+    """The ticketing HTTP API as one tenant's users call it, with tokens from the test issuer."""
+
+    def __init__(self, base, issuer, tenant_id=None):
+        self.base = base
+        self.issuer = issuer
+        self.tenant_id = tenant_id or str(uuid.uuid4())
+
+    def user(self, *roles, user_id=None):
+        return {"user_id": user_id or str(uuid.uuid4()), "roles": roles or ("requester",)}
+
+    def headers(self, who, **extra):
+        return {**self.issuer.headers(tenant_id=self.tenant_id, roles=who["roles"],
+                                      user_id=who["user_id"]), **extra}
+
+    def call(self, method, path, who, json=None, **headers):
+        return requests.request(method, self.base + path, json=json,
+                                headers=self.headers(who, **headers), timeout=10)
+
+    def open(self, who, **fields):
+        body = {"type": "incident", "title": "VPN drops every hour",
+                "description": "My laptop loses the VPN at :00.", **fields}
+        response = self.call("POST", "/v1/tickets", who, body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def other_tenant(self):
+        return TicketingApi(self.base, self.issuer)
+
+
+@pytest.fixture
+def ticketing_factory(container_factory, service_config):
+    """ticketing_factory(**config) -> (api, cfg, urls, container) with privacy on the same vhost."""
+    def start(**overrides):
+        privacy_cfg, _ = service_config("privacy")
+        privacy = container_factory(PrivacyService, privacy_cfg)
+        privacy.start()
+        overrides.setdefault("SLA_TIMER_INTERVAL", 0.2)
+        cfg, urls = service_config("ticketing", AMQP_URI=privacy_cfg["AMQP_URI"], **overrides)
+        container = container_factory(TicketingService, cfg)
+        container.start()
+        return cfg, urls, container
+    return start
+
+
+@pytest.fixture
+def ticketing(ticketing_factory, token_issuer):
+    cfg, urls, container = ticketing_factory()
+    return TicketingApi(f"http://{cfg['WEB_SERVER_ADDRESS']}", token_issuer), cfg, urls, container
