@@ -1,0 +1,52 @@
+"""nameko dependencies of the ai service: the process's tenant models, the text provider, the user directory."""
+import eventlet
+import structlog
+from nameko.exceptions import RemoteError, UnknownService
+from nameko.extensions import DependencyProvider
+
+from services.ai.learning import TenantModels
+from services.ai.providers import LocalProvider, provider_from_env
+
+log = structlog.get_logger()
+
+
+class Models(DependencyProvider):
+    """One TenantModels per service process, shared by its workers."""
+
+    def setup(self):
+        self.models = TenantModels()
+
+    def get_dependency(self, worker_ctx):
+        return self.models
+
+
+class TextProvider(DependencyProvider):
+    """Azure OpenAI when AZURE_OPENAI_* are configured (with the local one as fallback), else local."""
+
+    def start(self):
+        # in start, not setup: the Models provider must have been set up first
+        models = next(dep for dep in self.container.dependencies if isinstance(dep, Models))
+        config = {key: str(value) for key, value in self.container.config.items()}
+        self.provider = provider_from_env(config, LocalProvider(models.models.registry))
+
+    def stop(self):
+        close = getattr(getattr(self, "provider", None), "close", None)
+        if close is not None:
+            close()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self.provider
+
+
+def directory_users(identity, tenant_id, timeout):
+    """identity's ``list_users(tenant_id)``, or [] when identity does not answer in time."""
+    try:
+        with eventlet.Timeout(timeout):
+            return list(identity.list_users(str(tenant_id)) or [])
+    except eventlet.Timeout:
+        log.warning("ai.identity_unavailable", reason="timeout")
+    except (UnknownService, RemoteError) as exc:
+        log.warning("ai.identity_unavailable", reason=type(exc).__name__)
+    return []

@@ -1,0 +1,28 @@
+"""Errors of the ai service, each with the HTTP status it maps to."""
+
+
+class AiError(Exception):
+    status = 500
+    title = "AI Error"
+
+    def __init__(self, detail=None):
+        self.detail = detail
+        super().__init__(detail or self.title)
+
+
+class TicketNotFound(AiError):
+    """Unknown here, or another tenant's: both look the same from outside."""
+
+    status, title = 404, "Not Found"
+
+    def __init__(self, ticket_id):
+        super().__init__(f"no ticket {ticket_id} known to the ai service")
+
+
+class TicketNotYetKnown(AiError):
+    """An event about a ticket arrived before its ticket_opened; the consumer retries it."""
+
+    status, title = 409, "Conflict"
+
+    def __init__(self, stream_id):
+        super().__init__(f"ticket stream {stream_id} is not opened here yet")

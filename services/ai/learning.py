@@ -1,0 +1,98 @@
+"""Keeping one process's per-tenant models in step with the ai database: first load, catch-up, forgetting."""
+import threading
+from dataclasses import dataclass
+
+import structlog
+
+from services.ai import store
+from services.ai.models import ModelRegistry, TenantModel, TicketDoc
+from shared.crypto import ERASED, CipherError
+
+log = structlog.get_logger()
+_START = ("0", 0)
+
+
+def ticket_text(title, description):
+    return f"{title}\n{description or ''}"
+
+
+def document(cipher, tenant_id, row):
+    """The TicketDoc a stored ticket teaches, or None (not opened yet, or its text erased)."""
+    if not row["ticket_id"] or not row["requester_id"] or row["title"] is None:
+        return None
+    title = cipher.open_value(tenant_id, "title", row["title"])
+    description = cipher.open_value(tenant_id, "description", row["description"]) \
+        if row["description"] else ""
+    if ERASED in (title, description):
+        return None
+    resolution = cipher.open_value(tenant_id, "note", row["resolution"]) if row["resolution"] else None
+    subjects = {row["requester_id"]}
+    if resolution is not None and resolution != ERASED:
+        subjects.add(row["resolution"]["s"])
+    else:
+        resolution = None
+    return TicketDoc(row["ticket_id"], frozenset(subjects), ticket_text(title, description),
+                     row["category"], row["priority"], resolution)
+
+
+@dataclass
+class _Marks:
+    tickets: tuple = _START
+    erasures: tuple = _START
+
+
+class TenantModels:
+    """The models of every tenant this process has served, each caught up from the database on use.
+
+    The database is the truth: event handlers only write rows, and any instance's model learns
+    the committed rows changed since it last looked (so several instances agree, a rolled-back
+    handler teaches nothing, and a restart rebuilds everything on first use).
+    """
+
+    def __init__(self):
+        self.registry = ModelRegistry()
+        self._marks: dict[str, _Marks] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, tenant_id):
+        with self._guard:
+            return self._locks.setdefault(tenant_id, threading.Lock())
+
+    def current(self, conn, cipher, tenant_id) -> TenantModel:
+        """The tenant's model, after learning what was committed since this process last looked."""
+        tenant_id = str(tenant_id)
+        with self._lock(tenant_id):
+            model = self.registry.model(tenant_id)
+            marks = self._marks.setdefault(tenant_id, _Marks())
+            for subject_id, mark in store.changed_erasures(conn, marks.erasures):
+                model.forget_subject(subject_id)
+                marks.erasures = mark
+            changed = store.changed_tickets(conn, marks.tickets)
+            docs = []
+            for row, _ in changed:
+                doc = self._document(cipher, tenant_id, row)
+                if doc is not None:
+                    docs.append(doc)
+                elif row["ticket_id"]:
+                    model.forget_ticket(row["ticket_id"])
+            model.learn_many(docs)
+            if changed:
+                marks.tickets = changed[-1][1]
+            return model
+
+    @staticmethod
+    def _document(cipher, tenant_id, row):
+        try:
+            return document(cipher, tenant_id, row)
+        except CipherError:
+            log.error("ai.unreadable_ticket_document", ticket_id=row["ticket_id"])
+            return None
+
+    def forget(self, tenant_id, subject_id) -> list[str]:
+        """Drop the subject's tickets from this process's model at once (no database needed)."""
+        model = self.registry.get(str(tenant_id))
+        if model is None:
+            return []
+        with self._lock(str(tenant_id)):
+            return model.forget_subject(str(subject_id))
