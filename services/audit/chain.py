@@ -59,9 +59,10 @@ def canonical_json(envelope):
 
 
 def _digest_after(prev_digest, envelope):
+    """The next digest; `envelope` is a mapping or its canonical bytes as stored."""
     # Two updates rather than concatenating: the canonical bytes are never copied.
     hasher = hashlib.sha256(prev_digest)
-    hasher.update(canonical_json(envelope))
+    hasher.update(envelope if type(envelope) is bytes else canonical_json(envelope))
     return hasher.digest()
 
 
@@ -92,6 +93,13 @@ class ChainBuilder:
         self.head_seq, self.head_hash, self._head_digest = entry.seq, entry.hash, digest
         return entry
 
+    def append_canonical(self, canonical):
+        """(seq, prev digest, digest) of the next entry from the envelope's canonical bytes."""
+        prev = self._head_digest
+        digest = _digest_after(prev, canonical)
+        self.head_seq, self.head_hash, self._head_digest = self.head_seq + 1, digest.hex(), digest
+        return self.head_seq, prev, digest
+
 
 class MalformedEntry(ValueError):
     """An entry that cannot be read at all (missing field, wrong type): bad input, not tampering."""
@@ -119,12 +127,23 @@ class VerifyResult:
         return dataclasses.asdict(self)
 
 
-def _hex(value):
-    """Hashes stored as bytea arrive as bytes; compare them as the hex the chain is defined in."""
-    return bytes(value).hex() if isinstance(value, (bytes, bytearray, memoryview)) else value
+def _digest(value):
+    """32 hash bytes from bytea (bytes) or hex text; None when it is neither (never matches)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            return None
+    raise TypeError
 
 
 def _fields(entry, position):
+    """(seq, prev digest, stored digest, envelope mapping or canonical bytes) of one entry."""
+    if type(entry) is tuple and len(entry) == 4 and type(entry[3]) is bytes \
+            and type(entry[1]) is bytes and type(entry[2]) is bytes and type(entry[0]) is int:
+        return entry  # a stored row as the audit service reads it: nothing to convert
     try:
         if isinstance(entry, Mapping):
             seq, prev_hash = entry["seq"], entry["prev_hash"]
@@ -134,12 +153,36 @@ def _fields(entry, position):
                 entry.seq, entry.prev_hash, entry.hash, entry.envelope)
     except (KeyError, AttributeError) as error:
         raise MalformedEntry(f"entry #{position} lacks {error}") from error
-    prev_hash, stored_hash = _hex(prev_hash), _hex(stored_hash)
-    if type(seq) is not int or not isinstance(envelope, Mapping) \
-            or not isinstance(prev_hash, str) or not isinstance(stored_hash, str):
-        raise MalformedEntry(f"entry #{position} needs an integer seq, an object envelope and "
-                             "hex prev_hash and hash")
-    return seq, prev_hash, stored_hash, envelope
+    try:
+        prev_digest, stored_digest = _digest(prev_hash), _digest(stored_hash)
+    except TypeError:
+        prev_digest = None
+        seq = None  # reported below
+    if isinstance(envelope, (bytearray, memoryview)):
+        envelope = bytes(envelope)
+    if type(seq) is not int or not isinstance(envelope, (Mapping, bytes)):
+        raise MalformedEntry(f"entry #{position} needs an integer seq, an object envelope (or "
+                             "its canonical bytes) and hex or binary prev_hash and hash")
+    return seq, prev_digest, stored_digest, envelope
+
+
+def _tenant_of(envelope):
+    if type(envelope) is bytes:
+        try:
+            envelope = json.loads(envelope)
+        except ValueError:
+            return None
+        if not isinstance(envelope, dict):
+            return None
+    return envelope.get("tenant_id")
+
+
+def _belongs(envelope, tenant, suffix):
+    """True when the envelope's tenant_id is `tenant`; canonical bytes end with it when the
+    envelope has no field sorting after tenant_id, which spares parsing nearly every entry."""
+    if type(envelope) is bytes and envelope.endswith(suffix):
+        return True
+    return _tenant_of(envelope) == tenant
 
 
 def _trusted(checkpoints, public_keys):
@@ -165,7 +208,9 @@ def _trusted(checkpoints, public_keys):
 def verify_chain(entries, checkpoints, public_keys, *, tenant_id=None):
     """Recompute a tenant's chain in seq order, in constant memory, against signed checkpoints.
 
-    `entries` yields objects or mappings with `seq`, `prev_hash`, `hash` and `envelope`;
+    `entries` yields objects or mappings with `seq`, `prev_hash`, `hash` and `envelope` (a
+    mapping, or its canonical bytes as stored, which are then hashed as they are), or stored
+    rows as plain `(seq, prev_hash, hash, canonical)` tuples of int and bytes;
     `public_keys` maps key ids to keys (see `as_public_key`). The tenant is `tenant_id` or the
     first envelope's. `first_bad_seq` names:
     - an altered entry (stored hash differs from the recomputed one): its seq;
@@ -185,12 +230,15 @@ def verify_chain(entries, checkpoints, public_keys, *, tenant_id=None):
     """
     pending, checkpoint_problem = _trusted(checkpoints, public_keys)
     tenant = None if tenant_id is None else str(tenant_id)
-    count, verified, head = 0, 0, None
-    vouched = expected = None
-    prev, prev_digest, next_index = GENESIS_HASH, _GENESIS_BYTES, 0
+    count, verified, last = 0, 0, None
+    vouched = expected = suffix = None
+    prev_digest, next_index = _GENESIS_BYTES, 0
+    # the next checkpoint's seq, kept in a local: the loop below runs once per entry
+    due = pending[0].seq if pending else None
 
     def result(first_bad_seq=None, reason=None):
         reasons = [text for text in (reason, checkpoint_problem) if text]
+        head = None if last is None else {"seq": last[0], "hash": last[1].hex()}
         return VerifyResult(ok=not reasons, entries=count, head=head,
                             checkpoints_verified=verified, first_bad_seq=first_bad_seq,
                             reason="; ".join(reasons) or None)
@@ -199,7 +247,8 @@ def verify_chain(entries, checkpoints, public_keys, *, tenant_id=None):
         seq, prev_hash, stored_hash, envelope = _fields(raw, position)
         if expected is None:
             if tenant is None:
-                tenant = envelope.get("tenant_id")
+                tenant = _tenant_of(envelope)
+            suffix = f'"tenant_id":{json.dumps(tenant)}}}'.encode()
             foreign = [cp for cp in pending if tenant is not None and cp.tenant_id != tenant]
             if foreign:
                 checkpoint_problem = checkpoint_problem or (
@@ -208,36 +257,37 @@ def verify_chain(entries, checkpoints, public_keys, *, tenant_id=None):
                 pending = [cp for cp in pending if cp not in foreign]
             expected, vouched = 1, 0
             if seq != 1:
-                anchor = next((cp for cp in pending
-                               if cp.seq == seq - 1 and cp.hash == prev_hash), None)
+                anchor = next((cp for cp in pending if cp.seq == seq - 1 and prev_hash is not None
+                               and cp.hash == prev_hash.hex()), None)
                 if anchor is None:
                     return result(1, f"the log starts at seq {seq}: entries before it are "
                                      "missing and no signed checkpoint anchors it")
                 expected, vouched, verified = seq, anchor.seq, 1
-                prev, prev_digest = prev_hash, bytes.fromhex(prev_hash)
+                prev_digest = prev_hash
                 pending = [cp for cp in pending if cp.seq > anchor.seq]
+            due = pending[0].seq if pending else None
         if seq != expected:
             return result(expected, f"entry seq {expected} is missing (next entry has seq {seq})")
-        if prev_hash != prev:
+        if prev_hash != prev_digest:
             return result(seq, f"entry seq {seq} does not link to the hash of entry seq {seq - 1}:"
                                " an entry was removed or altered")
         digest = _digest_after(prev_digest, envelope)
-        computed = digest.hex()
-        if computed != stored_hash:
+        if digest != stored_hash:
             return result(seq, f"entry seq {seq} does not match its hash: it was altered")
-        if tenant is not None and envelope.get("tenant_id") != tenant:
+        if tenant is not None and not _belongs(envelope, tenant, suffix):
             return result(seq, f"entry seq {seq} belongs to another tenant")
-        count, head = count + 1, {"seq": seq, "hash": computed}
-        while next_index < len(pending) and pending[next_index].seq == seq:
-            if pending[next_index].hash != computed:
+        count, last = count + 1, (seq, digest)
+        while seq == due:
+            if pending[next_index].hash != digest.hex():
                 return result(vouched + 1, f"signed checkpoint at seq {seq} does not match the "
                                            f"log: entries after seq {vouched} were rewritten")
             verified, vouched, next_index = verified + 1, seq, next_index + 1
-        prev, prev_digest, expected = computed, digest, expected + 1
+            due = pending[next_index].seq if next_index < len(pending) else None
+        prev_digest, expected = digest, expected + 1
     if next_index < len(pending):
-        last = 0 if expected is None else expected - 1
-        return result(last + 1, f"signed checkpoint at seq {pending[next_index].seq} is beyond "
-                                f"the end of the log (last seq {last}): the log was truncated")
+        end = 0 if expected is None else expected - 1
+        return result(end + 1, f"signed checkpoint at seq {pending[next_index].seq} is beyond "
+                               f"the end of the log (last seq {end}): the log was truncated")
     return result()
 
 

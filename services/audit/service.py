@@ -1,8 +1,28 @@
 """The audit service: nameko entrypoints only; the work lives in its domain modules."""
+from werkzeug.wrappers import Response
+
+from services.audit import store
+from services.audit.chain import verify_chain
+from services.audit.checkpointing import Checkpointing, sign_head
+from services.audit.checkpoints import public_keys_by_id
+from services.audit.consumer import AuditIngest
+from services.audit.exceptions import EmptyLog
+from services.audit.replay import NDJSON
+from services.audit.schemas import EventQuerySchema
+from services.audit.streaming import LogReader
+from shared.auth import Authenticator, require_roles
 from shared.db import Database
+from shared.envelope import PLATFORM_TENANT
 from shared.health import HealthMixin
 from shared.logs import WorkerLogContext
 from shared.relay import OutboxRelay
+from shared.web import decode_cursor, encode_cursor, http, json_response, page_limit
+
+OFFICER = "compliance_officer"
+
+
+def _wants_ndjson(request):
+    return NDJSON in request.headers.get("Accept", "")
 
 
 class AuditService(HealthMixin):
@@ -11,3 +31,67 @@ class AuditService(HealthMixin):
     db = Database()
     log_context = WorkerLogContext()
     relay = OutboxRelay()
+    auth = Authenticator()
+    ingest = AuditIngest()
+    signer = Checkpointing()
+    streams = LogReader()
+
+    def _officer_tenant(self, request):
+        """The caller's tenant: compliance officers read their own tenant's log only."""
+        principal = self.auth.principal(request)
+        require_roles(principal, OFFICER)
+        return principal.tenant_id
+
+    @http("GET", "/v1/audit/events")
+    def list_events(self, request):
+        tenant_id = self._officer_tenant(request)
+        query = EventQuerySchema().load(request.args.to_dict())
+        cursor = decode_cursor(request.args.get("cursor"))
+        after_seq = cursor if isinstance(cursor, int) else query["after_seq"]
+        if _wants_ndjson(request):
+            limit = page_limit(request, maximum=10**9) if "limit" in request.args else None
+            lines = self.streams.ndjson(tenant_id, query, after_seq, limit)
+            return Response(lines, mimetype=NDJSON, direct_passthrough=True)
+        limit = page_limit(request, default=100, maximum=1000)
+        conn = self.db.begin(tenant_id)
+        rows = store.entries_after(conn, tenant_id, after_seq, limit + 1, query)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = ",".join(store.entry_line(tenant_id, row) for row in rows)
+        next_cursor = store.dumps(encode_cursor(rows[-1][0])) if more else "null"
+        return Response(f'{{"items":[{items}],"next_cursor":{next_cursor}}}',
+                        mimetype="application/json")
+
+    @http("GET", "/v1/audit/verify")
+    def verify_log(self, request):
+        tenant_id = self._officer_tenant(request)
+        conn = self.db.begin(tenant_id)
+        keys = public_keys_by_id(store.public_jwks(conn))
+        result = verify_chain(store.stored_rows(conn, tenant_id), store.checkpoints(conn, tenant_id),
+                              keys, tenant_id=tenant_id)
+        return result.as_dict()
+
+    @http("GET", "/v1/audit/checkpoints/latest")
+    def latest_checkpoint(self, request):
+        tenant_id = self._officer_tenant(request)
+        conn = self.db.begin(tenant_id)
+        checkpoint = store.latest_checkpoint(conn, tenant_id)
+        if checkpoint is None:
+            raise EmptyLog("no checkpoint has been signed for this tenant yet")
+        keys = {jwk["kid"]: jwk for jwk in store.public_jwks(conn)}
+        return {"checkpoint": checkpoint, "public_key": keys.get(checkpoint["key_id"])}
+
+    @http("POST", "/v1/audit/checkpoints")
+    def sign_checkpoint(self, request):
+        tenant_id = self._officer_tenant(request)
+        conn = self.db.begin(tenant_id)
+        checkpoint, created = sign_head(conn, self.signer, tenant_id,
+                                        self.db.context.get("correlation_id"))
+        return json_response({"checkpoint": checkpoint, "public_key": self.signer.public_jwk},
+                             status=201 if created else 200)
+
+    @http("GET", "/v1/audit/keys")
+    def signing_keys(self, request):
+        """The public keys of every checkpoint signer, as a JWK set (public by design)."""
+        conn = self.db.begin(PLATFORM_TENANT)  # the key table is not per tenant
+        return {"keys": store.public_jwks(conn)}

@@ -1,0 +1,31 @@
+"""Audit errors: one base class, each subclass carrying its HTTP status."""
+
+
+class AuditError(Exception):
+    status = 500
+    title = "Audit Error"
+
+    def __init__(self, detail=None, **extra):
+        self.detail = detail
+        self.extra = extra
+        super().__init__(detail or self.title)
+
+
+class InvalidQuery(AuditError):
+    status, title = 400, "Bad Request"
+
+
+class EmptyLog(AuditError):
+    """There is nothing to sign or show yet."""
+
+    status, title = 404, "Not Found"
+
+
+class SigningKeyUnavailable(AuditError):
+    """Neither AUDIT_SIGNING_KEY nor a stored key usable with DZDESK_MASTER_KEY."""
+
+    status, title = 503, "Service Unavailable"
+
+
+class InvalidEnvelope(ValueError):
+    """A received message that is not an event envelope: it is dead-lettered, never appended."""

@@ -1,0 +1,105 @@
+"""The audit signing key: from AUDIT_SIGNING_KEY, or generated once and stored encrypted.
+
+Precedence:
+1. AUDIT_SIGNING_KEY set: an Ed25519 private key as PKCS#8 PEM text, the base64 of that PEM,
+   or the base64 of the 32 raw private bytes. It is never written to the database; only its
+   public JWK is recorded, so checkpoints it signed stay verifiable after a rotation.
+2. Otherwise the newest generated key in `audit_signing_key`, whose private part is encrypted
+   with AES-256-GCM under a key derived (HKDF-SHA256, info "dzdesk/audit/signing-key/v1") from
+   DZDESK_MASTER_KEY and bound to its key id. When there is none, one is generated and stored.
+   The service refuses to start when the stored key cannot be decrypted (another master key).
+The key id is the key's RFC 7638 JWK thumbprint.
+"""
+import base64
+import binascii
+import datetime
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from psycopg.types.json import Jsonb
+
+from services.audit.checkpoints import (
+    InvalidCheckpoint, generate_private_key, jwk_thumbprint, private_key_from_pem,
+    private_key_to_pem, public_key_to_jwk, sign_checkpoint)
+from services.audit.exceptions import SigningKeyUnavailable
+from shared.crypto import CipherError, MasterKey, MasterKeyError, decrypt_bytes, encrypt_bytes
+
+_INFO = b"dzdesk/audit/signing-key/v1"
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dzdesk.audit.signing-key'))"
+
+
+class Signer:
+    """Signs tenant chain heads with one Ed25519 key."""
+
+    def __init__(self, private_key):
+        self.private_key = private_key
+        self.key_id = jwk_thumbprint(private_key.public_key())
+        self.public_jwk = public_key_to_jwk(private_key.public_key(), self.key_id)
+
+    def sign(self, tenant_id, seq, hash_hex, now=None):
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        return sign_checkpoint(self.private_key, self.key_id, tenant_id, seq, hash_hex, now)
+
+
+def parse_configured_key(value):
+    """The private key in AUDIT_SIGNING_KEY (PEM, base64 PEM or base64 raw bytes)."""
+    text = value.strip()
+    try:
+        if text.startswith("-----BEGIN"):
+            return private_key_from_pem(text.encode())
+        raw = base64.b64decode(text, validate=True)
+        if raw.startswith(b"-----BEGIN"):
+            return private_key_from_pem(raw)
+        if len(raw) == 32:
+            return Ed25519PrivateKey.from_private_bytes(raw)
+    except (InvalidCheckpoint, binascii.Error, ValueError) as error:
+        raise SigningKeyUnavailable(f"AUDIT_SIGNING_KEY is not an Ed25519 key: {error}") from error
+    raise SigningKeyUnavailable("AUDIT_SIGNING_KEY must be PEM, base64 PEM or base64 of 32 bytes")
+
+
+def _wrapping_key(master_value):
+    try:
+        MasterKey.from_env_value(master_value)  # the same checks and messages as privacy
+    except MasterKeyError as error:
+        raise SigningKeyUnavailable(
+            f"no AUDIT_SIGNING_KEY, and the stored key needs DZDESK_MASTER_KEY: {error}") from error
+    master = base64.b64decode(master_value.strip())
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(master)
+
+
+def _record_public(conn, signer, encrypted=None):
+    conn.execute("INSERT INTO audit_signing_key (key_id, public_jwk, encrypted_private)"
+                 " VALUES (%s, %s, %s) ON CONFLICT (key_id) DO NOTHING",
+                 (signer.key_id, Jsonb(signer.public_jwk), encrypted))
+
+
+def load_signer(conn, config):
+    """The Signer from config or storage (generating one if needed); commits its record."""
+    configured = config.get("AUDIT_SIGNING_KEY")
+    if configured:
+        signer = Signer(parse_configured_key(configured))
+        _record_public(conn, signer)
+        conn.commit()
+        return signer
+    wrapping = _wrapping_key(config.get("DZDESK_MASTER_KEY"))
+    conn.execute(_LOCK)  # two processes starting at once must not both generate a key
+    row = conn.execute("SELECT key_id, encrypted_private FROM audit_signing_key"
+                       " WHERE encrypted_private IS NOT NULL"
+                       " ORDER BY created_at DESC, key_id LIMIT 1").fetchone()
+    if row is not None:
+        conn.rollback()
+        key_id, encrypted = row[0], bytes(row[1])
+        try:
+            pem = decrypt_bytes(wrapping, encrypted, key_id.encode())
+        except CipherError as error:
+            raise SigningKeyUnavailable(
+                f"the stored signing key {key_id} does not open with this DZDESK_MASTER_KEY"
+            ) from error
+        return Signer(private_key_from_pem(pem))
+    signer = Signer(generate_private_key())
+    encrypted = encrypt_bytes(wrapping, private_key_to_pem(signer.private_key),
+                              signer.key_id.encode())
+    _record_public(conn, signer, encrypted)
+    conn.commit()
+    return signer

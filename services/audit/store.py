@@ -1,0 +1,185 @@
+"""SQL of the audit log: appending bursts to tenant chains, reading entries and checkpoints."""
+import datetime
+import json
+
+from services.audit.chain import GENESIS_HASH, ChainBuilder
+
+# A two-key advisory lock of its own: the first key names the purpose, so it never collides
+# with the relay's one-key locks; the second is the tenant.
+_CHAIN_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dzdesk.audit.chain'), hashtext(%s))"
+_TENANT = "SELECT set_config('app.tenant_id', %s, true)"
+_INSERT = """
+INSERT INTO audit_entry (tenant_id, seq, event_id, envelope, prev_hash, hash)
+SELECT %s, e.seq, e.event_id, e.envelope, e.prev_hash, e.hash
+FROM unnest(%s::bigint[], %s::uuid[], %s::text[], %s::bytea[], %s::bytea[])
+     AS e(seq, event_id, envelope, prev_hash, hash)
+"""
+_COLUMNS = "seq, event_id::text, envelope, prev_hash, hash, recorded_at"
+CHECKPOINT_EVENT = "audit.checkpoint_signed"
+
+
+def use_tenant(conn, tenant_id):
+    """Point RLS at one tenant for the rest of the transaction (callable again to switch)."""
+    conn.execute(_TENANT, (str(tenant_id),))
+
+
+def head(conn, tenant_id):
+    """(seq, hash bytes) of the tenant's last entry, or (0, genesis)."""
+    row = conn.execute("SELECT seq, hash FROM audit_entry WHERE tenant_id = %s"
+                       " ORDER BY seq DESC LIMIT 1", (tenant_id,)).fetchone()
+    return (row[0], bytes(row[1])) if row else (0, bytes.fromhex(GENESIS_HASH))
+
+
+def append_burst(conn, received):
+    """Append a burst of `ingest.Received` to their tenants' chains in the open transaction.
+
+    Each tenant's chain is locked for the rest of the transaction, tenants in a fixed order so
+    two writers never wait on each other in a cycle. Events already in the chain, or twice in
+    the burst, are skipped: exactly once by event_id. Returns how many entries were appended.
+    """
+    by_tenant = {}
+    for item in received:
+        by_tenant.setdefault(item.tenant_id, []).append(item)
+    appended = 0
+    for tenant_id in sorted(by_tenant):
+        use_tenant(conn, tenant_id)
+        conn.execute(_CHAIN_LOCK, (tenant_id,))
+        appended += _append_tenant(conn, tenant_id, by_tenant[tenant_id])
+    return appended
+
+
+def _append_tenant(conn, tenant_id, items):
+    seen = {row[0] for row in conn.execute(
+        "SELECT event_id::text FROM audit_entry WHERE tenant_id = %s AND event_id = ANY(%s::uuid[])",
+        (tenant_id, [item.event_id for item in items]))}
+    seq, digest = head(conn, tenant_id)
+    builder = ChainBuilder(seq, digest.hex())
+    seqs, ids, texts, prevs, hashes = [], [], [], [], []
+    for item in items:
+        if item.event_id in seen:
+            continue
+        seen.add(item.event_id)
+        seq, prev, digest = builder.append_canonical(item.canonical)
+        seqs.append(seq)
+        ids.append(item.event_id)
+        texts.append(item.canonical.decode("utf-8"))
+        prevs.append(prev)
+        hashes.append(digest)
+    if seqs:
+        conn.execute(_INSERT, (tenant_id, seqs, ids, texts, prevs, hashes))
+    return len(seqs)
+
+
+def _filters(query):
+    clauses, params = [], []
+    if query.get("event_type"):
+        clauses.append("event_type = %s")
+        params.append(query["event_type"])
+    if query.get("stream_id"):
+        clauses.append("stream_id = %s")
+        params.append(query["stream_id"])
+    if query.get("from_time"):
+        clauses.append("recorded_at >= %s")
+        params.append(query["from_time"])
+    if query.get("to_time"):
+        clauses.append("recorded_at < %s")
+        params.append(query["to_time"])
+    return "".join(f" AND {clause}" for clause in clauses), params
+
+
+def entries_after(conn, tenant_id, after_seq, limit, query, upto=None):
+    """Up to `limit` stored rows after `after_seq` (and at most `upto`) matching the filters."""
+    where, params = _filters(query)
+    if upto is not None:
+        where += " AND seq <= %s"
+        params.append(upto)
+    return conn.execute(
+        f"SELECT {_COLUMNS} FROM audit_entry WHERE tenant_id = %s AND seq > %s{where}"
+        " ORDER BY seq LIMIT %s", (tenant_id, after_seq, *params, limit)).fetchall()
+
+
+def entry_line(tenant_id, row):
+    """One entry as JSON text, the stored canonical envelope embedded verbatim (no re-encoding)."""
+    seq, event_id, envelope, prev_hash, hash, recorded_at = row
+    return (f'{{"tenant_id":"{tenant_id}","seq":{seq},"event_id":"{event_id}",'
+            f'"envelope":{envelope},"prev_hash":"{bytes(prev_hash).hex()}",'
+            f'"hash":"{bytes(hash).hex()}","recorded_at":"{recorded_at.isoformat()}"}}')
+
+
+def stored_rows(conn, tenant_id, batch=5000):
+    """(seq, prev_hash, hash, canonical bytes) of the whole chain in seq order, through a
+    server-side cursor so a long log is never held in memory."""
+    with conn.cursor(name="audit_verify") as cursor:
+        cursor.itersize = batch
+        cursor.execute("SELECT seq, prev_hash, hash, convert_to(envelope, 'UTF8')"
+                       " FROM audit_entry WHERE tenant_id = %s ORDER BY seq", (tenant_id,))
+        yield from cursor
+
+
+def checkpoint_row_to_dict(row):
+    tenant_id, seq, hash, signed_at, key_id, signature = row
+    return {"tenant_id": str(tenant_id), "seq": seq, "hash": bytes(hash).hex(),
+            "signed_at": signed_at.astimezone(datetime.timezone.utc).isoformat(),
+            "key_id": key_id, "signature": signature}
+
+
+_CHECKPOINT_COLUMNS = "tenant_id, seq, hash, signed_at, key_id, signature"
+
+
+def checkpoints(conn, tenant_id):
+    rows = conn.execute(f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoint"
+                        " WHERE tenant_id = %s ORDER BY seq", (tenant_id,)).fetchall()
+    return [checkpoint_row_to_dict(row) for row in rows]
+
+
+def latest_checkpoint(conn, tenant_id):
+    row = conn.execute(f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoint"
+                       " WHERE tenant_id = %s ORDER BY seq DESC LIMIT 1", (tenant_id,)).fetchone()
+    return checkpoint_row_to_dict(row) if row else None
+
+
+def insert_checkpoint(conn, checkpoint):
+    """Store a signed checkpoint; False when the tenant already has one at that seq."""
+    row = conn.execute(
+        "INSERT INTO audit_checkpoint (tenant_id, seq, hash, signed_at, key_id, signature)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+        (checkpoint.tenant_id, checkpoint.seq, bytes.fromhex(checkpoint.hash),
+         checkpoint.signed_at, checkpoint.key_id, checkpoint.signature_b64)).fetchone()
+    return row is not None
+
+
+def public_jwks(conn):
+    """Every key that ever signed checkpoints, public parts only, oldest first."""
+    return [row[0] for row in conn.execute(
+        "SELECT public_jwk FROM audit_signing_key ORDER BY created_at, key_id")]
+
+
+# The scheduler's named cross-tenant read (system role): tenants whose chain gained an entry
+# other than audit's own checkpoint events since their last checkpoint. Distinct tenants by a
+# skip scan over the primary key; each tenant's tail read backwards through the same index.
+TENANTS_TO_CHECKPOINT = """
+WITH RECURSIVE tenants AS (
+    (SELECT tenant_id FROM audit_entry ORDER BY tenant_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT e.tenant_id FROM audit_entry e WHERE e.tenant_id > t.tenant_id
+            ORDER BY e.tenant_id LIMIT 1)
+    FROM tenants t WHERE t.tenant_id IS NOT NULL
+)
+SELECT t.tenant_id::text FROM tenants t
+CROSS JOIN LATERAL (
+    SELECT e.seq FROM audit_entry e
+    WHERE e.tenant_id = t.tenant_id AND e.event_type <> %(own)s
+    ORDER BY e.seq DESC LIMIT 1) AS moved
+WHERE t.tenant_id IS NOT NULL
+  AND moved.seq > coalesce((SELECT max(c.seq) FROM audit_checkpoint c
+                            WHERE c.tenant_id = t.tenant_id), 0)
+"""
+
+
+def tenants_to_checkpoint(system_conn):
+    return [row[0] for row in system_conn.execute(TENANTS_TO_CHECKPOINT,
+                                                  {"own": CHECKPOINT_EVENT})]
+
+
+def dumps(value):
+    return json.dumps(value, separators=(",", ":"))

@@ -1,0 +1,68 @@
+"""Streaming a tenant's log as NDJSON without holding it, on connections of the reader's own.
+
+The worker's transaction is committed by the HTTP entrypoint before the response body is
+sent, so a streamed body cannot read through it. The generator instead reads keyset pages,
+each in a short transaction of its own on a pooled connection with the tenant set, and holds
+no connection while the client reads. Entries never change, so pages stitch together exactly;
+the range ends at the head seen when the request came in, so a busy log still ends.
+"""
+from nameko.extensions import DependencyProvider
+from psycopg_pool import ConnectionPool
+
+from services.audit import store
+
+PAGE = 2000
+
+
+class LogStreams:
+    def __init__(self, pool):
+        self.pool = pool
+
+    def head_seq(self, tenant_id):
+        with self.pool.connection() as conn:
+            store.use_tenant(conn, tenant_id)
+            return store.head(conn, tenant_id)[0]
+
+    def ndjson(self, tenant_id, query, after_seq, limit=None):
+        """NDJSON bytes of the matching entries after `after_seq`, page by page."""
+        upto = self.head_seq(tenant_id)
+        last, left = after_seq, limit
+
+        def lines():
+            nonlocal last, left
+            while left is None or left > 0:
+                size = PAGE if left is None else min(PAGE, left)
+                with self.pool.connection() as conn:
+                    store.use_tenant(conn, tenant_id)
+                    rows = store.entries_after(conn, tenant_id, last, size, query, upto)
+                if not rows:
+                    return
+                yield "".join(store.entry_line(tenant_id, row) + "\n" for row in rows).encode()
+                last = rows[-1][0]
+                if left is not None:
+                    left -= len(rows)
+                if len(rows) < size:
+                    return
+
+        return lines()
+
+
+class LogReader(DependencyProvider):
+    """A small pool (app role, RLS on) for response bodies that outlive their worker."""
+
+    def setup(self):
+        config = self.container.config
+        self.pool = ConnectionPool(config["DATABASE_URL"], min_size=0, max_size=4, open=False,
+                                   name=f"{self.container.service_name}-streams",
+                                   kwargs={"autocommit": False})
+
+    def start(self):
+        self.pool.open(wait=False)
+
+    def stop(self):
+        self.pool.close()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return LogStreams(self.pool)
