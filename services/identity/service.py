@@ -1,13 +1,197 @@
 """The identity service: nameko entrypoints only; the work lives in its domain modules."""
+
+from nameko.timer import timer
+from werkzeug.wrappers import Response
+
+from services.identity import accounts, keystore, members, sessions, store, subjects
+from services.identity.exceptions import InvalidRefreshToken, SignInRejected, SignInUnavailable
+from services.identity.federation import InvalidIdToken
+from services.identity.http import (
+    NO_STORE, clear_session_cookie, device_of, refresh_token_of, reuse_detected, signed_in_response,
+)
+from services.identity.schemas import CallbackSchema, IdTokenSchema, RefreshSchema, RolesSchema
+from services.identity.settings import IdentitySettings
+from shared.auth import require_roles
 from shared.db import Database
+from shared.envelope import PLATFORM_TENANT, system_actor, utcnow
 from shared.health import HealthMixin
+from shared.keys import SubjectKeys
 from shared.logs import WorkerLogContext
 from shared.relay import OutboxRelay
+from shared.rpc import rpc
+from shared.web import (
+    decode_cursor, etag, http, json_body, json_response, page, page_limit, problem_from_exception,
+    required_if_match,
+)
+
+
+def _verified(verify, *args):
+    try:
+        return verify(*args)
+    except InvalidIdToken as exc:
+        raise SignInRejected(exc.reason) from exc
+
+
+def _optional_body(request, schema):
+    # a browser refreshing with its cookie may send no body at all
+    if not request.get_data(cache=True):
+        return schema.load({})
+    return json_body(request, schema)
 
 
 class IdentityService(HealthMixin):
     name = "identity"
 
     db = Database()
+    # The platform unit of work: the sign-in directory, key ring and Microsoft sign-ins in
+    # flight, which are needed before (or regardless of) the tenant being known.
+    directory = Database()
     log_context = WorkerLogContext()
     relay = OutboxRelay()
+    cipher = SubjectKeys()
+    settings = IdentitySettings()
+
+    def context(self):
+        return accounts.Context(self.db, self.directory, self.cipher, self.settings, utcnow())
+
+    def _sign_in(self, request, ext, method):
+        signed_in = accounts.sign_in(self.context(), ext, device_of(request, self.settings.trusted_proxies),
+                                     method)
+        return signed_in_response(signed_in, int(self.settings.refresh_ttl.total_seconds()))
+
+    # --- sign-in -------------------------------------------------------------------------------
+    @http("POST", "/v1/auth/google")
+    def sign_in_with_google(self, request):
+        id_token = json_body(request, IdTokenSchema())["id_token"]
+        return self._sign_in(request, _verified(self.settings.google.verify, id_token), "google_id_token")
+
+    @http("POST", "/v1/auth/microsoft")
+    def sign_in_with_microsoft(self, request):
+        id_token = json_body(request, IdTokenSchema())["id_token"]
+        return self._sign_in(request, _verified(self.settings.microsoft.verify, id_token),
+                             "microsoft_id_token")
+
+    @http("GET", "/v1/auth/microsoft/login")
+    def start_microsoft_sign_in(self, request):
+        try:
+            authorize_url, flow = self.settings.microsoft_flow.start()
+        except InvalidIdToken as exc:
+            raise SignInUnavailable(exc.reason) from exc
+        sessions.save_flow(self.directory.begin(PLATFORM_TENANT), flow)
+        return Response(status=302, headers={"Location": authorize_url, **NO_STORE})
+
+    @http("GET", "/v1/auth/microsoft/callback")
+    def finish_microsoft_sign_in(self, request):
+        query = request.args.to_dict()
+        state = CallbackSchema().load(query)["state"]
+        ctx = self.context()
+        flow = sessions.take_flow(self.directory.begin(PLATFORM_TENANT), state, ctx.now,
+                                  self.settings.login_flow_ttl)
+        try:
+            if flow is None:
+                raise SignInRejected("unknown or expired sign-in state")
+            ext = _verified(self.settings.microsoft_flow.finish, flow, query)
+        except SignInRejected as exc:
+            # answered, not raised: the consumed state must stay consumed
+            return problem_from_exception(exc)
+        return self._sign_in(request, ext, "microsoft_code")
+
+    # --- own tokens ----------------------------------------------------------------------------
+    @http("POST", "/v1/auth/refresh")
+    def refresh_tokens(self, request):
+        token = refresh_token_of(request, _optional_body(request, RefreshSchema())["refresh_token"])
+        if not token:
+            raise InvalidRefreshToken("send a refresh token or the session cookie")
+        refreshed = accounts.refresh(self.context(), token, device_of(request, self.settings.trusted_proxies))
+        if refreshed is None:
+            return reuse_detected()
+        return signed_in_response(refreshed, int(self.settings.refresh_ttl.total_seconds()))
+
+    @http("POST", "/v1/auth/logout")
+    def sign_out(self, request):
+        token = refresh_token_of(request, _optional_body(request, RefreshSchema())["refresh_token"])
+        if token:
+            accounts.sign_out(self.context(), token)
+        return clear_session_cookie(Response(status=204, headers=NO_STORE))
+
+    @http("GET", "/v1/auth/jwks")
+    def published_keys(self, request):
+        return json_response(members.published_keys(self.context()),
+                             headers={"Cache-Control": "public, max-age=300"})
+
+    # --- the caller and the tenant -------------------------------------------------------------
+    @http("GET", "/v1/me")
+    def me(self, request):
+        ctx = self.context()
+        return members.me(ctx, members.principal(ctx, request))
+
+    @http("GET", "/v1/tenant")
+    def tenant(self, request):
+        ctx = self.context()
+        found = members.tenant(ctx, members.principal(ctx, request))
+        return json_response(found, headers={"ETag": etag(found["version"])})
+
+    @http("GET", "/v1/tenant/members")
+    def tenant_members(self, request):
+        ctx = self.context()
+        caller = members.principal(ctx, request)
+        require_roles(caller, "admin")
+        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"))
+        found = store.list_users(ctx.db.begin(caller.tenant_id), limit + 1, after)
+        body = page(found, limit, lambda user: [user["joined_at"].isoformat(), user["id"]])
+        body["items"] = [store.public_user(user) for user in body["items"]]
+        return body
+
+    @http("PUT", "/v1/tenant/members/<user_id>/roles")
+    def change_member_roles(self, request, user_id):
+        ctx = self.context()
+        caller = members.principal(ctx, request)
+        require_roles(caller, "admin")
+        roles = json_body(request, RolesSchema())["roles"]
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        member, version = members.change_roles(ctx, caller, user_id, roles, expected)
+        return json_response(member, headers={"ETag": etag(version)})
+
+    # --- RPC for other services ----------------------------------------------------------------
+    @rpc
+    def get_users(self, tenant_id, user_ids):
+        """[{id, name, email, roles}] of those users that belong to the tenant."""
+        return subjects.users_of(self.context(), tenant_id, list(user_ids))
+
+    @rpc
+    def list_users(self, tenant_id):
+        return subjects.users_of(self.context(), tenant_id)
+
+    @rpc
+    def export_subject(self, tenant_id, subject_id):
+        return subjects.export_subject(self.context(), tenant_id, subject_id)
+
+    @rpc
+    def purge_subject(self, tenant_id, subject_id, request_id):
+        return subjects.purge_subject(self.context(), tenant_id, subject_id, request_id)
+
+    @rpc
+    def rectify_subject(self, tenant_id, subject_id, changes):
+        return subjects.rectify_subject(self.context(), tenant_id, subject_id, changes)
+
+    @rpc
+    def rotate_signing_keys(self):
+        """Rotate now (next -> current -> retired); returns the published kids."""
+        return self._rotate(due_after=None)
+
+    @timer(interval=300)
+    def rotate_signing_keys_when_due(self):
+        self._rotate(due_after=self.settings.rotation_interval)
+
+    def _rotate(self, due_after):
+        ctx = self.context()
+        ring, rotated = keystore.rotate(self.directory.begin(PLATFORM_TENANT), self.settings.vault, ctx.now,
+                                        self.settings.retired_key_retention, only_if_due_after=due_after)
+        summary = {"current": ring.current.kid, "next": ring.next.kid,
+                   "published": [key.kid for key in ring.published(ctx.now, self.settings.retired_key_retention)]}
+        if rotated:
+            event = self.directory.new_event("signing_keys_rotated", "signing-keys", summary,
+                                             actor=system_actor("identity-key-rotation"))
+            self.directory.append("signing-keys", self.directory.version("signing-keys"), [event])
+        return {**summary, "rotated": rotated}
+

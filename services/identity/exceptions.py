@@ -1,0 +1,45 @@
+"""Identity's errors, each mapped once to its HTTP status (problem+json in shared.web)."""
+
+
+class IdentityError(Exception):
+    status = 500
+    title = "Internal Server Error"
+
+    def __init__(self, detail=None, **extra):
+        self.detail = detail
+        self.extra = extra
+        super().__init__(detail or self.title)
+
+
+class SignInRejected(IdentityError):
+    status, title = 401, "Unauthorized"
+
+
+class InvalidRefreshToken(IdentityError):
+    status, title = 401, "Unauthorized"
+
+
+class InvalidRoles(IdentityError):
+    status, title = 400, "Bad Request"
+
+
+class UserNotFound(IdentityError):
+    status, title = 404, "Not Found"
+
+
+class LastAdminRequired(IdentityError):
+    status, title = 409, "Conflict"
+
+
+class SignInRaced(IdentityError):
+    """Two first sign-ins of one organization or account committed at once; retrying succeeds."""
+
+    status, title = 409, "Conflict"
+
+
+class StalePrecondition(IdentityError):
+    status, title = 412, "Precondition Failed"
+
+
+class SignInUnavailable(IdentityError):
+    status, title = 503, "Service Unavailable"
