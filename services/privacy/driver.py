@@ -16,7 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from services.privacy import store
 from services.privacy.participants import ParticipantCaller
-from services.privacy.requests import load_saga
+from services.privacy.requests import load_saga, setting
 from services.privacy.steps import Step
 from shared.crypto import MasterKey
 
@@ -28,11 +28,11 @@ class SagaDriver(DependencyProvider):
         config = self.container.config
         self.config = config
         self.master_key = MasterKey.from_env_value(config.get("DZDESK_MASTER_KEY"))
-        self.interval = float(config.get("PRIVACY_SAGA_POLL_SECONDS", 1.0))
+        self.interval = float(setting(config, "PRIVACY_SAGA_POLL_SECONDS", 1.0))
         self.pool = ConnectionPool(config["DATABASE_URL"], min_size=1, max_size=2, open=False,
                                    name="privacy-sagas", kwargs={"autocommit": False})
         self.caller = ParticipantCaller(config["AMQP_URI"],
-                                        float(config.get("PRIVACY_RPC_TIMEOUT_SECONDS", 30)))
+                                        float(setting(config, "PRIVACY_RPC_TIMEOUT_SECONDS", 30)))
         self.system = None
         self.running = False
         self.thread = None

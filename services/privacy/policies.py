@@ -1,6 +1,7 @@
 """Privacy policy versions: platform admins publish, users accept, everyone reads the current one."""
 from services.privacy import store
 from services.privacy.exceptions import PolicyExists, PolicyNotFound
+from services.privacy.requests import setting
 from shared.auth import Forbidden
 from shared.envelope import PLATFORM_TENANT
 
@@ -9,7 +10,7 @@ PLATFORM_ADMIN_ROLE = "platform_admin"
 
 def is_platform_admin(principal, config) -> bool:
     """A platform admin holds the `platform_admin` role, or is listed in PLATFORM_ADMINS (user ids)."""
-    listed = {value.strip() for value in str(config.get("PLATFORM_ADMINS", "")).split(",")}
+    listed = {value.strip() for value in str(setting(config, "PLATFORM_ADMINS", "")).split(",")}
     return principal.has_any(PLATFORM_ADMIN_ROLE) or principal.user_id in listed - {""}
 
 

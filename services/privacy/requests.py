@@ -1,6 +1,7 @@
 """Data-subject requests: who may file them, which saga runs them, and the saga timings from config."""
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 from services.privacy.rectification import RectificationSaga
@@ -13,6 +14,12 @@ DEFAULT_PARTICIPANTS = "identity,ticketing,ai,audit"
 DEFAULT_RECTIFIERS = "identity"
 
 
+def setting(config, key, default):
+    """A privacy setting from the container config, else the environment (the launcher passes
+    only the platform's common keys through), else the default."""
+    return config.get(key, os.environ.get(key, default))
+
+
 def may_act_for(user_id: str, roles, subject_id: str) -> bool:
     """The subject themself, or a privacy officer or admin of the same tenant."""
     return user_id == subject_id or bool(OFFICER_ROLES & set(roles))
@@ -21,23 +28,23 @@ def may_act_for(user_id: str, roles, subject_id: str) -> bool:
 def participants(config, kind: str) -> list[str]:
     """The registry of services a saga commands (PRIVACY_PARTICIPANTS / PRIVACY_RECTIFIERS)."""
     if kind == "rectification":
-        raw = config.get("PRIVACY_RECTIFIERS", DEFAULT_RECTIFIERS)
+        raw = setting(config, "PRIVACY_RECTIFIERS", DEFAULT_RECTIFIERS)
     else:
-        raw = config.get("PRIVACY_PARTICIPANTS", DEFAULT_PARTICIPANTS)
+        raw = setting(config, "PRIVACY_PARTICIPANTS", DEFAULT_PARTICIPANTS)
     names = [name.strip() for name in str(raw).split(",") if name.strip()]
     return list(dict.fromkeys(names))
 
 
 def saga_policy(config) -> SagaPolicy:
     def seconds(key, default):
-        return timedelta(seconds=float(config.get(key, default)))
+        return timedelta(seconds=float(setting(config, key, default)))
 
     return SagaPolicy(
         retry_base=seconds("PRIVACY_RETRY_BASE_SECONDS", 60),
         retry_cap=seconds("PRIVACY_RETRY_CAP_SECONDS", 6 * 3600),
         # how long a claimed call may stay unanswered (a crashed privacy process) before a retry
         receipt_timeout=seconds("PRIVACY_RECEIPT_TIMEOUT_SECONDS", 600),
-        escalate_after_failures=int(config.get("PRIVACY_ESCALATE_AFTER_FAILURES", 5)),
+        escalate_after_failures=int(setting(config, "PRIVACY_ESCALATE_AFTER_FAILURES", 5)),
         bundle_ttl=seconds("PRIVACY_EXPORT_TTL_SECONDS", 7 * 86400),
         authorised_roles=OFFICER_ROLES,
     )
