@@ -39,7 +39,7 @@ class TicketingApi:
 
 
 @pytest.fixture
-def ticketing_factory(container_factory, service_config):
+def ticketing_factory(container_factory, service_config, token_issuer):
     """ticketing_factory(**config) -> (api, cfg, urls, container) with privacy on the same vhost."""
     def start(**overrides):
         privacy_cfg, _ = service_config("privacy")
@@ -49,11 +49,31 @@ def ticketing_factory(container_factory, service_config):
         cfg, urls = service_config("ticketing", AMQP_URI=privacy_cfg["AMQP_URI"], **overrides)
         container = container_factory(TicketingService, cfg)
         container.start()
-        return cfg, urls, container
+        api = TicketingApi(f"http://{cfg['WEB_SERVER_ADDRESS']}", token_issuer)
+        return api, cfg, urls, container
     return start
 
 
 @pytest.fixture
-def ticketing(ticketing_factory, token_issuer):
-    cfg, urls, container = ticketing_factory()
-    return TicketingApi(f"http://{cfg['WEB_SERVER_ADDRESS']}", token_issuer), cfg, urls, container
+def ticketing(ticketing_factory):
+    return ticketing_factory()
+
+
+@pytest.fixture
+def api(ticketing):
+    return ticketing[0]
+
+
+@pytest.fixture
+def requester(api):
+    return api.user("requester")
+
+
+@pytest.fixture
+def agent(api):
+    return api.user("agent")
+
+
+@pytest.fixture
+def admin(api):
+    return api.user("admin")
