@@ -60,7 +60,8 @@ class Envelope:
         return dataclasses.replace(self, stream_version=stream_version)
 
     def to_dict(self):
-        body = dataclasses.asdict(self)
+        # shallow on purpose: dataclasses.asdict deep-copies and was most of an append's cost
+        body = {name: getattr(self, name) for name in _FIELDS}
         if body["pii"] is None:
             del body["pii"]
         return body

@@ -1,12 +1,14 @@
 """Event consumers: quorum queues, an idempotent inbox, retries, then the dead-letter queue."""
 import functools
 import traceback
+from functools import partial
 
 import structlog
 from kombu import Connection, Exchange, Queue, binding
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
 from nameko.standalone.events import get_event_exchange
 
 from shared import metrics
@@ -79,6 +81,20 @@ class EventConsumer(EventHandler):
             self.retry_queue(channel).declare()
             self.dead_letter_queue(channel).declare()
 
+    def handle_message(self, body, message):
+        context_data = self.unpack_message_headers(message)
+        if isinstance(body, dict):
+            # the event carries its correlation id: the handler's work continues that chain
+            if isinstance(body.get("correlation_id"), str):
+                context_data["correlation_id"] = body["correlation_id"]
+            if isinstance(body.get("event_id"), str):
+                context_data["causation_id"] = body["event_id"]
+        try:
+            self.container.spawn_worker(self, (body,), {}, context_data=context_data,
+                                        handle_result=partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         exc_info = finish_transactions(worker_ctx, exc_info)
         outcome = "ok"
@@ -135,7 +151,6 @@ def event_handler(source_service, event_type, *, idempotent=True, **kwargs):
             structlog.contextvars.bind_contextvars(event_type=envelope.event_type)
             if idempotent:
                 unit = _unit_of_work(self)
-                unit.context["causation_id"] = envelope.event_id
                 conn = unit.begin(envelope.tenant_id)
                 if not claim(conn, envelope.tenant_id, f"{self.name}.{method.__name__}",
                              envelope.event_id):

@@ -7,7 +7,6 @@ than that horizon has finished, so nothing can still appear behind the checkpoin
 The event store keeps txids ascending within a stream, so this order keeps each
 stream's order too. One relay per database is active, elected by an advisory lock.
 """
-import json
 import time
 
 import amqp
@@ -22,7 +21,7 @@ from shared import metrics
 log = structlog.get_logger()
 
 _BATCH = """
-SELECT txid::text, position, envelope::text FROM events
+SELECT txid::text, position, envelope::text, event_type FROM events
 WHERE (txid, position) > (%s::xid8, %s)
   AND txid < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY txid, position
@@ -58,11 +57,10 @@ class ConfirmingPublisher:
         self.refused = True
 
     def publish(self, messages):
-        """messages: (routing_key, body bytes, headers) tuples; returns once all are confirmed."""
-        for routing_key, body, headers in messages:
+        """messages: (routing_key, body bytes) pairs; returns once all are confirmed."""
+        for routing_key, body in messages:
             message = amqp.Message(body, content_type="application/json",
-                                   content_encoding="utf-8", delivery_mode=2,
-                                   application_headers=headers)
+                                   content_encoding="utf-8", delivery_mode=2)
             self.channel.basic_publish(message, exchange=self.exchange_name,
                                        routing_key=routing_key)
             self.sent += 1
@@ -114,13 +112,9 @@ class Relay:
         rows = self.conn.execute(_BATCH, (*self.checkpoint, self.batch_size)).fetchall()
         if not rows:
             return 0
-        messages = []
-        for _, _, body in rows:
-            envelope = json.loads(body)
-            headers = {"nameko.correlation_id": envelope.get("correlation_id"),
-                       "nameko.causation_id": envelope["event_id"]}
-            messages.append((envelope["event_type"].split(".", 1)[1], body.encode(), headers))
-        self.publisher.publish(messages)
+        # no headers: consumers take the correlation id from the envelope (see messaging)
+        self.publisher.publish([(event_type.split(".", 1)[1], body.encode())
+                                for _, _, body, event_type in rows])
         # a crash before this update republishes the batch: consumers dedupe by event_id
         txid, position = rows[-1][0], rows[-1][1]
         self.conn.execute("UPDATE relay_checkpoint SET txid = %s::xid8, position = %s,"

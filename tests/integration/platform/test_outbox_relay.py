@@ -1,3 +1,4 @@
+import time
 import uuid
 
 import psycopg
@@ -31,9 +32,14 @@ def append(conn, tenant, stream, n):
     return envelope.event_id
 
 
-def relay_all(relay):
+def relay_all(relay, expect=0, timeout=10):
+    """Run the relay until `expect` events went out (the horizon also waits for
+    transactions of other databases of the cluster, e.g. CREATE DATABASE), then drain."""
     assert relay.acquire()
-    total = 0
+    total, deadline = 0, time.monotonic() + timeout
+    while total < expect and time.monotonic() < deadline:
+        total += relay.run_once()
+        time.sleep(0.01)
     while (published := relay.run_once()):
         total += published
     return total
@@ -49,7 +55,7 @@ def test_a_late_committing_lower_position_is_not_skipped(db, amqp_uri):
     relay = Relay("probe", db["system"], amqp_uri)
     assert relay_all(relay) == 0  # held back: an older transaction is still running
     early.commit()
-    assert relay_all(relay) == 2
+    assert relay_all(relay, expect=2) == 2
     relay.close()
     ids = [body["event_id"] for body, _ in drain(amqp_uri, queue, expect=2)]
     assert ids == [first, second]
@@ -57,19 +63,17 @@ def test_a_late_committing_lower_position_is_not_skipped(db, amqp_uri):
     late.close()
 
 
-def test_events_are_published_in_stream_order_with_routing_key_and_correlation(db, amqp_uri):
+def test_events_are_published_in_stream_order_under_their_routing_key(db, amqp_uri):
     tenant = str(uuid.uuid4())
     queue = bind_queue(amqp_uri, "probe", routing_key="note_added")
     with writer(db["app"], tenant) as conn:
         ids = [append(conn, tenant, "s", n) for n in range(5)]
     relay = Relay("probe", db["system"], amqp_uri)
-    relay_all(relay)
+    assert relay_all(relay, expect=5) == 5
     relay.close()
     received = drain(amqp_uri, queue, expect=5)
     assert [body["event_id"] for body, _ in received] == ids
     assert [body["stream_version"] for body, _ in received] == [1, 2, 3, 4, 5]
-    assert all(headers["nameko.correlation_id"] == body["correlation_id"]
-               for body, headers in received)
 
 
 def test_a_restarted_relay_resumes_from_its_checkpoint(db, amqp_uri):
@@ -79,10 +83,13 @@ def test_a_restarted_relay_resumes_from_its_checkpoint(db, amqp_uri):
         ids = [append(conn, tenant, f"s{n % 3}", n) for n in range(25)]
     relay = Relay("probe", db["system"], amqp_uri, batch_size=10)
     assert relay.acquire()
-    assert relay.run_once() == 10
+    deadline = time.monotonic() + 10
+    while (first_batch := relay.run_once()) == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert first_batch == 10
     relay.close()  # a restart
     restarted = Relay("probe", db["system"], amqp_uri, batch_size=10)
-    assert relay_all(restarted) == 15
+    assert relay_all(restarted, expect=15) == 15
     restarted.close()
     assert sorted(body["event_id"] for body, _ in drain(amqp_uri, queue, expect=25)) == sorted(ids)
 
