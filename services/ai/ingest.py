@@ -3,6 +3,7 @@ from services.ai import store
 from services.ai.exceptions import TicketNotYetKnown
 
 RESOLVED = "resolved"
+STAFF = frozenset({"agent", "admin"})
 
 
 def _sealed(event, field):
@@ -15,17 +16,22 @@ def _version(event):
     return event.stream_version or 0
 
 
+def _by_staff(event):
+    return bool(STAFF & set(event.actor.get("roles") or ()))
+
+
 def ticket_opened(conn, cipher, event):
     data = event.data
     requester_id = data["requester_id"]
+    # Labels teach only when the desk chose them: a requester's own urgency is not a triage.
+    labels = {"category": data.get("category"), "priority": data.get("priority")} if _by_staff(event) else {}
     store.record_ticket(
         conn, event.tenant_id, event.stream_id, _version(event),
         ticket_id=data["ticket_id"], requester_id=requester_id,
         # The title travels in clear in ticketing's events, but it is the requester's words:
         # sealed here, erasing the requester makes it unreadable too.
         title=cipher.seal_value(event.tenant_id, requester_id, "title", data["title"]),
-        description=_sealed(event, "description"),
-        category=data.get("category"), priority=data.get("priority"))
+        description=_sealed(event, "description"), **labels)
 
 
 def ticket_updated(conn, cipher, event):

@@ -133,6 +133,9 @@ class Rig:
             return conn.execute("SELECT count(*) FROM inbox WHERE consumer ="
                                 " 'ai.handle_ticketing_event'").fetchone()[0]
 
+    def wait_until(self, predicate, timeout=30, what="condition"):
+        wait_until(predicate, timeout, what)
+
     def wait_for_events(self, timeout=60):
         wait_until(lambda: self.handled() >= self.ticketing.published, timeout, "ai to handle events")
 
@@ -142,6 +145,13 @@ class Rig:
     def raw(self, query, *args):
         with psycopg.connect(self.urls["admin"]) as conn:
             return conn.execute(query, args).fetchall()
+
+
+@pytest.fixture
+def directory():
+    """tenant_id -> users the stand-in identity's list_users answers (test modules cannot import conftest)."""
+    yield DirectoryIdentity.users
+    DirectoryIdentity.users.clear()
 
 
 @pytest.fixture
@@ -164,4 +174,3 @@ def start_ai(container_factory, service_config, token_issuer):
     yield start
     for ticketing in opened:
         ticketing.close()
-    DirectoryIdentity.users.clear()
