@@ -1,8 +1,6 @@
 """Google sign-in through the HTTP API: tenants by hd, roles, and every check failing closed."""
 import uuid
 
-import pytest
-
 PROBLEM = "application/problem+json"
 
 
@@ -72,14 +70,13 @@ REJECTED_TOKENS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(REJECTED_TOKENS))
-def test_a_rejected_google_token_is_a_401_problem_and_creates_nothing(identity, case):
-    before = identity.counts()
-    response = identity.post("/v1/auth/google", json={"id_token": REJECTED_TOKENS[case](identity.provider)})
-    assert response.status_code == 401
-    assert response.headers["Content-Type"] == PROBLEM
-    assert "Set-Cookie" not in response.headers
-    assert identity.counts() == before == {table: 0 for table in before}
+def test_every_rejected_google_token_is_a_401_problem_that_creates_nothing(identity):
+    for case, forge in REJECTED_TOKENS.items():
+        response = identity.post("/v1/auth/google", json={"id_token": forge(identity.provider)})
+        assert response.status_code == 401, case
+        assert response.headers["Content-Type"] == PROBLEM, case
+        assert "Set-Cookie" not in response.headers, case
+    assert identity.counts() == dict.fromkeys(identity.counts(), 0)
 
 
 def test_a_body_without_an_id_token_is_a_400_problem(identity):
