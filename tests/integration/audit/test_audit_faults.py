@@ -1,0 +1,78 @@
+"""Faults mid-stream: broker connections cut, the audit process killed mid-batch. Nothing is
+lost and nothing is duplicated."""
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.integration.audit.conftest import count, envelope, publish, rows, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def assert_exactly(audit_urls, tenant_id, sent):
+    stored = rows(audit_urls, tenant_id)
+    assert [seq for seq, _, _ in stored] == list(range(1, len(sent) + 1))
+    assert sorted(event_id for _, event_id, _ in stored) == sorted(b["event_id"] for b in sent)
+
+
+def vhost_connections(rabbit_manager, vhost):
+    return [c["name"] for c in rabbit_manager.get_connections() if c.get("vhost") == vhost]
+
+
+def test_cut_broker_connections_mid_stream_lose_and_duplicate_nothing(
+        start_audit, tenant_id, rabbit_manager):
+    audit = start_audit(AUDIT_BATCH_SIZE=50)
+    sent = [envelope(tenant_id, n) for n in range(1, 3001)]
+    audit.publish(sent[:1500])
+    wait_until(lambda: count(audit.urls, tenant_id) > 0)
+    names = wait_until(lambda: vhost_connections(rabbit_manager, audit.cfg["vhost"]))
+    for name in names:  # what a broker restart does to the service: every connection drops
+        rabbit_manager.delete_connection(name)
+    audit.publish(sent[1500:])
+    audit.wait_for(3000, tenant_id, timeout=60)
+    time.sleep(0.5)  # a duplicate, if redelivery made one, would be appended by now
+
+    assert_exactly(audit.urls, tenant_id, sent)
+
+
+def start_process(cfg):
+    process = subprocess.Popen([sys.executable, "-m", "tests.support.run_service",
+                                "services.audit.service:AuditService", json.dumps(cfg)])
+    wait_until(lambda: ready(cfg) or process.poll() is not None)
+    assert process.poll() is None, "the audit process exited"
+    return process
+
+
+def ready(cfg):
+    try:
+        return requests.get(f"http://{cfg['WEB_SERVER_ADDRESS']}/health/ready", timeout=1).ok
+    except requests.ConnectionError:
+        return False
+
+
+def test_an_audit_process_killed_mid_batch_loses_and_duplicates_nothing(
+        service_config, tenant_id):
+    cfg, urls = service_config("audit", AUDIT_CHECKPOINT_INTERVAL=0, AUDIT_BATCH_SIZE=100)
+    sent = [envelope(tenant_id, n) for n in range(1, 5001)]
+    first = start_process(cfg)
+    try:
+        publish(cfg["AMQP_URI"], sent)
+        wait_until(lambda: count(urls, tenant_id) > 0, timeout=30)
+        first.kill()  # SIGKILL: bursts in flight are neither committed nor acked, or not acked
+        first.wait()
+        assert count(urls, tenant_id) < len(sent), "the kill came too late to test anything"
+        second = start_process(cfg)
+        try:
+            wait_until(lambda: count(urls, tenant_id) >= len(sent), timeout=60)
+            time.sleep(0.5)
+            assert_exactly(urls, tenant_id, sent)
+        finally:
+            second.terminate()
+            second.wait()
+    finally:
+        if first.poll() is None:
+            first.kill()
