@@ -1,4 +1,5 @@
 """`make run`: starts the five services and the nginx gateway; Ctrl-C stops them all."""
+import base64
 import os
 import pathlib
 import shutil
@@ -33,8 +34,18 @@ def ready(port):
         return False
 
 
+def local_master_key():
+    """A development master key kept in .run/ (never committed); production sets its own."""
+    path = RUN_DIR / "master.key"
+    if not path.exists():
+        path.write_text(base64.b64encode(os.urandom(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def main():
     RUN_DIR.mkdir(exist_ok=True)
+    os.environ.setdefault("DZDESK_MASTER_KEY", local_master_key())
     (RUN_DIR / "logs").mkdir(exist_ok=True)
     children = []
     bin_dir = pathlib.Path(sys.executable).parent
