@@ -2,6 +2,7 @@
 import os
 
 import eventlet
+import structlog
 from marshmallow import Schema, fields, validate
 from nameko.rpc import RpcProxy
 
@@ -48,6 +49,7 @@ class ProbeService(HealthMixin):
             version = self.db.append(stream_id, expected, [envelope])
         except ConcurrencyError as exc:
             raise errors.PreconditionFailed(str(exc)) from exc
+        structlog.get_logger().info("note added", version=version)
         return json_response({"version": version, "correlation_id": envelope.correlation_id},
                              status=201, headers={"ETag": etag(version)})
 
