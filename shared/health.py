@@ -1,15 +1,17 @@
-"""Liveness, readiness (database and broker) and Prometheus metrics for every service."""
+"""Liveness, readiness (database and broker), Prometheus metrics and OpenAPI for every service."""
 from kombu import Connection
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from shared import metrics
+from shared import metrics, openapi
 from shared.db import Database
-from shared.web import http, json_response
+from shared.web import HttpEntrypoint, http, json_response
 
 
 class Readiness(DependencyProvider):
     """Checks what the service needs to do useful work: its databases and the broker."""
+
+    _openapi = None
 
     def get_dependency(self, worker_ctx):
         return self
@@ -21,6 +23,12 @@ class Readiness(DependencyProvider):
                 checks[f"database:{provider.attr_name}"] = _outcome(lambda: _ping(provider))
         checks["broker"] = _outcome(self._ping_broker)
         return all(value == "ok" for value in checks.values()), checks
+
+    def openapi(self):
+        if self._openapi is None:
+            entrypoints = [e for e in self.container.entrypoints if isinstance(e, HttpEntrypoint)]
+            self._openapi = openapi.build(self.container.service_name, entrypoints)
+        return self._openapi
 
     def _ping_broker(self):
         with Connection(self.container.config["AMQP_URI"], connect_timeout=2) as connection:
@@ -59,3 +67,8 @@ class HealthMixin:
     def metrics(self, request):
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)
+
+    @http("GET", "/openapi.json")
+    def openapi(self, request):
+        """This service's OpenAPI document."""
+        return self.readiness.openapi()

@@ -81,6 +81,12 @@ class HttpEntrypoint(HttpRequestHandler):
 
     server = ProblemWebServer()
 
+    def __init__(self, method, url, body=None, responses=None, **kwargs):
+        # `body` and `responses` ({status: Schema}) document the route in /openapi.json
+        self.body = body
+        self.responses = responses
+        super().__init__(method, url, **kwargs)
+
     def handle_request(self, request):
         started = time.perf_counter()
         request.shallow = False

@@ -39,8 +39,10 @@ class ProbeService(HealthMixin):
     relay = OutboxRelay()
     echo = RpcProxy("echo")
 
-    @http("POST", "/v1/probe/<tenant_id>/streams/<stream_id>")
+    @http("POST", "/v1/probe/<tenant_id>/streams/<stream_id>", body=NoteSchema,
+          responses={201: None})
     def add_note(self, request, tenant_id, stream_id):
+        """Add a note to a stream."""
         note = json_body(request, NoteSchema())
         expected = required_if_match(request)
         self.db.begin(tenant_id)

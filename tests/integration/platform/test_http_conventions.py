@@ -91,3 +91,13 @@ def test_two_slow_queries_overlap_instead_of_queueing(base):
     elapsed = time.monotonic() - started
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert elapsed < 2.0  # one after the other they would take 3 s or more
+
+
+def test_the_openapi_document_describes_routes_and_body_schemas(base):
+    document = requests.get(f"{base}/openapi.json").json()
+    operation = document["paths"]["/v1/probe/{tenant_id}/streams/{stream_id}"]["post"]
+    assert operation["summary"] == "Add a note to a stream."
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Note"}
+    assert document["components"]["schemas"]["Note"]["required"] == ["text"]
+    assert "/health/ready" in document["paths"]

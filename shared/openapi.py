@@ -1,0 +1,69 @@
+"""The OpenAPI document of a service, built from its http entrypoints and marshmallow schemas."""
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+_CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                   "status": {"type": "integer"}, "detail": {"type": "string"},
+                   "errors": {"type": "object"}},
+}
+
+
+def openapi_path(url):
+    """werkzeug's `/v1/tickets/<ticket_id>` as OpenAPI's `/v1/tickets/{ticket_id}`."""
+    return _CONVERTER.sub(r"{\1}", url)
+
+
+def build(service_name, entrypoints, version="1"):
+    spec = APISpec(title=f"DZDesk {service_name}", version=version, openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()])
+    spec.components.schema("Problem", PROBLEM_SCHEMA)
+    components = set()
+    paths = {}
+    for entrypoint in sorted(entrypoints, key=lambda e: (e.url, e.method)):
+        operations = paths.setdefault(openapi_path(entrypoint.url), {})
+        for method in entrypoint.method.split(","):
+            operations[method.strip().lower()] = _operation(spec, entrypoint, components)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def _schema_ref(spec, schema, components):
+    schema_cls = schema if isinstance(schema, type) else type(schema)
+    name = schema_cls.__name__.removesuffix("Schema")
+    if name not in components:
+        spec.components.schema(name, schema=schema_cls)
+        components.add(name)
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _operation(spec, entrypoint, components):
+    method = getattr(entrypoint.container.service_cls, entrypoint.method_name, None)
+    doc = (method.__doc__ or "").strip().splitlines() if method else []
+    operation = {
+        "operationId": entrypoint.method_name,
+        "summary": doc[0] if doc else entrypoint.method_name.replace("_", " "),
+        "parameters": [{"name": name, "in": "path", "required": True,
+                        "schema": {"type": "string"}}
+                       for name in _CONVERTER.findall(entrypoint.url)],
+        "responses": {"default": {"description": "a problem",
+                                  "content": {"application/problem+json": {
+                                      "schema": {"$ref": "#/components/schemas/Problem"}}}}},
+    }
+    if entrypoint.body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": _schema_ref(spec, entrypoint.body, components)}}}
+    for status, schema in (entrypoint.responses or {}).items():
+        body = {"description": str(status)}
+        if schema is not None:
+            body["content"] = {"application/json": {
+                "schema": _schema_ref(spec, schema, components)}}
+        operation["responses"][str(status)] = body
+    if not entrypoint.responses:
+        operation["responses"]["200"] = {"description": "OK"}
+    return operation
