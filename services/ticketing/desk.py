@@ -35,6 +35,8 @@ class TicketDesk:
         self.tenant_id = str(tenant_id)
         self.conn = db.begin(self.tenant_id)
         self._policy = None
+        # streams this worker already folded: the response after a write needs no reload
+        self._streams = {}
 
     # reading
 
@@ -45,6 +47,8 @@ class TicketDesk:
         return self._policy
 
     def events(self, ticket_id, decrypt=True):
+        if ticket_id in self._streams:
+            return list(self._streams[ticket_id])
         envelopes = self.db.load(codec.stream_id(ticket_id))
         if decrypt:
             return [codec.opened(self.cipher, envelope) for envelope in envelopes]
@@ -107,6 +111,7 @@ class TicketDesk:
                 envelopes.append(envelope)
         if envelopes:
             self._append(stream, base, envelopes, expected_version is not None)
+            self._streams[ticket_id] = list(events)
             touched = {e.data["comment_id"] for e in envelopes if "comment_id" in e.data}
             self.project(state, events, touched)
         return state, envelopes
