@@ -30,8 +30,8 @@ class BenchEnv:
         self.databases.append(name)
         roles = config.role_names(service)
         return {"name": name,
-                "app": f"postgresql://{roles['app']}@localhost/{name}",
-                "system": f"postgresql://{roles['system']}@localhost/{name}",
+                "app": config.role_url(self.admin_url, roles["app"], name),
+                "system": config.role_url(self.admin_url, roles["system"], name),
                 "admin": psycopg.conninfo.make_conninfo(self.admin_url, dbname=name)}
 
     def make_vhost(self):

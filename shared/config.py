@@ -23,6 +23,16 @@ def database_url(service, role="app", env=None):
     return env.get(service.upper() + suffix, default)
 
 
+def role_url(base_url, role, dbname):
+    """The URL of `dbname` as `role` on the server of `base_url` (trust or peer auth)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(base_url)
+    params.pop("password", None)
+    params.update(user=role, dbname=dbname)
+    return make_conninfo(**params)
+
+
 def admin_url(env=None):
     env = os.environ if env is None else env
     return env.get("DZDESK_ADMIN_DATABASE_URL", DEFAULT_ADMIN_URL)

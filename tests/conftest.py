@@ -24,6 +24,22 @@ def pytest_addoption(parser):
                      help="do not drop the per-test databases (for debugging)")
 
 
+def pytest_configure(config):
+    """Use PostgreSQL and RabbitMQ on localhost; where they do not answer and a Docker engine
+    does, start throwaway ones with testcontainers and point the whole run at them."""
+    from tests.support.infrastructure import containers_if_needed
+    started = containers_if_needed()
+    if started:
+        config.option.RABBIT_AMQP_URI = started["amqp_uri"]
+        config.option.RABBIT_API_URI = started["management_uri"]
+        config._dzdesk_containers = started["containers"]
+
+
+def pytest_unconfigure(config):
+    for container in getattr(config, "_dzdesk_containers", []):
+        container.stop()
+
+
 class ServiceDatabases:
     """Per-test databases cloned from a template migrated once per run and service."""
 
@@ -50,8 +66,8 @@ class ServiceDatabases:
         admin_url = psycopg.conninfo.make_conninfo(config.admin_url(), dbname=name)
         return {
             "name": name,
-            "app": f"postgresql://{roles['app']}@localhost/{name}",
-            "system": f"postgresql://{roles['system']}@localhost/{name}",
+            "app": config.role_url(config.admin_url(), roles["app"], name),
+            "system": config.role_url(config.admin_url(), roles["system"], name),
             "admin": admin_url,
         }
 
