@@ -60,14 +60,16 @@ def evolve(state: Tenant, name: str, data: dict) -> Tenant:
 
 
 def sign_up(state: Tenant, user_id: str, *, kind: str, name: str, provider: str) -> list[Decision]:
-    """A new account signs in: the first one creates the tenant as its admin, later ones join."""
+    """A new account signs in: the first one creates the tenant as its admin, later ones join.
+
+    A tenant left without any admin (its last one was erased) makes the next arrival its admin,
+    as if it were the first: otherwise nobody could ever manage it again.
+    """
     decisions = []
     if not state.exists:
         decisions.append(Decision(TENANT_CREATED, {
             "tenant_id": state.tenant_id, "kind": kind, "name": name, "provider": provider}))
-        roles = FIRST_USER_ROLES
-    else:
-        roles = JOINING_USER_ROLES
+    roles = JOINING_USER_ROLES if state.admins() else FIRST_USER_ROLES
     decisions.append(Decision(USER_JOINED, {"user_id": user_id, "roles": list(roles),
                                             "provider": provider}))
     return decisions

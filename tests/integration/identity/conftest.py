@@ -37,6 +37,9 @@ class Identity:
     def post(self, path, **kwargs):
         return requests.post(self.base + path, timeout=10, **kwargs)
 
+    def put(self, path, **kwargs):
+        return requests.put(self.base + path, timeout=10, **kwargs)
+
     def get(self, path, token=None, **kwargs):
         headers = kwargs.pop("headers", {})
         if token:

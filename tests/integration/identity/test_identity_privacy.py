@@ -1,0 +1,90 @@
+"""Identity's personal data: sealed device info, no plaintext in events, export, purge, rectify, correlation."""
+import json
+import uuid
+
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from shared.crypto import ERASED
+
+USER_AGENT = "Mozilla/5.0 (X11; DZDeskTest/" + uuid.uuid4().hex[:6] + ")"
+
+
+def _sign_in(identity, name="Grace Hopper", **kwargs):
+    sub, hd = uuid.uuid4().hex, f"{uuid.uuid4().hex[:8]}.example"
+    email = f"grace-{uuid.uuid4().hex[:6]}@{hd}"
+    token = identity.provider.mint_google(sub, email, hd=hd, name=name)
+    response = identity.post("/v1/auth/google", json={"id_token": token}, **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json(), token
+
+
+def test_the_events_table_holds_no_email_name_ip_or_user_agent_in_plaintext(identity):
+    body, _ = _sign_in(identity, headers={"User-Agent": USER_AGENT, "X-Forwarded-For": "198.51.100.23"})
+    raw = json.dumps([row[0] for row in identity.rows("SELECT envelope FROM events")])
+    for secret in (body["user"]["email"], "Grace", "Hopper", "198.51.100.23", "DZDeskTest"):
+        assert secret not in raw
+    signed_in, = identity.events("identity.user_signed_in")
+    assert set(signed_in["pii"]) == {"user_agent", "ip_address"}
+    assert all("c" in field for field in signed_in["pii"].values())
+
+
+def test_the_ip_is_the_gateways_own_forwarded_entry_not_what_the_client_claims(identity):
+    headers = {"User-Agent": USER_AGENT, "X-Forwarded-For": "203.0.113.66, 198.51.100.7"}
+    body, _ = _sign_in(identity, headers=headers)
+    with ServiceRpcProxy("identity", identity.cfg) as rpc:
+        exported = rpc.export_subject(body["tenant"]["id"], body["user"]["id"])
+    sign_in, = [e for e in exported["events"] if e["event_type"] == "identity.user_signed_in"]
+    assert sign_in["personal_data"] == {"user_agent": USER_AGENT, "ip_address": "198.51.100.7"}
+
+
+def test_an_export_holds_the_profile_sessions_and_decrypted_events(identity):
+    body, _ = _sign_in(identity)
+    with ServiceRpcProxy("identity", identity.cfg) as rpc:
+        exported = rpc.export_subject(body["tenant"]["id"], body["user"]["id"])
+    assert exported["profile"]["email"] == body["user"]["email"]
+    assert exported["external_identity"] == {"provider": "google"}
+    assert len(exported["sessions"]) == 1
+    joined, = [e for e in exported["events"] if e["event_type"] == "identity.user_joined"]
+    assert joined["personal_data"]["name"] == "Grace Hopper"
+    json.dumps(exported)
+
+
+def test_purge_erases_the_profile_revokes_sessions_and_unlinks_the_account(identity):
+    body, token = _sign_in(identity)
+    tenant, user = body["tenant"]["id"], body["user"]["id"]
+    request_id = str(uuid.uuid4())
+    with ServiceRpcProxy("identity", identity.cfg) as rpc:
+        receipt = rpc.purge_subject(tenant, user, request_id)
+        again = rpc.purge_subject(tenant, user, request_id)
+        listed = rpc.get_users(tenant, [user])
+    assert receipt == {"service": "identity", "request_id": request_id, "purged": {
+        "profile": 1, "sessions": 1, "external_identities": 1, "memberships": 1}}
+    assert set(again["purged"].values()) == {0}
+    assert listed == [{"id": user, "name": ERASED, "email": ERASED, "roles": []}]
+    assert identity.post("/v1/auth/refresh", json={"refresh_token": body["refresh_token"]}).status_code == 401
+    raw = json.dumps(identity.rows("SELECT * FROM users"), default=str)
+    assert body["user"]["email"] not in raw and "Grace" not in raw
+    returning = identity.post("/v1/auth/google", json={"id_token": token}).json()
+    assert returning["user"]["id"] != user and returning["tenant"]["id"] == tenant
+    assert returning["user"]["roles"] == ["admin"]  # the tenant had no admin left
+
+
+def test_rectify_re_encrypts_the_new_name_in_an_event_and_updates_the_profile(identity):
+    body, _ = _sign_in(identity)
+    tenant, user = body["tenant"]["id"], body["user"]["id"]
+    with ServiceRpcProxy("identity", identity.cfg) as rpc:
+        result = rpc.rectify_subject(tenant, user, {"name": "Grace B. Hopper"})
+    assert result["rectified"] == ["name"]
+    me = identity.get("/v1/me", token=body["access_token"]).json()
+    assert me["name"] == "Grace B. Hopper" and me["email"] == body["user"]["email"]
+    rectified, = identity.events("identity.user_profile_rectified")
+    assert "Grace" not in json.dumps(rectified) and set(rectified["pii"]) == {"name"}
+
+
+def test_every_event_of_one_sign_in_carries_the_requests_correlation_id(identity):
+    request_id = "req-" + uuid.uuid4().hex
+    _sign_in(identity, headers={"X-Request-ID": request_id})
+    events = identity.events()
+    assert [e["event_type"] for e in events] == [
+        "identity.tenant_created", "identity.user_joined", "identity.user_signed_in"]
+    assert {e["correlation_id"] for e in events} == {request_id}
