@@ -356,3 +356,33 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(*provider._token(form, self.headers.get("Authorization")))
         else:
             self._reply(404, {}, {"error": "not_found"})
+
+
+def main() -> None:
+    """`python -m tests.support.fake_oidc`: a provider for `make run`, with env to export and sample tokens."""
+    provider = FakeOidcProvider().start()
+    hd, tid = "acme.example", str(uuid.uuid4())
+    print("# export these before `make run`, then POST the tokens below to /v1/auth/google|microsoft")
+    for name, value in {
+        "GOOGLE_CLIENT_IDS": provider.google_client_id, "GOOGLE_CERTS_URL": provider.google_certs_url,
+        "MICROSOFT_CLIENT_ID": provider.microsoft_client_id,
+        "MICROSOFT_CLIENT_SECRET": provider.microsoft_client_secret,
+        "MICROSOFT_JWKS_URL": provider.microsoft_jwks_url,
+        "MICROSOFT_AUTHORITY": provider.microsoft_authority("organizations"),
+        "REQUESTS_CA_BUNDLE": provider.ca_bundle_path,
+    }.items():
+        print(f"export {name}='{value}'")
+    print("# google admin:", provider.mint_google(uuid.uuid4().hex, f"admin@{hd}", hd=hd, exp_delta=86400))
+    print("# google requester:", provider.mint_google(uuid.uuid4().hex, f"user@{hd}", hd=hd, exp_delta=86400))
+    print("# microsoft admin:", provider.mint_microsoft(tid, str(uuid.uuid4()), "ana@contoso.example", "Ana",
+                                                       exp_delta=86400), flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        provider.stop()
+
+
+if __name__ == "__main__":
+    main()
