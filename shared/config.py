@@ -5,6 +5,11 @@ SERVICES = ("identity", "ticketing", "privacy", "audit", "ai")
 PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
 DEFAULT_ADMIN_URL = "postgresql://postgres@localhost/postgres"
+SETTING_PREFIXES = (
+    "DZDESK_", "IDENTITY_", "TOKEN_", "ACCESS_TOKEN", "REFRESH_TOKEN", "SESSION_", "GOOGLE_",
+    "MICROSOFT_", "AZURE_OPENAI_", "TICKETING_", "SLA_", "AUDIT_", "PRIVACY_", "AI_",
+    "RELAY_", "EVENT_", "KEY_CACHE",
+)
 
 
 def database_name(service):
@@ -51,12 +56,8 @@ def nameko_config(service, env=None):
         "max_workers": int(env.get("MAX_WORKERS", 10)),
         "serializer": "json",
     }
-    passthrough = (
-        "IDENTITY_JWKS_URL", "TOKEN_ISSUER", "TOKEN_AUDIENCE", "DZDESK_MASTER_KEY",
-        "GOOGLE_CLIENT_IDS", "GOOGLE_CERTS_URL", "MICROSOFT_CLIENT_ID", "MICROSOFT_CLIENT_SECRET",
-        "MICROSOFT_JWKS_URL", "MICROSOFT_ISSUER_TEMPLATE", "MICROSOFT_AUTHORITY",
-        "MICROSOFT_ALLOWED_TENANTS", "MICROSOFT_REDIRECT_URI", "AZURE_OPENAI_ENDPOINT",
-        "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_DEPLOYMENT", "RELAY_POLL_INTERVAL",
-    )
-    config.update({key: env[key] for key in passthrough if key in env})
+    # every DZDesk setting travels by its prefix, so a new one needs no change here
+    # (database URLs excepted: each process gets only its own, mapped above)
+    config.update({key: value for key, value in env.items()
+                   if key.startswith(SETTING_PREFIXES) and not key.endswith("DATABASE_URL")})
     return config

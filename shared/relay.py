@@ -58,12 +58,18 @@ class ConfirmingPublisher:
 
     def publish(self, messages):
         """messages: (routing_key, body bytes) pairs; returns once all are confirmed."""
+        self.send(messages)
+        self.wait_confirmed()
+
+    def send(self, messages):
         for routing_key, body in messages:
             message = amqp.Message(body, content_type="application/json",
                                    content_encoding="utf-8", delivery_mode=2)
             self.channel.basic_publish(message, exchange=self.exchange_name,
                                        routing_key=routing_key)
             self.sent += 1
+
+    def wait_confirmed(self):
         deadline = time.monotonic() + self.confirm_timeout
         while self.confirmed < self.sent and not self.refused:
             remaining = deadline - time.monotonic()
@@ -91,6 +97,7 @@ class Relay:
         self.conn = None
         self.publisher = None
         self.checkpoint = None
+        self.prefetched = None
 
     def acquire(self):
         """Connect and try to become the active relay; False while another one is."""
@@ -109,19 +116,25 @@ class Relay:
 
     def run_once(self):
         """Publish the next batch below the horizon; return how many events went out."""
-        rows = self.conn.execute(_BATCH, (*self.checkpoint, self.batch_size)).fetchall()
+        rows, self.prefetched = self.prefetched or self._fetch(self.checkpoint), None
         if not rows:
             return 0
         # no headers: consumers take the correlation id from the envelope (see messaging)
-        self.publisher.publish([(event_type.split(".", 1)[1], body.encode())
-                                for _, _, body, event_type in rows])
-        # a crash before this update republishes the batch: consumers dedupe by event_id
+        self.publisher.send([(event_type.split(".", 1)[1], body.encode())
+                             for _, _, body, event_type in rows])
         txid, position = rows[-1][0], rows[-1][1]
+        if len(rows) == self.batch_size:
+            self.prefetched = self._fetch((txid, position))  # while the broker confirms
+        self.publisher.wait_confirmed()
+        # a crash before this update republishes the batch: consumers dedupe by event_id
         self.conn.execute("UPDATE relay_checkpoint SET txid = %s::xid8, position = %s,"
                           " updated_at = now() WHERE name = 'outbox'", (txid, position))
         self.checkpoint = (txid, position)
         metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
+
+    def _fetch(self, after):
+        return self.conn.execute(_BATCH, (*after, self.batch_size)).fetchall()
 
     def close(self):
         for resource in (self.publisher, self.conn):
@@ -130,7 +143,7 @@ class Relay:
                     resource.close()
                 except Exception:
                     pass
-        self.conn = self.publisher = self.checkpoint = None
+        self.conn = self.publisher = self.checkpoint = self.prefetched = None
 
 
 class OutboxRelay(DependencyProvider):
