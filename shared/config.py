@@ -8,7 +8,7 @@ DEFAULT_ADMIN_URL = "postgresql://postgres@localhost/postgres"
 SETTING_PREFIXES = (
     "DZDESK_", "IDENTITY_", "TOKEN_", "ACCESS_TOKEN", "REFRESH_TOKEN", "SESSION_", "GOOGLE_",
     "MICROSOFT_", "AZURE_OPENAI_", "TICKETING_", "SLA_", "AUDIT_", "PRIVACY_", "AI_",
-    "RELAY_", "EVENT_", "KEY_CACHE",
+    "RELAY_", "EVENT_", "KEY_CACHE", "SIGNING_KEY_", "LOGIN_FLOW_", "TRUSTED_PROXIES",
 )
 
 

@@ -38,12 +38,6 @@ class RuleViolated(TicketingServiceError):
     status, title = 422, "Unprocessable Content"
 
 
-class IdempotencyKeyReused(TicketingServiceError):
-    """The same Idempotency-Key came back with a different body."""
-
-    status, title = 422, "Unprocessable Content"
-
-
 def from_domain(error):
     """The HTTP-facing error for a domain error (raise it `from` the domain error)."""
     if isinstance(error, domain.TicketNotFound):

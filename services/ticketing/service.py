@@ -1,5 +1,4 @@
 """The ticketing service: nameko entrypoints only; the work lives in its domain modules."""
-import hashlib
 import json
 import uuid
 
@@ -14,6 +13,7 @@ from services.ticketing.sla import default_policy
 from services.ticketing.timers import sla_due
 from shared.auth import Authenticator, require_roles
 from shared.db import Database
+from shared import idempotency
 from shared.health import HealthMixin
 from shared.keys import SubjectKeys
 from shared.logs import WorkerLogContext
@@ -55,17 +55,11 @@ class TicketingService(HealthMixin):
         principal, actor, desk = self.caller(request)
         require_roles(principal, "requester", *STAFF)
         body = json_body(request, CreateTicketSchema())
-        ticket_id, key = str(uuid.uuid4()), request.headers.get("Idempotency-Key")
-        if key:
-            digest = hashlib.sha256(json.dumps(json.loads(request.get_data(cache=True)),
-                                               sort_keys=True).encode()).hexdigest()
-            earlier = store.claim_idempotency_key(desk.conn, desk.tenant_id, key[:200],
-                                                  principal.user_id, digest, ticket_id)
-            if earlier and earlier[0] != digest:
-                raise exceptions.IdempotencyKeyReused("this Idempotency-Key was used with another body")
-            if earlier:
-                return self.ticket_response(desk, earlier[1], actor, 201, {
-                    "Location": f"/v1/tickets/{earlier[1]}", "Idempotent-Replayed": "true"})
+        ticket_id = str(uuid.uuid4())
+        earlier = idempotency.claim(desk.conn, desk.tenant_id, request, principal.user_id, ticket_id)
+        if earlier:
+            return self.ticket_response(desk, earlier, actor, 201, {
+                "Location": f"/v1/tickets/{earlier}", "Idempotent-Replayed": "true"})
         desk.run(ticket_id, actor, [edits.open_command(actor, ticket_id, body)])
         return self.ticket_response(desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"})
 

@@ -96,23 +96,6 @@ def list_tickets(conn, filters, limit, after=None, visible_to=None):
                  (*params, limit + 1))
 
 
-def claim_idempotency_key(conn, tenant_id, key, principal, request_hash, resource):
-    """None when this request claimed the key; else the earlier (request_hash, resource).
-
-    A concurrent first use holds the row lock until it commits, so the loser waits and then
-    sees the winner's ticket rather than creating a second one.
-    """
-    claimed = conn.execute(
-        "INSERT INTO idempotency_keys (tenant_id, key, principal, request_hash, status, resource)"
-        " VALUES (%s, %s, %s, %s, 201, %s) ON CONFLICT DO NOTHING RETURNING 1",
-        (tenant_id, key, principal, request_hash, resource)).fetchone()
-    if claimed:
-        return None
-    return conn.execute(
-        "SELECT request_hash, resource FROM idempotency_keys WHERE key = %s AND principal = %s",
-        (key, principal)).fetchone()
-
-
 def load_policy(conn):
     """(policy document, version) of the tenant's SLA policy, or None for the default."""
     row = conn.execute("SELECT policy, version FROM sla_policies").fetchone()
