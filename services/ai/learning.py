@@ -35,6 +35,15 @@ def document(cipher, tenant_id, row):
                      row["category"], row["priority"], resolution)
 
 
+def _settled(changes, mark):
+    """The mark after the settled prefix of ``changes``; unsettled ones are read again next time."""
+    for _, position, settled in changes:
+        if not settled:
+            break
+        mark = position
+    return mark
+
+
 @dataclass
 class _Marks:
     tickets: tuple = _START
@@ -65,20 +74,20 @@ class TenantModels:
         with self._lock(tenant_id):
             model = self.registry.model(tenant_id)
             marks = self._marks.setdefault(tenant_id, _Marks())
-            for subject_id, mark in store.changed_erasures(conn, marks.erasures):
+            erasures = store.changed_erasures(conn, marks.erasures)
+            for subject_id, _, _ in erasures:
                 model.forget_subject(subject_id)
-                marks.erasures = mark
+            marks.erasures = _settled(erasures, marks.erasures)
             changed = store.changed_tickets(conn, marks.tickets)
             docs = []
-            for row, _ in changed:
+            for row, _, _ in changed:
                 doc = self._document(cipher, tenant_id, row)
                 if doc is not None:
                     docs.append(doc)
                 elif row["ticket_id"]:
                     model.forget_ticket(row["ticket_id"])
             model.learn_many(docs)
-            if changed:
-                marks.tickets = changed[-1][1]
+            marks.tickets = _settled(changed, marks.tickets)
             return model
 
     @staticmethod

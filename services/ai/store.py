@@ -5,7 +5,12 @@ from psycopg.types.json import Jsonb
 # Fields set last-writer-wins by stream version; the text ones hold sealed entries.
 VERSIONED = ("title", "description", "category", "priority", "resolution")
 SEALED = ("title", "description", "resolution")
-_HORIZON = "txid < pg_snapshot_xmin(pg_current_snapshot())"
+# A row is settled once every transaction older than it has finished: nothing can commit
+# behind it any more, so a reader's mark may move past it. Newer rows are read too (and
+# again next time); rows of the reader's own unfinished transaction never are.
+_CHANGES = (", txid::text, revision, txid < pg_snapshot_xmin(pg_current_snapshot())"
+            " FROM {table} WHERE (txid, revision) > (%s::xid8, %s)"
+            " AND txid IS DISTINCT FROM pg_current_xact_id_if_assigned() ORDER BY txid, revision")
 
 
 def _value(field, value):
@@ -103,20 +108,16 @@ def comments(conn, stream_id):
 
 
 def changed_tickets(conn, after):
-    """Committed ticket documents changed after the ``(txid, revision)`` mark, in commit order."""
-    rows = conn.execute(
-        _TICKET.replace(" FROM", ", txid::text, revision FROM")
-        + f" WHERE (txid, revision) > (%s::xid8, %s) AND {_HORIZON} ORDER BY txid, revision",
-        after).fetchall()
-    return [(_ticket(row[:-2]), (row[-2], row[-1])) for row in rows]
+    """``(ticket, mark, settled)`` of committed documents changed after the ``(txid, revision)`` mark."""
+    rows = conn.execute(_TICKET.split(" FROM")[0] + _CHANGES.format(table="ai_tickets"),
+                        after).fetchall()
+    return [(_ticket(row[:-3]), (row[-3], row[-2]), row[-1]) for row in rows]
 
 
 def changed_erasures(conn, after):
-    rows = conn.execute(
-        "SELECT subject_id, txid::text, revision FROM ai_erasures"
-        f" WHERE (txid, revision) > (%s::xid8, %s) AND {_HORIZON} ORDER BY txid, revision",
-        after).fetchall()
-    return [(subject_id, (txid, revision)) for subject_id, txid, revision in rows]
+    """``(subject_id, mark, settled)`` of erasures recorded after the mark."""
+    rows = conn.execute("SELECT subject_id" + _CHANGES.format(table="ai_erasures"), after).fetchall()
+    return [(subject_id, (txid, revision), settled) for subject_id, txid, revision, settled in rows]
 
 
 def subject_data(conn, subject_id):

@@ -1,0 +1,138 @@
+"""Triage latency through the ai HTTP API for a tenant with 10,000 tickets, against a bare nameko endpoint.
+
+The 10,000 tickets are written straight into the ai database (sealed under keys created in
+privacy's keyring), not published through the broker: loading is not what is measured, and
+it is minutes faster. The ai service then rebuilds the tenant's model from those rows on its
+first request (reported as `ai.model_load`), exactly as after a restart.
+"""
+import json
+import pathlib
+import random
+import subprocess
+import sys
+import time
+
+import psycopg
+import requests
+from nameko.web.handlers import http
+
+from bench.common import percentiles, row
+from services.ai import store
+from services.privacy.keyring import Keyring
+from shared.crypto import FieldCipher, KeyCache, MasterKey
+
+TICKETS = 10_000
+REQUESTS = 400
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+class BareHttpService:
+    """The baseline: nameko's own HTTP entrypoint answering a constant."""
+
+    name = "bare"
+
+    @http("POST", "/bare/<ticket_id>")
+    def bare(self, request, ticket_id):
+        return json.dumps({"ticket_id": ticket_id})
+
+
+def _tenant_connection(url, tenant_id):
+    conn = psycopg.connect(url)
+    conn.execute("SELECT set_config('app.tenant_id', %s, false)", (tenant_id,))
+    return conn
+
+
+def load_tickets(ai_db, privacy_db, master_key, corpus):
+    """Seal and store every ticket as the ai event handler would; keys go to privacy's keyring."""
+    with _tenant_connection(privacy_db["app"], corpus.tenant_id) as keys_conn, \
+            _tenant_connection(ai_db["app"], corpus.tenant_id) as conn:
+        cipher = FieldCipher(KeyCache(Keyring(keys_conn, master_key)))
+        keys_conn.commit()
+        with conn.pipeline():
+            for ticket in corpus.tickets:
+                requester = ticket.requester.subject_id
+                store.record_ticket(
+                    conn, corpus.tenant_id, ticket.ticket_id, 1, ticket_id=ticket.ticket_id,
+                    requester_id=requester,
+                    title=cipher.seal_value(corpus.tenant_id, requester, "title", ticket.title),
+                    description=cipher.seal_value(corpus.tenant_id, requester, "description",
+                                                  ticket.description),
+                    category=ticket.category, priority=ticket.priority)
+        keys_conn.commit()
+        conn.commit()
+
+
+def start(service_path, cfg, ready_url):
+    process = subprocess.Popen([sys.executable, "-m", "tests.support.run_service", service_path,
+                                json.dumps(cfg)], cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.request("POST" if "/bare" in ready_url else "GET", ready_url, timeout=1).ok:
+                return process
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"{service_path} did not start")
+        time.sleep(0.1)
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def latencies(session, url, ticket_ids, headers=None):
+    samples = []
+    for ticket_id in ticket_ids:
+        started = time.perf_counter()
+        response = session.post(url.format(ticket_id), headers=headers, timeout=30)
+        samples.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return percentiles(samples)
+
+
+def run(env):
+    from tests.support.ticket_corpus import tenant_corpus
+    from tests.support.tokens import TokenIssuer
+
+    corpus = tenant_corpus(random.randrange(10**6), TICKETS)
+    ai_db, privacy_db, amqp_uri = env.make_database("ai"), env.make_database("privacy"), env.make_vhost()
+    load_tickets(ai_db, privacy_db, MasterKey.from_env_value(env.master_key), corpus)
+    issuer = TokenIssuer()
+    processes = []
+    try:
+        privacy_cfg = env.service_config("privacy", privacy_db, amqp_uri)
+        processes.append(start("services.privacy.service:PrivacyService", privacy_cfg,
+                               f"http://{privacy_cfg['WEB_SERVER_ADDRESS']}/health/ready"))
+        ai_cfg = env.service_config("ai", ai_db, amqp_uri, AI_AUTO_TRIAGE="false", **issuer.config)
+        processes.append(start("services.ai.service:AiService", ai_cfg,
+                               f"http://{ai_cfg['WEB_SERVER_ADDRESS']}/health/ready"))
+        bare_cfg = env.service_config("bare", ai_db, amqp_uri)
+        processes.append(start("bench.bench_ai:BareHttpService", bare_cfg,
+                               f"http://{bare_cfg['WEB_SERVER_ADDRESS']}/bare/warm"))
+
+        headers = issuer.headers(tenant_id=corpus.tenant_id, roles=("agent",))
+        triage = f"http://{ai_cfg['WEB_SERVER_ADDRESS']}/v1/ai/tickets/{{}}/triage"
+        sample = random.Random(7).sample([t.ticket_id for t in corpus.tickets], REQUESTS)
+        print(f"bench: {TICKETS} tickets stored; measuring", file=sys.stderr, flush=True)
+        with requests.Session() as session:
+            started = time.perf_counter()
+            session.post(triage.format(sample[0]), headers=headers, timeout=120).raise_for_status()
+            model_load = time.perf_counter() - started
+            ours = latencies(session, triage, sample, headers)
+            bare = latencies(session, f"http://{bare_cfg['WEB_SERVER_ADDRESS']}/bare/{{}}", sample)
+    finally:
+        for process in processes:
+            stop(process)
+        issuer.close()
+    return [
+        row("ai.model_load", model_load, "s"),
+        row("ai.triage.p50_ms", ours["p50"], "ms", bare["p50"]),
+        row("ai.triage.p99_ms", ours["p99"], "ms", bare["p99"]),
+    ]
