@@ -9,6 +9,7 @@ dies between (1) and (3) leaves calls awaited; the receipt timeout turns them in
 from contextlib import contextmanager
 
 import eventlet
+import eventlet.hubs
 import psycopg
 import structlog
 from nameko.extensions import DependencyProvider
@@ -63,7 +64,8 @@ class SagaDriver(DependencyProvider):
             except Exception:
                 log.exception("privacy saga driver failed; retrying")
                 self._drop_system()
-                advanced = 0
+                eventlet.sleep(1)
+                continue
             if not advanced:
                 eventlet.sleep(self.interval)
 
@@ -98,13 +100,28 @@ class SagaDriver(DependencyProvider):
             self._save(conn, step)
         if not calls:
             return True
-        outcomes = self.caller.call_all([(name, method, args) for name, method, args, _ in calls])
+        if self._caches_may_hold_key(step.saga, calls):
+            outcomes = [(False, "key shredding not yet announced to every service")] * len(calls)
+        else:
+            outcomes = self.caller.call_all([(name, method, args) for name, method, args, _ in calls])
         with self.transaction(tenant_id) as conn:
             step = self._step(conn, store.load_request(conn, request_id, lock="wait"))
             for (name, method, _, attempt), (ok, result) in zip(calls, outcomes):
                 step.record(name, method, attempt, ok, result)
             self._save(conn, step)
         return True
+
+    def _caches_may_hold_key(self, saga, calls, patience=5.0):
+        """True while privacy.subject_key_shredded is not yet published: a participant purging
+        before its key cache heard of the shredding would still read the subject's data."""
+        if not any(method == "purge_subject" for _, method, _, _ in calls):
+            return False
+        deadline = eventlet.hubs.get_hub().clock() + patience
+        while store.shred_unpublished(self.system, saga.tenant_id, saga.subject_id):
+            if eventlet.hubs.get_hub().clock() > deadline:
+                return True
+            eventlet.sleep(0.01)
+        return False
 
     def _step(self, conn, loaded):
         saga, pii, export_key = loaded

@@ -71,15 +71,17 @@ class Step:
             return action.participant, "export_subject", args, action.attempt
         if isinstance(action, SendRectification):
             return action.participant, "rectify_subject", (*args, self.changes()), action.attempt
-        handler = getattr(self, "_" + type(action).__name__)
-        handler(action, now)
+        local = {ReviewRequest: self._review, ShredKey: self._shred, EmitReminder: self._remind,
+                 Escalate: self._escalate, Complete: self._complete, AssembleBundle: self._assemble,
+                 ExpireBundle: self._expire}
+        local[type(action)](action, now)
         return None
 
     def changes(self):
         cipher = FieldCipher(Keyring(self.conn, self.master_key))
         return cipher.open(self.saga.tenant_id, self.pii)
 
-    def _ReviewRequest(self, action, now):
+    def _review(self, action, now):
         saga = self.saga
         holds = store.hold_reasons(self.conn, saga.subject_id) if saga.KIND == "erasure" else []
         saga.review(holds, now)
@@ -92,7 +94,7 @@ class Step:
             saga.status, saga.reason, saga.completed_at = "rejected", "subject erased", now
             self.emit("request_rejected", {"reason": saga.reason})
 
-    def _ShredKey(self, action, now):
+    def _shred(self, action, now):
         if Keyring(self.conn, self.master_key).shred(action.tenant_id, action.subject_id):
             emit(self.conn, action.tenant_id, f"subject-{action.subject_id}",
                  "subject_key_shredded", {"subject_id": action.subject_id}, self.saga.request_id)
@@ -100,24 +102,24 @@ class Step:
         store.delete_exports(self.conn, store.subject_export_ids(self.conn, action.subject_id))
         self.saga.on_key_shredded(now)
 
-    def _EmitReminder(self, action, now):
+    def _remind(self, action, now):
         self.emit("request_reminder", {"days_left": action.days_left,
                                        "deadline": action.deadline.isoformat(),
                                        "open_participants": self.open_participants()})
 
-    def _Escalate(self, action, now):
+    def _escalate(self, action, now):
         self.emit("request_escalated", {"reason": action.reason,
                                         "participants": list(action.participants),
                                         "deadline": action.deadline.isoformat()})
 
-    def _Complete(self, action, now):
+    def _complete(self, action, now):
         saga = self.saga
         data = {"subject_id": saga.subject_id, "participants": list(saga.participants),
                 "completed_at": now.isoformat()}
         self.emit(f"{saga.KIND}_completed", data)
         self.clear_pii = True
 
-    def _AssembleBundle(self, action, now):
+    def _assemble(self, action, now):
         saga = self.saga
         key = exports.request_key(self.master_key, saga.tenant_id, saga.request_id,
                                   self.wrapped_export_key)
@@ -134,7 +136,7 @@ class Step:
                                    "files": [{"name": f["name"], "sha256": f["sha256"]}
                                              for f in manifest["files"]]})
 
-    def _ExpireBundle(self, action, now):
+    def _expire(self, action, now):
         store.delete_exports(self.conn, [self.saga.request_id])
         self.emit("export_expired", {})
 

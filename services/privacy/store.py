@@ -48,6 +48,14 @@ def due_requests(system_conn, limit=100):
         " ORDER BY next_wakeup LIMIT %s", (limit,)).fetchall()]
 
 
+def shred_unpublished(system_conn, tenant_id, subject_id):
+    """Whether the relay has yet to publish the subject's shredding (read as the system role)."""
+    return system_conn.execute(
+        "SELECT 1 FROM events e, relay_checkpoint c WHERE e.tenant_id = %s AND e.stream_id = %s"
+        " AND e.event_type = 'privacy.subject_key_shredded' AND (e.txid, e.position) > (c.txid, c.position)",
+        (tenant_id, f"subject-{subject_id}")).fetchone() is not None
+
+
 def subject_requests(conn, subject_id):
     return [row[0] for row in conn.execute(
         "SELECT saga FROM privacy_requests WHERE subject_id = %s ORDER BY created_at",

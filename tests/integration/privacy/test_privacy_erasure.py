@@ -102,17 +102,15 @@ def test_a_user_of_another_tenant_cannot_request_erasure_of_a_subject(suite):
         assert profiles.view(tenant_b, subject)["name"] == "Katherine Johnson"
 
 
-def test_a_requester_cannot_request_erasure_of_someone_else(suite):
-    tenant, subject = new_id(), new_id()
-    suite.seed(tenant, subject)
+def test_a_requester_cannot_request_erasure_of_someone_else(privacy_only):
+    suite, tenant, subject = privacy_only(), new_id(), new_id()
     response = suite.post("/v1/privacy/requests", {"type": "erasure", "subject_id": subject},
                           tenant, new_id(), ("requester", "agent"))
     assert response.status_code == 403
 
 
-def test_a_request_of_another_tenant_is_not_found(suite):
-    tenant, subject = new_id(), new_id()
-    suite.seed(tenant, subject)
+def test_a_request_of_another_tenant_is_not_found(privacy_only):
+    suite, tenant, subject = privacy_only(), new_id(), new_id()
     request_id = erase(suite, tenant, subject)["id"]
     response = suite.get(f"/v1/privacy/requests/{request_id}", new_id(), subject, ("admin",))
     assert response.status_code == 404
@@ -142,7 +140,21 @@ def test_a_released_hold_lets_a_new_erasure_complete(suite):
     assert suite.wait(tenant, erase(suite, tenant, subject)["id"])["status"] == "completed"
 
 
-def test_only_officers_may_place_legal_holds(suite):
-    response = suite.post("/v1/privacy/holds", {"subject_id": new_id(), "reason": "x"},
-                          new_id(), new_id(), ("agent",))
+def test_only_officers_may_place_legal_holds(privacy_only):
+    response = privacy_only().post("/v1/privacy/holds", {"subject_id": new_id(), "reason": "x"},
+                                   new_id(), new_id(), ("agent",))
     assert response.status_code == 403
+
+
+def test_a_participant_that_keeps_failing_is_escalated(make_suite):
+    suite = make_suite(PRIVACY_ESCALATE_AFTER_FAILURES=2)
+    tenant, subject = new_id(), new_id()
+    suite.seed(tenant, subject)
+    suite.stop_participant("notes")
+    request_id = erase(suite, tenant, subject)["id"]
+    view = suite.wait(tenant, request_id, until=lambda v: v["escalations"])
+    assert view["escalations"] == ["participant_failing:notes"]
+    (envelope,) = suite.privacy_rows("SELECT envelope FROM events WHERE event_type ="
+                                     " 'privacy.request_escalated'")[0]
+    assert envelope["data"] == {**envelope["data"], "request_id": request_id,
+                                "reason": "participant_failing", "participants": ["notes"]}

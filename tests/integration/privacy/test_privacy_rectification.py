@@ -31,8 +31,8 @@ def test_rectified_values_never_rest_in_plaintext_in_privacy(suite):
     assert rows[0][1] is None  # the sealed changes are dropped once applied
 
 
-def test_a_rectification_without_changes_is_a_bad_request(suite):
-    tenant, subject = new_id(), new_id()
+def test_a_rectification_without_changes_is_a_bad_request(privacy_only):
+    suite, tenant, subject = privacy_only(), new_id(), new_id()
     response = suite.post("/v1/privacy/requests", {"type": "rectification", "subject_id": subject},
                           tenant, subject)
     assert response.status_code == 400 and "changes" in response.json()["errors"]
