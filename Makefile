@@ -27,6 +27,7 @@ run: migrate
 	$(PY) deploy/local/run.py
 
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
+test: INFRA_FLAGS = --nginx
 test: infra
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc

@@ -1,0 +1,123 @@
+"""The whole suite: five services on one vhost, each with its own database, behind the gateway."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import psycopg
+import pytest
+import requests
+from nameko.testing.utils import find_free_port
+
+from services.ai.service import AiService
+from services.audit.service import AuditService
+from services.identity.service import IdentityService
+from services.privacy.service import PrivacyService
+from services.ticketing.service import TicketingService
+from tests.support.fake_oidc import FakeOidcProvider, ProviderKey
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "nginx"))
+from render import render  # noqa: E402
+
+CLASSES = {"privacy": PrivacyService, "identity": IdentityService,
+           "ticketing": TicketingService, "audit": AuditService, "ai": AiService}
+
+
+@dataclass
+class Suite:
+    gateway: str
+    provider: FakeOidcProvider
+    urls: dict = field(default_factory=dict)      # service -> database urls
+    configs: dict = field(default_factory=dict)   # service -> nameko config
+    containers: dict = field(default_factory=dict)
+
+    def request(self, method, path, token=None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.gateway + path, headers=headers, timeout=15, **kwargs)
+
+    def sign_in_google(self, email, hd="example.test", sub=None, name=None, **kwargs):
+        token = self.provider.mint_google(sub or uuid.uuid4().hex, email, hd=hd,
+                                          **({"name": name} if name else {}))
+        response = self.request("POST", "/v1/auth/google", json={"id_token": token}, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def rows(self, service, query, params=()):
+        with psycopg.connect(self.urls[service]["admin"]) as conn:
+            return conn.execute(query, params).fetchall()
+
+    def dump(self, service):
+        """Everything in the service's database as text, the way a backup would hold it."""
+        result = subprocess.run(
+            ["pg_dump", "--data-only", "--no-owner", self.urls[service]["admin"]],
+            capture_output=True, text=True, check=True)
+        return result.stdout
+
+
+@pytest.fixture(scope="session")
+def provider_keys():
+    return tuple(ProviderKey.generate() for _ in range(3))
+
+
+@pytest.fixture
+def suite(service_config, container_factory, provider_keys, tmp_path):
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        pytest.fail("nginx is needed for the gateway tests (make test installs it as root)")
+    with FakeOidcProvider(keys=provider_keys) as provider:
+        configs, urls = {}, {}
+        configs["privacy"], urls["privacy"] = service_config("privacy")
+        for name in CLASSES:
+            if name != "privacy":
+                configs[name], urls[name] = service_config(
+                    name, AMQP_URI=configs["privacy"]["AMQP_URI"])
+        identity = f"http://{configs['identity']['WEB_SERVER_ADDRESS']}"
+        gateway_port = find_free_port()
+        configs["identity"].update({
+            "GOOGLE_CLIENT_IDS": provider.google_client_id,
+            "GOOGLE_CERTS_URL": provider.google_certs_url,
+            "MICROSOFT_CLIENT_ID": provider.microsoft_client_id,
+            "MICROSOFT_CLIENT_SECRET": provider.microsoft_client_secret,
+            "MICROSOFT_JWKS_URL": provider.microsoft_jwks_url,
+            "MICROSOFT_AUTHORITY": provider.microsoft_authority("organizations"),
+            "MICROSOFT_REDIRECT_URI": f"http://127.0.0.1:{gateway_port}/v1/auth/microsoft/callback",
+        })
+        for name in CLASSES:
+            configs[name]["IDENTITY_JWKS_URL"] = identity + "/v1/auth/jwks"
+        suite = Suite(gateway=f"http://127.0.0.1:{gateway_port}", provider=provider,
+                      urls=urls, configs=configs)
+        for name, cls in CLASSES.items():
+            suite.containers[name] = container_factory(cls, configs[name])
+            suite.containers[name].start()
+        upstreams = {name: cfg["WEB_SERVER_ADDRESS"] for name, cfg in configs.items()}
+        conf = tmp_path / "nginx.conf"
+        conf.write_text(render(run_dir=str(tmp_path), listen=f"127.0.0.1:{gateway_port}",
+                               upstreams=upstreams))
+        gateway = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp_path), "-e",
+                                    str(tmp_path / "error.log"), "-g", "daemon off;"])
+        try:
+            _wait_for(lambda: _answers(suite.gateway + "/v1/auth/jwks"))
+            yield suite
+        finally:
+            gateway.send_signal(signal.SIGQUIT)
+            gateway.wait(timeout=10)
+
+
+def _answers(url):
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def _wait_for(predicate, timeout=15):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the gateway did not come up"
+        time.sleep(0.1)
