@@ -6,12 +6,23 @@ from services.audit.chain import GENESIS_HASH, ChainBuilder
 
 # A two-key advisory lock of its own: the first key names the purpose, so it never collides
 # with the relay's one-key locks; the second is the tenant.
-_CHAIN_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dzdesk.audit.chain'), hashtext(%s))"
 _TENANT = "SELECT set_config('app.tenant_id', %s, true)"
+_TENANT_LOCKED = (_TENANT + ", pg_advisory_xact_lock(hashtext('dzdesk.audit.chain'), hashtext(%s))")
+# One round trip: the chain head, and which of the burst's events the chain already holds.
+# Arrays go as binary parameters (%b): in text form psycopg escapes each element by regex.
+_HEAD_AND_SEEN = """
+SELECT h.seq, h.hash,
+       ARRAY(SELECT event_id::text FROM audit_entry
+             WHERE tenant_id = %(tenant)s AND event_id = ANY(%(ids)b::uuid[]))
+FROM (SELECT 0::bigint AS seq, NULL::bytea AS hash
+      UNION ALL
+      (SELECT seq, hash FROM audit_entry WHERE tenant_id = %(tenant)s ORDER BY seq DESC LIMIT 1)
+      ORDER BY seq DESC LIMIT 1) AS h
+"""
 _INSERT = """
 INSERT INTO audit_entry (tenant_id, seq, event_id, envelope, prev_hash, hash)
 SELECT %s, e.seq, e.event_id, e.envelope, e.prev_hash, e.hash
-FROM unnest(%s::bigint[], %s::uuid[], %s::text[], %s::bytea[], %s::bytea[])
+FROM unnest(%b::bigint[], %b::uuid[], %b::text[], %b::bytea[], %b::bytea[])
      AS e(seq, event_id, envelope, prev_hash, hash)
 """
 _COLUMNS = "seq, event_id::text, envelope, prev_hash, hash, recorded_at"
@@ -42,18 +53,16 @@ def append_burst(conn, received):
         by_tenant.setdefault(item.tenant_id, []).append(item)
     appended = 0
     for tenant_id in sorted(by_tenant):
-        use_tenant(conn, tenant_id)
-        conn.execute(_CHAIN_LOCK, (tenant_id,))
+        conn.execute(_TENANT_LOCKED, (tenant_id, tenant_id))
         appended += _append_tenant(conn, tenant_id, by_tenant[tenant_id])
     return appended
 
 
 def _append_tenant(conn, tenant_id, items):
-    seen = {row[0] for row in conn.execute(
-        "SELECT event_id::text FROM audit_entry WHERE tenant_id = %s AND event_id = ANY(%s::uuid[])",
-        (tenant_id, [item.event_id for item in items]))}
-    seq, digest = head(conn, tenant_id)
-    builder = ChainBuilder(seq, digest.hex())
+    seq, digest, seen = conn.execute(_HEAD_AND_SEEN, {
+        "tenant": tenant_id, "ids": [item.event_id for item in items]}).fetchone()
+    seen = set(seen)
+    builder = ChainBuilder(seq, GENESIS_HASH if digest is None else bytes(digest).hex())
     seqs, ids, texts, prevs, hashes = [], [], [], [], []
     for item in items:
         if item.event_id in seen:

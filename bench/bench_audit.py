@@ -1,0 +1,139 @@
+"""Audit ingest (publish to appended) and verification rates, each against a raw baseline.
+
+audit.ingest: events/s from the first publish until the last event is in its chain, the audit
+service running as `dzdesk-service audit` does; baseline: publishing the same messages to a
+queue nobody consumes (what the broker and client take without audit at all).
+audit.verify: entries/s of verification as GET /v1/audit/verify does it (server-side cursor
+over the stored canonical bytes, chain and checkpoint checks); baseline: a bare SHA-256 chain
+loop over the same bytes already in memory. audit.verify.hashing: the same verification over
+rows already fetched, to separate hashing and checks from the database read.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import psycopg
+import requests
+from kombu import Connection, Exchange, Queue
+
+from bench.common import rate, row
+from services.audit import store
+from services.audit.chain import verify_chain
+
+EVENTS = 30000
+TENANTS = 5
+
+
+def envelopes():
+    tenants = [str(uuid.uuid4()) for _ in range(TENANTS)]
+    bodies = []
+    for n in range(EVENTS):
+        tenant = tenants[n % TENANTS]
+        bodies.append(json.dumps({
+            "event_id": str(uuid.uuid4()), "event_type": "ticketing.ticket_commented",
+            "schema_version": 1, "tenant_id": tenant, "stream_id": f"ticket-{n % 997}",
+            "stream_version": n // 997 + 1, "occurred_at": "2025-03-01T09:30:00.250000+00:00",
+            "actor": {"user_id": str(uuid.uuid4()), "roles": ["agent"]},
+            "correlation_id": str(uuid.uuid4()), "causation_id": str(uuid.uuid4()),
+            "data": {"ticket_id": str(uuid.uuid4()), "comment_id": str(uuid.uuid4()),
+                     "visibility": "public"},
+            "pii": {"body": {"subject_id": str(uuid.uuid4()), "ciphertext": "QUJD" * 40}},
+        }).encode())
+    return tenants, bodies
+
+
+def publish(amqp_uri, bodies):
+    exchange = Exchange("ticketing.events", type="topic", durable=True)
+    with Connection(amqp_uri) as connection:
+        producer = connection.Producer()
+        for body in bodies:
+            producer.publish(body, exchange=exchange, routing_key="ticket_commented",
+                             content_type="application/json", content_encoding="utf-8",
+                             delivery_mode=2, declare=[])
+
+
+def raw_publish_rate(env, bodies):
+    amqp_uri = env.make_vhost()
+    exchange = Exchange("ticketing.events", type="topic", durable=True)
+    with Connection(amqp_uri) as connection:
+        Queue("sink", exchange=exchange, routing_key="#", durable=True,
+              queue_arguments={"x-queue-type": "quorum"})(connection.default_channel).declare()
+    started = time.perf_counter()
+    publish(amqp_uri, bodies)
+    return rate(len(bodies), time.perf_counter() - started)
+
+
+def start_audit(env, urls, amqp_uri):
+    config = env.service_config("audit", urls, amqp_uri)
+    host, port = config["WEB_SERVER_ADDRESS"].split(":")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared.launch", "audit"],
+        env={**os.environ, "AMQP_URI": amqp_uri, "AUDIT_DATABASE_URL": urls["app"],
+             "AUDIT_SYSTEM_DATABASE_URL": urls["system"], "HOST": host, "PORT": port,
+             "DZDESK_MASTER_KEY": env.master_key, "LOG_LEVEL": "WARNING"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://{host}:{port}/health/ready", timeout=1).ok:
+                return process
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the audit service did not become ready")
+
+
+def appended(admin_url):
+    with psycopg.connect(admin_url) as conn:
+        return conn.execute("SELECT count(*) FROM audit_entry").fetchone()[0]
+
+
+def ingest_rate(env, urls, bodies):
+    amqp_uri = env.make_vhost()
+    process = start_audit(env, urls, amqp_uri)
+    try:
+        started = time.perf_counter()
+        publish(amqp_uri, bodies)
+        while appended(urls["admin"]) < len(bodies):
+            time.sleep(0.02)
+        return rate(len(bodies), time.perf_counter() - started)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def verify_rates(urls, tenant):
+    with psycopg.connect(urls["app"]) as conn:
+        store.use_tenant(conn, tenant)
+        fetched = list(store.stored_rows(conn, tenant))
+        started = time.perf_counter()
+        result = verify_chain(store.stored_rows(conn, tenant), [], {}, tenant_id=tenant)
+        through_db = rate(result.entries, time.perf_counter() - started)
+    assert result.ok and result.entries == len(fetched)
+    started = time.perf_counter()
+    verify_chain(fetched, [], {}, tenant_id=tenant)
+    in_memory = rate(len(fetched), time.perf_counter() - started)
+    canonical = [canonical for _, _, _, canonical in fetched]
+    started = time.perf_counter()
+    prev = bytes(32)
+    for item in canonical:
+        hasher = hashlib.sha256(prev)
+        hasher.update(item)
+        prev = hasher.digest()
+    raw = rate(len(canonical), time.perf_counter() - started)
+    return through_db, in_memory, raw
+
+
+def run(env):
+    tenants, bodies = envelopes()
+    raw_publish = raw_publish_rate(env, bodies)
+    urls = env.make_database("audit")
+    ingest = ingest_rate(env, urls, bodies)
+    through_db, in_memory, raw_hash = verify_rates(urls, tenants[0])
+    return [row("audit.ingest", ingest, "events/s", raw_publish),
+            row("audit.verify", through_db, "entries/s", raw_hash),
+            row("audit.verify.hashing", in_memory, "entries/s", raw_hash)]
