@@ -118,7 +118,8 @@ def entry_line(tenant_id, row):
 def stored_rows(conn, tenant_id, batch=5000):
     """(seq, prev_hash, hash, canonical bytes) of the whole chain in seq order, through a
     server-side cursor so a long log is never held in memory."""
-    with conn.cursor(name="audit_verify") as cursor:
+    # binary results: bytea arrives as is, not as hex text to decode
+    with conn.cursor(name="audit_verify", binary=True) as cursor:
         cursor.itersize = batch
         cursor.execute("SELECT seq, prev_hash, hash, convert_to(envelope, 'UTF8')"
                        " FROM audit_entry WHERE tenant_id = %s ORDER BY seq", (tenant_id,))
