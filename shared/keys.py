@@ -42,6 +42,18 @@ class RemoteKeyring:
         return base64.b64decode(value) if value else None
 
 
+class ServiceCipher(FieldCipher):
+    """The injected cipher; `forget` drops a subject's cached key before an erasure purge,
+    so the purge never re-reads plaintext through a key the shred broadcast has yet to drop."""
+
+    def __init__(self, cache):
+        super().__init__(cache)
+        self._cache = cache
+
+    def forget(self, tenant_id, subject_id):
+        self._cache.drop(str(tenant_id), str(subject_id))
+
+
 class SubjectKeys(DependencyProvider):
     """Injects a FieldCipher; `privacy.subject_key_shredded` empties the cache at once."""
 
@@ -62,7 +74,7 @@ class SubjectKeys(DependencyProvider):
     kill = stop
 
     def get_dependency(self, worker_ctx):
-        return FieldCipher(self.cache)
+        return ServiceCipher(self.cache)
 
     def _listen_for_shredding(self):
         # an exclusive queue per process: every instance of every service hears every shred

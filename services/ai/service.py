@@ -118,6 +118,7 @@ class AiService(HealthMixin):
     def purge_subject(self, tenant_id, subject_id, request_id):
         args = SubjectSchema().load({"tenant_id": tenant_id, "subject_id": subject_id,
                                      "request_id": request_id})
+        self.cipher.forget(args["tenant_id"], subject_id)
         conn = self.db.begin(args["tenant_id"])
         purged = store.purge_subject(conn, str(args["tenant_id"]), subject_id, request_id)
         purged["model_tickets"] = len(self.models.forget(tenant_id, subject_id))

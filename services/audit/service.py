@@ -16,6 +16,7 @@ from shared.envelope import PLATFORM_TENANT
 from shared.health import HealthMixin
 from shared.logs import WorkerLogContext
 from shared.relay import OutboxRelay
+from shared.rpc import rpc
 from shared.web import decode_cursor, encode_cursor, http, json_response, page_limit
 
 OFFICER = "compliance_officer"
@@ -41,6 +42,21 @@ class AuditService(HealthMixin):
         principal = self.auth.principal(request)
         require_roles(principal, OFFICER)
         return principal.tenant_id
+
+    # --- privacy participant: the log holds ciphertext only; shredding made it unreadable ---
+    @rpc
+    def purge_subject(self, tenant_id, subject_id, request_id):
+        """Nothing to purge: entries are immutable and their personal fields are ciphertext
+        under the subject's key, which the erasure has already shredded."""
+        return {"service": "audit", "request_id": request_id, "purged": {},
+                "note": "immutable log of ciphertext; unreadable after key shredding"}
+
+    @rpc
+    def export_subject(self, tenant_id, subject_id):
+        """The actions the log records the subject performing (metadata, in seq order)."""
+        conn = self.db.begin(tenant_id)
+        return {"service": "audit", "subject_id": str(subject_id),
+                "actions": store.entries_by_actor(conn, subject_id)}
 
     @http("GET", "/v1/audit/events")
     def list_events(self, request):

@@ -126,6 +126,17 @@ def stored_rows(conn, tenant_id, batch=5000):
         yield from cursor
 
 
+def entries_by_actor(conn, subject_id, limit=10000):
+    """What the log records the subject doing: seq, type, time; never the sealed fields."""
+    rows = conn.execute(
+        "SELECT seq, event_type, envelope::jsonb->>'occurred_at', recorded_at FROM audit_entry"
+        " WHERE envelope::jsonb->'actor'->>'user_id' = %s ORDER BY seq LIMIT %s",
+        (str(subject_id), limit)).fetchall()
+    return [{"seq": seq, "event_type": event_type, "occurred_at": occurred_at,
+             "recorded_at": recorded_at.isoformat()}
+            for seq, event_type, occurred_at, recorded_at in rows]
+
+
 def checkpoint_row_to_dict(row):
     tenant_id, seq, hash, signed_at, key_id, signature = row
     return {"tenant_id": str(tenant_id), "seq": seq, "hash": bytes(hash).hex(),

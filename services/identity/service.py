@@ -1,5 +1,6 @@
 """The identity service: nameko entrypoints only; the work lives in its domain modules."""
 
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
@@ -50,6 +51,7 @@ class IdentityService(HealthMixin):
     relay = OutboxRelay()
     cipher = SubjectKeys()
     settings = IdentitySettings()
+    privacy = RpcProxy("privacy")
 
     def context(self):
         return accounts.Context(self.db, self.directory, self.cipher, self.settings, utcnow())
@@ -125,6 +127,15 @@ class IdentityService(HealthMixin):
         ctx = self.context()
         return members.me(ctx, members.principal(ctx, request))
 
+    @http("DELETE", "/v1/me")
+    def erase_me(self, request):
+        """Ask for the erasure of one's own personal data; the privacy service carries it out."""
+        caller = members.principal(self.context(), request)
+        accepted = self.privacy.request_erasure(caller.tenant_id, caller.user_id, caller.user_id,
+                                                sorted(caller.roles))
+        return json_response(accepted, status=202,
+                             headers={"Location": f"/v1/privacy/requests/{accepted['id']}"})
+
     @http("GET", "/v1/tenant")
     def tenant(self, request):
         ctx = self.context()
@@ -168,6 +179,7 @@ class IdentityService(HealthMixin):
 
     @rpc
     def purge_subject(self, tenant_id, subject_id, request_id):
+        self.cipher.forget(tenant_id, subject_id)
         return subjects.purge_subject(self.context(), tenant_id, subject_id, request_id)
 
     @rpc

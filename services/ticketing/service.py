@@ -168,6 +168,7 @@ class TicketingService(HealthMixin):
 
     @rpc
     def purge_subject(self, tenant_id, subject_id, request_id):
+        self.cipher.forget(tenant_id, subject_id)
         purged = self.desk(tenant_id).purge(subject_id)
         return {"service": "ticketing", "request_id": request_id, "purged": purged}
 

@@ -90,6 +90,7 @@ def suite(service_config, container_factory, provider_keys, tmp_path):
         })
         for name in CLASSES:
             configs[name]["IDENTITY_JWKS_URL"] = identity + "/v1/auth/jwks"
+        configs["privacy"]["PRIVACY_SAGA_POLL_SECONDS"] = 0.2
         suite = Suite(gateway=f"http://127.0.0.1:{gateway_port}", provider=provider,
                       urls=urls, configs=configs)
         for name, cls in CLASSES.items():
@@ -97,8 +98,9 @@ def suite(service_config, container_factory, provider_keys, tmp_path):
             suite.containers[name].start()
         upstreams = {name: cfg["WEB_SERVER_ADDRESS"] for name, cfg in configs.items()}
         conf = tmp_path / "nginx.conf"
+        # as behind a load balancer on this host: the client address comes from X-Forwarded-For
         conf.write_text(render(run_dir=str(tmp_path), listen=f"127.0.0.1:{gateway_port}",
-                               upstreams=upstreams))
+                               upstreams=upstreams, trusted_proxies=("127.0.0.1/32",)))
         gateway = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp_path), "-e",
                                     str(tmp_path / "error.log"), "-g", "daemon off;"])
         try:
