@@ -2,16 +2,13 @@
 import base64
 import socket
 
-import eventlet
-import structlog
 from eventlet.semaphore import Semaphore
 from kombu import Connection, Consumer, Exchange, Queue
 from nameko.extensions import DependencyProvider
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from shared.background import BackgroundLoop
 from shared.crypto import FieldCipher, KeyCache
-
-log = structlog.get_logger()
 
 
 class RemoteKeyring:
@@ -54,46 +51,37 @@ class ServiceCipher(FieldCipher):
         self._cache.drop(str(tenant_id), str(subject_id))
 
 
-class SubjectKeys(DependencyProvider):
-    """Injects a FieldCipher; `privacy.subject_key_shredded` empties the cache at once."""
+class SubjectKeys(BackgroundLoop, DependencyProvider):
+    """Injects a ServiceCipher; `privacy.subject_key_shredded` empties the cache at once."""
+
+    idle_interval = 1.0
 
     def setup(self):
         config = self.container.config
         self.remote = RemoteKeyring(config)
         self.cache = KeyCache(self.remote, ttl_seconds=float(config.get("KEY_CACHE_TTL", 60)))
-        self.running = False
-
-    def start(self):
-        self.running = True
-        self.container.spawn_managed_thread(self._listen_for_shredding)
 
     def stop(self):
-        self.running = False
+        super().stop()
         self.remote.stop()
-
-    kill = stop
 
     def get_dependency(self, worker_ctx):
         return ServiceCipher(self.cache)
 
-    def _listen_for_shredding(self):
+    def run_once(self):
         # an exclusive queue per process: every instance of every service hears every shred
-        queue = Queue(exclusive=True, auto_delete=True, bindings=None,
+        queue = Queue(exclusive=True, auto_delete=True,
                       exchange=Exchange("privacy.events", type="topic", durable=True),
                       routing_key="subject_key_shredded")
-        while self.running:
-            try:
-                with Connection(self.container.config["AMQP_URI"]) as connection:
-                    with Consumer(connection, queues=[queue], callbacks=[self._on_shred],
-                                  no_ack=True, accept=["json"]):
-                        while self.running:
-                            try:
-                                connection.drain_events(timeout=1)
-                            except socket.timeout:
-                                continue
-            except Exception:
-                log.exception("key shred listener lost its connection; reconnecting")
-                eventlet.sleep(1)
+        with Connection(self.container.config["AMQP_URI"]) as connection:
+            with Consumer(connection, queues=[queue], callbacks=[self._on_shred],
+                          no_ack=True, accept=["json"]):
+                while self._running:
+                    try:
+                        connection.drain_events(timeout=1)
+                    except socket.timeout:
+                        continue
+        return 0
 
     def _on_shred(self, body, message):
         self.cache.drop(body["tenant_id"], body["data"]["subject_id"])

@@ -10,15 +10,12 @@ stream's order too. One relay per database is active, elected by an advisory loc
 import time
 
 import amqp
-import eventlet
 import psycopg
-import structlog
 from kombu import Connection
 from nameko.extensions import DependencyProvider
 
 from shared import metrics
-
-log = structlog.get_logger()
+from shared.background import BackgroundLoop
 
 _BATCH = """
 SELECT txid::text, position, envelope::text, event_type FROM events
@@ -146,45 +143,23 @@ class Relay:
         self.conn = self.publisher = self.checkpoint = self.prefetched = None
 
 
-class OutboxRelay(DependencyProvider):
+class OutboxRelay(BackgroundLoop, DependencyProvider):
     """Runs the relay in the service process; reconnects with backoff after any failure."""
 
     def setup(self):
         config = self.container.config
-        self.interval = float(config.get("RELAY_POLL_INTERVAL", 0.05))
+        self.idle_interval = float(config.get("RELAY_POLL_INTERVAL", 0.05))
         self.relay = Relay(self.container.service_name, config["SYSTEM_DATABASE_URL"],
                            config["AMQP_URI"])
-        self.running = False
-        self.thread = None
-
-    def start(self):
-        self.running = True
-        self.thread = self.container.spawn_managed_thread(self._loop)
-
-    def stop(self):
-        self.running = False
-        if self.thread is not None:
-            self.thread.kill()
-        self.relay.close()
-
-    kill = stop
 
     def get_dependency(self, worker_ctx):
         return None
 
-    def _loop(self):
-        backoff = self.interval
-        while self.running:
-            try:
-                if not self.relay.acquire():
-                    eventlet.sleep(1)  # standby: another process relays this database
-                    continue
-                published = self.relay.run_once()
-                backoff = self.interval
-                if published < self.relay.batch_size:
-                    eventlet.sleep(self.interval)
-            except Exception:
-                log.exception("relay failed; reconnecting", service=self.relay.service)
-                self.relay.close()
-                eventlet.sleep(backoff)
-                backoff = min(backoff * 2, 5)
+    def run_once(self):
+        if not self.relay.acquire():
+            return 1.0  # standby: another process relays this database
+        published = self.relay.run_once()
+        return 0 if published == self.relay.batch_size else self.idle_interval
+
+    def reset(self):
+        self.relay.close()

@@ -133,9 +133,10 @@ def token_issuer():
 
 
 @pytest.fixture
-def container_factory():
+def container_factory(make_database):
     """nameko's container_factory, killing a test's containers at once rather than in turn
-    (each waits up to a second for its consumer loop)."""
+    (each waits up to a second for its consumer loop). It depends on make_database so that
+    its containers are gone before their databases are dropped."""
     from nameko.containers import get_container_cls
 
     containers = []

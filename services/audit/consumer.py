@@ -12,7 +12,6 @@ import socket
 import time
 
 import amqp
-import eventlet
 import psycopg
 import structlog
 from kombu import Connection, Exchange, Queue, binding
@@ -22,6 +21,7 @@ from services.audit import store
 from services.audit.exceptions import InvalidEnvelope
 from services.audit.ingest import parse
 from shared import metrics
+from shared.background import BackgroundLoop
 
 log = structlog.get_logger()
 
@@ -170,8 +170,10 @@ class Ingestor:
         self.connection = self.channel = self.publisher = self.db = None
 
 
-class AuditIngest(DependencyProvider):
+class AuditIngest(BackgroundLoop, DependencyProvider):
     """Runs the Ingestor in a managed thread; reconnects with backoff after any failure."""
+
+    idle_interval = 0
 
     def setup(self):
         config = self.container.config
@@ -182,34 +184,19 @@ class AuditIngest(DependencyProvider):
             batch_wait=float(config.get("AUDIT_BATCH_MS", 50)) / 1000,
             prefetch=int(config.get("AUDIT_PREFETCH", 1000)),
             service=self.container.service_name)
-        self.running, self.thread = False, None
 
     def start(self):
         # bound before the service reports started: nothing published from then on is lost
         self.ingestor.declare()
-        self.running = True
-        self.thread = self.container.spawn_managed_thread(self._loop)
-
-    def stop(self):
-        self.running = False
-        if self.thread is not None:
-            self.thread.kill()
-        self.ingestor.close()
-
-    kill = stop
+        super().start()
 
     def get_dependency(self, worker_ctx):
         return None
 
-    def _loop(self):
-        backoff = 0.1
-        while self.running:
-            try:
-                self.ingestor.connect()
-                self.ingestor.poll(timeout=1.0)
-                backoff = 0.1
-            except Exception:
-                log.exception("audit ingest failed; reconnecting")
-                self.ingestor.close()
-                eventlet.sleep(backoff)
-                backoff = min(backoff * 2, 5)
+    def run_once(self):
+        self.ingestor.connect()
+        self.ingestor.poll(timeout=1.0)
+        return 0
+
+    def reset(self):
+        self.ingestor.close()

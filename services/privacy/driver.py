@@ -11,7 +11,6 @@ from contextlib import contextmanager
 import eventlet
 import eventlet.hubs
 import psycopg
-import structlog
 from nameko.extensions import DependencyProvider
 from psycopg_pool import ConnectionPool
 
@@ -19,12 +18,11 @@ from services.privacy import store
 from services.privacy.participants import ParticipantCaller
 from services.privacy.requests import load_saga, setting
 from services.privacy.steps import Step
+from shared.background import BackgroundLoop
 from shared.crypto import MasterKey
 
-log = structlog.get_logger()
 
-
-class SagaDriver(DependencyProvider):
+class SagaDriver(BackgroundLoop, DependencyProvider):
     def setup(self):
         config = self.container.config
         self.config = config
@@ -35,41 +33,24 @@ class SagaDriver(DependencyProvider):
         self.caller = ParticipantCaller(config["AMQP_URI"],
                                         float(setting(config, "PRIVACY_RPC_TIMEOUT_SECONDS", 30)))
         self.system = None
-        self.running = False
-        self.thread = None
+        self.idle_interval = self.interval
 
     def start(self):
         self.pool.open(wait=False)
-        self.running = True
-        self.thread = self.container.spawn_managed_thread(self._loop)
+        super().start()
 
     def stop(self):
-        self.running = False
-        if self.thread is not None:
-            self.thread.kill()
+        super().stop()
         self.caller.stop()
-        if self.system is not None:
-            self.system.close()
         self.pool.close()
-
-    kill = stop
 
     def get_dependency(self, worker_ctx):
         return self
 
-    def _loop(self):
-        while self.running:
-            try:
-                advanced = self.run_once()
-            except Exception:
-                log.exception("privacy saga driver failed; retrying")
-                self._drop_system()
-                eventlet.sleep(1)
-                continue
-            if not advanced:
-                eventlet.sleep(self.interval)
+    def run_once(self):
+        return 0 if self.advance_due() else self.interval
 
-    def _drop_system(self):
+    def reset(self):
         if self.system is not None:
             try:
                 self.system.close()
@@ -77,7 +58,7 @@ class SagaDriver(DependencyProvider):
                 pass
         self.system = None
 
-    def run_once(self):
+    def advance_due(self):
         """Advance every saga due now; returns how many moved."""
         if self.system is None:
             self.system = psycopg.connect(self.config["SYSTEM_DATABASE_URL"], autocommit=True)

@@ -7,13 +7,12 @@ second process (or a retried tick) polling the same rows records nothing twice.
 """
 from functools import partial
 
-import eventlet
 import psycopg
 import structlog
-from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import Entrypoint
 
 from services.ticketing.clock import clock_from_config
+from shared.background import BackgroundLoop
 from shared.db import finish_transactions
 
 log = structlog.get_logger()
@@ -23,7 +22,7 @@ _DUE = ("SELECT tenant_id::text, ticket_id::text FROM tickets WHERE sla_next_at 
         " ORDER BY sla_next_at LIMIT %s")
 
 
-class SlaDue(Entrypoint):
+class SlaDue(BackgroundLoop, Entrypoint):
     """Calls the method as `method(tenant_id, ticket_id)` for each ticket whose alert is due.
 
     Config: SLA_TIMER_INTERVAL (seconds between polls, default 5), SLA_TIMER_BATCH (default 100).
@@ -36,32 +35,11 @@ class SlaDue(Entrypoint):
         self.url = config["SYSTEM_DATABASE_URL"]
         self.clock = clock_from_config(config)
         self.in_flight = set()
-        self.running = False
-        self.thread = None
         self.conn = None
 
-    def start(self):
-        self.running = True
-        self.thread = self.container.spawn_managed_thread(self._loop)
-
-    def stop(self):
-        self.running = False
-        if self.thread is not None:
-            self.thread.kill()
-        self._close()
-
-    kill = stop
-
-    def _loop(self):
-        while self.running:
-            try:
-                self.poll()
-            except ContainerBeingKilled:
-                return
-            except Exception:
-                log.exception("SLA timer poll failed; reconnecting")
-                self._close()
-            eventlet.sleep(self.interval)
+    def run_once(self):
+        self.poll()
+        return self.interval
 
     def poll(self):
         """Spawn a worker for each due ticket not already being handled; return how many."""
@@ -87,7 +65,7 @@ class SlaDue(Entrypoint):
                         error=repr(exc_info[1]))
         return result, exc_info
 
-    def _close(self):
+    def reset(self):
         if self.conn is not None:
             try:
                 self.conn.close()

@@ -71,7 +71,7 @@ def ready(cfg):
         return False
 
 
-def wait_until(predicate, timeout=15):
+def wait_until(predicate, timeout=30):
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
