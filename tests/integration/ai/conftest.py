@@ -5,9 +5,10 @@ import uuid
 
 import psycopg
 import pytest
-from kombu import Connection, Exchange
+from kombu import Exchange
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from tests.support.amqp import confirming_connection
 from services.ai.service import AiService
 from services.privacy.service import PrivacyService
 from services.ticketing.domain import (
@@ -50,7 +51,7 @@ class Ticketing:
         self.amqp_uri = amqp_uri
         self.keyring = RemoteKeyring({"AMQP_URI": amqp_uri})
         self.cipher = FieldCipher(KeyCache(self.keyring))
-        self.connection = Connection(amqp_uri)
+        self.connection = confirming_connection(amqp_uri)
         self.producer = self.connection.Producer(serializer="json")
         self.exchange = Exchange("ticketing.events", type="topic", durable=True)
         self.streams = {}  # (tenant, ticket) -> ticket state

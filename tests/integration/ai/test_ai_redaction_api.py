@@ -2,10 +2,10 @@ import uuid
 
 import pytest
 import requests
-from kombu import Connection, Exchange
 
 from shared.envelope import Envelope
 from tests.support.fake_azure import FakeAzureOpenAI
+from tests.support import amqp
 
 
 @pytest.fixture
@@ -60,10 +60,7 @@ def test_a_name_known_only_from_an_identity_event_is_redacted_before_azure(start
     pii = rig.ticketing.cipher.seal(tenant, {"name": (requester, "Wilhelmina Okonkwo-Strand")})
     profile = Envelope.new("identity.user_registered", tenant, f"user-{requester}", {"user_id": requester},
                            actor={"system": "identity"}, pii=pii).with_version(1)
-    with Connection(rig.cfg["AMQP_URI"]) as connection:
-        exchange = Exchange("identity.events", type="topic", durable=True)
-        connection.Producer(serializer="json").publish(
-            profile.to_dict(), exchange=exchange, routing_key="user_registered", declare=[exchange])
+    amqp.publish(rig.cfg["AMQP_URI"], [profile.to_dict()])
     rig.ticketing.open(tenant, ticket, requester, "Badge lost",
                        "Wilhelmina Okonkwo-Strand lost her badge on the train.")
     rig.wait_for_events()

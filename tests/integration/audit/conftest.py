@@ -5,9 +5,9 @@ import uuid
 import psycopg
 import pytest
 import requests
-from kombu import Connection, Exchange
 
 from services.audit.service import AuditService
+from tests.support import amqp
 
 
 def envelope(tenant_id, number=1, event_type="ticketing.ticket_opened", stream_id=None):
@@ -24,14 +24,8 @@ def envelope(tenant_id, number=1, event_type="ticketing.ticket_opened", stream_i
 
 
 def publish(amqp_uri, envelopes):
-    """Publish envelopes to their service's exchange, as the outbox relay does."""
-    with Connection(amqp_uri) as connection:
-        producer = connection.Producer(serializer="json")
-        for body in envelopes:
-            service, name = body["event_type"].split(".", 1)
-            producer.publish(body, exchange=Exchange(f"{service}.events", type="topic",
-                                                     durable=True),
-                             routing_key=name, declare=[], delivery_mode=2)
+    """Publish envelopes to their service's exchange, as the outbox relay does (confirmed)."""
+    amqp.publish(amqp_uri, envelopes)
 
 
 def wait_until(predicate, timeout=20, message="timed out"):

@@ -8,10 +8,11 @@ import uuid
 import psycopg
 import pytest
 import requests
-from kombu import Connection, Exchange
+from kombu import Connection
 from nameko.testing.services import entrypoint_waiter
 
 from shared.envelope import Envelope
+from tests.support import amqp
 from tests.support.amqp import drain, queue_depth
 from tests.support.probe import EchoService, ProbeService
 
@@ -28,11 +29,8 @@ def running(container_factory, service_config):
     return cfg, urls, service
 
 
-def publish(amqp_uri, body, headers=None):
-    with Connection(amqp_uri) as connection:
-        producer = connection.Producer(serializer="json")
-        producer.publish(body, exchange=Exchange("probe.events", type="topic", durable=True),
-                         routing_key="note_added", headers=headers or {}, declare=[])
+def publish(amqp_uri, body):
+    amqp.publish(amqp_uri, [body], exchange_of=lambda _: "probe", routing_key_of=lambda _: "note_added")
 
 
 def seen_count(urls, stream):
