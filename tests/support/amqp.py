@@ -52,3 +52,13 @@ def drain(amqp_uri, queue_name, expect=None, timeout=5.0):
 def queue_depth(amqp_uri, queue_name):
     with Connection(amqp_uri) as connection:
         return Queue(queue_name)(connection.default_channel).queue_declare(passive=True).message_count
+
+
+def has_consumer(amqp_uri, queue_name):
+    """True once the queue exists and something consumes it."""
+    try:
+        with Connection(amqp_uri) as connection:
+            declared = Queue(queue_name)(connection.default_channel).queue_declare(passive=True)
+            return declared.consumer_count > 0
+    except Exception:
+        return False

@@ -3,7 +3,9 @@
 python -m tests.support.run_service module:Class CONFIG_JSON
 """
 import json
+import subprocess
 import sys
+import time
 
 from shared.green import patch
 
@@ -20,6 +22,32 @@ def main(argv):
     config = json.loads(argv[1])
     logs.configure(cls, "WARNING")
     run([getattr(importlib.import_module(module), cls)], config)
+
+
+def start_process(class_path, cfg, consumed_queue=None, timeout=30):
+    """The service in a process of its own, once it answers /health/ready and, when named,
+    once `consumed_queue` has its consumer (extensions start in parallel: HTTP may come first)."""
+    import requests
+
+    from tests.support.amqp import has_consumer
+
+    process = subprocess.Popen([sys.executable, "-m", "tests.support.run_service", class_path,
+                                json.dumps(cfg)])
+
+    def ready():
+        try:
+            requests.get(f"http://{cfg['WEB_SERVER_ADDRESS']}/health/ready", timeout=1).raise_for_status()
+        except requests.RequestException:
+            return False
+        return consumed_queue is None or has_consumer(cfg["AMQP_URI"], consumed_queue)
+
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"{class_path} did not start (exit code {process.poll()})")
+        time.sleep(0.05)
+    return process
 
 
 if __name__ == "__main__":

@@ -1,14 +1,11 @@
 """Faults mid-stream: broker connections cut, the audit process killed mid-batch. Nothing is
 lost and nothing is duplicated."""
-import json
-import subprocess
-import sys
 import time
 
 import pytest
-import requests
 
 from tests.integration.audit.conftest import count, envelope, publish, rows, wait_until
+from tests.support import run_service
 
 pytestmark = pytest.mark.slow
 
@@ -40,18 +37,8 @@ def test_cut_broker_connections_mid_stream_lose_and_duplicate_nothing(
 
 
 def start_process(cfg):
-    process = subprocess.Popen([sys.executable, "-m", "tests.support.run_service",
-                                "services.audit.service:AuditService", json.dumps(cfg)])
-    wait_until(lambda: ready(cfg) or process.poll() is not None)
-    assert process.poll() is None, "the audit process exited"
-    return process
-
-
-def ready(cfg):
-    try:
-        return requests.get(f"http://{cfg['WEB_SERVER_ADDRESS']}/health/ready", timeout=1).ok
-    except requests.ConnectionError:
-        return False
+    return run_service.start_process("services.audit.service:AuditService", cfg,
+                                     consumed_queue="audit.ingest")
 
 
 def test_an_audit_process_killed_mid_batch_loses_and_duplicates_nothing(

@@ -1,7 +1,4 @@
-import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 
@@ -12,7 +9,7 @@ from kombu import Connection
 from nameko.testing.services import entrypoint_waiter
 
 from shared.envelope import Envelope
-from tests.support import amqp
+from tests.support import amqp, run_service
 from tests.support.amqp import drain, queue_depth
 from tests.support.probe import EchoService, ProbeService
 
@@ -54,19 +51,8 @@ def test_a_redelivered_event_takes_effect_once(running):
 
 
 def start_process(cfg):
-    """The probe service in a process of its own, once it answers /health/ready."""
-    process = subprocess.Popen([sys.executable, "-m", "tests.support.run_service",
-                                "tests.support.probe:ProbeService", json.dumps(cfg)])
-    wait_until(lambda: ready(cfg) or process.poll() is not None)
-    assert process.poll() is None, "the service process exited"
-    return process
-
-
-def ready(cfg):
-    try:
-        return requests.get(f"http://{cfg['WEB_SERVER_ADDRESS']}/health/ready", timeout=1).ok
-    except requests.ConnectionError:
-        return False
+    return run_service.start_process("tests.support.probe:ProbeService", cfg,
+                                     consumed_queue=QUEUE)
 
 
 def wait_until(predicate, timeout=30):
