@@ -9,19 +9,18 @@ stream's order too. One relay per database is active, elected by an advisory loc
 """
 import time
 
-import amqp
 import psycopg
 from kombu import Connection
 from nameko.extensions import DependencyProvider
 
-from shared import metrics
+from shared import amqp_frames, metrics
 from shared.background import BackgroundLoop
 
 _BATCH = """
-SELECT txid::text, position, envelope::text, event_type FROM events
-WHERE (txid, position) > (%s::xid8, %s)
-  AND txid < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY txid, position
+SELECT e.txid::text AS txid_text, e.position, e.envelope::text, e.event_type FROM events e
+WHERE (e.txid, e.position) > (%s::xid8, %s)
+  AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY e.txid, e.position
 LIMIT %s
 """
 _LOCK = "SELECT pg_try_advisory_lock(hashtext('dzdesk.relay.' || %s))"
@@ -59,12 +58,13 @@ class ConfirmingPublisher:
         self.wait_confirmed()
 
     def send(self, messages):
-        for routing_key, body in messages:
-            message = amqp.Message(body, content_type="application/json",
-                                   content_encoding="utf-8", delivery_mode=2)
-            self.channel.basic_publish(message, exchange=self.exchange_name,
-                                       routing_key=routing_key)
-            self.sent += 1
+        """Write the whole batch in one go: py-amqp's per-message framing, not the broker,
+        was the relay's limit, and every message here has the same properties."""
+        frames = amqp_frames.Publisher(self.channel.channel_id, self.exchange_name,
+                                       self.connection.connection.frame_max)
+        self.connection.connection.transport.write(
+            b"".join(frames.publish(routing_key, body) for routing_key, body in messages))
+        self.sent += len(messages)
 
     def wait_confirmed(self):
         deadline = time.monotonic() + self.confirm_timeout

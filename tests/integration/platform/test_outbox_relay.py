@@ -106,3 +106,40 @@ def test_only_one_relay_per_database_is_active(db, amqp_uri):
         assert time.monotonic() < deadline, "the standby never took over"
         time.sleep(0.05)
     standby.close()
+
+
+def test_an_event_larger_than_a_frame_arrives_whole(db, amqp_uri):
+    tenant = str(uuid.uuid4())
+    queue = bind_queue(amqp_uri, "probe")
+    big = "x" * 400_000  # several AMQP body frames at the default frame_max of 128 KiB
+    with writer(db["app"], tenant) as conn:
+        envelope = Envelope.new("probe.note_added", tenant, "big", {"text": big},
+                                actor={"system": "t"})
+        eventstore.append(conn, "big", 0, [envelope])
+    relay = Relay("probe", db["system"], amqp_uri)
+    assert relay_all(relay, expect=1) == 1
+    relay.close()
+    (body, _), = drain(amqp_uri, queue, expect=1)
+    assert body["data"]["text"] == big and body["event_id"] == envelope.event_id
+
+
+def test_events_go_out_in_numeric_transaction_order_even_across_a_digit_boundary(db, amqp_uri):
+    """txid 10 follows txid 9: an order by the text of the ids would put it first and, with
+    a batch that ends between them, skip the other for good."""
+    tenant = str(uuid.uuid4())
+    queue = bind_queue(amqp_uri, "probe")
+    ids = []
+    with psycopg.connect(db["admin"]) as conn:  # the owner may write a historic txid
+        for position_txid in ("9", "10", "11"):
+            envelope = Envelope.new("probe.note_added", tenant, f"s{position_txid}", {},
+                                    actor={"system": "t"}).with_version(1)
+            conn.execute(
+                "INSERT INTO events (txid, tenant_id, stream_id, stream_version, event_id,"
+                " event_type, envelope) VALUES (%s::xid8, %s, %s, 1, %s, %s, %s)",
+                (position_txid, tenant, envelope.stream_id, envelope.event_id,
+                 envelope.event_type, psycopg.types.json.Jsonb(envelope.to_dict())))
+            ids.append(envelope.event_id)
+    relay = Relay("probe", db["system"], amqp_uri, batch_size=1)
+    assert relay_all(relay, expect=3) == 3
+    relay.close()
+    assert [body["event_id"] for body, _ in drain(amqp_uri, queue, expect=3)] == ids
