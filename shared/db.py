@@ -29,9 +29,7 @@ class UnitOfWork:
         tenant_id = str(tenant_id)
         if self._conn is None:
             self._conn = self._pool.getconn()
-            # pipelined: the implicit BEGIN and the tenant go to the server in one round trip
-            with self._conn.pipeline():
-                self._conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant_id,))
+            self._conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant_id,))
             self.tenant_id = tenant_id
             structlog.contextvars.bind_contextvars(tenant_id=tenant_id)
         elif tenant_id != self.tenant_id:

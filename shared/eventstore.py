@@ -33,7 +33,6 @@ AND CASE WHEN %(expected)s = 0 THEN true ELSE coalesce((
     SELECT txid <= pg_current_xact_id() FROM events
     WHERE tenant_id = %(tenant)s AND stream_id = %(stream)s AND stream_version = %(expected)s
 ), false) END
-RETURNING position
 """
 _APPEND_ONE = """
 INSERT INTO events (tenant_id, stream_id, stream_version, event_id, event_type, envelope)
@@ -71,12 +70,12 @@ def append(conn, stream_id, expected_version, envelopes):
         params["envelopes"] = Jsonb([e.to_dict() for e in stamped], dumps=_dumps)
         statement = _APPEND_MANY
     try:
-        inserted = conn.execute(statement, params).fetchall()
+        inserted = conn.execute(statement, params).rowcount
     except psycopg.errors.UniqueViolation as exc:
         if exc.diag.constraint_name != "events_pkey":
             raise
         raise ConcurrencyError(stream_id, expected_version) from exc
-    if len(inserted) != len(stamped):
+    if inserted != len(stamped):
         raise ConcurrencyError(stream_id, expected_version, current_version(conn, tenant_id, stream_id))
     return expected_version + len(stamped)
 
