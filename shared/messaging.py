@@ -3,6 +3,7 @@ import functools
 import traceback
 from functools import partial
 
+import psycopg
 import structlog
 from kombu import Connection, Exchange, Queue, binding
 from marshmallow import ValidationError
@@ -10,12 +11,17 @@ from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from nameko.standalone.events import get_event_exchange
+from psycopg_pool import PoolTimeout
 
 from shared import metrics
 from shared.db import UnitOfWork, finish_transactions
 from shared.envelope import load_envelope
 
 log = structlog.get_logger()
+
+
+# failures of the infrastructure rather than of the message
+TRANSIENT = (psycopg.OperationalError, PoolTimeout, ConnectionError, TimeoutError)
 
 
 class PoisonMessage(Exception):
@@ -107,9 +113,21 @@ class EventConsumer(EventHandler):
 
     def _retry_or_dead_letter(self, message, exc):
         headers = dict(message.headers or {})
+        headers["x-last-error"] = f"{type(exc).__name__}: {exc}"[:1000]
+        if isinstance(exc, TRANSIENT):
+            # the database or broker is away, not the message at fault: wait for it as long
+            # as it takes, backing off, without using up the message's attempts
+            waits = int(headers.get("x-transient-retries", 0)) + 1
+            headers["x-transient-retries"] = waits
+            delay = min(self.backoff_ms * 2 ** min(waits - 1, 10), 30_000)
+            self.publisher.publish(message.payload, exchange=Exchange(""),
+                                   routing_key=self.retry_queue.name, headers=headers,
+                                   expiration=delay / 1000)
+            log.warning("event handling hit an unavailable dependency; will retry",
+                        waits=waits, error=headers["x-last-error"])
+            return "retried"
         attempts = int(headers.get("x-attempts", 0)) + 1
         headers["x-attempts"] = attempts
-        headers["x-last-error"] = f"{type(exc).__name__}: {exc}"[:1000]
         if attempts < self.attempts_allowed and not isinstance(exc, PoisonMessage):
             delay = min(self.backoff_ms * 2 ** (attempts - 1), 60_000)
             self.publisher.publish(message.payload, exchange=Exchange(""),

@@ -1,0 +1,106 @@
+"""Scale-out on the existing engines: processes of one service compete on one quorum queue,
+and faults while events flow lose and duplicate nothing."""
+import re
+import time
+import uuid
+
+import psycopg
+import requests
+from nameko.testing.utils import find_free_port
+
+from shared.envelope import Envelope
+from tests.support import amqp, run_service
+
+PROBE = "tests.support.probe:ProbeService"
+QUEUE = "evt-probe-note_added--probe.handle_probe_note_added"
+
+
+def notes(tenant, count):
+    return [Envelope.new("probe.note_added", tenant, f"s{n}", {"text": "x"},
+                         actor={"system": "test"}).with_version(1).to_dict() for n in range(count)]
+
+
+def seen(urls):
+    with psycopg.connect(urls["admin"]) as conn:
+        return conn.execute("SELECT count(*), count(DISTINCT envelope->'data'->>'of')"
+                            " FROM events WHERE event_type = 'probe.note_seen'").fetchone()
+
+
+def handled_by(cfg):
+    metrics = requests.get(f"http://{cfg['WEB_SERVER_ADDRESS']}/metrics", timeout=5).text
+    match = re.search(r'dzdesk_events_handled_total\{consumer="handle_probe_note_added",'
+                      r'outcome="ok",service="probe"\} ([0-9.]+)', metrics)
+    return float(match.group(1)) if match else 0.0
+
+
+def wait_until(predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_two_processes_of_a_service_split_the_events_and_each_takes_effect_once(
+        service_config, container_factory):
+    from tests.support.probe import EchoService
+    cfg, urls = service_config("probe")
+    container_factory(EchoService, cfg).start()
+    second_cfg = {**cfg, "WEB_SERVER_ADDRESS": f"127.0.0.1:{find_free_port()}"}
+    processes = [run_service.start_process(PROBE, c, consumed_queue=QUEUE)
+                 for c in (cfg, second_cfg)]
+    try:
+        amqp.publish(cfg["AMQP_URI"], notes(str(uuid.uuid4()), 300))
+        wait_until(lambda: seen(urls)[0] >= 300)
+        time.sleep(0.5)  # a duplicate effect, if any, would land by now
+        assert seen(urls) == (300, 300)
+        split = [handled_by(c) for c in (cfg, second_cfg)]
+        assert sum(split) == 300 and min(split) > 0, split
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait()
+
+
+def test_database_connections_dropped_while_events_flow_lose_and_duplicate_nothing(
+        service_config, container_factory):
+    from tests.support.probe import EchoService, ProbeService
+    cfg, urls = service_config("probe")
+    container_factory(EchoService, cfg).start()
+    container_factory(ProbeService, cfg).start()
+    tenant = str(uuid.uuid4())
+    amqp.publish(cfg["AMQP_URI"], notes(tenant, 150))
+    with psycopg.connect(urls["admin"], autocommit=True) as admin:
+        for _ in range(5):  # cut every connection of the service, mid-transaction or not
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                          " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            time.sleep(0.2)
+    amqp.publish(cfg["AMQP_URI"], notes(tenant, 150))
+    wait_until(lambda: seen(urls)[0] >= 300)
+    time.sleep(0.5)
+    assert seen(urls) == (300, 300)
+
+
+def test_broker_connections_dropped_while_events_flow_lose_and_duplicate_nothing(
+        service_config, container_factory, rabbit_manager):
+    """What a broker restart does to a service: every connection drops, relay and consumers
+    reconnect; events committed meanwhile wait in the outbox."""
+    from tests.support.probe import EchoService, ProbeService
+    cfg, urls = service_config("probe")
+    container_factory(EchoService, cfg).start()
+    container_factory(ProbeService, cfg).start()
+    base = f"http://{cfg['WEB_SERVER_ADDRESS']}/v1/probe/{uuid.uuid4()}/streams"
+
+    def add_notes(first, last):
+        for n in range(first, last):
+            response = requests.post(f"{base}/s{n}", json={"text": "x"},
+                                     headers={"If-Match": '"0"'}, timeout=10)
+            assert response.status_code == 201, response.text
+
+    add_notes(0, 100)
+    for connection in rabbit_manager.get_connections():
+        if connection.get("vhost") == cfg["vhost"]:
+            rabbit_manager.delete_connection(connection["name"])
+    add_notes(100, 200)
+    wait_until(lambda: seen(urls)[0] >= 200)
+    time.sleep(0.5)
+    assert seen(urls) == (200, 200)
