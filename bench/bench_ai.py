@@ -5,18 +5,15 @@ privacy's keyring), not published through the broker: loading is not what is mea
 it is minutes faster. The ai service then rebuilds the tenant's model from those rows on its
 first request (reported as `ai.model_load`), exactly as after a restart.
 """
-import json
 import pathlib
 import random
-import subprocess
 import sys
 import time
 
 import psycopg
 import requests
-from nameko.web.handlers import http
 
-from bench.common import percentiles, row
+from bench.common import percentiles, row, start_service, stop_service
 from services.ai import store
 from services.privacy.keyring import Keyring
 from shared.crypto import FieldCipher, KeyCache, MasterKey
@@ -24,16 +21,6 @@ from shared.crypto import FieldCipher, KeyCache, MasterKey
 TICKETS = 10_000
 REQUESTS = 400
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-class BareHttpService:
-    """The baseline: nameko's own HTTP entrypoint answering a constant."""
-
-    name = "bare"
-
-    @http("POST", "/bare/<ticket_id>")
-    def bare(self, request, ticket_id):
-        return json.dumps({"ticket_id": ticket_id})
 
 
 def _tenant_connection(url, tenant_id):
@@ -62,31 +49,6 @@ def load_tickets(ai_db, privacy_db, master_key, corpus):
         conn.commit()
 
 
-def start(service_path, cfg, ready_url):
-    process = subprocess.Popen([sys.executable, "-m", "tests.support.run_service", service_path,
-                                json.dumps(cfg)], cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.request("POST" if "/bare" in ready_url else "GET", ready_url, timeout=1).ok:
-                return process
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"{service_path} did not start")
-        time.sleep(0.1)
-
-
-def stop(process):
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def latencies(session, url, ticket_ids, headers=None):
     samples = []
     for ticket_id in ticket_ids:
@@ -108,14 +70,11 @@ def run(env):
     processes = []
     try:
         privacy_cfg = env.service_config("privacy", privacy_db, amqp_uri)
-        processes.append(start("services.privacy.service:PrivacyService", privacy_cfg,
-                               f"http://{privacy_cfg['WEB_SERVER_ADDRESS']}/health/ready"))
+        processes.append(start_service("services.privacy.service:PrivacyService", privacy_cfg))
         ai_cfg = env.service_config("ai", ai_db, amqp_uri, AI_AUTO_TRIAGE="false", **issuer.config)
-        processes.append(start("services.ai.service:AiService", ai_cfg,
-                               f"http://{ai_cfg['WEB_SERVER_ADDRESS']}/health/ready"))
+        processes.append(start_service("services.ai.service:AiService", ai_cfg))
         bare_cfg = env.service_config("bare", ai_db, amqp_uri)
-        processes.append(start("bench.bench_ai:BareHttpService", bare_cfg,
-                               f"http://{bare_cfg['WEB_SERVER_ADDRESS']}/bare/warm"))
+        processes.append(start_service("bench.common:BareService", bare_cfg))
 
         headers = issuer.headers(tenant_id=corpus.tenant_id, roles=("agent",))
         triage = f"http://{ai_cfg['WEB_SERVER_ADDRESS']}/v1/ai/tickets/{{}}/triage"
@@ -129,7 +88,7 @@ def run(env):
             bare = latencies(session, f"http://{bare_cfg['WEB_SERVER_ADDRESS']}/bare/{{}}", sample)
     finally:
         for process in processes:
-            stop(process)
+            stop_service(process)
         issuer.close()
     return [
         row("ai.model_load", model_load, "s"),

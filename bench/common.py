@@ -3,6 +3,8 @@ import base64
 import json
 import os
 import statistics
+import subprocess
+import threading
 import time
 import uuid
 
@@ -11,6 +13,7 @@ import requests
 from psycopg import sql
 
 from shared import config, migrations
+from nameko.web.handlers import http
 
 
 class BenchEnv:
@@ -94,3 +97,67 @@ def timed(fn, *args):
 
 def dumps(rows):
     return json.dumps(rows, indent=2)
+
+
+class BareService:
+    """The baseline of every HTTP benchmark: nameko @http endpoints that answer a constant."""
+
+    name = "bare"
+
+    @http("GET", "/bare")
+    def constant(self, request):
+        return json.dumps({"ok": True})
+
+    @http("POST", "/bare/<ticket_id>")
+    def constant_for(self, request, ticket_id):
+        return json.dumps({"ok": True, "ticket_id": ticket_id})
+
+    @http("GET", "/health/ready")
+    def ready(self, request):
+        return json.dumps({"status": "ok"})
+
+
+def start_service(target, config):
+    """`module:Class` in a process of its own, once it answers /health/ready."""
+    from tests.support.run_service import start_process
+    return start_process(target, config, timeout=60)
+
+
+def stop_service(process):
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def fixed_rate(send, rate, seconds, threads=32):
+    """Call send(session, i) `rate` times a second for `seconds`, open loop.
+
+    Returns (successes per second, latencies in ms of the successes, failures)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    latencies, failures, lock, local = [], [0], threading.Lock(), threading.local()
+
+    def one(i):
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        began = time.perf_counter()
+        ok = send(session, i)
+        elapsed = (time.perf_counter() - began) * 1000
+        with lock:
+            if ok:
+                latencies.append(elapsed)
+            else:
+                failures[0] += 1
+
+    total = rate * seconds
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        for i in range(total):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(one, i)
+    return len(latencies) / (time.perf_counter() - started), latencies, failures[0]
