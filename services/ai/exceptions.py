@@ -1,13 +1,11 @@
 """Errors of the ai service, each with the HTTP status it maps to."""
+from shared.errors import HttpError
 
 
-class AiError(Exception):
-    status = 500
+class AiError(HttpError):
+    """The base of the service's errors; each subclass carries its HTTP status."""
+
     title = "AI Error"
-
-    def __init__(self, detail=None):
-        self.detail = detail
-        super().__init__(detail or self.title)
 
 
 class TicketNotFound(AiError):

@@ -1,14 +1,11 @@
 """Audit errors: one base class, each subclass carrying its HTTP status."""
+from shared.errors import HttpError
 
 
-class AuditError(Exception):
-    status = 500
+class AuditError(HttpError):
+    """The base of the service's errors; each subclass carries its HTTP status."""
+
     title = "Audit Error"
-
-    def __init__(self, detail=None, **extra):
-        self.detail = detail
-        self.extra = extra
-        super().__init__(detail or self.title)
 
 
 class InvalidQuery(AuditError):

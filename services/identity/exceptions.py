@@ -1,14 +1,9 @@
 """Identity's errors, each mapped once to its HTTP status (problem+json in shared.web)."""
+from shared.errors import HttpError
 
 
-class IdentityError(Exception):
-    status = 500
-    title = "Internal Server Error"
-
-    def __init__(self, detail=None, **extra):
-        self.detail = detail
-        self.extra = extra
-        super().__init__(detail or self.title)
+class IdentityError(HttpError):
+    """The base of identity's errors; each subclass carries its HTTP status."""
 
 
 class SignInRejected(IdentityError):

@@ -1,15 +1,10 @@
 """Ticketing's HTTP-facing errors: one base class, a status per subclass, domain errors mapped once."""
 from services.ticketing import domain
+from shared.errors import HttpError
 
 
-class TicketingServiceError(Exception):
-    status = 500
-    title = "Internal Server Error"
-
-    def __init__(self, detail=None, **extra):
-        self.detail = detail
-        self.extra = extra
-        super().__init__(detail or self.title)
+class TicketingServiceError(HttpError):
+    """The base of ticketing's HTTP-facing errors; each subclass carries its HTTP status."""
 
 
 class TicketNotFound(TicketingServiceError):
