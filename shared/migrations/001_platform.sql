@@ -1,6 +1,21 @@
 -- Platform tables every service has: the event store (also the outbox), snapshots,
 -- the inbox of handled events, the relay checkpoint and HTTP idempotency keys.
 
+-- Every tenant table of every service goes through this: RLS enabled and forced, and the
+-- one policy that shows and accepts only the rows of the transaction's tenant.
+CREATE FUNCTION isolate_tenants(VARIADIC tables text[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY tables LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format($p$CREATE POLICY tenant_isolation ON %I
+            USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+            WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
+    END LOOP;
+END $$;
+REVOKE EXECUTE ON FUNCTION isolate_tenants(text[]) FROM PUBLIC;
+
 CREATE TABLE events (
     position       bigint GENERATED ALWAYS AS IDENTITY,
     -- the writing transaction: the relay reads only below the oldest running one
@@ -46,17 +61,7 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (tenant_id, key, principal)
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['events', 'snapshots', 'inbox', 'idempotency_keys'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format($p$CREATE POLICY tenant_isolation ON %I
-            USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-            WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
-    END LOOP;
-END $$;
+SELECT isolate_tenants('events', 'snapshots', 'inbox', 'idempotency_keys');
 
 -- the relay and cross-tenant jobs read every tenant's events, and only read them
 CREATE POLICY system_read ON events FOR SELECT TO {{system}} USING (true);

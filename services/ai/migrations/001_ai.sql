@@ -65,17 +65,7 @@ CREATE TABLE ai_erasures (
 );
 CREATE INDEX ai_erasures_changes ON ai_erasures (tenant_id, txid, revision);
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['ai_tickets', 'ai_comments', 'ai_people', 'ai_erasures'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format($p$CREATE POLICY tenant_isolation ON %I
-            USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-            WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
-    END LOOP;
-END $$;
+SELECT isolate_tenants('ai_tickets', 'ai_comments', 'ai_people', 'ai_erasures');
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON ai_tickets, ai_comments, ai_people, ai_erasures TO {{app}};
 GRANT USAGE ON SEQUENCE ai_revision TO {{app}};

@@ -40,19 +40,10 @@ CREATE TABLE audit_signing_key (
     created_at        timestamptz NOT NULL DEFAULT now()
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['audit_entry', 'audit_checkpoint'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format($p$CREATE POLICY tenant_isolation ON %I
-            USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-            WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
-        -- the checkpoint scheduler finds tenants whose chain moved: a read across tenants
-        EXECUTE format('CREATE POLICY system_read ON %I FOR SELECT TO {{system}} USING (true)', t);
-    END LOOP;
-END $$;
+SELECT isolate_tenants('audit_entry', 'audit_checkpoint');
+-- the checkpoint scheduler finds tenants whose chain moved: a read across tenants
+CREATE POLICY system_read ON audit_entry FOR SELECT TO {{system}} USING (true);
+CREATE POLICY system_read ON audit_checkpoint FOR SELECT TO {{system}} USING (true);
 
 -- Statement-level, so a change is refused even when RLS leaves it no row to touch.
 CREATE FUNCTION audit_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$

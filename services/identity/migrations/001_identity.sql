@@ -69,18 +69,8 @@ CREATE TABLE login_flows (
     PRIMARY KEY (tenant_id, state)
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['tenants', 'users', 'sessions', 'refresh_tokens', 'signing_keys',
-                             'login_flows'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format($p$CREATE POLICY tenant_isolation ON %I
-            USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-            WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
-    END LOOP;
-END $$;
+SELECT isolate_tenants('tenants', 'users', 'sessions', 'refresh_tokens', 'signing_keys',
+                             'login_flows');
 
 -- The sign-in directory: which tenant and user an external account or organization belongs
 -- to, needed BEFORE the tenant is known. Only keyed hashes and opaque ids live here. Any

@@ -11,9 +11,5 @@ CREATE TABLE subject_keys (
     PRIMARY KEY (tenant_id, subject_id),
     CHECK ((wrapped_key IS NULL) = (shredded_at IS NOT NULL))
 );
-ALTER TABLE subject_keys ENABLE ROW LEVEL SECURITY;
-ALTER TABLE subject_keys FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON subject_keys
-    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+SELECT isolate_tenants('subject_keys');
 GRANT SELECT, INSERT, UPDATE ON subject_keys TO {{app}};

@@ -63,18 +63,8 @@ CREATE TABLE legal_holds (
 );
 CREATE INDEX legal_holds_subject ON legal_holds (tenant_id, subject_id) WHERE released_at IS NULL;
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['privacy_requests', 'privacy_receipts', 'export_parts',
-                             'export_bundles', 'legal_holds'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format($p$CREATE POLICY tenant_isolation ON %I
-            USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-            WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
-    END LOOP;
-END $$;
+SELECT isolate_tenants('privacy_requests', 'privacy_receipts', 'export_parts',
+                             'export_bundles', 'legal_holds');
 
 -- the saga driver finds due sagas of every tenant (ids and times only), then works on each
 -- inside that tenant's own transaction as the app role

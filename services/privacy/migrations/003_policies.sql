@@ -18,9 +18,5 @@ CREATE TABLE policy_acceptances (
     accepted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, user_id, version)
 );
-ALTER TABLE policy_acceptances ENABLE ROW LEVEL SECURITY;
-ALTER TABLE policy_acceptances FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON policy_acceptances
-    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
+SELECT isolate_tenants('policy_acceptances');
 GRANT SELECT, INSERT ON policy_acceptances TO {{app}};

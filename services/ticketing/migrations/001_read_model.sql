@@ -65,17 +65,7 @@ CREATE TABLE sla_policies (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
-DO $$
-DECLARE t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['tickets', 'ticket_comments', 'sla_policies'] LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format($p$CREATE POLICY tenant_isolation ON %I
-            USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-            WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)$p$, t);
-    END LOOP;
-END $$;
+SELECT isolate_tenants('tickets', 'ticket_comments', 'sla_policies');
 
 -- the SLA timer finds due tickets across tenants: ids and instants only, never text
 CREATE POLICY system_sla_read ON tickets FOR SELECT TO {{system}} USING (true);

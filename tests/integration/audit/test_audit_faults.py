@@ -5,6 +5,7 @@ import time
 import pytest
 
 from tests.integration.audit.conftest import count, envelope, publish, rows, wait_until
+from services.audit.consumer import Ingestor, sources_from
 from tests.support import run_service
 
 pytestmark = pytest.mark.slow
@@ -45,9 +46,11 @@ def test_an_audit_process_killed_mid_batch_loses_and_duplicates_nothing(
         service_config, tenant_id):
     cfg, urls = service_config("audit", AUDIT_CHECKPOINT_INTERVAL=0, AUDIT_BATCH_SIZE=100)
     sent = [envelope(tenant_id, n) for n in range(1, 5001)]
-    first = start_process(cfg)
+    # the backlog is queued before audit starts, so the kill surely lands mid-stream
+    Ingestor(cfg["AMQP_URI"], cfg["DATABASE_URL"], sources_from(cfg)).declare()
+    publish(cfg["AMQP_URI"], sent)
+    first = run_service.start_process("services.audit.service:AuditService", cfg)
     try:
-        publish(cfg["AMQP_URI"], sent)
         wait_until(lambda: count(urls, tenant_id) > 0, timeout=30)
         first.kill()  # SIGKILL: bursts in flight are neither committed nor acked, or not acked
         first.wait()
