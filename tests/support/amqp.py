@@ -62,3 +62,13 @@ def has_consumer(amqp_uri, queue_name):
             return declared.consumer_count > 0
     except Exception:
         return False
+
+
+def has_local_broker():
+    """True when RabbitMQ runs on this machine (not in a container started for the tests)."""
+    import subprocess
+    try:
+        return subprocess.run(["rabbitmqctl", "status"], capture_output=True,
+                              timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False

@@ -104,3 +104,44 @@ def test_broker_connections_dropped_while_events_flow_lose_and_duplicate_nothing
     wait_until(lambda: seen(urls)[0] >= 200)
     time.sleep(0.5)
     assert seen(urls) == (200, 200)
+
+
+def test_a_broker_restart_while_events_flow_loses_and_duplicates_nothing(
+        service_config, container_factory):
+    """The real thing, where this machine's broker can be restarted (about 15 s): the
+    outbox holds what commits meanwhile, consumers and the relay reconnect."""
+    import shutil
+    import subprocess
+    import threading
+
+    import pytest
+    from tests.support.probe import EchoService, ProbeService
+    if not shutil.which("rabbitmqctl") or not amqp.has_local_broker():
+        pytest.skip("needs the local RabbitMQ and rabbitmqctl")
+    cfg, urls = service_config("probe")
+    container_factory(EchoService, cfg).start()
+    container_factory(ProbeService, cfg).start()
+    base = f"http://{cfg['WEB_SERVER_ADDRESS']}/v1/probe/{uuid.uuid4()}/streams"
+
+    def add_notes(first, last):
+        for n in range(first, last):
+            response = requests.post(f"{base}/s{n}", json={"text": "x"},
+                                     headers={"If-Match": '"0"'}, timeout=10)
+            assert response.status_code == 201, response.text
+            time.sleep(0.02)
+
+    def restart():
+        subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)
+        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True)
+        subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True)
+
+    add_notes(0, 50)
+    restarting = threading.Thread(target=restart)
+    restarting.start()
+    try:
+        add_notes(50, 150)  # commits go on while the broker is away
+    finally:
+        restarting.join(timeout=120)
+    wait_until(lambda: seen(urls)[0] >= 150, timeout=120)
+    time.sleep(0.5)
+    assert seen(urls) == (150, 150)
