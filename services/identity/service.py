@@ -62,12 +62,12 @@ class IdentityService(HealthMixin):
         return signed_in_response(signed_in, int(self.settings.refresh_ttl.total_seconds()))
 
     # --- sign-in -------------------------------------------------------------------------------
-    @http("POST", "/v1/auth/google")
+    @http("POST", "/v1/auth/google", body=IdTokenSchema)
     def sign_in_with_google(self, request):
         id_token = json_body(request, IdTokenSchema())["id_token"]
         return self._sign_in(request, _verified(self.settings.google.verify, id_token), "google_id_token")
 
-    @http("POST", "/v1/auth/microsoft")
+    @http("POST", "/v1/auth/microsoft", body=IdTokenSchema)
     def sign_in_with_microsoft(self, request):
         id_token = json_body(request, IdTokenSchema())["id_token"]
         return self._sign_in(request, _verified(self.settings.microsoft.verify, id_token),
@@ -99,7 +99,7 @@ class IdentityService(HealthMixin):
         return self._sign_in(request, ext, "microsoft_code")
 
     # --- own tokens ----------------------------------------------------------------------------
-    @http("POST", "/v1/auth/refresh")
+    @http("POST", "/v1/auth/refresh", body=RefreshSchema)
     def refresh_tokens(self, request):
         token = refresh_token_of(request, _optional_body(request, RefreshSchema())["refresh_token"])
         if not token:
@@ -153,7 +153,7 @@ class IdentityService(HealthMixin):
         body["items"] = [store.public_user(user) for user in body["items"]]
         return body
 
-    @http("PUT", "/v1/tenant/members/<user_id>/roles")
+    @http("PUT", "/v1/tenant/members/<user_id>/roles", body=RolesSchema)
     def change_member_roles(self, request, user_id):
         ctx = self.context()
         caller = members.principal(ctx, request)

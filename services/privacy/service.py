@@ -87,7 +87,7 @@ class PrivacyService(HealthMixin):
                          list(roles), "erasure", str(subject_id))
         return accepted(saga)
 
-    @http("POST", "/v1/privacy/requests")
+    @http("POST", "/v1/privacy/requests", body=RequestSchema, responses={202: None})
     def file_request(self, request):
         principal = self.auth.principal(request)
         body = json_body(request, RequestSchema())
@@ -136,7 +136,7 @@ class PrivacyService(HealthMixin):
             raise RequestNotFound("no such request")
         return saga, loaded[2]
 
-    @http("POST", "/v1/privacy/holds")
+    @http("POST", "/v1/privacy/holds", body=HoldSchema, responses={201: None})
     def place_hold(self, request):
         principal = self.auth.principal(request)
         require_roles(principal, *OFFICER_ROLES)
@@ -167,7 +167,7 @@ class PrivacyService(HealthMixin):
         self.db.append(stream, self.db.version(stream), [released])
         return Response(status=204)
 
-    @http("POST", "/v1/privacy/policies")
+    @http("POST", "/v1/privacy/policies", body=PolicySchema, responses={201: None})
     def publish_policy(self, request):
         principal = self.auth.principal(request)
         policies.require_platform_admin(principal, self.config)

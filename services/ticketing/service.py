@@ -50,7 +50,7 @@ class TicketingService(HealthMixin):
         body = views.ticket_detail(row, comments, desk.sla(events))
         return json_response(body, status, {"ETag": etag(row["version"]), **(headers or {})})
 
-    @http("POST", "/v1/tickets")
+    @http("POST", "/v1/tickets", body=CreateTicketSchema, responses={201: None})
     def create_ticket(self, request):
         principal, actor, desk = self.caller(request)
         require_roles(principal, "requester", *STAFF)
@@ -78,7 +78,7 @@ class TicketingService(HealthMixin):
         _, actor, desk = self.caller(request)
         return self.ticket_response(desk, ticket_id, actor)
 
-    @http("PATCH", "/v1/tickets/<ticket_id>")
+    @http("PATCH", "/v1/tickets/<ticket_id>", body=UpdateTicketSchema)
     def update_ticket(self, request, ticket_id):
         _, actor, desk = self.caller(request)
         changes = json_body(request, UpdateTicketSchema())
@@ -86,7 +86,7 @@ class TicketingService(HealthMixin):
         desk.run(ticket_id, actor, lambda state: edits.patch_commands(state, actor, changes), expected)
         return self.ticket_response(desk, ticket_id, actor)
 
-    @http("POST", "/v1/tickets/<ticket_id>/transitions")
+    @http("POST", "/v1/tickets/<ticket_id>/transitions", body=TransitionSchema)
     def transition_ticket(self, request, ticket_id):
         _, actor, desk = self.caller(request)
         body = json_body(request, TransitionSchema())
@@ -94,7 +94,8 @@ class TicketingService(HealthMixin):
         desk.run(ticket_id, actor, [Transition(actor=actor, **body)], expected)
         return self.ticket_response(desk, ticket_id, actor)
 
-    @http("POST", "/v1/tickets/<ticket_id>/comments")
+    @http("POST", "/v1/tickets/<ticket_id>/comments", body=CommentSchema,
+          responses={201: None})
     def comment_on_ticket(self, request, ticket_id):
         _, actor, desk = self.caller(request)
         body = json_body(request, CommentSchema())
@@ -107,7 +108,7 @@ class TicketingService(HealthMixin):
             "Location": f"/v1/tickets/{state.ticket_id}/comments/{comment_id}",
             "ETag": etag(state.version)})
 
-    @http("POST", "/v1/tickets/<ticket_id>/links")
+    @http("POST", "/v1/tickets/<ticket_id>/links", body=LinkSchema)
     def link_tickets(self, request, ticket_id):
         _, actor, desk = self.caller(request)
         body = json_body(request, LinkSchema())
@@ -129,7 +130,7 @@ class TicketingService(HealthMixin):
         document, version = stored if stored else (policy_document(default_policy()), 0)
         return json_response({**document, "default": stored is None}, headers={"ETag": etag(version)})
 
-    @http("PUT", "/v1/sla/policy")
+    @http("PUT", "/v1/sla/policy", body=SlaPolicySchema)
     def set_sla_policy(self, request):
         principal, actor, desk = self.caller(request)
         require_roles(principal, "admin")

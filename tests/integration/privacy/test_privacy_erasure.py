@@ -1,7 +1,7 @@
 """The erasure saga end to end: shredding, purges with receipts, outages, restarts, duplicates, holds."""
 import json
 
-from conftest import new_id
+from tests.integration.privacy.conftest import new_id
 
 from shared.crypto import ERASED
 

@@ -3,7 +3,7 @@ import io
 import json
 import zipfile
 
-from conftest import new_id
+from tests.integration.privacy.conftest import new_id
 
 from services.privacy.bundle import verify_bundle
 

@@ -1,6 +1,6 @@
 """Policy versions: platform admins publish, users accept, current says whether the caller did."""
 import pytest
-from conftest import new_id
+from tests.integration.privacy.conftest import new_id
 
 from shared.envelope import PLATFORM_TENANT
 

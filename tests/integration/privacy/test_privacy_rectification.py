@@ -1,7 +1,7 @@
 """Rectification: corrected names and emails reach the participants, sealed as new events."""
 import json
 
-from conftest import new_id
+from tests.integration.privacy.conftest import new_id
 
 
 def test_a_rectification_reaches_the_participants_read_models_and_events(suite):
