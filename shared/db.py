@@ -79,9 +79,10 @@ class UnitOfWork:
 class Database(DependencyProvider):
     """Injects a UnitOfWork; entrypoints call `finish` before they answer (see web, rpc)."""
 
-    def __init__(self, url_key="DATABASE_URL", min_size=1):
+    def __init__(self, url_key="DATABASE_URL", min_size=1, max_size=None):
         self.url_key = url_key
         self.min_size = min_size
+        self.max_size = max_size  # default: one connection per worker, and two to spare
         self.pool = None
         self.units = weakref.WeakKeyDictionary()
 
@@ -89,8 +90,8 @@ class Database(DependencyProvider):
         config = self.container.config
         self.pool = ConnectionPool(
             config[self.url_key], min_size=self.min_size,
-            max_size=int(config.get("max_workers", 10)) + 2, open=False,
-            name=f"{self.container.service_name}-{self.url_key.lower()}",
+            max_size=self.max_size or int(config.get("max_workers", 10)) + 2, open=False,
+            name=f"{self.container.service_name}-{self.attr_name}",
             kwargs={"autocommit": False})
 
     def start(self):

@@ -1,7 +1,6 @@
 """Event consumers: quorum queues, an idempotent inbox, retries, then the dead-letter queue."""
 import functools
 import traceback
-from functools import partial
 
 import psycopg
 import structlog
@@ -97,7 +96,7 @@ class EventConsumer(EventHandler):
                 context_data["causation_id"] = body["event_id"]
         try:
             self.container.spawn_worker(self, (body,), {}, context_data=context_data,
-                                        handle_result=partial(self.handle_result, message))
+                                        handle_result=functools.partial(self.handle_result, message))
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 

@@ -158,3 +158,18 @@ def _kill_quietly(container):
         container.kill()
     except Exception:
         pass
+
+
+@pytest.fixture(scope="session")
+def provider_keys():
+    """RSA keys for the fake identity providers (google, microsoft, rogue): slow to generate."""
+    from tests.support.fake_oidc import ProviderKey
+    return tuple(ProviderKey.generate() for _ in range(3))
+
+
+@pytest.fixture
+def provider(provider_keys):
+    """A local Google/Microsoft stand-in speaking their protocols over real HTTP(S)."""
+    from tests.support.fake_oidc import FakeOidcProvider
+    with FakeOidcProvider(keys=provider_keys) as fake:
+        yield fake

@@ -37,8 +37,11 @@ def run(*cmd):
 
 
 def docker_answers():
-    return shutil.which("docker") and subprocess.run(
-        ["docker", "info"], capture_output=True).returncode == 0
+    try:
+        return bool(shutil.which("docker")) and subprocess.run(
+            ["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def start_postgres():

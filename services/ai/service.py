@@ -13,25 +13,19 @@ from services.ai.schemas import (
     TriageSuggestedSchema)
 from shared.auth import Authenticator, require_roles
 from shared.crypto import ERASED
-from shared.db import Database
 from shared.envelope import system_actor
-from shared.health import HealthMixin
 from shared.keys import SubjectKeys
-from shared.logs import WorkerLogContext
 from shared.messaging import event_handler
-from shared.relay import OutboxRelay
 from shared.rpc import rpc
+from shared.service import DZDeskService
 from shared.web import http, page_limit
 
 STAFF = ("agent", "admin")
 
 
-class AiService(HealthMixin):
+class AiService(DZDeskService):
     name = "ai"
 
-    db = Database()
-    log_context = WorkerLogContext()
-    relay = OutboxRelay()
     auth = Authenticator()
     cipher = SubjectKeys()
     models = Models()

@@ -11,12 +11,9 @@ from services.audit.replay import NDJSON
 from services.audit.schemas import EventQuerySchema
 from services.audit.streaming import LogReader
 from shared.auth import Authenticator, require_roles
-from shared.db import Database
 from shared.envelope import PLATFORM_TENANT
-from shared.health import HealthMixin
-from shared.logs import WorkerLogContext
-from shared.relay import OutboxRelay
 from shared.rpc import rpc
+from shared.service import DZDeskService
 from shared.web import decode_cursor, encode_cursor, http, json_response, page_limit
 
 OFFICER = "compliance_officer"
@@ -26,12 +23,9 @@ def _wants_ndjson(request):
     return NDJSON in request.headers.get("Accept", "")
 
 
-class AuditService(HealthMixin):
+class AuditService(DZDeskService):
     name = "audit"
 
-    db = Database()
-    log_context = WorkerLogContext()
-    relay = OutboxRelay()
     auth = Authenticator()
     ingest = AuditIngest()
     signer = Checkpointing()

@@ -6,10 +6,9 @@ each in a short transaction of its own on a pooled connection with the tenant se
 no connection while the client reads. Entries never change, so pages stitch together exactly;
 the range ends at the head seen when the request came in, so a busy log still ends.
 """
-from nameko.extensions import DependencyProvider
-from psycopg_pool import ConnectionPool
 
 from services.audit import store
+from shared.db import Database
 
 PAGE = 2000
 
@@ -47,22 +46,12 @@ class LogStreams:
         return lines()
 
 
-class LogReader(DependencyProvider):
-    """A small pool (app role, RLS on) for response bodies that outlive their worker."""
+class LogReader(Database):
+    """A small pool of its own (app role, RLS on) for response bodies that outlive their
+    worker; no unit of work, so nothing to settle when the worker ends."""
 
-    def setup(self):
-        config = self.container.config
-        self.pool = ConnectionPool(config["DATABASE_URL"], min_size=0, max_size=4, open=False,
-                                   name=f"{self.container.service_name}-streams",
-                                   kwargs={"autocommit": False})
-
-    def start(self):
-        self.pool.open(wait=False)
-
-    def stop(self):
-        self.pool.close()
-
-    kill = stop
+    def __init__(self):
+        super().__init__(min_size=0, max_size=4)
 
     def get_dependency(self, worker_ctx):
         return LogStreams(self.pool)

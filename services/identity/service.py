@@ -15,11 +15,9 @@ from services.identity.settings import IdentitySettings
 from shared.auth import require_roles
 from shared.db import Database
 from shared.envelope import PLATFORM_TENANT, system_actor, utcnow
-from shared.health import HealthMixin
 from shared.keys import SubjectKeys
-from shared.logs import WorkerLogContext
-from shared.relay import OutboxRelay
 from shared.rpc import rpc
+from shared.service import DZDeskService
 from shared.web import (
     decode_cursor, etag, http, json_body, json_response, page, page_limit, problem_from_exception,
     required_if_match,
@@ -40,15 +38,12 @@ def _optional_body(request, schema):
     return json_body(request, schema)
 
 
-class IdentityService(HealthMixin):
+class IdentityService(DZDeskService):
     name = "identity"
 
-    db = Database()
     # The platform unit of work: the sign-in directory, key ring and Microsoft sign-ins in
     # flight, which are needed before (or regardless of) the tenant being known.
     directory = Database()
-    log_context = WorkerLogContext()
-    relay = OutboxRelay()
     cipher = SubjectKeys()
     settings = IdentitySettings()
     privacy = RpcProxy("privacy")

@@ -20,12 +20,9 @@ from services.privacy.schemas import HoldSchema, PolicySchema, RequestSchema
 from services.privacy.submission import accepted, submit
 from shared.auth import Authenticator, require_roles
 from shared.crypto import MasterKey
-from shared.db import Database
 from shared.envelope import utcnow
-from shared.health import HealthMixin
-from shared.logs import WorkerLogContext
-from shared.relay import OutboxRelay
 from shared.rpc import rpc
+from shared.service import DZDeskService
 from shared.web import http, json_body, json_response
 
 
@@ -50,12 +47,9 @@ def request_id_of(value):
         raise RequestNotFound("no such request") from None
 
 
-class PrivacyService(HealthMixin):
+class PrivacyService(DZDeskService):
     name = "privacy"
 
-    db = Database()
-    log_context = WorkerLogContext()
-    relay = OutboxRelay()
     master_key = MasterKeyring()
     auth = Authenticator()
     config = Config()

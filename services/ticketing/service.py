@@ -12,26 +12,20 @@ from services.ticketing.schemas import (
 from services.ticketing.sla import default_policy
 from services.ticketing.timers import sla_due
 from shared.auth import Authenticator, require_roles
-from shared.db import Database
 from shared import idempotency
-from shared.health import HealthMixin
 from shared.keys import SubjectKeys
-from shared.logs import WorkerLogContext
 from shared.messaging import event_handler
-from shared.relay import OutboxRelay
 from shared.rpc import rpc
+from shared.service import DZDeskService
 from shared.web import (
     decode_cursor, etag, http, json_body, json_response, page, page_limit, required_if_match)
 
 STAFF = ("agent", "admin")
 
 
-class TicketingService(HealthMixin):
+class TicketingService(DZDeskService):
     name = "ticketing"
 
-    db = Database()
-    log_context = WorkerLogContext()
-    relay = OutboxRelay()
     auth = Authenticator()
     cipher = SubjectKeys()
     clock = Clock()

@@ -4,7 +4,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -18,7 +17,8 @@ from services.audit.service import AuditService
 from services.identity.service import IdentityService
 from services.privacy.service import PrivacyService
 from services.ticketing.service import TicketingService
-from tests.support.fake_oidc import FakeOidcProvider, ProviderKey
+from tests.support.fake_oidc import FakeOidcProvider
+from tests.support.waiting import wait_until
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "nginx"))
 from render import render  # noqa: E402
@@ -60,11 +60,6 @@ class Suite:
         return result.stdout
 
 
-@pytest.fixture(scope="session")
-def provider_keys():
-    return tuple(ProviderKey.generate() for _ in range(3))
-
-
 @pytest.fixture
 def suite(service_config, container_factory, provider_keys, tmp_path):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -104,7 +99,7 @@ def suite(service_config, container_factory, provider_keys, tmp_path):
         gateway = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp_path), "-e",
                                     str(tmp_path / "error.log"), "-g", "daemon off;"])
         try:
-            _wait_for(lambda: _answers(suite.gateway + "/v1/auth/jwks"))
+            wait_until(lambda: _answers(suite.gateway + "/v1/auth/jwks"), 15, "the gateway")
             yield suite
         finally:
             gateway.send_signal(signal.SIGQUIT)
@@ -116,10 +111,3 @@ def _answers(url):
         return requests.get(url, timeout=1).status_code == 200
     except requests.ConnectionError:
         return False
-
-
-def _wait_for(predicate, timeout=15):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the gateway did not come up"
-        time.sleep(0.1)

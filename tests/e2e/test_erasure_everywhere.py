@@ -1,18 +1,9 @@
 """The privacy promise end to end: after an erasure no copy of the subject's data is readable."""
-import time
 import uuid
 
+from tests.support.waiting import wait_until
+
 SERVICES = ("identity", "ticketing", "privacy", "audit", "ai")
-
-
-def wait_for(check, timeout=30, every=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(every)
 
 
 def test_after_erasure_no_database_or_audit_entry_holds_the_subjects_data(suite):
@@ -42,13 +33,13 @@ def test_after_erasure_no_database_or_audit_entry_holds_the_subjects_data(suite)
     # before: the data is there, readable, in the services that need it
     assert subject["description"] in suite.request(
         "GET", f"/v1/tickets/{ticket}", admin["access_token"]).text
-    wait_for(lambda: suite.rows("ai", "SELECT count(*) FROM ai_tickets")[0][0] >= 2)
-    wait_for(lambda: suite.rows("audit", "SELECT count(*) FROM audit_entry")[0][0] >= 8)
+    wait_until(lambda: suite.rows("ai", "SELECT count(*) FROM ai_tickets")[0][0] >= 2)
+    wait_until(lambda: suite.rows("audit", "SELECT count(*) FROM audit_entry")[0][0] >= 8)
 
     erasure = suite.request("DELETE", "/v1/me", zelda["access_token"])
     assert erasure.status_code == 202, erasure.text
     request_id = erasure.json()["id"]
-    status = wait_for(lambda: (lambda body: body if body["status"] == "completed" else None)(
+    status = wait_until(lambda: (lambda body: body if body["status"] == "completed" else None)(
         suite.request("GET", f"/v1/privacy/requests/{request_id}", admin["access_token"]).json()))
     assert {p["name"] for p in status["participants"]} >= {"identity", "ticketing", "ai", "audit"}
 

@@ -1,19 +1,11 @@
 """Access, portability and rectification across the real services, through the gateway."""
 import io
 import json
-import time
 import uuid
 import zipfile
 
 from services.privacy.bundle import verify_bundle
-
-
-def wait_for(check, timeout=30, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-    return result
+from tests.support.waiting import wait_until
 
 
 def wait_until_completed(suite, request_id, token, done=("completed",)):
@@ -22,7 +14,7 @@ def wait_until_completed(suite, request_id, token, done=("completed",)):
         completed.last = body
         return body.get("status") in done
     try:
-        wait_for(completed, what="the request to complete")
+        wait_until(completed, what="the request to complete")
     except AssertionError:
         raise AssertionError(f"request not completed: {completed.last}") from None
 
@@ -38,7 +30,7 @@ def test_an_export_holds_every_services_data_about_the_subject_and_nothing_of_ot
         created = suite.request("POST", "/v1/tickets", who["access_token"],
                                 json={"type": "incident", "title": "Broken", "description": text})
         assert created.status_code == 201, created.text
-    wait_for(lambda: suite.rows("ai", "SELECT count(*) FROM ai_tickets")[0][0] >= 2)
+    wait_until(lambda: suite.rows("ai", "SELECT count(*) FROM ai_tickets")[0][0] >= 2)
 
     filed = suite.request("POST", "/v1/privacy/requests", me["access_token"],
                           json={"type": "export", "subject_id": me["user"]["id"]})

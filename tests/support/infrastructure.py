@@ -1,22 +1,11 @@
 """Where the test servers come from: localhost when they answer, else testcontainers + Docker."""
 import os
-import socket
-import subprocess
+import pathlib
+import sys
 
-
-def answers(port, host="127.0.0.1"):
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def docker_answers():
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+# the same probes `make test`'s set-up uses (deploy/local/infra.py is a script, not a package)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "deploy" / "local"))
+from infra import answers, docker_answers  # noqa: E402
 
 
 def containers_if_needed():

@@ -1,6 +1,5 @@
 """ai test rig: privacy + ai running, a stand-in identity, and real ticketing envelopes built with decide()."""
 import datetime
-import time
 import uuid
 
 import psycopg
@@ -18,6 +17,7 @@ from shared.crypto import FieldCipher, KeyCache
 from shared.envelope import Envelope
 from shared.keys import RemoteKeyring
 from shared.rpc import rpc
+from tests.support.waiting import wait_until
 
 URGENCY_IMPACT = {"low": ("low", "low"), "medium": ("medium", "medium"), "high": ("high", "high")}
 
@@ -35,13 +35,6 @@ class DirectoryIdentity:
     @rpc
     def get_users(self, tenant_id, user_ids):
         return [u for u in DirectoryIdentity.users.get(tenant_id, []) if u["id"] in user_ids]
-
-
-def wait_until(predicate, timeout=30, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 class Ticketing:

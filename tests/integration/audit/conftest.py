@@ -1,5 +1,4 @@
 """Fixtures for the audit service tests: a running service, envelopes, publishing, waiting."""
-import time
 import uuid
 
 import psycopg
@@ -8,6 +7,7 @@ import requests
 
 from services.audit.service import AuditService
 from tests.support import amqp
+from tests.support import waiting
 
 
 def envelope(tenant_id, number=1, event_type="ticketing.ticket_opened", stream_id=None):
@@ -29,13 +29,7 @@ def publish(amqp_uri, envelopes):
 
 
 def wait_until(predicate, timeout=20, message="timed out"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, message
-        time.sleep(0.05)
+    return waiting.wait_until(predicate, timeout, what=message)
 
 
 def rows(urls, tenant_id=None, columns="seq, event_id::text, event_type"):

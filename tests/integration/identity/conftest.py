@@ -8,21 +8,10 @@ import requests
 
 from services.identity.service import IdentityService
 from services.privacy.service import PrivacyService
-from tests.support.fake_oidc import FakeOidcProvider, ProviderKey
+from tests.support.fake_oidc import FakeOidcProvider
 
 COUNTED_TABLES = ("events", "tenants", "users", "sessions", "refresh_tokens", "external_identities",
                   "organizations")
-
-
-@pytest.fixture(scope="session")
-def provider_keys():
-    return tuple(ProviderKey.generate() for _ in range(3))
-
-
-@pytest.fixture
-def provider(provider_keys):
-    with FakeOidcProvider(keys=provider_keys) as fake:
-        yield fake
 
 
 @dataclass

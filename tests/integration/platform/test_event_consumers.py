@@ -12,6 +12,7 @@ from shared.envelope import Envelope
 from tests.support import amqp, run_service
 from tests.support.amqp import drain, queue_depth
 from tests.support.probe import EchoService, ProbeService
+from tests.support.waiting import wait_until
 
 QUEUE = "evt-probe-note_added--probe.handle_probe_note_added"
 
@@ -53,13 +54,6 @@ def test_a_redelivered_event_takes_effect_once(running):
 def start_process(cfg):
     return run_service.start_process("tests.support.probe:ProbeService", cfg,
                                      consumed_queue=QUEUE)
-
-
-def wait_until(predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_an_event_whose_consumer_crashed_before_ack_is_handled_once_after_restart(

@@ -2,10 +2,13 @@ import time
 import uuid
 
 import eventlet
+import psycopg
 import pytest
 import requests
 
+from shared import config
 from tests.support.probe import EchoService, ProbeService
+from tests.support.waiting import wait_until
 
 PROBLEM = "application/problem+json"
 
@@ -84,13 +87,27 @@ def test_health_and_metrics_answer(base):
     assert 'dzdesk_http_requests_total{method="GET",route="/health/ready",service="probe",status="200"}' in metrics.text
 
 
-def test_two_slow_queries_overlap_instead_of_queueing(base):
+def test_two_slow_queries_overlap_instead_of_queueing(base, service_databases):
     started = time.monotonic()
     pool = eventlet.GreenPool()
-    answers = list(pool.imap(lambda _: requests.get(f"{base}/v1/probe/sleep/1.0"), range(3)))
+    running = [pool.spawn(requests.get, f"{base}/v1/probe/sleep/1.0") for _ in range(3)]
+    # the database itself sees the queries at once, not one after the other
+    database = service_databases.created[-1]
+    concurrent = wait_until(lambda: (n := _sleeping_backends(database)) >= 2 and n,
+                            timeout=5, what="two probe queries running at the same time")
+    answers = [request.wait() for request in running]
     elapsed = time.monotonic() - started
     assert [a.status_code for a in answers] == [200, 200, 200]
+    assert concurrent >= 2
     assert elapsed < 2.0  # one after the other they would take 3 s or more
+
+
+def _sleeping_backends(database):
+    with psycopg.connect(config.admin_url(), autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                            " AND query LIKE 'SELECT pg_sleep%%' AND state = 'active'",
+                            (database,)).fetchone()[0]
+
 
 
 def test_the_openapi_document_describes_routes_and_body_schemas(base):

@@ -10,9 +10,29 @@ from nameko.testing.utils import find_free_port
 
 from shared.envelope import Envelope
 from tests.support import amqp, run_service
+from tests.support.waiting import wait_until
 
 PROBE = "tests.support.probe:ProbeService"
 QUEUE = "evt-probe-note_added--probe.handle_probe_note_added"
+
+
+def running_probe(service_config, container_factory):
+    """The probe service (and the echo service it calls) in this process; (config, urls)."""
+    from tests.support.probe import EchoService, ProbeService
+    cfg, urls = service_config("probe")
+    container_factory(EchoService, cfg).start()
+    container_factory(ProbeService, cfg).start()
+    return cfg, urls
+
+
+def add_notes(cfg, first, last, pause=0.0):
+    """Notes n in [first, last) through HTTP, each appended in its own stream."""
+    base = f"http://{cfg['WEB_SERVER_ADDRESS']}/v1/probe/{uuid.uuid4()}/streams"
+    for n in range(first, last):
+        response = requests.post(f"{base}/s{n}", json={"text": "x"},
+                                 headers={"If-Match": '"0"'}, timeout=10)
+        assert response.status_code == 201, response.text
+        time.sleep(pause)
 
 
 def notes(tenant, count):
@@ -31,13 +51,6 @@ def handled_by(cfg):
     match = re.search(r'dzdesk_events_handled_total\{consumer="handle_probe_note_added",'
                       r'outcome="ok",service="probe"\} ([0-9.]+)', metrics)
     return float(match.group(1)) if match else 0.0
-
-
-def wait_until(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def test_two_processes_of_a_service_split_the_events_and_each_takes_effect_once(
@@ -63,10 +76,7 @@ def test_two_processes_of_a_service_split_the_events_and_each_takes_effect_once(
 
 def test_database_connections_dropped_while_events_flow_lose_and_duplicate_nothing(
         service_config, container_factory):
-    from tests.support.probe import EchoService, ProbeService
-    cfg, urls = service_config("probe")
-    container_factory(EchoService, cfg).start()
-    container_factory(ProbeService, cfg).start()
+    cfg, urls = running_probe(service_config, container_factory)
     tenant = str(uuid.uuid4())
     amqp.publish(cfg["AMQP_URI"], notes(tenant, 150))
     with psycopg.connect(urls["admin"], autocommit=True) as admin:
@@ -84,23 +94,12 @@ def test_broker_connections_dropped_while_events_flow_lose_and_duplicate_nothing
         service_config, container_factory, rabbit_manager):
     """What a broker restart does to a service: every connection drops, relay and consumers
     reconnect; events committed meanwhile wait in the outbox."""
-    from tests.support.probe import EchoService, ProbeService
-    cfg, urls = service_config("probe")
-    container_factory(EchoService, cfg).start()
-    container_factory(ProbeService, cfg).start()
-    base = f"http://{cfg['WEB_SERVER_ADDRESS']}/v1/probe/{uuid.uuid4()}/streams"
-
-    def add_notes(first, last):
-        for n in range(first, last):
-            response = requests.post(f"{base}/s{n}", json={"text": "x"},
-                                     headers={"If-Match": '"0"'}, timeout=10)
-            assert response.status_code == 201, response.text
-
-    add_notes(0, 100)
+    cfg, urls = running_probe(service_config, container_factory)
+    add_notes(cfg, 0, 100)
     for connection in rabbit_manager.get_connections():
         if connection.get("vhost") == cfg["vhost"]:
             rabbit_manager.delete_connection(connection["name"])
-    add_notes(100, 200)
+    add_notes(cfg, 100, 200)
     wait_until(lambda: seen(urls)[0] >= 200)
     time.sleep(0.5)
     assert seen(urls) == (200, 200)
@@ -115,31 +114,20 @@ def test_a_broker_restart_while_events_flow_loses_and_duplicates_nothing(
     import threading
 
     import pytest
-    from tests.support.probe import EchoService, ProbeService
     if not shutil.which("rabbitmqctl") or not amqp.has_local_broker():
         pytest.skip("needs the local RabbitMQ and rabbitmqctl")
-    cfg, urls = service_config("probe")
-    container_factory(EchoService, cfg).start()
-    container_factory(ProbeService, cfg).start()
-    base = f"http://{cfg['WEB_SERVER_ADDRESS']}/v1/probe/{uuid.uuid4()}/streams"
-
-    def add_notes(first, last):
-        for n in range(first, last):
-            response = requests.post(f"{base}/s{n}", json={"text": "x"},
-                                     headers={"If-Match": '"0"'}, timeout=10)
-            assert response.status_code == 201, response.text
-            time.sleep(0.02)
+    cfg, urls = running_probe(service_config, container_factory)
 
     def restart():
         subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)
         subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True)
         subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True)
 
-    add_notes(0, 50)
+    add_notes(cfg, 0, 50)
     restarting = threading.Thread(target=restart)
     restarting.start()
     try:
-        add_notes(50, 150)  # commits go on while the broker is away
+        add_notes(cfg, 50, 150, pause=0.02)  # commits go on while the broker is away
     finally:
         restarting.join(timeout=120)
     wait_until(lambda: seen(urls)[0] >= 150, timeout=120)

@@ -1,19 +1,6 @@
-"""Fixtures for identity unit tests: the fake OIDC provider over real HTTP(S)."""
+"""Fixtures for identity unit tests (the fake OIDC `provider` comes from tests/conftest.py)."""
 
 import pytest
-
-from tests.support.fake_oidc import FakeOidcProvider, ProviderKey
-
-
-@pytest.fixture(scope="session")
-def provider_keys():
-    return tuple(ProviderKey.generate() for _ in range(3))
-
-
-@pytest.fixture
-def provider(provider_keys):
-    with FakeOidcProvider(keys=provider_keys) as fake:
-        yield fake
 
 
 @pytest.fixture
