@@ -35,8 +35,14 @@ def ready(port):
 
 
 def local_master_key():
-    """A development master key kept in .run/ (never committed); production sets its own."""
-    path = RUN_DIR / "master.key"
+    """A development master key for this user on this machine, never in the repository.
+
+    It lives beside the user's other settings rather than in the clone, because the local
+    databases outlive any one clone and hold keys sealed under it; production sets its own.
+    """
+    folder = pathlib.Path(os.environ.get("XDG_CONFIG_HOME") or "~/.config").expanduser() / "dzdesk"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "dev-master.key"
     if not path.exists():
         path.write_text(base64.b64encode(os.urandom(32)).decode())
         path.chmod(0o600)
