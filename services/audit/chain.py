@@ -1,6 +1,7 @@
 """The per-tenant audit hash chain: canonical JSON, entry hashes, appending and verifying."""
 import dataclasses
 import hashlib
+from hashlib import sha256
 import json
 import re
 from collections.abc import Mapping
@@ -177,14 +178,6 @@ def _tenant_of(envelope):
     return envelope.get("tenant_id")
 
 
-def _belongs(envelope, tenant, suffix):
-    """True when the envelope's tenant_id is `tenant`; canonical bytes end with it when the
-    envelope has no field sorting after tenant_id, which spares parsing nearly every entry."""
-    if type(envelope) is bytes and envelope.endswith(suffix):
-        return True
-    return _tenant_of(envelope) == tenant
-
-
 def _trusted(checkpoints, public_keys):
     """Checkpoints with valid signatures sorted by seq, and the first problem with any other."""
     keys = {key_id: as_public_key(key) for key_id, key in public_keys.items()}
@@ -228,9 +221,42 @@ def verify_chain(entries, checkpoints, public_keys, *, tenant_id=None):
     when the entries themselves are sound). Verification stops at the first broken entry.
     Raises `MalformedEntry` for an unreadable entry and `InvalidCheckpoint` for a bad key.
     """
+    return verify_pages(_pages(entries), checkpoints, public_keys, tenant_id=tenant_id)
+
+
+def _pages(entries, size=100):
+    """Entries as lists of stored-row tuples, converted as `verify_pages` needs them.
+
+    An entry that cannot be converted ends its page; its error is raised only when the next
+    page is asked for, so every entry before it is verified first (verification stops at the
+    first bad entry, whichever kind of bad it is).
+    """
+    page = []
+    for position, entry in enumerate(entries, start=1):
+        try:
+            seq, prev_hash, stored_hash, envelope = _fields(entry, position)
+            if type(envelope) is not bytes:
+                envelope = canonical_json(envelope)
+        except Exception:
+            if page:
+                yield page
+            raise
+        page.append((seq, prev_hash, stored_hash, envelope))
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def verify_pages(pages, checkpoints, public_keys, *, tenant_id=None):
+    """`verify_chain` over entries already in stored form: `pages` yields lists of
+    `(seq, prev_hash, hash, canonical)` tuples, seq an int, the others bytes. The audit
+    service's own reader yields exactly this; the
+    loop below is the whole cost of verification besides reading, so it stays flat."""
     pending, checkpoint_problem = _trusted(checkpoints, public_keys)
     tenant = None if tenant_id is None else str(tenant_id)
-    count, verified, last = 0, 0, None
+    verified, first_seq, check_tenant = 0, None, False
     vouched = expected = suffix = None
     prev_digest, next_index = _GENESIS_BYTES, 0
     # the next checkpoint's seq, kept in a local: the loop below runs once per entry
@@ -238,52 +264,63 @@ def verify_chain(entries, checkpoints, public_keys, *, tenant_id=None):
 
     def result(first_bad_seq=None, reason=None):
         reasons = [text for text in (reason, checkpoint_problem) if text]
-        head = None if last is None else {"seq": last[0], "hash": last[1].hex()}
+        count = 0 if expected is None else expected - first_seq
+        head = {"seq": expected - 1, "hash": prev_digest.hex()} if count else None
         return VerifyResult(ok=not reasons, entries=count, head=head,
                             checkpoints_verified=verified, first_bad_seq=first_bad_seq,
                             reason="; ".join(reasons) or None)
 
-    for position, raw in enumerate(entries, start=1):
-        seq, prev_hash, stored_hash, envelope = _fields(raw, position)
-        if expected is None:
-            if tenant is None:
-                tenant = _tenant_of(envelope)
-            suffix = f'"tenant_id":{json.dumps(tenant)}}}'.encode()
-            foreign = [cp for cp in pending if tenant is not None and cp.tenant_id != tenant]
-            if foreign:
-                checkpoint_problem = checkpoint_problem or (
-                    f"checkpoint at seq {foreign[0].seq} is for tenant {foreign[0].tenant_id}, "
-                    f"not {tenant}")
-                pending = [cp for cp in pending if cp not in foreign]
-            expected, vouched = 1, 0
-            if seq != 1:
-                anchor = next((cp for cp in pending if cp.seq == seq - 1 and prev_hash is not None
-                               and cp.hash == prev_hash.hex()), None)
-                if anchor is None:
-                    return result(1, f"the log starts at seq {seq}: entries before it are "
-                                     "missing and no signed checkpoint anchors it")
-                expected, vouched, verified = seq, anchor.seq, 1
-                prev_digest = prev_hash
-                pending = [cp for cp in pending if cp.seq > anchor.seq]
-            due = pending[0].seq if pending else None
-        if seq != expected:
-            return result(expected, f"entry seq {expected} is missing (next entry has seq {seq})")
-        if prev_hash != prev_digest:
-            return result(seq, f"entry seq {seq} does not link to the hash of entry seq {seq - 1}:"
-                               " an entry was removed or altered")
-        digest = _digest_after(prev_digest, envelope)
-        if digest != stored_hash:
-            return result(seq, f"entry seq {seq} does not match its hash: it was altered")
-        if tenant is not None and not _belongs(envelope, tenant, suffix):
-            return result(seq, f"entry seq {seq} belongs to another tenant")
-        count, last = count + 1, (seq, digest)
-        while seq == due:
-            if pending[next_index].hash != digest.hex():
-                return result(vouched + 1, f"signed checkpoint at seq {seq} does not match the "
-                                           f"log: entries after seq {vouched} were rewritten")
-            verified, vouched, next_index = verified + 1, seq, next_index + 1
-            due = pending[next_index].seq if next_index < len(pending) else None
-        prev_digest, expected = digest, expected + 1
+    for page in pages:
+        for seq, prev_hash, stored_hash, envelope in page:
+            if expected is None:
+                if tenant is None:
+                    tenant = _tenant_of(envelope)
+                check_tenant = tenant is not None
+                suffix = f'"tenant_id":{json.dumps(tenant)}}}'.encode()
+                foreign = [cp for cp in pending if check_tenant and cp.tenant_id != tenant]
+                if foreign:
+                    checkpoint_problem = checkpoint_problem or (
+                        f"checkpoint at seq {foreign[0].seq} is for tenant "
+                        f"{foreign[0].tenant_id}, not {tenant}")
+                    pending = [cp for cp in pending if cp not in foreign]
+                expected = first_seq = 1
+                vouched = 0
+                if seq != 1:
+                    anchor = next((cp for cp in pending if cp.seq == seq - 1
+                                   and prev_hash is not None and cp.hash == prev_hash.hex()),
+                                  None)
+                    if anchor is None:
+                        return result(1, f"the log starts at seq {seq}: entries before it are "
+                                         "missing and no signed checkpoint anchors it")
+                    expected = first_seq = seq
+                    vouched, verified = anchor.seq, 1
+                    prev_digest = prev_hash
+                    pending = [cp for cp in pending if cp.seq > anchor.seq]
+                due = pending[0].seq if pending else None
+            if seq != expected:
+                return result(expected,
+                              f"entry seq {expected} is missing (next entry has seq {seq})")
+            if prev_hash != prev_digest:
+                return result(seq, f"entry seq {seq} does not link to the hash of entry seq "
+                                   f"{seq - 1}: an entry was removed or altered")
+            # two updates rather than concatenating: the canonical bytes are never copied
+            hasher = sha256(prev_digest)
+            hasher.update(envelope)
+            digest = hasher.digest()
+            if digest != stored_hash:
+                return result(seq, f"entry seq {seq} does not match its hash: it was altered")
+            # canonical bytes end with the tenant when no field sorts after tenant_id, which
+            # spares parsing nearly every entry
+            if check_tenant and not envelope.endswith(suffix) and _tenant_of(envelope) != tenant:
+                return result(seq, f"entry seq {seq} belongs to another tenant")
+            prev_digest, expected = digest, expected + 1
+            while seq == due:
+                if pending[next_index].hash != digest.hex():
+                    return result(vouched + 1, f"signed checkpoint at seq {seq} does not match "
+                                               f"the log: entries after seq {vouched} were "
+                                               "rewritten")
+                verified, vouched, next_index = verified + 1, seq, next_index + 1
+                due = pending[next_index].seq if next_index < len(pending) else None
     if next_index < len(pending):
         end = 0 if expected is None else expected - 1
         return result(end + 1, f"signed checkpoint at seq {pending[next_index].seq} is beyond "
@@ -292,4 +329,4 @@ def verify_chain(entries, checkpoints, public_keys, *, tenant_id=None):
 
 
 __all__ = ["GENESIS_HASH", "ChainBuilder", "Entry", "InvalidCheckpoint", "MalformedEntry",
-           "VerifyResult", "canonical_json", "entry_hash", "verify_chain"]
+           "VerifyResult", "canonical_json", "entry_hash", "verify_chain", "verify_pages"]

@@ -2,7 +2,7 @@
 from werkzeug.wrappers import Response
 
 from services.audit import store
-from services.audit.chain import verify_chain
+from services.audit.chain import verify_pages
 from services.audit.checkpointing import Checkpointing, sign_head
 from services.audit.checkpoints import public_keys_by_id
 from services.audit.consumer import AuditIngest
@@ -77,8 +77,8 @@ class AuditService(DZDeskService):
         tenant_id = self._officer_tenant(request)
         conn = self.db.begin(tenant_id)
         keys = public_keys_by_id(store.public_jwks(conn))
-        result = verify_chain(store.stored_rows(conn, tenant_id), store.checkpoints(conn, tenant_id),
-                              keys, tenant_id=tenant_id)
+        result = verify_pages(store.stored_pages(conn, tenant_id),
+                              store.checkpoints(conn, tenant_id), keys, tenant_id=tenant_id)
         return result.as_dict()
 
     @http("GET", "/v1/audit/checkpoints/latest")
