@@ -20,14 +20,19 @@ def test_similar_to_a_known_ticket_never_returns_the_ticket_itself():
 
 
 def test_the_original_of_a_generated_duplicate_ranks_first_among_similar_tickets():
-    tickets = tenant_corpus(seed=random.randrange(10**6), tickets=600, duplicate_rate=0.1).tickets
-    model = TenantModel(str(uuid.uuid4()))
-    model.learn_many(ticket.to_doc() for ticket in tickets)
-    duplicates = [ticket for ticket in tickets if ticket.duplicate_of]
+    # fixed corpora: one corpus alone ranges from 0.77 to 0.96 over seeds, so a random seed
+    # would make this a coin toss near the bar; three together are a fixed, fair sample
+    found = duplicates = 0
+    for seed in (101, 202, 303):
+        tickets = tenant_corpus(seed=seed, tickets=600, duplicate_rate=0.1).tickets
+        model = TenantModel(str(uuid.uuid4()))
+        model.learn_many(ticket.to_doc() for ticket in tickets)
+        generated = [ticket for ticket in tickets if ticket.duplicate_of]
+        found += sum(model.similar_to(d.ticket_id, k=1)[0][0] == d.duplicate_of
+                     for d in generated)
+        duplicates += len(generated)
 
-    found = sum(model.similar_to(d.ticket_id, k=1)[0][0] == d.duplicate_of for d in duplicates)
-
-    assert found / len(duplicates) >= 0.8, f"{found}/{len(duplicates)}"
+    assert found / duplicates >= 0.8, f"{found}/{duplicates}"
 
 
 def test_tickets_learned_one_by_one_are_searchable_at_once():

@@ -1,6 +1,4 @@
 import collections
-import random
-import time
 import uuid
 
 from services.ai.models import TenantModel
@@ -30,23 +28,3 @@ def test_suggestions_learned_from_a_tenants_history_beat_the_majority_baseline_o
     assert category >= category_baseline + 0.4
     assert priority >= priority_baseline + 0.25
 
-
-def test_triage_of_a_ten_thousand_ticket_tenant_takes_a_few_milliseconds():
-    history = tenant_corpus(seed=random.randrange(10**6), tickets=10_200).tickets
-    model = TenantModel(str(uuid.uuid4()))
-    started = time.perf_counter()
-    model.learn_many(ticket.to_doc() for ticket in history[:10_000])
-    retrain_seconds = time.perf_counter() - started
-    model.suggest("warm up the index")
-
-    latencies = []
-    for ticket in history[10_000:]:
-        started = time.perf_counter()
-        model.suggest(ticket.text)
-        latencies.append(time.perf_counter() - started)
-        model.learn(ticket.to_doc())
-    p50 = sorted(latencies)[len(latencies) // 2]
-    print(f"retrain 10,000 tickets {retrain_seconds:.2f} s; suggest p50 {p50 * 1000:.2f} ms")
-
-    assert retrain_seconds < 10
-    assert p50 < 0.010
