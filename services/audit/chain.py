@@ -1,10 +1,9 @@
 """The per-tenant audit hash chain: canonical JSON, entry hashes, appending and verifying."""
 import dataclasses
-import hashlib
-from hashlib import sha256
 import json
 import re
 from collections.abc import Mapping
+from hashlib import sha256
 from typing import NamedTuple
 
 import rfc8785
@@ -62,7 +61,7 @@ def canonical_json(envelope):
 def _digest_after(prev_digest, envelope):
     """The next digest; `envelope` is a mapping or its canonical bytes as stored."""
     # Two updates rather than concatenating: the canonical bytes are never copied.
-    hasher = hashlib.sha256(prev_digest)
+    hasher = sha256(prev_digest)
     hasher.update(envelope if type(envelope) is bytes else canonical_json(envelope))
     return hasher.digest()
 
@@ -252,8 +251,8 @@ def _pages(entries, size=100):
 def verify_pages(pages, checkpoints, public_keys, *, tenant_id=None):
     """`verify_chain` over entries already in stored form: `pages` yields lists of
     `(seq, prev_hash, hash, canonical)` tuples, seq an int, the others bytes. The audit
-    service's own reader yields exactly this; the
-    loop below is the whole cost of verification besides reading, so it stays flat."""
+    service's own reader yields exactly this; the loop below is the whole cost of verification
+    besides reading, so it stays flat."""
     pending, checkpoint_problem = _trusted(checkpoints, public_keys)
     tenant = None if tenant_id is None else str(tenant_id)
     verified, first_seq, check_tenant = 0, None, False
