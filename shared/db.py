@@ -20,9 +20,10 @@ class TenantMismatch(RuntimeError):
 def _open_transaction(pool, tenant_id):
     """A pooled connection inside a transaction with `app.tenant_id` set, in one round trip.
 
-    psycopg would send BEGIN on its own before the set_config, a round trip of its own on
+    psycopg would send BEGIN on its own before setting the tenant, a round trip of its own on
     every unit of work (about an eighth of a one-event append). So the connection is put in
-    autocommit mode, where psycopg sends no BEGIN, and BEGIN goes with the set_config in one
+    autocommit mode, where psycopg sends no BEGIN, and BEGIN goes with `SET LOCAL` (what
+    `set_config(..., true)` does, without a query to plan or a row to return) in one
     simple-protocol query; commit() and rollback() still end the transaction, because psycopg
     ends whatever transaction the server reports open. The tenant is inlined, so it must be
     a UUID and is written in the UUID's own spelling (nothing else can reach the SQL).
@@ -31,8 +32,7 @@ def _open_transaction(pool, tenant_id):
     conn = pool.getconn()
     try:
         conn.autocommit = True
-        conn.execute(f"BEGIN; SELECT set_config('app.tenant_id', '{literal}', true)".encode(),
-                     prepare=False)
+        conn.execute(f"BEGIN; SET LOCAL app.tenant_id = '{literal}'".encode(), prepare=False)
     except BaseException:
         _return(pool, conn)
         raise
