@@ -1,4 +1,5 @@
 """Database dependency: a psycopg pool and one tenant-scoped transaction per worker."""
+import contextlib
 import sys
 import uuid
 import weakref
@@ -48,6 +49,19 @@ def _return(pool, conn):
     except psycopg.Error:
         pass  # a broken connection: the pool discards it
     pool.putconn(conn)
+
+
+@contextlib.contextmanager
+def tenant_transaction(pool, tenant_id):
+    """A transaction of its own for `tenant_id` on a pooled connection, outside any worker's
+    unit of work (background loops, streamed response bodies): committed when the block ends,
+    rolled back when it raises."""
+    conn = _open_transaction(pool, str(tenant_id))
+    try:
+        yield conn
+        conn.commit()
+    finally:
+        _return(pool, conn)  # rolls back whatever is still open
 
 
 class UnitOfWork:

@@ -8,7 +8,7 @@ the range ends at the head seen when the request came in, so a busy log still en
 """
 
 from services.audit import store
-from shared.db import Database
+from shared.db import Database, tenant_transaction
 
 PAGE = 2000
 
@@ -18,8 +18,7 @@ class LogStreams:
         self.pool = pool
 
     def head_seq(self, tenant_id):
-        with self.pool.connection() as conn:
-            store.use_tenant(conn, tenant_id)
+        with tenant_transaction(self.pool, tenant_id) as conn:
             return store.head(conn, tenant_id)[0]
 
     def ndjson(self, tenant_id, query, after_seq, limit=None):
@@ -31,8 +30,7 @@ class LogStreams:
             nonlocal last, left
             while left is None or left > 0:
                 size = PAGE if left is None else min(PAGE, left)
-                with self.pool.connection() as conn:
-                    store.use_tenant(conn, tenant_id)
+                with tenant_transaction(self.pool, tenant_id) as conn:
                     rows = store.entries_after(conn, tenant_id, last, size, query, upto)
                 if not rows:
                     return

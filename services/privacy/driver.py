@@ -6,8 +6,6 @@ mark the calls it hands out as awaited and commit together with the events; (2) 
 participants with a timeout; (3) lock the saga again and record the outcomes. A process that
 dies between (1) and (3) leaves calls awaited; the receipt timeout turns them into retries.
 """
-from contextlib import contextmanager
-
 import eventlet
 import eventlet.hubs
 import psycopg
@@ -20,6 +18,7 @@ from services.privacy.requests import load_saga, setting
 from services.privacy.steps import Step
 from shared.background import BackgroundLoop
 from shared.crypto import MasterKey
+from shared.db import tenant_transaction
 
 
 class SagaDriver(BackgroundLoop, DependencyProvider):
@@ -65,11 +64,9 @@ class SagaDriver(BackgroundLoop, DependencyProvider):
         return sum(self.step(tenant_id, request_id)
                    for tenant_id, request_id in store.due_requests(self.system))
 
-    @contextmanager
     def transaction(self, tenant_id):
-        with self.pool.connection() as conn:  # commits at the end of the block, else rolls back
-            conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant_id,))
-            yield conn
+        """Committed at the end of the block, rolled back when it raises."""
+        return tenant_transaction(self.pool, tenant_id)
 
     def step(self, tenant_id, request_id):
         with self.transaction(tenant_id) as conn:
