@@ -142,6 +142,13 @@ _FIRST_AFTER = (f"SELECT {_COLUMNS_STORED} FROM audit_entry"
                 " WHERE tenant_id = %s AND seq > %s ORDER BY seq LIMIT 1")
 
 
+def bytes_cursor(conn):
+    """A binary cursor that reads `envelope` as the stored canonical bytes."""
+    cursor = conn.cursor(binary=True)
+    cursor.adapters.register_loader("text", _CanonicalBytes)
+    return cursor
+
+
 def stored_pages(conn, tenant_id, page=1000):
     """The chain up to its current head in seq order, as lists of `(seq, prev_hash, hash,
     canonical bytes)` (the form `chain.verify_pages` takes), a few pages in memory at most.
@@ -156,9 +163,7 @@ def stored_pages(conn, tenant_id, page=1000):
     if not starts:
         return
     with conn.pipeline():
-        cursors = [conn.cursor(binary=True), conn.cursor(binary=True)]
-        for cursor in cursors:
-            cursor.adapters.register_loader("text", _CanonicalBytes)
+        cursors = [bytes_cursor(conn), bytes_cursor(conn)]
         cursors[0].execute(_RANGE, (tenant_id, 0, page))
         for index, start in enumerate(starts):
             if index + 1 < len(starts):
@@ -166,8 +171,7 @@ def stored_pages(conn, tenant_id, page=1000):
                                                           start + 2 * page))
             rows = cursors[index % 2].fetchall()
             if not rows:
-                with conn.cursor(binary=True) as cursor:
-                    cursor.adapters.register_loader("text", _CanonicalBytes)
+                with bytes_cursor(conn) as cursor:
                     rows = cursor.execute(_FIRST_AFTER, (tenant_id, start + page)).fetchall()
             if rows:
                 yield rows
