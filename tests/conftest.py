@@ -84,11 +84,21 @@ class ServiceDatabases:
                 dropping.wait()
 
     @staticmethod
-    def _drop(names):
-        with psycopg.connect(config.admin_url(), autocommit=True) as admin:
-            for name in names:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)))
+    def _drop(names, attempts=5):
+        # A socket left behind by a killed service's green thread can keep eventlet listening
+        # on a file descriptor the OS then hands to this connection; eventlet refuses the second
+        # reader. The stale listener goes when its thread ends: try again a little later.
+        for attempt in range(attempts):
+            try:
+                with psycopg.connect(config.admin_url(), autocommit=True) as admin:
+                    for name in names:
+                        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(name)))
+                return
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+                eventlet.sleep(0.5 * (attempt + 1))
 
 
 @pytest.fixture(scope="session")
