@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared import errors, metrics
 from shared.db import finish_transactions
+from shared.retry import retrying
 
 log = structlog.get_logger()
 PROBLEM = "application/problem+json"
@@ -120,7 +121,7 @@ class HttpEntrypoint(HttpRequestHandler):
         return json_response(result)
 
 
-http = HttpEntrypoint.decorator
+http = retrying(HttpEntrypoint.decorator)
 
 
 def json_body(request, schema, partial=False):
