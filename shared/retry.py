@@ -32,11 +32,14 @@ def backoff(attempt, base=BASE_DELAY, cap=MAX_DELAY):
 
 
 def _rollback(service):
-    """Roll back every unit of work the worker holds; each opens a fresh transaction when next used."""
-    from shared.db import UnitOfWork  # shared.db imports nothing of this module; keep it so
+    """Roll back every unit of work the worker holds; each opens a fresh transaction when next
+    used, and from now on queues for the streams it loads: a writer that lost once waits its
+    turn rather than losing every round to writers who arrive fresh."""
+    from shared.db import UnitOfWork  # shared.db imports shared.eventstore, which imports us
     for value in vars(service).values():
         if isinstance(value, UnitOfWork):
             value.finish(commit=False)
+            value.serialize_streams = True
 
 
 def on_conflict(method, attempts=ATTEMPTS):
