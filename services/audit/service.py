@@ -14,7 +14,7 @@ from shared.auth import Authenticator, require_roles
 from shared.envelope import PLATFORM_TENANT
 from shared.rpc import rpc
 from shared.service import DZDeskService
-from shared.web import decode_cursor, encode_cursor, http, json_response, page_limit
+from shared.web import decode_cursor, encode_cursor, http, json_response, page_limit, sequence_number
 
 OFFICER = "compliance_officer"
 
@@ -56,7 +56,7 @@ class AuditService(DZDeskService):
     def list_events(self, request):
         tenant_id = self._officer_tenant(request)
         query = EventQuerySchema().load(request.args.to_dict())
-        cursor = decode_cursor(request.args.get("cursor"))
+        cursor = decode_cursor(request.args.get("cursor"), sequence_number)
         after_seq = cursor if isinstance(cursor, int) else query["after_seq"]
         if _wants_ndjson(request):
             limit = page_limit(request, maximum=10**9) if "limit" in request.args else None

@@ -20,7 +20,7 @@ from shared.rpc import rpc
 from shared.service import DZDeskService
 from shared.web import (
     decode_cursor, etag, http, json_body, json_response, page, page_limit, problem_from_exception,
-    required_if_match,
+    required_if_match, time_and_id,
 )
 
 
@@ -142,7 +142,7 @@ class IdentityService(DZDeskService):
         ctx = self.context()
         caller = members.principal(ctx, request)
         require_roles(caller, "admin")
-        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"))
+        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"), time_and_id)
         found = store.list_users(ctx.db.begin(caller.tenant_id), limit + 1, after)
         body = page(found, limit, lambda user: [user["joined_at"].isoformat(), user["id"]])
         body["items"] = [store.public_user(user) for user in body["items"]]
