@@ -10,7 +10,7 @@ from functools import partial
 
 import structlog
 from eventlet.event import Event
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
@@ -86,9 +86,11 @@ class HttpEntrypoint(HttpRequestHandler):
 
     server = ProblemWebServer()
 
-    def __init__(self, method, url, body=None, responses=None, **kwargs):
-        # `body` and `responses` ({status: Schema}) document the route in /openapi.json
+    def __init__(self, method, url, body=None, responses=None, query=(), **kwargs):
+        # `body`, `query` (schemas of the query string) and `responses` ({status: Schema})
+        # document the route in /openapi.json
         self.body = body
+        self.query = query
         self.responses = responses
         super().__init__(method, url, **kwargs)
 
@@ -196,6 +198,18 @@ def time_and_id(position):
 def sequence_number(position):
     """A cursor of pages ordered by a bigint sequence."""
     return type(position) is int and 0 <= position < 2**63
+
+
+class LimitQuery(Schema):
+    """The `limit` query parameter read by page_limit, for /openapi.json."""
+
+    limit = fields.Integer(metadata={"description": "how many items, from 1"})
+
+
+class PageQuery(LimitQuery):
+    """The query parameters of a paged list (page_limit and decode_cursor), for /openapi.json."""
+
+    cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
 
 
 def page_limit(request, default=50, maximum=200):
