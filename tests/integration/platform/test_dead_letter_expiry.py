@@ -67,3 +67,26 @@ def test_every_retry_carries_an_expiration_that_returns_it_within_a_minute(conta
                              "the note to wait for its retry")
 
     assert 0 < int(message.properties["expiration"]) <= 60_000
+
+
+def test_side_queues_declared_by_an_earlier_release_are_taken_over_without_a_precondition_failure(
+        container_factory, service_config):
+    # The queues as a deployment before the TTL declared them: the TTL must not need other
+    # arguments, or every existing deployment's redeclaration would fail (PRECONDITION_FAILED).
+    cfg, _ = service_config("probe", EVENT_MAX_ATTEMPTS=1)
+    with Connection(cfg["AMQP_URI"]) as connection:
+        channel = connection.default_channel
+        channel.queue_declare(f"{QUEUE}.retry", durable=True, auto_delete=False, arguments={
+            "x-dead-letter-exchange": "", "x-dead-letter-routing-key": QUEUE})
+        channel.queue_declare(f"{QUEUE}.dlq", durable=True, auto_delete=False,
+                              arguments={"x-queue-type": "quorum"})
+    container_factory(EchoService, cfg).start()
+    container_factory(ProbeService, cfg).start()
+    _publish_failing_note(cfg["AMQP_URI"])
+
+    with Connection(cfg["AMQP_URI"]) as connection:
+        channel = connection.default_channel
+        message = wait_until(lambda: channel.basic_get(f"{QUEUE}.dlq", no_ack=True), 15,
+                             "the note to be dead-lettered")
+
+    assert message.properties["expiration"] == str(FOURTEEN_DAYS_MS)
