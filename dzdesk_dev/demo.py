@@ -74,13 +74,13 @@ def _agent_view(ticket: dict) -> list[str]:
 
 
 def _clock(name: str, clock: dict) -> str:
+    target = f"{name.replace('_', ' ')}: target {clock['target_minutes']} min"
     if clock["met_at"]:
-        state = f"met at {clock['met_at']}"
-    elif clock["breached"]:
-        state = "breached"
-    else:
-        state = f"{clock['remaining_seconds'] / 60:.0f} min left" + (", paused" if clock["paused"] else "")
-    return f"{name}: target {clock['target_minutes']} min, due {clock['due_at']}, {state}"
+        return f"{target}, met at {clock['met_at']}"
+    if clock["breached"]:
+        return f"{target}, breached (was due {clock['due_at']})"
+    paused = ", paused" if clock["paused"] else ""
+    return f"{target}, due {clock['due_at']}, {clock['remaining_seconds'] / 60:.0f} min left{paused}"
 
 
 def tour(t: Tour) -> None:
