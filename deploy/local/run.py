@@ -67,9 +67,10 @@ def start_development_sign_in(env):
     except OSError as exc:
         raise SystemExit(f"run: port {DEFAULT_PORT} for the development sign-in is taken ({exc})")
     # the services reach its HTTPS side (Microsoft's authority) through requests; they must
-    # still trust the public CAs for everything else (Azure OpenAI)
+    # still trust whatever they trusted before for everything else (Azure OpenAI)
+    trusted = env.get("REQUESTS_CA_BUNDLE") or certifi.where()
     bundle = RUN_DIR / "dev-sign-in-ca.pem"
-    bundle.write_text(pathlib.Path(certifi.where()).read_text()
+    bundle.write_text(pathlib.Path(trusted).read_text().rstrip("\n") + "\n"
                       + pathlib.Path(provider.ca_bundle_path).read_text())
     settings = {**provider.settings(), "REQUESTS_CA_BUNDLE": str(bundle)}
     rule = "run: " + "=" * 78
