@@ -17,15 +17,15 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
+from http.server import ThreadingHTTPServer
+from urllib.parse import unquote_plus, urlencode
 
+from dzdesk_dev.endpoints import BadMintRequest, Handler
 from dzdesk_dev.keys import ProviderKey, write_tls_material
 from shared.environment import DEV_CLIENT_PREFIX, DEV_SIGN_IN_SETTING
 
 GOOGLE_ISSUER = "https://accounts.google.com"
 MICROSOFT_ISSUER_TEMPLATE = "https://login.microsoftonline.com/{tid}/v2.0"
-MINT_PATH = "/dev/id-tokens"
 DEFAULT_PORT = 8009  # `make run` serves the provider's HTTP side here; dzdesk-dev looks for it here
 
 
@@ -41,10 +41,6 @@ class MicrosoftUser:
     oid: str
     email: str
     name: str
-
-
-class BadMintRequest(ValueError):
-    """A ``POST /dev/id-tokens`` body the provider cannot mint a token from."""
 
 
 class DevOidcProvider:
@@ -97,7 +93,7 @@ class DevOidcProvider:
         self.stop()
 
     def _serve(self, tls_context, port: int) -> ThreadingHTTPServer:
-        server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         server.daemon_threads = True
         server.provider = self
         if tls_context is not None:
@@ -265,64 +261,3 @@ def _pkce_ok(grant: dict, form: dict) -> bool:
     if grant.get("code_challenge_method", "plain") == "S256":
         verifier = _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
     return hmac.compare_digest(verifier, challenge)
-
-
-def _minted(provider: DevOidcProvider, raw: str) -> tuple[int, dict, dict]:
-    try:
-        body = json.loads(raw or "{}")
-        if not isinstance(body, dict):
-            raise BadMintRequest("the body must be a JSON object")
-        return 200, {"Cache-Control": "no-store"}, {"id_token": provider.mint_on_request(body)}
-    except (ValueError, BadMintRequest) as exc:
-        reason = str(exc) if isinstance(exc, BadMintRequest) else "the body must be JSON"
-        return 400, {}, {"error": "invalid_request", "error_description": reason}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def _reply(self, status: int, headers: dict, body) -> None:
-        payload = json.dumps(body).encode() if body or status != 302 else b""
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_GET(self) -> None:
-        provider, url = self.server.provider, urlsplit(self.path)
-        with provider._lock:
-            provider.hits[url.path] = provider.hits.get(url.path, 0) + 1
-        query = {name: values[0] for name, values in parse_qs(url.query).items()}
-        segments = url.path.strip("/").split("/")
-        if url.path in provider._documents:
-            document = provider._documents[url.path]
-            self._reply(200, {}, document() if callable(document) else document)
-        elif url.path == "/oauth2/v1/certs":
-            self._reply(200, {"Cache-Control": "public, max-age=3600"},
-                        {key.kid: key.certificate_pem() for key in provider.google_keys})
-        elif url.path == "/oauth2/v3/certs":
-            self._reply(200, {}, {"keys": [key.jwk() for key in provider.google_keys]})
-        elif segments[1:] == ["discovery", "v2.0", "keys"]:
-            self._reply(200, {}, {"keys": [key.jwk() for key in provider.microsoft_keys]})
-        elif segments[1:] == ["v2.0", ".well-known", "openid-configuration"]:
-            self._reply(200, {}, provider._discovery(self.server.base_url, segments[0]))
-        elif segments[1:] == ["oauth2", "v2.0", "authorize"]:
-            self._reply(*provider._authorize(query))
-        else:
-            self._reply(404, {}, {"error": "not_found"})
-
-    def do_POST(self) -> None:
-        provider, url = self.server.provider, urlsplit(self.path)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        if url.path == MINT_PATH:
-            self._reply(*_minted(provider, body))
-            return
-        form = {name: values[0] for name, values in parse_qs(body).items()}
-        if url.path.strip("/").split("/")[1:] == ["oauth2", "v2.0", "token"]:
-            self._reply(*provider._token(form, self.headers.get("Authorization")))
-        else:
-            self._reply(404, {}, {"error": "not_found"})

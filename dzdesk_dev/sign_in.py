@@ -4,7 +4,8 @@ import uuid
 
 import requests
 
-from dzdesk_dev.oidc import DEFAULT_PORT, MINT_PATH
+from dzdesk_dev.endpoints import MINT_PATH
+from dzdesk_dev.oidc import DEFAULT_PORT
 from shared.environment import DEV_SIGN_IN_SETTING
 
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"

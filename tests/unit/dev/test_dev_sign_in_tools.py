@@ -7,7 +7,7 @@ import requests
 from nameko.testing.utils import find_free_port
 
 from dzdesk_dev import cli, demo
-from dzdesk_dev.oidc import MINT_PATH
+from dzdesk_dev.endpoints import MINT_PATH
 from dzdesk_dev.sign_in import microsoft_tenant_id, mint_request
 from services.identity.federation import GoogleVerifier, MicrosoftVerifier
 
