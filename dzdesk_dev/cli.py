@@ -21,11 +21,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="sign in with Microsoft in this tenant (a UUID, or a word for a stable one)")
     token.add_argument("--json", action="store_true", help="print the whole answer, not only the token")
     for command in (token, commands.add_parser("demo", help="the guided tour (`make demo`)")):
-        command.add_argument("--gateway", default=None, help=f"default {sign_in.DEFAULT_GATEWAY_URL} "
-                             "or DZDESK_GATEWAY_URL")
+        command.add_argument("--gateway", default=None,
+                             help=f"the gateway (DZDESK_GATEWAY_URL, else {sign_in.DEFAULT_GATEWAY_URL})")
         command.add_argument("--sign-in", dest="provider_url", default=None,
-                             help=f"the development provider, default {sign_in.DEFAULT_SIGN_IN_URL} "
-                                  "or DZDESK_DEV_SIGN_IN_URL")
+                             help="the development provider (DZDESK_DEV_SIGN_IN_URL, else "
+                                  f"{sign_in.DEFAULT_SIGN_IN_URL})")
     return parser
 
 
