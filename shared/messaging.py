@@ -15,6 +15,7 @@ from psycopg_pool import PoolTimeout
 from shared import metrics
 from shared.db import UnitOfWork, finish_transactions
 from shared.envelope import load_envelope
+from shared.retry import on_conflict
 
 log = structlog.get_logger()
 
@@ -179,5 +180,5 @@ def event_handler(source_service, event_type, *, idempotent=True, **kwargs):
                     log.info("duplicate event skipped", event_id=envelope.event_id)
                     return None
             return method(self, envelope)
-        return EventConsumer.decorator(source_service, event_type, **kwargs)(handle)
+        return EventConsumer.decorator(source_service, event_type, **kwargs)(on_conflict(handle))
     return decorate

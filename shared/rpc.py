@@ -2,6 +2,7 @@
 from nameko.rpc import Rpc
 
 from shared.db import finish_transactions
+from shared.retry import retrying
 
 
 class RpcEntrypoint(Rpc):
@@ -12,4 +13,4 @@ class RpcEntrypoint(Rpc):
         return super().handle_result(message, worker_ctx, result, exc_info)
 
 
-rpc = RpcEntrypoint.decorator
+rpc = retrying(RpcEntrypoint.decorator)

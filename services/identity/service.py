@@ -125,7 +125,9 @@ class IdentityService(DZDeskService):
     @http("DELETE", "/v1/me")
     def erase_me(self, request):
         """Ask for the erasure of one's own personal data; the privacy service carries it out."""
-        caller = members.principal(self.context(), request)
+        ctx = self.context()
+        caller = members.principal(ctx, request)
+        members.check_erasable(ctx, caller)
         accepted = self.privacy.request_erasure(caller.tenant_id, caller.user_id, caller.user_id,
                                                 sorted(caller.roles))
         return json_response(accepted, status=202,

@@ -39,10 +39,10 @@ class TicketingService(DZDeskService):
         return principal, codec.actor_from_principal(principal), self.desk(principal.tenant_id)
 
     def ticket_response(self, desk, ticket_id, actor, status=200, headers=None):
-        state, events = desk.visible(ticket_id, actor, decrypt=False)
-        row = store.get_ticket(desk.conn, state.ticket_id)
-        comments = store.comments_of(desk.conn, state.ticket_id, actor.is_privileged)
-        body = views.ticket_detail(row, comments, desk.sla(events))
+        """The ticket as its read model shows it (in the worker's transaction: after its writes)."""
+        row = desk.row(ticket_id, actor)
+        comments = store.comments_of(desk.conn, row["ticket_id"], actor.is_privileged)
+        body = views.ticket_detail(row, comments, desk.sla(row))
         return json_response(body, status, {"ETag": etag(row["version"]), **(headers or {})})
 
     @http("POST", "/v1/tickets", body=CreateTicketSchema, responses={201: None})
@@ -97,8 +97,7 @@ class TicketingService(DZDeskService):
         comment_id = str(uuid.uuid4())
         state, _ = desk.run(ticket_id, actor, [AddComment(
             actor=actor, comment_id=comment_id, body=body["body"], internal=not body["public"])])
-        comment = next(c for c in store.comments_of(desk.conn, state.ticket_id, True)
-                       if str(c["comment_id"]) == comment_id)
+        comment, = store.comments_by_id(desk.conn, state.ticket_id, [comment_id])
         return json_response(views.comment_view(comment), 201, {
             "Location": f"/v1/tickets/{state.ticket_id}/comments/{comment_id}",
             "ETag": etag(state.version)})
