@@ -14,6 +14,7 @@ sys.path.insert(0, str(ROOT / "deploy" / "nginx"))
 
 from render import render  # noqa: E402
 
+from shared.broker import local_passwords  # noqa: E402
 from shared.config import PORTS  # noqa: E402
 
 RUN_DIR = ROOT / ".run"
@@ -49,17 +50,26 @@ def local_master_key():
     return path.read_text().strip()
 
 
+def broker_login(service, passwords):
+    """Each process logs in to RabbitMQ as its own service user, unless told otherwise."""
+    env = dict(os.environ)
+    if not env.get(f"{service.upper()}_AMQP_URI") and not env.get("AMQP_PASSWORD"):
+        env.update(AMQP_USER=service, AMQP_PASSWORD=passwords[service])
+    return env
+
+
 def main():
     RUN_DIR.mkdir(exist_ok=True)
     os.environ.setdefault("DZDESK_MASTER_KEY", local_master_key())
     (RUN_DIR / "logs").mkdir(exist_ok=True)
     children = []
+    passwords = local_passwords()  # the same file `make`'s set-up created the users from
     bin_dir = pathlib.Path(sys.executable).parent
     for service in PORTS:
         log = open(RUN_DIR / "logs" / f"{service}.log", "ab")
         children.append((service, subprocess.Popen(
             [str(bin_dir / "dzdesk-service"), service], stdout=log, stderr=subprocess.STDOUT,
-            cwd=ROOT)))
+            cwd=ROOT, env=broker_login(service, passwords))))
     conf = RUN_DIR / "nginx.conf"
     conf.write_text(render(run_dir=str(RUN_DIR)))
     children.append(("gateway", subprocess.Popen(
