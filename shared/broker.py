@@ -33,6 +33,11 @@ def permissions(service):
             "read": rf"^({own}|[a-z]+\.events)$"}
 
 
+def owns_event(sender, event_type):
+    """An event named `<service>.<name>` is genuine only from that service's broker user."""
+    return sender == event_type.split(".", 1)[0]
+
+
 def exchanges():
     """Declared by the set-up: a consumer binds to another service's exchange passively,
     having no right to declare (or delete) it."""
@@ -91,26 +96,24 @@ def local_passwords_path():
     return folder / "dzdesk" / "broker-users.json"
 
 
-def local_passwords():
-    """Development passwords of the service users, generated once for this user on this
-    machine (like the dev master key), never in the repository."""
+def local_passwords(names=SERVICES):
+    """Development passwords of broker users (the services', and the tests' own), generated
+    once for this user on this machine like the dev master key, never in the repository."""
+    import fcntl
+
     path = local_passwords_path()
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = path.with_name(f".{path.name}.{os.getpid()}")
-        fresh.write_text(json.dumps({s: secrets.token_urlsafe(24) for s in SERVICES}))
-        fresh.chmod(0o600)
-        try:
-            os.link(fresh, path)  # the first writer wins; a concurrent one reads its file
-        except FileExistsError:
-            pass
-        finally:
-            fresh.unlink()
-    stored = json.loads(path.read_text())
-    missing = [s for s in SERVICES if s not in stored]
-    if missing:
-        raise SystemExit(f"{path} lacks passwords for {', '.join(missing)}: delete it to renew")
-    return stored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent set-ups agree on one password each
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        missing = [name for name in names if name not in stored]
+        if missing:
+            stored.update({name: secrets.token_urlsafe(24) for name in missing})
+            fresh = path.with_name(f".{path.name}.{os.getpid()}")
+            fresh.touch(mode=0o600)
+            fresh.write_text(json.dumps(stored))
+            os.replace(fresh, path)
+    return {name: stored[name] for name in names}
 
 
 def passwords_from_env(env=None):

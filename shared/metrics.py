@@ -11,6 +11,14 @@ EVENTS_PUBLISHED = prometheus_client.Counter(
 EVENTS_HANDLED = prometheus_client.Counter(
     "dzdesk_events_handled_total", "Events consumed", ["service", "consumer", "outcome"])
 
+RPC_REFUSED = prometheus_client.Counter(
+    "dzdesk_rpc_refused_total", "RPC requests refused for their caller (a broker user)",
+    ["service", "rpc", "caller"])
+
+EVENTS_REFUSED = prometheus_client.Counter(
+    "dzdesk_events_refused_total", "Events dead-lettered: not from the service they name",
+    ["service", "sender"])
+
 
 def exposition():
     return prometheus_client.generate_latest(), prometheus_client.CONTENT_TYPE_LATEST

@@ -4,6 +4,15 @@ import time
 
 from kombu import Connection, Exchange, Queue
 
+from shared import broker
+
+
+def as_user(amqp_uri, name):
+    """The same broker and vhost, logged in as the broker user `name` (a service's, or the
+    tests' own); other names keep the URI's own login (guest: an anonymous caller)."""
+    passwords = broker.local_passwords(broker.SERVICES + ("probe",))
+    return broker.with_user(amqp_uri, name, passwords[name]) if name in passwords else amqp_uri
+
 
 def confirming_connection(amqp_uri):
     """A connection whose publishes wait for the broker's confirm. Without confirms, quorum
@@ -13,13 +22,22 @@ def confirming_connection(amqp_uri):
 
 def publish(amqp_uri, bodies, exchange_of=lambda body: body["event_type"].split(".", 1)[0],
             routing_key_of=lambda body: body["event_type"].split(".", 1)[1]):
-    """Publish envelopes (or any JSON bodies) as a relay does, each one confirmed."""
-    with confirming_connection(amqp_uri) as connection:
-        producer = connection.Producer(serializer="json")
+    """Publish envelopes (or any JSON bodies) as a relay does, each one confirmed, as the
+    broker user of the service whose exchange it goes to (with it as `user_id`)."""
+    connections = {}
+    try:
         for body in bodies:
-            exchange = Exchange(f"{exchange_of(body)}.events", type="topic", durable=True)
-            producer.publish(body, exchange=exchange, routing_key=routing_key_of(body),
-                             declare=[], delivery_mode=2)
+            owner = exchange_of(body)
+            if owner not in connections:
+                uri = as_user(amqp_uri, owner)
+                connections[owner] = (confirming_connection(uri), broker.user_of(uri))
+            connection, user = connections[owner]
+            connection.Producer(serializer="json").publish(
+                body, exchange=Exchange(f"{owner}.events", type="topic", durable=True),
+                routing_key=routing_key_of(body), declare=[], delivery_mode=2, user_id=user)
+    finally:
+        for connection, _ in connections.values():
+            connection.release()
 
 
 def bind_queue(amqp_uri, service, routing_key="#", name=None):
