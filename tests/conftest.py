@@ -141,6 +141,8 @@ def rabbit_config(rabbit_config, broker_passwords, request):
     document = broker.definitions(vhost)
     document["permissions"] += [{"user": name, "vhost": vhost, "configure": ".*",
                                  "write": ".*", "read": ".*"} for name in TEST_BROKER_USERS]
+    document["exchanges"] += [{**document["exchanges"][0], "name": f"{name}.events"}
+                              for name in TEST_BROKER_USERS]
     broker.apply(request.config.getoption("RABBIT_API_URI"), document)
     return rabbit_config
 
