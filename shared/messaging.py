@@ -82,15 +82,16 @@ class EventConsumer(EventHandler):
         label = "+".join(self.sources)
         pattern = self.event_type.replace("#", "all").replace("*", "any")
         name = f"evt-{label}-{pattern}--{self.container.service_name}.{self.method_name}"
-        bindings = [binding(source_exchange(source), routing_key=self.event_type)
-                    for source in self.sources]
-        self.queue = Queue(name, bindings=bindings, durable=True, auto_delete=False,
-                           queue_arguments=queue_arguments(config))
         self.internal = Exchange(internal_exchange(self.container.service_name), type="direct",
                                  durable=True)
+        # a retry comes back through the service's own exchange, bound under the queue's name
+        bindings = [binding(source_exchange(source), routing_key=self.event_type)
+                    for source in self.sources] + [binding(self.internal, routing_key=name)]
+        self.queue = Queue(name, bindings=bindings, durable=True, auto_delete=False,
+                           queue_arguments=queue_arguments(config))
         self.retry_queue = Queue(f"{name}.retry", exchange=self.internal,
                                  routing_key=f"{name}.retry", durable=True, queue_arguments={
-                                     "x-dead-letter-exchange": "",
+                                     "x-dead-letter-exchange": self.internal.name,
                                      "x-dead-letter-routing-key": name})
         self.dead_letter_queue = Queue(f"{name}.dlq", exchange=self.internal,
                                        routing_key=f"{name}.dlq", durable=True,

@@ -1,4 +1,5 @@
 """Small helpers to look at what reached RabbitMQ in a test's vhost."""
+import contextlib
 import json
 import time
 
@@ -12,6 +13,16 @@ def as_user(amqp_uri, name):
     tests' own); other names keep the URI's own login (guest: an anonymous caller)."""
     passwords = broker.local_passwords(broker.SERVICES + ("probe",))
     return broker.with_user(amqp_uri, name, passwords[name]) if name in passwords else amqp_uri
+
+
+@contextlib.contextmanager
+def service_rpc(service, cfg, caller="probe", timeout=30):
+    """A standalone proxy to `service`, calling as broker user `caller` (by default the
+    tests' own, an operator: see DZDESK_RPC_OPERATORS), signed as the services sign."""
+    from shared.rpc import ClusterRpcClient
+    with ClusterRpcClient({"AMQP_URI": as_user(cfg["AMQP_URI"], caller)},
+                          timeout=timeout) as cluster:
+        yield getattr(cluster, service)
 
 
 def confirming_connection(amqp_uri):

@@ -5,7 +5,7 @@ import uuid
 import psycopg
 import pytest
 from kombu import Exchange
-from nameko.standalone.rpc import ServiceRpcProxy
+from tests.support.amqp import service_rpc
 
 from tests.support.amqp import confirming_connection
 from services.ai.service import AiService
@@ -16,7 +16,7 @@ from services.ticketing.domain import (
 from shared.crypto import FieldCipher, KeyCache
 from shared.envelope import Envelope
 from shared.keys import RemoteKeyring
-from shared.rpc import rpc
+from nameko.rpc import rpc  # a test stand-in: any caller
 from tests.support.waiting import wait_until
 
 URGENCY_IMPACT = {"low": ("low", "low"), "medium": ("medium", "medium"), "high": ("high", "high")}
@@ -134,7 +134,7 @@ class Rig:
         wait_until(lambda: self.handled() >= self.ticketing.published, timeout, "ai to handle events")
 
     def rpc(self, service="ai"):
-        return ServiceRpcProxy(service, self.cfg)
+        return service_rpc(service, self.cfg)
 
     def raw(self, query, *args):
         with psycopg.connect(self.urls["admin"]) as conn:
