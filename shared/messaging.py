@@ -62,10 +62,12 @@ def claim(conn, tenant_id, consumer, event_id):
 class EventConsumer(EventHandler):
     """Consumes `<source>.events` (one exchange or several) with a routing-key pattern.
 
-    A failed delivery is republished to `<queue>.retry`, whose TTL returns it to the
+    A failed delivery is republished to `<queue>.backoff`, whose TTL returns it to the
     queue after a backoff; after `max_attempts` it goes to `<queue>.dlq` with the error.
     The original is acked only after that republish is confirmed: nothing is dropped.
-    Both side queues hang off the service's own `<service>.internal` exchange.
+    Both side queues hang off the service's own `<service>.internal` exchange. (Brokers of
+    earlier versions keep `<queue>.retry` queues dead-lettering by the default exchange:
+    they empty themselves into the queue and may then be deleted.)
     """
 
     def __init__(self, source_service, event_type, max_attempts=None, **kwargs):
@@ -89,8 +91,8 @@ class EventConsumer(EventHandler):
                     for source in self.sources] + [binding(self.internal, routing_key=name)]
         self.queue = Queue(name, bindings=bindings, durable=True, auto_delete=False,
                            queue_arguments=queue_arguments(config))
-        self.retry_queue = Queue(f"{name}.retry", exchange=self.internal,
-                                 routing_key=f"{name}.retry", durable=True, queue_arguments={
+        self.retry_queue = Queue(f"{name}.backoff", exchange=self.internal,
+                                 routing_key=f"{name}.backoff", durable=True, queue_arguments={
                                      "x-dead-letter-exchange": self.internal.name,
                                      "x-dead-letter-routing-key": name})
         self.dead_letter_queue = Queue(f"{name}.dlq", exchange=self.internal,
