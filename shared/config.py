@@ -46,9 +46,10 @@ def admin_url(env=None):
 
 def amqp_uri(service, env=None):
     """The broker URI of one service, logging in as its own user: `<SERVICE>_AMQP_URI` when
-    set; else `AMQP_URI` (one or several `;`-separated nodes) with the user `AMQP_USER`
-    (default: the service's name) and the password `AMQP_PASSWORD` or the file named by
-    `AMQP_PASSWORD_FILE`; else `AMQP_URI` as it is (its own credentials)."""
+    set; else `AMQP_URI` (one or several `;`-separated nodes) as the user named after the
+    service with the password `AMQP_PASSWORD` or the file named by `AMQP_PASSWORD_FILE`;
+    else `AMQP_URI` as it is. The user is the service's name because consumers take an
+    event named `<service>.*` only from the user `<service>`."""
     from shared.broker import with_user
 
     env = os.environ if env is None else env
@@ -59,7 +60,7 @@ def amqp_uri(service, env=None):
     if not password and env.get("AMQP_PASSWORD_FILE"):
         with open(env["AMQP_PASSWORD_FILE"]) as secret:
             password = secret.read().strip()
-    return with_user(base, env.get("AMQP_USER") or service, password) if password else base
+    return with_user(base, service, password) if password else base
 
 
 def nameko_config(service, env=None):

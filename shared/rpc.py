@@ -71,14 +71,15 @@ class RpcEntrypoint(Rpc):
 
     def handle_message(self, body, message):
         caller = caller_of(message)
-        if caller not in self.allowed:
-            service = self.container.service_name
-            log.warning("rpc caller refused", rpc=f"{service}.{self.method_name}", caller=caller)
-            metrics.RPC_REFUSED.labels(service, self.method_name, caller).inc()
-            refusal = CallerRefused(f"{caller} may not call {service}.{self.method_name}")
-            self.rpc_consumer.handle_result(message, None, (CallerRefused, refusal, None))
-            return
-        super().handle_message(body, message)
+        if caller in self.allowed:
+            return super().handle_message(body, message)
+        service = self.container.service_name
+        log.warning("rpc caller refused", rpc=f"{service}.{self.method_name}", caller=caller)
+        metrics.RPC_REFUSED.labels(service, self.method_name, caller).inc()
+        if "reply_to" not in message.properties:
+            return self.rpc_consumer.queue_consumer.ack_message(message)  # no one to tell
+        refusal = CallerRefused(f"{caller} may not call {service}.{self.method_name}")
+        self.rpc_consumer.handle_result(message, None, (CallerRefused, refusal, None))
 
     def unpack_message_headers(self, message):
         # the caller comes from the broker-checked property, never from a header

@@ -54,7 +54,7 @@ def broker_login(service, passwords):
     """Each process logs in to RabbitMQ as its own service user, unless told otherwise."""
     env = dict(os.environ)
     if not env.get(f"{service.upper()}_AMQP_URI") and not env.get("AMQP_PASSWORD"):
-        env.update(AMQP_USER=service, AMQP_PASSWORD=passwords[service])
+        env["AMQP_PASSWORD"] = passwords[service]  # the user is the service's name
     return env
 
 
