@@ -154,7 +154,6 @@ def service_config(rabbit_config, make_database, token_issuer):
         urls = make_database(service)
         values = dict(config.nameko_config(service, env={}))
         values.update(rabbit_config)
-        values["AMQP_URI"] = as_user(rabbit_config["AMQP_URI"], service)
         values["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{find_free_port()}"
         values.update({"DATABASE_URL": urls["app"], "SYSTEM_DATABASE_URL": urls["system"],
                        "RELAY_POLL_INTERVAL": 0.02, "EVENT_RETRY_BACKOFF_MS": 20,
@@ -162,6 +161,8 @@ def service_config(rabbit_config, make_database, token_issuer):
                        # the tests' own user calls RPCs as an operator's tool would
                        "DZDESK_RPC_OPERATORS": "probe"})
         values.update(overrides)
+        # whichever vhost the URI names, the service logs in there as its own user
+        values["AMQP_URI"] = as_user(values["AMQP_URI"], service)
         return values, urls
     return build
 
