@@ -72,13 +72,19 @@ def ensure_broker_users():
     """The services' own broker users (passwords generated once into ~/.config/dzdesk/),
     their permissions on the default vhost and the exchanges; guest is for tools only."""
     from shared import broker
-    try:
-        broker.apply(os.environ.get("DZDESK_BROKER_API", "http://guest:guest@127.0.0.1:15672"),
-                     broker.definitions("/", broker.local_passwords()))
-        return True
-    except Exception as exc:
-        print(f"infra: broker users not set up: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return False
+    document = broker.definitions("/", broker.local_passwords())
+    # the local server's guest, else the administrator of deploy/compose.yaml's broker
+    admins = [os.environ.get("DZDESK_BROKER_API")] if os.environ.get("DZDESK_BROKER_API") else [
+        "http://guest:guest@127.0.0.1:15672",
+        f"http://dzdesk:{os.environ.get('RABBITMQ_PASSWORD', 'dzdesk')}@127.0.0.1:15672"]
+    for api in admins:
+        try:
+            broker.apply(api, document)
+            return True
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+    print(f"infra: broker users not set up: {error}", file=sys.stderr)
+    return False
 
 
 def compose_up(*services):
