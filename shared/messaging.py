@@ -68,6 +68,9 @@ class EventConsumer(EventHandler):
     Both side queues hang off the service's own `<service>.internal` exchange. (Brokers of
     earlier versions keep `<queue>.retry` queues dead-lettering by the default exchange:
     they empty themselves into the queue and may then be deleted.)
+    A dead letter expires after EVENT_DEAD_LETTER_TTL_DAYS (default 14): it may carry
+    personal data. Per-message expiration, not a queue argument: changing a declared
+    queue's arguments would fail the redeclaration on every existing deployment.
     """
 
     def __init__(self, source_service, event_type, max_attempts=None, **kwargs):
@@ -100,6 +103,7 @@ class EventConsumer(EventHandler):
                                        queue_arguments=queue_arguments(config))
         self.attempts_allowed = self.max_attempts or int(config.get("EVENT_MAX_ATTEMPTS", 5))
         self.backoff_ms = int(config.get("EVENT_RETRY_BACKOFF_MS", 200))
+        self.dead_letter_ttl = float(config.get("EVENT_DEAD_LETTER_TTL_DAYS", 14)) * 86400
         self.own_user = user_of(config["AMQP_URI"])
         self.publisher = SigningPublisher(config["AMQP_URI"],
                                           declare=[self.retry_queue, self.dead_letter_queue])
@@ -167,7 +171,8 @@ class EventConsumer(EventHandler):
         headers["x-original-routing-key"] = message.delivery_info.get("routing_key")
         headers["x-original-exchange"] = message.delivery_info.get("exchange")
         self.publisher.publish(message.payload, exchange=self.internal,
-                               routing_key=self.dead_letter_queue.name, headers=headers)
+                               routing_key=self.dead_letter_queue.name, headers=headers,
+                               expiration=self.dead_letter_ttl)
         log.error("event dead-lettered", attempts=attempts, error=headers["x-last-error"])
         return "dead_lettered"
 
