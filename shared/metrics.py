@@ -14,6 +14,14 @@ CONFLICT_RETRIES = prometheus_client.Counter(
     "dzdesk_conflict_retries_total", "Units of work run again after losing a race",
     ["service", "entrypoint"])
 
+RPC_REFUSED = prometheus_client.Counter(
+    "dzdesk_rpc_refused_total", "RPC requests refused for their caller (a broker user)",
+    ["service", "rpc", "caller"])
+
+EVENTS_REFUSED = prometheus_client.Counter(
+    "dzdesk_events_refused_total", "Events dead-lettered: not from the service they name",
+    ["service", "sender"])
+
 
 def exposition():
     return prometheus_client.generate_latest(), prometheus_client.CONTENT_TYPE_LATEST

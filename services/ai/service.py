@@ -1,8 +1,6 @@
 """The ai service: nameko entrypoints only; the work lives in its domain modules."""
 from nameko.dependency_providers import Config
 from nameko.events import BROADCAST
-from nameko.events import event_handler as broadcast_handler
-from nameko.rpc import RpcProxy
 
 from services.ai import assist, ingest, store
 from services.ai.dependencies import Models, TextProvider, directory_users
@@ -15,8 +13,8 @@ from shared.auth import Authenticator, require_roles
 from shared.crypto import ERASED
 from shared.envelope import system_actor
 from shared.keys import SubjectKeys
-from shared.messaging import event_handler
-from shared.rpc import rpc
+from shared.messaging import broadcast_handler, event_handler
+from shared.rpc import PRIVACY, ServiceRpc, rpc
 from shared.service import DZDeskService
 from shared.web import LimitQuery, http, page_limit
 
@@ -30,7 +28,7 @@ class AiService(DZDeskService):
     cipher = SubjectKeys()
     models = Models()
     text = TextProvider()
-    identity = RpcProxy("identity")
+    identity = ServiceRpc("identity")
     config = Config()
 
     def _ticket(self, request, ticket_id):
@@ -108,7 +106,7 @@ class AiService(DZDeskService):
     def handle_privacy_subject_key_shredded(self, body):
         self.models.forget(body["tenant_id"], body["data"]["subject_id"])
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
         args = SubjectSchema().load({"tenant_id": tenant_id, "subject_id": subject_id,
                                      "request_id": request_id})
@@ -118,7 +116,7 @@ class AiService(DZDeskService):
         purged["model_tickets"] = len(self.models.forget(tenant_id, subject_id))
         return {"service": self.name, "request_id": request_id, "purged": purged}
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
         args = SubjectSchema().load({"tenant_id": tenant_id, "subject_id": subject_id})
         conn = self.db.begin(args["tenant_id"])

@@ -15,7 +15,7 @@ from shared.auth import Authenticator, require_roles
 from shared import idempotency
 from shared.keys import SubjectKeys
 from shared.messaging import event_handler
-from shared.rpc import rpc
+from shared.rpc import PRIVACY, rpc
 from shared.service import DZDeskService
 from shared.web import (
     PageQuery, decode_cursor, etag, http, json_body, json_response, page, page_limit,
@@ -150,24 +150,24 @@ class TicketingService(DZDeskService):
         if event.data.get("to_status") == "closed":
             self.desk(event.tenant_id).resolve_children(codec.ticket_id_of(event.stream_id))
 
-    @rpc
+    @rpc(callers={"ticketing"})
     def rebuild_read_model(self, tenant_id):
         """Truncate the tenant's read models and replay every ticket stream into them."""
         return self.desk(tenant_id).rebuild()
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
         tickets, comments = store.subject_data(self.desk(tenant_id).conn, str(subject_id))
         return json.loads(json.dumps({"service": "ticketing", "tickets_requested": tickets,
                                       "comments_written": comments}, default=str))
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
         self.cipher.forget(tenant_id, subject_id)
         purged = self.desk(tenant_id).purge(subject_id)
         return {"service": "ticketing", "request_id": request_id, "purged": purged}
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def rectify_subject(self, tenant_id, subject_id, changes):
         """Ticketing stores no names or emails (only ids), so there is nothing to rectify."""
         return {"service": "ticketing", "subject_id": subject_id, "rectified": {}}

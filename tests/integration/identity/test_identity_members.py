@@ -1,7 +1,7 @@
 """The caller, the tenant and its members over HTTP and RPC: roles, the last admin, tenant isolation."""
 import uuid
 
-from nameko.standalone.rpc import ServiceRpcProxy
+from tests.support.amqp import service_rpc
 
 PROBLEM = "application/problem+json"
 
@@ -113,7 +113,7 @@ def test_an_admin_of_tenant_a_cannot_touch_or_see_a_member_of_tenant_b(identity)
 def test_other_services_look_up_users_of_one_tenant_only(identity):
     admin_a, member_a = _workspace(identity)
     _, member_b = _workspace(identity)
-    with ServiceRpcProxy("identity", identity.cfg) as rpc:
+    with service_rpc("identity", identity.cfg) as rpc:
         found = rpc.get_users(admin_a["tenant"]["id"],
                               [member_a["user"]["id"], member_b["user"]["id"], "not-a-uuid"])
         listed = rpc.list_users(admin_a["tenant"]["id"])
