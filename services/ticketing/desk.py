@@ -1,7 +1,7 @@
 """The ticket desk: load a stream, decide, seal, append and project, in the worker's transaction."""
 import uuid
 
-from services.ticketing import codec, exceptions, store
+from services.ticketing import codec, exceptions, members, store
 from services.ticketing.domain import (
     Actor, RecordSlaAlert, ResolveWithParent, TicketingError, can_view, children_to_resolve,
     decide, evolve, mirror_command, replay)
@@ -95,9 +95,10 @@ class TicketDesk:
             if state is None:
                 raise exceptions.TicketNotFound("ticket not found")
             commands = commands(state)
+        known = members.roles_of(self.conn, commands)
         for command in commands:
             try:
-                decided = decide(state, command, self.clock.now())
+                decided = decide(state, command, self.clock.now(), known)
             except TicketingError as exc:
                 raise exceptions.from_domain(exc) from exc
             for new in decided:

@@ -1,14 +1,19 @@
 """Turns API documents (create body, PATCH body) into domain commands."""
 from services.ticketing.domain import (
-    AddWatcher, AssignTicket, OpenTicket, RemoveWatcher, SetPriority, TagTicket, UpdateTicket)
+    AssignTicket, ChangeWatchers, OpenTicket, SetPriority, TagTicket, UpdateTicket)
 
 
 def open_command(actor, ticket_id, body):
     return OpenTicket(
         actor=actor, ticket_id=ticket_id, type=body["type"], title=body["title"],
         description=body["description"], urgency=body["urgency"], impact=body["impact"],
-        critical=body["critical"], category=body["category"], requester_id=body["requester_id"],
-        watchers=frozenset(body["watchers"]), tags=frozenset(body["tags"]))
+        critical=body["critical"], category=body["category"], requester_id=_id(body["requester_id"]),
+        watchers=frozenset(map(str, body["watchers"])), tags=frozenset(body["tags"]))
+
+
+def _id(value):
+    """A UUID the schema parsed, in its canonical spelling (None stays None)."""
+    return None if value is None else str(value)
 
 
 def patch_commands(state, actor, changes):
@@ -23,14 +28,15 @@ def patch_commands(state, actor, changes):
         commands.append(SetPriority(actor=actor, **priority))
     if "assignee_id" in changes or "group_id" in changes:
         commands.append(AssignTicket(
-            actor=actor, assignee_id=changes.get("assignee_id", state.assignee_id),
-            group_id=changes.get("group_id", state.group_id)))
+            actor=actor, assignee_id=_id(changes.get("assignee_id", state.assignee_id)),
+            group_id=_id(changes.get("group_id", state.group_id))))
     if "tags" in changes:
         wanted = frozenset(tag.strip().lower() for tag in changes["tags"])
         if wanted != state.tags:
             commands.append(TagTicket(actor=actor, add=wanted - state.tags, remove=state.tags - wanted))
     if "watchers" in changes:
-        wanted = frozenset(changes["watchers"])
-        commands += [AddWatcher(actor=actor, user_id=u) for u in sorted(wanted - state.watchers)]
-        commands += [RemoveWatcher(actor=actor, user_id=u) for u in sorted(state.watchers - wanted)]
+        wanted = frozenset(map(str, changes["watchers"]))
+        if wanted != state.watchers:
+            commands.append(ChangeWatchers(actor=actor, add=wanted - state.watchers,
+                                           remove=state.watchers - wanted))
     return commands

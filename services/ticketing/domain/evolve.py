@@ -10,7 +10,7 @@ from .errors import TicketingError
 from .model import (
     COMMENT_ADDED, COMMENT_EDITED, PRIORITY_CHANGED, SLA_BREACHED, SLA_WARNING, STATUS_CHANGED,
     TAGS_CHANGED, TICKET_ASSIGNED, TICKET_LINKED, TICKET_OPENED, TICKET_UNLINKED, TICKET_UPDATED,
-    WATCHER_ADDED, WATCHER_REMOVED, Comment, Link, RecordedEvent, SlaAlert, Ticket)
+    WATCHER_ADDED, WATCHER_REMOVED, WATCHERS_CHANGED, Comment, Link, RecordedEvent, SlaAlert, Ticket)
 
 
 def evolve(state: Ticket | None, event: RecordedEvent) -> Ticket:
@@ -37,7 +37,9 @@ def replay(events: Iterable[RecordedEvent]) -> Ticket | None:
 def _opened(event: RecordedEvent) -> Ticket:
     data = event.data
     return Ticket(
-        ticket_id=data["ticket_id"], version=event.version, type=data["type"], title=data["title"],
+        # the title is sealed; streams written before it was still carry it in data
+        ticket_id=data["ticket_id"], version=event.version, type=data["type"],
+        title=event.pii.get("title", data.get("title", "")),
         description=event.pii.get("description", ""), category=data.get("category"),
         requester_id=data["requester_id"], opened_by=data.get("opened_by", event.actor_id),
         opened_at=event.occurred_at, updated_at=event.occurred_at, status=lc.NEW,
@@ -55,8 +57,7 @@ def _first_response(state: Ticket, event: RecordedEvent) -> Ticket:
 
 def _updated(state: Ticket, event: RecordedEvent) -> Ticket:
     changes = {key: event.data[key] for key in ("title", "type", "category") if key in event.data}
-    if "description" in event.pii:
-        changes["description"] = event.pii["description"]
+    changes.update({key: event.pii[key] for key in ("title", "description") if key in event.pii})
     return replace(state, **changes)
 
 
@@ -109,6 +110,11 @@ def _watcher_removed(state: Ticket, event: RecordedEvent) -> Ticket:
     return replace(state, watchers=state.watchers - {event.data["user_id"]})
 
 
+def _watchers_changed(state: Ticket, event: RecordedEvent) -> Ticket:
+    removed, added = event.data["removed"], event.data["added"]
+    return replace(state, watchers=state.watchers.difference(removed).union(added))
+
+
 def _tags_changed(state: Ticket, event: RecordedEvent) -> Ticket:
     return replace(state, tags=(state.tags - set(event.data["removed"])) | set(event.data["added"]))
 
@@ -136,6 +142,7 @@ _APPLIERS: dict[str, Callable[[Ticket, RecordedEvent], Ticket]] = {
     TICKET_ASSIGNED: _assigned,
     WATCHER_ADDED: _watcher_added,
     WATCHER_REMOVED: _watcher_removed,
+    WATCHERS_CHANGED: _watchers_changed,
     TAGS_CHANGED: _tags_changed,
     TICKET_LINKED: _linked,
     TICKET_UNLINKED: _unlinked,

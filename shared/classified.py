@@ -1,0 +1,180 @@
+"""The class of every field of every event type, declared once and checked whenever an envelope is made.
+
+Each event type registers a marshmallow schema of its `data` and the names of its sealed (`pii`)
+fields. Every string in `data` carries one class (`metadata={"class": ...}`):
+
+- `id`: a UUID (people, tickets, comments, requests, sessions);
+- `slug`: a value from a fixed set, or a word without spaces (types, statuses, roles, tags, field
+  names, time zones, version labels);
+- `timestamp`: an ISO 8601 instant, date or time of day;
+- `digest`: an opaque machine value (hashes, signatures, key ids): base64 or hex, no spaces;
+- `public`: text an organization publishes about itself (its tenant name, a policy's title and
+  address), shown to the whole tenant and about no natural person;
+
+and `personal` text never appears in `data`: it is a `pii` field, sealed under its subject's
+key (shared.crypto). `check` refuses an envelope whose data has an undeclared field, a value
+outside its class, or a `pii` entry that is not sealed. A service that registers any type must
+register all of them: an unregistered type of that service is refused too.
+"""
+import datetime
+import re
+import uuid
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+ID, SLUG, TIMESTAMP, DIGEST, PUBLIC, PERSONAL = "id", "slug", "timestamp", "digest", "public", "personal"
+CLEAR_CLASSES = frozenset({ID, SLUG, TIMESTAMP, DIGEST, PUBLIC})
+SLUG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}$")
+DIGEST_PATTERN = re.compile(r"^[A-Za-z0-9+/=_:.-]{1,2000}$")
+PUBLIC_MAX = 500
+
+
+class UnclassifiedEvent(ValueError):
+    """An event type, field or value outside its declared classes (a programming error)."""
+
+
+def _uuid(value):
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValidationError("must be a UUID") from exc
+
+
+def _timestamp(value):
+    for parse in (datetime.datetime.fromisoformat, datetime.date.fromisoformat,
+                  datetime.time.fromisoformat):
+        try:
+            parse(value)
+            return
+        except (ValueError, TypeError):
+            continue
+    raise ValidationError("must be an ISO 8601 instant, date or time")
+
+
+def _string(kind, validator, **kwargs):
+    kwargs.setdefault("allow_none", True)
+    return fields.String(validate=validator, metadata={"class": kind}, **kwargs)
+
+
+def Id(**kwargs):
+    return _string(ID, _uuid, **kwargs)
+
+
+def Slug(*choices, **kwargs):
+    """One of `choices` when given (any fixed texts), else a word of letters, digits and _.:/+-."""
+    check = validate.OneOf(choices) if choices else validate.Regexp(SLUG_PATTERN)
+    return _string(SLUG, check, **kwargs)
+
+
+def Timestamp(**kwargs):
+    return _string(TIMESTAMP, _timestamp, **kwargs)
+
+
+def Digest(**kwargs):
+    return _string(DIGEST, validate.Regexp(DIGEST_PATTERN), **kwargs)
+
+
+def Public(**kwargs):
+    return _string(PUBLIC, validate.Length(max=PUBLIC_MAX), **kwargs)
+
+
+def Ids(**kwargs):
+    return fields.List(Id(allow_none=False), **kwargs)
+
+
+def Slugs(*choices, **kwargs):
+    return fields.List(Slug(*choices, allow_none=False), **kwargs)
+
+
+def Counts(**kwargs):
+    """An object of slug -> integer (e.g. rows purged per kind)."""
+    return fields.Dict(keys=Slug(allow_none=False), values=fields.Integer(), **kwargs)
+
+
+class EventData(Schema):
+    """Base of every event data schema: an undeclared field is an error, not dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class _Sealed(Schema):
+    """A `pii` entry as shared.crypto writes it: the subject, and nonce and ciphertext unless erased."""
+
+    class Meta:
+        unknown = RAISE
+
+    s = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    n = fields.String(validate=validate.Regexp(DIGEST_PATTERN))
+    c = fields.String(validate=validate.Regexp(DIGEST_PATTERN))
+
+
+_SEALED = _Sealed()
+_types = {}        # event type -> (data schema instance, frozenset of pii field names)
+_services = set()  # services that declared their events: nothing of theirs goes unchecked
+
+
+def register(event_type, data, pii=()):
+    """Declare `event_type` (`<service>.<name>`): its data schema class and its sealed fields."""
+    _types[event_type] = (data(), frozenset(pii))
+    _services.add(event_type.split(".", 1)[0])
+    return data
+
+
+def registered():
+    """{event type: (data schema, sealed field names)} of every type declared so far."""
+    return dict(_types)
+
+
+def check(event_type, data, pii):
+    """Raise UnclassifiedEvent when the envelope's fields do not keep to their declared classes.
+
+    The message names the type and fields, never a value (values may be personal).
+    """
+    service = event_type.split(".", 1)[0]
+    if service not in _services:
+        return
+    declared = _types.get(event_type)
+    if declared is None:
+        raise UnclassifiedEvent(f"{event_type} is not a declared event type of {service}")
+    schema, sealed = declared
+    errors = schema.validate(data)
+    if errors:
+        raise UnclassifiedEvent(f"{event_type} data does not keep to its classes: {_fields(errors)}")
+    for name, entry in (pii or {}).items():
+        if name not in sealed:
+            raise UnclassifiedEvent(f"{event_type} has no sealed field {name!r}")
+        if not isinstance(entry, dict) or _SEALED.validate(entry):
+            raise UnclassifiedEvent(f"{event_type} pii field {name!r} is not a sealed entry")
+
+
+def _fields(errors):
+    """Field names and messages of a marshmallow error tree, without the offending values."""
+    return {name: (_fields(value) if isinstance(value, dict) else sorted(set(map(str, value))))
+            for name, value in errors.items()}
+
+
+def unclassified_strings(schema, path=""):
+    """Paths of string fields in `schema` (nested ones too) without a clear class: what the
+    catalogue test refuses, with `personal` among them (personal text belongs in `pii`)."""
+    found = []
+    for name, field in schema.fields.items():
+        found += _unclassified(field, f"{path}{name}")
+    return found
+
+
+def _unclassified(field, path):
+    if isinstance(field, fields.Nested):
+        nested = field.schema
+        return unclassified_strings(nested, path + ".")
+    if isinstance(field, fields.List):
+        return _unclassified(field.inner, path + "[]")
+    if isinstance(field, fields.Dict):
+        keys = _unclassified(field.key_field, path + "{key}") if field.key_field else [path + "{key}"]
+        values = _unclassified(field.value_field, path + "{}") if field.value_field else [path + "{}"]
+        return keys + values
+    if isinstance(field, (fields.Integer, fields.Float, fields.Boolean, fields.Decimal)):
+        return []
+    if isinstance(field, fields.String) and field.metadata.get("class") in CLEAR_CLASSES:
+        return []
+    return [path]  # a string without a clear class, or a Raw/other field that could hold text
