@@ -1,4 +1,6 @@
 """Turns API documents (create body, PATCH body) into domain commands."""
+import uuid
+
 from services.ticketing.domain import (
     AssignTicket, ChangeWatchers, OpenTicket, SetPriority, TagTicket, UpdateTicket)
 
@@ -7,13 +9,17 @@ def open_command(actor, ticket_id, body):
     return OpenTicket(
         actor=actor, ticket_id=ticket_id, type=body["type"], title=body["title"],
         description=body["description"], urgency=body["urgency"], impact=body["impact"],
-        critical=body["critical"], category=body["category"], requester_id=_id(body["requester_id"]),
-        watchers=frozenset(map(str, body["watchers"])), tags=frozenset(body["tags"]))
+        critical=body["critical"], category=body["category"], requester_id=body["requester_id"],
+        watchers=frozenset(body["watchers"]), tags=frozenset(body["tags"]))
 
 
-def _id(value):
-    """A UUID the schema parsed, in its canonical spelling (None stays None)."""
-    return None if value is None else str(value)
+def _canonical(value):
+    """A UUID in its canonical spelling, so that a PATCH compares ids as the state holds them;
+    anything else as sent (the domain refuses it, naming the field)."""
+    try:
+        return str(uuid.UUID(value))
+    except (TypeError, ValueError, AttributeError):
+        return value
 
 
 def patch_commands(state, actor, changes):
@@ -28,14 +34,14 @@ def patch_commands(state, actor, changes):
         commands.append(SetPriority(actor=actor, **priority))
     if "assignee_id" in changes or "group_id" in changes:
         commands.append(AssignTicket(
-            actor=actor, assignee_id=_id(changes.get("assignee_id", state.assignee_id)),
-            group_id=_id(changes.get("group_id", state.group_id))))
+            actor=actor, assignee_id=changes.get("assignee_id", state.assignee_id),
+            group_id=changes.get("group_id", state.group_id)))
     if "tags" in changes:
         wanted = frozenset(tag.strip().lower() for tag in changes["tags"])
         if wanted != state.tags:
             commands.append(TagTicket(actor=actor, add=wanted - state.tags, remove=state.tags - wanted))
     if "watchers" in changes:
-        wanted = frozenset(map(str, changes["watchers"]))
+        wanted = frozenset(map(_canonical, changes["watchers"]))
         if wanted != state.watchers:
             commands.append(ChangeWatchers(actor=actor, add=wanted - state.watchers,
                                            remove=state.watchers - wanted))

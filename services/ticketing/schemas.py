@@ -6,7 +6,6 @@ from marshmallow import (
 
 from services.ticketing.domain import (
     LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES)
-from services.ticketing.domain.validation import TAGS_MAX, WATCHERS_MAX
 from services.ticketing.sla import BusinessCalendar, SlaPolicy
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -21,16 +20,16 @@ class CreateTicketSchema(Schema):
     impact = fields.String(load_default="medium", validate=validate.OneOf(LEVELS))
     critical = fields.Boolean(load_default=False)
     category = fields.String(load_default=None, allow_none=True)
-    requester_id = fields.UUID(load_default=None, allow_none=True)
-    watchers = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=WATCHERS_MAX))
-    tags = fields.List(fields.String(), load_default=list, validate=validate.Length(max=TAGS_MAX))
+    requester_id = fields.String(load_default=None, allow_none=True)
+    watchers = fields.List(fields.String(), load_default=list)
+    tags = fields.List(fields.String(), load_default=list)
 
 
 class UpdateTicketSchema(Schema):
     """PATCH: only the fields present change; tags and watchers replace the whole set.
 
-    People are UUIDs of the tenant's members (checked when decided); lists are bounded
-    (watchers 100, tags 20 per ticket) before anything is folded."""
+    People must be UUIDs of the tenant's members, lists stay within their bounds (watchers
+    100, tags 20 per ticket): the domain checks both when it decides (422 naming the field)."""
 
     title = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String(validate=validate.Length(max=TEXT_MAX))
@@ -39,10 +38,10 @@ class UpdateTicketSchema(Schema):
     urgency = fields.String(validate=validate.OneOf(LEVELS))
     impact = fields.String(validate=validate.OneOf(LEVELS))
     critical = fields.Boolean()
-    assignee_id = fields.UUID(allow_none=True)
-    group_id = fields.UUID(allow_none=True)
-    tags = fields.List(fields.String(), validate=validate.Length(max=TAGS_MAX))
-    watchers = fields.List(fields.UUID(), validate=validate.Length(max=WATCHERS_MAX))
+    assignee_id = fields.String(allow_none=True)
+    group_id = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+    watchers = fields.List(fields.String())
 
     @validates_schema
     def not_empty(self, data, **kwargs):
