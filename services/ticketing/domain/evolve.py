@@ -27,11 +27,27 @@ def evolve(state: Ticket | None, event: RecordedEvent) -> Ticket:
 
 
 def replay(events: Iterable[RecordedEvent]) -> Ticket | None:
-    """The ticket built from its whole stream in order; None for an empty stream."""
-    state = None
+    """The ticket built from its whole stream in order; None for an empty stream.
+
+    Linear in the stream: comments are gathered in a list and an index and set once at the
+    end, where folding each event with `evolve` would copy the tuple of comments every time.
+    """
+    state: Ticket | None = None
+    comments: list[Comment] = []
+    index: dict[str, int] = {}
     for event in events:
-        state = evolve(state, event)
-    return state
+        if state is None or event.type not in (COMMENT_ADDED, COMMENT_EDITED):
+            state = evolve(state, event)
+            continue
+        comment_id = event.data["comment_id"]
+        if event.type == COMMENT_ADDED:
+            index[comment_id] = len(comments)
+            comments.append(_new_comment(event))
+            state = _first_response(state, event)
+        elif comment_id in index:
+            comments[index[comment_id]] = _edited(comments[index[comment_id]], event)
+        state = replace(state, version=event.version, updated_at=event.occurred_at)
+    return replace(state, comments=tuple(comments)) if state is not None and comments else state
 
 
 def _opened(event: RecordedEvent) -> Ticket:
@@ -82,20 +98,24 @@ def _status_changed(state: Ticket, event: RecordedEvent) -> Ticket:
     return _first_response(replace(state, **changes), event)
 
 
+def _new_comment(event: RecordedEvent) -> Comment:
+    return Comment(comment_id=event.data["comment_id"], author_id=event.actor_id,
+                   body=event.pii.get("body", ""), internal=event.data["internal"],
+                   created_at=event.occurred_at)
+
+
+def _edited(comment: Comment, event: RecordedEvent) -> Comment:
+    return replace(comment, body=event.pii.get("body", comment.body), edited_at=event.occurred_at)
+
+
 def _comment_added(state: Ticket, event: RecordedEvent) -> Ticket:
-    comment = Comment(comment_id=event.data["comment_id"], author_id=event.actor_id,
-                      body=event.pii.get("body", ""), internal=event.data["internal"],
-                      created_at=event.occurred_at)
-    return _first_response(replace(state, comments=(*state.comments, comment)), event)
+    return _first_response(replace(state, comments=(*state.comments, _new_comment(event))), event)
 
 
 def _comment_edited(state: Ticket, event: RecordedEvent) -> Ticket:
     comment_id = event.data["comment_id"]
-    comments = tuple(
-        replace(c, body=event.pii.get("body", c.body), edited_at=event.occurred_at)
-        if c.comment_id == comment_id else c
-        for c in state.comments)
-    return replace(state, comments=comments)
+    return replace(state, comments=tuple(_edited(c, event) if c.comment_id == comment_id else c
+                                         for c in state.comments))
 
 
 def _assigned(state: Ticket, event: RecordedEvent) -> Ticket:

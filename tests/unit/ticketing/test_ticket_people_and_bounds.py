@@ -127,3 +127,18 @@ def test_a_stream_written_before_titles_were_sealed_still_folds(requester, start
     assert (state.title, state.watchers) == ("Old title", frozenset({watcher}))
     assert evolve(state, RecordedEvent("watchers_changed", {"added": [], "removed": [watcher]}, {},
                                        3, start, requester.user_id)).watchers == frozenset()
+
+
+def test_replaying_a_stream_gives_the_state_that_folding_each_event_gives(open_ticket, requester, agent):
+    from services.ticketing.domain import AddComment, EditComment
+    stream = open_ticket(requester)
+    comment_ids = ids(5)
+    for comment_id in comment_ids:
+        stream.when(AddComment(actor=agent, comment_id=comment_id, body=f"note {comment_id}"))
+    stream.when(EditComment(actor=agent, comment_id=comment_ids[2], body="edited"))
+    stream.when(ChangeWatchers(actor=agent, add=frozenset(ids(3))))
+    folded = None
+    for event in stream.events:
+        folded = evolve(folded, event)
+    assert replay(stream.events) == folded == stream.state
+    assert [c.body for c in folded.comments][2] == "edited"
