@@ -23,9 +23,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 ID, SLUG, TIMESTAMP, DIGEST, PUBLIC, PERSONAL = "id", "slug", "timestamp", "digest", "public", "personal"
 CLEAR_CLASSES = frozenset({ID, SLUG, TIMESTAMP, DIGEST, PUBLIC})
-UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-SLUG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}$")
-DIGEST_PATTERN = re.compile(r"^[A-Za-z0-9+/=_:.-]{1,2000}$")
+UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
+SLUG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}\Z")
+DIGEST_PATTERN = re.compile(r"^[A-Za-z0-9+/=_:.-]{1,2000}\Z")
 PUBLIC_MAX = 500
 
 
@@ -93,10 +93,11 @@ class EventData(Schema):
 
 def _sealed(entry):
     """A `pii` entry as shared.crypto writes it: the subject, and nonce and ciphertext unless erased."""
-    return (isinstance(entry, dict) and entry.keys() <= {"s", "n", "c"}
-            and isinstance(entry.get("s"), str) and 0 < len(entry["s"]) <= 200
-            and all(isinstance(entry.get(k, ""), str) and DIGEST_PATTERN.match(entry.get(k, "") or "x")
-                    for k in ("n", "c")))
+    if not isinstance(entry, dict) or not entry.keys() <= {"s", "n", "c"}:
+        return False
+    subject, blobs = entry.get("s"), [entry[k] for k in ("n", "c") if k in entry]
+    return (isinstance(subject, str) and 0 < len(subject) <= 200
+            and all(isinstance(blob, str) and DIGEST_PATTERN.match(blob) for blob in blobs))
 
 
 _types = {}        # event type -> (data schema instance, frozenset of pii field names)

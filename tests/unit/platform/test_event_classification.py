@@ -127,3 +127,8 @@ def test_a_registered_type_is_checked_from_then_on():
     register("probe2.thing_happened", Probe)
     with pytest.raises(UnclassifiedEvent):
         make({"thing_id": "not an id"}, event_type="probe2.thing_happened")
+
+
+def test_a_trailing_newline_does_not_make_a_slug():
+    with pytest.raises(UnclassifiedEvent, match="tags"):
+        make(opened(tags=["vpn\n"]))
