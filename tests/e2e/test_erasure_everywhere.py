@@ -172,9 +172,9 @@ def test_after_erasure_no_input_of_the_subject_is_left_anywhere(suite, service_l
     assert erasure.status_code == 202, erasure.text
     status = wait_until(lambda: (lambda body: body if body["status"] == "completed" else None)(
         suite.request("GET", f"/v1/privacy/requests/{erasure.json()['id']}",
-                      admin["access_token"]).json()), what="the erasure")
+                      admin["access_token"]).json()), 120, "the erasure")
     assert {p["name"] for p in status["participants"]} >= {"identity", "ticketing", "ai", "audit"}
-    wait_until(lambda: _audited_everything(suite), what="audit to hold every event")
+    wait_until(lambda: _audited_everything(suite), 120, "audit to hold every event")
 
     places = {f"{service} database": suite.dump(service) + _text_search_vectors(suite, service)
               for service in SERVICES}
