@@ -24,9 +24,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 ID, SLUG, TIMESTAMP, DIGEST, PUBLIC, PERSONAL = "id", "slug", "timestamp", "digest", "public", "personal"
 CLEAR_CLASSES = frozenset({ID, SLUG, TIMESTAMP, DIGEST, PUBLIC})
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
-SLUG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}\Z")
+SLUG_PATTERN = re.compile(r"^[A-Za-z0-9_.:/+-]{1,100}\Z")
 DIGEST_PATTERN = re.compile(r"^[A-Za-z0-9+/=_:.-]{1,2000}\Z")
-PUBLIC_MAX = 500
+PUBLIC_MAX = 2000
 
 
 class UnclassifiedEvent(ValueError):
