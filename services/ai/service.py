@@ -3,6 +3,7 @@ from nameko.dependency_providers import Config
 from nameko.events import BROADCAST
 
 from services.ai import assist, ingest, store
+from services.ai import events as _catalogue  # noqa: F401 (declares ai's event types)
 from services.ai.dependencies import Models, TextProvider, directory_users
 from services.ai.exceptions import TicketNotFound
 from services.ai.learning import ticket_text
@@ -86,8 +87,9 @@ class AiService(DZDeskService):
     def _suggest_triage(self, event):
         """Publish a suggestion for agents (never applied here); only once the model has learned enough."""
         model = self.models.current(self.db.conn, self.cipher, event.tenant_id)
-        description = self.cipher.open(event.tenant_id, event.pii).get("description", "")
-        suggestion = model.suggest(ticket_text(event.data["title"], "" if description == ERASED else description))
+        opened = self.cipher.open(event.tenant_id, event.pii)
+        title, description = (opened.get(field, event.data.get(field, "")) for field in ("title", "description"))
+        suggestion = model.suggest(ticket_text(*("" if text == ERASED else text for text in (title, description))))
         if suggestion.basis != "model":
             return
         ticket_id = event.data["ticket_id"]

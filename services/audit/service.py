@@ -2,6 +2,7 @@
 from werkzeug.wrappers import Response
 
 from services.audit import store
+from services.audit import events as _catalogue  # noqa: F401 (declares audit's event types)
 from services.audit.chain import verify_pages
 from services.audit.checkpointing import Checkpointing, sign_head
 from services.audit.checkpoints import public_keys_by_id

@@ -4,6 +4,7 @@ from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from services.identity import accounts, keystore, members, sessions, store, subjects
+from services.identity import events as _catalogue  # noqa: F401 (declares identity's event types)
 from services.identity.exceptions import InvalidRefreshToken, SignInRejected, SignInUnavailable
 from services.identity.federation import InvalidIdToken
 from services.identity.http import (

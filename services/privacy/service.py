@@ -7,6 +7,7 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from services.privacy import exports, policies, store
+from services.privacy import events as _catalogue  # noqa: F401 (declares privacy's event types)
 from services.privacy.driver import SagaDriver
 from services.privacy.exceptions import (
     ExportExpired,

@@ -3,7 +3,7 @@ import dataclasses
 import types
 import uuid
 
-from services.ticketing import codec, exceptions, snapshots, store
+from services.ticketing import codec, exceptions, members, snapshots, store
 from services.ticketing.domain import (
     Actor, Comment, RecordSlaAlert, ResolveWithParent, TicketingError, can_view,
     children_to_resolve, decide, mirror_command, replay)
@@ -121,9 +121,10 @@ class TicketDesk:
             commands = commands(state)
         if state is not None:
             aggregate.state = state = self._with_comments(state, commands)
+        known = members.roles_of(self.conn, commands)
         for command in commands:
             try:
-                decided = decide(state, command, self.clock.now())
+                decided = decide(state, command, self.clock.now(), known)
             except TicketingError as exc:
                 raise exceptions.from_domain(exc) from exc
             for new in decided:

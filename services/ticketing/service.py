@@ -2,7 +2,8 @@
 import json
 import uuid
 
-from services.ticketing import codec, edits, exceptions, store, views
+from services.ticketing import codec, edits, exceptions, members, store, views
+from services.ticketing import events as _catalogue  # noqa: F401 (declares ticketing's event types)
 from services.ticketing.clock import Clock
 from services.ticketing.desk import POLICY_STREAM, TicketDesk
 from services.ticketing.domain import AddComment, LinkTicket, Transition
@@ -149,6 +150,18 @@ class TicketingService(DZDeskService):
         """Closing a parent resolves its children (a process manager over our own events)."""
         if event.data.get("to_status") == "closed":
             self.desk(event.tenant_id).resolve_children(codec.ticket_id_of(event.stream_id))
+
+    @event_handler("identity", "user_joined")
+    def handle_identity_user_joined(self, event):
+        members.apply(self.db.begin(event.tenant_id), event)
+
+    @event_handler("identity", "member_roles_changed")
+    def handle_identity_member_roles_changed(self, event):
+        members.apply(self.db.begin(event.tenant_id), event)
+
+    @event_handler("identity", "member_erased")
+    def handle_identity_member_erased(self, event):
+        members.apply(self.db.begin(event.tenant_id), event)
 
     @rpc(callers={"ticketing"})
     def rebuild_read_model(self, tenant_id):

@@ -134,10 +134,13 @@ def tickets_touching(conn, subject_id):
 
 
 def erase_subject_text(conn, subject_id):
-    """Overwrite the subject's descriptions and comment bodies; counts of rows changed."""
+    """Overwrite the subject's titles, descriptions and comment bodies; counts of rows changed.
+
+    The text search vector is generated from title and description, so it follows."""
     descriptions = conn.execute(
-        "UPDATE tickets SET description = %s WHERE requester_id = %s AND description NOT IN ('', %s)",
-        (ERASED, subject_id, ERASED)).rowcount
+        "UPDATE tickets SET title = %s, description = CASE WHEN description = '' THEN ''"
+        " ELSE %s END WHERE requester_id = %s AND (title <> %s OR description NOT IN ('', %s))",
+        (ERASED, ERASED, subject_id, ERASED, ERASED)).rowcount
     comments = conn.execute(
         "UPDATE ticket_comments SET body = %s WHERE author_id = %s AND body <> %s",
         (ERASED, subject_id, ERASED)).rowcount
