@@ -4,7 +4,8 @@ import uuid
 import eventlet
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.standalone.rpc import ServiceRpcProxy
+
+from tests.support.amqp import service_rpc
 
 PROBLEM = "application/problem+json"
 PEOPLE, AT_ONCE = 200, 8
@@ -65,7 +66,7 @@ def test_the_only_member_may_erase_themselves(identity):
 def test_purging_the_last_admin_while_others_remain_is_refused_and_nobody_is_promoted(identity):
     hd = f"{uuid.uuid4().hex[:8]}.example"
     admin, _ = identity.google(hd=hd).json(), identity.google(hd=hd).json()
-    with ServiceRpcProxy("identity", identity.cfg) as rpc:
+    with service_rpc("identity", identity.cfg) as rpc:
         with pytest.raises(RemoteError) as refused:
             rpc.purge_subject(admin["tenant"]["id"], admin["user"]["id"], str(uuid.uuid4()))
     assert refused.value.exc_type == "LastAdminRequired"

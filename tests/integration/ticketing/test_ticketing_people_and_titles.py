@@ -3,10 +3,9 @@ lists bounded, one event per watcher change."""
 import uuid
 
 import psycopg
-from nameko.standalone.events import event_dispatcher
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from shared.envelope import Envelope, system_actor
+from tests.support.amqp import publish, service_rpc
 from tests.support.waiting import wait_until
 
 TITLE = "Jane Roe 078-05-1120 cannot print"
@@ -25,7 +24,7 @@ def join(ticketing, *roles, event="user_joined", version=None):
                             {"user_id": who["user_id"], "roles": list(who["roles"]),
                              "provider": "google"}, actor=system_actor("test"))
     envelope = envelope.with_version(version or 1)
-    event_dispatcher(cfg)("identity", event, envelope.to_dict())
+    publish(cfg["AMQP_URI"], [envelope.to_dict()])
     wait_until(lambda: raw(urls, "SELECT roles FROM members WHERE user_id = %s",
                            (who["user_id"],)) == [(sorted(who["roles"]),)], what="the member")
     return who
@@ -43,7 +42,7 @@ def test_after_a_purge_the_title_is_erased_everywhere_in_the_read_model(ticketin
     api, cfg, urls, _ = ticketing
     ticket = api.open(requester, title=TITLE)
     kept = api.open(agent, title="Printer on floor 3 jams")
-    with ServiceRpcProxy("privacy", cfg) as privacy, ServiceRpcProxy("ticketing", cfg) as rpc:
+    with service_rpc("privacy", cfg) as privacy, service_rpc("ticketing", cfg) as rpc:
         privacy.shred_subject_key(api.tenant_id, requester["user_id"], {"system": "test"})
         rpc.purge_subject(api.tenant_id, requester["user_id"], str(uuid.uuid4()))
     assert api.call("GET", f"/v1/tickets/{ticket['id']}", agent).json()["title"] == "[erased]"
@@ -107,7 +106,7 @@ def test_an_erased_member_can_no_longer_be_named(ticketing, requester, agent):
     envelope = Envelope.new("identity.member_erased", api.tenant_id, f"tenant-{api.tenant_id}",
                             {"user_id": colleague["user_id"], "request_id": str(uuid.uuid4())},
                             actor=system_actor("test")).with_version(2)
-    event_dispatcher(cfg)("identity", "member_erased", envelope.to_dict())
+    publish(cfg["AMQP_URI"], [envelope.to_dict()])
     wait_until(lambda: raw(urls, "SELECT roles FROM members WHERE user_id = %s",
                            (colleague["user_id"],)) == [([],)], what="the erasure")
     ticket = api.open(requester)
