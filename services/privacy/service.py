@@ -7,6 +7,8 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from services.privacy import exports, policies, store
+from services.privacy.downloads import downloads_of, reason_for
+from services.privacy.downloads import record as record_download
 from services.privacy.driver import SagaDriver
 from services.privacy.exceptions import (
     ExportExpired,
@@ -15,15 +17,17 @@ from services.privacy.exceptions import (
     RequestNotFound,
 )
 from services.privacy.keyring import Keyring
-from services.privacy.requests import OFFICER_ROLES, load_saga, request_view
+from services.privacy.requests import OFFICER_ROLES, load_saga
 from services.privacy.schemas import HoldSchema, PolicySchema, RequestSchema
 from services.privacy.submission import accepted, submit
+from services.privacy.views import view_for
 from shared.auth import Authenticator, require_roles
 from shared.crypto import MasterKey
 from shared.envelope import utcnow
+from shared.errors import BadRequest
 from shared.rpc import rpc
 from shared.service import DZDeskService
-from shared.web import http, json_body, json_response
+from shared.web import decode_cursor, http, json_body, json_response, page, page_limit
 
 
 class MasterKeyring(DependencyProvider):
@@ -91,21 +95,46 @@ class PrivacyService(DZDeskService):
         return json_response(accepted(saga), status=202,
                              headers={"Location": f"/v1/privacy/requests/{saga.request_id}"})
 
+    @http("GET", "/v1/privacy/requests")
+    def list_requests(self, request):
+        """?subject=me: every request about the caller, whoever filed it; officers may name anyone."""
+        principal = self.auth.principal(request)
+        subject = request.args.get("subject", "")
+        if not subject:
+            raise BadRequest("name the subject: ?subject=me", field="subject")
+        subject_id = principal.user_id if subject == "me" else subject
+        if subject_id != principal.user_id:
+            require_roles(principal, *OFFICER_ROLES)
+        conn = self.db.begin(principal.tenant_id)
+        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"))
+        if after is not None and not (isinstance(after, list) and len(after) == 2):
+            raise BadRequest("the cursor is not valid", field="cursor")
+        rows = store.requests_about(conn, subject_id, limit + 1, after)
+        body = page(rows, limit, lambda row: [row[1], row[2]])
+        sagas = [load_saga(row[0], self.config) for row in body["items"]]
+        downloads = downloads_of(conn, [saga.request_id for saga in sagas])
+        body["items"] = [view_for(principal, saga, store.receipts(conn, saga.request_id),
+                                  downloads[saga.request_id]) for saga in sagas]
+        return body
+
     @http("GET", "/v1/privacy/requests/<request_id>")
     def show_request(self, request, request_id):
         principal = self.auth.principal(request)
         conn = self.db.begin(principal.tenant_id)
         saga = self._visible_saga(conn, principal, request_id_of(request_id))[0]
-        return request_view(saga, store.receipts(conn, saga.request_id))
+        return view_for(principal, saga, store.receipts(conn, saga.request_id),
+                        downloads_of(conn, [saga.request_id])[saga.request_id])
 
     @http("GET", "/v1/privacy/requests/<request_id>/export")
     def download_export(self, request, request_id):
+        """The subject's bundle; a privacy officer must give ?reason=; every download is an event."""
         principal = self.auth.principal(request)
         conn = self.db.begin(principal.tenant_id)
-        saga, wrapped = self._visible_saga(conn, principal, request_id_of(request_id),
-                                           officers=False)
+        # locked: the download's event joins the request's stream after the saga's own
+        saga, wrapped = self._visible_saga(conn, principal, request_id_of(request_id), lock="wait")
         if saga.KIND != "export":
             raise RequestNotFound("this request has no export")
+        reason = reason_for(principal, saga, request.args.to_dict())
         bundle = store.load_bundle(conn, saga.request_id)
         if saga.status == "expired" or (saga.status == "ready" and (
                 bundle is None or bundle[1] <= utcnow())):
@@ -113,19 +142,19 @@ class PrivacyService(DZDeskService):
         if saga.status != "ready":
             raise ExportNotReady(f"the export is {saga.status}, not ready yet")
         key = exports.request_key(self.master_key, saga.tenant_id, saga.request_id, wrapped)
-        return Response(exports.open_bundle(key, saga.request_id, bundle[0]),
-                        mimetype="application/zip", headers={
-                            "Content-Disposition":
-                                f'attachment; filename="dzdesk-export-{saga.request_id}.zip"',
-                            "Cache-Control": "no-store"})
+        content = exports.open_bundle(key, saga.request_id, bundle[0])
+        record_download(self.db, self.master_key, saga, principal, actor(principal), reason)
+        return Response(content, mimetype="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="dzdesk-export-{saga.request_id}.zip"',
+            "Cache-Control": "no-store"})
 
-    def _visible_saga(self, conn, principal, request_id, officers=True):
-        loaded = store.load_request(conn, request_id)
+    def _visible_saga(self, conn, principal, request_id, lock=None):
+        loaded = store.load_request(conn, request_id, lock=lock)
         if loaded is None:
             raise RequestNotFound("no such request")
         saga = load_saga(loaded[0], self.config)
-        allowed = principal.user_id in (saga.requested_by, saga.subject_id) or (
-            officers and principal.has_any(*OFFICER_ROLES))
+        allowed = principal.user_id in (saga.requested_by, saga.subject_id) or principal.has_any(
+            *OFFICER_ROLES)
         if not allowed:
             raise RequestNotFound("no such request")
         return saga, loaded[2]

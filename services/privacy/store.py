@@ -62,6 +62,22 @@ def subject_requests(conn, subject_id):
         (subject_id,)).fetchall()]
 
 
+def requests_about(conn, subject_id, limit, after=None):
+    """Sagas of every request about the subject, whoever filed it, oldest first, one page."""
+    query, params = "SELECT saga, created_at, id FROM privacy_requests WHERE subject_id = %s", [subject_id]
+    if after:
+        query += " AND (created_at, id) > (%s::timestamptz, %s::uuid)"
+        params += list(after)
+    rows = conn.execute(query + " ORDER BY created_at, id LIMIT %s", [*params, limit]).fetchall()
+    return [(saga, created.isoformat(), str(request_id)) for saga, created, request_id in rows]
+
+
+def events_of(conn, stream_ids, event_type):
+    return [row[0] for row in conn.execute(
+        "SELECT envelope FROM events WHERE stream_id = ANY(%s) AND event_type = %s ORDER BY position",
+        (list(stream_ids), event_type)).fetchall()]
+
+
 def record_receipt(conn, request_id, participant, attempt, receipt):
     conn.execute(
         "INSERT INTO privacy_receipts (tenant_id, request_id, participant, attempt, receipt)"
