@@ -31,7 +31,7 @@ def reason_for(principal, saga, args) -> str | None:
     return reason
 
 
-def record(unit, master_key, saga, principal, actor, reason):
+def record(unit, master_keys, saga, principal, actor, reason):
     """The `privacy.export_downloaded` event, in the transaction that hands the bundle out.
 
     The reason is free text about the subject: sealed under the subject's key, like any
@@ -40,7 +40,7 @@ def record(unit, master_key, saga, principal, actor, reason):
     by_subject = reason is None
     pii = None
     if not by_subject:
-        pii = FieldCipher(Keyring(unit.conn, master_key)).seal(
+        pii = FieldCipher(Keyring(unit.conn, master_keys)).seal(
             saga.tenant_id, {"reason": (saga.subject_id, reason)})
     stream = f"request-{saga.request_id}"
     event = unit.new_event(DOWNLOADED, stream, {

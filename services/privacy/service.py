@@ -18,11 +18,12 @@ from services.privacy.exceptions import (
 )
 from services.privacy.keyring import Keyring
 from services.privacy.requests import OFFICER_ROLES, load_saga
+from services.privacy.restore import ShredReconciler
 from services.privacy.schemas import HoldSchema, PolicySchema, RequestSchema
 from services.privacy.submission import accepted, submit
 from services.privacy.views import view_for
 from shared.auth import Authenticator, require_roles
-from shared.crypto import MasterKey
+from shared.crypto import MasterKeyRing
 from shared.envelope import utcnow
 from shared.errors import BadRequest
 from shared.rpc import rpc
@@ -30,14 +31,15 @@ from shared.service import DZDeskService
 from shared.web import decode_cursor, http, json_body, json_response, page, page_limit
 
 
-class MasterKeyring(DependencyProvider):
-    """The master key from DZDESK_MASTER_KEY; the service refuses to start without it."""
+class MasterKeys(DependencyProvider):
+    """The versioned master keys (DZDESK_MASTER_KEYS, or DZDESK_MASTER_KEY as version 1); the
+    service refuses to start without them."""
 
     def setup(self):
-        self.master_key = MasterKey.from_env_value(self.container.config.get("DZDESK_MASTER_KEY"))
+        self.master_keys = MasterKeyRing.from_config(self.container.config)
 
     def get_dependency(self, worker_ctx):
-        return self.master_key
+        return self.master_keys
 
 
 def actor(principal):
@@ -54,17 +56,19 @@ def request_id_of(value):
 class PrivacyService(DZDeskService):
     name = "privacy"
 
-    master_key = MasterKeyring()
+    master_keys = MasterKeys()
     auth = Authenticator()
     config = Config()
     sagas = SagaDriver()
+    restore = ShredReconciler()
 
     def keyring(self, tenant_id):
-        return Keyring(self.db.begin(tenant_id), self.master_key)
+        return Keyring(self.db.begin(tenant_id), self.master_keys)
 
     @rpc
     def get_subject_key(self, tenant_id, subject_id, create=False):
         """The subject's data key (base64), created on first use; None once shredded."""
+        self.restore.require_reconciled()
         key = self.keyring(tenant_id).get_key(tenant_id, subject_id, create)
         return base64.b64encode(key).decode() if key else None
 
@@ -81,7 +85,7 @@ class PrivacyService(DZDeskService):
     @rpc
     def request_erasure(self, tenant_id, subject_id, requested_by, roles):
         """DELETE /v1/me (through identity): the same as POST /v1/privacy/requests {erasure}."""
-        saga, _ = submit(self.db, self.config, self.master_key, str(tenant_id), str(requested_by),
+        saga, _ = submit(self.db, self.config, self.master_keys, str(tenant_id), str(requested_by),
                          list(roles), "erasure", str(subject_id))
         return accepted(saga)
 
@@ -89,7 +93,7 @@ class PrivacyService(DZDeskService):
     def file_request(self, request):
         principal = self.auth.principal(request)
         body = json_body(request, RequestSchema())
-        saga, _ = submit(self.db, self.config, self.master_key, principal.tenant_id,
+        saga, _ = submit(self.db, self.config, self.master_keys, principal.tenant_id,
                          principal.user_id, principal.roles, body["type"], body["subject_id"],
                          body.get("changes"))
         return json_response(accepted(saga), status=202,
@@ -135,15 +139,16 @@ class PrivacyService(DZDeskService):
         if saga.KIND != "export":
             raise RequestNotFound("this request has no export")
         reason = reason_for(principal, saga, request.args.to_dict())
+        self.restore.require_reconciled()
         bundle = store.load_bundle(conn, saga.request_id)
         if saga.status == "expired" or (saga.status == "ready" and (
                 bundle is None or bundle[1] <= utcnow())):
             raise ExportExpired("this export has expired; file a new export request")
         if saga.status != "ready":
             raise ExportNotReady(f"the export is {saga.status}, not ready yet")
-        key = exports.request_key(self.master_key, saga.tenant_id, saga.request_id, wrapped)
+        key = exports.request_key(self.master_keys, saga.tenant_id, saga.request_id, wrapped)
         content = exports.open_bundle(key, saga.request_id, bundle[0])
-        record_download(self.db, self.master_key, saga, principal, actor(principal), reason)
+        record_download(self.db, self.master_keys, saga, principal, actor(principal), reason)
         return Response(content, mimetype="application/zip", headers={
             "Content-Disposition": f'attachment; filename="dzdesk-export-{saga.request_id}.zip"',
             "Cache-Control": "no-store"})
