@@ -21,14 +21,13 @@ from services.privacy.requests import OFFICER_ROLES, load_saga
 from services.privacy.restore import ShredReconciler
 from services.privacy.schemas import HoldSchema, PolicySchema, RequestSchema
 from services.privacy.submission import accepted, submit
-from services.privacy.views import view_for
+from services.privacy.views import listed_subject, requests_page, view_for
 from shared.auth import Authenticator, require_roles
 from shared.crypto import MasterKeyRing
 from shared.envelope import utcnow
-from shared.errors import BadRequest
 from shared.rpc import rpc
 from shared.service import DZDeskService
-from shared.web import decode_cursor, http, json_body, json_response, page, page_limit
+from shared.web import http, json_body, json_response, page_limit
 
 
 class MasterKeys(DependencyProvider):
@@ -103,23 +102,10 @@ class PrivacyService(DZDeskService):
     def list_requests(self, request):
         """?subject=me: every request about the caller, whoever filed it; officers may name anyone."""
         principal = self.auth.principal(request)
-        subject = request.args.get("subject", "")
-        if not subject:
-            raise BadRequest("name the subject: ?subject=me", field="subject")
-        subject_id = principal.user_id if subject == "me" else subject
-        if subject_id != principal.user_id:
-            require_roles(principal, *OFFICER_ROLES)
+        subject_id = listed_subject(principal, request.args.get("subject"))
         conn = self.db.begin(principal.tenant_id)
-        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"))
-        if after is not None and not (isinstance(after, list) and len(after) == 2):
-            raise BadRequest("the cursor is not valid", field="cursor")
-        rows = store.requests_about(conn, subject_id, limit + 1, after)
-        body = page(rows, limit, lambda row: [row[1], row[2]])
-        sagas = [load_saga(row[0], self.config) for row in body["items"]]
-        downloads = downloads_of(conn, [saga.request_id for saga in sagas])
-        body["items"] = [view_for(principal, saga, store.receipts(conn, saga.request_id),
-                                  downloads[saga.request_id]) for saga in sagas]
-        return body
+        return requests_page(conn, self.config, principal, subject_id, page_limit(request),
+                             request.args.get("cursor"))
 
     @http("GET", "/v1/privacy/requests/<request_id>")
     def show_request(self, request, request_id):

@@ -1,5 +1,13 @@
 """What each reader of a request sees: the subject a plain account of it, officers its workings."""
-from services.privacy.requests import OFFICER_ROLES
+import uuid
+from datetime import datetime
+
+from services.privacy import store
+from services.privacy.downloads import downloads_of
+from services.privacy.requests import OFFICER_ROLES, load_saga
+from shared.auth import require_roles
+from shared.errors import BadRequest
+from shared.web import decode_cursor, page
 
 # Fixed texts of our own code: safe to show the subject. Anything else (a hold's reason, a
 # participant's exception text) stays with the officers.
@@ -55,3 +63,35 @@ def view_for(principal, saga, receipts, downloads) -> dict:
     if principal.user_id != saga.subject_id and principal.has_any(*OFFICER_ROLES):
         return officer_view(saga, receipts, downloads)
     return subject_view(saga, downloads)
+
+
+def listed_subject(principal, subject):
+    """The subject a listing is about: `me`, or (officers only) anyone named."""
+    if not subject or len(subject) > 200:
+        raise BadRequest("name the subject: ?subject=me", field="subject")
+    subject_id = principal.user_id if subject == "me" else subject
+    if subject_id != principal.user_id:
+        require_roles(principal, *OFFICER_ROLES)
+    return subject_id
+
+
+def _after(cursor):
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    try:
+        created, request_id = position
+        return datetime.fromisoformat(created), str(uuid.UUID(request_id))
+    except (TypeError, ValueError):
+        raise BadRequest("the cursor is not valid", field="cursor") from None
+
+
+def requests_page(conn, config, principal, subject_id, limit, cursor):
+    """One page of the requests about the subject, oldest first, each in the reader's view."""
+    rows = store.requests_about(conn, subject_id, limit + 1, _after(cursor))
+    body = page(rows, limit, lambda row: [row[1], row[2]])
+    sagas = [load_saga(row[0], config) for row in body["items"]]
+    downloads = downloads_of(conn, [saga.request_id for saga in sagas])
+    body["items"] = [view_for(principal, saga, store.receipts(conn, saga.request_id),
+                              downloads[saga.request_id]) for saga in sagas]
+    return body

@@ -4,6 +4,7 @@ import json
 from tests.integration.privacy.conftest import new_id
 
 from services.privacy.views import DELAYED, ON_LEGAL_HOLD
+from shared.web import encode_cursor
 
 PROBLEM = "application/problem+json"
 OFFICER = ("privacy_officer",)
@@ -57,6 +58,10 @@ def test_the_list_pages_with_a_cursor(suite):
                        tenant, subject).json()
     assert [i["id"] for i in first["items"] + second["items"]] == filed
     assert second["next_cursor"] is None
+    for bad in (["yesterday", "x"], 5, ["2026-01-01T00:00:00+00:00"], "%%%"):
+        cursor = bad if isinstance(bad, str) else encode_cursor(bad)
+        refused = suite.get(f"/v1/privacy/requests?subject=me&cursor={cursor}", tenant, subject)
+        assert refused.status_code == 400 and refused.headers["Content-Type"] == PROBLEM, bad
 
 
 def test_only_officers_list_another_persons_requests_and_a_subject_must_be_named(suite):
