@@ -49,7 +49,6 @@ class ShredReconciler(BackgroundLoop, DependencyProvider):
                                    name="privacy-restore", kwargs={"autocommit": False})
         self.caller = ParticipantCaller(config["AMQP_URI"],
                                         float(setting(config, "PRIVACY_RPC_TIMEOUT_SECONDS", 30)))
-        self.passes = 0
         self.retry = self.idle_interval
 
     def start(self):
@@ -77,7 +76,6 @@ class ShredReconciler(BackgroundLoop, DependencyProvider):
             log.warning("keys of erased subjects were live again (a restored database?): shredded",
                         count=shredded)
         self.reconciled = True
-        self.passes += 1
         return self.interval
 
     def reconcile(self):
