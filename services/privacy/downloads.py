@@ -16,7 +16,8 @@ class DownloadQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    reason = fields.String(validate=validate.Length(min=1, max=500))
+    reason = fields.String(validate=validate.Length(min=1, max=500), metadata={
+        "description": "why a privacy officer downloads another person's export (required for them)"})
 
 
 def reason_for(principal, saga, args) -> str | None:

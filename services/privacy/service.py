@@ -7,7 +7,7 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from services.privacy import exports, policies, store
-from services.privacy.downloads import downloads_of, reason_for
+from services.privacy.downloads import DownloadQuerySchema, downloads_of, reason_for
 from services.privacy.downloads import record as record_download
 from services.privacy.driver import SagaDriver
 from services.privacy.exceptions import (
@@ -19,7 +19,7 @@ from services.privacy.exceptions import (
 from services.privacy.keyring import Keyring
 from services.privacy.requests import OFFICER_ROLES, load_saga
 from services.privacy.restore import ShredReconciler
-from services.privacy.schemas import HoldSchema, PolicySchema, RequestSchema
+from services.privacy.schemas import HoldSchema, PolicySchema, RequestSchema, SubjectQuery
 from services.privacy.submission import accepted, submit
 from services.privacy.views import listed_subject, requests_page, view_for
 from shared.auth import Authenticator, require_roles
@@ -27,7 +27,7 @@ from shared.crypto import MasterKeyRing
 from shared.envelope import utcnow
 from shared.rpc import rpc
 from shared.service import DZDeskService
-from shared.web import http, json_body, json_response, page_limit
+from shared.web import PageQuery, http, json_body, json_response, page_limit
 
 
 class MasterKeys(DependencyProvider):
@@ -98,7 +98,7 @@ class PrivacyService(DZDeskService):
         return json_response(accepted(saga), status=202,
                              headers={"Location": f"/v1/privacy/requests/{saga.request_id}"})
 
-    @http("GET", "/v1/privacy/requests")
+    @http("GET", "/v1/privacy/requests", query=(SubjectQuery, PageQuery))
     def list_requests(self, request):
         """?subject=me: every request about the caller, whoever filed it; officers may name anyone."""
         principal = self.auth.principal(request)
@@ -115,7 +115,7 @@ class PrivacyService(DZDeskService):
         return view_for(principal, saga, store.receipts(conn, saga.request_id),
                         downloads_of(conn, [saga.request_id])[saga.request_id])
 
-    @http("GET", "/v1/privacy/requests/<request_id>/export")
+    @http("GET", "/v1/privacy/requests/<request_id>/export", query=(DownloadQuerySchema,))
     def download_export(self, request, request_id):
         """The subject's bundle; a privacy officer must give ?reason=; every download is an event."""
         principal = self.auth.principal(request)

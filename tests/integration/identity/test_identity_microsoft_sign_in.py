@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from services.identity.federation import MICROSOFT_CONSUMER_TENANT
+from dzdesk_dev.oidc import MICROSOFT_ISSUER_TEMPLATE, MicrosoftUser
 from services.identity.http import LOGIN_STATE_COOKIE, SESSION_COOKIE
-from tests.support.fake_oidc import MICROSOFT_ISSUER_TEMPLATE, MicrosoftUser
 
 PROBLEM = "application/problem+json"
 
