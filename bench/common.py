@@ -68,6 +68,8 @@ class BenchEnv:
                        "DZDESK_RPC_OPERATORS": "probe",
                        "SYSTEM_DATABASE_URL": urls["system"], "DZDESK_MASTER_KEY": self.master_key,
                        "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"})
+        if service == "privacy":
+            values["PRIVACY_RECONCILE_SECONDS"] = 0  # no audit in most benchmarks: no restore check
         values.update(extra)
         return values
 

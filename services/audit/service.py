@@ -12,6 +12,7 @@ from services.audit.replay import NDJSON
 from services.audit.schemas import EventQuerySchema
 from services.audit.streaming import LogReader
 from shared.auth import Authenticator, require_roles
+from shared.db import Database
 from shared.envelope import PLATFORM_TENANT
 from shared.rpc import PRIVACY, rpc
 from shared.service import DZDeskService
@@ -29,6 +30,8 @@ class AuditService(DZDeskService):
     name = "audit"
 
     auth = Authenticator()
+    # the system role reads across tenants (the shredding record), read-only
+    system = Database("SYSTEM_DATABASE_URL", max_size=2)
     ingest = AuditIngest()
     signer = Checkpointing()
     streams = LogReader()
@@ -38,6 +41,17 @@ class AuditService(DZDeskService):
         principal = self.auth.principal(request)
         require_roles(principal, OFFICER)
         return principal.tenant_id
+
+    # --- privacy's record of shredding, outside privacy's database (read by its restore check) ---
+    @rpc(callers=PRIVACY)
+    def shredded_subjects(self, after=None, limit=1000):
+        """{"subjects": [[tenant id, subject id]], "next": cursor or None}: every subject whose key
+        the log saw shredded, in pages across tenants; `after` is the previous page's `next`."""
+        limit = max(1, min(int(limit), 10_000))
+        rows = store.shredded_subjects(self.system.begin(PLATFORM_TENANT), after, limit)
+        more = len(rows) == limit
+        return {"subjects": [[tenant, subject] for tenant, subject, _ in rows],
+                "next": [rows[-1][0], rows[-1][2]] if more else None}
 
     # --- privacy participant: the log holds ciphertext only; shredding made it unreadable ---
     @rpc(callers=PRIVACY)

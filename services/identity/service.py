@@ -8,7 +8,8 @@ from services.identity import events as _catalogue  # noqa: F401 (declares ident
 from services.identity.exceptions import InvalidRefreshToken, SignInRejected, SignInUnavailable
 from services.identity.federation import InvalidIdToken
 from services.identity.http import (
-    NO_STORE, clear_session_cookie, device_of, refresh_token_of, reuse_detected, signed_in_response,
+    NO_STORE, browser_signed_in_response, clear_login_state, clear_session_cookie, device_of,
+    login_redirect, refresh_token_of, reuse_detected, signed_in_response, started_here,
 )
 from services.identity.schemas import CallbackSchema, IdTokenSchema, RefreshSchema, RolesSchema
 from services.identity.settings import IdentitySettings
@@ -75,12 +76,17 @@ class IdentityService(DZDeskService):
         except InvalidIdToken as exc:
             raise SignInUnavailable(exc.reason) from exc
         sessions.save_flow(self.directory.begin(PLATFORM_TENANT), flow)
-        return Response(status=302, headers={"Location": authorize_url, **NO_STORE})
+        return login_redirect(authorize_url, flow["state"],
+                              int(self.settings.login_flow_ttl.total_seconds()))
 
     @http("GET", "/v1/auth/microsoft/callback")
     def finish_microsoft_sign_in(self, request):
         query = request.args.to_dict()
         state = CallbackSchema().load(query)["state"]
+        if not started_here(request, state):
+            # before any database work: a foreign state consumes nothing and writes nothing
+            return clear_login_state(problem_from_exception(
+                SignInRejected("this sign-in was not started in this browser")))
         ctx = self.context()
         flow = sessions.take_flow(self.directory.begin(PLATFORM_TENANT), state, ctx.now,
                                   self.settings.login_flow_ttl)
@@ -90,8 +96,10 @@ class IdentityService(DZDeskService):
             ext = _verified(self.settings.microsoft_flow.finish, flow, query)
         except SignInRejected as exc:
             # answered, not raised: the consumed state must stay consumed
-            return problem_from_exception(exc)
-        return self._sign_in(request, ext, "microsoft_code")
+            return clear_login_state(problem_from_exception(exc))
+        signed_in = accounts.sign_in(ctx, ext, device_of(request, self.settings.trusted_proxies),
+                                     "microsoft_code")
+        return browser_signed_in_response(signed_in, int(self.settings.refresh_ttl.total_seconds()))
 
     # --- own tokens ----------------------------------------------------------------------------
     @http("POST", "/v1/auth/refresh", body=RefreshSchema)

@@ -41,3 +41,10 @@ class PolicySchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     summary = fields.String(validate=validate.Length(max=4000))
     url = fields.URL(validate=validate.Length(max=2000))
+
+
+class SubjectQuery(Schema):
+    """GET /v1/privacy/requests: whose requests (read by views.listed_subject), for /openapi.json."""
+
+    subject = fields.String(required=True, validate=SUBJECT_ID,
+                            metadata={"description": "`me`, or (officers) a subject id"})

@@ -81,6 +81,7 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
         for name in CLASSES:
             configs[name]["IDENTITY_JWKS_URL"] = identity + "/v1/auth/jwks"
         configs["privacy"]["PRIVACY_SAGA_POLL_SECONDS"] = 0.2
+        configs["privacy"]["PRIVACY_RECONCILE_SECONDS"] = 5  # as in production, with audit present
         suite = Suite(gateway=f"http://127.0.0.1:{gateway_port}", provider=provider,
                       urls=urls, configs=configs,
                       management_uri=request.config.getoption("RABBIT_API_URI"))
