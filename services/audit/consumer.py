@@ -22,6 +22,7 @@ from services.audit.exceptions import InvalidEnvelope
 from services.audit.ingest import parse
 from shared import metrics
 from shared.background import BackgroundLoop
+from shared.logs import describe_error
 
 log = structlog.get_logger()
 
@@ -140,7 +141,7 @@ class Ingestor:
                 self.db.commit()
             except psycopg.DataError as error:
                 self.db.rollback()
-                rejected.append((message, f"{type(error).__name__}: {error}"))
+                rejected.append((message, describe_error(error)))
         return appended
 
     def _dead_letter(self, message, error):
