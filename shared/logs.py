@@ -12,6 +12,8 @@ from nameko.extensions import DependencyProvider
 
 # the parts of a PostgreSQL error that name the schema, never the data
 _SCHEMA_FIELDS = ("constraint_name", "table_name", "column_name", "datatype_name")
+_CAUSE = "The above exception was the direct cause of the following exception:"
+_CONTEXT = "During handling of the above exception, another exception occurred:"
 
 
 def describe_error(exc):
@@ -38,9 +40,9 @@ def format_error(exc):
     chain, seen, links = [exc], {id(exc)}, []
     while True:
         if exc.__cause__ is not None:
-            link, exc = "The above exception was the direct cause of the following exception:", exc.__cause__
+            link, exc = _CAUSE, exc.__cause__
         elif exc.__context__ is not None and not exc.__suppress_context__:
-            link, exc = "During handling of the above exception, another exception occurred:", exc.__context__
+            link, exc = _CONTEXT, exc.__context__
         else:
             break
         if id(exc) in seen:
@@ -48,8 +50,9 @@ def format_error(exc):
         seen.add(id(exc))
         chain.append(exc)
         links.append(link)
-    told = ["Traceback (most recent call last):\n" + "".join(traceback.format_tb(each.__traceback__))
-            + describe_error(each) for each in reversed(chain)]
+    told = ["Traceback (most recent call last):\n"
+            + "".join(traceback.format_tb(each.__traceback__)) + describe_error(each)
+            for each in reversed(chain)]
     text = told[0]
     for link, part in zip(reversed(links), told[1:]):
         text += f"\n\n{link}\n\n{part}"

@@ -12,9 +12,9 @@ from functools import partial
 
 import structlog
 from eventlet.event import Event
+from eventlet.wsgi import LoggerNull
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
-from eventlet.wsgi import LoggerNull
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response

@@ -78,7 +78,8 @@ def test_a_system_policy_that_writes_is_a_breach(scratch):
 def test_a_view_of_tenant_rows_that_runs_as_its_owner_is_a_breach(scratch):
     isolated_table(scratch, "notes")
     scratch.execute("CREATE VIEW all_notes AS SELECT * FROM notes")
-    assert findings(scratch, "probe") == ["all_notes: a view of tenant rows without security_invoker"]
+    assert findings(scratch, "probe") == [
+        "all_notes: a view of tenant rows without security_invoker"]
 
 
 def test_an_undeclared_table_without_tenant_id_is_a_breach(scratch):
