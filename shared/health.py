@@ -3,7 +3,7 @@ from kombu import Connection
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from shared import metrics, openapi
+from shared import environment, metrics, openapi
 from shared.db import Database
 from shared.web import HttpEntrypoint, http, json_response
 
@@ -12,6 +12,11 @@ class Readiness(DependencyProvider):
     """Checks what the service needs to do useful work: its databases and the broker."""
 
     _openapi = None
+    development_sign_in = None
+
+    def setup(self):
+        # every service refuses production with development sign-in, not only identity
+        self.development_sign_in = environment.guard_development_sign_in(self.container.config)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -60,8 +65,10 @@ class HealthMixin:
     @http("GET", "/health/ready")
     def health_ready(self, request):
         ready, checks = self.readiness.check()
-        return json_response({"status": "ok" if ready else "unavailable", "checks": checks},
-                             status=200 if ready else 503)
+        body = {"status": "ok" if ready else "unavailable", "checks": checks}
+        if self.readiness.development_sign_in:
+            body["development_sign_in"] = self.readiness.development_sign_in
+        return json_response(body, status=200 if ready else 503)
 
     @http("GET", "/metrics")
     def metrics(self, request):
