@@ -106,3 +106,11 @@ def test_an_open_lookup_policy_holds_only_its_declared_columns(scratch):
     assert findings(scratch, "probe", **declared) == [
         "directory.lookup: an open policy on a table whose columns are not declared free of"
         " personal data"]
+
+
+def test_a_declared_system_write_widened_beyond_its_condition_is_a_breach(scratch):
+    scratch.execute("DROP POLICY system_expiry ON idempotency_keys")
+    scratch.execute("CREATE POLICY system_expiry ON idempotency_keys FOR DELETE TO probe_system"
+                    " USING (true)")
+    assert findings(scratch, "probe") == [
+        "idempotency_keys.system_expiry: the system role may only read (DELETE)"]
