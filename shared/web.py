@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared import errors, metrics
 from shared.db import finish_transactions
+from shared.retry import retrying
 
 log = structlog.get_logger()
 PROBLEM = "application/problem+json"
@@ -165,7 +166,7 @@ class HttpEntrypoint(HttpRequestHandler):
         return json_response(result)
 
 
-http = HttpEntrypoint.decorator
+http = retrying(HttpEntrypoint.decorator)
 
 
 def parse_json(raw):

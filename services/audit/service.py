@@ -2,6 +2,7 @@
 from werkzeug.wrappers import Response
 
 from services.audit import store
+from services.audit import events as _catalogue  # noqa: F401 (declares audit's event types)
 from services.audit.chain import verify_pages
 from services.audit.checkpointing import Checkpointing, sign_head
 from services.audit.checkpoints import public_keys_by_id
@@ -12,7 +13,7 @@ from services.audit.schemas import EventQuerySchema
 from services.audit.streaming import LogReader
 from shared.auth import Authenticator, require_roles
 from shared.envelope import PLATFORM_TENANT
-from shared.rpc import rpc
+from shared.rpc import PRIVACY, rpc
 from shared.service import DZDeskService
 from shared.web import (
     PageQuery, decode_cursor, encode_cursor, http, json_response, page_limit, sequence_number)
@@ -39,14 +40,14 @@ class AuditService(DZDeskService):
         return principal.tenant_id
 
     # --- privacy participant: the log holds ciphertext only; shredding made it unreadable ---
-    @rpc
+    @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
         """Nothing to purge: entries are immutable and their personal fields are ciphertext
         under the subject's key, which the erasure has already shredded."""
         return {"service": "audit", "request_id": request_id, "purged": {},
                 "note": "immutable log of ciphertext; unreadable after key shredding"}
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
         """The actions the log records the subject performing (metadata, in seq order)."""
         conn = self.db.begin(tenant_id)

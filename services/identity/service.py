@@ -1,10 +1,10 @@
 """The identity service: nameko entrypoints only; the work lives in its domain modules."""
 
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from services.identity import accounts, keystore, members, sessions, store, subjects
+from services.identity import events as _catalogue  # noqa: F401 (declares identity's event types)
 from services.identity.exceptions import InvalidRefreshToken, SignInRejected, SignInUnavailable
 from services.identity.federation import InvalidIdToken
 from services.identity.http import (
@@ -16,7 +16,7 @@ from shared.auth import require_roles
 from shared.db import Database
 from shared.envelope import PLATFORM_TENANT, system_actor, utcnow
 from shared.keys import SubjectKeys
-from shared.rpc import rpc
+from shared.rpc import PRIVACY, ServiceRpc, rpc
 from shared.service import DZDeskService
 from shared.web import (
     PageQuery, decode_cursor, etag, http, json_body, json_response, page, page_limit,
@@ -46,7 +46,7 @@ class IdentityService(DZDeskService):
     directory = Database()
     cipher = SubjectKeys()
     settings = IdentitySettings()
-    privacy = RpcProxy("privacy")
+    privacy = ServiceRpc("privacy")
 
     def context(self):
         return accounts.Context(self.db, self.directory, self.cipher, self.settings, utcnow())
@@ -125,7 +125,9 @@ class IdentityService(DZDeskService):
     @http("DELETE", "/v1/me")
     def erase_me(self, request):
         """Ask for the erasure of one's own personal data; the privacy service carries it out."""
-        caller = members.principal(self.context(), request)
+        ctx = self.context()
+        caller = members.principal(ctx, request)
+        members.check_erasable(ctx, caller)
         accepted = self.privacy.request_erasure(caller.tenant_id, caller.user_id, caller.user_id,
                                                 sorted(caller.roles))
         return json_response(accepted, status=202,
@@ -160,29 +162,29 @@ class IdentityService(DZDeskService):
         return json_response(member, headers={"ETag": etag(version)})
 
     # --- RPC for other services ----------------------------------------------------------------
-    @rpc
+    @rpc(callers={"ai", "ticketing"})
     def get_users(self, tenant_id, user_ids):
         """[{id, name, email, roles}] of those users that belong to the tenant."""
         return subjects.users_of(self.context(), tenant_id, list(user_ids))
 
-    @rpc
+    @rpc(callers={"ai", "ticketing"})
     def list_users(self, tenant_id):
         return subjects.users_of(self.context(), tenant_id)
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
         return subjects.export_subject(self.context(), tenant_id, subject_id)
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
         self.cipher.forget(tenant_id, subject_id)
         return subjects.purge_subject(self.context(), tenant_id, subject_id, request_id)
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def rectify_subject(self, tenant_id, subject_id, changes):
         return subjects.rectify_subject(self.context(), tenant_id, subject_id, changes)
 
-    @rpc
+    @rpc(callers={"identity"})
     def rotate_signing_keys(self):
         """Rotate now (next -> current -> retired); returns the published kids."""
         return self._rotate(due_after=None)

@@ -1,8 +1,11 @@
 """Marshmallow schemas of privacy's HTTP bodies."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.classified import UUID_PATTERN
+
 REQUEST_TYPES = ("erasure", "export", "rectification")
-SUBJECT_ID = validate.Length(min=1, max=200)
+# a data subject is a person of the tenant, named by id: no email or name travels in clear
+SUBJECT_ID = validate.Regexp(UUID_PATTERN, error="must be a UUID")
 
 
 class ChangesSchema(Schema):

@@ -7,6 +7,7 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from services.privacy import exports, policies, store
+from services.privacy import events as _catalogue  # noqa: F401 (declares privacy's event types)
 from services.privacy.driver import SagaDriver
 from services.privacy.exceptions import (
     ExportExpired,
@@ -21,7 +22,7 @@ from services.privacy.submission import accepted, submit
 from shared.auth import Authenticator, require_roles
 from shared.crypto import MasterKey
 from shared.envelope import utcnow
-from shared.rpc import rpc
+from shared.rpc import PERSONAL_DATA_HOLDERS, PRIVACY, rpc
 from shared.service import DZDeskService
 from shared.web import http, json_body, json_response
 
@@ -58,13 +59,13 @@ class PrivacyService(DZDeskService):
     def keyring(self, tenant_id):
         return Keyring(self.db.begin(tenant_id), self.master_key)
 
-    @rpc
+    @rpc(callers=PERSONAL_DATA_HOLDERS)
     def get_subject_key(self, tenant_id, subject_id, create=False):
         """The subject's data key (base64), created on first use; None once shredded."""
         key = self.keyring(tenant_id).get_key(tenant_id, subject_id, create)
         return base64.b64encode(key).decode() if key else None
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def shred_subject_key(self, tenant_id, subject_id, actor):
         """Crypto-shred a subject: every copy of their personal fields becomes unreadable."""
         if not self.keyring(tenant_id).shred(tenant_id, subject_id):
@@ -74,7 +75,7 @@ class PrivacyService(DZDeskService):
         self.db.append(shredded.stream_id, self.db.version(shredded.stream_id), [shredded])
         return True
 
-    @rpc
+    @rpc(callers={"identity"})
     def request_erasure(self, tenant_id, subject_id, requested_by, roles):
         """DELETE /v1/me (through identity): the same as POST /v1/privacy/requests {erasure}."""
         saga, _ = submit(self.db, self.config, self.master_key, str(tenant_id), str(requested_by),

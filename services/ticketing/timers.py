@@ -15,6 +15,7 @@ from services.ticketing.clock import clock_from_config
 from shared.background import BackgroundLoop
 from shared.db import finish_transactions
 from shared.logs import describe_error
+from shared.retry import retrying
 
 log = structlog.get_logger()
 
@@ -75,4 +76,4 @@ class SlaDue(BackgroundLoop, Entrypoint):
         self.conn = None
 
 
-sla_due = SlaDue.decorator
+sla_due = retrying(SlaDue.decorator)

@@ -3,8 +3,6 @@ import uuid
 import pytest
 import requests
 
-from services.identity import domain
-from services.identity import store as identity_store
 from shared.envelope import Envelope
 from tests.support.fake_azure import FakeAzureOpenAI
 from tests.support import amqp
@@ -59,20 +57,16 @@ def test_the_summary_request_to_azure_carries_no_personal_data_and_the_answer_re
 def test_a_name_known_only_from_an_identity_event_is_redacted_before_azure(start_ai, azure):
     rig = start_ai(identity=False, **_azure_config(azure))
     tenant, ticket, requester = (str(uuid.uuid4()) for _ in range(3))
-    # the event identity emits when someone signs up: its type, stream, data and sealed fields
-    pii = rig.ticketing.cipher.seal(tenant, {"name": (requester, "Wilhelmina Okonkwo-Strand"),
-                                             "email": (requester, "w.okonkwo@example.test")})
-    joined = domain.sign_up(domain.Tenant(tenant), requester, kind="organization",
-                            name="Example", provider="google")[-1]
-    profile = Envelope.new(f"identity.{joined.name}", tenant, identity_store.tenant_stream(tenant),
-                           joined.data, actor={"user_id": requester, "roles": joined.data["roles"]},
-                           pii=pii).with_version(2)
+    pii = rig.ticketing.cipher.seal(tenant, {"name": (requester, "Wilhelmina Okonkwo-Strand")})
+    # what identity emits when the requester joins: their name sealed, ids and roles in clear
+    profile = Envelope.new("identity.user_joined", tenant, f"tenant-{tenant}",
+                           {"user_id": requester, "roles": ["requester"], "provider": "google"},
+                           actor={"system": "identity"}, pii=pii).with_version(1)
     amqp.publish(rig.cfg["AMQP_URI"], [profile.to_dict()])
     rig.ticketing.open(tenant, ticket, requester, "Badge lost",
                        "Wilhelmina Okonkwo-Strand lost her badge on the train.")
     rig.wait_for_events()
-    rig.wait_until(lambda: rig.raw("SELECT count(*) FROM ai_people")[0][0] == 2,
-                   what="the name and email to be kept")
+    rig.wait_until(lambda: rig.raw("SELECT count(*) FROM ai_people")[0][0] == 1, what="the name to be kept")
 
     response = requests.post(f"{rig.base}/tickets/{ticket}/summary", headers=rig.headers(tenant),
                              timeout=20)

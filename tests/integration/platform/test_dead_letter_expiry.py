@@ -63,7 +63,7 @@ def test_every_retry_carries_an_expiration_that_returns_it_within_a_minute(conta
 
     with Connection(cfg["AMQP_URI"]) as connection:
         channel = connection.default_channel
-        message = wait_until(lambda: channel.basic_get(f"{QUEUE}.retry", no_ack=True), 15,
+        message = wait_until(lambda: channel.basic_get(f"{QUEUE}.backoff", no_ack=True), 15,
                              "the note to wait for its retry")
 
     assert 0 < int(message.properties["expiration"]) <= 60_000
