@@ -1,41 +1,74 @@
 """Subject keys for every service: fetched from privacy by RPC, cached, dropped on shredding."""
 import base64
 import socket
+import time
 
+import eventlet
 from eventlet.semaphore import Semaphore
 from kombu import Connection, Consumer, Exchange, Queue
+from kombu.exceptions import OperationalError
+from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.extensions import DependencyProvider
+from nameko.rpc import ServiceProxy
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.background import BackgroundLoop
 from shared.crypto import FieldCipher, KeyCache
+from shared.errors import DependencyUnavailable
+from shared.rpc import QUICK_RETRY
+
+# what a call meets when the broker (or privacy behind it) is away
+UNREACHABLE = (OSError, OperationalError, RpcTimeout, UnknownService)
 
 
 class RemoteKeyring:
-    """A KeyProvider asking the privacy service, which alone holds the wrapped keys."""
+    """A KeyProvider asking the privacy service, which alone holds the wrapped keys.
 
-    def __init__(self, config, timeout=10):
+    A call that cannot reach privacy raises DependencyUnavailable within `timeout` (at once
+    when the broker refuses connections, and at once for `pause` seconds after a failure),
+    so a request that needs a new key answers 503 quickly instead of hanging."""
+
+    def __init__(self, config, timeout=None, pause=1.0):
         self.config = config
-        self.timeout = timeout
+        self.timeout = float(timeout or config.get("RPC_TIMEOUT", 5))
+        self.pause = pause
+        self.unavailable_until = 0.0
         self.cluster = None
         self.proxy = None
         # nameko's standalone proxy has one reply listener: one call at a time
         self.lock = Semaphore()
 
     def start(self):
+        # the standalone proxy takes no publish options: its ServiceProxy is built here with
+        # one quick reconnection on a broken pooled connection, then the caller decides
         self.cluster = ClusterRpcProxy({"AMQP_URI": self.config["AMQP_URI"]}, timeout=self.timeout)
-        self.proxy = self.cluster.start()
+        self.cluster.start()
+        self.proxy = ServiceProxy(self.cluster._worker_ctx, "privacy", self.cluster._reply_listener,
+                                  retry_policy=QUICK_RETRY)
 
     def stop(self):
-        if self.cluster is not None:
-            self.cluster.stop()
-        self.cluster = self.proxy = None
+        cluster, self.cluster, self.proxy = self.cluster, None, None
+        if cluster is not None:
+            try:
+                cluster.stop()
+            except UNREACHABLE:
+                pass  # its connection is already gone
 
     def get_key(self, tenant_id, subject_id, create=False):
-        with self.lock:
-            if self.proxy is None:
-                self.start()
-            value = self.proxy.privacy.get_subject_key(str(tenant_id), str(subject_id), create)
+        unavailable = DependencyUnavailable("subject keys cannot be fetched now; try again shortly")
+        if time.monotonic() < self.unavailable_until or not self.lock.acquire(timeout=self.timeout):
+            raise unavailable
+        try:
+            with eventlet.Timeout(self.timeout, unavailable):
+                if self.proxy is None:
+                    self.start()
+                value = self.proxy.get_subject_key(str(tenant_id), str(subject_id), create)
+        except (*UNREACHABLE, DependencyUnavailable) as exc:
+            self.unavailable_until = time.monotonic() + self.pause
+            self.stop()
+            raise unavailable from exc
+        finally:
+            self.lock.release()
         return base64.b64decode(value) if value else None
 
 
@@ -52,14 +85,20 @@ class ServiceCipher(FieldCipher):
 
 
 class SubjectKeys(BackgroundLoop, DependencyProvider):
-    """Injects a ServiceCipher; `privacy.subject_key_shredded` empties the cache at once."""
+    """Injects a ServiceCipher over a bounded cache (KEY_CACHE_SIZE entries, KEY_CACHE_TTL
+    seconds, usable KEY_CACHE_MAX_STALE seconds longer while privacy cannot be reached);
+    `privacy.subject_key_shredded` drops a key at once. Each time the shred listener
+    (re)connects, every cached key is re-checked at its next use: a broadcast sent while
+    this process was cut off from the broker is never heard."""
 
     idle_interval = 1.0
 
     def setup(self):
         config = self.container.config
         self.remote = RemoteKeyring(config)
-        self.cache = KeyCache(self.remote, ttl_seconds=float(config.get("KEY_CACHE_TTL", 60)))
+        self.cache = KeyCache(self.remote, ttl_seconds=float(config.get("KEY_CACHE_TTL", 60)),
+                              max_entries=int(config.get("KEY_CACHE_SIZE", 10_000)),
+                              max_stale_seconds=float(config.get("KEY_CACHE_MAX_STALE", 900)))
 
     def stop(self):
         super().stop()
@@ -76,6 +115,7 @@ class SubjectKeys(BackgroundLoop, DependencyProvider):
         with Connection(self.container.config["AMQP_URI"]) as connection:
             with Consumer(connection, queues=[queue], callbacks=[self._on_shred],
                           no_ack=True, accept=["json"]):
+                self.cache.expire_all()  # listening from now on: re-check what came before
                 while self._running:
                     try:
                         connection.drain_events(timeout=1)

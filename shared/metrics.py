@@ -11,6 +11,10 @@ EVENTS_PUBLISHED = prometheus_client.Counter(
 EVENTS_HANDLED = prometheus_client.Counter(
     "dzdesk_events_handled_total", "Events consumed", ["service", "consumer", "outcome"])
 
+DEPENDENCY_UP = prometheus_client.Gauge(
+    "dzdesk_dependency_up", "1 when the last readiness check reached the dependency",
+    ["service", "dependency"])
+
 
 def exposition():
     return prometheus_client.generate_latest(), prometheus_client.CONTENT_TYPE_LATEST

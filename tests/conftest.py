@@ -170,6 +170,16 @@ def _kill_quietly(container):
         pass
 
 
+@pytest.fixture
+def own_broker():
+    """A RabbitMQ node of this test's own, to stop and start: never the machine's broker."""
+    from tests.support import rabbit_nodes
+    if not rabbit_nodes.available():
+        pytest.skip("needs rabbitmq-server installed on this machine")
+    with rabbit_nodes.Nodes(1) as nodes:
+        yield nodes[0]
+
+
 @pytest.fixture(scope="session")
 def provider_keys():
     """RSA keys for the fake identity providers (google, microsoft, rogue): slow to generate."""

@@ -2,7 +2,6 @@
 from nameko.dependency_providers import Config
 from nameko.events import BROADCAST
 from nameko.events import event_handler as broadcast_handler
-from nameko.rpc import RpcProxy
 
 from services.ai import assist, ingest, store
 from services.ai.dependencies import Models, TextProvider, directory_users
@@ -16,7 +15,7 @@ from shared.crypto import ERASED
 from shared.envelope import system_actor
 from shared.keys import SubjectKeys
 from shared.messaging import event_handler
-from shared.rpc import rpc
+from shared.rpc import RpcProxy, rpc
 from shared.service import DZDeskService
 from shared.web import http, page_limit
 

@@ -1,6 +1,5 @@
 """The identity service: nameko entrypoints only; the work lives in its domain modules."""
 
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
@@ -16,7 +15,7 @@ from shared.auth import require_roles
 from shared.db import Database
 from shared.envelope import PLATFORM_TENANT, system_actor, utcnow
 from shared.keys import SubjectKeys
-from shared.rpc import rpc
+from shared.rpc import RpcProxy, rpc
 from shared.service import DZDeskService
 from shared.web import (
     decode_cursor, etag, http, json_body, json_response, page, page_limit, problem_from_exception,

@@ -4,7 +4,6 @@ import os
 import eventlet
 import structlog
 from marshmallow import Schema, fields, validate
-from nameko.rpc import RpcProxy
 
 from shared import errors
 from shared.db import Database
@@ -13,7 +12,7 @@ from shared.health import HealthMixin
 from shared.logs import WorkerLogContext
 from shared.messaging import event_handler
 from shared.relay import OutboxRelay
-from shared.rpc import rpc
+from shared.rpc import RpcProxy, rpc
 from shared.web import etag, http, json_body, json_response, required_if_match
 
 
