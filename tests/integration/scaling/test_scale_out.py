@@ -80,11 +80,14 @@ def test_database_connections_dropped_while_events_flow_lose_and_duplicate_nothi
     cfg, urls = running_probe(service_config, container_factory)
     tenant = str(uuid.uuid4())
     amqp.publish(cfg["AMQP_URI"], notes(tenant, 150))
+    terminated = 0
     with psycopg.connect(urls["admin"], autocommit=True) as admin:
         for _ in range(5):  # cut every connection of the service, mid-transaction or not
-            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                          " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            terminated += len(admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall())
             time.sleep(0.2)
+    assert terminated > 0, "no connection of the service was cut: no fault happened"
     amqp.publish(cfg["AMQP_URI"], notes(tenant, 150))
     wait_until(lambda: seen(urls)[0] >= 300)
     time.sleep(0.5)
@@ -97,9 +100,12 @@ def test_broker_connections_dropped_while_events_flow_lose_and_duplicate_nothing
     reconnect; events committed meanwhile wait in the outbox."""
     cfg, urls = running_probe(service_config, container_factory)
     add_notes(cfg, 0, 100)
-    for connection in rabbit_manager.get_connections():
-        if connection.get("vhost") == cfg["vhost"]:
-            rabbit_manager.delete_connection(connection["name"])
+    names = [c["name"] for c in rabbit_manager.get_connections() if c.get("vhost") == cfg["vhost"]]
+    for name in names:
+        rabbit_manager.delete_connection(name)
+    assert names, "the service had no broker connection to cut: no fault happened"
+    wait_until(lambda: not set(names) & {c["name"] for c in rabbit_manager.get_connections()},
+               what="the cut connections to close")
     add_notes(cfg, 100, 200)
     wait_until(lambda: seen(urls)[0] >= 200)
     time.sleep(0.5)
