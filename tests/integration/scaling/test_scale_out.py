@@ -105,7 +105,7 @@ def test_broker_connections_dropped_while_events_flow_lose_and_duplicate_nothing
         rabbit_manager.delete_connection(name)
     assert names, "the service had no broker connection to cut: no fault happened"
     wait_until(lambda: not set(names) & {c["name"] for c in rabbit_manager.get_connections()},
-               what="the cut connections to close")
+               timeout=60, what="the cut connections to close")
     add_notes(cfg, 100, 200)
     wait_until(lambda: seen(urls)[0] >= 200)
     time.sleep(0.5)
