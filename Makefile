@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench setup venv infra migrate clean
+.PHONY: run demo test bench setup venv infra migrate clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ setup: migrate
 run: INFRA_FLAGS = --nginx
 run: migrate
 	$(PY) deploy/local/run.py
+
+# the guided tour, against the suite `make run` serves (run it in another terminal)
+demo: venv
+	$(VENV)/bin/dzdesk-dev demo
 
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
 test: INFRA_FLAGS = --nginx

@@ -3,7 +3,7 @@ from kombu import Connection
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from shared import metrics, openapi
+from shared import environment, metrics, openapi
 from shared.db import Database
 from shared.web import HttpEntrypoint, http, json_response
 
@@ -17,6 +17,11 @@ class Readiness(DependencyProvider):
     """
 
     _openapi = None
+    development_sign_in = None
+
+    def setup(self):
+        # every service refuses production with development sign-in, not only identity
+        self.development_sign_in = environment.guard_development_sign_in(self.container.config)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -40,7 +45,9 @@ class Readiness(DependencyProvider):
 
     def _ping_broker(self):
         with Connection(self.container.config["AMQP_URI"], connect_timeout=1) as connection:
-            connection.ensure_connection(max_retries=1)
+            # each listed node once, without kombu's back-off sleeps between them
+            connection.ensure_connection(max_retries=max(len(connection.alt) - 1, 0),
+                                         interval_start=0, interval_step=0)
 
 
 def _ping(provider):
@@ -70,7 +77,10 @@ class HealthMixin:
         ready, checks = self.readiness.check()
         status = "unavailable" if not ready else (
             "ok" if set(checks.values()) == {"ok"} else "degraded")
-        return json_response({"status": status, "checks": checks}, status=200 if ready else 503)
+        body = {"status": status, "checks": checks}
+        if self.readiness.development_sign_in:
+            body["development_sign_in"] = self.readiness.development_sign_in
+        return json_response(body, status=200 if ready else 503)
 
     @http("GET", "/metrics")
     def metrics(self, request):

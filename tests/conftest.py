@@ -186,7 +186,7 @@ def own_broker():
 @pytest.fixture(scope="session")
 def provider_keys():
     """RSA keys for the fake identity providers (google, microsoft, rogue): slow to generate."""
-    from tests.support.fake_oidc import ProviderKey
+    from dzdesk_dev.keys import ProviderKey
     return tuple(ProviderKey.generate() for _ in range(3))
 
 

@@ -14,9 +14,11 @@ sys.path.insert(0, str(ROOT / "deploy" / "nginx"))
 
 from render import render  # noqa: E402
 
+from shared import environment  # noqa: E402
 from shared.config import PORTS  # noqa: E402
 
 RUN_DIR = ROOT / ".run"
+GATEWAY = "http://127.0.0.1:8080"
 
 
 def nginx_binary():
@@ -49,17 +51,65 @@ def local_master_key():
     return path.read_text().strip()
 
 
+def development_sign_in_wanted(env):
+    """No real sign-in configured and not production: sign in through the development provider."""
+    return not (env.get("GOOGLE_CLIENT_IDS") or env.get("MICROSOFT_CLIENT_ID")) \
+        and not environment.is_production(env)
+
+
+def start_development_sign_in(env):
+    """The development provider in this process; returns it and the settings that point at it."""
+    import certifi
+
+    from dzdesk_dev.oidc import DEFAULT_PORT, DevOidcProvider
+    try:
+        provider = DevOidcProvider(http_port=DEFAULT_PORT).start()
+    except OSError as exc:
+        raise SystemExit(f"run: port {DEFAULT_PORT} for the development sign-in is taken ({exc})")
+    # the services reach its HTTPS side (Microsoft's authority) through requests; they must
+    # still trust whatever they trusted before for everything else (Azure OpenAI)
+    trusted = env.get("REQUESTS_CA_BUNDLE") or certifi.where()
+    bundle = RUN_DIR / "dev-sign-in-ca.pem"
+    bundle.write_text(pathlib.Path(trusted).read_text().rstrip("\n") + "\n"
+                      + pathlib.Path(provider.ca_bundle_path).read_text())
+    settings = {**provider.settings(), "REQUESTS_CA_BUNDLE": str(bundle)}
+    rule = "run: " + "=" * 78
+    print(f"{rule}\nrun: DEVELOPMENT SIGN-IN on {provider.http_url}: ANYONE CAN SIGN IN AS ANYONE.\n"
+          "run: (no GOOGLE_CLIENT_IDS or MICROSOFT_CLIENT_ID is set; DZDESK_ENV=production "
+          f"refuses it)\n{rule}", flush=True)
+    return provider, {**env, **settings}
+
+
+def next_steps(dev_sign_in):
+    print(f"run: gateway on {GATEWAY} — Ctrl-C stops everything", flush=True)
+    if not dev_sign_in:
+        print(f"run: sign in with POST {GATEWAY}/v1/auth/google or /v1/auth/microsoft", flush=True)
+        return
+    dev = ".venv/bin/dzdesk-dev token --email alice@acme.test"
+    print("run: try it from this folder, in another terminal:\n"
+          f'  curl -s -H "Authorization: Bearer $({dev})" {GATEWAY}/v1/me\n'
+          "  # or keep a token for a few calls (it lasts ten minutes):\n"
+          f"  TOKEN=$({dev})\n"
+          f'  curl -s -H "Authorization: Bearer $TOKEN" {GATEWAY}/v1/tickets -H "Content-Type: application/json" \\\n'
+          """       -d '{"type": "incident", "title": "Printer jammed", "description": "Paper stuck in tray 2"}'\n"""
+          f'  curl -s -H "Authorization: Bearer $TOKEN" {GATEWAY}/v1/tickets\n'
+          "  make demo    # a guided tour through the gateway", flush=True)
+
+
 def main():
     RUN_DIR.mkdir(exist_ok=True)
     os.environ.setdefault("DZDESK_MASTER_KEY", local_master_key())
     (RUN_DIR / "logs").mkdir(exist_ok=True)
+    provider, env = None, dict(os.environ)
+    if development_sign_in_wanted(env):
+        provider, env = start_development_sign_in(env)
     children = []
     bin_dir = pathlib.Path(sys.executable).parent
     for service in PORTS:
         log = open(RUN_DIR / "logs" / f"{service}.log", "ab")
         children.append((service, subprocess.Popen(
             [str(bin_dir / "dzdesk-service"), service], stdout=log, stderr=subprocess.STDOUT,
-            cwd=ROOT)))
+            cwd=ROOT, env=env)))
     conf = RUN_DIR / "nginx.conf"
     conf.write_text(render(run_dir=str(RUN_DIR)))
     children.append(("gateway", subprocess.Popen(
@@ -76,6 +126,8 @@ def main():
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+        if provider is not None:
+            provider.stop()
         sys.exit(0)
 
     signal.signal(signal.SIGINT, stop)
@@ -97,7 +149,7 @@ def main():
         print(f"run: not ready after 60s: {', '.join(pending)}; logs in .run/logs/",
               file=sys.stderr)
         stop()
-    print("run: gateway on http://127.0.0.1:8080 — Ctrl-C stops everything", flush=True)
+    next_steps(provider is not None)
     while True:
         for name, child in children:
             if child.poll() is not None:

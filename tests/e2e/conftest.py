@@ -74,15 +74,9 @@ def suite(service_config, container_factory, provider_keys, tmp_path):
                     name, AMQP_URI=configs["privacy"]["AMQP_URI"])
         identity = f"http://{configs['identity']['WEB_SERVER_ADDRESS']}"
         gateway_port = find_free_port()
-        configs["identity"].update({
-            "GOOGLE_CLIENT_IDS": provider.google_client_id,
-            "GOOGLE_CERTS_URL": provider.google_certs_url,
-            "MICROSOFT_CLIENT_ID": provider.microsoft_client_id,
-            "MICROSOFT_CLIENT_SECRET": provider.microsoft_client_secret,
-            "MICROSOFT_JWKS_URL": provider.microsoft_jwks_url,
-            "MICROSOFT_AUTHORITY": provider.microsoft_authority("organizations"),
-            "MICROSOFT_REDIRECT_URI": f"http://127.0.0.1:{gateway_port}/v1/auth/microsoft/callback",
-        })
+        # as `make run` configures identity for the development sign-in provider
+        configs["identity"].update(provider.settings(
+            redirect_uri=f"http://127.0.0.1:{gateway_port}/v1/auth/microsoft/callback"))
         for name in CLASSES:
             configs[name]["IDENTITY_JWKS_URL"] = identity + "/v1/auth/jwks"
         configs["privacy"]["PRIVACY_SAGA_POLL_SECONDS"] = 0.2

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from services.identity.federation import MICROSOFT_CONSUMER_TENANT
-from tests.support.fake_oidc import MICROSOFT_ISSUER_TEMPLATE, MicrosoftUser
+from dzdesk_dev.oidc import MICROSOFT_ISSUER_TEMPLATE, MicrosoftUser
 
 PROBLEM = "application/problem+json"
 

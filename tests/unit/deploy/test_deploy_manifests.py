@@ -193,3 +193,11 @@ def test_production_keeps_more_replicas_than_development():
 
     assert all(prod_minimum[name] > dev_minimum[name] for name in SERVICES)
     assert set(by_kind(prod, "PodDisruptionBudget")) == {*SERVICES, "gateway"}
+
+
+def test_production_runs_with_dzdesk_env_production_and_development_does_not():
+    def settings(layer):
+        config = by_kind(build(layer), "ConfigMap")
+        return next(doc["data"] for name, doc in config.items() if name.startswith("dzdesk-config"))
+    assert settings("overlays/prod")["DZDESK_ENV"] == "production"
+    assert "DZDESK_ENV" not in settings("overlays/dev")

@@ -7,7 +7,7 @@ import pytest
 
 from services.identity.federation import ExternalIdentity, GoogleVerifier, InvalidIdToken, google_key_ids
 from shared.auth import KeySetCache
-from tests.support.fake_oidc import ProviderKey
+from dzdesk_dev.keys import ProviderKey
 
 
 def _sub() -> str:

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from services.identity.federation import InvalidIdToken, MicrosoftAuthCodeFlow, MicrosoftVerifier
-from tests.support.fake_oidc import MicrosoftUser
+from dzdesk_dev.oidc import MicrosoftUser
 
 REDIRECT_URI = "https://app.dzdesk.test/v1/auth/microsoft/callback"
 
