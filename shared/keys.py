@@ -59,7 +59,7 @@ class RemoteKeyring:
         if time.monotonic() < self.unavailable_until or not self.lock.acquire(timeout=self.timeout):
             raise unavailable
         try:
-            with eventlet.Timeout(self.timeout, unavailable):
+            with eventlet.Timeout(self.timeout, DependencyUnavailable("privacy did not answer")):
                 if self.proxy is None:
                     self.start()
                 value = self.proxy.get_subject_key(str(tenant_id), str(subject_id), create)
@@ -92,6 +92,7 @@ class SubjectKeys(BackgroundLoop, DependencyProvider):
     this process was cut off from the broker is never heard."""
 
     idle_interval = 1.0
+    _connection = None
 
     def setup(self):
         config = self.container.config
@@ -107,20 +108,44 @@ class SubjectKeys(BackgroundLoop, DependencyProvider):
     def get_dependency(self, worker_ctx):
         return ServiceCipher(self.cache)
 
-    def run_once(self):
+    def start(self):
+        # listen before the service counts as started: a shred right after start is heard
+        try:
+            self._connection = self._listen()
+        except UNREACHABLE:
+            self._connection = None  # the broker is away: the loop keeps trying
+        super().start()
+
+    def _listen(self):
         # an exclusive queue per process: every instance of every service hears every shred
         queue = Queue(exclusive=True, auto_delete=True,
                       exchange=Exchange("privacy.events", type="topic", durable=True),
                       routing_key="subject_key_shredded")
-        with Connection(self.container.config["AMQP_URI"]) as connection:
-            with Consumer(connection, queues=[queue], callbacks=[self._on_shred],
-                          no_ack=True, accept=["json"]):
-                self.cache.expire_all()  # listening from now on: re-check what came before
-                while self._running:
-                    try:
-                        connection.drain_events(timeout=1)
-                    except socket.timeout:
-                        continue
+        connection = Connection(self.container.config["AMQP_URI"])
+        try:
+            Consumer(connection, queues=[queue], callbacks=[self._on_shred], no_ack=True,
+                     accept=["json"]).consume()
+        except BaseException:
+            connection.release()
+            raise
+        self.cache.expire_all()  # listening from now on: re-check what came before
+        return connection
+
+    def reset(self):
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.release()
+
+    def run_once(self):
+        connection, self._connection = self._connection or self._listen(), None
+        try:
+            while self._running:
+                try:
+                    connection.drain_events(timeout=1)
+                except socket.timeout:
+                    continue
+        finally:
+            connection.release()
         return 0
 
     def _on_shred(self, body, message):
