@@ -1,7 +1,6 @@
 """RPC entrypoint that commits the worker's transaction before it replies."""
 import eventlet
 from kombu.exceptions import OperationalError
-from nameko.exceptions import UnknownService
 from nameko.rpc import MethodProxy, Rpc, RpcProxy as NamekoRpcProxy, ServiceProxy
 
 from shared.db import finish_transactions
@@ -38,7 +37,7 @@ class TimedMethodProxy(MethodProxy):
             with eventlet.Timeout(self.timeout, unavailable):
                 reply = self._call(*args, **kwargs)
                 return reply.result()
-        except (OSError, OperationalError, UnknownService) as exc:
+        except (OSError, OperationalError) as exc:  # UnknownService stays nameko's own
             raise unavailable from exc
 
 
