@@ -46,6 +46,9 @@ class EventConsumer(EventHandler):
     A failed delivery is republished to `<queue>.retry`, whose TTL returns it to the
     queue after a backoff; after `max_attempts` it goes to `<queue>.dlq` with the error.
     The original is acked only after that republish is confirmed: nothing is dropped.
+    A dead letter expires after EVENT_DEAD_LETTER_TTL_DAYS (default 14): it may carry
+    personal data. Per-message expiration, not a queue argument: changing a declared
+    queue's arguments would fail the redeclaration on every existing deployment.
     """
 
     def __init__(self, source_service, event_type, max_attempts=None, **kwargs):
@@ -75,6 +78,7 @@ class EventConsumer(EventHandler):
                                        queue_arguments=queue_arguments(config))
         self.attempts_allowed = self.max_attempts or int(config.get("EVENT_MAX_ATTEMPTS", 5))
         self.backoff_ms = int(config.get("EVENT_RETRY_BACKOFF_MS", 200))
+        self.dead_letter_ttl = float(config.get("EVENT_DEAD_LETTER_TTL_DAYS", 14)) * 86400
         self.publisher = Publisher(config["AMQP_URI"],
                                    declare=[self.retry_queue, self.dead_letter_queue])
         self.queue_consumer.register_provider(self)
@@ -139,7 +143,8 @@ class EventConsumer(EventHandler):
         headers["x-original-routing-key"] = message.delivery_info.get("routing_key")
         headers["x-original-exchange"] = message.delivery_info.get("exchange")
         self.publisher.publish(message.payload, exchange=Exchange(""),
-                               routing_key=self.dead_letter_queue.name, headers=headers)
+                               routing_key=self.dead_letter_queue.name, headers=headers,
+                               expiration=self.dead_letter_ttl)
         log.error("event dead-lettered", attempts=attempts, error=headers["x-last-error"])
         return "dead_lettered"
 

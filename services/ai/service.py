@@ -17,7 +17,7 @@ from shared.keys import SubjectKeys
 from shared.messaging import event_handler
 from shared.rpc import RpcProxy, rpc
 from shared.service import DZDeskService
-from shared.web import http, page_limit
+from shared.web import LimitQuery, http, page_limit
 
 STAFF = ("agent", "admin")
 
@@ -48,14 +48,14 @@ class AiService(DZDeskService):
         people = assist.known_people(conn, self.cipher, tenant_id, directory)
         return assist.thread(conn, self.cipher, tenant_id, ticket, people)
 
-    @http("POST", "/v1/ai/tickets/<ticket_id>/triage")
+    @http("POST", "/v1/ai/tickets/<ticket_id>/triage", query=(LimitQuery,))
     def triage_ticket(self, request, ticket_id):
         tenant_id, conn, ticket = self._ticket(request, ticket_id)
         model = self.models.current(conn, self.cipher, tenant_id)
         text = assist.text_of(self.cipher, tenant_id, ticket)
         return TriageSchema().dump(assist.triage(model, ticket_id, text, k=page_limit(request, 5, 50)))
 
-    @http("GET", "/v1/ai/tickets/<ticket_id>/similar")
+    @http("GET", "/v1/ai/tickets/<ticket_id>/similar", query=(LimitQuery,))
     def similar_tickets(self, request, ticket_id):
         tenant_id, conn, ticket = self._ticket(request, ticket_id)
         model = self.models.current(conn, self.cipher, tenant_id)

@@ -14,7 +14,8 @@ from shared.auth import Authenticator, require_roles
 from shared.envelope import PLATFORM_TENANT
 from shared.rpc import rpc
 from shared.service import DZDeskService
-from shared.web import decode_cursor, encode_cursor, http, json_response, page_limit
+from shared.web import (
+    PageQuery, decode_cursor, encode_cursor, http, json_response, page_limit, sequence_number)
 
 OFFICER = "compliance_officer"
 
@@ -52,11 +53,11 @@ class AuditService(DZDeskService):
         return {"service": "audit", "subject_id": str(subject_id),
                 "actions": store.entries_by_actor(conn, subject_id)}
 
-    @http("GET", "/v1/audit/events")
+    @http("GET", "/v1/audit/events", query=(EventQuerySchema, PageQuery))
     def list_events(self, request):
         tenant_id = self._officer_tenant(request)
         query = EventQuerySchema().load(request.args.to_dict())
-        cursor = decode_cursor(request.args.get("cursor"))
+        cursor = decode_cursor(request.args.get("cursor"), sequence_number)
         after_seq = cursor if isinstance(cursor, int) else query["after_seq"]
         if _wants_ndjson(request):
             limit = page_limit(request, maximum=10**9) if "limit" in request.args else None
@@ -91,7 +92,7 @@ class AuditService(DZDeskService):
         keys = {jwk["kid"]: jwk for jwk in store.public_jwks(conn)}
         return {"checkpoint": checkpoint, "public_key": keys.get(checkpoint["key_id"])}
 
-    @http("POST", "/v1/audit/checkpoints")
+    @http("POST", "/v1/audit/checkpoints", responses={200: None, 201: None})
     def sign_checkpoint(self, request):
         tenant_id = self._officer_tenant(request)
         conn = self.db.begin(tenant_id)

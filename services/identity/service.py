@@ -18,8 +18,8 @@ from shared.keys import SubjectKeys
 from shared.rpc import RpcProxy, rpc
 from shared.service import DZDeskService
 from shared.web import (
-    decode_cursor, etag, http, json_body, json_response, page, page_limit, problem_from_exception,
-    required_if_match,
+    PageQuery, decode_cursor, etag, http, json_body, json_response, page, page_limit,
+    problem_from_exception, required_if_match, time_and_id,
 )
 
 
@@ -67,7 +67,7 @@ class IdentityService(DZDeskService):
         return self._sign_in(request, _verified(self.settings.microsoft.verify, id_token),
                              "microsoft_id_token")
 
-    @http("GET", "/v1/auth/microsoft/login")
+    @http("GET", "/v1/auth/microsoft/login", responses={302: None})
     def start_microsoft_sign_in(self, request):
         try:
             authorize_url, flow = self.settings.microsoft_flow.start()
@@ -103,7 +103,7 @@ class IdentityService(DZDeskService):
             return reuse_detected()
         return signed_in_response(refreshed, int(self.settings.refresh_ttl.total_seconds()))
 
-    @http("POST", "/v1/auth/logout")
+    @http("POST", "/v1/auth/logout", responses={204: None})
     def sign_out(self, request):
         token = refresh_token_of(request, _optional_body(request, RefreshSchema())["refresh_token"])
         if token:
@@ -136,12 +136,12 @@ class IdentityService(DZDeskService):
         found = members.tenant(ctx, members.principal(ctx, request))
         return json_response(found, headers={"ETag": etag(found["version"])})
 
-    @http("GET", "/v1/tenant/members")
+    @http("GET", "/v1/tenant/members", query=(PageQuery,))
     def tenant_members(self, request):
         ctx = self.context()
         caller = members.principal(ctx, request)
         require_roles(caller, "admin")
-        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"))
+        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"), time_and_id)
         found = store.list_users(ctx.db.begin(caller.tenant_id), limit + 1, after)
         body = page(found, limit, lambda user: [user["joined_at"].isoformat(), user["id"]])
         body["items"] = [store.public_user(user) for user in body["items"]]

@@ -18,7 +18,8 @@ from shared.messaging import event_handler
 from shared.rpc import rpc
 from shared.service import DZDeskService
 from shared.web import (
-    decode_cursor, etag, http, json_body, json_response, page, page_limit, required_if_match)
+    PageQuery, decode_cursor, etag, http, json_body, json_response, page, page_limit,
+    required_if_match, time_and_id)
 
 STAFF = ("agent", "admin")
 
@@ -57,11 +58,11 @@ class TicketingService(DZDeskService):
         desk.run(ticket_id, actor, [edits.open_command(actor, ticket_id, body)])
         return self.ticket_response(desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"})
 
-    @http("GET", "/v1/tickets")
+    @http("GET", "/v1/tickets", query=(ListQuerySchema, PageQuery))
     def list_tickets(self, request):
         principal, actor, desk = self.caller(request)
         filters = ListQuerySchema().load(request.args.to_dict())
-        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"))
+        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"), time_and_id)
         rows = store.list_tickets(desk.conn, filters, limit, after,
                                   visible_to=None if actor.is_privileged else actor.user_id)
         return page([views.ticket_summary(row) for row in rows], limit,
