@@ -56,7 +56,10 @@ def problem_from_exception(exc):
     if isinstance(status, int) and 400 <= status < 600:
         extra = getattr(exc, "extra", None) or {}
         detail = getattr(exc, "detail", None) or str(exc)
-        return problem(status, getattr(exc, "title", "Error"), detail, **extra)
+        response = problem(status, getattr(exc, "title", "Error"), detail, **extra)
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, HTTPException):
         return problem(exc.code, exc.name, exc.description)
     log.error("unhandled error", exc_info=exc)
