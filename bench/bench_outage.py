@@ -22,7 +22,7 @@ def run(env):
         return []
     issuer = TokenIssuer()
     processes = []
-    with rabbit_nodes.Nodes(1, prefix="dzdesk-bench") as nodes:
+    with rabbit_nodes.started(1, prefix="dzdesk-bench") as nodes:
         node = nodes[0]
         try:
             privacy_cfg = env.service_config("privacy", env.make_database("privacy"), node.url())

@@ -250,7 +250,7 @@ def own_broker():
     from tests.support import rabbit_nodes
     if not rabbit_nodes.available():
         pytest.skip("needs rabbitmq-server installed on this machine")
-    with rabbit_nodes.Nodes(1) as nodes:
+    with rabbit_nodes.started(1) as nodes:
         yield nodes[0]
 
 

@@ -4,6 +4,7 @@ Each node has its own name, config file (the machine's pins port 5672), AMQP and
 ports, data and log directories (owned by the `rabbitmq` user when the tests run as root) and
 an Erlang cookie of its own, so it can never join or disturb the machine's node.
 """
+import contextlib
 import os
 import pwd
 import secrets
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 from kombu import Connection
@@ -221,3 +223,26 @@ def _parallel(calls, reraise=True):
     errors = [f.exception() for f in futures if f.exception() is not None]
     if errors and reraise:
         raise errors[0]
+
+
+@contextlib.contextmanager
+def started(count=1, prefix="dzdesk-drill", attempts=2):
+    """Nodes(count) started and yielded; a start-up that fails (a port taken meanwhile, a
+    join that timed out) is thrown away whole and tried once more with fresh nodes, so a
+    drill is judged on what it does to a running cluster, not on how its set-up went."""
+    for attempt in range(1, attempts + 1):
+        nodes = Nodes(count, prefix)
+        try:
+            nodes.start()
+        except Exception as exc:
+            nodes.close()
+            if attempt == attempts:
+                raise
+            warnings.warn(f"RabbitMQ nodes did not start ({type(exc).__name__}: {exc}); "
+                          "starting fresh ones")
+            continue
+        try:
+            yield nodes
+        finally:
+            nodes.close()
+        return

@@ -18,7 +18,7 @@ from tests.support.waiting import wait_until
 def cluster():
     if not rabbit_nodes.available():
         pytest.skip("needs rabbitmq-server installed on this machine")
-    with rabbit_nodes.Nodes(3, prefix="dzdesk-cluster") as nodes:
+    with rabbit_nodes.started(3, prefix="dzdesk-cluster") as nodes:
         yield nodes
 
 
