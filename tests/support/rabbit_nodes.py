@@ -5,6 +5,7 @@ ports, data and log directories (owned by the `rabbitmq` user when the tests run
 an Erlang cookie of its own, so it can never join or disturb the machine's node.
 """
 import contextlib
+import json
 import os
 import pwd
 import secrets
@@ -21,6 +22,25 @@ from nameko.testing.utils import find_free_port
 
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
+
+
+def service_definitions(vhost, user, password):
+    """What `make`'s set-up gives the machine's broker, for a node of the tests' own: every
+    service's user with its production permissions (shared.broker), the tests' own user
+    `probe` with every right, the drill's user and guest (the tests' tooling), and the
+    exchanges consumers bind passively."""
+    from shared import broker, config
+    names = (*config.SERVICES, "probe")
+    document = broker.definitions(vhost, broker.local_passwords(names))
+    document["users"] += [{"name": "probe", "password": broker.local_passwords(names)["probe"],
+                           "tags": ""},
+                          {"name": user, "password": password, "tags": "administrator"},
+                          {"name": "guest", "password": "guest", "tags": "administrator"}]
+    document["permissions"] += [{"user": name, "vhost": vhost, "configure": ".*", "write": ".*",
+                                 "read": ".*"} for name in ("probe", user, "guest")]
+    document["exchanges"] += [{**document["exchanges"][0], "name": "probe.events"}]
+    document["vhosts"] = [{"name": vhost}]  # imported at boot, before the default one exists
+    return document
 
 
 class NodeError(Exception):
@@ -52,10 +72,15 @@ class Node:
         self.cookie, self.user, self.password = cookie, user, password
         self.process = None
         os.makedirs(os.path.join(self.dir, "log"))
+        definitions = os.path.join(self.dir, "definitions.json")
+        with open(definitions, "w") as handle:
+            json.dump(service_definitions("/", user, password), handle)
         with open(os.path.join(self.dir, "rabbitmq.conf"), "w") as conf:
             conf.write(f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
                        f"default_user = {user}\ndefault_pass = {password}\n"
                        "loopback_users = none\n"
+                       "definitions.import_backend = local_filesystem\n"
+                       f"definitions.local.path = {definitions}\n"
                        "log.console = false\nlog.file.level = warning\n")
         with open(os.path.join(self.dir, "enabled_plugins"), "w") as plugins:
             plugins.write("[].\n")
@@ -208,9 +233,13 @@ class Nodes:
         return ";".join(node.url(vhost) for node in self.nodes)
 
     def add_vhost(self, vhost):
+        """A vhost with the same users, permissions and exchanges as "/" (one import)."""
         first = self.nodes[0]
-        first.ctl("add_vhost", vhost)
-        first.ctl("set_permissions", "-p", vhost, first.user, ".*", ".*", ".*")
+        path = os.path.join(first.dir, f"definitions-{secrets.token_hex(4)}.json")
+        with open(path, "w") as handle:
+            json.dump(service_definitions(vhost, first.user, first.password), handle)
+        os.chmod(path, 0o644)
+        first.ctl("import_definitions", path)
 
     def close(self):
         _parallel([node.kill for node in self.nodes], reraise=False)
