@@ -17,7 +17,7 @@ import requests
 from bench.common import percentiles, row, start_service, stop_service
 from services.ai import store
 from services.privacy.keyring import Keyring
-from shared.crypto import FieldCipher, KeyCache, MasterKey
+from shared.crypto import FieldCipher, KeyCache, MasterKeyRing
 
 TICKETS = 10_000
 REQUESTS = 400
@@ -117,7 +117,7 @@ def run_triage(env):
 
     corpus = tenant_corpus(random.randrange(10**6), TICKETS)
     ai_db, privacy_db, amqp_uri = env.make_database("ai"), env.make_database("privacy"), env.make_vhost()
-    load_tickets(ai_db, privacy_db, MasterKey.from_env_value(env.master_key), corpus)
+    load_tickets(ai_db, privacy_db, MasterKeyRing.from_config({"DZDESK_MASTER_KEY": env.master_key}), corpus)
     issuer = TokenIssuer()
     processes = []
     try:

@@ -55,7 +55,8 @@ def envelopes():
 
 def publish(amqp_uri, bodies, batch=1000):
     """Publish as the services' relays do: batches written at once, each confirmed by the
-    broker (without confirms a closing connection may lose the tail to a quorum queue)."""
+    broker (without confirms a closing connection may lose the tail to a quorum queue), as
+    ticketing's broker user (the events are ticketing's: audit checks who sent them)."""
     publisher = ConfirmingPublisher(amqp_uri, "ticketing.events")
     try:
         for start in range(0, len(bodies), batch):
@@ -71,7 +72,7 @@ def raw_publish_rate(env, bodies):
         Queue("sink", exchange=exchange, routing_key="#", durable=True,
               queue_arguments={"x-queue-type": "quorum"})(connection.default_channel).declare()
     started = time.perf_counter()
-    publish(amqp_uri, bodies)
+    publish(env.as_user(amqp_uri, "ticketing"), bodies)
     return rate(len(bodies), time.perf_counter() - started)
 
 
@@ -80,7 +81,7 @@ def start_audit(env, urls, amqp_uri):
     host, port = config["WEB_SERVER_ADDRESS"].split(":")
     process = subprocess.Popen(
         [sys.executable, "-m", "shared.launch", "audit"],
-        env={**os.environ, "AMQP_URI": amqp_uri, "AUDIT_DATABASE_URL": urls["app"],
+        env={**os.environ, "AMQP_URI": config["AMQP_URI"], "AUDIT_DATABASE_URL": urls["app"],
              "AUDIT_SYSTEM_DATABASE_URL": urls["system"], "HOST": host, "PORT": port,
              "DZDESK_MASTER_KEY": env.master_key, "LOG_LEVEL": "WARNING"})
     deadline = time.monotonic() + 30
@@ -105,7 +106,7 @@ def ingest_rate(env, urls, bodies):
     process = start_audit(env, urls, amqp_uri)
     try:
         started = time.perf_counter()
-        publish(amqp_uri, bodies)
+        publish(env.as_user(amqp_uri, "ticketing"), bodies)
         while appended(urls["admin"]) < len(bodies):
             time.sleep(0.02)
         return rate(len(bodies), time.perf_counter() - started)

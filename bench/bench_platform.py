@@ -178,7 +178,7 @@ def relay_row(env):
     sink = Queue("bench-sink", exchange=exchange, routing_key="#", durable=True)
     with Connection(amqp_uri) as connection:
         sink(connection.default_channel).declare()
-    relay = Relay("probe", db["system"], amqp_uri)
+    relay = Relay("probe", db["system"], env.as_user(amqp_uri, "probe"))  # signed as probe
     relay.acquire()
     started = time.perf_counter()
     published = 0

@@ -23,10 +23,11 @@ SAGA_SETTINGS = {"PRIVACY_PARTICIPANTS": "profiles,notes", "PRIVACY_RECTIFIERS":
 class Services:
     """privacy and two test participants, each in its own process as `dzdesk-service` runs them."""
 
-    def __init__(self, env, token_issuer):
+    def __init__(self, env, token_issuer, **privacy_settings):
         self.amqp_uri = env.make_vhost()
-        self.privacy_cfg = env.service_config("privacy", env.make_database("privacy"), self.amqp_uri,
-                                              **SAGA_SETTINGS, **token_issuer.config)
+        self.privacy_urls = env.make_database("privacy")
+        self.privacy_cfg = env.service_config("privacy", self.privacy_urls, self.amqp_uri,
+                                              **SAGA_SETTINGS, **token_issuer.config, **privacy_settings)
         self.processes = [self.spawn("services.privacy.service:PrivacyService", self.privacy_cfg)]
         for name in ("Profiles", "Notes"):
             cfg = env.service_config("probe", env.make_database("probe"), self.amqp_uri)

@@ -12,7 +12,7 @@ import psycopg
 import requests
 from psycopg import sql
 
-from shared import config, migrations
+from shared import broker, config, migrations
 from nameko.web.handlers import http
 
 
@@ -26,6 +26,17 @@ class BenchEnv:
         self.management = os.environ.get("RABBIT_CTL_URI", "http://guest:guest@localhost:15672")
         self.master_key = base64.b64encode(os.urandom(32)).decode()
         self.databases, self.vhosts = [], []
+        # each service logs in as its own broker user, as in production; probe stands for
+        # the benchmarks' own services
+        self.passwords = broker.local_passwords(config.SERVICES + ("probe",))
+        broker.apply(self.management, {"users": [
+            {"name": name, "password": password, "tags": ""}
+            for name, password in self.passwords.items()]})
+
+    def as_user(self, amqp_uri, name):
+        """The vhost's URI logging in as broker user `name` (guest for other names)."""
+        password = self.passwords.get(name)
+        return broker.with_user(amqp_uri, name, password) if password else amqp_uri
 
     def make_database(self, service):
         name = f"dzdesk_{service}_bench_{uuid.uuid4().hex[:8]}"
@@ -43,14 +54,22 @@ class BenchEnv:
         requests.put(f"{api}/vhosts/{vhost}", timeout=10).raise_for_status()
         requests.put(f"{api}/permissions/{vhost}/guest", timeout=10,
                      json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        document = broker.definitions(vhost)
+        document["permissions"].append(
+            {"user": "probe", "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"})
+        document["exchanges"].append({**document["exchanges"][0], "name": "probe.events"})
+        broker.apply(self.management, document)
         self.vhosts.append(vhost)
         return self.amqp_base.rstrip("/") + "/" + vhost
 
     def service_config(self, service, urls, amqp_uri, **extra):
         values = config.nameko_config(service, env={})
-        values.update({"AMQP_URI": amqp_uri, "DATABASE_URL": urls["app"],
+        values.update({"AMQP_URI": self.as_user(amqp_uri, service), "DATABASE_URL": urls["app"],
+                       "DZDESK_RPC_OPERATORS": "probe",
                        "SYSTEM_DATABASE_URL": urls["system"], "DZDESK_MASTER_KEY": self.master_key,
                        "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"})
+        if service == "privacy":
+            values["PRIVACY_RECONCILE_SECONDS"] = 0  # no audit in most benchmarks: no restore check
         values.update(extra)
         return values
 

@@ -9,7 +9,7 @@ SETTING_PREFIXES = (
     "DZDESK_", "IDENTITY_", "TOKEN_", "ACCESS_TOKEN", "REFRESH_TOKEN", "SESSION_", "GOOGLE_",
     "MICROSOFT_", "AZURE_OPENAI_", "TICKETING_", "SLA_", "AUDIT_", "PRIVACY_", "AI_",
     "RELAY_", "EVENT_", "KEY_CACHE", "SIGNING_KEY_", "LOGIN_FLOW_", "TRUSTED_PROXIES",
-    "PLATFORM_ADMINS",
+    "PLATFORM_ADMINS", "IDEMPOTENCY_",
 )
 
 
@@ -44,12 +44,31 @@ def admin_url(env=None):
     return env.get("DZDESK_ADMIN_DATABASE_URL", DEFAULT_ADMIN_URL)
 
 
+def amqp_uri(service, env=None):
+    """The broker URI of one service, logging in as its own user: `<SERVICE>_AMQP_URI` when
+    set; else `AMQP_URI` (one or several `;`-separated nodes) as the user named after the
+    service with the password `AMQP_PASSWORD` or the file named by `AMQP_PASSWORD_FILE`;
+    else `AMQP_URI` as it is. The user is the service's name because consumers take an
+    event named `<service>.*` only from the user `<service>`."""
+    from shared.broker import with_user
+
+    env = os.environ if env is None else env
+    if env.get(f"{service.upper()}_AMQP_URI"):
+        return env[f"{service.upper()}_AMQP_URI"]
+    base = env.get("AMQP_URI", DEFAULT_AMQP_URI)
+    password = env.get("AMQP_PASSWORD")
+    if not password and env.get("AMQP_PASSWORD_FILE"):
+        with open(env["AMQP_PASSWORD_FILE"]) as secret:
+            password = secret.read().strip()
+    return with_user(base, service, password) if password else base
+
+
 def nameko_config(service, env=None):
     """The container config of one service process, every key from the environment."""
     env = os.environ if env is None else env
     port = int(env.get("PORT", PORTS.get(service, 8000)))
     config = {
-        "AMQP_URI": env.get("AMQP_URI", DEFAULT_AMQP_URI),
+        "AMQP_URI": amqp_uri(service, env),
         "WEB_SERVER_ADDRESS": f"{env.get('HOST', '0.0.0.0')}:{port}",
         "DATABASE_URL": database_url(service, "app", env),
         "SYSTEM_DATABASE_URL": database_url(service, "system", env),
@@ -58,7 +77,8 @@ def nameko_config(service, env=None):
         "serializer": "json",
     }
     # every DZDesk setting travels by its prefix, so a new one needs no change here
-    # (database URLs excepted: each process gets only its own, mapped above)
+    # (database and broker URLs excepted: each process gets only its own, mapped above)
     config.update({key: value for key, value in env.items()
-                   if key.startswith(SETTING_PREFIXES) and not key.endswith("DATABASE_URL")})
+                   if key.startswith(SETTING_PREFIXES)
+                   and not key.endswith(("DATABASE_URL", "AMQP_URI", "AMQP_PASSWORD"))})
     return config

@@ -121,6 +121,76 @@ class MasterKey:
         return f"MasterKey(key_id={self.key_id!r})"
 
 
+class MasterKeyRing:
+    """Versioned master keys: the current one wraps new keys, every listed one unwraps its own.
+
+    Configured as DZDESK_MASTER_KEYS="2:<base64>,1:<base64>" (the first is current), or as a
+    single DZDESK_MASTER_KEY, which is then version 1. A wrapped key is stored with the version
+    that wrapped it; rotation re-wraps under the current one, after which an old version can be
+    dropped from the list, and with it every backup's copy of what it wrapped.
+    """
+
+    def __init__(self, keys: list[tuple[int, MasterKey]]) -> None:
+        if not keys:
+            raise MasterKeyError("at least one master key is needed")
+        versions = [version for version, _ in keys]
+        if len(set(versions)) != len(versions) or any(v < 1 for v in versions):
+            raise MasterKeyError("master key versions must be distinct whole numbers from 1")
+        if len({key.key_id for _, key in keys}) != len(keys):
+            raise MasterKeyError("the same master key is listed under two versions")
+        self._keys = dict(keys)
+        self.current_version = versions[0]
+        self.current = self._keys[self.current_version]
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MasterKeyRing:
+        listed = str(config.get("DZDESK_MASTER_KEYS") or "").strip()
+        if not listed:
+            return cls([(1, MasterKey.from_env_value(config.get("DZDESK_MASTER_KEY")))])
+        keys = []
+        for entry in listed.split(","):
+            version, sep, value = entry.strip().partition(":")
+            if not sep or not version.strip().isdecimal():
+                raise MasterKeyError('DZDESK_MASTER_KEYS must read "<version>:<base64>,..." (current first)')
+            try:
+                keys.append((int(version), MasterKey.from_env_value(value)))
+            except MasterKeyError as exc:
+                raise MasterKeyError(f"DZDESK_MASTER_KEYS version {version.strip()}: {exc}") from exc
+        return cls(keys)
+
+    @property
+    def versions(self) -> list[int]:
+        return list(self._keys)
+
+    def key(self, version: int) -> MasterKey:
+        try:
+            return self._keys[version]
+        except KeyError:
+            raise MasterKeyError(f"master key version {version} is not configured (DZDESK_MASTER_KEYS "
+                                 f"lists {', '.join(map(str, self._keys))})") from None
+
+    def wrap(self, data_key: bytes, tenant_id: str, subject_id: str) -> tuple[int, bytes]:
+        """(version, wrapped key) under the current master key."""
+        return self.current_version, self.current.wrap(data_key, tenant_id, subject_id)
+
+    def unwrap(self, wrapped: bytes, tenant_id: str, subject_id: str, version: int | None = None,
+               key_id: str | None = None) -> bytes:
+        """The data key; `version` None is a key wrapped before versions: found by key id, or tried."""
+        if version is not None:
+            return self.key(version).unwrap(wrapped, tenant_id, subject_id)
+        candidates = [k for k in self._keys.values() if key_id in (None, k.key_id)]
+        for candidate in candidates:
+            try:
+                return candidate.unwrap(wrapped, tenant_id, subject_id)
+            except CipherError:
+                continue
+        raise CipherError(f"no configured master key unwraps the data key of subject {subject_id} "
+                          f"in tenant {tenant_id} (it was wrapped by {key_id or 'an unknown key'})")
+
+    def __repr__(self) -> str:
+        return f"MasterKeyRing(current={self.current_version}, versions={self.versions})"
+
+
 class KeyProvider(Protocol):
     def get_key(self, tenant_id: str, subject_id: str, create: bool = False) -> bytes | None:
         """The subject's data key; None when shredded, or when absent and create is False.

@@ -74,6 +74,9 @@ class UnitOfWork:
         self.context = {} if context is None else context
         self.tenant_id = None
         self._conn = None
+        # set by shared.retry once the worker lost a race: from then on it queues for each
+        # stream it loads instead of racing for it again (see load)
+        self.serialize_streams = False
 
     def begin(self, tenant_id):
         tenant_id = str(tenant_id)
@@ -105,6 +108,10 @@ class UnitOfWork:
         return eventstore.current_version(self.conn, self.tenant_id, stream_id)
 
     def load(self, stream_id, after_version=0):
+        if self.serialize_streams:
+            # held to the end of the transaction: the next writer reads what this one wrote
+            self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                              (f"{self.tenant_id}/{stream_id}",))
         return eventstore.load(self.conn, self.tenant_id, stream_id, after_version)
 
     def ping(self):

@@ -6,6 +6,8 @@ import uuid
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
+from shared import classified
+
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 PLATFORM_TENANT = "00000000-0000-0000-0000-000000000000"
 
@@ -36,6 +38,8 @@ class Envelope:
     @classmethod
     def new(cls, event_type, tenant_id, stream_id, data, *, actor, correlation_id=None,
             causation_id=None, pii=None, schema_version=1, occurred_at=None):
+        # every field keeps to its declared class before anything can store or publish it
+        classified.check(event_type, data, pii)
         event_id = str(uuid.uuid4())
         return cls(
             event_id=event_id, event_type=event_type, tenant_id=str(tenant_id),

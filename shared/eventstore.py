@@ -5,18 +5,23 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from shared.envelope import from_stored
+from shared.retry import Contended
 
 
-class ConcurrencyError(Exception):
-    """The stream moved on since the caller read it (HTTP 409, or 412 with If-Match)."""
+class ConcurrencyError(Contended):
+    """The stream moved on since the caller read it; the entrypoint decides the command again.
+
+    Its text is what a client sees if every retry lost, so it names no stream and no version
+    (both stay on the exception for logs and tests).
+    """
 
     status = 409
     title = "Conflict"
+    detail = "the resource kept changing while this request was applied; try again"
 
     def __init__(self, stream_id, expected, actual=None):
         self.stream_id, self.expected, self.actual = stream_id, expected, actual
-        detail = f"stream {stream_id} is not at version {expected}"
-        super().__init__(detail if actual is None else f"{detail} (it is at {actual})")
+        super().__init__(self.detail)
 
 
 # One round trip, primary-key probes only. A stale writer finds the next version taken (a

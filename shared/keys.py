@@ -3,12 +3,13 @@ import base64
 import socket
 
 from eventlet.semaphore import Semaphore
-from kombu import Connection, Consumer, Exchange, Queue
+from kombu import Connection, Consumer, Queue
 from nameko.extensions import DependencyProvider
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.background import BackgroundLoop
 from shared.crypto import FieldCipher, KeyCache
+from shared.messaging import source_exchange
+from shared.rpc import ClusterRpcClient
 
 
 class RemoteKeyring:
@@ -23,7 +24,7 @@ class RemoteKeyring:
         self.lock = Semaphore()
 
     def start(self):
-        self.cluster = ClusterRpcProxy({"AMQP_URI": self.config["AMQP_URI"]}, timeout=self.timeout)
+        self.cluster = ClusterRpcClient({"AMQP_URI": self.config["AMQP_URI"]}, timeout=self.timeout)
         self.proxy = self.cluster.start()
 
     def stop(self):
@@ -71,7 +72,7 @@ class SubjectKeys(BackgroundLoop, DependencyProvider):
     def run_once(self):
         # an exclusive queue per process: every instance of every service hears every shred
         queue = Queue(exclusive=True, auto_delete=True,
-                      exchange=Exchange("privacy.events", type="topic", durable=True),
+                      exchange=source_exchange("privacy"),
                       routing_key="subject_key_shredded")
         with Connection(self.container.config["AMQP_URI"]) as connection:
             with Consumer(connection, queues=[queue], callbacks=[self._on_shred],

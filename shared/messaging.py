@@ -6,15 +6,16 @@ import psycopg
 import structlog
 from kombu import Connection, Exchange, Queue, binding
 from marshmallow import ValidationError
-from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
-from nameko.standalone.events import get_event_exchange
 from psycopg_pool import PoolTimeout
 
 from shared import metrics
+from shared.broker import ANONYMOUS, events_exchange, internal_exchange, owns_event, user_of
 from shared.db import UnitOfWork, finish_transactions
 from shared.envelope import load_envelope
+from shared.retry import on_conflict
+from shared.rpc import SigningPublisher
 
 log = structlog.get_logger()
 
@@ -32,6 +33,25 @@ def queue_arguments(config):
     return {"x-queue-type": "quorum"} if config.get("QUEUE_TYPE", "quorum") == "quorum" else {}
 
 
+def source_exchange(source):
+    """Another service's events exchange, bound passively: the set-up declared it, and a
+    consumer has no right to declare (or delete) it."""
+    return Exchange(events_exchange(source), type="topic", durable=True, passive=True)
+
+
+# set on a retry by the consumer itself (the broker lets nobody else publish as it)
+SENDER_HEADER = "x-dzdesk-sender"
+
+
+def sender_of(message, own_user):
+    """The service that published the event: the broker-checked `user_id`; for a retry the
+    consumer republished itself, the sender it recorded then."""
+    user = message.properties.get("user_id")
+    if user and user == own_user and (message.headers or {}).get(SENDER_HEADER):
+        return message.headers[SENDER_HEADER]
+    return user or ANONYMOUS
+
+
 def claim(conn, tenant_id, consumer, event_id):
     """Record the event as handled by this consumer; False when it already was."""
     row = conn.execute(
@@ -43,9 +63,15 @@ def claim(conn, tenant_id, consumer, event_id):
 class EventConsumer(EventHandler):
     """Consumes `<source>.events` (one exchange or several) with a routing-key pattern.
 
-    A failed delivery is republished to `<queue>.retry`, whose TTL returns it to the
+    A failed delivery is republished to `<queue>.backoff`, whose TTL returns it to the
     queue after a backoff; after `max_attempts` it goes to `<queue>.dlq` with the error.
     The original is acked only after that republish is confirmed: nothing is dropped.
+    Both side queues hang off the service's own `<service>.internal` exchange. (Brokers of
+    earlier versions keep `<queue>.retry` queues dead-lettering by the default exchange:
+    they empty themselves into the queue and may then be deleted.)
+    A dead letter expires after EVENT_DEAD_LETTER_TTL_DAYS (default 14): it may carry
+    personal data. Per-message expiration, not a queue argument: changing a declared
+    queue's arguments would fail the redeclaration on every existing deployment.
     """
 
     def __init__(self, source_service, event_type, max_attempts=None, **kwargs):
@@ -62,21 +88,26 @@ class EventConsumer(EventHandler):
         label = "+".join(self.sources)
         pattern = self.event_type.replace("#", "all").replace("*", "any")
         name = f"evt-{label}-{pattern}--{self.container.service_name}.{self.method_name}"
-        bindings = [binding(get_event_exchange(source, config), routing_key=self.event_type)
-                    for source in self.sources]
+        self.internal = Exchange(internal_exchange(self.container.service_name), type="direct",
+                                 durable=True)
+        # a retry comes back through the service's own exchange, bound under the queue's name
+        bindings = [binding(source_exchange(source), routing_key=self.event_type)
+                    for source in self.sources] + [binding(self.internal, routing_key=name)]
         self.queue = Queue(name, bindings=bindings, durable=True, auto_delete=False,
                            queue_arguments=queue_arguments(config))
-        self.retry_queue = Queue(f"{name}.retry", exchange=Exchange(""), routing_key=f"{name}.retry",
-                                 durable=True, queue_arguments={
-                                     "x-dead-letter-exchange": "",
+        self.retry_queue = Queue(f"{name}.backoff", exchange=self.internal,
+                                 routing_key=f"{name}.backoff", durable=True, queue_arguments={
+                                     "x-dead-letter-exchange": self.internal.name,
                                      "x-dead-letter-routing-key": name})
-        self.dead_letter_queue = Queue(f"{name}.dlq", exchange=Exchange(""),
+        self.dead_letter_queue = Queue(f"{name}.dlq", exchange=self.internal,
                                        routing_key=f"{name}.dlq", durable=True,
                                        queue_arguments=queue_arguments(config))
         self.attempts_allowed = self.max_attempts or int(config.get("EVENT_MAX_ATTEMPTS", 5))
         self.backoff_ms = int(config.get("EVENT_RETRY_BACKOFF_MS", 200))
-        self.publisher = Publisher(config["AMQP_URI"],
-                                   declare=[self.retry_queue, self.dead_letter_queue])
+        self.dead_letter_ttl = float(config.get("EVENT_DEAD_LETTER_TTL_DAYS", 14)) * 86400
+        self.own_user = user_of(config["AMQP_URI"])
+        self.publisher = SigningPublisher(config["AMQP_URI"],
+                                          declare=[self.retry_queue, self.dead_letter_queue])
         self.queue_consumer.register_provider(self)
 
     def start(self):
@@ -95,7 +126,8 @@ class EventConsumer(EventHandler):
             if isinstance(body.get("event_id"), str):
                 context_data["causation_id"] = body["event_id"]
         try:
-            self.container.spawn_worker(self, (body,), {}, context_data=context_data,
+            sender = sender_of(message, self.own_user)
+            self.container.spawn_worker(self, (body, sender), {}, context_data=context_data,
                                         handle_result=functools.partial(self.handle_result, message))
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
@@ -112,6 +144,7 @@ class EventConsumer(EventHandler):
 
     def _retry_or_dead_letter(self, message, exc):
         headers = dict(message.headers or {})
+        headers[SENDER_HEADER] = sender_of(message, self.own_user)
         headers["x-last-error"] = f"{type(exc).__name__}: {exc}"[:1000]
         if isinstance(exc, TRANSIENT):
             # the database or broker is away, not the message at fault: wait for it as long
@@ -119,7 +152,7 @@ class EventConsumer(EventHandler):
             waits = int(headers.get("x-transient-retries", 0)) + 1
             headers["x-transient-retries"] = waits
             delay = min(self.backoff_ms * 2 ** min(waits - 1, 10), 30_000)
-            self.publisher.publish(message.payload, exchange=Exchange(""),
+            self.publisher.publish(message.payload, exchange=self.internal,
                                    routing_key=self.retry_queue.name, headers=headers,
                                    expiration=delay / 1000)
             log.warning("event handling hit an unavailable dependency; will retry",
@@ -129,7 +162,7 @@ class EventConsumer(EventHandler):
         headers["x-attempts"] = attempts
         if attempts < self.attempts_allowed and not isinstance(exc, PoisonMessage):
             delay = min(self.backoff_ms * 2 ** (attempts - 1), 60_000)
-            self.publisher.publish(message.payload, exchange=Exchange(""),
+            self.publisher.publish(message.payload, exchange=self.internal,
                                    routing_key=self.retry_queue.name, headers=headers,
                                    expiration=delay / 1000)
             log.warning("event handling failed, will retry", attempts=attempts,
@@ -138,10 +171,22 @@ class EventConsumer(EventHandler):
         headers["x-error-trace"] = "".join(traceback.format_exception_only(type(exc), exc))[:4000]
         headers["x-original-routing-key"] = message.delivery_info.get("routing_key")
         headers["x-original-exchange"] = message.delivery_info.get("exchange")
-        self.publisher.publish(message.payload, exchange=Exchange(""),
-                               routing_key=self.dead_letter_queue.name, headers=headers)
+        self.publisher.publish(message.payload, exchange=self.internal,
+                               routing_key=self.dead_letter_queue.name, headers=headers,
+                               expiration=self.dead_letter_ttl)
         log.error("event dead-lettered", attempts=attempts, error=headers["x-last-error"])
         return "dead_lettered"
+
+
+class BroadcastHandler(EventHandler):
+    """nameko's event handler (for BROADCAST), bound passively to the source's exchange."""
+
+    def setup(self):
+        super().setup()
+        self.queue.exchange = source_exchange(self.source_service)
+
+
+broadcast_handler = BroadcastHandler.decorator
 
 
 def _unit_of_work(service):
@@ -154,17 +199,24 @@ def _unit_of_work(service):
 def event_handler(source_service, event_type, *, idempotent=True, **kwargs):
     """Handle events of `source_service` (a name or a list) whose name matches `event_type`.
 
-    The method receives a validated Envelope. With `idempotent` (the default) the event id
+    The method receives a validated Envelope, only from the service its name says published
+    it (`ticketing.*` from the broker user `ticketing`): any other goes to the dead-letter
+    queue with the reason, unhandled. With `idempotent` (the default) the event id
     is claimed in the inbox in the handler's own transaction: a redelivered event whose
     first handling committed is skipped, one whose handling rolled back runs again.
     """
     def decorate(method):
         @functools.wraps(method)
-        def handle(self, body):
+        def handle(self, body, sender):
             try:
                 envelope = load_envelope(body)
             except ValidationError as exc:
                 raise PoisonMessage(f"invalid envelope: {exc.messages}") from exc
+            if not owns_event(sender, envelope.event_type):
+                metrics.EVENTS_REFUSED.labels(self.name, sender).inc()
+                log.error("event refused: not from the service it names",
+                          event_type=envelope.event_type, sender=sender)
+                raise PoisonMessage(f"forged sender: {envelope.event_type} published by {sender}")
             structlog.contextvars.bind_contextvars(event_type=envelope.event_type)
             if idempotent:
                 unit = _unit_of_work(self)
@@ -174,5 +226,5 @@ def event_handler(source_service, event_type, *, idempotent=True, **kwargs):
                     log.info("duplicate event skipped", event_id=envelope.event_id)
                     return None
             return method(self, envelope)
-        return EventConsumer.decorator(source_service, event_type, **kwargs)(handle)
+        return EventConsumer.decorator(source_service, event_type, **kwargs)(on_conflict(handle))
     return decorate

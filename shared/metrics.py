@@ -10,6 +10,17 @@ EVENTS_PUBLISHED = prometheus_client.Counter(
     "dzdesk_relay_events_published_total", "Events published by the outbox relay", ["service"])
 EVENTS_HANDLED = prometheus_client.Counter(
     "dzdesk_events_handled_total", "Events consumed", ["service", "consumer", "outcome"])
+CONFLICT_RETRIES = prometheus_client.Counter(
+    "dzdesk_conflict_retries_total", "Units of work run again after losing a race",
+    ["service", "entrypoint"])
+
+RPC_REFUSED = prometheus_client.Counter(
+    "dzdesk_rpc_refused_total", "RPC requests refused for their caller (a broker user)",
+    ["service", "rpc", "caller"])
+
+EVENTS_REFUSED = prometheus_client.Counter(
+    "dzdesk_events_refused_total", "Events dead-lettered: not from the service they name",
+    ["service", "sender"])
 
 
 def exposition():

@@ -15,6 +15,7 @@ from nameko.extensions import DependencyProvider
 
 from shared import amqp_frames, metrics
 from shared.background import BackgroundLoop
+from shared.broker import user_of
 
 _BATCH = """
 SELECT e.txid::text AS txid_text, e.position, e.envelope::text, e.event_type FROM events e
@@ -30,27 +31,73 @@ class PublishNotConfirmed(Exception):
     """The broker refused (nacked) or did not confirm a batch in time."""
 
 
+class Confirms:
+    """The broker's confirms of one channel, per delivery tag (1, 2, ... in publish order).
+
+    An ack or nack with `multiple` settles every tag up to its own; single ones may come in
+    any order. `through` is the highest tag below which every publish was acked: the only
+    point the relay's checkpoint may move to. A nacked tag holds it back for good.
+    """
+
+    def __init__(self):
+        self.sent = 0
+        self.through = 0
+        self.nacked = set()
+        self._settled = set()  # settled tags above `through`, acked or nacked
+
+    def sent_more(self, count):
+        self.sent += count
+
+    def ack(self, tag, multiple=False):
+        self._settle(tag, multiple)
+
+    def nack(self, tag, multiple=False):
+        first = tag if not multiple else self.through + 1
+        self.nacked.update(t for t in range(first, tag + 1) if t not in self._settled)
+        self._settle(tag, multiple)
+
+    def _settle(self, tag, multiple):
+        if multiple and not self.nacked:  # the usual case, without a set of every tag
+            if tag > self.through:
+                self.through = tag
+                self._settled = {t for t in self._settled if t > tag}
+        elif multiple:
+            self._settled.update(range(self.through + 1, tag + 1))
+        elif tag > self.through:
+            self._settled.add(tag)
+        floor = min(self.nacked, default=None)
+        while self.through + 1 in self._settled and self.through + 1 != floor:
+            self.through += 1
+            self._settled.discard(self.through)
+
+    @property
+    def refused(self):
+        return bool(self.nacked)
+
+    @property
+    def outstanding(self):
+        return self.sent - self.through - len(self._settled)
+
+
 class ConfirmingPublisher:
     """Publishes a batch, then waits once for the broker's confirms of the whole batch."""
 
     def __init__(self, amqp_uri, exchange_name, confirm_timeout=30):
         self.exchange_name = exchange_name
         self.confirm_timeout = confirm_timeout
+        self.user_id = user_of(amqp_uri)
         self.connection = Connection(amqp_uri)
         self.connection.connect()
         self.channel = self.connection.channel()
         self.channel.exchange_declare(exchange_name, "topic", durable=True, auto_delete=False)
         self.channel.confirm_select()
-        self.channel.events["basic_ack"].add(self._on_ack)
-        self.channel.events["basic_nack"].add(self._on_nack)
-        self.sent = self.confirmed = 0
-        self.refused = False
+        self.confirms = Confirms()
+        self.channel.events["basic_ack"].add(self.confirms.ack)
+        self.channel.events["basic_nack"].add(self.confirms.nack)
 
-    def _on_ack(self, delivery_tag, multiple):
-        self.confirmed = max(self.confirmed, delivery_tag)
-
-    def _on_nack(self, delivery_tag, multiple):
-        self.refused = True
+    @property
+    def sent(self):
+        return self.confirms.sent
 
     def publish(self, messages):
         """messages: (routing_key, body bytes) pairs; returns once all are confirmed."""
@@ -61,23 +108,25 @@ class ConfirmingPublisher:
         """Write the whole batch in one go: py-amqp's per-message framing, not the broker,
         was the relay's limit, and every message here has the same properties."""
         frames = amqp_frames.Publisher(self.channel.channel_id, self.exchange_name,
-                                       self.connection.connection.frame_max)
+                                       self.connection.connection.frame_max, self.user_id)
         self.connection.connection.transport.write(
             b"".join(frames.publish(routing_key, body) for routing_key, body in messages))
-        self.sent += len(messages)
+        self.confirms.sent_more(len(messages))
 
     def wait_confirmed(self):
+        """Returns once every publish so far is acked; raises on a nack or the timeout."""
+        confirms = self.confirms
         deadline = time.monotonic() + self.confirm_timeout
-        while self.confirmed < self.sent and not self.refused:
+        while confirms.outstanding and not confirms.refused:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PublishNotConfirmed(f"{self.sent - self.confirmed} publishes unconfirmed")
+                raise PublishNotConfirmed(f"{confirms.outstanding} publishes unconfirmed")
             try:
                 self.connection.drain_events(timeout=min(remaining, 1))
             except TimeoutError:
                 continue
-        if self.refused:
-            raise PublishNotConfirmed("the broker nacked a publish")
+        if confirms.refused:
+            raise PublishNotConfirmed(f"the broker nacked {len(confirms.nacked)} publishes")
 
     def close(self):
         self.connection.release()
@@ -116,19 +165,31 @@ class Relay:
         rows, self.prefetched = self.prefetched or self._fetch(self.checkpoint), None
         if not rows:
             return 0
+        first_tag = self.publisher.sent + 1
         # no headers: consumers take the correlation id from the envelope (see messaging)
         self.publisher.send([(event_type.split(".", 1)[1], body.encode())
                              for _, _, body, event_type in rows])
-        txid, position = rows[-1][0], rows[-1][1]
         if len(rows) == self.batch_size:
-            self.prefetched = self._fetch((txid, position))  # while the broker confirms
-        self.publisher.wait_confirmed()
+            self.prefetched = self._fetch((rows[-1][0], rows[-1][1]))  # while the broker confirms
+        try:
+            self.publisher.wait_confirmed()
+        except PublishNotConfirmed:
+            self.prefetched = None  # read again from wherever the checkpoint stops
+            raise
+        finally:
+            # past the events whose publishes, and all before them, were acked: no further
+            confirmed = self.publisher.confirms.through - first_tag + 1
+            if confirmed > 0:
+                self._advance(rows[min(confirmed, len(rows)) - 1])
+        metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    def _advance(self, row):
         # a crash before this update republishes the batch: consumers dedupe by event_id
+        txid, position = row[0], row[1]
         self.conn.execute("UPDATE relay_checkpoint SET txid = %s::xid8, position = %s,"
                           " updated_at = now() WHERE name = 'outbox'", (txid, position))
         self.checkpoint = (txid, position)
-        metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
-        return len(rows)
 
     def _fetch(self, after):
         return self.conn.execute(_BATCH, (*after, self.batch_size)).fetchall()

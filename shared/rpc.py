@@ -1,10 +1,93 @@
-"""RPC entrypoint that commits the worker's transaction before it replies."""
-from nameko.rpc import Rpc
+"""RPC with authenticated callers: each entrypoint names the services that may call it.
 
+The caller is the AMQP `user_id` of the request, which RabbitMQ checks against the
+connection's user; a request without one is anonymous. Every request and reply a service
+publishes carries its own user as `user_id`.
+"""
+import structlog
+from nameko.amqp.publish import Publisher
+from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, ServiceProxy, get_rpc_exchange
+from nameko.standalone.rpc import ClusterProxy, ClusterRpcProxy
+
+from shared import metrics
+from shared.broker import ANONYMOUS, user_of
 from shared.db import finish_transactions
+from shared.retry import retrying
+
+log = structlog.get_logger()
+
+# who may call what, by broker user (= service name)
+PRIVACY = frozenset({"privacy"})
+PERSONAL_DATA_HOLDERS = frozenset({"identity", "ticketing", "ai"})  # they decrypt fields
+
+
+class CallerRefused(Exception):
+    """The caller is not among those the RPC accepts."""
+
+
+class SigningPublisher(Publisher):
+    """nameko's publisher, with the connection's user as every message's `user_id`."""
+
+    def __init__(self, amqp_uri, **options):
+        options.setdefault("user_id", user_of(amqp_uri))
+        super().__init__(amqp_uri, **options)
+
+
+class SigningResponder(Responder):
+    publisher_cls = SigningPublisher
+
+
+class SigningRpcConsumer(RpcConsumer):
+    def handle_result(self, message, result, exc_info):
+        config = self.container.config
+        responder = SigningResponder(config["AMQP_URI"], get_rpc_exchange(config),
+                                     config.get("serializer", "json"), message,
+                                     ssl=config.get("AMQP_SSL"),
+                                     login_method=config.get("LOGIN_METHOD"))
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+def caller_of(message):
+    return message.properties.get("user_id") or ANONYMOUS
 
 
 class RpcEntrypoint(Rpc):
+    """Refuses callers outside `callers` before any work; commits before it replies."""
+
+    rpc_consumer = SigningRpcConsumer()
+
+    def __init__(self, callers, **kwargs):
+        if not callers or isinstance(callers, str):
+            raise TypeError("an RPC names the services that may call it: callers={...}")
+        self.callers = frozenset(callers)
+        super().__init__(**kwargs)  # nameko keeps every argument for bind() (see __new__)
+
+    def setup(self):
+        # operators' tools (broker users named in DZDESK_RPC_OPERATORS) may call every RPC
+        operators = self.container.config.get("DZDESK_RPC_OPERATORS") or ""
+        self.allowed = self.callers | {name.strip() for name in operators.split(",") if name.strip()}
+        super().setup()
+
+    def handle_message(self, body, message):
+        caller = caller_of(message)
+        if caller in self.allowed:
+            return super().handle_message(body, message)
+        service = self.container.service_name
+        log.warning("rpc caller refused", rpc=f"{service}.{self.method_name}", caller=caller)
+        metrics.RPC_REFUSED.labels(service, self.method_name, caller).inc()
+        if "reply_to" not in message.properties:
+            return self.rpc_consumer.queue_consumer.ack_message(message)  # no one to tell
+        refusal = CallerRefused(f"{caller} may not call {service}.{self.method_name}")
+        self.rpc_consumer.handle_result(message, None, (CallerRefused, refusal, None))
+
+    def unpack_message_headers(self, message):
+        # the caller comes from the broker-checked property, never from a header
+        context_data = super().unpack_message_headers(message)
+        context_data["caller"] = caller_of(message)
+        return context_data
+
     def handle_result(self, message, worker_ctx, result, exc_info):
         exc_info = finish_transactions(worker_ctx, exc_info)
         if exc_info is not None:
@@ -12,4 +95,43 @@ class RpcEntrypoint(Rpc):
         return super().handle_result(message, worker_ctx, result, exc_info)
 
 
-rpc = RpcEntrypoint.decorator
+_retrying_rpc = retrying(RpcEntrypoint.decorator)
+
+
+def rpc(fn=None, *, callers=None):
+    """`@rpc(callers={"privacy"})`: an RPC only those services may call; a lost race is
+    decided again (shared.retry)."""
+    if fn is not None:
+        raise TypeError("an RPC names the services that may call it: @rpc(callers={...})")
+    return _retrying_rpc(callers=callers)
+
+
+class ServiceRpc(RpcProxy):
+    """nameko's RpcProxy whose requests carry this service's user as `user_id`."""
+
+    def get_dependency(self, worker_ctx):
+        options = dict(self.options, user_id=user_of(self.container.config["AMQP_URI"]))
+        return ServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener, **options)
+
+
+class _SigningClusterProxy(ClusterProxy):
+    def __init__(self, worker_ctx, reply_listener, user_id):
+        super().__init__(worker_ctx, reply_listener)
+        self._user_id = user_id
+
+    def __getattr__(self, name):
+        if name not in self._proxies:
+            self._proxies[name] = ServiceProxy(self._worker_ctx, name, self._reply_listener,
+                                               user_id=self._user_id)
+        return self._proxies[name]
+
+
+class ClusterRpcClient(ClusterRpcProxy):
+    """nameko's standalone cluster proxy, for calls outside a worker: each request carries
+    the connection's user as `user_id`, and its reply queue is named after that user."""
+
+    def __init__(self, config, **kwargs):
+        super().__init__(config, **kwargs)
+        user = user_of(config["AMQP_URI"])
+        self._worker_ctx.container.service_name = user
+        self._proxy = _SigningClusterProxy(self._worker_ctx, self._reply_listener, user)

@@ -1,6 +1,7 @@
-"""What every DZDesk service is made of: its database, outbox relay, logs, health and metrics."""
+"""What every DZDesk service is made of: its database, outbox relay, logs, health, metrics and expiry of idempotency records."""
 from shared.db import Database
 from shared.health import HealthMixin
+from shared.idempotency import IdempotencyExpiry
 from shared.logs import WorkerLogContext
 from shared.relay import OutboxRelay
 
@@ -11,3 +12,4 @@ class DZDeskService(HealthMixin):
     db = Database()
     log_context = WorkerLogContext()
     relay = OutboxRelay()
+    idempotency_expiry = IdempotencyExpiry()

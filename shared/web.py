@@ -1,6 +1,7 @@
 """HTTP entrypoint and helpers: JSON bodies, problem+json errors, cursors, ETags."""
 import base64
 import binascii
+import datetime
 import json
 import re
 import time
@@ -9,7 +10,7 @@ from functools import partial
 
 import structlog
 from eventlet.event import Event
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException
@@ -17,10 +18,15 @@ from werkzeug.wrappers import Request, Response
 
 from shared import errors, metrics
 from shared.db import finish_transactions
+from shared.retry import retrying
 
 log = structlog.get_logger()
 PROBLEM = "application/problem+json"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+# ASCII digits only: str.isdigit() also accepts "²", which int() then refuses
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+# No API body nests this deep; deeper ones are refused before anything recurses into them.
+MAX_JSON_DEPTH = 32
 
 
 def json_response(body, status=200, headers=None):
@@ -81,9 +87,11 @@ class HttpEntrypoint(HttpRequestHandler):
 
     server = ProblemWebServer()
 
-    def __init__(self, method, url, body=None, responses=None, **kwargs):
-        # `body` and `responses` ({status: Schema}) document the route in /openapi.json
+    def __init__(self, method, url, body=None, responses=None, query=(), **kwargs):
+        # `body`, `query` (schemas of the query string) and `responses` ({status: Schema})
+        # document the route in /openapi.json
         self.body = body
+        self.query = query
         self.responses = responses
         super().__init__(method, url, **kwargs)
 
@@ -120,17 +128,38 @@ class HttpEntrypoint(HttpRequestHandler):
         return json_response(result)
 
 
-http = HttpEntrypoint.decorator
+http = retrying(HttpEntrypoint.decorator)
+
+
+def parse_json(raw):
+    """The JSON value of a request body: 400 when it is not JSON or nests over MAX_JSON_DEPTH."""
+    try:
+        value = json.loads(raw or b"null")
+    except (ValueError, RecursionError) as exc:
+        raise errors.BadRequest("the body is not valid JSON") from exc
+    if _nesting(value) > MAX_JSON_DEPTH:
+        raise errors.BadRequest(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _nesting(value):
+    """Depth of nested arrays and objects, without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                children = item.values() if isinstance(item, dict) else item
+                pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def json_body(request, schema, partial=False):
     """The request's JSON body loaded through a marshmallow schema (400 / 415 otherwise)."""
     if request.mimetype != "application/json":
         raise errors.UnsupportedMediaType("send the body as application/json")
-    try:
-        payload = json.loads(request.get_data(cache=True) or b"null")
-    except ValueError as exc:
-        raise errors.BadRequest("the body is not valid JSON") from exc
+    payload = parse_json(request.get_data(cache=True))
     if not isinstance(payload, dict):
         raise errors.BadRequest("the body must be a JSON object")
     return schema.load(payload, partial=partial)
@@ -141,18 +170,52 @@ def encode_cursor(position):
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor):
+def decode_cursor(cursor, valid=lambda position: True):
+    """The position a cursor encodes, or None; 400 when it is not one that `valid` accepts."""
     if not cursor:
         return None
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as exc:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, RecursionError) as exc:
         raise errors.BadRequest("the cursor is not valid", field="cursor") from exc
+    if not valid(position):
+        raise errors.BadRequest("the cursor is not valid", field="cursor")
+    return position
+
+
+def time_and_id(position):
+    """A cursor of list pages ordered by (timestamp, uuid)."""
+    if not (isinstance(position, list) and len(position) == 2
+            and all(isinstance(part, str) for part in position)):
+        return False
+    try:
+        datetime.datetime.fromisoformat(position[0])
+        uuid.UUID(position[1])
+    except ValueError:
+        return False
+    return True
+
+
+def sequence_number(position):
+    """A cursor of pages ordered by a bigint sequence."""
+    return type(position) is int and 0 <= position < 2**63
+
+
+class LimitQuery(Schema):
+    """The `limit` query parameter read by page_limit, for /openapi.json."""
+
+    limit = fields.Integer(metadata={"description": "how many items, from 1"})
+
+
+class PageQuery(LimitQuery):
+    """The query parameters of a paged list (page_limit and decode_cursor), for /openapi.json."""
+
+    cursor = fields.String(metadata={"description": "next_cursor of the previous page"})
 
 
 def page_limit(request, default=50, maximum=200):
     raw = request.args.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not _WHOLE_NUMBER.fullmatch(raw) or not 1 <= int(raw) <= maximum:
         raise errors.BadRequest(f"limit must be a whole number from 1 to {maximum}",
                                 field="limit")
     return int(raw)
@@ -178,6 +241,6 @@ def required_if_match(request):
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if not value.isdigit():
+    if not _WHOLE_NUMBER.fullmatch(value):
         raise errors.BadRequest("If-Match must be an ETag of this resource")
     return int(value)

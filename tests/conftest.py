@@ -15,6 +15,7 @@ from nameko.testing.utils import find_free_port  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from shared import config, migrations  # noqa: E402
+from tests.support.amqp import as_user  # noqa: E402
 
 RUN_ID = uuid.uuid4().hex[:8]
 MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
@@ -117,6 +118,35 @@ def make_database(service_databases):
         service_databases.drop_all()
 
 
+# broker users of the tests' own services (probe and echo share one), with every right on
+# a test's vhost; the real services' users get exactly their production permissions
+TEST_BROKER_USERS = ("probe",)
+
+
+@pytest.fixture(scope="session")
+def broker_passwords(request):
+    """The service users (as `make`'s set-up creates them) and the tests' own, once a run."""
+    from shared import broker
+    passwords = broker.local_passwords(config.SERVICES + TEST_BROKER_USERS)
+    broker.apply(request.config.getoption("RABBIT_API_URI"), {"users": [
+        {"name": name, "password": password, "tags": ""} for name, password in passwords.items()]})
+    return passwords
+
+
+@pytest.fixture
+def rabbit_config(rabbit_config, broker_passwords, request):
+    """nameko's per-test vhost, with the service users' permissions and exchanges there."""
+    from shared import broker
+    vhost = rabbit_config["vhost"]
+    document = broker.definitions(vhost)
+    document["permissions"] += [{"user": name, "vhost": vhost, "configure": ".*",
+                                 "write": ".*", "read": ".*"} for name in TEST_BROKER_USERS]
+    document["exchanges"] += [{**document["exchanges"][0], "name": f"{name}.events"}
+                              for name in TEST_BROKER_USERS]
+    broker.apply(request.config.getoption("RABBIT_API_URI"), document)
+    return rabbit_config
+
+
 @pytest.fixture
 def service_config(rabbit_config, make_database, token_issuer):
     """service_config(service) -> (nameko config, database urls) on this test's vhost."""
@@ -127,8 +157,15 @@ def service_config(rabbit_config, make_database, token_issuer):
         values["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{find_free_port()}"
         values.update({"DATABASE_URL": urls["app"], "SYSTEM_DATABASE_URL": urls["system"],
                        "RELAY_POLL_INTERVAL": 0.02, "EVENT_RETRY_BACKOFF_MS": 20,
-                       "DZDESK_MASTER_KEY": MASTER_KEY, **token_issuer.config})
+                       "DZDESK_MASTER_KEY": MASTER_KEY, **token_issuer.config,
+                       # the tests' own user calls RPCs as an operator's tool would
+                       "DZDESK_RPC_OPERATORS": "probe"})
+        if service == "privacy":
+            # most tests run privacy without audit; the suites with audit turn the check on
+            values["PRIVACY_RECONCILE_SECONDS"] = 0
         values.update(overrides)
+        # whichever vhost the URI names, the service logs in there as its own user
+        values["AMQP_URI"] = as_user(values["AMQP_URI"], service)
         return values, urls
     return build
 

@@ -1,6 +1,6 @@
 """Makes sure PostgreSQL, RabbitMQ (with its management API) and nginx are there to use.
 
-Uses the servers on localhost when they answer; starts the local ones when this machine
+Also creates the services' own broker users. Uses the servers on localhost when they answer; starts the local ones when this machine
 has them; else `docker compose` from deploy/ when Docker answers; else says what is missing.
 """
 import argparse
@@ -68,6 +68,25 @@ def ensure_management():
     return False
 
 
+def ensure_broker_users():
+    """The services' own broker users (passwords generated once into ~/.config/dzdesk/),
+    their permissions on the default vhost and the exchanges; guest is for tools only."""
+    from shared import broker
+    document = broker.definitions("/", broker.local_passwords())
+    # the local server's guest, else the administrator of deploy/compose.yaml's broker
+    admins = [os.environ.get("DZDESK_BROKER_API")] if os.environ.get("DZDESK_BROKER_API") else [
+        "http://guest:guest@127.0.0.1:15672",
+        f"http://dzdesk:{os.environ.get('RABBITMQ_PASSWORD', 'dzdesk')}@127.0.0.1:15672"]
+    for api in admins:
+        try:
+            broker.apply(api, document)
+            return True
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+    print(f"infra: broker users not set up: {error}", file=sys.stderr)
+    return False
+
+
 def compose_up(*services):
     return run("docker", "compose", "-f", os.path.join(DEPLOY, "compose.yaml"), "up", "-d",
                *services)
@@ -98,6 +117,9 @@ def main(argv=None):
     if answers(5672) and not ensure_management():
         missing.append("the RabbitMQ management API on 127.0.0.1:15672"
                        " (run: rabbitmq-plugins enable rabbitmq_management)")
+    elif answers(5672) and not ensure_broker_users():
+        missing.append("the services' broker users (set DZDESK_BROKER_API to the management"
+                       " API of an administrator, e.g. http://user:password@127.0.0.1:15672)")
     if args.nginx and not ensure_nginx():
         missing.append("nginx (apt-get install nginx, as root)")
     if missing:

@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT / "deploy" / "nginx"))
 from render import render  # noqa: E402
 
 from shared import environment  # noqa: E402
+from shared.broker import local_passwords  # noqa: E402
 from shared.config import PORTS  # noqa: E402
 
 RUN_DIR = ROOT / ".run"
@@ -96,6 +97,14 @@ def next_steps(dev_sign_in):
           "  make demo    # a guided tour through the gateway", flush=True)
 
 
+def broker_login(env, service, passwords):
+    """Each process logs in to RabbitMQ as its own service user, unless told otherwise."""
+    env = dict(env)
+    if not env.get(f"{service.upper()}_AMQP_URI") and not env.get("AMQP_PASSWORD"):
+        env["AMQP_PASSWORD"] = passwords[service]  # the user is the service's name
+    return env
+
+
 def main():
     RUN_DIR.mkdir(exist_ok=True)
     os.environ.setdefault("DZDESK_MASTER_KEY", local_master_key())
@@ -104,12 +113,13 @@ def main():
     if development_sign_in_wanted(env):
         provider, env = start_development_sign_in(env)
     children = []
+    passwords = local_passwords()  # the same file `make`'s set-up created the users from
     bin_dir = pathlib.Path(sys.executable).parent
     for service in PORTS:
         log = open(RUN_DIR / "logs" / f"{service}.log", "ab")
         children.append((service, subprocess.Popen(
             [str(bin_dir / "dzdesk-service"), service], stdout=log, stderr=subprocess.STDOUT,
-            cwd=ROOT, env=env)))
+            cwd=ROOT, env=broker_login(env, service, passwords))))
     conf = RUN_DIR / "nginx.conf"
     conf.write_text(render(run_dir=str(RUN_DIR)))
     children.append(("gateway", subprocess.Popen(

@@ -28,10 +28,15 @@ def ticket_opened(conn, cipher, event):
     store.record_ticket(
         conn, event.tenant_id, event.stream_id, _version(event),
         ticket_id=data["ticket_id"], requester_id=requester_id,
-        # The title travels in clear in ticketing's events, but it is the requester's words:
-        # sealed here, erasing the requester makes it unreadable too.
-        title=cipher.seal_value(event.tenant_id, requester_id, "title", data["title"]),
-        description=_sealed(event, "description"), **labels)
+        title=_title(cipher, event, requester_id), description=_sealed(event, "description"), **labels)
+
+
+def _title(cipher, event, requester_id):
+    """The title as ticketing sealed it (under the requester's key); events written before
+    titles were sealed carry it in clear, and it is sealed here the same way."""
+    if "title" in event.data:
+        return cipher.seal_value(event.tenant_id, requester_id, "title", event.data["title"])
+    return _sealed(event, "title")
 
 
 def ticket_updated(conn, cipher, event):
@@ -40,11 +45,13 @@ def ticket_updated(conn, cipher, event):
         fields["category"] = event.data["category"]
     if "description" in (event.pii or {}):
         fields["description"] = _sealed(event, "description")
-    if "title" in event.data:
+    if "title" in (event.pii or {}):
+        fields["title"] = _sealed(event, "title")
+    elif "title" in event.data:
         requester_id = store.requester_of(conn, event.stream_id)
         if requester_id is None:
             raise TicketNotYetKnown(event.stream_id)  # retried: ticket_opened is on its way
-        fields["title"] = cipher.seal_value(event.tenant_id, requester_id, "title", event.data["title"])
+        fields["title"] = _title(cipher, event, requester_id)
     if fields:
         store.record_ticket(conn, event.tenant_id, event.stream_id, _version(event), **fields)
 

@@ -14,7 +14,8 @@ from services.ai.summary import Thread, split_sentences, summarize
 
 DEFAULT_API_VERSION = "2024-10-21"
 _PLACEHOLDER_NOTE = (
-    " Personal data has been replaced by placeholders such as [PERSON_1], [EMAIL_1], [PHONE_1] and [IP_1]."
+    " Personal data has been replaced by placeholders such as [PERSON_1], [EMAIL_1], [PHONE_1], [IP_1],"
+    " [CARD_1], [IBAN_1] and [ID_1]."
     " Keep every placeholder you use exactly as written and never guess what it stands for."
 )
 SUMMARY_INSTRUCTIONS = (
@@ -126,6 +127,12 @@ class AzureOpenAIProvider(Provider):
 
     def _complete(self, thread: Thread, instructions: str, fallback: Callable[[Thread], str]) -> str:
         redacted, mapping = self._redactor_factory(thread).redact(thread.render())
+        doubt = Redactor.doubt(redacted)
+        if doubt is not None:
+            # fail closed: what redaction cannot vouch for never leaves; the local model answers
+            structlog.get_logger(__name__).info(
+                "ai.provider_kept_local", provider=self.name, fallback=self.fallback.name, reason=doubt)
+            return fallback(thread)
         body = {
             "messages": [
                 {"role": "system", "content": instructions},

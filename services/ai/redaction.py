@@ -1,9 +1,21 @@
-"""Redaction of personal data (people, emails, phones, IP addresses) from text bound for an outside provider, and its restoration."""
+"""Redaction of personal data from text bound for an outside provider, the check that it left none, and restoration.
+
+Redacted: tenant people (directory and events), other person names (Faker's given names and
+surnames of every locale, honorifics, and the capitalised words beside them), emails, phones,
+IP addresses, Luhn-valid card numbers (whole), IBANs (checksum), and these national ids: US SSN,
+UK National Insurance number, Spanish DNI/NIE, Italian codice fiscale (by format: a false
+positive costs a placeholder, a miss costs a leak). What it cannot vouch for (see `doubt`)
+stays with the local model.
+"""
 
 import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable
+
+from stdnum import iban, luhn
+
+from services.ai.names import everyday_words, name_lists
 
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])")
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -13,7 +25,20 @@ _IPV6 = re.compile(
 )
 _PHONE = re.compile(r"(?<![\w.+-])(?:\+[ \t]?|00|\([ \t]?)?\d(?:[ \t.\-/()]{0,2}\d){6,14}(?!\w|[.\-]\d)")
 _DATE = re.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
-_PLACEHOLDER = re.compile(r"\[(PERSON|EMAIL|PHONE|IP)_(\d+)\]")
+_PLACEHOLDER = re.compile(r"\[(PERSON|EMAIL|PHONE|IP|CARD|IBAN|ID)_(\d+)\]")
+_CARD = re.compile(r"(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w]|[.-]\d)")
+_IBAN = re.compile(r"(?<!\w)[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,4}){3,8}(?!\w)")
+_NATIONAL_IDS = re.compile(
+    r"(?<![\w-])(?:\d{3}-\d{2}-\d{4}"                                  # US SSN
+    r"|[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]"     # UK NI number
+    r"|[XYZ]?\d{7,8}-?[A-Z]"                                            # ES DNI / NIE
+    r"|[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z])(?![\w-])", re.IGNORECASE)  # IT codice fiscale
+_WORD = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*")
+_HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "mme", "mlle", "herr",
+               "frau", "sr", "sra", "sig", "dott"}
+# Left after redaction, these mean the text may still carry someone's data: it stays local.
+_DIGIT_RUN = re.compile(r"(?<![\w.])\d(?:[ ./-]?\d){5,}(?![\w])")
+_VERSION_OR_TIME = re.compile(r"^(?:\d+(?:\.\d+){2,}|\d{1,2}:\d{2}(?::\d{2})?)$")
 _APOSTROPHES = "'’ʼ`"
 _HYPHENS = "-‐‑–"
 # Name particles and honorifics identify nobody on their own.
@@ -97,6 +122,16 @@ class Redactor:
 
         for match in _EMAIL.finditer(text):
             claim(*match.span(), "EMAIL", match.group().casefold())
+        for start, end in _ibans(text):
+            claim(start, end, "IBAN", re.sub(r"\s", "", text[start:end]).upper())
+        for match in _CARD.finditer(text):
+            digits = re.sub(r"\D", "", match.group())
+            if luhn.is_valid(digits):
+                claim(*match.span(), "CARD", digits)
+            elif len(digits) > 15:  # no phone is this long: left whole, so `doubt` keeps it local
+                claim(*match.span(), None, "")
+        for match in _NATIONAL_IDS.finditer(text):
+            claim(*match.span(), "ID", re.sub(r"[\s-]", "", match.group()).upper())
         for match in _IPV6.finditer(text):
             address = _ip(match.group())
             if address is not None and address.version == 6:
@@ -109,17 +144,22 @@ class Redactor:
         if self._names is not None:
             for match in self._names.finditer(text):
                 claim(*match.span(), "PERSON", str(self._owner[_canon(match.group())]))
+        for start, end in _other_people(text):
+            claim(start, end, "PERSON", "other:" + _canon(text[start:end]))
 
         placeholders: dict[tuple[str, str], str] = {}
         mapping: Mapping = {}
         counters: dict[str, int] = {}
         pieces, cursor = [], 0
         for start, end, kind, identity in sorted(spans):
+            if kind is None:
+                continue
             key = (kind, identity)
             if key not in placeholders:
                 counters[kind] = counters.get(kind, 0) + 1
                 placeholders[key] = f"[{kind}_{counters[kind]}]"
-                original = self._people[int(identity)] if kind == "PERSON" else text[start:end]
+                known = kind == "PERSON" and identity.isdigit()
+                original = self._people[int(identity)] if known else text[start:end]
                 mapping[placeholders[key]] = original
             pieces += [text[cursor:start], placeholders[key]]
             cursor = end
@@ -127,9 +167,100 @@ class Redactor:
         return "".join(pieces), mapping
 
     @staticmethod
+    def doubt(redacted: str) -> str | None:
+        """Why redacted text may still hold personal data (then it must not leave), or None.
+
+        Digit runs of six or more that are not a date, time or version (an account, an id of
+        a country not in the list, a card that fails Luhn), and two adjacent capitalised words
+        of which neither is an everyday word (a name no list knows, such as "Xochitl Quispe").
+        """
+        for match in _DIGIT_RUN.finditer(redacted):
+            if not (_DATE.match(match.group()) or _VERSION_OR_TIME.match(match.group())):
+                return "a run of digits"
+        common = everyday_words()
+        words = list(_WORD.finditer(redacted))
+        for first, second in zip(words, words[1:]):
+            if (redacted[first.end():second.start()] == " " and _capitalised(first.group())
+                    and _capitalised(second.group())
+                    and not {first.group().casefold(), second.group().casefold()} & common):
+                return "a name-like pair of words"
+        return None
+
+    @staticmethod
     def restore(text: str, mapping: Mapping) -> str:
         """Puts the originals back where the provider kept the placeholders; unknown ones stay as they are."""
         return _PLACEHOLDER.sub(lambda match: mapping.get(match.group(), match.group()), text)
+
+
+def _capitalised(word: str) -> bool:
+    return len(word) >= 2 and word[0].isupper() and not word.isupper()
+
+
+def _ibans(text: str):
+    """Spans of checksum-valid IBANs; a match that swallowed a following word is shortened."""
+    for match in _IBAN.finditer(text):
+        groups = match.group().split(" ")
+        for count in range(len(groups), 0, -1):
+            candidate = " ".join(groups[:count])
+            if iban.is_valid(candidate):
+                yield match.start(), match.start() + len(candidate)
+                break
+
+
+def _other_people(text: str):
+    """Spans of names outside the directory: a known given name or surname, or a capitalised
+    word after an honorific, with the adjacent capitalised words and particles around it."""
+    given, surnames = name_lists()
+    common = everyday_words()
+    words = list(_WORD.finditer(text))
+
+    def adjacent(left, right):
+        return text[words[left].end():words[right].start()] == " "
+
+    def known(word):
+        return any(part in given or part in surnames for part in re.split(r"['’-]", word) + [word])
+
+    def part_of_name(index):
+        word = words[index].group()
+        return _capitalised(word) and word.casefold() not in common | _HONORIFICS
+
+    index = 0
+    while index < len(words):
+        word = words[index].group()
+        after_honorific = (word.casefold() in _HONORIFICS and index + 1 < len(words)
+                           and text[words[index].end():words[index + 1].start()] in (" ", ". ")
+                           and _capitalised(words[index + 1].group()))
+        anchor = index + 1 if after_honorific else index
+        if after_honorific or (_capitalised(word) and known(word)):
+            start = end = anchor
+            while start > 0 and adjacent(start - 1, start):
+                if part_of_name(start - 1):
+                    start -= 1
+                elif (words[start - 1].group() in _PARTICLES and start > 1 and adjacent(start - 2, start - 1)
+                      and (part_of_name(start - 2) or words[start - 2].group() in _PARTICLES)):
+                    start -= 1
+                else:
+                    break
+            while words[start].group() in _PARTICLES:
+                start += 1
+            while end + 1 < len(words) and adjacent(end, end + 1):
+                following = words[end + 1].group()
+                if part_of_name(end + 1) or known(following):
+                    end += 1
+                elif following.casefold() in _PARTICLES:
+                    probe = end + 1  # over "van der", "de la" to the capitalised name after them
+                    while (probe + 1 < len(words) and adjacent(probe, probe + 1)
+                           and words[probe].group().casefold() in _PARTICLES):
+                        probe += 1
+                    if words[probe].group().casefold() in _PARTICLES or not _capitalised(words[probe].group()):
+                        break
+                    end = probe
+                else:
+                    break
+            yield words[start].start(), words[end].end()
+            index = end + 1
+        else:
+            index += 1
 
 
 def _ip(candidate: str):

@@ -1,10 +1,9 @@
 """The ai service: nameko entrypoints only; the work lives in its domain modules."""
 from nameko.dependency_providers import Config
 from nameko.events import BROADCAST
-from nameko.events import event_handler as broadcast_handler
-from nameko.rpc import RpcProxy
 
 from services.ai import assist, ingest, store
+from services.ai import events as _catalogue  # noqa: F401 (declares ai's event types)
 from services.ai.dependencies import Models, TextProvider, directory_users
 from services.ai.exceptions import TicketNotFound
 from services.ai.learning import ticket_text
@@ -15,10 +14,10 @@ from shared.auth import Authenticator, require_roles
 from shared.crypto import ERASED
 from shared.envelope import system_actor
 from shared.keys import SubjectKeys
-from shared.messaging import event_handler
-from shared.rpc import rpc
+from shared.messaging import broadcast_handler, event_handler
+from shared.rpc import PRIVACY, ServiceRpc, rpc
 from shared.service import DZDeskService
-from shared.web import http, page_limit
+from shared.web import LimitQuery, http, page_limit
 
 STAFF = ("agent", "admin")
 
@@ -30,7 +29,7 @@ class AiService(DZDeskService):
     cipher = SubjectKeys()
     models = Models()
     text = TextProvider()
-    identity = RpcProxy("identity")
+    identity = ServiceRpc("identity")
     config = Config()
 
     def _ticket(self, request, ticket_id):
@@ -49,14 +48,14 @@ class AiService(DZDeskService):
         people = assist.known_people(conn, self.cipher, tenant_id, directory)
         return assist.thread(conn, self.cipher, tenant_id, ticket, people)
 
-    @http("POST", "/v1/ai/tickets/<ticket_id>/triage")
+    @http("POST", "/v1/ai/tickets/<ticket_id>/triage", query=(LimitQuery,))
     def triage_ticket(self, request, ticket_id):
         tenant_id, conn, ticket = self._ticket(request, ticket_id)
         model = self.models.current(conn, self.cipher, tenant_id)
         text = assist.text_of(self.cipher, tenant_id, ticket)
         return TriageSchema().dump(assist.triage(model, ticket_id, text, k=page_limit(request, 5, 50)))
 
-    @http("GET", "/v1/ai/tickets/<ticket_id>/similar")
+    @http("GET", "/v1/ai/tickets/<ticket_id>/similar", query=(LimitQuery,))
     def similar_tickets(self, request, ticket_id):
         tenant_id, conn, ticket = self._ticket(request, ticket_id)
         model = self.models.current(conn, self.cipher, tenant_id)
@@ -88,8 +87,9 @@ class AiService(DZDeskService):
     def _suggest_triage(self, event):
         """Publish a suggestion for agents (never applied here); only once the model has learned enough."""
         model = self.models.current(self.db.conn, self.cipher, event.tenant_id)
-        description = self.cipher.open(event.tenant_id, event.pii).get("description", "")
-        suggestion = model.suggest(ticket_text(event.data["title"], "" if description == ERASED else description))
+        opened = self.cipher.open(event.tenant_id, event.pii)
+        title, description = (opened.get(field, event.data.get(field, "")) for field in ("title", "description"))
+        suggestion = model.suggest(ticket_text(*("" if text == ERASED else text for text in (title, description))))
         if suggestion.basis != "model":
             return
         ticket_id = event.data["ticket_id"]
@@ -108,7 +108,7 @@ class AiService(DZDeskService):
     def handle_privacy_subject_key_shredded(self, body):
         self.models.forget(body["tenant_id"], body["data"]["subject_id"])
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
         args = SubjectSchema().load({"tenant_id": tenant_id, "subject_id": subject_id,
                                      "request_id": request_id})
@@ -118,7 +118,7 @@ class AiService(DZDeskService):
         purged["model_tickets"] = len(self.models.forget(tenant_id, subject_id))
         return {"service": self.name, "request_id": request_id, "purged": purged}
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
         args = SubjectSchema().load({"tenant_id": tenant_id, "subject_id": subject_id})
         conn = self.db.begin(args["tenant_id"])

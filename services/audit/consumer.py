@@ -18,10 +18,12 @@ from kombu import Connection, Exchange, Queue, binding
 from nameko.extensions import DependencyProvider
 
 from services.audit import store
-from services.audit.exceptions import InvalidEnvelope
+from services.audit.exceptions import ForgedSender, InvalidEnvelope
 from services.audit.ingest import parse
 from shared import metrics
 from shared.background import BackgroundLoop
+from shared.broker import ANONYMOUS, internal_exchange, user_of
+from shared.messaging import source_exchange
 
 log = structlog.get_logger()
 
@@ -37,15 +39,19 @@ def sources_from(config):
     return [name.strip() for name in names if name.strip()]
 
 
-def queues(sources, queue_type):
+def queues(sources, queue_type, service="audit"):
     quorum = {"x-queue-type": "quorum"} if queue_type == "quorum" else {}
-    bindings = [binding(Exchange(f"{source}.events", type="topic", durable=True),
-                        routing_key="#") for source in sources]
+    bindings = [binding(source_exchange(source), routing_key="#") for source in sources]
     ingest = Queue(QUEUE, bindings=bindings, durable=True, auto_delete=False,
                    queue_arguments={**quorum, "x-single-active-consumer": True})
-    dead_letters = Queue(DEAD_LETTERS, exchange=Exchange(""), routing_key=DEAD_LETTERS,
-                         durable=True, auto_delete=False, queue_arguments=quorum)
+    dead_letters = Queue(DEAD_LETTERS, exchange=dead_letter_exchange(service),
+                         routing_key=DEAD_LETTERS, durable=True, auto_delete=False,
+                         queue_arguments=quorum)
     return ingest, dead_letters
+
+
+def dead_letter_exchange(service):
+    return Exchange(internal_exchange(service), type="direct", durable=True)
 
 
 class Ingestor:
@@ -54,7 +60,7 @@ class Ingestor:
     def __init__(self, amqp_uri, database_url, sources, *, queue_type="quorum",
                  batch_size=500, batch_wait=0.05, prefetch=1000, service="audit"):
         self.amqp_uri, self.database_url = amqp_uri, database_url
-        self.ingest_queue, self.dead_letter_queue = queues(sources, queue_type)
+        self.ingest_queue, self.dead_letter_queue = queues(sources, queue_type, service)
         self.batch_size, self.batch_wait, self.prefetch = batch_size, batch_wait, prefetch
         self.service = service
         self.connection = self.channel = self.publisher = self.db = None
@@ -80,8 +86,10 @@ class Ingestor:
         if channel is None:
             with Connection(self.amqp_uri) as connection:
                 return self.declare(connection.default_channel)
+        # the sources' exchanges passively (the set-up declared them), audit's own actively
         for exchange in {b.exchange.name: b.exchange for b in self.ingest_queue.bindings}.values():
             exchange(channel).declare()
+        self.dead_letter_queue.exchange(channel).declare()
         self.ingest_queue(channel).declare()
         self.dead_letter_queue(channel).declare()
 
@@ -113,8 +121,12 @@ class Ingestor:
     def _settle(self, messages):
         received, rejected = [], []
         for message in messages:
+            sender = message.properties.get("user_id") or ANONYMOUS
             try:
-                received.append((message, parse(message.body)))
+                received.append((message, parse(message.body, sender)))
+            except ForgedSender as error:
+                metrics.EVENTS_REFUSED.labels(self.service, sender).inc()
+                rejected.append((message, f"ForgedSender: {error}"))
             except InvalidEnvelope as error:
                 rejected.append((message, f"InvalidEnvelope: {error}"))
         try:
@@ -150,8 +162,9 @@ class Ingestor:
                         "x-original-routing-key": message.delivery_info.get("routing_key")})
         body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
         dead = amqp.Message(body, content_type="application/json", delivery_mode=2,
-                            application_headers=headers)
-        self.publisher.basic_publish_confirm(dead, exchange="", routing_key=DEAD_LETTERS)
+                            application_headers=headers, user_id=user_of(self.amqp_uri))
+        self.publisher.basic_publish_confirm(dead, exchange=self.dead_letter_queue.exchange.name,
+                                             routing_key=DEAD_LETTERS)
         log.error("audit dead-lettered a message", error=error)
 
     def _count(self, outcome, amount):

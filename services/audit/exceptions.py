@@ -26,3 +26,7 @@ class SigningKeyUnavailable(AuditError):
 
 class InvalidEnvelope(ValueError):
     """A received message that is not an event envelope: it is dead-lettered, never appended."""
+
+
+class ForgedSender(InvalidEnvelope):
+    """An event published by another broker user than the service its name says."""

@@ -7,7 +7,8 @@ from typing import NamedTuple
 import rfc8785
 
 from services.audit.chain import canonical_json
-from services.audit.exceptions import InvalidEnvelope
+from services.audit.exceptions import ForgedSender, InvalidEnvelope
+from shared.broker import owns_event
 from shared.envelope import EVENT_TYPE
 
 _REQUIRED = ("event_id", "event_type", "tenant_id", "stream_id", "occurred_at", "actor",
@@ -59,14 +60,17 @@ def check(envelope):
     return _uuid(envelope, "tenant_id"), _uuid(envelope, "event_id")
 
 
-def parse(body):
-    """A message body (bytes, text or an already decoded object) as chain input."""
+def parse(body, sender):
+    """A message body (bytes, text or an already decoded object) as chain input; only an
+    event its own service published (the broker-checked `sender`) enters a chain."""
     if isinstance(body, (bytes, bytearray, memoryview, str)):
         try:
             body = json.loads(body)
         except ValueError as error:
             raise InvalidEnvelope(f"the body is not JSON: {error}") from error
     tenant_id, event_id = check(body)
+    if not owns_event(sender, body["event_type"]):
+        raise ForgedSender(f"{body['event_type']} published by {sender}")
     try:
         canonical = canonical_json(body)
     except rfc8785.CanonicalizationError as error:

@@ -255,3 +255,19 @@ def tenants_to_checkpoint(system_conn):
 
 def dumps(value):
     return json.dumps(value, separators=(",", ":"))
+
+
+SHREDDED_EVENT = "privacy.subject_key_shredded"
+
+
+def shredded_subjects(system_conn, after, limit):
+    """[(tenant id, subject id, seq)] of shredding entries after (tenant id, seq), every tenant.
+
+    Only privacy's own shredding streams count: the subject is the stream's, not whatever a
+    body might claim.
+    """
+    tenant, seq = after or ("00000000-0000-0000-0000-000000000000", 0)
+    return [(str(t), stream[len("subject-"):], n) for t, n, stream in system_conn.execute(
+        "SELECT tenant_id, seq, stream_id FROM audit_entry WHERE event_type = %s"
+        " AND stream_id LIKE 'subject-%%' AND (tenant_id, seq) > (%s::uuid, %s)"
+        " ORDER BY tenant_id, seq LIMIT %s", (SHREDDED_EVENT, tenant, seq, limit)).fetchall()]

@@ -56,51 +56,57 @@ def _device_pii(ctx: Context, tenant_id, user_id, device: dict) -> dict:
 
 
 def _resolve(ctx: Context, ext: ExternalIdentity):
-    """(tenant id, user id or None, org hash to claim or None) for a verified account."""
+    """(tenant id, user id or None, org hash or None, whether the sign-in creates the tenant)
+    for a verified account."""
     vault, conn = ctx.settings.vault, ctx.directory.begin(PLATFORM_TENANT)
     found = store.find_account(conn, vault.directory_hash(ext.account_key))
     if found:
-        return found[0], found[1], None
+        return found[0], found[1], None, False
     if ext.org_key is None:
-        return str(uuid.uuid4()), None, None
+        return str(uuid.uuid4()), None, None, True
     org_hash = vault.directory_hash(("organization", ext.org_key))
     tenant_id = store.find_organization(conn, org_hash)
-    return (tenant_id, None, None) if tenant_id else (str(uuid.uuid4()), None, org_hash)
+    return (tenant_id, None, org_hash, False) if tenant_id else (str(uuid.uuid4()), None, org_hash, True)
 
 
-def _register(ctx: Context, tenant_id: str, org_hash, ext: ExternalIdentity) -> str:
-    """Link the new account, create or join the tenant; returns the new user id."""
+def _register(ctx: Context, tenant_id: str, org_hash, creates: bool, ext: ExternalIdentity) -> str:
+    """Link the new account, create or join the tenant; returns the new user id.
+
+    Only the sign-in that claims the organization (a unique row, so one of any number racing)
+    creates the tenant and is its admin; the others lose the claim, are signed in again by the
+    entrypoint's retry and join. Joining appends to the member's own stream only.
+    """
     conn, user_id = ctx.db.conn, str(uuid.uuid4())
-    if org_hash:
+    if creates and org_hash:
         store.claim_organization(conn, org_hash, ext.provider, tenant_id)
+    elif org_hash:
+        store.hold_organization(conn, org_hash, tenant_id)
     store.claim_account(conn, ctx.settings.vault.directory_hash(ext.account_key), ext.provider,
                         tenant_id, user_id)
-    version, tenant = store.load_tenant(ctx.db, tenant_id)
-    decisions = domain.sign_up(tenant, user_id, kind="personal" if ext.personal else "organization",
+    decisions = domain.sign_up(tenant_id, user_id, creates_tenant=creates,
+                               kind="personal" if ext.personal else "organization",
                                name=_tenant_name(ext), provider=ext.provider)
     actor = {"user_id": user_id, "roles": decisions[-1].data["roles"]}
     profile = {"name": ext.name, "email": ext.email}
-    envelopes = []
     for decision in decisions:
         pii = None
         if decision.name == domain.USER_JOINED:
             pii = ctx.cipher.seal(tenant_id, {
                 "name": (user_id, ext.name), "email": (user_id, ext.email),
                 "account_key": (user_id, list(ext.account_key))})
-        envelopes.append(ctx.db.new_event(decision.name, store.tenant_stream(tenant_id), decision.data,
-                                          actor=actor, pii=pii))
-    ctx.db.append(store.tenant_stream(tenant_id), version, envelopes)
-    for offset, envelope in enumerate(envelopes, 1):
-        store.project(conn, envelope.with_version(version + offset), profile)
+        stream = store.tenant_stream(tenant_id) if decision.stream == "tenant" else store.user_stream(user_id)
+        envelope = ctx.db.new_event(decision.name, stream, decision.data, actor=actor, pii=pii)
+        ctx.db.append(stream, 0, [envelope])  # both streams are new: version 0 admits one writer
+        store.project(conn, envelope.with_version(1), profile)
     return user_id
 
 
 def sign_in(ctx: Context, ext: ExternalIdentity, device: dict, method: str) -> SignedIn:
     """A verified external account signs in: find or create its user, start a session."""
-    tenant_id, user_id, org_hash = _resolve(ctx, ext)
+    tenant_id, user_id, org_hash, creates = _resolve(ctx, ext)
     conn = ctx.db.begin(tenant_id)
     if user_id is None:
-        user_id = _register(ctx, tenant_id, org_hash, ext)
+        user_id = _register(ctx, tenant_id, org_hash, creates, ext)
     user, tenant = store.get_user(conn, user_id), store.get_tenant(conn)
     session_id, refresh_token = sessions.start(conn, tenant_id, user_id, ctx.now, ctx.settings.refresh_ttl)
     signed_in = ctx.db.new_event(

@@ -1,6 +1,16 @@
-"""The tenant aggregate: creation, members joining, role changes and erasure, as pure decisions."""
+"""Tenants and their members as pure decisions: creation, joining, role changes and erasure.
 
-from dataclasses import dataclass, field
+Streams: `tenant-<id>` holds the tenant's creation; `user-<id>` each member's joining, role
+changes and erasure, so members joining at once never contend on one stream. The first user
+of an organization is the one whose sign-in created its tenant (the organization's directory
+row and the tenant stream's first version admit exactly one); nobody is ever made admin by
+arriving later. The tenant keeps an admin: a change that would leave its members with none is
+refused, decided on the tenant's members read under a lock (see store.lock_members). The
+last member may always be erased; an organization left with none is released, so its next
+sign-in founds a new tenant rather than joining one nobody manages.
+"""
+
+from dataclasses import dataclass
 
 ROLES = frozenset({"admin", "agent", "requester", "compliance_officer", "privacy_officer"})
 FIRST_USER_ROLES = ("admin",)
@@ -30,71 +40,83 @@ class LastAdmin(DomainError):
 
 @dataclass(frozen=True)
 class Decision:
-    """An event the aggregate decided on: its name and its non-personal data."""
+    """An event decided on: its name, its non-personal data and its stream ("tenant" or "member")."""
 
     name: str
     data: dict
+    stream: str = "member"
 
 
-@dataclass
-class Tenant:
-    """What the decisions need: whether the tenant exists and each member's roles."""
+@dataclass(frozen=True)
+class Member:
+    """One member's stream folded: whether they joined, their roles, whether they were erased."""
 
-    tenant_id: str
-    exists: bool = False
-    members: dict = field(default_factory=dict)
-
-    def admins(self) -> set:
-        return {user_id for user_id, roles in self.members.items() if "admin" in roles}
+    user_id: str
+    joined: bool = False
+    roles: tuple = ()
+    erased: bool = False
 
 
-def evolve(state: Tenant, name: str, data: dict) -> Tenant:
-    """Apply one stored event (by its name without the service prefix)."""
-    if name == TENANT_CREATED:
-        state.exists = True
-    elif name in (USER_JOINED, MEMBER_ROLES_CHANGED):
-        state.members[data["user_id"]] = tuple(data["roles"])
-    elif name == MEMBER_ERASED:
-        state.members.pop(data["user_id"], None)
+def evolve(state: Member, name: str, data: dict) -> Member:
+    """Apply one stored event of the member's stream (by its name without the service prefix)."""
+    if name in (USER_JOINED, MEMBER_ROLES_CHANGED):
+        return Member(state.user_id, True, tuple(sorted(data["roles"])), state.erased)
+    if name == MEMBER_ERASED:
+        return Member(state.user_id, state.joined, (), True)
     return state
 
 
-def sign_up(state: Tenant, user_id: str, *, kind: str, name: str, provider: str) -> list[Decision]:
-    """A new account signs in: the first one creates the tenant as its admin, later ones join.
-
-    A tenant left without any admin (its last one was erased) makes the next arrival its admin,
-    as if it were the first: otherwise nobody could ever manage it again.
-    """
+def sign_up(tenant_id: str, user_id: str, *, creates_tenant: bool, kind: str, name: str,
+            provider: str) -> list[Decision]:
+    """A new account signs in: the one that creates the tenant is its admin, later ones join."""
     decisions = []
-    if not state.exists:
+    if creates_tenant:
         decisions.append(Decision(TENANT_CREATED, {
-            "tenant_id": state.tenant_id, "kind": kind, "name": name, "provider": provider}))
-    roles = JOINING_USER_ROLES if state.admins() else FIRST_USER_ROLES
+            "tenant_id": tenant_id, "kind": kind, "name": name, "provider": provider}, "tenant"))
+    roles = FIRST_USER_ROLES if creates_tenant else JOINING_USER_ROLES
     decisions.append(Decision(USER_JOINED, {"user_id": user_id, "roles": list(roles),
                                             "provider": provider}))
     return decisions
 
 
-def change_roles(state: Tenant, user_id: str, roles) -> list[Decision]:
-    """Set a member's roles; the tenant never loses its last admin."""
+def _other_admins(member: Member, members: dict) -> bool:
+    return any("admin" in roles for user_id, roles in members.items() if user_id != member.user_id)
+
+
+def change_roles(member: Member, roles, members: dict) -> list[Decision]:
+    """Set a member's roles; the tenant never loses its last admin.
+
+    `members` maps each member of the tenant (erased ones left out) to their roles.
+    """
     roles = sorted(set(roles))
     unknown = set(roles) - ROLES
     if unknown:
         raise UnknownRole("unknown role(s): " + ", ".join(sorted(unknown)))
     if not roles:
         raise UnknownRole("a member keeps at least one role")
-    if user_id not in state.members:
-        raise NotAMember(user_id)
-    previous = sorted(state.members[user_id])
+    if not member.joined or member.erased:
+        raise NotAMember(member.user_id)
+    previous = list(member.roles)
     if previous == roles:
         return []
-    if "admin" not in roles and state.admins() == {user_id}:
-        raise LastAdmin("the tenant's last admin cannot lose the admin role")
-    return [Decision(MEMBER_ROLES_CHANGED, {"user_id": user_id, "roles": roles, "previous_roles": previous})]
+    if "admin" in previous and "admin" not in roles and not _other_admins(member, members):
+        raise LastAdmin("the tenant's last admin cannot lose the admin role:"
+                        " make another member an admin first")
+    return [Decision(MEMBER_ROLES_CHANGED, {"user_id": member.user_id, "roles": roles,
+                                            "previous_roles": previous})]
 
 
-def erase_member(state: Tenant, user_id: str) -> list[Decision]:
-    """Erasure is a legal duty, so it is never refused, not even for the last admin."""
-    if user_id not in state.members:
+def erase_member(member: Member, members: dict) -> list[Decision]:
+    """Erase a member; not the last admin while other members would be left without one."""
+    if not member.joined or member.erased:
         return []
-    return [Decision(MEMBER_ERASED, {"user_id": user_id})]
+    others = set(members) - {member.user_id}
+    if "admin" in member.roles and others and not _other_admins(member, members):
+        raise LastAdmin("the tenant's last admin cannot be erased while it has other members:"
+                        " make another member an admin first")
+    return [Decision(MEMBER_ERASED, {"user_id": member.user_id})]
+
+
+def check_erasable(member: Member, members: dict) -> None:
+    """Raise LastAdmin when erasing the member now would leave the others without an admin."""
+    erase_member(member, members)

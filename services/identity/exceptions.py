@@ -1,5 +1,6 @@
 """Identity's errors, each mapped once to its HTTP status (problem+json in shared.web)."""
 from shared.errors import HttpError
+from shared.retry import Contended
 
 
 class IdentityError(HttpError):
@@ -26,8 +27,8 @@ class LastAdminRequired(IdentityError):
     status, title = 409, "Conflict"
 
 
-class SignInRaced(IdentityError):
-    """Two first sign-ins of one organization or account committed at once; retrying succeeds."""
+class SignInRaced(IdentityError, Contended):
+    """Two first sign-ins of one organization or account met; the entrypoint signs in again."""
 
     status, title = 409, "Conflict"
 

@@ -1,10 +1,18 @@
-"""Identity's HTTP details: the session cookie, the caller's device, token responses."""
+"""Identity's HTTP details: the session and sign-in state cookies, the caller's device, token responses."""
+
+import hmac
+
+from werkzeug.wrappers import Response
 
 from shared.web import json_response, problem
 
 SESSION_COOKIE = "dzdesk_session"
 # The cookie carries the refresh token, so it goes only to the endpoints that take one.
 COOKIE_PATH = "/v1/auth"
+# The Microsoft code flow's state, bound to the browser that started it: a callback carrying a
+# state this browser did not start (login CSRF: signing the victim in as the attacker) fails.
+LOGIN_STATE_COOKIE = "dzdesk_login_state"
+LOGIN_COOKIE_PATH = "/v1/auth/microsoft"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -35,6 +43,39 @@ def signed_in_response(signed_in, max_age_seconds: int):
     response = json_response(signed_in.body, headers=NO_STORE)
     response.set_cookie(SESSION_COOKIE, signed_in.refresh_token, max_age=max_age_seconds,
                         path=COOKIE_PATH, secure=True, httponly=True, samesite="Lax")
+    return response
+
+
+def browser_signed_in_response(signed_in, max_age_seconds: int):
+    """The code flow's answer in the browser: the refresh token only in the HttpOnly cookie,
+    never in the page, where any script on it could read it."""
+    body = {key: value for key, value in signed_in.body.items() if key != "refresh_token"}
+    response = json_response(body, headers=NO_STORE)
+    response.set_cookie(SESSION_COOKIE, signed_in.refresh_token, max_age=max_age_seconds,
+                        path=COOKIE_PATH, secure=True, httponly=True, samesite="Lax")
+    return clear_login_state(response)
+
+
+def login_redirect(authorize_url: str, state: str, max_age_seconds: int):
+    """302 to the provider, with the state in a short-lived cookie of this browser's own.
+
+    SameSite=Lax: the provider's redirect back is a top-level GET, which Lax lets through.
+    """
+    response = Response(status=302, headers={"Location": authorize_url, **NO_STORE})
+    response.set_cookie(LOGIN_STATE_COOKIE, state, max_age=max_age_seconds, path=LOGIN_COOKIE_PATH,
+                        secure=True, httponly=True, samesite="Lax")
+    return response
+
+
+def started_here(request, state: str) -> bool:
+    """Whether this browser started the sign-in that `state` names."""
+    cookie = request.cookies.get(LOGIN_STATE_COOKIE) or ""
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), state.encode())
+
+
+def clear_login_state(response):
+    response.delete_cookie(LOGIN_STATE_COOKIE, path=LOGIN_COOKIE_PATH, secure=True, httponly=True,
+                           samesite="Lax")
     return response
 
 

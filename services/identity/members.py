@@ -52,26 +52,38 @@ def tenant(ctx, caller: Principal) -> dict:
 
 
 def change_roles(ctx, caller: Principal, user_id: str, roles, expected_version=None) -> tuple[dict, int]:
-    """Set a member's roles in the caller's tenant; (member, new tenant stream version)."""
+    """Set a member's roles in the caller's tenant; (member, new member stream version)."""
     conn = ctx.db.begin(caller.tenant_id)
     if store.get_user(conn, user_id) is None:
         raise UserNotFound("no such member")  # another tenant's user is simply not there
-    version, state = store.load_tenant(ctx.db, caller.tenant_id)
+    members = store.lock_members(conn)
+    version, member = store.load_member(ctx.db, str(user_id))
     if expected_version is not None and expected_version != version:
-        raise StalePrecondition(f"the tenant is at version {version}, not {expected_version}")
+        raise StalePrecondition(f"the member is at version {version}, not {expected_version}")
     try:
-        decisions = domain.change_roles(state, str(user_id), roles)
+        decisions = domain.change_roles(member, roles, members)
     except domain.LastAdmin as exc:
         raise LastAdminRequired(str(exc)) from exc
     except domain.NotAMember as exc:
         raise UserNotFound("no such member") from exc
     except domain.UnknownRole as exc:
         raise InvalidRoles(str(exc)) from exc
-    stream = store.tenant_stream(caller.tenant_id)
+    stream = store.user_stream(str(user_id))
     actor = {"user_id": caller.user_id, "roles": sorted(caller.roles)}
     envelopes = [ctx.db.new_event(d.name, stream, d.data, actor=actor) for d in decisions]
     new_version = ctx.db.append(stream, version, envelopes)
     for offset, envelope in enumerate(envelopes, 1):
         store.project(conn, envelope.with_version(version + offset))
     return store.public_user(store.get_user(conn, user_id)), new_version
+
+
+def check_erasable(ctx, caller: Principal) -> None:
+    """409 when erasing the caller now would leave their tenant without an admin."""
+    conn = ctx.db.begin(caller.tenant_id)
+    members = store.lock_members(conn, lock=False)  # the erasure itself checks again, locked
+    _, member = store.load_member(ctx.db, caller.user_id)
+    try:
+        domain.check_erasable(member, members)
+    except domain.LastAdmin as exc:
+        raise LastAdminRequired(str(exc)) from exc
 

@@ -1,14 +1,15 @@
 """The identity service: nameko entrypoints only; the work lives in its domain modules."""
 
-from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from services.identity import accounts, keystore, members, sessions, store, subjects
+from services.identity import events as _catalogue  # noqa: F401 (declares identity's event types)
 from services.identity.exceptions import InvalidRefreshToken, SignInRejected, SignInUnavailable
 from services.identity.federation import InvalidIdToken
 from services.identity.http import (
-    NO_STORE, clear_session_cookie, device_of, refresh_token_of, reuse_detected, signed_in_response,
+    NO_STORE, browser_signed_in_response, clear_login_state, clear_session_cookie, device_of,
+    login_redirect, refresh_token_of, reuse_detected, signed_in_response, started_here,
 )
 from services.identity.schemas import CallbackSchema, IdTokenSchema, RefreshSchema, RolesSchema
 from services.identity.settings import IdentitySettings
@@ -16,11 +17,11 @@ from shared.auth import require_roles
 from shared.db import Database
 from shared.envelope import PLATFORM_TENANT, system_actor, utcnow
 from shared.keys import SubjectKeys
-from shared.rpc import rpc
+from shared.rpc import PRIVACY, ServiceRpc, rpc
 from shared.service import DZDeskService
 from shared.web import (
-    decode_cursor, etag, http, json_body, json_response, page, page_limit, problem_from_exception,
-    required_if_match,
+    PageQuery, decode_cursor, etag, http, json_body, json_response, page, page_limit,
+    problem_from_exception, required_if_match, time_and_id,
 )
 
 
@@ -46,7 +47,7 @@ class IdentityService(DZDeskService):
     directory = Database()
     cipher = SubjectKeys()
     settings = IdentitySettings()
-    privacy = RpcProxy("privacy")
+    privacy = ServiceRpc("privacy")
 
     def context(self):
         return accounts.Context(self.db, self.directory, self.cipher, self.settings, utcnow())
@@ -68,19 +69,24 @@ class IdentityService(DZDeskService):
         return self._sign_in(request, _verified(self.settings.microsoft.verify, id_token),
                              "microsoft_id_token")
 
-    @http("GET", "/v1/auth/microsoft/login")
+    @http("GET", "/v1/auth/microsoft/login", responses={302: None})
     def start_microsoft_sign_in(self, request):
         try:
             authorize_url, flow = self.settings.microsoft_flow.start()
         except InvalidIdToken as exc:
             raise SignInUnavailable(exc.reason) from exc
         sessions.save_flow(self.directory.begin(PLATFORM_TENANT), flow)
-        return Response(status=302, headers={"Location": authorize_url, **NO_STORE})
+        return login_redirect(authorize_url, flow["state"],
+                              int(self.settings.login_flow_ttl.total_seconds()))
 
     @http("GET", "/v1/auth/microsoft/callback")
     def finish_microsoft_sign_in(self, request):
         query = request.args.to_dict()
         state = CallbackSchema().load(query)["state"]
+        if not started_here(request, state):
+            # before any database work: a foreign state consumes nothing and writes nothing
+            return clear_login_state(problem_from_exception(
+                SignInRejected("this sign-in was not started in this browser")))
         ctx = self.context()
         flow = sessions.take_flow(self.directory.begin(PLATFORM_TENANT), state, ctx.now,
                                   self.settings.login_flow_ttl)
@@ -90,8 +96,10 @@ class IdentityService(DZDeskService):
             ext = _verified(self.settings.microsoft_flow.finish, flow, query)
         except SignInRejected as exc:
             # answered, not raised: the consumed state must stay consumed
-            return problem_from_exception(exc)
-        return self._sign_in(request, ext, "microsoft_code")
+            return clear_login_state(problem_from_exception(exc))
+        signed_in = accounts.sign_in(ctx, ext, device_of(request, self.settings.trusted_proxies),
+                                     "microsoft_code")
+        return browser_signed_in_response(signed_in, int(self.settings.refresh_ttl.total_seconds()))
 
     # --- own tokens ----------------------------------------------------------------------------
     @http("POST", "/v1/auth/refresh", body=RefreshSchema)
@@ -104,7 +112,7 @@ class IdentityService(DZDeskService):
             return reuse_detected()
         return signed_in_response(refreshed, int(self.settings.refresh_ttl.total_seconds()))
 
-    @http("POST", "/v1/auth/logout")
+    @http("POST", "/v1/auth/logout", responses={204: None})
     def sign_out(self, request):
         token = refresh_token_of(request, _optional_body(request, RefreshSchema())["refresh_token"])
         if token:
@@ -125,7 +133,9 @@ class IdentityService(DZDeskService):
     @http("DELETE", "/v1/me")
     def erase_me(self, request):
         """Ask for the erasure of one's own personal data; the privacy service carries it out."""
-        caller = members.principal(self.context(), request)
+        ctx = self.context()
+        caller = members.principal(ctx, request)
+        members.check_erasable(ctx, caller)
         accepted = self.privacy.request_erasure(caller.tenant_id, caller.user_id, caller.user_id,
                                                 sorted(caller.roles))
         return json_response(accepted, status=202,
@@ -137,12 +147,12 @@ class IdentityService(DZDeskService):
         found = members.tenant(ctx, members.principal(ctx, request))
         return json_response(found, headers={"ETag": etag(found["version"])})
 
-    @http("GET", "/v1/tenant/members")
+    @http("GET", "/v1/tenant/members", query=(PageQuery,))
     def tenant_members(self, request):
         ctx = self.context()
         caller = members.principal(ctx, request)
         require_roles(caller, "admin")
-        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"))
+        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"), time_and_id)
         found = store.list_users(ctx.db.begin(caller.tenant_id), limit + 1, after)
         body = page(found, limit, lambda user: [user["joined_at"].isoformat(), user["id"]])
         body["items"] = [store.public_user(user) for user in body["items"]]
@@ -159,29 +169,29 @@ class IdentityService(DZDeskService):
         return json_response(member, headers={"ETag": etag(version)})
 
     # --- RPC for other services ----------------------------------------------------------------
-    @rpc
+    @rpc(callers={"ai", "ticketing"})
     def get_users(self, tenant_id, user_ids):
         """[{id, name, email, roles}] of those users that belong to the tenant."""
         return subjects.users_of(self.context(), tenant_id, list(user_ids))
 
-    @rpc
+    @rpc(callers={"ai", "ticketing"})
     def list_users(self, tenant_id):
         return subjects.users_of(self.context(), tenant_id)
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
         return subjects.export_subject(self.context(), tenant_id, subject_id)
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
         self.cipher.forget(tenant_id, subject_id)
         return subjects.purge_subject(self.context(), tenant_id, subject_id, request_id)
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def rectify_subject(self, tenant_id, subject_id, changes):
         return subjects.rectify_subject(self.context(), tenant_id, subject_id, changes)
 
-    @rpc
+    @rpc(callers={"identity"})
     def rotate_signing_keys(self):
         """Rotate now (next -> current -> retired); returns the published kids."""
         return self._rotate(due_after=None)

@@ -30,13 +30,29 @@ def session_stream(session_id) -> str:
     return f"session-{session_id}"
 
 
-def load_tenant(unit, tenant_id) -> tuple[int, domain.Tenant]:
-    """(stream version, state) of the tenant aggregate, folded from its events."""
-    state, version = domain.Tenant(str(tenant_id)), 0
-    for envelope in unit.load(tenant_stream(tenant_id)):
+def load_member(unit, user_id) -> tuple[int, domain.Member]:
+    """(stream version, state) of one member, folded from their own stream."""
+    state, version = domain.Member(str(user_id)), 0
+    for envelope in unit.load(user_stream(user_id)):
         state = domain.evolve(state, envelope.name, envelope.data)
         version = envelope.stream_version
     return version, state
+
+
+def lock_members(conn, lock=True) -> dict:
+    """{user id: roles} of the tenant's members (erased ones have none), read after locking
+    the tenant's row: changes that could remove an admin take this lock in turn, so two of
+    them never both count on the other's admin. Joining takes no lock (it adds no admin)."""
+    if lock:
+        conn.execute("SELECT 1 FROM tenants FOR UPDATE")
+    rows = conn.execute("SELECT user_id, roles FROM users WHERE roles <> '{}'").fetchall()
+    return {str(user_id): tuple(roles) for user_id, roles in rows}
+
+
+def release_organization(conn) -> int:
+    """Forget which organization the tenant serves: its next sign-in founds a new tenant."""
+    return conn.execute("DELETE FROM organizations WHERE tenant_id ="
+                        " NULLIF(current_setting('app.tenant_id', true), '')::uuid").rowcount
 
 
 # --- directory -------------------------------------------------------------------------------
@@ -67,6 +83,14 @@ def claim_account(conn, account_hash, provider, tenant_id, user_id) -> None:
 def claim_organization(conn, org_hash, provider, tenant_id) -> None:
     _claim(conn, "INSERT INTO organizations (org_hash, provider, tenant_id) VALUES (%s, %s, %s)"
                  " ON CONFLICT DO NOTHING RETURNING 1", (org_hash, provider, tenant_id))
+
+
+def hold_organization(conn, org_hash, tenant_id) -> None:
+    """Join only a tenant that still serves the organization: the share lock waits for an
+    erasure of its last member (which locks the row for update and may release it)."""
+    conn.execute("SELECT 1 FROM tenants FOR KEY SHARE")
+    if find_organization(conn, org_hash) != str(tenant_id):
+        raise SignInRaced("the organization's tenant was released meanwhile; sign in again")
 
 
 def unlink_accounts(conn, user_id) -> int:

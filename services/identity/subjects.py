@@ -3,6 +3,7 @@
 from datetime import date, datetime
 
 from services.identity import domain, sessions, store
+from services.identity.exceptions import LastAdminRequired
 from services.identity.schemas import RectifySchema
 from shared.envelope import system_actor
 
@@ -45,6 +46,13 @@ def purge_subject(ctx, tenant_id, subject_id, request_id) -> dict:
         return {"service": SERVICE, "request_id": request_id,
                 "purged": {"profile": 0, "sessions": 0, "external_identities": 0, "memberships": 0}}
     subject_id = str(subject_id)
+    members = store.lock_members(conn)
+    version, member = store.load_member(ctx.db, subject_id)
+    try:
+        decisions = domain.erase_member(member, members)
+    except domain.LastAdmin as exc:
+        # refused, not half-done: the saga tries again and succeeds once another admin exists
+        raise LastAdminRequired(str(exc)) from exc
     actor = system_actor("privacy-erasure")
     revoked = sessions.revoke_all(conn, subject_id, sessions.ERASURE, ctx.now)
     for session_id in revoked:
@@ -52,14 +60,14 @@ def purge_subject(ctx, tenant_id, subject_id, request_id) -> dict:
         ctx.db.append(stream, ctx.db.version(stream), [ctx.db.new_event(
             "session_revoked", stream, {"user_id": subject_id, "session_id": session_id,
                                         "reason": sessions.ERASURE}, actor=actor)])
-    version, state = store.load_tenant(ctx.db, tenant_id)
-    decisions = domain.erase_member(state, subject_id)
-    stream = store.tenant_stream(tenant_id)
+    stream = store.user_stream(subject_id)
     envelopes = [ctx.db.new_event(d.name, stream, {**d.data, "request_id": request_id}, actor=actor)
                  for d in decisions]
     ctx.db.append(stream, version, envelopes)
     for offset, envelope in enumerate(envelopes, 1):
         store.project(conn, envelope.with_version(version + offset))
+    if decisions and not set(members) - {subject_id}:
+        store.release_organization(conn)  # nobody left: no later sign-in inherits the tenant
     return {"service": SERVICE, "request_id": request_id, "purged": {
         "profile": store.erase_profile(conn, subject_id), "sessions": len(revoked),
         "external_identities": store.unlink_accounts(conn, subject_id),

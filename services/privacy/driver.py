@@ -15,9 +15,10 @@ from psycopg_pool import ConnectionPool
 from services.privacy import store
 from services.privacy.participants import ParticipantCaller
 from services.privacy.requests import load_saga, setting
+from services.privacy.restore import reconciled
 from services.privacy.steps import Step
 from shared.background import BackgroundLoop
-from shared.crypto import MasterKey
+from shared.crypto import MasterKeyRing
 from shared.db import tenant_transaction
 
 
@@ -25,7 +26,7 @@ class SagaDriver(BackgroundLoop, DependencyProvider):
     def setup(self):
         config = self.container.config
         self.config = config
-        self.master_key = MasterKey.from_env_value(config.get("DZDESK_MASTER_KEY"))
+        self.master_keys = MasterKeyRing.from_config(config)
         self.interval = float(setting(config, "PRIVACY_SAGA_POLL_SECONDS", 1.0))
         self.pool = ConnectionPool(config["DATABASE_URL"], min_size=1, max_size=2, open=False,
                                    name="privacy-sagas", kwargs={"autocommit": False})
@@ -47,6 +48,8 @@ class SagaDriver(BackgroundLoop, DependencyProvider):
         return self
 
     def run_once(self):
+        if not reconciled(self.container):
+            return self.interval  # a restored database may hold keys the audit log saw shredded
         return 0 if self.advance_due() else self.interval
 
     def reset(self):
@@ -103,7 +106,7 @@ class SagaDriver(BackgroundLoop, DependencyProvider):
 
     def _step(self, conn, loaded):
         saga, pii, export_key = loaded
-        return Step(conn, load_saga(saga, self.config), pii, export_key, self.master_key)
+        return Step(conn, load_saga(saga, self.config), pii, export_key, self.master_keys)
 
     @staticmethod
     def _save(conn, step):

@@ -36,3 +36,7 @@ class PolicyExists(PrivacyError):
 
 class HoldNotFound(PrivacyError):
     status, title = 404, "Not Found"
+
+
+class KeysNotReconciled(PrivacyError):
+    status, title = 503, "Service Unavailable"

@@ -1,4 +1,4 @@
-"""Export data at rest: a fresh key per request (wrapped by the master key), sealed parts, the bundle."""
+"""Export data at rest: a fresh key per request (wrapped by the master keys), sealed parts, the bundle."""
 import json
 from datetime import datetime
 
@@ -10,7 +10,7 @@ from services.privacy.bundle import (
     encrypt_bundle,
     verify_bundle,
 )
-from shared.crypto import MasterKey, new_data_key
+from shared.crypto import MasterKeyRing, new_data_key
 
 
 def _binding(request_id) -> str:
@@ -18,13 +18,24 @@ def _binding(request_id) -> str:
     return f"export:{request_id}"
 
 
-def new_request_key(master_key: MasterKey, tenant_id, request_id) -> bytes:
-    """The wrapped key of a new export request (never the subject key: it outlives shredding checks)."""
-    return master_key.wrap(new_data_key(), str(tenant_id), _binding(request_id))
+def new_request_key(master_keys: MasterKeyRing, tenant_id, request_id) -> tuple[bytes, int]:
+    """(wrapped key, master key version) of a new export request (never the subject key: it
+    outlives shredding checks)."""
+    version, wrapped = master_keys.wrap(new_data_key(), str(tenant_id), _binding(request_id))
+    return wrapped, version
 
 
-def request_key(master_key: MasterKey, tenant_id, request_id, wrapped: bytes) -> bytes:
-    return master_key.unwrap(wrapped, str(tenant_id), _binding(request_id))
+def request_key(master_keys: MasterKeyRing, tenant_id, request_id, export_key: tuple) -> bytes:
+    """The request's key from its stored (wrapped key, version)."""
+    wrapped, version = export_key
+    return master_keys.unwrap(wrapped, str(tenant_id), _binding(request_id), version)
+
+
+def rewrap_request_key(master_keys: MasterKeyRing, tenant_id, request_id, export_key: tuple):
+    """(wrapped key, version) of the same key under the current master key."""
+    key = request_key(master_keys, tenant_id, request_id, export_key)
+    version, wrapped = master_keys.wrap(key, str(tenant_id), _binding(request_id))
+    return wrapped, version
 
 
 def seal_part(key: bytes, request_id, participant: str, data) -> bytes:

@@ -3,7 +3,8 @@ import eventlet
 import structlog
 from eventlet.greenpool import GreenPool
 from eventlet.semaphore import Semaphore
-from nameko.standalone.rpc import ClusterRpcProxy
+
+from shared.rpc import ClusterRpcClient
 
 log = structlog.get_logger()
 
@@ -47,7 +48,7 @@ class ParticipantCaller:
 
     def _proxy(self, participant):
         if participant not in self.clusters:
-            cluster = ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=self.timeout)
+            cluster = ClusterRpcClient({"AMQP_URI": self.amqp_uri}, timeout=self.timeout)
             self.clusters[participant] = (cluster, cluster.start())
         return self.clusters[participant][1]
 

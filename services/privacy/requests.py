@@ -58,11 +58,3 @@ def start_saga(kind, request_id, tenant_id, subject_id, requested_by, roles, now
 def load_saga(data, config):
     return SAGAS[data["type"]].from_dict(data, policy=saga_policy(config))
 
-
-def request_view(saga, receipts) -> dict:
-    """What GET /v1/privacy/requests/{id} shows: each participant's step, attempts and times."""
-    view = saga.status_view()
-    view["id"] = view.pop("request_id")
-    for participant in view["participants"]:
-        participant["receipt"] = receipts.get(participant["name"])
-    return view

@@ -1,8 +1,11 @@
 """Marshmallow schemas of privacy's HTTP bodies."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.classified import UUID_PATTERN
+
 REQUEST_TYPES = ("erasure", "export", "rectification")
-SUBJECT_ID = validate.Length(min=1, max=200)
+# a data subject is a person of the tenant, named by id: no email or name travels in clear
+SUBJECT_ID = validate.Regexp(UUID_PATTERN, error="must be a UUID")
 
 
 class ChangesSchema(Schema):
@@ -38,3 +41,10 @@ class PolicySchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     summary = fields.String(validate=validate.Length(max=4000))
     url = fields.URL(validate=validate.Length(max=2000))
+
+
+class SubjectQuery(Schema):
+    """GET /v1/privacy/requests: whose requests (read by views.listed_subject), for /openapi.json."""
+
+    subject = fields.String(required=True, validate=SUBJECT_ID,
+                            metadata={"description": "`me`, or (officers) a subject id"})

@@ -7,6 +7,9 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from services.privacy import exports, policies, store
+from services.privacy import events as _catalogue  # noqa: F401 (declares privacy's event types)
+from services.privacy.downloads import DownloadQuerySchema, downloads_of, reason_for
+from services.privacy.downloads import record as record_download
 from services.privacy.driver import SagaDriver
 from services.privacy.exceptions import (
     ExportExpired,
@@ -15,25 +18,28 @@ from services.privacy.exceptions import (
     RequestNotFound,
 )
 from services.privacy.keyring import Keyring
-from services.privacy.requests import OFFICER_ROLES, load_saga, request_view
-from services.privacy.schemas import HoldSchema, PolicySchema, RequestSchema
+from services.privacy.requests import OFFICER_ROLES, load_saga
+from services.privacy.restore import ShredReconciler
+from services.privacy.schemas import HoldSchema, PolicySchema, RequestSchema, SubjectQuery
 from services.privacy.submission import accepted, submit
+from services.privacy.views import listed_subject, requests_page, view_for
 from shared.auth import Authenticator, require_roles
-from shared.crypto import MasterKey
+from shared.crypto import MasterKeyRing
 from shared.envelope import utcnow
-from shared.rpc import rpc
+from shared.rpc import PERSONAL_DATA_HOLDERS, PRIVACY, rpc
 from shared.service import DZDeskService
-from shared.web import http, json_body, json_response
+from shared.web import PageQuery, http, json_body, json_response, page_limit
 
 
-class MasterKeyring(DependencyProvider):
-    """The master key from DZDESK_MASTER_KEY; the service refuses to start without it."""
+class MasterKeys(DependencyProvider):
+    """The versioned master keys (DZDESK_MASTER_KEYS, or DZDESK_MASTER_KEY as version 1); the
+    service refuses to start without them."""
 
     def setup(self):
-        self.master_key = MasterKey.from_env_value(self.container.config.get("DZDESK_MASTER_KEY"))
+        self.master_keys = MasterKeyRing.from_config(self.container.config)
 
     def get_dependency(self, worker_ctx):
-        return self.master_key
+        return self.master_keys
 
 
 def actor(principal):
@@ -50,21 +56,23 @@ def request_id_of(value):
 class PrivacyService(DZDeskService):
     name = "privacy"
 
-    master_key = MasterKeyring()
+    master_keys = MasterKeys()
     auth = Authenticator()
     config = Config()
     sagas = SagaDriver()
+    restore = ShredReconciler()
 
     def keyring(self, tenant_id):
-        return Keyring(self.db.begin(tenant_id), self.master_key)
+        return Keyring(self.db.begin(tenant_id), self.master_keys)
 
-    @rpc
+    @rpc(callers=PERSONAL_DATA_HOLDERS)
     def get_subject_key(self, tenant_id, subject_id, create=False):
         """The subject's data key (base64), created on first use; None once shredded."""
+        self.restore.require_reconciled()
         key = self.keyring(tenant_id).get_key(tenant_id, subject_id, create)
         return base64.b64encode(key).decode() if key else None
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def shred_subject_key(self, tenant_id, subject_id, actor):
         """Crypto-shred a subject: every copy of their personal fields becomes unreadable."""
         if not self.keyring(tenant_id).shred(tenant_id, subject_id):
@@ -74,10 +82,10 @@ class PrivacyService(DZDeskService):
         self.db.append(shredded.stream_id, self.db.version(shredded.stream_id), [shredded])
         return True
 
-    @rpc
+    @rpc(callers={"identity"})
     def request_erasure(self, tenant_id, subject_id, requested_by, roles):
         """DELETE /v1/me (through identity): the same as POST /v1/privacy/requests {erasure}."""
-        saga, _ = submit(self.db, self.config, self.master_key, str(tenant_id), str(requested_by),
+        saga, _ = submit(self.db, self.config, self.master_keys, str(tenant_id), str(requested_by),
                          list(roles), "erasure", str(subject_id))
         return accepted(saga)
 
@@ -85,47 +93,60 @@ class PrivacyService(DZDeskService):
     def file_request(self, request):
         principal = self.auth.principal(request)
         body = json_body(request, RequestSchema())
-        saga, _ = submit(self.db, self.config, self.master_key, principal.tenant_id,
+        saga, _ = submit(self.db, self.config, self.master_keys, principal.tenant_id,
                          principal.user_id, principal.roles, body["type"], body["subject_id"],
                          body.get("changes"))
         return json_response(accepted(saga), status=202,
                              headers={"Location": f"/v1/privacy/requests/{saga.request_id}"})
+
+    @http("GET", "/v1/privacy/requests", query=(SubjectQuery, PageQuery))
+    def list_requests(self, request):
+        """?subject=me: every request about the caller, whoever filed it; officers may name anyone."""
+        principal = self.auth.principal(request)
+        subject_id = listed_subject(principal, request.args.get("subject"))
+        conn = self.db.begin(principal.tenant_id)
+        return requests_page(conn, self.config, principal, subject_id, page_limit(request),
+                             request.args.get("cursor"))
 
     @http("GET", "/v1/privacy/requests/<request_id>")
     def show_request(self, request, request_id):
         principal = self.auth.principal(request)
         conn = self.db.begin(principal.tenant_id)
         saga = self._visible_saga(conn, principal, request_id_of(request_id))[0]
-        return request_view(saga, store.receipts(conn, saga.request_id))
+        return view_for(principal, saga, store.receipts(conn, saga.request_id),
+                        downloads_of(conn, [saga.request_id])[saga.request_id])
 
-    @http("GET", "/v1/privacy/requests/<request_id>/export")
+    @http("GET", "/v1/privacy/requests/<request_id>/export", query=(DownloadQuerySchema,))
     def download_export(self, request, request_id):
+        """The subject's bundle; a privacy officer must give ?reason=; every download is an event."""
         principal = self.auth.principal(request)
         conn = self.db.begin(principal.tenant_id)
-        saga, wrapped = self._visible_saga(conn, principal, request_id_of(request_id),
-                                           officers=False)
+        # locked: the download's event joins the request's stream after the saga's own
+        saga, wrapped = self._visible_saga(conn, principal, request_id_of(request_id), lock="wait")
         if saga.KIND != "export":
             raise RequestNotFound("this request has no export")
+        reason = reason_for(principal, saga, request.args.to_dict())
+        self.restore.require_reconciled()
         bundle = store.load_bundle(conn, saga.request_id)
         if saga.status == "expired" or (saga.status == "ready" and (
                 bundle is None or bundle[1] <= utcnow())):
             raise ExportExpired("this export has expired; file a new export request")
         if saga.status != "ready":
             raise ExportNotReady(f"the export is {saga.status}, not ready yet")
-        key = exports.request_key(self.master_key, saga.tenant_id, saga.request_id, wrapped)
-        return Response(exports.open_bundle(key, saga.request_id, bundle[0]),
-                        mimetype="application/zip", headers={
-                            "Content-Disposition":
-                                f'attachment; filename="dzdesk-export-{saga.request_id}.zip"',
-                            "Cache-Control": "no-store"})
+        key = exports.request_key(self.master_keys, saga.tenant_id, saga.request_id, wrapped)
+        content = exports.open_bundle(key, saga.request_id, bundle[0])
+        record_download(self.db, self.master_keys, saga, principal, actor(principal), reason)
+        return Response(content, mimetype="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="dzdesk-export-{saga.request_id}.zip"',
+            "Cache-Control": "no-store"})
 
-    def _visible_saga(self, conn, principal, request_id, officers=True):
-        loaded = store.load_request(conn, request_id)
+    def _visible_saga(self, conn, principal, request_id, lock=None):
+        loaded = store.load_request(conn, request_id, lock=lock)
         if loaded is None:
             raise RequestNotFound("no such request")
         saga = load_saga(loaded[0], self.config)
-        allowed = principal.user_id in (saga.requested_by, saga.subject_id) or (
-            officers and principal.has_any(*OFFICER_ROLES))
+        allowed = principal.user_id in (saga.requested_by, saga.subject_id) or principal.has_any(
+            *OFFICER_ROLES)
         if not allowed:
             raise RequestNotFound("no such request")
         return saga, loaded[2]

@@ -15,6 +15,7 @@ from services.privacy.saga import (
     SendPurge,
     ShredKey,
 )
+from services.privacy.shredding import shred_subject
 from shared import eventstore
 from shared.crypto import ERASED, FieldCipher
 from shared.envelope import Envelope, system_actor
@@ -38,10 +39,10 @@ def emit(conn, tenant_id, stream_id, name, data, correlation_id=None):
 class Step:
     """Drives one loaded saga with the row locked; `calls` is what to send once committed."""
 
-    def __init__(self, conn, saga, pii, wrapped_export_key, master_key):
+    def __init__(self, conn, saga, pii, wrapped_export_key, master_keys):
         self.conn, self.saga, self.pii = conn, saga, pii
         self.wrapped_export_key = wrapped_export_key
-        self.master_key = master_key
+        self.master_keys = master_keys
         self.clear_pii = False
 
     def emit(self, name, data):
@@ -78,7 +79,7 @@ class Step:
         return None
 
     def changes(self):
-        cipher = FieldCipher(Keyring(self.conn, self.master_key))
+        cipher = FieldCipher(Keyring(self.conn, self.master_keys))
         return cipher.open(self.saga.tenant_id, self.pii)
 
     def _review(self, action, now):
@@ -95,11 +96,8 @@ class Step:
             self.emit("request_rejected", {"reason": saga.reason})
 
     def _shred(self, action, now):
-        if Keyring(self.conn, self.master_key).shred(action.tenant_id, action.subject_id):
-            emit(self.conn, action.tenant_id, f"subject-{action.subject_id}",
-                 "subject_key_shredded", {"subject_id": action.subject_id}, self.saga.request_id)
-        # privacy's own plaintext-capable copies: export bundles of the subject
-        store.delete_exports(self.conn, store.subject_export_ids(self.conn, action.subject_id))
+        shred_subject(self.conn, self.master_keys, action.tenant_id, action.subject_id, ACTOR,
+                      self.saga.request_id)
         self.saga.on_key_shredded(now)
 
     def _remind(self, action, now):
@@ -121,7 +119,7 @@ class Step:
 
     def _assemble(self, action, now):
         saga = self.saga
-        key = exports.request_key(self.master_key, saga.tenant_id, saga.request_id,
+        key = exports.request_key(self.master_keys, saga.tenant_id, saga.request_id,
                                   self.wrapped_export_key)
         blobs = store.load_parts(self.conn, saga.request_id)
         parts = {name: exports.open_part(key, saga.request_id, name, blobs[name])
@@ -161,7 +159,7 @@ class Step:
         if saga.participants[participant].step == "done":
             return
         if method == "export_subject":
-            key = exports.request_key(self.master_key, saga.tenant_id, saga.request_id,
+            key = exports.request_key(self.master_keys, saga.tenant_id, saga.request_id,
                                       self.wrapped_export_key)
             store.store_part(self.conn, saga.request_id, participant,
                              exports.seal_part(key, saga.request_id, participant, result))

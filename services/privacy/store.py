@@ -1,18 +1,19 @@
 """Privacy's SQL: request sagas, receipts, export parts and bundles, legal holds, policy versions."""
 from psycopg.types.json import Jsonb
 
-_REQUEST = "SELECT saga, pii, export_key FROM privacy_requests WHERE id = %s"
+_REQUEST = "SELECT saga, pii, export_key, export_key_version FROM privacy_requests WHERE id = %s"
 
 
 def insert_request(conn, saga, next_wakeup, pii=None, export_key=None):
     """Store a new request; False when the same kind already runs for this subject."""
     row = conn.execute(
         "INSERT INTO privacy_requests (tenant_id, id, type, subject_id, requested_by, status, saga,"
-        " pii, export_key, next_wakeup) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " pii, export_key, export_key_version, next_wakeup)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (tenant_id, type, subject_id) WHERE active DO NOTHING RETURNING 1",
         (saga.tenant_id, saga.request_id, saga.KIND, saga.subject_id, saga.requested_by,
-         saga.status, Jsonb(saga.to_dict()), Jsonb(pii) if pii else None, export_key,
-         next_wakeup)).fetchone()
+         saga.status, Jsonb(saga.to_dict()), Jsonb(pii) if pii else None,
+         export_key and export_key[0], export_key and export_key[1], next_wakeup)).fetchone()
     return row is not None
 
 
@@ -23,14 +24,15 @@ def active_request(conn, kind, subject_id):
 
 
 def load_request(conn, request_id, lock=None):
-    """(saga dict, sealed pii, wrapped export key); lock: None, 'wait' or 'skip' (due ones only)."""
+    """(saga dict, sealed pii, (wrapped export key, master key version) or None);
+    lock: None, 'wait' or 'skip' (due ones only)."""
     query = _REQUEST
     if lock == "skip":
         query += " AND next_wakeup <= now() FOR UPDATE SKIP LOCKED"
     elif lock == "wait":
         query += " FOR UPDATE"
     row = conn.execute(query, (request_id,)).fetchone()
-    return (row[0], row[1], None if row[2] is None else bytes(row[2])) if row else None
+    return (row[0], row[1], None if row[2] is None else (bytes(row[2]), row[3])) if row else None
 
 
 def save_request(conn, saga, next_wakeup, clear_pii=False):
@@ -56,10 +58,36 @@ def shred_unpublished(system_conn, tenant_id, subject_id):
         (tenant_id, f"subject-{subject_id}")).fetchone() is not None
 
 
+def live_keys(system_conn, pairs):
+    """Those (tenant id, subject id) pairs whose key is still live (read as the system role)."""
+    if not pairs:
+        return []
+    return [(str(t), s) for t, s in system_conn.execute(
+        "SELECT k.tenant_id, k.subject_id FROM subject_keys k"
+        " JOIN unnest(%s::uuid[], %s::text[]) AS p(tenant_id, subject_id) USING (tenant_id, subject_id)"
+        " WHERE k.shredded_at IS NULL", ([p[0] for p in pairs], [p[1] for p in pairs])).fetchall()]
+
+
 def subject_requests(conn, subject_id):
     return [row[0] for row in conn.execute(
         "SELECT saga FROM privacy_requests WHERE subject_id = %s ORDER BY created_at",
         (subject_id,)).fetchall()]
+
+
+def requests_about(conn, subject_id, limit, after=None):
+    """Sagas of every request about the subject, whoever filed it, oldest first, one page."""
+    query, params = "SELECT saga, created_at, id FROM privacy_requests WHERE subject_id = %s", [subject_id]
+    if after:
+        query += " AND (created_at, id) > (%s::timestamptz, %s::uuid)"
+        params += list(after)
+    rows = conn.execute(query + " ORDER BY created_at, id LIMIT %s", [*params, limit]).fetchall()
+    return [(saga, created.isoformat(), str(request_id)) for saga, created, request_id in rows]
+
+
+def events_of(conn, stream_ids, event_type):
+    return [row[0] for row in conn.execute(
+        "SELECT envelope FROM events WHERE stream_id = ANY(%s) AND event_type = %s ORDER BY position",
+        (list(stream_ids), event_type)).fetchall()]
 
 
 def record_receipt(conn, request_id, participant, attempt, receipt):
@@ -144,8 +172,8 @@ def delete_exports(conn, request_ids):
     """Forget bundles, parts and their keys: an expired or erased export is gone for good."""
     conn.execute("DELETE FROM export_bundles WHERE request_id = ANY(%s::uuid[])", (request_ids,))
     conn.execute("DELETE FROM export_parts WHERE request_id = ANY(%s::uuid[])", (request_ids,))
-    conn.execute("UPDATE privacy_requests SET export_key = NULL WHERE id = ANY(%s::uuid[])",
-                 (request_ids,))
+    conn.execute("UPDATE privacy_requests SET export_key = NULL, export_key_version = NULL"
+                 " WHERE id = ANY(%s::uuid[])", (request_ids,))
 
 
 def subject_export_ids(conn, subject_id):

@@ -9,7 +9,7 @@ from services.privacy.requests import load_saga, may_act_for, start_saga
 from shared.crypto import FieldCipher
 
 
-def submit(unit, config, master_key, tenant_id, user_id, roles, kind, subject_id, changes=None):
+def submit(unit, config, master_keys, tenant_id, user_id, roles, kind, subject_id, changes=None):
     """(saga, created?) for a request; a running request of the same kind is returned instead."""
     conn = unit.begin(tenant_id)
     if not may_act_for(user_id, roles, subject_id):
@@ -24,10 +24,10 @@ def submit(unit, config, master_key, tenant_id, user_id, roles, kind, subject_id
     saga = start_saga(kind, str(uuid.uuid4()), tenant_id, subject_id, user_id, roles, now, config)
     pii = export_key = None
     if kind == "rectification":
-        cipher = FieldCipher(Keyring(conn, master_key))
+        cipher = FieldCipher(Keyring(conn, master_keys))
         pii = cipher.seal(tenant_id, {field: (subject_id, value) for field, value in changes.items()})
     if kind == "export":
-        export_key = exports.new_request_key(master_key, tenant_id, saga.request_id)
+        export_key = exports.new_request_key(master_keys, tenant_id, saga.request_id)
     if not store.insert_request(conn, saga, now, pii, export_key):
         # an identical request committed first; ON CONFLICT waited for it, so it is visible
         return load_saga(store.active_request(conn, kind, subject_id), config), False

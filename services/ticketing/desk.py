@@ -1,24 +1,27 @@
-"""The ticket desk: load a stream, decide, seal, append and project, in the worker's transaction."""
+"""The ticket desk: load a ticket from its snapshot, decide, seal, append and project."""
+import dataclasses
+import types
 import uuid
 
-from services.ticketing import codec, exceptions, store
+from services.ticketing import codec, exceptions, members, snapshots, store
 from services.ticketing.domain import (
-    Actor, RecordSlaAlert, ResolveWithParent, TicketingError, can_view, children_to_resolve,
-    decide, evolve, mirror_command, replay)
+    Actor, Comment, RecordSlaAlert, ResolveWithParent, TicketingError, can_view,
+    children_to_resolve, decide, mirror_command, replay)
 from services.ticketing.schemas import load_policy_document
-from services.ticketing.sla import default_policy, next_sla_timers, sla_status
-from shared.eventstore import ConcurrencyError
+from services.ticketing.sla import SlaHistory, default_policy, next_sla_timers, sla_history, sla_status
+from shared import eventstore
 
 POLICY_STREAM = "sla-policy"
 
 
-def sla_instants(policy, events, now):
+def sla_instants(policy, history, now):
     """The read model's SLA columns: each target's deadline and the next alert to record."""
-    status = sla_status(policy, events, now)
-    timers = next_sla_timers(policy, events, now)
+    status = sla_status(policy, history, now)
+    timers = next_sla_timers(policy, history, now)
     return {"sla_first_response_due": status["first_response"]["due_at"],
             "sla_resolution_due": status["resolution"]["due_at"],
-            "sla_next_at": timers[0].at if timers else None}
+            "sla_next_at": timers[0].at if timers else None,
+            "sla_history": history.to_json()}
 
 
 def checked_id(ticket_id):
@@ -29,14 +32,19 @@ def checked_id(ticket_id):
         raise exceptions.TicketNotFound("ticket not found") from exc
 
 
+def _comment(row):
+    return Comment(comment_id=str(row["comment_id"]), author_id=row["author_id"], body=row["body"],
+                   internal=row["internal"], created_at=row["created_at"], edited_at=row["edited_at"])
+
+
 class TicketDesk:
     def __init__(self, db, cipher, clock, tenant_id):
         self.db, self.cipher, self.clock = db, cipher, clock
         self.tenant_id = str(tenant_id)
         self.conn = db.begin(self.tenant_id)
         self._policy = None
-        # streams this worker already folded: the response after a write needs no reload
-        self._streams = {}
+        # tickets this worker already loaded: a second command in the same unit needs no reload
+        self._loaded = {}
 
     # reading
 
@@ -46,36 +54,52 @@ class TicketDesk:
             self._policy = load_policy_document(stored[0]) if stored else default_policy()
         return self._policy
 
-    def events(self, ticket_id, decrypt=True):
-        if ticket_id in self._streams:
-            return list(self._streams[ticket_id])
-        envelopes = self.db.load(codec.stream_id(ticket_id))
-        if decrypt:
-            return [codec.opened(self.cipher, envelope) for envelope in envelopes]
-        return [codec.recorded(envelope, {}) for envelope in envelopes]
+    def events(self, ticket_id):
+        """Every event of the ticket, personal fields opened (history, rebuilds, purges)."""
+        return [codec.opened(self.cipher, e) for e in self.db.load(codec.stream_id(ticket_id))]
 
-    def visible(self, ticket_id, actor, decrypt=True):
-        """(state, events) of a ticket the actor may see; 404 otherwise, whatever the reason."""
-        ticket_id = checked_id(ticket_id)
-        events = self.events(ticket_id, decrypt)
-        state = replay(events)
-        if state is None or not can_view(state, actor):
+    def load(self, ticket_id):
+        """The ticket's Aggregate: its snapshot, then the few events after it."""
+        if ticket_id in self._loaded:
+            return self._loaded[ticket_id]
+        stream, aggregate = codec.stream_id(ticket_id), None
+        snapshot = eventstore.load_snapshot(self.conn, self.tenant_id, stream)
+        if snapshot:
+            aggregate = snapshots.restore(self.cipher, self.tenant_id, *snapshot)
+        aggregate = aggregate or snapshots.Aggregate()
+        for envelope in self.db.load(stream, aggregate.version):
+            aggregate.fold(envelope, codec.opened(self.cipher, envelope))
+        self._loaded[ticket_id] = aggregate
+        return aggregate
+
+    def row(self, ticket_id, actor):
+        """The ticket's read-model row, if the actor may see it; 404 otherwise, whatever the reason."""
+        row = store.get_ticket(self.conn, checked_id(ticket_id))
+        if row is None or not can_view(types.SimpleNamespace(
+                requester_id=row["requester_id"], watchers=frozenset(row["watchers"])), actor):
             raise exceptions.TicketNotFound("ticket not found")
-        return state, events
+        return row
 
     def timeline(self, ticket_id, actor):
         """(events, envelopes) of a ticket the actor may see, personal fields opened."""
+        self.row(ticket_id, actor)
         envelopes = self.db.load(codec.stream_id(checked_id(ticket_id)))
-        events = [codec.opened(self.cipher, envelope) for envelope in envelopes]
-        state = replay(events)
-        if state is None or not can_view(state, actor):
-            raise exceptions.TicketNotFound("ticket not found")
-        return events, envelopes
+        return [codec.opened(self.cipher, envelope) for envelope in envelopes], envelopes
 
-    def sla(self, events):
-        return sla_status(self.policy(), events, self.clock.now())
+    def sla(self, row):
+        """The SLA clocks of a read-model row, now (rows projected before the column: from events)."""
+        stored = row["sla_history"]
+        history = SlaHistory.from_json(stored) if stored else sla_history(self.events(str(row["ticket_id"])))
+        return sla_status(self.policy(), history, self.clock.now())
 
     # writing
+
+    def _with_comments(self, state, commands):
+        """The state with the stored comments the commands name (a snapshot holds none)."""
+        wanted = {str(c.comment_id) for c in commands if getattr(c, "comment_id", None)}
+        missing = wanted - {c.comment_id for c in state.comments}
+        found = [_comment(row) for row in store.comments_by_id(self.conn, state.ticket_id, missing)]
+        return dataclasses.replace(state, comments=(*state.comments, *found)) if found else state
 
     def run(self, ticket_id, actor, commands, expected_version=None):
         """Decide every command in turn, append their events at once and project the result.
@@ -83,11 +107,11 @@ class TicketDesk:
         `commands` is a list, or a function of the current state returning one (for PATCH).
         """
         ticket_id = checked_id(ticket_id)
-        events = self.events(ticket_id)
-        state = replay(events)
+        aggregate = self.load(ticket_id)
+        state = aggregate.state
         if state is not None and not can_view(state, actor):
             raise exceptions.TicketNotFound("ticket not found")
-        base = state.version if state else 0
+        base = aggregate.version
         if expected_version is not None and expected_version != base:
             raise exceptions.StaleVersion(f"the ticket is at version {base}, not {expected_version}")
         stream, envelopes = codec.stream_id(ticket_id), []
@@ -95,9 +119,12 @@ class TicketDesk:
             if state is None:
                 raise exceptions.TicketNotFound("ticket not found")
             commands = commands(state)
+        if state is not None:
+            aggregate.state = state = self._with_comments(state, commands)
+        known = members.roles_of(self.conn, commands)
         for command in commands:
             try:
-                decided = decide(state, command, self.clock.now())
+                decided = decide(state, command, self.clock.now(), known)
             except TicketingError as exc:
                 raise exceptions.from_domain(exc) from exc
             for new in decided:
@@ -105,28 +132,24 @@ class TicketDesk:
                     new.type, stream, new.data, actor=codec.envelope_actor(actor),
                     pii=codec.seal(self.cipher, self.tenant_id, new)
                 ).with_version(base + len(envelopes) + 1)
-                recorded = codec.opened(self.cipher, envelope)
-                state = evolve(state, recorded)
-                events.append(recorded)
+                aggregate.fold(envelope, codec.opened(self.cipher, envelope))
+                state = aggregate.state
                 envelopes.append(envelope)
         if envelopes:
-            self._append(stream, base, envelopes, expected_version is not None)
-            self._streams[ticket_id] = list(events)
+            # a lost race raises ConcurrencyError: the entrypoint decides it all again
+            self.db.append(stream, base, envelopes)
             touched = {e.data["comment_id"] for e in envelopes if "comment_id" in e.data}
-            self.project(state, events, touched)
+            self.project(state, aggregate.sla, touched)
+            if aggregate.due():
+                eventstore.save_snapshot(self.conn, self.tenant_id, stream, aggregate.version,
+                                         snapshots.dump(self.cipher, self.tenant_id, aggregate))
+                aggregate.snapshot_version = aggregate.version
         return state, envelopes
 
-    def _append(self, stream, base, envelopes, had_if_match):
-        try:
-            self.db.append(stream, base, envelopes)
-        except ConcurrencyError as exc:
-            error = exceptions.StaleVersion if had_if_match else exceptions.TicketConflict
-            raise error("the ticket changed meanwhile; read it again and retry") from exc
-
-    def project(self, state, events, comment_ids=None):
+    def project(self, state, history, comment_ids=None):
         """Bring the ticket's rows up to its state; comments: those named, or all when None."""
         store.upsert_ticket(self.conn, self.tenant_id, state,
-                            sla_instants(self.policy(), events, self.clock.now()))
+                            sla_instants(self.policy(), history, self.clock.now()))
         comments = [c for c in state.comments if comment_ids is None or c.comment_id in comment_ids]
         if comments:
             store.upsert_comments(self.conn, self.tenant_id, state.ticket_id, comments)
@@ -145,7 +168,7 @@ class TicketDesk:
 
     def resolve_children(self, parent_id):
         """The process manager of a closed parent: resolve each child still active (idempotent)."""
-        parent = replay(self.events(parent_id, decrypt=False))
+        parent = self.load(checked_id(parent_id)).state
         system = Actor.system()
         resolved = 0
         for child_id in children_to_resolve(parent) if parent else []:
@@ -156,17 +179,17 @@ class TicketDesk:
 
     def record_due_sla_alerts(self, ticket_id):
         """Record every SLA warning or breach due now; refresh the timer's instants. Idempotent."""
-        events = self.events(ticket_id)
-        if not events:
+        aggregate = self.load(checked_id(ticket_id))
+        if aggregate.state is None:
             return []
         now, system = self.clock.now(), Actor.system()
         due = [RecordSlaAlert(actor=system, kind=t.kind, target=t.target, at=t.at, due_at=t.due_at,
                               target_minutes=t.target_minutes)
-               for t in next_sla_timers(self.policy(), events, now) if t.at <= now]
+               for t in next_sla_timers(self.policy(), aggregate.sla, now) if t.at <= now]
         if due:
             return self.run(ticket_id, system, due)[1]
         store.set_sla_instants(self.conn, checked_id(ticket_id),
-                               sla_instants(self.policy(), events, now))
+                               sla_instants(self.policy(), aggregate.sla, now))
         return []
 
     # privacy and maintenance
@@ -178,7 +201,7 @@ class TicketDesk:
         for stream in store.ticket_streams(self.conn):
             events = self.events(codec.ticket_id_of(stream))
             state = replay(events)
-            self.project(state, events)
+            self.project(state, sla_history(events))
             tickets, comments = tickets + 1, comments + len(state.comments)
         policy_events = self.db.load(POLICY_STREAM)
         if policy_events:
@@ -191,5 +214,7 @@ class TicketDesk:
         touched = store.tickets_touching(self.conn, str(subject_id))
         for ticket_id in touched:
             events = self.events(ticket_id)
-            self.project(replay(events), events)
+            self.project(replay(events), sla_history(events))
+        # sealed entries of a shredded key are unreadable already; nothing of theirs stays either
+        store.drop_snapshots(self.conn, [codec.stream_id(ticket_id) for ticket_id in touched])
         return {"tickets_reprojected": len(touched), **store.erase_subject_text(self.conn, str(subject_id))}

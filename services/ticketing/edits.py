@@ -1,6 +1,8 @@
 """Turns API documents (create body, PATCH body) into domain commands."""
+import uuid
+
 from services.ticketing.domain import (
-    AddWatcher, AssignTicket, OpenTicket, RemoveWatcher, SetPriority, TagTicket, UpdateTicket)
+    AssignTicket, ChangeWatchers, OpenTicket, SetPriority, TagTicket, UpdateTicket)
 
 
 def open_command(actor, ticket_id, body):
@@ -9,6 +11,15 @@ def open_command(actor, ticket_id, body):
         description=body["description"], urgency=body["urgency"], impact=body["impact"],
         critical=body["critical"], category=body["category"], requester_id=body["requester_id"],
         watchers=frozenset(body["watchers"]), tags=frozenset(body["tags"]))
+
+
+def _canonical(value):
+    """A UUID in its canonical spelling, so that a PATCH compares ids as the state holds them;
+    anything else as sent (the domain refuses it, naming the field)."""
+    try:
+        return str(uuid.UUID(value))
+    except (TypeError, ValueError, AttributeError):
+        return value
 
 
 def patch_commands(state, actor, changes):
@@ -30,7 +41,8 @@ def patch_commands(state, actor, changes):
         if wanted != state.tags:
             commands.append(TagTicket(actor=actor, add=wanted - state.tags, remove=state.tags - wanted))
     if "watchers" in changes:
-        wanted = frozenset(changes["watchers"])
-        commands += [AddWatcher(actor=actor, user_id=u) for u in sorted(wanted - state.watchers)]
-        commands += [RemoveWatcher(actor=actor, user_id=u) for u in sorted(state.watchers - wanted)]
+        wanted = frozenset(map(_canonical, changes["watchers"]))
+        if wanted != state.watchers:
+            commands.append(ChangeWatchers(actor=actor, add=wanted - state.watchers,
+                                           remove=state.watchers - wanted))
     return commands

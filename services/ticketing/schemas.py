@@ -26,7 +26,10 @@ class CreateTicketSchema(Schema):
 
 
 class UpdateTicketSchema(Schema):
-    """PATCH: only the fields present change; tags and watchers replace the whole set."""
+    """PATCH: only the fields present change; tags and watchers replace the whole set.
+
+    People must be UUIDs of the tenant's members, lists stay within their bounds (watchers
+    100, tags 20 per ticket): the domain checks both when it decides (422 naming the field)."""
 
     title = fields.String(validate=validate.Length(min=1, max=200))
     description = fields.String(validate=validate.Length(max=TEXT_MAX))

@@ -2,7 +2,8 @@
 import json
 import uuid
 
-from services.ticketing import codec, edits, exceptions, store, views
+from services.ticketing import codec, edits, exceptions, members, store, views
+from services.ticketing import events as _catalogue  # noqa: F401 (declares ticketing's event types)
 from services.ticketing.clock import Clock
 from services.ticketing.desk import POLICY_STREAM, TicketDesk
 from services.ticketing.domain import AddComment, LinkTicket, Transition
@@ -15,10 +16,11 @@ from shared.auth import Authenticator, require_roles
 from shared import idempotency
 from shared.keys import SubjectKeys
 from shared.messaging import event_handler
-from shared.rpc import rpc
+from shared.rpc import PRIVACY, rpc
 from shared.service import DZDeskService
 from shared.web import (
-    decode_cursor, etag, http, json_body, json_response, page, page_limit, required_if_match)
+    PageQuery, decode_cursor, etag, http, json_body, json_response, page, page_limit,
+    required_if_match, time_and_id)
 
 STAFF = ("agent", "admin")
 
@@ -38,10 +40,10 @@ class TicketingService(DZDeskService):
         return principal, codec.actor_from_principal(principal), self.desk(principal.tenant_id)
 
     def ticket_response(self, desk, ticket_id, actor, status=200, headers=None):
-        state, events = desk.visible(ticket_id, actor, decrypt=False)
-        row = store.get_ticket(desk.conn, state.ticket_id)
-        comments = store.comments_of(desk.conn, state.ticket_id, actor.is_privileged)
-        body = views.ticket_detail(row, comments, desk.sla(events))
+        """The ticket as its read model shows it (in the worker's transaction: after its writes)."""
+        row = desk.row(ticket_id, actor)
+        comments = store.comments_of(desk.conn, row["ticket_id"], actor.is_privileged)
+        body = views.ticket_detail(row, comments, desk.sla(row))
         return json_response(body, status, {"ETag": etag(row["version"]), **(headers or {})})
 
     @http("POST", "/v1/tickets", body=CreateTicketSchema, responses={201: None})
@@ -57,11 +59,11 @@ class TicketingService(DZDeskService):
         desk.run(ticket_id, actor, [edits.open_command(actor, ticket_id, body)])
         return self.ticket_response(desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"})
 
-    @http("GET", "/v1/tickets")
+    @http("GET", "/v1/tickets", query=(ListQuerySchema, PageQuery))
     def list_tickets(self, request):
         principal, actor, desk = self.caller(request)
         filters = ListQuerySchema().load(request.args.to_dict())
-        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"))
+        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"), time_and_id)
         rows = store.list_tickets(desk.conn, filters, limit, after,
                                   visible_to=None if actor.is_privileged else actor.user_id)
         return page([views.ticket_summary(row) for row in rows], limit,
@@ -96,8 +98,7 @@ class TicketingService(DZDeskService):
         comment_id = str(uuid.uuid4())
         state, _ = desk.run(ticket_id, actor, [AddComment(
             actor=actor, comment_id=comment_id, body=body["body"], internal=not body["public"])])
-        comment = next(c for c in store.comments_of(desk.conn, state.ticket_id, True)
-                       if str(c["comment_id"]) == comment_id)
+        comment, = store.comments_by_id(desk.conn, state.ticket_id, [comment_id])
         return json_response(views.comment_view(comment), 201, {
             "Location": f"/v1/tickets/{state.ticket_id}/comments/{comment_id}",
             "ETag": etag(state.version)})
@@ -150,24 +151,36 @@ class TicketingService(DZDeskService):
         if event.data.get("to_status") == "closed":
             self.desk(event.tenant_id).resolve_children(codec.ticket_id_of(event.stream_id))
 
-    @rpc
+    @event_handler("identity", "user_joined")
+    def handle_identity_user_joined(self, event):
+        members.apply(self.db.begin(event.tenant_id), event)
+
+    @event_handler("identity", "member_roles_changed")
+    def handle_identity_member_roles_changed(self, event):
+        members.apply(self.db.begin(event.tenant_id), event)
+
+    @event_handler("identity", "member_erased")
+    def handle_identity_member_erased(self, event):
+        members.apply(self.db.begin(event.tenant_id), event)
+
+    @rpc(callers={"ticketing"})
     def rebuild_read_model(self, tenant_id):
         """Truncate the tenant's read models and replay every ticket stream into them."""
         return self.desk(tenant_id).rebuild()
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
         tickets, comments = store.subject_data(self.desk(tenant_id).conn, str(subject_id))
         return json.loads(json.dumps({"service": "ticketing", "tickets_requested": tickets,
                                       "comments_written": comments}, default=str))
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
         self.cipher.forget(tenant_id, subject_id)
         purged = self.desk(tenant_id).purge(subject_id)
         return {"service": "ticketing", "request_id": request_id, "purged": purged}
 
-    @rpc
+    @rpc(callers=PRIVACY)
     def rectify_subject(self, tenant_id, subject_id, changes):
         """Ticketing stores no names or emails (only ids), so there is nothing to rectify."""
         return {"service": "ticketing", "subject_id": subject_id, "rectified": {}}

@@ -9,7 +9,7 @@ TICKET_COLUMNS = (
     "category", "title", "description", "requester_id", "opened_by", "assignee_id", "group_id",
     "watchers", "tags", "links", "opened_at", "updated_at", "first_responded_at", "resolved_at",
     "closed_at", "cancelled_at", "reopen_count", "sla_first_response_due", "sla_resolution_due",
-    "sla_next_at", "version")
+    "sla_next_at", "sla_history", "version")
 _SELECT_TICKET = "SELECT " + ", ".join(TICKET_COLUMNS) + " FROM tickets"
 _UPSERT_TICKET = (
     "INSERT INTO tickets (tenant_id, " + ", ".join(TICKET_COLUMNS) + ") VALUES (%(tenant_id)s, "
@@ -37,7 +37,8 @@ def upsert_ticket(conn, tenant_id, state, sla):
         "opened_at": state.opened_at, "updated_at": state.updated_at,
         "first_responded_at": state.first_responded_at, "resolved_at": state.resolved_at,
         "closed_at": state.closed_at, "cancelled_at": state.cancelled_at,
-        "reopen_count": state.reopen_count, "version": state.version, **sla}
+        "reopen_count": state.reopen_count, "version": state.version, **sla,
+        "sla_history": Jsonb(sla["sla_history"])}
     conn.execute(_UPSERT_TICKET, row)
 
 
@@ -54,8 +55,9 @@ def upsert_comments(conn, tenant_id, ticket_id, comments):
 
 def set_sla_instants(conn, ticket_id, sla):
     conn.execute("UPDATE tickets SET sla_first_response_due = %(sla_first_response_due)s,"
-                 " sla_resolution_due = %(sla_resolution_due)s, sla_next_at = %(sla_next_at)s"
-                 " WHERE ticket_id = %(ticket_id)s", {**sla, "ticket_id": ticket_id})
+                 " sla_resolution_due = %(sla_resolution_due)s, sla_next_at = %(sla_next_at)s,"
+                 " sla_history = %(sla_history)s WHERE ticket_id = %(ticket_id)s",
+                 {**sla, "sla_history": Jsonb(sla["sla_history"]), "ticket_id": ticket_id})
 
 
 def get_ticket(conn, ticket_id):
@@ -69,6 +71,15 @@ def comments_of(conn, ticket_id, include_internal):
     if not include_internal:
         query += " AND NOT internal"
     return _rows(conn, query + " ORDER BY created_at, comment_id", (ticket_id,))
+
+
+def comments_by_id(conn, ticket_id, comment_ids):
+    """The named comments of a ticket (those that exist)."""
+    if not comment_ids:
+        return []
+    return _rows(conn, "SELECT comment_id, author_id, body, internal, created_at, edited_at"
+                       " FROM ticket_comments WHERE ticket_id = %s AND comment_id = ANY(%s::uuid[])",
+                 (ticket_id, sorted(comment_ids)))
 
 
 def list_tickets(conn, filters, limit, after=None, visible_to=None):
@@ -123,10 +134,13 @@ def tickets_touching(conn, subject_id):
 
 
 def erase_subject_text(conn, subject_id):
-    """Overwrite the subject's descriptions and comment bodies; counts of rows changed."""
+    """Overwrite the subject's titles, descriptions and comment bodies; counts of rows changed.
+
+    The text search vector is generated from title and description, so it follows."""
     descriptions = conn.execute(
-        "UPDATE tickets SET description = %s WHERE requester_id = %s AND description NOT IN ('', %s)",
-        (ERASED, subject_id, ERASED)).rowcount
+        "UPDATE tickets SET title = %s, description = CASE WHEN description = '' THEN ''"
+        " ELSE %s END WHERE requester_id = %s AND (title <> %s OR description NOT IN ('', %s))",
+        (ERASED, ERASED, subject_id, ERASED, ERASED)).rowcount
     comments = conn.execute(
         "UPDATE ticket_comments SET body = %s WHERE author_id = %s AND body <> %s",
         (ERASED, subject_id, ERASED)).rowcount
@@ -148,6 +162,10 @@ def clear_read_model(conn):
     comments = conn.execute("DELETE FROM ticket_comments").rowcount
     tickets = conn.execute("DELETE FROM tickets").rowcount
     return tickets, comments
+
+
+def drop_snapshots(conn, streams):
+    conn.execute("DELETE FROM snapshots WHERE stream_id = ANY(%s)", (list(streams),))
 
 
 def ticket_streams(conn):

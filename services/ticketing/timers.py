@@ -14,6 +14,7 @@ from nameko.extensions import Entrypoint
 from services.ticketing.clock import clock_from_config
 from shared.background import BackgroundLoop
 from shared.db import finish_transactions
+from shared.retry import retrying
 
 log = structlog.get_logger()
 
@@ -74,4 +75,4 @@ class SlaDue(BackgroundLoop, Entrypoint):
         self.conn = None
 
 
-sla_due = SlaDue.decorator
+sla_due = retrying(SlaDue.decorator)

@@ -10,7 +10,7 @@ _INSTANTS = ("opened_at", "updated_at", "first_responded_at", "resolved_at", "cl
 def ticket_summary(row):
     """A list item: the read-model row without the description's full text."""
     body = {key: iso(row[key]) if key in _INSTANTS else row[key]
-            for key in row if key not in ("ticket_id", "sla_next_at", "description")}
+            for key in row if key not in ("ticket_id", "sla_next_at", "sla_history", "description")}
     body["id"] = str(row["ticket_id"])
     body["watchers"], body["tags"] = list(row["watchers"]), list(row["tags"])
     body["allowed_transitions"] = sorted(ALLOWED[row["status"]])

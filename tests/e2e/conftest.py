@@ -34,6 +34,7 @@ class Suite:
     urls: dict = field(default_factory=dict)      # service -> database urls
     configs: dict = field(default_factory=dict)   # service -> nameko config
     containers: dict = field(default_factory=dict)
+    management_uri: str = ""                      # RabbitMQ's management API (queues, messages)
 
     def request(self, method, path, token=None, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -61,7 +62,7 @@ class Suite:
 
 
 @pytest.fixture
-def suite(service_config, container_factory, provider_keys, tmp_path):
+def suite(service_config, container_factory, provider_keys, tmp_path, request):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(nginx):
         pytest.fail("nginx is needed for the gateway tests (make test installs it as root)")
@@ -80,8 +81,10 @@ def suite(service_config, container_factory, provider_keys, tmp_path):
         for name in CLASSES:
             configs[name]["IDENTITY_JWKS_URL"] = identity + "/v1/auth/jwks"
         configs["privacy"]["PRIVACY_SAGA_POLL_SECONDS"] = 0.2
+        configs["privacy"]["PRIVACY_RECONCILE_SECONDS"] = 5  # as in production, with audit present
         suite = Suite(gateway=f"http://127.0.0.1:{gateway_port}", provider=provider,
-                      urls=urls, configs=configs)
+                      urls=urls, configs=configs,
+                      management_uri=request.config.getoption("RABBIT_API_URI"))
         for name, cls in CLASSES.items():
             suite.containers[name] = container_factory(cls, configs[name])
             suite.containers[name].start()

@@ -78,3 +78,45 @@ def test_a_user_of_one_tenant_cannot_file_a_request_about_a_subject_of_another(s
                              json={"type": "erasure", "subject_id": someone_b["user"]["id"]})
     assert response.status_code in (403, 404)
     assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def _promoted(suite, admin, member, roles):
+    changed = suite.request("PUT", f"/v1/tenant/members/{member['user']['id']}/roles",
+                            admin["access_token"], json={"roles": roles})
+    assert changed.status_code == 200, changed.text
+    return suite.request("POST", "/v1/auth/refresh",
+                         json={"refresh_token": member["refresh_token"]}).json()["access_token"]
+
+
+def test_an_export_an_admin_files_reaches_the_member_and_every_download_reaches_the_audit_log(suite):
+    marker = uuid.uuid4().hex[:8]
+    admin = suite.sign_in_google(f"boss.{marker}@example.test", name="Boss Person")
+    member = suite.sign_in_google(f"mia.{marker}@example.test", name=f"Mia {marker}")
+    officer = _promoted(suite, admin, suite.sign_in_google(f"po.{marker}@example.test"),
+                        ["privacy_officer"])
+    compliance = _promoted(suite, admin, admin, ["admin", "compliance_officer"])
+    filed = suite.request("POST", "/v1/privacy/requests", admin["access_token"],
+                          json={"type": "export", "subject_id": member["user"]["id"]})
+    assert filed.status_code == 202, filed.text
+    request_id = filed.json()["id"]
+    wait_until_completed(suite, request_id, member["access_token"], done=("ready",))
+    path = f"/v1/privacy/requests/{request_id}/export"
+
+    assert suite.request("GET", path + "?reason=curious", compliance).status_code == 403
+    assert suite.request("GET", path, officer).status_code == 400
+    allowed = suite.request("GET", path + "?reason=subject%20access%20complaint", officer)
+    assert allowed.status_code == 200, allowed.text
+    assert verify_bundle(allowed.content)["subject_id"] == member["user"]["id"]
+    mine = suite.request("GET", "/v1/privacy/requests?subject=me", member["access_token"]).json()
+    (listed,) = mine["items"]
+    assert listed["id"] == request_id and listed["filed_by"] == "admin"
+    assert [d["by"] for d in listed["downloads"]] == ["privacy_officer"]
+
+    (logged,) = wait_until(lambda: suite.request(
+        "GET", "/v1/audit/events?event_type=privacy.export_downloaded", compliance).json()["items"],
+        what="the download in the audit log")
+    envelope = logged["envelope"]
+    assert envelope["data"]["request_id"] == request_id
+    assert envelope["actor"]["roles"] == ["privacy_officer"]
+    assert envelope["data"]["downloaded_by"] == envelope["actor"]["user_id"] != member["user"]["id"]
+    assert "complaint" not in json.dumps(logged)

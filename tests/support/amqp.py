@@ -1,8 +1,33 @@
 """Small helpers to look at what reached RabbitMQ in a test's vhost."""
+import contextlib
 import json
 import time
 
 from kombu import Connection, Exchange, Queue
+
+from shared import broker
+
+
+def as_user(amqp_uri, name):
+    """The same broker and vhost, logged in as the broker user `name` (a service's, or the
+    tests' own); other names keep the URI's own login (guest: an anonymous caller)."""
+    passwords = broker.local_passwords(broker.SERVICES + ("probe",))
+    return broker.with_user(amqp_uri, name, passwords[name]) if name in passwords else amqp_uri
+
+
+def as_tool(amqp_uri):
+    """The same vhost as guest: the tests' tooling looks at any queue, as a service may not."""
+    return broker.with_user(amqp_uri, "guest", "guest")
+
+
+@contextlib.contextmanager
+def service_rpc(service, cfg, caller="probe", timeout=30):
+    """A standalone proxy to `service`, calling as broker user `caller` (by default the
+    tests' own, an operator: see DZDESK_RPC_OPERATORS), signed as the services sign."""
+    from shared.rpc import ClusterRpcClient
+    with ClusterRpcClient({"AMQP_URI": as_user(cfg["AMQP_URI"], caller)},
+                          timeout=timeout) as cluster:
+        yield getattr(cluster, service)
 
 
 def confirming_connection(amqp_uri):
@@ -13,13 +38,22 @@ def confirming_connection(amqp_uri):
 
 def publish(amqp_uri, bodies, exchange_of=lambda body: body["event_type"].split(".", 1)[0],
             routing_key_of=lambda body: body["event_type"].split(".", 1)[1]):
-    """Publish envelopes (or any JSON bodies) as a relay does, each one confirmed."""
-    with confirming_connection(amqp_uri) as connection:
-        producer = connection.Producer(serializer="json")
+    """Publish envelopes (or any JSON bodies) as a relay does, each one confirmed, as the
+    broker user of the service whose exchange it goes to (with it as `user_id`)."""
+    connections = {}
+    try:
         for body in bodies:
-            exchange = Exchange(f"{exchange_of(body)}.events", type="topic", durable=True)
-            producer.publish(body, exchange=exchange, routing_key=routing_key_of(body),
-                             declare=[], delivery_mode=2)
+            owner = exchange_of(body)
+            if owner not in connections:
+                uri = as_user(amqp_uri, owner)
+                connections[owner] = (confirming_connection(uri), broker.user_of(uri))
+            connection, user = connections[owner]
+            connection.Producer(serializer="json").publish(
+                body, exchange=Exchange(f"{owner}.events", type="topic", durable=True),
+                routing_key=routing_key_of(body), declare=[], delivery_mode=2, user_id=user)
+    finally:
+        for connection, _ in connections.values():
+            connection.release()
 
 
 def bind_queue(amqp_uri, service, routing_key="#", name=None):
@@ -27,7 +61,7 @@ def bind_queue(amqp_uri, service, routing_key="#", name=None):
     queue = Queue(name or f"test-{service}-{time.monotonic_ns()}",
                   exchange=Exchange(f"{service}.events", type="topic", durable=True),
                   routing_key=routing_key, durable=True)
-    with Connection(amqp_uri) as connection:
+    with Connection(as_tool(amqp_uri)) as connection:
         queue(connection.default_channel).declare()
     return queue.name
 
@@ -36,7 +70,7 @@ def drain(amqp_uri, queue_name, expect=None, timeout=5.0):
     """(body, headers) of every message in the queue; waits until `expect` arrived."""
     received = []
     deadline = time.monotonic() + timeout
-    with Connection(amqp_uri) as connection:
+    with Connection(as_tool(amqp_uri)) as connection:
         channel = connection.default_channel
         while time.monotonic() < deadline:
             message = channel.basic_get(queue_name, no_ack=True)
@@ -50,14 +84,14 @@ def drain(amqp_uri, queue_name, expect=None, timeout=5.0):
 
 
 def queue_depth(amqp_uri, queue_name):
-    with Connection(amqp_uri) as connection:
+    with Connection(as_tool(amqp_uri)) as connection:
         return Queue(queue_name)(connection.default_channel).queue_declare(passive=True).message_count
 
 
 def has_consumer(amqp_uri, queue_name):
     """True once the queue exists and something consumes it."""
     try:
-        with Connection(amqp_uri) as connection:
+        with Connection(as_tool(amqp_uri)) as connection:
             declared = Queue(queue_name)(connection.default_channel).queue_declare(passive=True)
             return declared.consumer_count > 0
     except Exception:

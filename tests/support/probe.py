@@ -4,7 +4,6 @@ import os
 import eventlet
 import structlog
 from marshmallow import Schema, fields, validate
-from nameko.rpc import RpcProxy
 
 from shared import errors
 from shared.db import Database
@@ -13,7 +12,7 @@ from shared.health import HealthMixin
 from shared.logs import WorkerLogContext
 from shared.messaging import event_handler
 from shared.relay import OutboxRelay
-from shared.rpc import rpc
+from shared.rpc import ServiceRpc, rpc
 from shared.web import etag, http, json_body, json_response, required_if_match
 
 
@@ -37,7 +36,7 @@ class ProbeService(HealthMixin):
     db = Database()
     log_context = WorkerLogContext()
     relay = OutboxRelay()
-    echo = RpcProxy("echo")
+    echo = ServiceRpc("echo")
 
     @http("POST", "/v1/probe/<tenant_id>/streams/<stream_id>", body=NoteSchema,
           responses={201: None})
@@ -84,7 +83,7 @@ class EchoService:
     calls = []
     log_context = WorkerLogContext()
 
-    @rpc
+    @rpc(callers={"probe"})
     def remember(self, value):
         from shared.logs import current_correlation_id
         EchoService.calls.append((value, current_correlation_id()))

@@ -5,12 +5,13 @@
     replay(events) -> Ticket | None                  folds a whole stream
 
 Module map: model (types, event names), commands, lifecycle (transition table), priority
-(urgency x impact matrix), permissions, links (and their mirroring), queries, errors.
+(urgency x impact matrix), permissions, people (who a command names), links (and their
+mirroring), validation (field checks and list bounds), queries, errors.
 """
 
 from .commands import (
-    AddComment, AddWatcher, AssignTicket, EditComment, LinkTicket, OpenTicket, RecordSlaAlert,
-    RectifyPersonalText, RemoveWatcher, ResolveWithParent, SetPriority, TagTicket, Transition,
+    AddComment, AddWatcher, AssignTicket, ChangeWatchers, EditComment, LinkTicket, OpenTicket,
+    RecordSlaAlert, RectifyPersonalText, RemoveWatcher, ResolveWithParent, SetPriority, TagTicket, Transition,
     UnlinkTicket, UpdateTicket)
 from .decide import decide
 from .errors import (
@@ -21,6 +22,7 @@ from .lifecycle import (
     ACTIVE, ALLOWED, CANCELLED, CLOSED, IN_PROGRESS, NEW, OPEN, PENDING, PENDING_REASONS,
     REQUESTER_TRANSITIONS, RESOLVED, STATUSES, TERMINAL)
 from .links import INVERSE, LINK_KINDS, mirror_command
+from .people import named_people
 from .model import (
     ERASED, EVENT_TYPES, SLA_TARGETS, TICKET_TYPES, Actor, Comment, Link, NewEvent, RecordedEvent,
     SlaAlert, Ticket)
@@ -32,11 +34,11 @@ __all__ = [
     "ACTIVE", "ALLOWED", "CANCELLED", "CLOSED", "CRITICAL", "ERASED", "EVENT_TYPES", "IN_PROGRESS",
     "INVERSE", "LEVELS", "LINK_KINDS", "MATRIX", "NEW", "OPEN", "PENDING", "PENDING_REASONS",
     "PRIORITIES", "REQUESTER_TRANSITIONS", "RESOLVED", "SLA_TARGETS", "STATUSES", "TERMINAL",
-    "TICKET_TYPES", "Actor", "AddComment", "AddWatcher", "AssignTicket", "Comment", "EditComment",
+    "TICKET_TYPES", "Actor", "AddComment", "AddWatcher", "AssignTicket", "ChangeWatchers", "Comment", "EditComment",
     "Forbidden", "InvalidTransition", "Link", "LinkTicket", "NewEvent", "OpenTicket",
     "RecordSlaAlert", "RecordedEvent", "RectifyPersonalText", "RemoveWatcher", "ResolveWithParent",
     "SetPriority", "SlaAlert", "TagTicket", "Ticket", "TicketAlreadyExists", "TicketClosed",
     "TicketNotFound", "TicketingError", "Transition", "UnlinkTicket", "UpdateTicket",
     "ValidationFailed", "can_view", "children_to_resolve", "decide", "evolve", "is_requester",
-    "mirror_command", "parent_of", "priority_for", "replay", "visible_comments",
+    "mirror_command", "named_people", "parent_of", "priority_for", "replay", "visible_comments",
 ]

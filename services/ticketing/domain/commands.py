@@ -1,8 +1,8 @@
 """Commands the ticketing domain decides on; each names its actor, every field is a keyword.
 
 `None` on an optional field of an update-style command means "leave unchanged".
-Ids (ticket, comment, user, group) are generated or checked by the service; the domain only
-requires them to be non-empty strings.
+Ids (ticket, comment, user, group) are UUIDs; people named must be members of the tenant
+(see people.py), which the service's projection of identity's members tells `decide`.
 """
 
 from __future__ import annotations
@@ -100,6 +100,15 @@ class RemoveWatcher:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChangeWatchers:
+    """Add and remove watchers at once (a PATCH of the whole list): one event whatever its size."""
+
+    actor: Actor
+    add: frozenset[str] = frozenset()
+    remove: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
 class TagTicket:
     actor: Actor
     add: frozenset[str] = frozenset()
@@ -134,9 +143,9 @@ class ResolveWithParent:
 
 @dataclass(frozen=True, kw_only=True)
 class RectifyPersonalText:
-    """Privacy's rectification: replace the description or a comment body, in any status.
+    """Privacy's rectification: replace the title, the description or a comment body, in any status.
 
-    `field` is "description" or "comment" (then `comment_id` names it).
+    `field` is "title", "description" or "comment" (then `comment_id` names it).
     """
 
     actor: Actor

@@ -2,35 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from . import links, lifecycle as lc
 from .commands import (
-    AddComment, AddWatcher, AssignTicket, EditComment, LinkTicket, OpenTicket, RecordSlaAlert,
-    RectifyPersonalText, RemoveWatcher, ResolveWithParent, SetPriority, TagTicket, Transition,
-    UnlinkTicket, UpdateTicket)
+    AddComment, AddWatcher, AssignTicket, ChangeWatchers, EditComment, LinkTicket, OpenTicket,
+    RecordSlaAlert, RectifyPersonalText, RemoveWatcher, ResolveWithParent, SetPriority, TagTicket,
+    Transition, UnlinkTicket, UpdateTicket)
 from .errors import (
     Forbidden, InvalidTransition, TicketAlreadyExists, TicketClosed, TicketNotFound, ValidationFailed)
 from .model import (
     COMMENT_ADDED, COMMENT_EDITED, PRIORITY_CHANGED, PRIVACY_OFFICER, REQUESTER_TICKET_TYPES,
     SLA_ALERT_KINDS, SLA_TARGETS, STATUS_CHANGED, TAGS_CHANGED, TICKET_ASSIGNED, TICKET_OPENED,
-    TICKET_TYPES, TICKET_UPDATED, WATCHER_ADDED, WATCHER_REMOVED, Actor, NewEvent, SlaAlert, Ticket,
-    pii_value)
+    TICKET_TYPES, TICKET_UPDATED, WATCHERS_CHANGED, Actor, NewEvent, SlaAlert, Ticket, pii_value)
+from .people import named_people, require_members
 from .permissions import (
     counts_as_first_response, is_requester, require_participant, require_privileged)
 from .priority import LEVELS, priority_for
 from .validation import (
-    clean_category, clean_choice, clean_id, clean_ids, clean_optional_id, clean_tags, clean_text,
-    clean_title)
+    TAGS_MAX, WATCHERS_MAX, bounded, clean_category, clean_choice, clean_id, clean_ids,
+    clean_optional_id, clean_tags, clean_text, clean_title)
 
 
-def decide(state: Ticket | None, command: object, now: datetime) -> list[NewEvent]:
+def decide(state: Ticket | None, command: object, now: datetime,
+           members: Mapping[str, frozenset[str]] | None = None) -> list[NewEvent]:
     """The events a command produces on a ticket, or a TicketingError; [] when nothing changes.
 
     `state` is None for a stream without events. `now` is the service's clock (UTC), the instant
-    the resulting events will carry as occurred_at.
+    the resulting events will carry as occurred_at. `members` (user id -> roles) are the tenant's
+    members among the people the command names (people.named_people); the service always
+    passes them, None skips the membership check (pure tests of other rules).
     """
+    actor = getattr(command, "actor", None)
+    for field, ids in named_people(command).items():
+        ids = clean_ids(field, ids)  # 422 on a malformed id before asking who is a member
+        if members is not None:
+            require_members(actor, field, ids, members)
     if isinstance(command, OpenTicket):
         if state is not None:
             raise TicketAlreadyExists(state.ticket_id)
@@ -62,10 +70,10 @@ def _open(cmd: OpenTicket) -> list[NewEvent]:
     urgency = clean_choice("urgency", cmd.urgency, LEVELS)
     impact = clean_choice("impact", cmd.impact, LEVELS)
     description = clean_text("description", cmd.description, required=False)
+    title = clean_title(cmd.title)
     data = {
         "ticket_id": ticket_id,
         "type": ticket_type,
-        "title": clean_title(cmd.title),
         "category": None if cmd.category is None else clean_category(cmd.category),
         "urgency": urgency,
         "impact": impact,
@@ -73,12 +81,15 @@ def _open(cmd: OpenTicket) -> list[NewEvent]:
         "priority": priority_for(urgency, impact, bool(cmd.critical)),
         "requester_id": requester_id,
         "opened_by": actor.user_id,
-        "watchers": sorted(clean_ids("watchers", cmd.watchers) - {requester_id}),
-        "tags": sorted(clean_tags(cmd.tags)),
+        "watchers": sorted(bounded("watchers", clean_ids("watchers", cmd.watchers) - {requester_id},
+                                   WATCHERS_MAX)),
+        "tags": sorted(bounded("tags", clean_tags(cmd.tags), TAGS_MAX)),
     }
-    # The description is about the requester even when an agent types it for them, so it is
-    # sealed under the requester's key: erasing the requester erases it.
-    pii = {"description": pii_value(requester_id, description)} if description else {}
+    # Title and description are about the requester even when an agent types them, so they
+    # are sealed under the requester's key: erasing the requester erases them.
+    pii = {"title": pii_value(requester_id, title)}
+    if description:
+        pii["description"] = pii_value(requester_id, description)
     return [NewEvent(TICKET_OPENED, data, pii)]
 
 
@@ -87,15 +98,15 @@ def _update(state: Ticket, cmd: UpdateTicket, now: datetime) -> list[NewEvent]:
     require_participant(state, actor, "edit a ticket")
     _require_open(state)
     changes: dict[str, object] = {}
+    pii = {}
     if cmd.title is not None and (title := clean_title(cmd.title)) != state.title:
-        changes["title"] = title
+        pii["title"] = pii_value(state.requester_id, title)
     if cmd.type is not None and (ticket_type := clean_choice("type", cmd.type, TICKET_TYPES)) != state.type:
         require_privileged(actor, "change a ticket's type")
         changes["type"] = ticket_type
     if cmd.category is not None and (category := clean_category(cmd.category)) != state.category:
         require_privileged(actor, "change a ticket's category")
         changes["category"] = category
-    pii = {}
     if cmd.description is not None:
         description = clean_text("description", cmd.description, required=False)
         if description != state.description:
@@ -183,7 +194,10 @@ def _edit_comment(state: Ticket, cmd: EditComment, now: datetime) -> list[NewEve
 def _rectify(state: Ticket, cmd: RectifyPersonalText, now: datetime) -> list[NewEvent]:
     if not (cmd.actor.is_system or PRIVACY_OFFICER in cmd.actor.roles):
         raise Forbidden("only the privacy service or a privacy officer may rectify personal text")
-    field = clean_choice("field", cmd.field, ("description", "comment"))
+    field = clean_choice("field", cmd.field, ("title", "description", "comment"))
+    if field == "title":
+        return [NewEvent(TICKET_UPDATED, {"fields": ["title"], "rectification": True},
+                         {"title": pii_value(state.requester_id, clean_title(cmd.value))})]
     value = clean_text("value", cmd.value, required=field == "comment")
     if field == "description":
         return [NewEvent(TICKET_UPDATED, {"fields": ["description"], "rectification": True},
@@ -207,23 +221,27 @@ def _assign(state: Ticket, cmd: AssignTicket, now: datetime) -> list[NewEvent]:
     return [NewEvent(TICKET_ASSIGNED, data, {})]
 
 
-def _add_watcher(state: Ticket, cmd: AddWatcher, now: datetime) -> list[NewEvent]:
-    require_participant(state, cmd.actor, "add watchers")
+def _change_watchers(state: Ticket, cmd: ChangeWatchers, now: datetime) -> list[NewEvent]:
+    """One event for the whole change; anyone may stop watching, the rest is participants'."""
+    add, remove = clean_ids("watchers", cmd.add), clean_ids("watchers", cmd.remove)
+    if add or remove - {cmd.actor.user_id}:
+        require_participant(state, cmd.actor, "change other watchers")
     _require_open(state)
-    user_id = clean_id("user_id", cmd.user_id)
-    if user_id in state.watchers or user_id == state.requester_id:
+    if add & remove:
+        raise ValidationFailed("watchers", "a watcher cannot be added and removed at once")
+    added, removed = add - state.watchers - {state.requester_id}, remove & state.watchers
+    if not added and not removed:
         return []
-    return [NewEvent(WATCHER_ADDED, {"user_id": user_id}, {})]
+    bounded("watchers", (state.watchers - removed) | added, WATCHERS_MAX)
+    return [NewEvent(WATCHERS_CHANGED, {"added": sorted(added), "removed": sorted(removed)}, {})]
+
+
+def _add_watcher(state: Ticket, cmd: AddWatcher, now: datetime) -> list[NewEvent]:
+    return _change_watchers(state, ChangeWatchers(actor=cmd.actor, add=frozenset({cmd.user_id})), now)
 
 
 def _remove_watcher(state: Ticket, cmd: RemoveWatcher, now: datetime) -> list[NewEvent]:
-    user_id = clean_id("user_id", cmd.user_id)
-    if user_id != cmd.actor.user_id:
-        require_participant(state, cmd.actor, "remove other watchers")
-    _require_open(state)
-    if user_id not in state.watchers:
-        return []
-    return [NewEvent(WATCHER_REMOVED, {"user_id": user_id}, {})]
+    return _change_watchers(state, ChangeWatchers(actor=cmd.actor, remove=frozenset({cmd.user_id})), now)
 
 
 def _tag(state: Ticket, cmd: TagTicket, now: datetime) -> list[NewEvent]:
@@ -235,6 +253,7 @@ def _tag(state: Ticket, cmd: TagTicket, now: datetime) -> list[NewEvent]:
     added, removed = add - state.tags, remove & state.tags
     if not added and not removed:
         return []
+    bounded("tags", (state.tags - removed) | added, TAGS_MAX)
     return [NewEvent(TAGS_CHANGED, {"added": sorted(added), "removed": sorted(removed)}, {})]
 
 
@@ -270,6 +289,7 @@ _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
     AssignTicket: _assign,
     AddWatcher: _add_watcher,
     RemoveWatcher: _remove_watcher,
+    ChangeWatchers: _change_watchers,
     TagTicket: _tag,
     LinkTicket: links.decide_link,
     UnlinkTicket: links.decide_unlink,

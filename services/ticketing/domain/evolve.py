@@ -10,7 +10,7 @@ from .errors import TicketingError
 from .model import (
     COMMENT_ADDED, COMMENT_EDITED, PRIORITY_CHANGED, SLA_BREACHED, SLA_WARNING, STATUS_CHANGED,
     TAGS_CHANGED, TICKET_ASSIGNED, TICKET_LINKED, TICKET_OPENED, TICKET_UNLINKED, TICKET_UPDATED,
-    WATCHER_ADDED, WATCHER_REMOVED, Comment, Link, RecordedEvent, SlaAlert, Ticket)
+    WATCHER_ADDED, WATCHER_REMOVED, WATCHERS_CHANGED, Comment, Link, RecordedEvent, SlaAlert, Ticket)
 
 
 def evolve(state: Ticket | None, event: RecordedEvent) -> Ticket:
@@ -27,17 +27,35 @@ def evolve(state: Ticket | None, event: RecordedEvent) -> Ticket:
 
 
 def replay(events: Iterable[RecordedEvent]) -> Ticket | None:
-    """The ticket built from its whole stream in order; None for an empty stream."""
-    state = None
+    """The ticket built from its whole stream in order; None for an empty stream.
+
+    Linear in the stream: comments are gathered in a list and an index and set once at the
+    end, where folding each event with `evolve` would copy the tuple of comments every time.
+    """
+    state: Ticket | None = None
+    comments: list[Comment] = []
+    index: dict[str, int] = {}
     for event in events:
-        state = evolve(state, event)
-    return state
+        if state is None or event.type not in (COMMENT_ADDED, COMMENT_EDITED):
+            state = evolve(state, event)
+            continue
+        comment_id = event.data["comment_id"]
+        if event.type == COMMENT_ADDED:
+            index[comment_id] = len(comments)
+            comments.append(_new_comment(event))
+            state = _first_response(state, event)
+        elif comment_id in index:
+            comments[index[comment_id]] = _edited(comments[index[comment_id]], event)
+        state = replace(state, version=event.version, updated_at=event.occurred_at)
+    return replace(state, comments=tuple(comments)) if state is not None and comments else state
 
 
 def _opened(event: RecordedEvent) -> Ticket:
     data = event.data
     return Ticket(
-        ticket_id=data["ticket_id"], version=event.version, type=data["type"], title=data["title"],
+        # the title is sealed; streams written before it was still carry it in data
+        ticket_id=data["ticket_id"], version=event.version, type=data["type"],
+        title=event.pii.get("title", data.get("title", "")),
         description=event.pii.get("description", ""), category=data.get("category"),
         requester_id=data["requester_id"], opened_by=data.get("opened_by", event.actor_id),
         opened_at=event.occurred_at, updated_at=event.occurred_at, status=lc.NEW,
@@ -55,8 +73,7 @@ def _first_response(state: Ticket, event: RecordedEvent) -> Ticket:
 
 def _updated(state: Ticket, event: RecordedEvent) -> Ticket:
     changes = {key: event.data[key] for key in ("title", "type", "category") if key in event.data}
-    if "description" in event.pii:
-        changes["description"] = event.pii["description"]
+    changes.update({key: event.pii[key] for key in ("title", "description") if key in event.pii})
     return replace(state, **changes)
 
 
@@ -81,20 +98,24 @@ def _status_changed(state: Ticket, event: RecordedEvent) -> Ticket:
     return _first_response(replace(state, **changes), event)
 
 
+def _new_comment(event: RecordedEvent) -> Comment:
+    return Comment(comment_id=event.data["comment_id"], author_id=event.actor_id,
+                   body=event.pii.get("body", ""), internal=event.data["internal"],
+                   created_at=event.occurred_at)
+
+
+def _edited(comment: Comment, event: RecordedEvent) -> Comment:
+    return replace(comment, body=event.pii.get("body", comment.body), edited_at=event.occurred_at)
+
+
 def _comment_added(state: Ticket, event: RecordedEvent) -> Ticket:
-    comment = Comment(comment_id=event.data["comment_id"], author_id=event.actor_id,
-                      body=event.pii.get("body", ""), internal=event.data["internal"],
-                      created_at=event.occurred_at)
-    return _first_response(replace(state, comments=(*state.comments, comment)), event)
+    return _first_response(replace(state, comments=(*state.comments, _new_comment(event))), event)
 
 
 def _comment_edited(state: Ticket, event: RecordedEvent) -> Ticket:
     comment_id = event.data["comment_id"]
-    comments = tuple(
-        replace(c, body=event.pii.get("body", c.body), edited_at=event.occurred_at)
-        if c.comment_id == comment_id else c
-        for c in state.comments)
-    return replace(state, comments=comments)
+    return replace(state, comments=tuple(_edited(c, event) if c.comment_id == comment_id else c
+                                         for c in state.comments))
 
 
 def _assigned(state: Ticket, event: RecordedEvent) -> Ticket:
@@ -107,6 +128,11 @@ def _watcher_added(state: Ticket, event: RecordedEvent) -> Ticket:
 
 def _watcher_removed(state: Ticket, event: RecordedEvent) -> Ticket:
     return replace(state, watchers=state.watchers - {event.data["user_id"]})
+
+
+def _watchers_changed(state: Ticket, event: RecordedEvent) -> Ticket:
+    removed, added = event.data["removed"], event.data["added"]
+    return replace(state, watchers=state.watchers.difference(removed).union(added))
 
 
 def _tags_changed(state: Ticket, event: RecordedEvent) -> Ticket:
@@ -136,6 +162,7 @@ _APPLIERS: dict[str, Callable[[Ticket, RecordedEvent], Ticket]] = {
     TICKET_ASSIGNED: _assigned,
     WATCHER_ADDED: _watcher_added,
     WATCHER_REMOVED: _watcher_removed,
+    WATCHERS_CHANGED: _watchers_changed,
     TAGS_CHANGED: _tags_changed,
     TICKET_LINKED: _linked,
     TICKET_UNLINKED: _unlinked,

@@ -19,7 +19,7 @@ from .commands import LinkTicket, UnlinkTicket
 from .errors import ValidationFailed
 from .model import TICKET_LINKED, TICKET_UNLINKED, Actor, Link, NewEvent, Ticket
 from .permissions import require_privileged
-from .validation import clean_choice, clean_id
+from .validation import LINKS_MAX, clean_choice, clean_id
 
 RELATES_TO, DUPLICATE_OF, DUPLICATED_BY, PARENT_OF, CHILD_OF = (
     "relates_to", "duplicate_of", "duplicated_by", "parent_of", "child_of")
@@ -46,6 +46,8 @@ def decide_link(state: Ticket, cmd: LinkTicket, now: datetime) -> list[NewEvent]
         raise ValidationFailed("kind", f"this ticket already has a {kind} link")
     if Link(INVERSE[kind], other_id) in state.links:
         raise ValidationFailed("kind", f"this ticket is already {INVERSE[kind]} {other_id}")
+    if len(state.links) >= LINKS_MAX:
+        raise ValidationFailed("links", f"at most {LINKS_MAX} per ticket")
     return [NewEvent(TICKET_LINKED, {"kind": kind, "other_id": other_id, "mirrored": cmd.mirrored}, {})]
 
 

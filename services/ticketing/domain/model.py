@@ -26,6 +26,8 @@ STATUS_CHANGED = "status_changed"
 COMMENT_ADDED = "comment_added"
 COMMENT_EDITED = "comment_edited"
 TICKET_ASSIGNED = "ticket_assigned"
+WATCHERS_CHANGED = "watchers_changed"
+# one event per watcher before watchers_changed; still folded from older streams
 WATCHER_ADDED = "watcher_added"
 WATCHER_REMOVED = "watcher_removed"
 TAGS_CHANGED = "tags_changed"
@@ -35,7 +37,7 @@ SLA_WARNING = "sla_warning"
 SLA_BREACHED = "sla_breached"
 EVENT_TYPES = frozenset({
     TICKET_OPENED, TICKET_UPDATED, PRIORITY_CHANGED, STATUS_CHANGED, COMMENT_ADDED, COMMENT_EDITED,
-    TICKET_ASSIGNED, WATCHER_ADDED, WATCHER_REMOVED, TAGS_CHANGED, TICKET_LINKED, TICKET_UNLINKED,
+    TICKET_ASSIGNED, WATCHERS_CHANGED, TAGS_CHANGED, TICKET_LINKED, TICKET_UNLINKED,
     SLA_WARNING, SLA_BREACHED,
 })
 
@@ -72,7 +74,7 @@ class Actor:
 class NewEvent:
     """A fact decided by the domain, not yet stored.
 
-    `data` holds only non-personal JSON values. `pii` maps a field name to
+    `data` holds only ids, slugs, timestamps, numbers and flags. `pii` maps a field name to
     `{"subject_id": ..., "value": <plaintext>}`; the service encrypts each value under that
     subject's key before anything is stored or published.
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 
 from .errors import ValidationFailed
@@ -13,13 +14,21 @@ TEXT_MAX = 20_000
 # in fields that travel unencrypted.
 TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,49}")
 CATEGORY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_./-]{0,99}")
-ID_MAX = 100
+# Bounds per ticket: each list travels in events and is folded on every read.
+WATCHERS_MAX, TAGS_MAX, LINKS_MAX = 100, 20, 100
 
 
 def clean_id(field: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > ID_MAX:
-        raise ValidationFailed(field, f"must be a non-empty id of at most {ID_MAX} characters")
-    return value.strip()
+    """Every id (ticket, comment, person, group) is a UUID, in its canonical spelling: no free
+    text (an email, a name) can hide in a field that travels unencrypted."""
+    try:
+        return str(uuid.UUID(value.strip())) if isinstance(value, str) and len(value) <= 36 else _bad_id(field)
+    except ValueError:
+        return _bad_id(field)
+
+
+def _bad_id(field: str) -> str:
+    raise ValidationFailed(field, "must be a UUID")
 
 
 def clean_optional_id(field: str, value: object) -> str | None:
@@ -60,7 +69,7 @@ def clean_category(value: object) -> str:
 
 
 def clean_tags(values: Iterable[object]) -> frozenset[str]:
-    tags = set()
+    tags: set[str] = set()
     for value in values:
         if not isinstance(value, str) or not TAG_PATTERN.fullmatch(value.strip().lower()):
             raise ValidationFailed("tags", "each tag must be a slug: lowercase letters, digits and _ . -")
@@ -70,3 +79,9 @@ def clean_tags(values: Iterable[object]) -> frozenset[str]:
 
 def clean_ids(field: str, values: Iterable[object]) -> frozenset[str]:
     return frozenset(clean_id(field, value) for value in values)
+
+
+def bounded(field: str, values: frozenset, limit: int) -> frozenset:
+    if len(values) > limit:
+        raise ValidationFailed(field, f"at most {limit} per ticket")
+    return values

@@ -40,15 +40,68 @@ class SlaTimer(NamedTuple):
     target_minutes: int
 
 
-class _History(NamedTuple):
-    priority: str
-    segments: list[tuple[datetime, str]]  # (since, status), in order
+class SlaHistory(NamedTuple):
+    """What the clocks need of a stream, folded event by event (`fold_sla`); JSON via to_json."""
+
+    priority: str | None
+    segments: tuple[tuple[datetime, str], ...]  # (since, status), in order
     first_response_at: datetime | None
     alerts: frozenset[SlaAlert]
 
+    def to_json(self) -> dict:
+        return {"priority": self.priority,
+                "segments": [[since.isoformat(), status] for since, status in self.segments],
+                "first_response_at": _iso(self.first_response_at),
+                "alerts": sorted([list(alert) for alert in self.alerts])}
 
-def sla_status(policy: SlaPolicy, events: Sequence[RecordedEvent], now: datetime) -> dict[str, dict]:
+    @classmethod
+    def from_json(cls, body: dict) -> SlaHistory:
+        return cls(body["priority"],
+                   tuple((datetime.fromisoformat(since), status) for since, status in body["segments"]),
+                   _instant(body["first_response_at"]),
+                   frozenset(SlaAlert(*alert) for alert in body["alerts"]))
+
+
+EMPTY_HISTORY = SlaHistory(None, (), None, frozenset())
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _instant(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def fold_sla(history: SlaHistory, event: RecordedEvent) -> SlaHistory:
+    """The history after one more event of the stream."""
+    priority, segments, first_response_at, alerts = history
+    if event.type == TICKET_OPENED:
+        priority, segments = event.data["priority"], ((event.occurred_at, NEW),)
+    elif event.type == PRIORITY_CHANGED:
+        priority = event.data["priority"]
+    elif event.type == STATUS_CHANGED:
+        segments = (*segments, (event.occurred_at, event.data["to_status"]))
+    elif event.type in (SLA_WARNING, SLA_BREACHED):
+        kind = "warning" if event.type == SLA_WARNING else "breach"
+        alerts = alerts | {SlaAlert(kind, event.data["target"], event.data["target_minutes"])}
+    if event.data.get("first_response") and first_response_at is None:
+        first_response_at = event.occurred_at
+    return SlaHistory(priority, segments, first_response_at, alerts)
+
+
+def sla_history(events: Sequence[RecordedEvent]) -> SlaHistory:
+    history = EMPTY_HISTORY
+    for event in events:
+        history = fold_sla(history, event)
+    return history
+
+
+def sla_status(policy: SlaPolicy, events: Sequence[RecordedEvent] | SlaHistory,
+               now: datetime) -> dict[str, dict]:
     """{"first_response": {...}, "resolution": {...}} for the ticket at `now`.
+
+    `events` is the whole stream, or its SlaHistory (what a snapshot or the read model keeps).
 
     Each target: target_minutes, elapsed_seconds and remaining_seconds (business time; remaining
     goes negative once overdue), paused, stopped, breached, warned, due_at (the deadline while
@@ -59,7 +112,8 @@ def sla_status(policy: SlaPolicy, events: Sequence[RecordedEvent], now: datetime
     return {target: _clock(policy, history, target, now) for target in (FIRST_RESPONSE, RESOLUTION)}
 
 
-def next_sla_timers(policy: SlaPolicy, events: Sequence[RecordedEvent], now: datetime) -> list[SlaTimer]:
+def next_sla_timers(policy: SlaPolicy, events: Sequence[RecordedEvent] | SlaHistory,
+                    now: datetime) -> list[SlaTimer]:
     """The warning and breach alerts still to record, earliest first; `at <= now` means due now.
 
     Only running clocks have timers. An alert already recorded in the stream (same kind, target
@@ -84,31 +138,19 @@ def next_sla_timers(policy: SlaPolicy, events: Sequence[RecordedEvent], now: dat
     return sorted(timers, key=lambda timer: timer.at)
 
 
-def recorded_sla_alerts(events: Sequence[RecordedEvent]) -> frozenset[SlaAlert]:
+def recorded_sla_alerts(events: Sequence[RecordedEvent] | SlaHistory) -> frozenset[SlaAlert]:
     """The SLA alerts already in the stream, by (kind, target, target_minutes)."""
     return _history(events).alerts
 
 
-def _history(events: Sequence[RecordedEvent]) -> _History:
-    priority, segments, first_response_at, alerts = None, [], None, set()
-    for event in events:
-        if event.type == TICKET_OPENED:
-            priority, segments = event.data["priority"], [(event.occurred_at, NEW)]
-        elif event.type == PRIORITY_CHANGED:
-            priority = event.data["priority"]
-        elif event.type == STATUS_CHANGED:
-            segments.append((event.occurred_at, event.data["to_status"]))
-        elif event.type in (SLA_WARNING, SLA_BREACHED):
-            kind = "warning" if event.type == SLA_WARNING else "breach"
-            alerts.add(SlaAlert(kind, event.data["target"], event.data["target_minutes"]))
-        if event.data.get("first_response") and first_response_at is None:
-            first_response_at = event.occurred_at
-    if priority is None:
+def _history(events: Sequence[RecordedEvent] | SlaHistory) -> SlaHistory:
+    history = events if isinstance(events, SlaHistory) else sla_history(events)
+    if history.priority is None:
         raise ValueError("the events do not start with ticket_opened")
-    return _History(priority, segments, first_response_at, frozenset(alerts))
+    return history
 
 
-def _running_intervals(history: _History, target: str, now: datetime) -> list[tuple[datetime, datetime]]:
+def _running_intervals(history: SlaHistory, target: str, now: datetime) -> list[tuple[datetime, datetime]]:
     """The spans during which the target's clock ran, the last one ending at `now` if still running."""
     stop_at = now
     if target == FIRST_RESPONSE and history.first_response_at is not None:
@@ -122,13 +164,13 @@ def _running_intervals(history: _History, target: str, now: datetime) -> list[tu
     return intervals
 
 
-def _is_running(history: _History, target: str) -> bool:
+def _is_running(history: SlaHistory, target: str) -> bool:
     if target == FIRST_RESPONSE and history.first_response_at is not None:
         return False
     return history.segments[-1][1] in _RUNS_WHILE[target]
 
 
-def _instant_reaching(policy: SlaPolicy, history: _History, target: str, now: datetime,
+def _instant_reaching(policy: SlaPolicy, history: SlaHistory, target: str, now: datetime,
                       seconds: float) -> datetime | None:
     """When the clock's elapsed business time reaches `seconds` (past or future), if it does."""
     calendar, spent = policy.calendar, 0.0
@@ -143,7 +185,7 @@ def _instant_reaching(policy: SlaPolicy, history: _History, target: str, now: da
     return calendar.add_business_seconds(now, seconds - spent)
 
 
-def _clock(policy: SlaPolicy, history: _History, target: str, now: datetime) -> dict:
+def _clock(policy: SlaPolicy, history: SlaHistory, target: str, now: datetime) -> dict:
     minutes = policy.target_minutes(history.priority, target)
     target_seconds = minutes * 60
     elapsed = sum(policy.calendar.business_seconds_between(since, until)

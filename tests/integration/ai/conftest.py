@@ -5,9 +5,9 @@ import uuid
 import psycopg
 import pytest
 from kombu import Exchange
-from nameko.standalone.rpc import ServiceRpcProxy
+from tests.support.amqp import service_rpc
 
-from tests.support.amqp import confirming_connection
+from tests.support.amqp import as_user, confirming_connection
 from services.ai.service import AiService
 from services.privacy.service import PrivacyService
 from services.ticketing.domain import (
@@ -16,7 +16,7 @@ from services.ticketing.domain import (
 from shared.crypto import FieldCipher, KeyCache
 from shared.envelope import Envelope
 from shared.keys import RemoteKeyring
-from shared.rpc import rpc
+from nameko.rpc import rpc  # a test stand-in: any caller
 from tests.support.waiting import wait_until
 
 URGENCY_IMPACT = {"low": ("low", "low"), "medium": ("medium", "medium"), "high": ("high", "high")}
@@ -66,7 +66,7 @@ class Ticketing:
                 actor={"user_id": actor.user_id, "roles": sorted(actor.roles)},
             ).with_version(version)
             self.producer.publish(envelope.to_dict(), exchange=self.exchange, routing_key=new.type,
-                                  declare=[self.exchange], retry=True)
+                                  declare=[self.exchange], retry=True, user_id="ticketing")
             self.published += 1
             plain = {field: value["value"] for field, value in new.pii.items()}
             state = evolve(state, RecordedEvent(new.type, new.data, plain, version, now, actor.user_id))
@@ -134,7 +134,7 @@ class Rig:
         wait_until(lambda: self.handled() >= self.ticketing.published, timeout, "ai to handle events")
 
     def rpc(self, service="ai"):
-        return ServiceRpcProxy(service, self.cfg)
+        return service_rpc(service, self.cfg)
 
     def raw(self, query, *args):
         with psycopg.connect(self.urls["admin"]) as conn:
@@ -156,12 +156,13 @@ def start_ai(container_factory, service_config, token_issuer):
     def start(identity=True, **overrides):
         privacy_cfg, _ = service_config("privacy")
         container_factory(PrivacyService, privacy_cfg).start()
-        if identity:
-            container_factory(DirectoryIdentity, privacy_cfg).start()
+        if identity:  # the stand-in logs in as identity, whose place it takes
+            container_factory(DirectoryIdentity, {
+                **privacy_cfg, "AMQP_URI": as_user(privacy_cfg["AMQP_URI"], "identity")}).start()
         cfg, urls = service_config("ai", AMQP_URI=privacy_cfg["AMQP_URI"], **overrides)
         container = container_factory(AiService, cfg)
         container.start()
-        ticketing = Ticketing(cfg["AMQP_URI"])
+        ticketing = Ticketing(as_user(cfg["AMQP_URI"], "ticketing"))
         opened.append(ticketing)
         return Rig(cfg, urls, container, ticketing, token_issuer)
 

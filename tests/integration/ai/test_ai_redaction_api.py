@@ -58,7 +58,9 @@ def test_a_name_known_only_from_an_identity_event_is_redacted_before_azure(start
     rig = start_ai(identity=False, **_azure_config(azure))
     tenant, ticket, requester = (str(uuid.uuid4()) for _ in range(3))
     pii = rig.ticketing.cipher.seal(tenant, {"name": (requester, "Wilhelmina Okonkwo-Strand")})
-    profile = Envelope.new("identity.user_registered", tenant, f"user-{requester}", {"user_id": requester},
+    # what identity emits when the requester joins: their name sealed, ids and roles in clear
+    profile = Envelope.new("identity.user_joined", tenant, f"tenant-{tenant}",
+                           {"user_id": requester, "roles": ["requester"], "provider": "google"},
                            actor={"system": "identity"}, pii=pii).with_version(1)
     amqp.publish(rig.cfg["AMQP_URI"], [profile.to_dict()])
     rig.ticketing.open(tenant, ticket, requester, "Badge lost",

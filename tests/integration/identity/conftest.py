@@ -29,6 +29,9 @@ class Identity:
     def put(self, path, **kwargs):
         return requests.put(self.base + path, timeout=10, **kwargs)
 
+    def delete(self, path, **kwargs):
+        return requests.delete(self.base + path, timeout=10, **kwargs)
+
     def get(self, path, token=None, **kwargs):
         headers = kwargs.pop("headers", {})
         if token:

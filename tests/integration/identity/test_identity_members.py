@@ -1,7 +1,7 @@
 """The caller, the tenant and its members over HTTP and RPC: roles, the last admin, tenant isolation."""
 import uuid
 
-from nameko.standalone.rpc import ServiceRpcProxy
+from tests.support.amqp import service_rpc
 
 PROBLEM = "application/problem+json"
 
@@ -35,7 +35,7 @@ def test_the_tenant_has_an_etag_of_its_stream_version(identity):
     admin, _ = _workspace(identity)
     response = identity.get("/v1/tenant", token=admin["access_token"])
     assert response.json()["id"] == admin["tenant"]["id"] and response.json()["kind"] == "organization"
-    assert response.headers["ETag"] == '"3"'  # created, first user joined, second user joined
+    assert response.headers["ETag"] == '"1"'  # created; members join on streams of their own
 
 
 def test_an_admin_lists_the_members_page_by_page(identity):
@@ -92,10 +92,10 @@ def test_an_unknown_role_is_a_400_problem(identity):
 
 def test_a_stale_if_match_is_a_412_problem(identity):
     admin, member = _workspace(identity)
-    response = _put_roles(identity, admin, member["user"]["id"], ["agent"], **{"If-Match": '"1"'})
-    assert response.status_code == 412
-    fresh = _put_roles(identity, admin, member["user"]["id"], ["agent"], **{"If-Match": '"3"'})
-    assert fresh.status_code == 200 and fresh.headers["ETag"] == '"4"'
+    fresh = _put_roles(identity, admin, member["user"]["id"], ["agent"], **{"If-Match": '"1"'})
+    assert fresh.status_code == 200 and fresh.headers["ETag"] == '"2"'  # joined, roles changed
+    stale = _put_roles(identity, admin, member["user"]["id"], ["requester"], **{"If-Match": '"1"'})
+    assert stale.status_code == 412 and stale.headers["Content-Type"] == PROBLEM
 
 
 def test_an_admin_of_tenant_a_cannot_touch_or_see_a_member_of_tenant_b(identity):
@@ -113,7 +113,7 @@ def test_an_admin_of_tenant_a_cannot_touch_or_see_a_member_of_tenant_b(identity)
 def test_other_services_look_up_users_of_one_tenant_only(identity):
     admin_a, member_a = _workspace(identity)
     _, member_b = _workspace(identity)
-    with ServiceRpcProxy("identity", identity.cfg) as rpc:
+    with service_rpc("identity", identity.cfg) as rpc:
         found = rpc.get_users(admin_a["tenant"]["id"],
                               [member_a["user"]["id"], member_b["user"]["id"], "not-a-uuid"])
         listed = rpc.list_users(admin_a["tenant"]["id"])

@@ -7,6 +7,7 @@ import requests
 
 from services.identity.federation import MICROSOFT_CONSUMER_TENANT
 from dzdesk_dev.oidc import MICROSOFT_ISSUER_TEMPLATE, MicrosoftUser
+from services.identity.http import LOGIN_STATE_COOKIE, SESSION_COOKIE
 
 PROBLEM = "application/problem+json"
 
@@ -89,7 +90,8 @@ def code_flow(identity, monkeypatch):
 
 
 def _browser_signs_in(identity):
-    """Follow /login to the provider and back: the callback URL the browser would open."""
+    """Follow /login to the provider and back: the callback URL the browser would open, and
+    the state cookie /login gave this browser (Secure: sent by hand over the test's http)."""
     login = identity.get("/v1/auth/microsoft/login", allow_redirects=False)
     assert login.status_code == 302, login.text
     at_provider = requests.get(login.headers["Location"], allow_redirects=False,
@@ -97,34 +99,70 @@ def _browser_signs_in(identity):
     assert at_provider.status_code == 302
     callback = at_provider.headers["Location"]
     assert callback.startswith(identity.base + "/v1/auth/microsoft/callback?")
-    return callback
+    return callback, {LOGIN_STATE_COOKIE: login.cookies[LOGIN_STATE_COOKIE]}
 
 
-def test_the_code_flow_signs_the_microsoft_user_in(code_flow):
+def _state_of(url):
+    return parse_qs(urlsplit(url).query)["state"][0]
+
+
+def test_the_code_flow_signs_the_microsoft_user_in_and_keeps_the_refresh_token_out_of_the_page(code_flow):
     identity, user = code_flow
-    response = requests.get(_browser_signs_in(identity), timeout=10)
+    callback, cookie = _browser_signs_in(identity)
+    response = requests.get(callback, cookies=cookie, timeout=10)
     assert response.status_code == 200, response.text
     assert response.json()["user"]["email"] == user.email
     assert response.json()["user"]["roles"] == ["admin"]
+    refresh_token = response.cookies[SESSION_COOKIE]
+    assert "refresh_token" not in response.json() and refresh_token not in response.text
+    assert f"{LOGIN_STATE_COOKIE}=;" in response.headers["Set-Cookie"]  # the state is spent
+    assert identity.post("/v1/auth/refresh", json={"refresh_token": refresh_token}).status_code == 200
     signed_in = identity.events("identity.user_signed_in")
     assert [e["data"]["method"] for e in signed_in] == ["microsoft_code"]
 
 
+def test_login_binds_the_state_to_the_browser_in_a_short_lived_secure_cookie(code_flow):
+    identity, _ = code_flow
+    login = identity.get("/v1/auth/microsoft/login", allow_redirects=False)
+    header = login.headers["Set-Cookie"]
+    state = _state_of(login.headers["Location"])
+    assert header.startswith(f"{LOGIN_STATE_COOKIE}={state};")
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in header.split(";")[1:]}
+    assert {"httponly", "secure", "samesite", "max-age", "path"} <= set(attributes)
+    assert attributes["samesite"] == "SameSite=Lax" and attributes["path"] == "Path=/v1/auth/microsoft"
+    assert 0 < int(attributes["max-age"].split("=")[1]) <= int(identity.cfg.get("LOGIN_FLOW_TTL", 600))
+
+
+def test_a_callback_from_a_browser_that_did_not_start_the_sign_in_is_rejected_and_writes_nothing(code_flow):
+    identity, _ = code_flow
+    callback, _ = _browser_signs_in(identity)  # the attacker's own sign-in, its link sent to a victim
+    _, victims_cookie = _browser_signs_in(identity)  # the victim has a sign-in of their own in flight
+    flows = identity.rows("SELECT state FROM login_flows ORDER BY state")
+    for cookies in ({}, victims_cookie, {LOGIN_STATE_COOKIE: ""}):
+        response = requests.get(callback, cookies=cookies, timeout=10)
+        assert response.status_code == 401 and response.headers["Content-Type"] == PROBLEM
+        assert SESSION_COOKIE not in response.cookies
+    assert identity.rows("SELECT state FROM login_flows ORDER BY state") == flows
+    assert identity.counts() == dict.fromkeys(identity.counts(), 0)
+
+
 def test_the_state_and_nonce_are_kept_server_side_and_used_once(code_flow):
     identity, _ = code_flow
-    callback = _browser_signs_in(identity)
-    state = parse_qs(urlsplit(callback).query)["state"][0]
-    stored = identity.rows("SELECT flow FROM login_flows WHERE state = %s", (state,))
+    callback, cookie = _browser_signs_in(identity)
+    stored = identity.rows("SELECT flow FROM login_flows WHERE state = %s", (_state_of(callback),))
     assert len(stored) == 1 and stored[0][0]["nonce"]
-    assert requests.get(callback, timeout=10).status_code == 200
-    replay = requests.get(callback, timeout=10)
+    assert requests.get(callback, cookies=cookie, timeout=10).status_code == 200
+    replay = requests.get(callback, cookies=cookie, timeout=10)
     assert replay.status_code == 401 and replay.headers["Content-Type"] == PROBLEM
     assert identity.rows("SELECT count(*) FROM login_flows")[0][0] == 0
 
 
 def test_a_callback_with_an_unknown_state_is_rejected_and_creates_nothing(code_flow):
     identity, _ = code_flow
-    callback = _browser_signs_in(identity)
-    forged = callback.replace("state=", "state=x" + uuid.uuid4().hex)
-    assert requests.get(forged, timeout=10).status_code == 401
+    callback, _ = _browser_signs_in(identity)
+    forged_state = "x" + uuid.uuid4().hex
+    forged = callback.replace("state=", "state=" + forged_state)
+    forged_state = _state_of(forged)
+    response = requests.get(forged, cookies={LOGIN_STATE_COOKIE: forged_state}, timeout=10)
+    assert response.status_code == 401
     assert identity.counts() == dict.fromkeys(identity.counts(), 0)

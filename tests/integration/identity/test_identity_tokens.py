@@ -53,10 +53,10 @@ def test_private_signing_keys_are_stored_sealed(identity):
 
 
 def test_rotation_signs_with_the_next_key_and_keeps_old_tokens_valid(identity):
-    from nameko.standalone.rpc import ServiceRpcProxy
+    from tests.support.amqp import service_rpc
     old = _signed_in(identity).json()
     keys_before = [key["kid"] for key in identity.get("/v1/auth/jwks").json()["keys"]]
-    with ServiceRpcProxy("identity", identity.cfg) as rpc:
+    with service_rpc("identity", identity.cfg) as rpc:
         rotated = rpc.rotate_signing_keys()
     assert rotated["rotated"] and rotated["current"] in keys_before
     published = {key["kid"] for key in identity.get("/v1/auth/jwks").json()["keys"]}

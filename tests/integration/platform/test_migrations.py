@@ -1,8 +1,12 @@
+import pathlib
 import uuid
 
 import psycopg
 
 from shared import config, migrations
+
+
+PLATFORM_MIGRATIONS = pathlib.Path(migrations.__file__).parent / "migrations"
 
 
 def test_migrating_twice_applies_each_file_once_and_creates_the_roles(service_databases):
@@ -11,7 +15,9 @@ def test_migrating_twice_applies_each_file_once_and_creates_the_roles(service_da
     log = []
     migrations.migrate("probe", database=database, log=log.append)
     migrations.migrate("probe", database=database, log=log.append)
-    assert log == [f"probe: created database {database}", "probe: applied platform/001_platform.sql"]
+    files = sorted(path.name for path in PLATFORM_MIGRATIONS.glob("*.sql"))
+    assert log == [f"probe: created database {database}",
+                   *(f"probe: applied platform/{name}" for name in files)]
     admin = psycopg.conninfo.make_conninfo(config.admin_url(), dbname=database)
     with psycopg.connect(admin) as conn:
         applied = conn.execute("SELECT source, version FROM schema_migrations").fetchall()
@@ -19,7 +25,7 @@ def test_migrating_twice_applies_each_file_once_and_creates_the_roles(service_da
                              " WHERE datname = %s", (database,)).fetchone()[0]
         roles = {name for (name,) in conn.execute(
             "SELECT rolname FROM pg_roles WHERE rolname LIKE 'probe\\_%'")}
-    assert applied == [("platform", "001_platform")]
+    assert applied == [("platform", name.removesuffix(".sql")) for name in files]
     assert owner == "probe_owner"
     assert {"probe_owner", "probe_app", "probe_system"} <= roles
     service_databases.drop_all()

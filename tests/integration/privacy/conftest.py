@@ -5,7 +5,7 @@ import uuid
 import psycopg
 import pytest
 import requests
-from nameko.standalone.rpc import ServiceRpcProxy
+from tests.support.amqp import service_rpc
 from privacy_participants import Notes, Profiles
 
 from services.privacy.service import PrivacyService
@@ -33,7 +33,7 @@ class Suite:
         self.privacy = self.start(PrivacyService, self.config)
         self.participants = {}
         for cls in participants:
-            cfg, urls = service_config("probe", AMQP_URI=self.config["AMQP_URI"])
+            cfg, urls = service_config("probe")
             self.participants[cls.name] = {"class": cls, "config": cfg, "urls": urls,
                                            "container": self.start(cls, cfg)}
 
@@ -55,7 +55,7 @@ class Suite:
         self.privacy = self.start(PrivacyService, self.config)
 
     def rpc(self, service):
-        return ServiceRpcProxy(service, self.config)
+        return service_rpc(service, self.config)
 
     def headers(self, tenant, user, roles=("requester",)):
         return self.tokens.headers(tenant_id=tenant, user_id=user, roles=roles)

@@ -7,7 +7,7 @@ from shared import eventstore
 from shared.db import Database
 from shared.envelope import system_actor
 from shared.keys import SubjectKeys
-from shared.rpc import rpc
+from nameko.rpc import rpc  # a test stand-in: any caller
 
 ACTOR = system_actor("test-participant")
 

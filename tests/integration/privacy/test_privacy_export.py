@@ -39,12 +39,12 @@ def test_the_stored_bundle_and_parts_hold_no_plaintext(suite):
     assert b"Ada" not in bytes(blob) and b"PK" not in bytes(blob)[:4]
 
 
-def test_only_the_requester_or_subject_may_download_an_export(suite):
+def test_nobody_else_without_an_officers_role_may_download_or_even_see_an_export(suite):
     tenant, subject = new_id(), new_id()
     suite.seed(tenant, subject)
     request_id = export(suite, tenant, subject, subject)["id"]
     suite.wait(tenant, request_id)
-    response = suite.get(f"/v1/privacy/requests/{request_id}/export", tenant, new_id(), ("admin",))
+    response = suite.get(f"/v1/privacy/requests/{request_id}/export", tenant, new_id(), ("agent",))
     assert response.status_code == 404
 
 

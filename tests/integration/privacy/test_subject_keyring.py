@@ -2,13 +2,13 @@ import uuid
 
 import psycopg
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
+from tests.support.amqp import service_rpc
 
 from services.privacy.service import PrivacyService
 from shared.crypto import ERASED
 from shared.db import Database
 from shared.keys import SubjectKeys
-from shared.rpc import rpc
+from nameko.rpc import rpc  # a test stand-in: any caller
 
 
 class SealingService:
@@ -31,7 +31,7 @@ class SealingService:
 def services(container_factory, service_config):
     cfg, urls = service_config("privacy")
     container_factory(PrivacyService, cfg).start()
-    sealer_cfg, _ = service_config("probe", AMQP_URI=cfg["AMQP_URI"])
+    sealer_cfg, _ = service_config("probe")
     container_factory(SealingService, sealer_cfg).start()
     return cfg, urls
 
@@ -39,7 +39,7 @@ def services(container_factory, service_config):
 def test_wrapped_keys_are_stored_never_plain_and_a_value_round_trips(services):
     cfg, urls = services
     tenant, subject = str(uuid.uuid4()), str(uuid.uuid4())
-    with ServiceRpcProxy("sealer", cfg) as sealer:
+    with service_rpc("sealer", cfg) as sealer:
         pii = sealer.seal(tenant, subject, "Ada Lovelace")
         assert "Ada" not in str(pii)
         assert sealer.open(tenant, pii) == "Ada Lovelace"
@@ -51,7 +51,7 @@ def test_wrapped_keys_are_stored_never_plain_and_a_value_round_trips(services):
 def test_after_shredding_every_cache_yields_the_erased_placeholder_at_once(services):
     cfg, urls = services
     tenant, subject, other = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
-    with ServiceRpcProxy("sealer", cfg) as sealer, ServiceRpcProxy("privacy", cfg) as privacy:
+    with service_rpc("sealer", cfg) as sealer, service_rpc("privacy", cfg) as privacy:
         pii = sealer.seal(tenant, subject, "Grace Hopper")
         kept = sealer.seal(tenant, other, "Alan Turing")
         assert sealer.open(tenant, pii) == "Grace Hopper"  # now cached in the sealer

@@ -1,4 +1,6 @@
 """Optimistic concurrency (If-Match) and idempotent creation (Idempotency-Key)."""
+import uuid
+
 import psycopg
 
 
@@ -19,12 +21,12 @@ def test_an_update_with_a_stale_etag_is_412_and_changes_nothing(api, requester, 
 
 
 def test_an_update_with_the_current_etag_applies_and_returns_the_next_one(api, requester, agent):
-    ticket = api.open(requester)
+    ticket, group = api.open(requester), str(uuid.uuid4())
     response = api.call("PATCH", f"/v1/tickets/{ticket['id']}", agent,
-                        {"assignee_id": agent["user_id"], "group_id": "network"}, **{"If-Match": '"1"'})
+                        {"assignee_id": agent["user_id"], "group_id": group}, **{"If-Match": '"1"'})
     assert response.status_code == 200
     assert response.headers["ETag"] == '"2"'
-    assert (response.json()["assignee_id"], response.json()["group_id"]) == (agent["user_id"], "network")
+    assert (response.json()["assignee_id"], response.json()["group_id"]) == (agent["user_id"], group)
 
 
 def test_the_same_idempotency_key_and_body_give_the_same_ticket_once(ticketing, requester):

@@ -86,4 +86,6 @@ def test_history_lists_every_event_with_the_fields_the_caller_may_read(api, requ
     api.call("POST", f"/v1/tickets/{ticket['id']}/comments", agent, {"body": "Looking"})
     items = api.call("GET", f"/v1/tickets/{ticket['id']}/history", requester).json()["items"]
     assert [item["type"] for item in items] == ["ticketing.ticket_opened", "ticketing.comment_added"]
-    assert [item["fields"] for item in items] == [{"description": "Since Tuesday"}, {"body": "Looking"}]
+    assert [item["fields"] for item in items] == [
+        {"title": ticket["title"], "description": "Since Tuesday"}, {"body": "Looking"}]
+    assert "title" not in items[0]["data"]

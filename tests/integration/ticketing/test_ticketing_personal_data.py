@@ -1,6 +1,6 @@
 """Personal text at rest: sealed in events, erased on purge, exported, and read models rebuilt."""
 import psycopg
-from nameko.standalone.rpc import ServiceRpcProxy
+from tests.support.amqp import service_rpc
 
 SECRET = "my home address is 12 Elm Street"
 
@@ -25,7 +25,7 @@ def test_purging_an_erased_subject_shows_erased_text_and_keeps_others(ticketing,
     path = f"/v1/tickets/{ticket['id']}"
     api.call("POST", path + "/comments", requester, {"body": "It is urgent for me"})
     api.call("POST", path + "/comments", agent, {"body": "Agent reply"})
-    with ServiceRpcProxy("privacy", cfg) as privacy, ServiceRpcProxy("ticketing", cfg) as ticketing_rpc:
+    with service_rpc("privacy", cfg) as privacy, service_rpc("ticketing", cfg) as ticketing_rpc:
         privacy.shred_subject_key(api.tenant_id, requester["user_id"], {"system": "test"})
         receipt = ticketing_rpc.purge_subject(api.tenant_id, requester["user_id"], "req-1")
     shown = api.call("GET", path, agent).json()
@@ -41,7 +41,7 @@ def test_export_returns_the_subjects_tickets_and_comments_in_clear(ticketing, re
     api, cfg, _, _ = ticketing
     ticket = api.open(requester, description=SECRET)
     api.call("POST", f"/v1/tickets/{ticket['id']}/comments", requester, {"body": "Any news?"})
-    with ServiceRpcProxy("ticketing", cfg) as ticketing_rpc:
+    with service_rpc("ticketing", cfg) as ticketing_rpc:
         bundle = ticketing_rpc.export_subject(api.tenant_id, requester["user_id"])
     assert [t["description"] for t in bundle["tickets_requested"]] == [SECRET]
     assert [c["body"] for c in bundle["comments_written"]] == ["Any news?"]
@@ -60,7 +60,7 @@ def test_rebuilding_the_read_model_from_events_gives_the_same_rows(ticketing, re
     tickets_sql = "SELECT * FROM tickets ORDER BY ticket_id"
     comments_sql = "SELECT * FROM ticket_comments ORDER BY comment_id"
     before = raw(urls, tickets_sql), raw(urls, comments_sql)
-    with ServiceRpcProxy("ticketing", cfg) as ticketing_rpc:
+    with service_rpc("ticketing", cfg) as ticketing_rpc:
         counts = ticketing_rpc.rebuild_read_model(api.tenant_id)
     assert counts == {"tickets": 2, "comments": 1}
     assert (raw(urls, tickets_sql), raw(urls, comments_sql)) == before

@@ -154,3 +154,16 @@ def test_azure_is_chosen_only_when_endpoint_key_and_deployment_are_all_set():
     assert isinstance(provider_from_env(env, local), AzureOpenAIProvider)
     for missing in env:
         assert provider_from_env({k: v for k, v in env.items() if k != missing}, local) is local
+
+
+@pytest.mark.parametrize("description", [
+    "Customer number 123456 is wrong.",                      # digits redaction cannot place
+    "Keiko Tanaka cannot reach the file share.",             # a name no list knows
+    "Order 4111 1111 1111 1112 failed in the shop.",         # card-shaped, fails Luhn
+])
+def test_text_redaction_cannot_vouch_for_is_answered_locally_and_never_sent(fake_azure, description):
+    thread = Thread(title="Help needed", description=description, tenant_id=str(uuid.uuid4()))
+
+    summary = _provider(fake_azure).summarize(thread)
+
+    assert fake_azure.requests == [] and summary

@@ -20,6 +20,9 @@ COMPOSE_SCHEMA = {
         "name": {"type": "string"},
         "services": {"type": "object", "additionalProperties": {"$ref": "#/$defs/service"}},
         "volumes": {"type": "object"},
+        "secrets": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["environment"],
+            "properties": {"environment": {"type": "string"}}, "additionalProperties": False}},
     },
     "patternProperties": {"^x-": {}},
     "additionalProperties": False,
@@ -75,6 +78,7 @@ COMPOSE_SCHEMA = {
                 "tmpfs": {"type": "array", "items": {"type": "string"}},
                 "security_opt": {"type": "array", "items": {"type": "string"}},
                 "volumes": {"type": "array", "items": {"type": "string"}},
+                "secrets": {"type": "array", "items": {"type": "string"}},
             },
             "additionalProperties": False,
         }
@@ -103,13 +107,15 @@ def test_the_compact_schema_rejects_a_service_without_image_or_build():
 
 
 def test_compose_runs_broker_database_migration_services_and_gateway(compose):
-    assert set(compose["services"]) == {"rabbitmq", "postgres", "migrate", "gateway", *SERVICES}
+    assert set(compose["services"]) == {"rabbitmq", "postgres", "broker-setup", "migrate", "gateway",
+                                        *SERVICES}
     assert compose["services"]["rabbitmq"]["image"].endswith("-management")
     assert compose["services"]["postgres"]["image"].startswith("postgres:15")
 
 
 def test_every_long_running_container_has_a_healthcheck(compose):
-    unchecked = [name for name, spec in compose["services"].items() if name != "migrate" and "healthcheck" not in spec]
+    one_shots = {"migrate", "broker-setup"}
+    unchecked = [name for name, spec in compose["services"].items() if name not in one_shots and "healthcheck" not in spec]
 
     assert not unchecked
 
@@ -125,8 +131,10 @@ def test_services_wait_for_the_broker_and_finished_migrations(compose):
     for name in SERVICES:
         assert compose["services"][name]["depends_on"] == {
             "rabbitmq": {"condition": "service_healthy"},
+            "broker-setup": {"condition": "service_completed_successfully"},
             "migrate": {"condition": "service_completed_successfully"},
         }
+    assert compose["services"]["broker-setup"]["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
     assert compose["services"]["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
 
 
@@ -152,6 +160,26 @@ def test_each_service_connects_with_its_own_app_and_system_roles(compose):
         assert env[f"{name.upper()}_DATABASE_URL"].startswith(f"postgresql://{name}_app@")
         assert env[f"{name.upper()}_SYSTEM_DATABASE_URL"].startswith(f"postgresql://{name}_system@")
         assert env["QUEUE_TYPE"] == "quorum"
+
+
+def test_each_service_logs_in_to_the_broker_as_its_own_user_from_its_secret(compose):
+    for name in SERVICES:
+        spec = compose["services"][name]
+        assert "@" not in spec["environment"]["AMQP_URI"]  # no shared credentials
+        assert spec["secrets"] == [f"amqp-{name}"]
+        assert spec["environment"]["AMQP_PASSWORD_FILE"] == f"/run/secrets/amqp-{name}"
+    assert set(compose["secrets"]) == {f"amqp-{name}" for name in SERVICES}
+    assert {compose["secrets"][f"amqp-{name}"]["environment"] for name in SERVICES} == {
+        f"{name.upper()}_AMQP_PASSWORD" for name in SERVICES}
+
+
+def test_the_broker_set_up_creates_every_service_user_from_the_same_secrets(compose):
+    setup = compose["services"]["broker-setup"]
+    assert setup["entrypoint"] == ["dzdesk-broker-setup"]
+    assert sorted(setup["secrets"]) == sorted(f"amqp-{name}" for name in SERVICES)
+    for name in SERVICES:
+        assert setup["environment"][f"{name.upper()}_AMQP_PASSWORD_FILE"] == f"/run/secrets/amqp-{name}"
+    assert setup["environment"]["DZDESK_BROKER_API"].startswith("http://dzdesk:")
 
 
 def test_only_privacy_is_given_the_master_key(compose):

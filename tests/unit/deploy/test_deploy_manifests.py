@@ -95,7 +95,7 @@ def test_each_service_has_a_deployment_service_autoscaler_and_migration_job(rend
     assert set(SERVICES) <= set(by_kind(rendered, "Deployment"))
     assert set(SERVICES) <= set(by_kind(rendered, "Service"))
     assert set(by_kind(rendered, "HorizontalPodAutoscaler")) == set(SERVICES)
-    assert set(by_kind(rendered, "Job")) == {f"{name}-migrate" for name in SERVICES}
+    assert set(by_kind(rendered, "Job")) == {f"{name}-migrate" for name in SERVICES} | {"broker-setup"}
 
 
 def test_services_probe_liveness_and_readiness_on_their_own_port(rendered):
@@ -143,6 +143,24 @@ def test_secrets_are_only_referenced_never_inlined(rendered):
             assert env[variable]["valueFrom"]["secretKeyRef"]["name"] == "dzdesk-secrets"
 
 
+def test_each_service_logs_in_to_the_broker_as_its_own_user(rendered):
+    for name in SERVICES:
+        env = {item["name"]: item for item in container(by_kind(rendered, "Deployment")[name])["env"]}
+        assert env["AMQP_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+            "name": "dzdesk-secrets", "key": f"{name}-amqp-password"}
+
+
+def test_the_broker_setup_job_creates_every_service_user_from_the_secrets(rendered):
+    job = by_kind(rendered, "Job")["broker-setup"]
+    spec = container(job)
+    assert spec["command"] == ["dzdesk-broker-setup"]
+    env = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in spec["env"]}
+    assert env == {"DZDESK_BROKER_API": {"name": "dzdesk-secrets", "key": "broker-admin-api"},
+                   **{f"{name.upper()}_AMQP_PASSWORD": {"name": "dzdesk-secrets",
+                                                        "key": f"{name}-amqp-password"}
+                      for name in SERVICES}}
+
+
 def test_only_privacy_receives_the_master_key(rendered):
     holders = {
         name
@@ -168,8 +186,14 @@ def test_autoscalers_own_the_service_replica_counts(rendered):
         assert autoscaler["spec"]["minReplicas"] <= autoscaler["spec"]["maxReplicas"]
 
 
+def migration_jobs(rendered):
+    return {name: job for name, job in by_kind(rendered, "Job").items()
+            if job["metadata"]["labels"]["app.kubernetes.io/component"] == "migration"}
+
+
 def test_migration_jobs_run_the_migration_tool_with_the_admin_url(rendered):
-    for name, job in by_kind(rendered, "Job").items():
+    assert set(migration_jobs(rendered)) == {f"{name}-migrate" for name in SERVICES}
+    for name, job in migration_jobs(rendered).items():
         spec = job["spec"]["template"]["spec"]["containers"][0]
         assert spec["command"] == ["dzdesk-migrate"]
         assert spec["args"] == [name.removesuffix("-migrate")]

@@ -70,8 +70,8 @@ def fake_services():
 
 
 @contextmanager
-def running_gateway(upstreams, trusted_proxies=()):
-    run_dir = Path(tempfile.mkdtemp(prefix="dz-gateway-"))
+def running_gateway(upstreams, trusted_proxies=(), run_dir=None):
+    run_dir = run_dir or Path(tempfile.mkdtemp(prefix="dz-gateway-"))
     run_dir.chmod(0o755)  # workers drop to an unprivileged user when the test runs as root
     port = free_port()
     config = run_dir / "nginx.conf"
@@ -226,3 +226,33 @@ def test_without_trusted_proxies_a_forwarded_address_is_ignored(gateway):
     _, _, body = request(gateway, "GET", "/v1/me", headers={"X-Forwarded-For": "203.0.113.7"})
 
     assert json.loads(body)["real_ip"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("client, network", [
+    ("203.0.113.77", "203.0.113.0/24"),
+    ("2001:db8:abcd:12:3456::7", "2001:db8:abcd::/48"),
+    ("2001:db8::7", "2001:db8::/48"),
+])
+def test_the_access_log_keeps_the_client_network_and_no_user_agent_or_query(client, network):
+    with fake_services() as upstreams:
+        run_dir = Path(tempfile.mkdtemp(prefix="dz-gateway-"))
+        run_dir.chmod(0o755)
+        with running_gateway(upstreams, trusted_proxies=["127.0.0.0/8"], run_dir=run_dir) as port:
+            request(port, "GET", "/v1/me?search=jane.roe@example.org",
+                    headers={"X-Forwarded-For": client, "User-Agent": "Mozilla/5.0 (Jane's laptop)"})
+            log_file = run_dir / "access.log"
+            lines = wait_for_lines(log_file)
+
+    (entry,) = lines
+    assert entry["client_network"] == network
+    assert client not in json.dumps(entry) and "Mozilla" not in json.dumps(entry)
+    assert "jane.roe" not in json.dumps(entry) and entry["uri"] == "/v1/me"
+
+
+def wait_for_lines(path, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().endswith("\n"):
+            return [json.loads(line) for line in path.read_text().splitlines()]
+        time.sleep(0.05)
+    raise TimeoutError("nginx wrote no access log line")

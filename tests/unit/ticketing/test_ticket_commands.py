@@ -20,11 +20,12 @@ def test_opening_a_ticket_emits_ticket_opened_with_personal_text_only_in_pii(new
         actor=requester, ticket_id=ticket_id, type="incident", title="  Badge   refused ",
         description=description, urgency="high", impact="low", category="Facilities/Access"))
     assert events == [NewEvent("ticket_opened", {
-        "ticket_id": ticket_id, "type": "incident", "title": "Badge refused",
+        "ticket_id": ticket_id, "type": "incident",
         "category": "facilities/access", "urgency": "high", "impact": "low", "critical": False,
         "priority": "medium", "requester_id": requester.user_id, "opened_by": requester.user_id,
         "watchers": [], "tags": [],
-    }, {"description": {"subject_id": requester.user_id, "value": description}})]
+    }, {"title": {"subject_id": requester.user_id, "value": "Badge refused"},
+        "description": {"subject_id": requester.user_id, "value": description}})]
 
 
 def test_a_description_typed_by_an_agent_belongs_to_the_requester(new_stream, new_id, agent):
@@ -35,9 +36,10 @@ def test_a_description_typed_by_an_agent_belongs_to_the_requester(new_stream, ne
     assert event.pii["description"]["subject_id"] == caller
 
 
-def test_a_ticket_without_description_has_no_pii(new_stream, new_id, requester):
+def test_a_ticket_without_description_seals_only_its_title(new_stream, new_id, requester):
     [event] = new_stream().when(OpenTicket(actor=requester, ticket_id=new_id(), type="incident", title="VPN"))
-    assert event.pii == {}
+    assert event.pii == {"title": {"subject_id": requester.user_id, "value": "VPN"}}
+    assert "title" not in event.data
 
 
 def test_a_blank_title_is_refused(new_stream, new_id, requester):

@@ -1,0 +1,107 @@
+"""Ticketing's event types: each data field's class, and the personal fields sealed in `pii`."""
+from marshmallow import fields
+
+from services.ticketing.domain import LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES
+from services.ticketing.domain.lifecycle import PENDING_REASONS, PARENT_CLOSED, REQUESTER_REPLIED
+from services.ticketing.domain.model import SLA_TARGETS
+from shared.classified import EventData, Id, Ids, Slug, Slugs, Timestamp, register
+
+P = "ticketing."
+STATUS_REASONS = (*PENDING_REASONS, REQUESTER_REPLIED, PARENT_CLOSED)
+
+
+class TicketOpened(EventData):
+    ticket_id, requester_id, opened_by = Id(), Id(), Id()
+    type = Slug(*TICKET_TYPES)
+    category = Slug()
+    urgency, impact = Slug(*LEVELS), Slug(*LEVELS)
+    priority = Slug(*PRIORITIES)
+    critical = fields.Boolean()
+    watchers, tags = Ids(), Slugs()
+
+
+class TicketUpdated(EventData):
+    changed = Slugs("title", "description", "type", "category", data_key="fields")
+    type = Slug(*TICKET_TYPES)
+    category = Slug()
+    rectification = fields.Boolean()
+
+
+class PriorityChanged(EventData):
+    urgency, impact = Slug(*LEVELS), Slug(*LEVELS)
+    priority, previous_priority = Slug(*PRIORITIES), Slug(*PRIORITIES)
+    critical = fields.Boolean()
+
+
+class StatusChanged(EventData):
+    from_status, to_status = Slug(*STATUSES), Slug(*STATUSES)
+    reason = Slug(*STATUS_REASONS)
+    first_response = fields.Boolean()
+    parent_id = Id()
+
+
+class CommentAdded(EventData):
+    comment_id = Id()
+    internal, first_response = fields.Boolean(), fields.Boolean()
+
+
+class CommentEdited(EventData):
+    comment_id = Id()
+    rectification = fields.Boolean()
+
+
+class TicketAssigned(EventData):
+    assignee_id, group_id, previous_assignee_id, previous_group_id = Id(), Id(), Id(), Id()
+
+
+class WatchersChanged(EventData):
+    added, removed = Ids(), Ids()
+
+
+class TagsChanged(EventData):
+    added, removed = Slugs(), Slugs()
+
+
+class TicketLinked(EventData):
+    kind = Slug(*sorted(LINK_KINDS))
+    other_id = Id()
+    mirrored = fields.Boolean()
+
+
+class SlaAlerted(EventData):
+    target = Slug(*SLA_TARGETS)
+    due_at = Timestamp()
+    target_minutes = fields.Integer()
+
+
+class SlaTarget(EventData):
+    first_response_minutes, resolution_minutes = fields.Integer(), fields.Integer()
+
+
+class SlaPolicyDocument(EventData):
+    timezone = Slug()
+    hours = fields.Dict(keys=Slug(allow_none=False),
+                        values=fields.List(fields.List(Timestamp(allow_none=False))))
+    holidays = fields.List(Timestamp(allow_none=False))
+    targets = fields.Dict(keys=Slug(*PRIORITIES, allow_none=False), values=fields.Nested(SlaTarget))
+    warning_ratio = fields.Float()
+
+
+class SlaPolicySet(EventData):
+    policy = fields.Nested(SlaPolicyDocument)
+
+
+register(P + "ticket_opened", TicketOpened, pii=("title", "description"))
+register(P + "ticket_updated", TicketUpdated, pii=("title", "description"))
+register(P + "priority_changed", PriorityChanged)
+register(P + "status_changed", StatusChanged, pii=("note",))
+register(P + "comment_added", CommentAdded, pii=("body",))
+register(P + "comment_edited", CommentEdited, pii=("body",))
+register(P + "ticket_assigned", TicketAssigned)
+register(P + "watchers_changed", WatchersChanged)
+register(P + "tags_changed", TagsChanged)
+register(P + "ticket_linked", TicketLinked)
+register(P + "ticket_unlinked", TicketLinked)
+register(P + "sla_warning", SlaAlerted)
+register(P + "sla_breached", SlaAlerted)
+register(P + "sla_policy_set", SlaPolicySet)
