@@ -78,7 +78,7 @@ def run_memory(env):
     ai_db, privacy_db, amqp_uri = env.make_database("ai"), env.make_database("privacy"), env.make_vhost()
     corpora = [tenant_corpus(seed, MEMORY_TICKETS) for seed in range(MEMORY_TENANTS)]
     for corpus in corpora:
-        load_tickets(ai_db, privacy_db, MasterKey.from_env_value(env.master_key), corpus)
+        load_tickets(ai_db, privacy_db, MasterKeyRing.from_config({"DZDESK_MASTER_KEY": env.master_key}), corpus)
     issuer = TokenIssuer()
     processes = []
     try:
