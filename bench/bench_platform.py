@@ -1,4 +1,6 @@
-"""Event store appends, batches and relay throughput, each against a raw baseline run here."""
+"""Event store appends, batches and relay throughput, each against a raw baseline run here;
+and how slow queries of concurrent HTTP requests overlap (http.slow_queries.3_concurrent:
+seconds for three requests each holding a 1 s query, against one such request alone)."""
 import json
 import multiprocessing
 import statistics
@@ -10,7 +12,7 @@ from kombu import Connection, Exchange, Queue
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from bench.common import rate, row
+from bench.common import rate, row, start_service, stop_service
 from shared import eventstore
 from shared.db import UnitOfWork
 from shared.envelope import Envelope
@@ -161,7 +163,32 @@ def run(env):
     rows.append(row("eventstore.append_batch100", ours, "events/s", raw))
 
     rows.append(relay_row(env))
+    rows.append(overlap_row(env))
     return rows
+
+
+def overlap_row(env):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    db = env.make_database("probe")
+    cfg = env.service_config("probe", db, env.make_vhost())
+    process = start_service("tests.support.probe:ProbeService", cfg)
+    url = f"http://{cfg['WEB_SERVER_ADDRESS']}/v1/probe/sleep/1.0"
+
+    def together(count):
+        started = time.perf_counter()
+        with ThreadPoolExecutor(count) as pool:
+            answers = list(pool.map(lambda _: requests.get(url, timeout=30), range(count)))
+        assert all(answer.status_code == 200 for answer in answers)
+        return time.perf_counter() - started
+
+    try:
+        alone, three = alternating(lambda: together(1), lambda: together(3), rounds=3)
+    finally:
+        stop_service(process)
+    return row("http.slow_queries.3_concurrent", three, "s", alone)
 
 
 def relay_row(env):

@@ -200,7 +200,14 @@ class KeyProvider(Protocol):
 
 
 class KeyCache:
-    """A KeyProvider that remembers keys for a short time; `drop` on `privacy.subject_key_shredded`."""
+    """A KeyProvider that remembers keys for `ttl_seconds`; `drop` on `privacy.subject_key_shredded`.
+
+    While the provider cannot be reached (it raises ConnectionError), a key it gave within
+    `ttl_seconds + max_stale_seconds` still serves, so writes for known subjects go on during
+    a broker outage; a key it never gave (a new subject) cannot, and the error propagates.
+    `expire_all` makes every entry ask again at its next use (the broker is back: a shred
+    broadcast may have been missed meanwhile).
+    """
 
     def __init__(
         self,
@@ -208,25 +215,32 @@ class KeyCache:
         ttl_seconds: float = 60.0,
         negative_ttl_seconds: float = 5.0,
         max_entries: int = 10_000,
+        max_stale_seconds: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._provider = provider
         self._ttl = ttl_seconds
         self._negative_ttl = negative_ttl_seconds
         self._max_entries = max_entries
+        self._max_stale = max_stale_seconds
         self._clock = clock
-        self._entries: dict[tuple[str, str], tuple[bytes | None, float]] = {}
+        # slot -> (key or None, fresh until, usable while the provider is away until)
+        self._entries: dict[tuple[str, str], tuple[bytes | None, float, float]] = {}
 
     def get_key(self, tenant_id: str, subject_id: str, create: bool = False) -> bytes | None:
         slot = (str(tenant_id), str(subject_id))
         now = self._clock()
         cached = self._entries.get(slot)
-        if cached is not None and cached[1] > now:
-            key = cached[0]
-            # A cached miss may be "never existed"; only the provider may decide to create.
-            if key is not None or not create:
-                return key
-        key = self._provider.get_key(tenant_id, subject_id, create=create)
+        # A cached miss may be "never existed"; only the provider may decide to create.
+        usable = cached is not None and (cached[0] is not None or not create)
+        if usable and cached[1] > now:
+            return cached[0]
+        try:
+            key = self._provider.get_key(tenant_id, subject_id, create=create)
+        except ConnectionError:
+            if usable and cached[2] > now:
+                return cached[0]
+            raise
         self._remember(slot, key, now)
         return key
 
@@ -236,13 +250,21 @@ class KeyCache:
     def clear(self) -> None:
         self._entries.clear()
 
+    def expire_all(self) -> None:
+        self._entries = {slot: (key, float("-inf"), usable)
+                         for slot, (key, _, usable) in self._entries.items()}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def _remember(self, slot: tuple[str, str], key: bytes | None, now: float) -> None:
         if len(self._entries) >= self._max_entries:
-            self._entries = {s: e for s, e in self._entries.items() if e[1] > now}
+            self._entries = {s: e for s, e in self._entries.items() if e[2] > now}
             while len(self._entries) >= self._max_entries:
                 del self._entries[next(iter(self._entries))]
         self._entries.pop(slot, None)
-        self._entries[slot] = (key, now + (self._ttl if key is not None else self._negative_ttl))
+        fresh = now + (self._ttl if key is not None else self._negative_ttl)
+        self._entries[slot] = (key, fresh, fresh + self._max_stale)
 
 
 class LocalKeyring:

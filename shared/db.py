@@ -94,12 +94,14 @@ class UnitOfWork:
             raise RuntimeError("call begin(tenant_id) before using the connection")
         return self._conn
 
-    def new_event(self, name, stream_id, data, *, actor, pii=None, schema_version=1):
+    def new_event(self, name, stream_id, data, *, actor, pii=None, schema_version=1,
+                  occurred_at=None):
         """An envelope of this service for the current tenant, carrying the worker's ids."""
         return Envelope.new(f"{self.service}.{name}", self.tenant_id, stream_id, data,
                             actor=actor, pii=pii, schema_version=schema_version,
                             correlation_id=self.context.get("correlation_id"),
-                            causation_id=self.context.get("causation_id"))
+                            causation_id=self.context.get("causation_id"),
+                            occurred_at=occurred_at)
 
     def append(self, stream_id, expected_version, envelopes):
         return eventstore.append(self.conn, stream_id, expected_version, envelopes)

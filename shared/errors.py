@@ -49,3 +49,10 @@ class PreconditionRequired(HttpError):
 
 class ServiceUnavailable(HttpError):
     status, title = 503, "Service Unavailable"
+
+
+class DependencyUnavailable(ServiceUnavailable, ConnectionError):
+    """A dependency (the broker, a service behind it) cannot be reached now: 503 with
+    Retry-After over HTTP; a ConnectionError, so an event handler retries it as transient."""
+
+    retry_after = 5

@@ -9,7 +9,12 @@ from shared.web import HttpEntrypoint, http, json_response
 
 
 class Readiness(DependencyProvider):
-    """Checks what the service needs to do useful work: its databases and the broker."""
+    """Checks what the service needs to do useful work: its databases and the broker.
+
+    Only the databases decide readiness: without the broker, reads and writes for subjects
+    with cached keys still work (the outbox holds the events), so a broker outage shows as
+    "degraded" in the body and in `dzdesk_dependency_up` but keeps the process in rotation.
+    """
 
     _openapi = None
     development_sign_in = None
@@ -27,7 +32,10 @@ class Readiness(DependencyProvider):
             if isinstance(provider, Database):
                 checks[f"database:{provider.attr_name}"] = _outcome(lambda: _ping(provider))
         checks["broker"] = _outcome(self._ping_broker)
-        return all(value == "ok" for value in checks.values()), checks
+        for name, outcome in checks.items():
+            metrics.DEPENDENCY_UP.labels(self.container.service_name, name).set(outcome == "ok")
+        ready = all(value == "ok" for name, value in checks.items() if name != "broker")
+        return ready, checks
 
     def openapi(self):
         if self._openapi is None:
@@ -36,8 +44,10 @@ class Readiness(DependencyProvider):
         return self._openapi
 
     def _ping_broker(self):
-        with Connection(self.container.config["AMQP_URI"], connect_timeout=2) as connection:
-            connection.ensure_connection(max_retries=1)
+        with Connection(self.container.config["AMQP_URI"], connect_timeout=1) as connection:
+            # each listed node once, without kombu's back-off sleeps between them
+            connection.ensure_connection(max_retries=max(len(connection.alt) - 1, 0),
+                                         interval_start=0, interval_step=0)
 
 
 def _ping(provider):
@@ -65,7 +75,9 @@ class HealthMixin:
     @http("GET", "/health/ready")
     def health_ready(self, request):
         ready, checks = self.readiness.check()
-        body = {"status": "ok" if ready else "unavailable", "checks": checks}
+        status = "unavailable" if not ready else (
+            "ok" if set(checks.values()) == {"ok"} else "degraded")
+        body = {"status": status, "checks": checks}
         if self.readiness.development_sign_in:
             body["development_sign_in"] = self.readiness.development_sign_in
         return json_response(body, status=200 if ready else 503)

@@ -1,10 +1,87 @@
-"""structlog JSON logs; service, entrypoint, tenant and correlation id bound per worker."""
+"""structlog JSON logs; service, entrypoint, tenant and correlation id bound per worker;
+exceptions described without the data a database error echoes."""
 import logging
 import sys
+import traceback
 import uuid
 
+import psycopg
 import structlog
+from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider
+
+# the parts of a PostgreSQL error that name the schema, never the data
+_SCHEMA_FIELDS = ("constraint_name", "table_name", "column_name", "datatype_name")
+_CAUSE = "The above exception was the direct cause of the following exception:"
+_CONTEXT = "During handling of the above exception, another exception occurred:"
+
+
+def describe_error(exc):
+    """`Type: message`, except that a PostgreSQL error's message, DETAIL, CONTEXT and query
+    (which echo the values sent: `Key (email)=(...)`, `invalid input syntax: "..."`) give way
+    to its SQLSTATE and the names of the constraint, table and column involved."""
+    if isinstance(exc, psycopg.Error):
+        diag = getattr(exc, "diag", None)
+        named = [f"{field.split('_')[0]}={getattr(diag, field)}" for field in _SCHEMA_FIELDS
+                 if diag is not None and getattr(diag, field, None)]
+        return " ".join([f"{type(exc).__name__}: SQLSTATE {exc.sqlstate or '?'}", *named])
+    if isinstance(exc, RemoteError) and _is_database_error(exc.exc_type):
+        return f"RemoteError: {exc.exc_type}"  # a participant's database error, told by name
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _is_database_error(name):
+    found = getattr(psycopg.errors, str(name), None) or getattr(psycopg, str(name), None)
+    return isinstance(found, type) and issubclass(found, psycopg.Error)
+
+
+def format_error(exc):
+    """A traceback as Python prints it, each exception of the chain told by describe_error."""
+    chain, seen, links = [exc], {id(exc)}, []
+    while True:
+        if exc.__cause__ is not None:
+            link, exc = _CAUSE, exc.__cause__
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            link, exc = _CONTEXT, exc.__context__
+        else:
+            break
+        if id(exc) in seen:
+            break
+        seen.add(id(exc))
+        chain.append(exc)
+        links.append(link)
+    told = ["Traceback (most recent call last):\n"
+            + "".join(traceback.format_tb(each.__traceback__)) + describe_error(each)
+            for each in reversed(chain)]
+    text = told[0]
+    for link, part in zip(reversed(links), told[1:]):
+        text += f"\n\n{link}\n\n{part}"
+    return text
+
+
+def safe_exc_info(logger, method_name, event_dict):
+    """structlog's format_exc_info, rendering the exception through format_error."""
+    exc_info = event_dict.pop("exc_info", None)
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    if isinstance(exc_info, tuple):
+        exc_info = exc_info[1]
+    if isinstance(exc_info, BaseException):
+        event_dict["exception"] = format_error(exc_info)
+    return event_dict
+
+
+class SafeRecordArgs(logging.Filter):
+    """Libraries log exceptions as message arguments (nameko: `error handling worker %s: %s`);
+    those are told by describe_error before the message is formatted."""
+
+    def filter(self, record):
+        if isinstance(record.msg, BaseException):
+            record.msg = describe_error(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(describe_error(arg) if isinstance(arg, BaseException) else arg
+                                for arg in record.args)
+        return True
 
 
 def configure(service, level="INFO", stream=None):
@@ -16,17 +93,16 @@ def configure(service, level="INFO", stream=None):
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info,
-                    structlog.processors.JSONRenderer()],
+        processors=[*shared, safe_exc_info, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(SafeRecordArgs())
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         processor=structlog.processors.JSONRenderer(),
-        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name,
-                           structlog.processors.format_exc_info]))
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name, safe_exc_info]))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

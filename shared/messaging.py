@@ -1,6 +1,5 @@
 """Event consumers: quorum queues, an idempotent inbox, retries, then the dead-letter queue."""
 import functools
-import traceback
 
 import psycopg
 import structlog
@@ -14,6 +13,7 @@ from shared import metrics
 from shared.broker import ANONYMOUS, events_exchange, internal_exchange, owns_event, user_of
 from shared.db import UnitOfWork, finish_transactions
 from shared.envelope import load_envelope
+from shared.logs import describe_error, format_error
 from shared.retry import on_conflict
 from shared.rpc import SigningPublisher
 
@@ -145,7 +145,7 @@ class EventConsumer(EventHandler):
     def _retry_or_dead_letter(self, message, exc):
         headers = dict(message.headers or {})
         headers[SENDER_HEADER] = sender_of(message, self.own_user)
-        headers["x-last-error"] = f"{type(exc).__name__}: {exc}"[:1000]
+        headers["x-last-error"] = describe_error(exc)[:1000]
         if isinstance(exc, TRANSIENT):
             # the database or broker is away, not the message at fault: wait for it as long
             # as it takes, backing off, without using up the message's attempts
@@ -168,7 +168,7 @@ class EventConsumer(EventHandler):
             log.warning("event handling failed, will retry", attempts=attempts,
                         error=headers["x-last-error"])
             return "retried"
-        headers["x-error-trace"] = "".join(traceback.format_exception_only(type(exc), exc))[:4000]
+        headers["x-error-trace"] = format_error(exc)[:4000]
         headers["x-original-routing-key"] = message.delivery_info.get("routing_key")
         headers["x-original-exchange"] = message.delivery_info.get("exchange")
         self.publisher.publish(message.payload, exchange=self.internal,

@@ -22,6 +22,10 @@ EVENTS_REFUSED = prometheus_client.Counter(
     "dzdesk_events_refused_total", "Events dead-lettered: not from the service they name",
     ["service", "sender"])
 
+DEPENDENCY_UP = prometheus_client.Gauge(
+    "dzdesk_dependency_up", "1 when the last readiness check reached the dependency",
+    ["service", "dependency"])
+
 
 def exposition():
     return prometheus_client.generate_latest(), prometheus_client.CONTENT_TYPE_LATEST

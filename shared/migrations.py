@@ -26,13 +26,36 @@ def render(text, roles):
     return text
 
 
-def ensure_roles(admin, roles):
+# PostgreSQL's own log writes an error's message, DETAIL, CONTEXT and statement, which echo
+# what was submitted (a name in a bad uuid, a title in a failed insert). The services log their
+# errors themselves without that text (shared/logs.py), so the server logs nothing of the
+# sessions of the roles they connect as, below FATAL.
+QUIET_SERVER_LOG = {"log_min_messages": "fatal", "log_min_error_statement": "panic",
+                    "log_error_verbosity": "terse"}
+
+
+def ensure_roles(admin, roles, log=print):
     for kind, name in roles.items():
         exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
         if not exists:
             login = sql.SQL("NOLOGIN" if kind == "owner" else "LOGIN")
             admin.execute(sql.SQL("CREATE ROLE {} {} NOSUPERUSER NOBYPASSRLS").format(
                 sql.Identifier(name), login))
+        if kind != "owner":
+            quiet_server_log(admin, name, log)
+
+
+def quiet_server_log(admin, role, log=print):
+    """The server's log holds nothing a session of `role` sent (settings only a superuser may
+    give; where the migrating user is none, the operator must set them: said, not fatal)."""
+    try:
+        with admin.transaction():
+            for setting, value in QUIET_SERVER_LOG.items():
+                admin.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                    sql.Identifier(role), sql.Identifier(setting), sql.Literal(value)))
+    except psycopg.errors.InsufficientPrivilege:
+        log(f"{role}: set {', '.join(QUIET_SERVER_LOG)} for this role by hand: the migrating "
+            "user may not, and the server's log would echo submitted text")
 
 
 def ensure_database(admin, database, owner, template=None):
@@ -86,7 +109,7 @@ def migrate(service, database=None, admin_url=None, template=None, log=print):
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute("SELECT pg_advisory_lock(hashtext('dzdesk.roles'))")
         try:
-            ensure_roles(admin, roles)
+            ensure_roles(admin, roles, log)
             created = ensure_database(admin, database, roles["owner"], template)
         finally:
             admin.execute("SELECT pg_advisory_unlock(hashtext('dzdesk.roles'))")

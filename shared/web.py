@@ -1,8 +1,11 @@
-"""HTTP entrypoint and helpers: JSON bodies, problem+json errors, cursors, ETags."""
+"""HTTP entrypoint and helpers: JSON bodies, problem+json errors, cursors, ETags, access log."""
 import base64
 import binascii
 import datetime
+import hashlib
+import hmac
 import json
+import os
 import re
 import time
 import uuid
@@ -10,6 +13,7 @@ from functools import partial
 
 import structlog
 from eventlet.event import Event
+from eventlet.wsgi import LoggerNull
 from marshmallow import Schema, ValidationError, fields
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
@@ -23,6 +27,8 @@ from shared.retry import retrying
 log = structlog.get_logger()
 PROBLEM = "application/problem+json"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+CURSOR_KEY = "dzdesk.cursor_key"
+QUIET_ROUTES = ("/health/", "/metrics")
 # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 # No API body nests this deep; deeper ones are refused before anything recurses into them.
@@ -50,7 +56,10 @@ def problem_from_exception(exc):
     if isinstance(status, int) and 400 <= status < 600:
         extra = getattr(exc, "extra", None) or {}
         detail = getattr(exc, "detail", None) or str(exc)
-        return problem(status, getattr(exc, "title", "Error"), detail, **extra)
+        response = problem(status, getattr(exc, "title", "Error"), detail, **extra)
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, HTTPException):
         return problem(exc.code, exc.name, exc.description)
     log.error("unhandled error", exc_info=exc)
@@ -58,23 +67,55 @@ def problem_from_exception(exc):
 
 
 class ProblemWsgiApp(WsgiApp):
-    """Routing errors (unknown path, wrong method) answer in problem+json too."""
+    """Routing errors (unknown path, wrong method) answer in problem+json too; every request
+    leaves one access log line."""
 
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        environ[CURSOR_KEY] = self.server.cursor_key
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
+        provider = None
         try:
             provider, values = adapter.match()
             request.path_values = values
             response = provider.handle_request(request)
         except Exception as exc:  # never a stack trace on the wire
             response = problem_from_exception(exc)
+        access_log(request, getattr(provider, "url", None), response, started)
         return response(environ, start_response)
 
 
+def access_log(request, route, response, started):
+    """The route's template, never the path, query, client address, headers or body: any of
+    them may carry a person's name (`?q=`), an email in a path, a forwarded IP."""
+    level = "debug" if route and route.startswith(QUIET_ROUTES) else "info"
+    getattr(log, level)("http request", method=request.method, route=route or "unmatched",
+                        status=response.status_code,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                        correlation_id=response.headers.get("X-Request-ID") or None)
+
+
 class ProblemWebServer(WebServer):
+    cursor_key = None
+
+    def setup(self):
+        # every process of a service signs with the same key, so a cursor from one replica
+        # pages on in another; without a master key (a bare test container) one per process
+        master = self.container.config.get("DZDESK_MASTER_KEY")
+        secret = base64.b64decode(master) if master else os.urandom(32)
+        self.cursor_key = hmac.new(secret, b"dzdesk/cursor/v1", hashlib.sha256).digest()
+
     def get_wsgi_app(self):
         return ProblemWsgiApp(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, **kwargs):
+        # eventlet's own access line holds the client address (X-Forwarded-For included)
+        # and the request line with its query string: ProblemWsgiApp logs instead
+        server = super().get_wsgi_server(sock, wsgi_app, **kwargs)
+        server.log_output = False
+        server.log = LoggerNull()
+        return server
 
     def context_data_from_headers(self, request):
         # the gateway's request id is the correlation id of everything this request causes
@@ -165,17 +206,34 @@ def json_body(request, schema, partial=False):
     return schema.load(payload, partial=partial)
 
 
-def encode_cursor(position):
-    raw = json.dumps(position, separators=(",", ":")).encode()
+def _b64(raw):
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor, valid=lambda position: True):
-    """The position a cursor encodes, or None; 400 when it is not one that `valid` accepts."""
+def _cursor_mac(request, scope, payload):
+    # bound to the tenant and the route: a cursor is a position in one tenant's list only
+    message = "\0".join((str(scope), request.path, payload)).encode()
+    return _b64(hmac.new(request.environ[CURSOR_KEY], message, hashlib.sha256).digest()[:16])
+
+
+def encode_cursor(position, request, scope):
+    """An opaque, signed cursor for `position` in this route's list for `scope` (the tenant)."""
+    payload = _b64(json.dumps(position, separators=(",", ":")).encode())
+    return f"{payload}.{_cursor_mac(request, scope, payload)}"
+
+
+def decode_cursor(request, scope, valid=lambda position: True):
+    """The position in the request's `cursor`, None without one; 400 when it was not issued
+    by this route for this scope (forged, edited, or another tenant's) or not one
+    that `valid` accepts."""
+    cursor = request.args.get("cursor")
     if not cursor:
         return None
+    payload, _, mac = cursor.partition(".")
+    if not hmac.compare_digest(mac.encode(), _cursor_mac(request, scope, payload).encode()):
+        raise errors.BadRequest("the cursor is not valid", field="cursor")
     try:
-        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (ValueError, binascii.Error, RecursionError) as exc:
         raise errors.BadRequest("the cursor is not valid", field="cursor") from exc
     if not valid(position):
@@ -221,11 +279,12 @@ def page_limit(request, default=50, maximum=200):
     return int(raw)
 
 
-def page(items, limit, cursor_of):
+def page(items, limit, cursor_of, request, scope):
     """A page body from up to limit + 1 items: the extra one says there is a next page."""
     more = len(items) > limit
     items = items[:limit]
-    return {"items": items, "next_cursor": encode_cursor(cursor_of(items[-1])) if more else None}
+    return {"items": items,
+            "next_cursor": encode_cursor(cursor_of(items[-1]), request, scope) if more else None}
 
 
 def etag(version):

@@ -4,6 +4,8 @@ from shared.green import patch
 patch()  # before anything imports psycopg or opens a socket
 
 import base64  # noqa: E402
+import hashlib  # noqa: E402
+import random  # noqa: E402
 
 import eventlet  # noqa: E402
 import os  # noqa: E402
@@ -25,17 +27,49 @@ EXTRA_MIGRATIONS = {}
 def pytest_addoption(parser):
     parser.addoption("--keep-databases", action="store_true",
                      help="do not drop the per-test databases (for debugging)")
+    parser.addoption("--seed", type=int, default=None,
+                     help="the run's seed of random test data (default: DZDESK_TEST_SEED, else"
+                          " a new one, printed in the header)")
 
 
 def pytest_configure(config):
     """Use PostgreSQL and RabbitMQ on localhost; where they do not answer and a Docker engine
     does, start throwaway ones with testcontainers and point the whole run at them."""
+    chosen = config.getoption("--seed")
+    if chosen is None:
+        chosen = os.environ.get("DZDESK_TEST_SEED") or random.SystemRandom().randrange(10**9)
+    config._dzdesk_seed = int(chosen)
     from tests.support.infrastructure import containers_if_needed
     started = containers_if_needed()
     if started:
         config.option.RABBIT_AMQP_URI = started["amqp_uri"]
         config.option.RABBIT_API_URI = started["management_uri"]
         config._dzdesk_containers = started["containers"]
+
+
+def pytest_report_header(config):
+    seed = config._dzdesk_seed
+    return f"random test data: seed {seed} (again with DZDESK_TEST_SEED={seed} or --seed {seed})"
+
+
+@pytest.fixture
+def rng(request):
+    """A random.Random for the test's data, seeded from the run's seed and the test's name, so
+    one test re-runs alone with the same data; a failure's report names the seed."""
+    run_seed = request.config._dzdesk_seed
+    digest = hashlib.sha256(f"{run_seed}:{request.node.nodeid}".encode()).digest()
+    request.node._dzdesk_seed = run_seed
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    seed = getattr(item, "_dzdesk_seed", None)
+    if seed is not None and report.failed:
+        report.sections.append(("random test data", f"run seed {seed}: re-run with"
+                                f" DZDESK_TEST_SEED={seed} pytest '{item.nodeid}'"))
 
 
 def pytest_unconfigure(config):
@@ -200,11 +234,24 @@ def container_factory(make_database):
     pool.waitall()
 
 
-def _kill_quietly(container):
-    try:
-        container.kill()
-    except Exception:
-        pass
+def _kill_quietly(container, timeout=30):
+    # a container whose broker went away for good waits for ever for its consumer to
+    # reconnect: give up on it rather than hang every later test (fault drills)
+    with eventlet.Timeout(timeout, False):
+        try:
+            container.kill()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def own_broker():
+    """A RabbitMQ node of this test's own, to stop and start: never the machine's broker."""
+    from tests.support import rabbit_nodes
+    if not rabbit_nodes.available():
+        pytest.skip("needs rabbitmq-server installed on this machine")
+    with rabbit_nodes.started(1) as nodes:
+        yield nodes[0]
 
 
 @pytest.fixture(scope="session")

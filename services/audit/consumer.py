@@ -23,6 +23,7 @@ from services.audit.ingest import parse
 from shared import metrics
 from shared.background import BackgroundLoop
 from shared.broker import ANONYMOUS, internal_exchange, user_of
+from shared.logs import describe_error
 from shared.messaging import source_exchange
 
 log = structlog.get_logger()
@@ -152,7 +153,7 @@ class Ingestor:
                 self.db.commit()
             except psycopg.DataError as error:
                 self.db.rollback()
-                rejected.append((message, f"{type(error).__name__}: {error}"))
+                rejected.append((message, describe_error(error)))
         return appended
 
     def _dead_letter(self, message, error):

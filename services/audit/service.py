@@ -72,7 +72,7 @@ class AuditService(DZDeskService):
     def list_events(self, request):
         tenant_id = self._officer_tenant(request)
         query = EventQuerySchema().load(request.args.to_dict())
-        cursor = decode_cursor(request.args.get("cursor"), sequence_number)
+        cursor = decode_cursor(request, tenant_id, sequence_number)
         after_seq = cursor if isinstance(cursor, int) else query["after_seq"]
         if _wants_ndjson(request):
             limit = page_limit(request, maximum=10**9) if "limit" in request.args else None
@@ -84,7 +84,7 @@ class AuditService(DZDeskService):
         more = len(rows) > limit
         rows = rows[:limit]
         items = ",".join(store.entry_line(tenant_id, row) for row in rows)
-        next_cursor = store.dumps(encode_cursor(rows[-1][0])) if more else "null"
+        next_cursor = store.dumps(encode_cursor(rows[-1][0], request, tenant_id)) if more else "null"
         return Response(f'{{"items":[{items}],"next_cursor":{next_cursor}}}',
                         mimetype="application/json")
 

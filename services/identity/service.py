@@ -152,9 +152,10 @@ class IdentityService(DZDeskService):
         ctx = self.context()
         caller = members.principal(ctx, request)
         require_roles(caller, "admin")
-        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"), time_and_id)
+        limit, after = page_limit(request), decode_cursor(request, caller.tenant_id, time_and_id)
         found = store.list_users(ctx.db.begin(caller.tenant_id), limit + 1, after)
-        body = page(found, limit, lambda user: [user["joined_at"].isoformat(), user["id"]])
+        body = page(found, limit, lambda user: [user["joined_at"].isoformat(), user["id"]],
+                    request, caller.tenant_id)
         body["items"] = [store.public_user(user) for user in body["items"]]
         return body
 

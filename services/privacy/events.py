@@ -78,6 +78,13 @@ class LegalHold(Subject):
     hold_id = Id()
 
 
+class ExportDownloaded(Request):
+    subject_id = Id()
+    downloaded_by = Id()
+    by_subject = fields.Boolean()
+    role = Slug("subject", "privacy_officer")
+
+
 class PolicyPublished(EventData):
     version = Slug()
     # the organization's own policy document, published to the whole tenant
@@ -99,6 +106,7 @@ for kind in KINDS:
     register(P + f"{kind}_completed", RequestCompleted)
 register(P + "export_ready", ExportReady)
 register(P + "export_expired", Request)
+register(P + "export_downloaded", ExportDownloaded, pii=("reason",))
 register(P + "purge_confirmed", PurgeConfirmed)
 register(P + "rectification_confirmed", RectificationConfirmed)
 register(P + "subject_key_shredded", Subject)

@@ -6,6 +6,8 @@ from eventlet.semaphore import Semaphore
 
 from shared.rpc import ClusterRpcClient
 
+from shared.logs import describe_error
+
 log = structlog.get_logger()
 
 
@@ -44,7 +46,7 @@ class ParticipantCaller:
                 log.warning("privacy participant call failed", participant=participant,
                             method=method, error=type(exc).__name__)
                 self._discard(participant)
-                return False, f"{type(exc).__name__}: {exc}"[:300]
+                return False, describe_error(exc)[:300]
 
     def _proxy(self, participant):
         if participant not in self.clusters:

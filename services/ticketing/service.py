@@ -63,11 +63,11 @@ class TicketingService(DZDeskService):
     def list_tickets(self, request):
         principal, actor, desk = self.caller(request)
         filters = ListQuerySchema().load(request.args.to_dict())
-        limit, after = page_limit(request), decode_cursor(request.args.get("cursor"), time_and_id)
+        limit, after = page_limit(request), decode_cursor(request, desk.tenant_id, time_and_id)
         rows = store.list_tickets(desk.conn, filters, limit, after,
                                   visible_to=None if actor.is_privileged else actor.user_id)
         return page([views.ticket_summary(row) for row in rows], limit,
-                    lambda item: [item["opened_at"], item["id"]])
+                    lambda item: [item["opened_at"], item["id"]], request, desk.tenant_id)
 
     @http("GET", "/v1/tickets/<ticket_id>")
     def get_ticket(self, request, ticket_id):

@@ -14,6 +14,7 @@ from nameko.extensions import Entrypoint
 from services.ticketing.clock import clock_from_config
 from shared.background import BackgroundLoop
 from shared.db import finish_transactions
+from shared.logs import describe_error
 from shared.retry import retrying
 
 log = structlog.get_logger()
@@ -63,7 +64,7 @@ class SlaDue(BackgroundLoop, Entrypoint):
         if exc_info is not None:
             # the row still says due: the next poll tries again
             log.warning("SLA timer worker failed", tenant_id=key[0], ticket_id=key[1],
-                        error=repr(exc_info[1]))
+                        error=describe_error(exc_info[1]))
         return result, exc_info
 
     def reset(self):

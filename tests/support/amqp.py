@@ -88,6 +88,29 @@ def queue_depth(amqp_uri, queue_name):
         return Queue(queue_name)(connection.default_channel).queue_declare(passive=True).message_count
 
 
+def settled(rabbit_manager, vhost, queues, acked):
+    """True once every queue holds nothing, ready or unacknowledged, in a sample of the
+    management API taken after the first queue's consumers acknowledged `acked` deliveries.
+    Its statistics lag (by 5 s by default): a sample counts only once it shows the acks the
+    test knows happened, and then nothing left means no delivery is still to come."""
+    samples = [_queue_or_none(rabbit_manager, vhost, name) or {"messages": 0,
+               "messages_unacknowledged": 0} for name in queues]  # none yet holds nothing
+    if samples[0].get("message_stats", {}).get("ack", 0) < acked:
+        return False
+    return all(q.get("messages", 1) == 0 and q.get("messages_unacknowledged", 1) == 0
+               for q in samples)
+
+
+def _queue_or_none(rabbit_manager, vhost, name):
+    from requests import HTTPError
+    try:
+        return rabbit_manager.get_queue(vhost, name)
+    except HTTPError as error:
+        if error.response is not None and error.response.status_code == 404:
+            return None
+        raise
+
+
 def has_consumer(amqp_uri, queue_name):
     """True once the queue exists and something consumes it."""
     try:

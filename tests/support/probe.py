@@ -60,6 +60,14 @@ class ProbeService(HealthMixin):
         self.db.conn.execute("SELECT pg_sleep(%s)", (seconds,))
         return {"slept": seconds}
 
+    @http("POST", "/v1/probe/<tenant_id>/documents", body=NoteSchema)
+    def store_document(self, request, tenant_id):
+        """Hands the note to PostgreSQL as JSON: text that is not JSON fails there, in an error
+        whose message, DETAIL and CONTEXT echo it (`Token "..." is invalid`, `JSON data, ...`)."""
+        note = json_body(request, NoteSchema())
+        self.db.begin(tenant_id)
+        return {"stored": self.db.conn.execute("SELECT %s::jsonb", (note["text"],)).fetchone()[0]}
+
     @http("GET", "/v1/probe/crash")
     def crash(self, request):
         raise RuntimeError("secret internals")

@@ -1,6 +1,6 @@
 """Runs a service class in its own process, as `dzdesk-service` does, for crash drills.
 
-python -m tests.support.run_service module:Class CONFIG_JSON
+python -m tests.support.run_service module:Class CONFIG_JSON   (LOG_LEVEL: default WARNING)
 """
 import json
 import os
@@ -26,15 +26,18 @@ def main(argv):
           float(config.get("STOP_TIMEOUT_SECONDS", DEFAULT_STOP_SECONDS)))
 
 
-def start_process(class_path, cfg, consumed_queue=None, timeout=30):
+def start_process(class_path, cfg, consumed_queue=None, timeout=30, log_level=None,
+                  stderr=None):
     """The service in a process of its own, once it answers /health/ready and, when named,
-    once `consumed_queue` has its consumer (extensions start in parallel: HTTP may come first)."""
+    once `consumed_queue` has its consumer (extensions start in parallel: HTTP may come first).
+    `log_level` and `stderr` (a file) set up and catch its logs as `dzdesk-service` writes them."""
     import requests
 
     from tests.support.amqp import has_consumer
 
+    env = {**os.environ, **({"LOG_LEVEL": log_level} if log_level else {})}
     process = subprocess.Popen([sys.executable, "-m", "tests.support.run_service", class_path,
-                                json.dumps(cfg)])
+                                json.dumps(cfg)], env=env, stderr=stderr)
 
     def ready():
         try:

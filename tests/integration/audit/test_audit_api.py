@@ -125,3 +125,15 @@ def test_verification_of_an_intact_log_reports_its_head_and_checkpoints(audit, t
                                          "first_bad_seq")} == {
         "ok": True, "entries": 5, "head": {"seq": seq, "hash": bytes(hash).hex()},
         "checkpoints_verified": 1, "first_bad_seq": None}
+
+
+def test_another_tenant_replaying_a_cursor_gets_a_400_and_nothing_of_the_tenant(audit, tenant_id):
+    sent = fill(audit, tenant_id, 3)
+    other = str(uuid.uuid4())
+    fill(audit, other, 3)
+    cursor = audit.get("/v1/audit/events", tenant_id, params={"limit": 1}).json()["next_cursor"]
+    for headers in ({}, NDJSON):
+        replayed = audit.get("/v1/audit/events", other, params={"cursor": cursor},
+                             headers=headers)
+        assert replayed.status_code == 400, replayed.text
+        assert not any(envelope["event_id"] in replayed.text for envelope in sent)

@@ -28,8 +28,12 @@ def test_cut_broker_connections_mid_stream_lose_and_duplicate_nothing(
     audit.publish(sent[:1500])
     wait_until(lambda: count(audit.urls, tenant_id) > 0)
     names = wait_until(lambda: vhost_connections(rabbit_manager, audit.cfg["vhost"]))
+    committed_before_cut = count(audit.urls, tenant_id)
     for name in names:  # what a broker restart does to the service: every connection drops
         rabbit_manager.delete_connection(name)
+    assert committed_before_cut < len(sent), "the cut came too late to test anything"
+    wait_until(lambda: not set(names) & set(vhost_connections(rabbit_manager, audit.cfg["vhost"])),
+               message="the cut connections are still open: no fault happened")
     audit.publish(sent[1500:])
     audit.wait_for(3000, tenant_id, timeout=60)
     time.sleep(0.5)  # a duplicate, if redelivery made one, would be appended by now
@@ -53,7 +57,7 @@ def test_an_audit_process_killed_mid_batch_loses_and_duplicates_nothing(
     try:
         wait_until(lambda: count(urls, tenant_id) > 0, timeout=30)
         first.kill()  # SIGKILL: bursts in flight are neither committed nor acked, or not acked
-        first.wait()
+        assert first.wait() == -9, "the audit process was not killed"
         assert count(urls, tenant_id) < len(sent), "the kill came too late to test anything"
         second = start_process(cfg)
         try:

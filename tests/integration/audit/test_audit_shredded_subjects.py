@@ -1,9 +1,8 @@
 """The shredding record privacy checks a restored database against: every tenant, in pages."""
 import uuid
 
-from nameko.standalone.rpc import ServiceRpcProxy
-
 from tests.integration.audit.conftest import envelope
+from tests.support.amqp import service_rpc
 
 
 def shredding(tenant_id, subject_id, stream_id=None):
@@ -14,7 +13,7 @@ def shredding(tenant_id, subject_id, stream_id=None):
 
 def all_pages(audit, limit):
     found, after, pages = [], None, 0
-    with ServiceRpcProxy("audit", audit.cfg) as proxy:
+    with service_rpc("audit", audit.cfg, caller="privacy") as proxy:
         while True:
             page = proxy.shredded_subjects(after, limit)
             found += [tuple(pair) for pair in page["subjects"]]

@@ -119,3 +119,13 @@ def test_other_services_look_up_users_of_one_tenant_only(identity):
         listed = rpc.list_users(admin_a["tenant"]["id"])
     assert found == [member_a["user"]]
     assert listed == [admin_a["user"], member_a["user"]]
+
+
+def test_another_tenants_admin_replaying_the_members_cursor_gets_a_400(identity):
+    admin, *_ = _workspace(identity, 3)
+    stranger, *_ = _workspace(identity, 3)
+    first = identity.get("/v1/tenant/members?limit=1", token=admin["access_token"]).json()
+    replayed = identity.get(f"/v1/tenant/members?limit=1&cursor={first['next_cursor']}",
+                            token=stranger["access_token"])
+    assert replayed.status_code == 400 and replayed.json()["field"] == "cursor"
+    assert admin["user"]["id"] not in replayed.text

@@ -89,3 +89,27 @@ def test_every_event_of_one_sign_in_carries_the_requests_correlation_id(identity
     assert [e["event_type"] for e in events] == [
         "identity.tenant_created", "identity.user_joined", "identity.user_signed_in"]
     assert {e["correlation_id"] for e in events} == {request_id}
+
+
+def test_the_tables_any_tenant_may_read_hold_only_keyed_hashes_and_opaque_ids(identity):
+    # the exceptions to tenant isolation (tests/support/isolation.py) hold no personal data
+    from tests.support.isolation import DECLARED_COLUMNS, OPEN_POLICIES
+    sub, hd, tid, oid = uuid.uuid4().hex, f"{uuid.uuid4().hex[:8]}.example", *(
+        str(uuid.uuid4()) for _ in range(2))
+    email = f"ada-{uuid.uuid4().hex[:6]}@{hd}"
+    token = identity.provider.mint_google(sub, email, hd=hd, name="Ada Lovelace")
+    assert identity.post("/v1/auth/google", json={"id_token": token}).status_code == 200
+    assert identity.microsoft(tid=tid, oid=oid, email=f"ms-{email}").status_code == 200
+    sent = (sub, hd, tid, oid, email, "Ada", "Lovelace")
+    open_tables = {table for service, table, _ in OPEN_POLICIES if service == "identity"}
+    assert open_tables
+    for table in open_tables:
+        rows = identity.rows(f"SELECT * FROM {table}")
+        assert rows, table
+        text = json.dumps([list(map(str, row)) for row in rows]).lower()
+        assert not [value for value in sent if value.lower() in text], table
+        columns = identity.rows("SELECT column_name FROM information_schema.columns"
+                                " WHERE table_name = %s", (table,))
+        assert {column for (column,) in columns} == DECLARED_COLUMNS[("identity", table)]
+        hashes = [row[0] for row in rows]  # the first column is the lookup hash
+        assert all(len(value) == 64 and set(value) <= set("0123456789abcdef") for value in hashes)

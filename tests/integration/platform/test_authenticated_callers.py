@@ -11,7 +11,7 @@ from nameko.testing.services import entrypoint_waiter
 from shared import config, metrics
 from shared.broker import with_user
 from shared.db import Database
-from shared.envelope import Envelope
+from shared.envelope import Envelope, utcnow
 from shared.launch import service_class
 from shared.messaging import event_handler
 from shared.rpc import ClusterRpcClient, RpcEntrypoint
@@ -92,8 +92,12 @@ QUEUE = "evt-ai-all--probe.handle_ai_event"
 
 
 def ai_event(event_type="ai.summary_generated", **data):
-    return Envelope.new(event_type, str(uuid.uuid4()), "s-1", {"n": 1, **data},
-                        actor={"system": "test"}).with_version(1).to_dict()
+    """A body as any broker client could publish it: made by hand, not by Envelope.new (which
+    keeps a service's own events to their declared classes)."""
+    event_id = str(uuid.uuid4())
+    return Envelope(event_id=event_id, event_type=event_type, tenant_id=str(uuid.uuid4()),
+                    stream_id="s-1", occurred_at=utcnow().isoformat(), actor={"system": "test"},
+                    correlation_id=event_id, data={"n": 1, **data}, stream_version=1).to_dict()
 
 
 def publish(amqp_uri, body, **properties):

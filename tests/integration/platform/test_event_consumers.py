@@ -1,5 +1,4 @@
 import os
-import time
 import uuid
 
 import psycopg
@@ -57,7 +56,7 @@ def start_process(cfg):
 
 
 def test_an_event_whose_consumer_crashed_before_ack_is_handled_once_after_restart(
-        container_factory, service_config, tmp_path):
+        container_factory, service_config, tmp_path, rabbit_manager):
     cfg, urls = service_config("probe")
     container_factory(EchoService, cfg).start()
     hold = tmp_path / "hold"
@@ -73,7 +72,10 @@ def test_an_event_whose_consumer_crashed_before_ack_is_handled_once_after_restar
         second = start_process(cfg)
         try:
             wait_until(lambda: seen_count(urls, "crash") == 1)
-            time.sleep(0.5)  # a second effect, if there were one, would show by now
+            # the redelivery acknowledged and nothing left to deliver, retries included
+            wait_until(lambda: amqp.settled(rabbit_manager, cfg["vhost"],
+                                            [QUEUE, f"{QUEUE}.retry"], acked=1),
+                       what="the event queues to settle")
             assert seen_count(urls, "crash") == 1
         finally:
             second.terminate()

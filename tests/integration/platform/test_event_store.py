@@ -7,6 +7,7 @@ import pytest
 from shared import eventstore
 from shared.envelope import Envelope
 from shared.eventstore import ConcurrencyError
+from tests.support.waiting import wait_until
 
 
 def event(tenant, stream, n=0):
@@ -17,6 +18,15 @@ def as_tenant(url, tenant):
     conn = psycopg.connect(url)
     conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
     return conn
+
+
+def waiting_on_a_lock(db, pid):
+    def waiting():
+        with psycopg.connect(db["admin"]) as admin:
+            return admin.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity"
+                                 " WHERE pid = %s", (pid,)).fetchone()[0]
+    wait_until(waiting, timeout=10, what="the second writer to wait on the first's key",
+               every=0.01)
 
 
 @pytest.fixture
@@ -56,7 +66,7 @@ def test_two_writers_racing_for_the_same_version_leave_one_winner(db):
     first, second = as_tenant(db["app"], tenant), as_tenant(db["app"], tenant)
     eventstore.append(first, stream, 0, [event(tenant, stream, 1)])
     racer = eventlet.spawn(eventstore.append, second, stream, 0, [event(tenant, stream, 2)])
-    eventlet.sleep(0.2)  # the second insert now waits on the first's uncommitted key
+    waiting_on_a_lock(db, second.info.backend_pid)  # on the first's uncommitted key
     first.commit()
     with pytest.raises(ConcurrencyError):
         racer.wait()

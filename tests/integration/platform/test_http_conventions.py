@@ -1,4 +1,3 @@
-import time
 import uuid
 
 import eventlet
@@ -88,7 +87,6 @@ def test_health_and_metrics_answer(base):
 
 
 def test_two_slow_queries_overlap_instead_of_queueing(base, service_databases):
-    started = time.monotonic()
     pool = eventlet.GreenPool()
     running = [pool.spawn(requests.get, f"{base}/v1/probe/sleep/1.0") for _ in range(3)]
     # the database itself sees the queries at once, not one after the other
@@ -96,10 +94,8 @@ def test_two_slow_queries_overlap_instead_of_queueing(base, service_databases):
     concurrent = wait_until(lambda: (n := _sleeping_backends(database)) >= 2 and n,
                             timeout=5, what="two probe queries running at the same time")
     answers = [request.wait() for request in running]
-    elapsed = time.monotonic() - started
     assert [a.status_code for a in answers] == [200, 200, 200]
-    assert concurrent >= 2
-    assert elapsed < 2.0  # one after the other they would take 3 s or more
+    assert concurrent >= 2  # how long the three take together is a figure of bench/
 
 
 def _sleeping_backends(database):

@@ -36,3 +36,22 @@ def test_the_migrate_command_rejects_an_unknown_service(capsys):
     with pytest.raises(SystemExit):
         migrations.main(["nonsense"])
     assert "unknown service" in capsys.readouterr().err
+
+
+def test_the_servers_log_keeps_nothing_a_services_session_sent(service_databases):
+    """An error's message, DETAIL, CONTEXT and statement echo submitted text: the roles the
+    services connect as log nothing below FATAL on the server."""
+    database = f"dzdesk_probe_q_{uuid.uuid4().hex[:8]}"
+    service_databases.created.append(database)
+    roles = config.role_names("probe")
+    with psycopg.connect(config.admin_url(), autocommit=True) as admin:
+        for kind in ("app", "system"):  # as a role made by an older release would be
+            admin.execute(f'ALTER ROLE "{roles[kind]}" RESET ALL')
+    migrations.migrate("probe", database=database, log=lambda *_: None)
+    for kind in ("app", "system"):
+        url = config.role_url(config.admin_url(), roles[kind], database)
+        with psycopg.connect(url) as conn:
+            shown = {name: conn.execute(f"SHOW {name}").fetchone()[0]
+                     for name in migrations.QUIET_SERVER_LOG}
+        assert shown == migrations.QUIET_SERVER_LOG, kind
+    service_databases.drop_all()

@@ -40,9 +40,10 @@ class TicketingApi:
 
 @pytest.fixture
 def ticketing_factory(container_factory, service_config, token_issuer):
-    """ticketing_factory(**config) -> (api, cfg, urls, container) with privacy on the same vhost."""
-    def start(**overrides):
-        privacy_cfg, _ = service_config("privacy")
+    """ticketing_factory(**config) -> (api, cfg, urls, container) with privacy on the same vhost
+    (both on `amqp_uri` when given)."""
+    def start(amqp_uri=None, **overrides):
+        privacy_cfg, _ = service_config("privacy", **({"AMQP_URI": amqp_uri} if amqp_uri else {}))
         privacy = container_factory(PrivacyService, privacy_cfg)
         privacy.start()
         overrides.setdefault("SLA_TIMER_INTERVAL", 0.2)

@@ -1,4 +1,3 @@
-import random
 import uuid
 
 import pytest
@@ -13,8 +12,8 @@ def _learned(tickets):
     return model
 
 
-def test_forgetting_a_subject_removes_every_ticket_by_or_about_them_from_similar_results():
-    tickets = tenant_corpus(seed=random.randrange(10**6), tickets=400).tickets
+def test_forgetting_a_subject_removes_every_ticket_by_or_about_them_from_similar_results(rng):
+    tickets = tenant_corpus(seed=rng.randrange(10**6), tickets=400).tickets
     model = _learned(tickets)
     subject = tickets[0].requester.subject_id
     theirs = {t.ticket_id for t in tickets if subject in t.to_doc().subject_ids}
@@ -54,8 +53,8 @@ def test_forgetting_a_subject_removes_their_labels_from_the_training_data():
     assert (suggestion.category, suggestion.priority) == ("printing", "low")
 
 
-def test_forgetting_a_ticket_removes_it_from_similar_results():
-    tickets = tenant_corpus(seed=random.randrange(10**6), tickets=100).tickets
+def test_forgetting_a_ticket_removes_it_from_similar_results(rng):
+    tickets = tenant_corpus(seed=rng.randrange(10**6), tickets=100).tickets
     model = _learned(tickets)
 
     assert model.forget_ticket(tickets[5].ticket_id) is True

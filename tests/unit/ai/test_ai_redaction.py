@@ -1,4 +1,3 @@
-import random
 import re
 import uuid
 
@@ -100,8 +99,8 @@ def test_restore_puts_the_originals_back_and_leaves_unknown_placeholders():
     assert restored == f"Dear {name}, we reached {email} about 10.0.0.8 and [PERSON_9]."
 
 
-def test_no_name_email_or_phone_of_the_tenants_people_survives_redaction_of_generated_threads():
-    tenant = tenant_corpus(seed=random.randrange(10**6), tickets=300)
+def test_no_name_email_or_phone_of_the_tenants_people_survives_redaction_of_generated_threads(rng):
+    tenant = tenant_corpus(seed=rng.randrange(10**6), tickets=300)
     people = tenant.people + tenant.agents
     redactor = Redactor([(person.name, person.email) for person in people])
     forbidden = {v.casefold() for p in people for v in (p.name, p.email, p.phone, *p.name.split()) if len(v) > 2}

@@ -1,4 +1,3 @@
-import random
 import uuid
 
 from services.ai.models import MIN_LABELLED, TenantModel, TicketDoc
@@ -9,8 +8,8 @@ def _doc(text, category=None, priority=None, ticket_id=None):
     return TicketDoc(ticket_id or str(uuid.uuid4()), {str(uuid.uuid4())}, text, category, priority)
 
 
-def test_similar_to_a_known_ticket_never_returns_the_ticket_itself():
-    tickets = tenant_corpus(seed=random.randrange(10**6), tickets=200).tickets
+def test_similar_to_a_known_ticket_never_returns_the_ticket_itself(rng):
+    tickets = tenant_corpus(seed=rng.randrange(10**6), tickets=200).tickets
     model = TenantModel(str(uuid.uuid4()))
     model.learn_many(ticket.to_doc() for ticket in tickets)
 

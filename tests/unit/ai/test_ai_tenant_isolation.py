@@ -1,4 +1,3 @@
-import random
 import uuid
 
 from services.ai.models import ModelRegistry, TicketDoc
@@ -12,8 +11,8 @@ def _learned_registry(tenants):
     return registry
 
 
-def test_a_ticket_learned_in_one_tenant_is_never_a_similar_result_in_another():
-    tenant_a, tenant_b = corpus(seed=random.randrange(10**6), tenants=2, tickets_per_tenant=300)
+def test_a_ticket_learned_in_one_tenant_is_never_a_similar_result_in_another(rng):
+    tenant_a, tenant_b = corpus(seed=rng.randrange(10**6), tenants=2, tickets_per_tenant=300)
     registry = _learned_registry([tenant_a, tenant_b])
     ids_of_a = {ticket.ticket_id for ticket in tenant_a.tickets}
 
@@ -23,8 +22,8 @@ def test_a_ticket_learned_in_one_tenant_is_never_a_similar_result_in_another():
         assert not found & ids_of_a
 
 
-def test_a_tenant_without_tickets_gets_no_suggestion_from_other_tenants_data():
-    (tenant_a,) = corpus(seed=random.randrange(10**6), tenants=1, tickets_per_tenant=200)
+def test_a_tenant_without_tickets_gets_no_suggestion_from_other_tenants_data(rng):
+    (tenant_a,) = corpus(seed=rng.randrange(10**6), tenants=1, tickets_per_tenant=200)
     registry = _learned_registry([tenant_a])
 
     suggestion = registry.model(str(uuid.uuid4())).suggest(tenant_a.tickets[0].text)

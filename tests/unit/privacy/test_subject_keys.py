@@ -195,3 +195,65 @@ def test_a_field_cipher_over_a_cache_shows_erased_after_shred_and_drop():
 def test_a_data_key_of_the_wrong_size_is_refused_for_wrapping():
     with pytest.raises(CryptoError, match="32 bytes"):
         MasterKey.generate().wrap(os.urandom(16), new_id(), new_id())
+
+
+class FlakyKeyring(CountingKeyring):
+    """A CountingKeyring that can be cut off, as privacy is during a broker outage."""
+
+    away = False
+
+    def get_key(self, tenant_id, subject_id, create=False):
+        if self.away:
+            self.calls += 1
+            raise ConnectionError("the broker is away")
+        return super().get_key(tenant_id, subject_id, create=create)
+
+
+def test_while_the_provider_is_away_a_key_past_its_ttl_still_serves_until_max_stale():
+    provider, clock, tenant, subject = FlakyKeyring(), Clock(), new_id(), new_id()
+    cache = KeyCache(provider, ttl_seconds=60, max_stale_seconds=600, clock=clock)
+    key = cache.get_key(tenant, subject, create=True)
+    provider.away = True
+    clock.now += 61
+    assert cache.get_key(tenant, subject, create=True) == key
+    assert provider.calls == 2  # it did ask, and fell back on what it had
+    clock.now += 600
+    with pytest.raises(ConnectionError):
+        cache.get_key(tenant, subject, create=True)
+
+
+def test_while_the_provider_is_away_a_subject_never_seen_cannot_get_a_key():
+    provider, tenant = FlakyKeyring(), new_id()
+    cache = KeyCache(provider, max_stale_seconds=600, clock=Clock())
+    provider.away = True
+    with pytest.raises(ConnectionError):
+        cache.get_key(tenant, new_id(), create=True)
+
+
+def test_a_cached_miss_never_stands_in_for_a_create_while_the_provider_is_away():
+    provider, clock, tenant, subject = FlakyKeyring(), Clock(), new_id(), new_id()
+    cache = KeyCache(provider, max_stale_seconds=600, clock=clock)
+    assert cache.get_key(tenant, subject) is None
+    provider.away = True
+    assert cache.get_key(tenant, subject) is None
+    with pytest.raises(ConnectionError):
+        cache.get_key(tenant, subject, create=True)
+
+
+def test_expiring_all_entries_makes_each_ask_again_and_a_missed_shred_takes_effect():
+    provider, clock, tenant, subject = FlakyKeyring(), Clock(), new_id(), new_id()
+    cache = KeyCache(provider, ttl_seconds=60, max_stale_seconds=600, clock=clock)
+    cache.get_key(tenant, subject, create=True)
+    provider.keyring.shred(tenant, subject)  # its broadcast never reached this process
+    cache.expire_all()
+    assert cache.get_key(tenant, subject) is None
+    assert provider.calls == 2
+
+
+def test_expired_entries_still_serve_while_the_provider_is_away():
+    provider, clock, tenant, subject = FlakyKeyring(), Clock(), new_id(), new_id()
+    cache = KeyCache(provider, ttl_seconds=60, max_stale_seconds=600, clock=clock)
+    key = cache.get_key(tenant, subject, create=True)
+    cache.expire_all()
+    provider.away = True
+    assert cache.get_key(tenant, subject, create=True) == key
