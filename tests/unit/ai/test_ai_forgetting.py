@@ -63,8 +63,8 @@ def test_forgetting_a_ticket_removes_it_from_similar_results(rng):
     assert model.forget_ticket(tickets[5].ticket_id) is False
 
 
-def test_a_model_that_forgot_a_subject_answers_as_one_that_never_learned_them():
-    tickets = tenant_corpus(seed=random.randrange(10**6), tickets=300).tickets
+def test_a_model_that_forgot_a_subject_answers_as_one_that_never_learned_them(rng):
+    tickets = tenant_corpus(seed=rng.randrange(10**6), tickets=300).tickets
     erased = tickets[0].requester.subject_id
     marker = f"zq{uuid.uuid4().hex[:10]}"
     theirs = [TicketDoc(str(uuid.uuid4()), {erased}, f"{marker} keyboard {n}", "security", "high")
@@ -86,8 +86,8 @@ def test_a_model_that_forgot_a_subject_answers_as_one_that_never_learned_them():
         assert [tid for tid, _ in ours.similar] == [tid for tid, _ in theirs_.similar]
 
 
-def test_a_tenant_model_grows_with_its_vocabulary_not_with_the_hashing_space():
-    model = _learned(tenant_corpus(seed=random.randrange(10**6), tickets=50).tickets)
+def test_a_tenant_model_grows_with_its_vocabulary_not_with_the_hashing_space(rng):
+    model = _learned(tenant_corpus(seed=rng.randrange(10**6), tickets=50).tickets)
     model.suggest("printer jammed")
 
     assert model.nbytes < 512 * 1024  # a dense 2**17-wide row per label was 0.5 MiB each
