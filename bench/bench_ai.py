@@ -1,4 +1,5 @@
-"""Triage latency through the ai HTTP API for a tenant with 10,000 tickets, against a bare nameko endpoint.
+"""Triage latency through the ai HTTP API for a tenant with 10,000 tickets, against a bare nameko
+endpoint; the ai process's memory for 1,000 small tenants, against its model cache budget.
 
 The 10,000 tickets are written straight into the ai database (sealed under keys created in
 privacy's keyring), not published through the broker: loading is not what is measured, and
@@ -20,6 +21,7 @@ from shared.crypto import FieldCipher, KeyCache, MasterKeyRing
 
 TICKETS = 10_000
 REQUESTS = 400
+MEMORY_TENANTS, MEMORY_TICKETS = 1_000, 50
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -59,7 +61,57 @@ def latencies(session, url, ticket_ids, headers=None):
     return percentiles(samples)
 
 
+def rss_mib(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def run_memory(env):
+    """The ai process's resident memory growth once 1,000 tenants of 50 tickets each have a
+    model (one triage each), against its model cache budget (AI_MODEL_CACHE_MIB, default)."""
+    from services.ai.learning import DEFAULT_BUDGET_MIB
+    from tests.support.ticket_corpus import tenant_corpus
+    from tests.support.tokens import TokenIssuer
+
+    ai_db, privacy_db, amqp_uri = env.make_database("ai"), env.make_database("privacy"), env.make_vhost()
+    corpora = [tenant_corpus(seed, MEMORY_TICKETS) for seed in range(MEMORY_TENANTS)]
+    for corpus in corpora:
+        load_tickets(ai_db, privacy_db, MasterKeyRing.from_config({"DZDESK_MASTER_KEY": env.master_key}), corpus)
+    issuer = TokenIssuer()
+    processes = []
+    try:
+        processes.append(start_service("services.privacy.service:PrivacyService",
+                                       env.service_config("privacy", privacy_db, amqp_uri)))
+        ai_cfg = env.service_config("ai", ai_db, amqp_uri, AI_AUTO_TRIAGE="false", **issuer.config)
+        ai = start_service("services.ai.service:AiService", ai_cfg)
+        processes.append(ai)
+        triage = f"http://{ai_cfg['WEB_SERVER_ADDRESS']}/v1/ai/tickets/{{}}/triage"
+        print(f"bench: {MEMORY_TENANTS} tenants stored; measuring", file=sys.stderr, flush=True)
+        with requests.Session() as session:
+            first = corpora[0]
+            headers = issuer.headers(tenant_id=first.tenant_id, roles=("agent",))
+            session.post(triage.format(first.tickets[0].ticket_id), headers=headers,
+                         timeout=60).raise_for_status()  # imports and pools warmed
+            before = rss_mib(ai.pid)
+            for corpus in corpora:
+                headers = issuer.headers(tenant_id=corpus.tenant_id, roles=("agent",))
+                session.post(triage.format(corpus.tickets[0].ticket_id), headers=headers,
+                             timeout=60).raise_for_status()
+            after = rss_mib(ai.pid)
+    finally:
+        for process in processes:
+            stop_service(process)
+        issuer.close()
+    return [row("ai.memory.1000_tenants_mib", after - before, "MiB", DEFAULT_BUDGET_MIB)]
+
+
 def run(env):
+    return run_triage(env) + run_memory(env)
+
+
+def run_triage(env):
     from tests.support.ticket_corpus import tenant_corpus
     from tests.support.tokens import TokenIssuer
 

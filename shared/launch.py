@@ -14,6 +14,8 @@ SERVICE_CLASSES = {
     "audit": "services.audit.service:AuditService",
     "ai": "services.ai.service:AiService",
 }
+# Kubernetes' grace period (deploy/k8s) leaves room above this; compose's stop_grace_period too.
+DEFAULT_STOP_SECONDS = 7.0  # then at most 2 s to kill (shared/stopping.py)
 
 
 def service_class(name):
@@ -26,12 +28,12 @@ def main(argv=None):
     parser.add_argument("service", choices=sorted(SERVICE_CLASSES))
     args = parser.parse_args(argv)
     patch()
-    from nameko.cli.run import run
-
     from shared import logs
+    from shared.stopping import serve
 
     logs.configure(args.service, os.environ.get("LOG_LEVEL", "INFO"))
-    run([service_class(args.service)], config.nameko_config(args.service))
+    serve(service_class(args.service), config.nameko_config(args.service),
+          float(os.environ.get("STOP_TIMEOUT_SECONDS", DEFAULT_STOP_SECONDS)))
     return 0
 
 

@@ -85,7 +85,8 @@ class SafeRecordArgs(logging.Filter):
 
 
 def configure(service, level="INFO", stream=None):
-    """JSON lines on stderr for the service and for the libraries it uses."""
+    """JSON lines on stderr for the service and for the libraries it uses; ``level`` in any case."""
+    level = level_number(level)
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -93,7 +94,7 @@ def configure(service, level="INFO", stream=None):
     ]
     structlog.configure(
         processors=[*shared, safe_exc_info, structlog.processors.JSONRenderer()],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=True,
     )
@@ -106,6 +107,14 @@ def configure(service, level="INFO", stream=None):
     root.handlers[:] = [handler]
     root.setLevel(level)
     structlog.contextvars.bind_contextvars(service=service)
+
+
+def level_number(name):
+    """`info`, `Info` or `INFO`: the stdlib's level; anything else says which."""
+    number = logging.getLevelName(str(name).strip().upper())
+    if not isinstance(number, int):
+        raise ValueError(f"LOG_LEVEL {name!r} is none of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return number
 
 
 def current_correlation_id():

@@ -4,17 +4,17 @@ import structlog
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
 
-from services.ai.learning import TenantModels
+from services.ai.learning import DEFAULT_BUDGET_MIB, TenantModels
 from services.ai.providers import LocalProvider, provider_from_env
 
 log = structlog.get_logger()
 
 
 class Models(DependencyProvider):
-    """One TenantModels per service process, shared by its workers."""
+    """One TenantModels per service process, shared by its workers, within AI_MODEL_CACHE_MIB."""
 
     def setup(self):
-        self.models = TenantModels()
+        self.models = TenantModels(self.container.config.get("AI_MODEL_CACHE_MIB", DEFAULT_BUDGET_MIB))
 
     def get_dependency(self, worker_ctx):
         return self.models

@@ -1,5 +1,7 @@
-"""Keeping one process's per-tenant models in step with the ai database: first load, catch-up, forgetting."""
+"""Keeping one process's per-tenant models in step with the ai database: first load, catch-up,
+forgetting, and eviction within a memory budget."""
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import structlog
@@ -10,6 +12,7 @@ from shared.crypto import ERASED, CipherError
 
 log = structlog.get_logger()
 _START = ("0", 0)
+DEFAULT_BUDGET_MIB = 512
 
 
 def ticket_text(title, description):
@@ -51,18 +54,28 @@ class _Marks:
 
 
 class TenantModels:
-    """The models of every tenant this process has served, each caught up from the database on use.
+    """The models of the tenants this process serves, each caught up from the database on use.
 
     The database is the truth: event handlers only write rows, and any instance's model learns
     the committed rows changed since it last looked (so several instances agree, a rolled-back
-    handler teaches nothing, and a restart rebuilds everything on first use).
+    handler teaches nothing, and a restart rebuilds everything on first use). Past
+    ``budget_mib`` the least recently used models are evicted; an evicted tenant's next use
+    rebuilds its model from the rows, which hold nothing an erasure removed.
     """
 
-    def __init__(self):
+    def __init__(self, budget_mib=DEFAULT_BUDGET_MIB):
         self.registry = ModelRegistry()
+        self.budget = int(float(budget_mib) * 2**20)
         self._marks: dict[str, _Marks] = {}
+        self._sizes: OrderedDict[str, int] = OrderedDict()  # least recently used first
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    @property
+    def nbytes(self) -> int:
+        """What the cached models were last measured to hold."""
+        with self._guard:
+            return sum(self._sizes.values())
 
     def _lock(self, tenant_id):
         with self._guard:
@@ -88,7 +101,39 @@ class TenantModels:
                     model.forget_ticket(row["ticket_id"])
             model.learn_many(docs)
             marks.tickets = _settled(changed, marks.tickets)
-            return model
+            size = model.nbytes
+        self._used(tenant_id, size)
+        return model
+
+    def _used(self, tenant_id, size):
+        """Mark the tenant most recently used and evict others until the budget holds."""
+        with self._guard:
+            self._sizes[tenant_id] = size
+            self._sizes.move_to_end(tenant_id)
+            total = sum(self._sizes.values())
+            for victim in list(self._sizes):
+                if total <= self.budget or victim == tenant_id:
+                    break
+                lock = self._locks[victim]
+                if not lock.acquire(blocking=False):
+                    continue  # in use right now: it is not the least recently used for long
+                try:
+                    total -= self._sizes.pop(victim)
+                    self.registry.drop(victim)
+                    self._marks.pop(victim, None)  # its next use starts again from the first row
+                finally:
+                    lock.release()
+            if total > self.budget:
+                log.warning("ai.model_cache_over_budget", tenants=len(self._sizes),
+                            mib=round(total / 2**20, 1))
+
+    def evict(self, tenant_id) -> bool:
+        """Drop the tenant's model now (its next use rebuilds it from the database)."""
+        tenant_id = str(tenant_id)
+        with self._lock(tenant_id), self._guard:
+            self._sizes.pop(tenant_id, None)
+            self._marks.pop(tenant_id, None)
+            return self.registry.drop(tenant_id)
 
     @staticmethod
     def _document(cipher, tenant_id, row):

@@ -6,19 +6,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
-# 2**17 hashed unigrams and bigrams: few collisions for one tenant's vocabulary, and the
-# per-class count rows stay at 0.5 MB each.
-N_FEATURES = 2**17
-# Below this many labelled tickets (or with a single label) a classifier is noise: say so and
-# fall back to the tenant's most frequent label.
-MIN_LABELLED = 20
+from services.ai.features import LabelCounts, Vocabulary, grown, vectorizer
+from services.ai.features import MIN_LABELLED  # noqa: F401 (where callers look for it)
+
 DUPLICATE_SCORE = 0.8
-_ALPHA = 0.1
 _MIN_SIMILARITY = 0.05
 _PENDING_LIMIT = 256
+# what a learned ticket costs beyond its feature arrays: its entry, id, subjects and dict slot
+_ENTRY_OVERHEAD = 600
 
 
 @dataclass(frozen=True)
@@ -55,15 +52,8 @@ class _Entry:
     category: str | None
     priority: str | None
     resolution: str | None
-    indices: np.ndarray
+    columns: np.ndarray  # the tenant's columns (see Vocabulary)
     values: np.ndarray
-
-
-def _vectorizer() -> HashingVectorizer:
-    return HashingVectorizer(
-        n_features=N_FEATURES, ngram_range=(1, 2), stop_words="english",
-        alternate_sign=False, norm=None, dtype=np.float32,
-    )
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -72,61 +62,22 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     return np.arange(scores.size)
 
 
-class _LabelCounts:
-    """Multinomial naive Bayes kept as exact per-class feature counts, so forgetting is a subtraction."""
-
-    def __init__(self):
-        self._rows: dict[str, int] = {}
-        self._counts = np.zeros((0, N_FEATURES), dtype=np.float32)
-        self._docs = np.zeros(0, dtype=np.int64)
-        self._mass = np.zeros(0, dtype=np.float64)
-
-    def add(self, label: str | None, indices: np.ndarray, values: np.ndarray, sign: int = 1):
-        if label is None:
-            return
-        row = self._rows.get(label)
-        if row is None:
-            row = self._rows[label] = len(self._rows)
-            self._counts = np.vstack([self._counts, np.zeros((1, N_FEATURES), dtype=np.float32)])
-            self._docs = np.append(self._docs, 0)
-            self._mass = np.append(self._mass, 0.0)
-        self._counts[row, indices] += sign * values
-        self._docs[row] += sign
-        self._mass[row] += sign * float(values.sum())
-
-    def guess(self, indices: np.ndarray, values: np.ndarray) -> tuple[str | None, float, str]:
-        labels = [label for label, row in self._rows.items() if self._docs[row] > 0]
-        if not labels:
-            return None, 0.0, "empty"
-        rows = np.array([self._rows[label] for label in labels])
-        docs = self._docs[rows]
-        if docs.sum() < MIN_LABELLED or len(labels) < 2 or values.size == 0:
-            best = int(np.argmax(docs))
-            return labels[best], float(docs[best] / docs.sum()), "majority"
-        log_prior = np.log(docs / docs.sum())
-        log_likelihood = np.log(self._counts[np.ix_(rows, indices)] + _ALPHA) @ values
-        log_likelihood -= values.sum() * np.log(self._mass[rows] + _ALPHA * N_FEATURES)
-        joint = log_prior + log_likelihood
-        # Naive Bayes posteriors saturate at 1.0 on long texts; scaling by length keeps the
-        # confidence usable for ranking and thresholds.
-        joint = joint / max(1.0, float(np.sqrt(values.sum())))
-        posterior = np.exp(joint - joint.max())
-        posterior /= posterior.sum()
-        best = int(np.argmax(posterior))
-        return labels[best], float(posterior[best]), "model"
-
-
 class TenantModel:
-    """One tenant's triage model and similarity index; it never sees another tenant's tickets."""
+    """One tenant's triage model and similarity index; it never sees another tenant's tickets.
+
+    Every array is over the tenant's own columns (`Vocabulary`): features no ticket of the
+    tenant used take no room, and forgetting drops the columns only forgotten tickets used.
+    """
 
     def __init__(self, tenant_id: str):
         self.tenant_id = tenant_id
         self._lock = threading.RLock()
-        self._vectorizer = _vectorizer()
+        self._vectorizer = vectorizer()
+        self._vocabulary = Vocabulary()
         self._docs: dict[str, _Entry] = {}
-        self._df = np.zeros(N_FEATURES, dtype=np.int32)
-        self._category = _LabelCounts()
-        self._priority = _LabelCounts()
+        self._df = np.zeros(0, dtype=np.int32)
+        self._category = LabelCounts()
+        self._priority = LabelCounts()
         self._reset_index()
 
     def __len__(self) -> int:
@@ -134,6 +85,17 @@ class TenantModel:
 
     def __contains__(self, ticket_id: str) -> bool:
         return ticket_id in self._docs
+
+    @property
+    def nbytes(self) -> int:
+        """About what the model holds in memory, for the cache's budget."""
+        with self._lock:
+            arrays = (self._vocabulary.nbytes + self._df.nbytes + self._category.nbytes
+                      + self._priority.nbytes + self._idf.nbytes + _matrix_bytes(self._inverted)
+                      + _matrix_bytes(self._pending_matrix))
+            entries = sum(_ENTRY_OVERHEAD + entry.columns.nbytes + entry.values.nbytes
+                          + len(entry.resolution or "") for entry in self._docs.values())
+            return arrays + entries
 
     def learn(self, ticket: TicketDoc) -> None:
         self.learn_many([ticket])
@@ -145,21 +107,23 @@ class TenantModel:
             return
         matrix = self._features([ticket.text for ticket in tickets])
         with self._lock:
+            columns = self._vocabulary.add(matrix.indices)
+            self._df = grown(self._df, len(self._vocabulary))
             for row, ticket in enumerate(tickets):
                 start, end = matrix.indptr[row], matrix.indptr[row + 1]
                 entry = _Entry(
                     ticket.subject_ids, ticket.category, ticket.priority, ticket.resolution,
-                    matrix.indices[start:end].copy(), matrix.data[start:end].copy(),
+                    columns[start:end].copy(), matrix.data[start:end].copy(),
                 )
                 previous = self._docs.get(ticket.ticket_id)
-                same_text = previous is not None and np.array_equal(previous.indices, entry.indices) \
+                same_text = previous is not None and np.array_equal(previous.columns, entry.columns) \
                     and np.array_equal(previous.values, entry.values)
                 if previous is not None:
                     self._unlearn(ticket.ticket_id, previous, keep_row=same_text)
                 self._docs[ticket.ticket_id] = entry
-                self._df[entry.indices] += 1
-                self._category.add(entry.category, entry.indices, entry.values)
-                self._priority.add(entry.priority, entry.indices, entry.values)
+                self._df[entry.columns] += 1
+                self._category.add(entry.category, entry.columns, entry.values)
+                self._priority.add(entry.priority, entry.columns, entry.values)
                 if not same_text:
                     self._pending.append(ticket.ticket_id)
                     self._pending_matrix = None
@@ -177,17 +141,30 @@ class TenantModel:
         for ticket_id in ticket_ids:
             self._unlearn(ticket_id, self._docs.pop(ticket_id), keep_row=False)
         if ticket_ids:
-            # Rebuilt now, not lazily, so no vector of erased text outlives the call.
+            # Now, not lazily, so nothing of the forgotten text outlives the call: the columns
+            # only it used, and any rounding its subtraction left in the label counts.
+            self._compact()
             self._rebuild_index()
         return ticket_ids
 
+    def _compact(self):
+        remap = self._vocabulary.keep(self._df[:len(self._vocabulary)] > 0)
+        for entry in self._docs.values():
+            entry.columns = remap[entry.columns]
+        self._df = self._df[:remap.size][remap >= 0]
+        self._category = LabelCounts.recounted(
+            (e.category, e.columns, e.values) for e in self._docs.values())
+        self._priority = LabelCounts.recounted(
+            (e.priority, e.columns, e.values) for e in self._docs.values())
+
     def suggest(self, text: str, k: int = 5) -> Suggestion:
         matrix = self._features([text])
-        indices, values = matrix.indices, matrix.data
+        values = matrix.data
         with self._lock:
-            category, category_confidence, category_basis = self._category.guess(indices, values)
-            priority, priority_confidence, priority_basis = self._priority.guess(indices, values)
-            similar = self._search(indices, values, k, exclude=None)
+            columns = self._vocabulary.lookup(matrix.indices)
+            category, category_confidence, category_basis = self._category.guess(columns, values)
+            priority, priority_confidence, priority_basis = self._priority.guess(columns, values)
+            similar = self._search(columns, values, k, exclude=None)
         order = ["empty", "majority", "model"]
         return Suggestion(
             category, priority, min(category_confidence, priority_confidence), similar,
@@ -199,7 +176,7 @@ class TenantModel:
         """Known tickets most similar to ``text`` (cosine over TF-IDF), best first."""
         matrix = self._features([text])
         with self._lock:
-            return self._search(matrix.indices, matrix.data, k, exclude=None)
+            return self._search(self._vocabulary.lookup(matrix.indices), matrix.data, k, exclude=None)
 
     def similar_to(self, ticket_id: str, k: int = 5) -> list[tuple[str, float]]:
         """Known tickets most similar to a known ticket, never the ticket itself."""
@@ -207,7 +184,7 @@ class TenantModel:
             entry = self._docs.get(ticket_id)
             if entry is None:
                 raise KeyError(ticket_id)
-            return self._search(entry.indices, entry.values, k, exclude=ticket_id)
+            return self._search(entry.columns, entry.values, k, exclude=ticket_id)
 
     def likely_duplicates(self, text: str, k: int = 5) -> list[tuple[str, float]]:
         return [(tid, score) for tid, score in self.similar(text, k) if score >= DUPLICATE_SCORE]
@@ -223,9 +200,9 @@ class TenantModel:
         return matrix
 
     def _unlearn(self, ticket_id: str, entry: _Entry, *, keep_row: bool):
-        self._df[entry.indices] -= 1
-        self._category.add(entry.category, entry.indices, entry.values, sign=-1)
-        self._priority.add(entry.priority, entry.indices, entry.values, sign=-1)
+        self._df[entry.columns] -= 1
+        self._category.add(entry.category, entry.columns, entry.values, sign=-1)
+        self._priority.add(entry.priority, entry.columns, entry.values, sign=-1)
         if keep_row:
             return
         if ticket_id in self._indexed:
@@ -237,10 +214,12 @@ class TenantModel:
 
     # The index is a compiled, inverted TF-IDF matrix over the tickets known at the last
     # rebuild, plus a small pending block of later tickets weighted with the same IDF, so a
-    # learn-then-suggest cycle costs microseconds instead of a rebuild.
+    # learn-then-suggest cycle costs microseconds instead of a rebuild. A column added since
+    # the rebuild (or a feature the tenant never used) weighs as one no ticket had then.
     def _reset_index(self):
-        self._idf = np.ones(N_FEATURES, dtype=np.float32)
-        self._inverted = sparse.csr_matrix((N_FEATURES, 0), dtype=np.float32)
+        self._idf = np.ones(0, dtype=np.float32)
+        self._unseen_idf = 1.0
+        self._inverted = sparse.csr_matrix((0, 0), dtype=np.float32)
         self._row_ids: list[str] = []
         self._indexed: set[str] = set()
         self._tombstones = 0
@@ -248,23 +227,31 @@ class TenantModel:
         self._pending: list[str] = []
         self._pending_matrix = None
 
+    def _idf_of(self, columns: np.ndarray) -> np.ndarray:
+        known = (columns >= 0) & (columns < self._idf.size)
+        return np.where(known, self._idf[np.where(known, columns, 0)] if self._idf.size else 0,
+                        self._unseen_idf).astype(np.float32)
+
     def _rows(self, ticket_ids: list[str]) -> sparse.csr_matrix:
+        width = len(self._vocabulary)
         if not ticket_ids:
-            return sparse.csr_matrix((0, N_FEATURES), dtype=np.float32)
+            return sparse.csr_matrix((0, width), dtype=np.float32)
         entries = [self._docs[tid] for tid in ticket_ids]
         indptr = np.zeros(len(entries) + 1, dtype=np.int64)
-        np.cumsum([entry.indices.size for entry in entries], out=indptr[1:])
-        indices = np.concatenate([e.indices for e in entries])
+        np.cumsum([entry.columns.size for entry in entries], out=indptr[1:])
+        columns = np.concatenate([e.columns for e in entries])
         values = np.concatenate([e.values for e in entries])
         rows = sparse.csr_matrix(
-            (values * self._idf[indices], indices, indptr), shape=(len(entries), N_FEATURES)
+            (values * self._idf_of(columns), columns, indptr), shape=(len(entries), width)
         )
         return normalize(rows)
 
     def _rebuild_index(self):
         self._reset_index()
         size = len(self._docs)
-        self._idf = (np.log((1 + size) / (1 + self._df)) + 1).astype(np.float32)
+        df = self._df[:len(self._vocabulary)]
+        self._idf = (np.log((1 + size) / (1 + df)) + 1).astype(np.float32)
+        self._unseen_idf = float(np.log(1 + size) + 1)
         self._row_ids = list(self._docs)
         self._indexed = set(self._row_ids)
         self._inverted = self._rows(self._row_ids).T.tocsr()
@@ -279,14 +266,14 @@ class TenantModel:
         elif self._pending and self._pending_matrix is None:
             self._pending_matrix = self._rows(self._pending)
 
-    def _search(self, indices, values, k, exclude) -> list[tuple[str, float]]:
+    def _search(self, columns, values, k, exclude) -> list[tuple[str, float]]:
         self._refresh_index()
         if k <= 0 or values.size == 0:
             return []
-        query = values * self._idf[indices]
+        query = values * self._idf_of(columns)
         query = query / (np.linalg.norm(query) or 1.0)
         candidates: list[tuple[str, float]] = []
-        for ids, scores, alive in self._scored_blocks(indices, query):
+        for ids, scores, alive in self._scored_blocks(columns, query):
             top = _top(scores, k + 1 + self._tombstones)
             candidates += [(ids[i], float(scores[i])) for i in top if alive(ids[i])]
         ranked = sorted(
@@ -296,13 +283,22 @@ class TenantModel:
         )
         return ranked[:k]
 
-    def _scored_blocks(self, indices, query):
+    def _scored_blocks(self, columns, query):
+        # only columns a block has can score in it; the rest stay in the query's norm
         if self._row_ids:
-            scores = query @ self._inverted[indices]
+            known = (columns >= 0) & (columns < self._inverted.shape[0])
+            scores = query[known] @ self._inverted[columns[known]]
             yield self._row_ids, np.asarray(scores).ravel(), self._indexed.__contains__
         if self._pending:
-            pending = self._pending_matrix[:, indices] @ query
+            known = (columns >= 0) & (columns < self._pending_matrix.shape[1])
+            pending = self._pending_matrix[:, columns[known]] @ query[known]
             yield self._pending, np.asarray(pending).ravel(), self._docs.__contains__
+
+
+def _matrix_bytes(matrix) -> int:
+    if matrix is None:
+        return 0
+    return matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes
 
 
 @dataclass

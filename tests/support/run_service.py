@@ -15,14 +15,15 @@ def main(argv):
     patch()
     import importlib
 
-    from nameko.cli.run import run
-
     from shared import logs
+    from shared.launch import DEFAULT_STOP_SECONDS
+    from shared.stopping import serve
 
     module, cls = argv[0].split(":")
     config = json.loads(argv[1])
     logs.configure(cls, os.environ.get("LOG_LEVEL", "WARNING"))
-    run([getattr(importlib.import_module(module), cls)], config)
+    serve(getattr(importlib.import_module(module), cls), config,
+          float(config.get("STOP_TIMEOUT_SECONDS", DEFAULT_STOP_SECONDS)))
 
 
 def start_process(class_path, cfg, consumed_queue=None, timeout=30, log_level=None,

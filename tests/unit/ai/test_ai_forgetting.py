@@ -1,5 +1,7 @@
 import uuid
 
+import pytest
+
 from services.ai.models import TenantModel, TicketDoc
 from tests.support.ticket_corpus import tenant_corpus
 
@@ -59,3 +61,33 @@ def test_forgetting_a_ticket_removes_it_from_similar_results(rng):
 
     assert tickets[5].ticket_id not in dict(model.similar(tickets[5].text, k=len(tickets)))
     assert model.forget_ticket(tickets[5].ticket_id) is False
+
+
+def test_a_model_that_forgot_a_subject_answers_as_one_that_never_learned_them(rng):
+    tickets = tenant_corpus(seed=rng.randrange(10**6), tickets=300).tickets
+    erased = tickets[0].requester.subject_id
+    marker = f"zq{uuid.uuid4().hex[:10]}"
+    theirs = [TicketDoc(str(uuid.uuid4()), {erased}, f"{marker} keyboard {n}", "security", "high")
+              for n in range(5)]
+    kept = [t.to_doc() for t in tickets if erased not in t.to_doc().subject_ids]
+    forgetting = _learned(tickets)
+    forgetting.learn_many(theirs)
+    never = TenantModel(str(uuid.uuid4()))
+    never.learn_many(kept)
+
+    forgetting.forget_subject(erased)
+
+    hashed = forgetting._features([marker]).indices  # a word only the subject wrote
+    assert (forgetting._vocabulary.lookup(hashed) == -1).all()
+    for text in [marker] + [t.text for t in tickets[:40]]:
+        ours, theirs_ = forgetting.suggest(text), never.suggest(text)
+        assert (ours.category, ours.priority) == (theirs_.category, theirs_.priority)
+        assert ours.confidence == pytest.approx(theirs_.confidence, rel=1e-4)
+        assert [tid for tid, _ in ours.similar] == [tid for tid, _ in theirs_.similar]
+
+
+def test_a_tenant_model_grows_with_its_vocabulary_not_with_the_hashing_space(rng):
+    model = _learned(tenant_corpus(seed=rng.randrange(10**6), tickets=50).tickets)
+    model.suggest("printer jammed")
+
+    assert model.nbytes < 512 * 1024  # a dense 2**17-wide row per label was 0.5 MiB each

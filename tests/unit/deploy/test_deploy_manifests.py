@@ -108,6 +108,21 @@ def test_services_probe_liveness_and_readiness_on_their_own_port(rendered):
         assert spec["args"] == [name]
 
 
+def test_the_grace_period_outlasts_the_pre_stop_pause_and_the_services_stop_deadline(rendered):
+    from shared.launch import DEFAULT_STOP_SECONDS
+    from shared.stopping import KILL_SECONDS
+
+    deployments = by_kind(rendered, "Deployment")
+    for name in SERVICES:
+        pod = deployments[name]["spec"]["template"]["spec"]
+        spec = container(deployments[name])
+        env = {item["name"]: item.get("value") for item in spec["env"]}
+        stop = float(env.get("STOP_TIMEOUT_SECONDS") or DEFAULT_STOP_SECONDS)
+        command = spec["lifecycle"]["preStop"]["exec"]["command"]
+        assert command[0] == "sleep"
+        assert pod["terminationGracePeriodSeconds"] > float(command[1]) + stop + KILL_SECONDS
+
+
 def test_every_pod_runs_as_non_root_without_privilege_escalation(rendered):
     workloads = list(by_kind(rendered, "Deployment").values()) + list(by_kind(rendered, "Job").values())
     for workload in workloads:
