@@ -240,7 +240,7 @@ def _queued_messages(suite):
             "count": 100000, "ackmode": "ack_requeue_true", "encoding": "auto"}, timeout=30)
         assert messages.status_code == 200, (queue["name"], messages.text)
         found[f"queue {queue['name']}"] = json.dumps(messages.json())
-    assert any(name.endswith(".retry") for name in found) and any(name.endswith(".dlq") for name in found)
+    assert any(name.endswith(".backoff") for name in found) and any(name.endswith(".dlq") for name in found)
     return found
 
 

@@ -74,7 +74,7 @@ def test_an_event_whose_consumer_crashed_before_ack_is_handled_once_after_restar
             wait_until(lambda: seen_count(urls, "crash") == 1)
             # the redelivery acknowledged and nothing left to deliver, retries included
             wait_until(lambda: amqp.settled(rabbit_manager, cfg["vhost"],
-                                            [QUEUE, f"{QUEUE}.retry"], acked=1),
+                                            [QUEUE, f"{QUEUE}.backoff"], acked=1),
                        what="the event queues to settle")
             assert seen_count(urls, "crash") == 1
         finally:
