@@ -105,8 +105,7 @@ class PrivacyService(DZDeskService):
         principal = self.auth.principal(request)
         subject_id = listed_subject(principal, request.args.get("subject"))
         conn = self.db.begin(principal.tenant_id)
-        return requests_page(conn, self.config, principal, subject_id, page_limit(request),
-                             request.args.get("cursor"))
+        return requests_page(conn, self.config, principal, subject_id, page_limit(request), request)
 
     @http("GET", "/v1/privacy/requests/<request_id>")
     def show_request(self, request, request_id):

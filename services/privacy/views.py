@@ -75,21 +75,27 @@ def listed_subject(principal, subject):
     return subject_id
 
 
-def _after(cursor):
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
+def _valid_position(position):
     try:
         created, request_id = position
-        return datetime.fromisoformat(created), str(uuid.UUID(request_id))
+        datetime.fromisoformat(created), uuid.UUID(request_id)
+        return True
     except (TypeError, ValueError):
-        raise BadRequest("the cursor is not valid", field="cursor") from None
+        return False
 
 
-def requests_page(conn, config, principal, subject_id, limit, cursor):
+def _after(request, tenant_id):
+    position = decode_cursor(request, tenant_id, valid=_valid_position)
+    if position is None:
+        return None
+    created, request_id = position
+    return datetime.fromisoformat(created), str(uuid.UUID(request_id))
+
+
+def requests_page(conn, config, principal, subject_id, limit, request):
     """One page of the requests about the subject, oldest first, each in the reader's view."""
-    rows = store.requests_about(conn, subject_id, limit + 1, _after(cursor))
-    body = page(rows, limit, lambda row: [row[1], row[2]])
+    rows = store.requests_about(conn, subject_id, limit + 1, _after(request, principal.tenant_id))
+    body = page(rows, limit, lambda row: [row[1], row[2]], request, principal.tenant_id)
     sagas = [load_saga(row[0], config) for row in body["items"]]
     downloads = downloads_of(conn, [saga.request_id for saga in sagas])
     body["items"] = [view_for(principal, saga, store.receipts(conn, saga.request_id),
