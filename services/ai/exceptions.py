@@ -14,7 +14,8 @@ class TicketNotFound(AiError):
     status, title = 404, "Not Found"
 
     def __init__(self, ticket_id):
-        super().__init__(f"no ticket {ticket_id} known to the ai service")
+        # never the id as sent: a path segment is whatever the caller typed, and this text is logged
+        super().__init__("no such ticket is known to the ai service")
 
 
 class TicketNotYetKnown(AiError):
