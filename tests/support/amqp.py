@@ -129,3 +129,28 @@ def has_local_broker():
                               timeout=30).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def vhost_connections(rabbit_manager, vhost):
+    """Names of the broker connections open on `vhost`, as the management API lists them."""
+    return {c["name"] for c in rabbit_manager.get_connections() if c.get("vhost") == vhost}
+
+
+def cut_connections(rabbit_manager, vhost, timeout=60):
+    """What a broker restart does to a service: every connection open on `vhost` drops. Waits
+    until they are listed (the API lists a new one a moment late), then asks again for any
+    close the broker has not acted on yet, until every one is gone; returns their names."""
+    from tests.support.waiting import wait_until
+    names = wait_until(lambda: vhost_connections(rabbit_manager, vhost),
+                       what="the service's broker connections to be listed")
+
+    def cut():
+        left = names & vhost_connections(rabbit_manager, vhost)
+        for name in left:
+            try:
+                rabbit_manager.delete_connection(name)
+            except Exception:
+                pass  # gone meanwhile
+        return not left
+    wait_until(cut, timeout=timeout, what="the cut connections to close (no fault happened)")
+    return names

@@ -7,6 +7,7 @@ import pytest
 from tests.integration.audit.conftest import count, envelope, publish, rows, wait_until
 from services.audit.consumer import Ingestor, sources_from
 from tests.support import run_service
+from tests.support.amqp import cut_connections
 
 pytestmark = pytest.mark.slow
 
@@ -17,31 +18,15 @@ def assert_exactly(audit_urls, tenant_id, sent):
     assert sorted(event_id for _, event_id, _ in stored) == sorted(b["event_id"] for b in sent)
 
 
-def vhost_connections(rabbit_manager, vhost):
-    return [c["name"] for c in rabbit_manager.get_connections() if c.get("vhost") == vhost]
-
-
 def test_cut_broker_connections_mid_stream_lose_and_duplicate_nothing(
         start_audit, tenant_id, rabbit_manager):
     audit = start_audit(AUDIT_BATCH_SIZE=50)
     sent = [envelope(tenant_id, n) for n in range(1, 3001)]
     audit.publish(sent[:1500])
     wait_until(lambda: count(audit.urls, tenant_id) > 0)
-    names = wait_until(lambda: vhost_connections(rabbit_manager, audit.cfg["vhost"]))
     committed_before_cut = count(audit.urls, tenant_id)
     assert committed_before_cut < len(sent), "the cut came too late to test anything"
-
-    def cut():
-        # what a broker restart does to the service: every connection drops (a close the
-        # broker has not acted on yet is asked for again until the connection is gone)
-        left = set(names) & set(vhost_connections(rabbit_manager, audit.cfg["vhost"]))
-        for name in left:
-            try:
-                rabbit_manager.delete_connection(name)
-            except Exception:
-                pass  # gone meanwhile
-        return not left
-    wait_until(cut, timeout=30, message="the cut connections are still open: no fault happened")
+    cut_connections(rabbit_manager, audit.cfg["vhost"])
     audit.publish(sent[1500:])
     audit.wait_for(3000, tenant_id, timeout=60)
     time.sleep(0.5)  # a duplicate, if redelivery made one, would be appended by now

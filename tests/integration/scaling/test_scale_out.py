@@ -100,20 +100,7 @@ def test_broker_connections_dropped_while_events_flow_lose_and_duplicate_nothing
     reconnect; events committed meanwhile wait in the outbox."""
     cfg, urls = running_probe(service_config, container_factory)
     add_notes(cfg, 0, 100)
-    def connections():
-        return {c["name"] for c in rabbit_manager.get_connections() if c.get("vhost") == cfg["vhost"]}
-    # the management API lists a connection a moment after it opens
-    names = wait_until(connections, what="the service's broker connections to be listed")
-
-    def cut():
-        left = names & connections()
-        for name in left:  # a close the broker has not acted on yet is asked for again
-            try:
-                rabbit_manager.delete_connection(name)
-            except Exception:
-                pass  # gone meanwhile
-        return not left
-    wait_until(cut, timeout=60, what="the cut connections to close")
+    amqp.cut_connections(rabbit_manager, cfg["vhost"])
     add_notes(cfg, 100, 200)
     wait_until(lambda: seen(urls)[0] >= 200)
     time.sleep(0.5)
