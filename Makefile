@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test bench setup venv infra migrate clean
+.PHONY: run demo test lint bench setup venv infra migrate clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ run: migrate
 # the guided tour, against the suite `make run` serves (run it in another terminal)
 demo: venv
 	$(VENV)/bin/dzdesk-dev demo
+
+# ruff: pyflakes, pycodestyle at 100 columns, import order, likely bugs; and the one format
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
 test: INFRA_FLAGS = --nginx

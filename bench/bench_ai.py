@@ -6,6 +6,7 @@ privacy's keyring), not published through the broker: loading is not what is mea
 it is minutes faster. The ai service then rebuilds the tenant's model from those rows on its
 first request (reported as `ai.model_load`), exactly as after a restart.
 """
+
 import pathlib
 import random
 import sys
@@ -33,20 +34,29 @@ def _tenant_connection(url, tenant_id):
 
 def load_tickets(ai_db, privacy_db, master_key, corpus):
     """Seal and store every ticket as the ai event handler would; keys go to privacy's keyring."""
-    with _tenant_connection(privacy_db["app"], corpus.tenant_id) as keys_conn, \
-            _tenant_connection(ai_db["app"], corpus.tenant_id) as conn:
+    with (
+        _tenant_connection(privacy_db["app"], corpus.tenant_id) as keys_conn,
+        _tenant_connection(ai_db["app"], corpus.tenant_id) as conn,
+    ):
         cipher = FieldCipher(KeyCache(Keyring(keys_conn, master_key)))
         keys_conn.commit()
         with conn.pipeline():
             for ticket in corpus.tickets:
                 requester = ticket.requester.subject_id
                 store.record_ticket(
-                    conn, corpus.tenant_id, ticket.ticket_id, 1, ticket_id=ticket.ticket_id,
+                    conn,
+                    corpus.tenant_id,
+                    ticket.ticket_id,
+                    1,
+                    ticket_id=ticket.ticket_id,
                     requester_id=requester,
                     title=cipher.seal_value(corpus.tenant_id, requester, "title", ticket.title),
-                    description=cipher.seal_value(corpus.tenant_id, requester, "description",
-                                                  ticket.description),
-                    category=ticket.category, priority=ticket.priority)
+                    description=cipher.seal_value(
+                        corpus.tenant_id, requester, "description", ticket.description
+                    ),
+                    category=ticket.category,
+                    priority=ticket.priority,
+                )
         keys_conn.commit()
         conn.commit()
 
@@ -75,15 +85,28 @@ def run_memory(env):
     from tests.support.ticket_corpus import tenant_corpus
     from tests.support.tokens import TokenIssuer
 
-    ai_db, privacy_db, amqp_uri = env.make_database("ai"), env.make_database("privacy"), env.make_vhost()
+    ai_db, privacy_db, amqp_uri = (
+        env.make_database("ai"),
+        env.make_database("privacy"),
+        env.make_vhost(),
+    )
     corpora = [tenant_corpus(seed, MEMORY_TICKETS) for seed in range(MEMORY_TENANTS)]
     for corpus in corpora:
-        load_tickets(ai_db, privacy_db, MasterKeyRing.from_config({"DZDESK_MASTER_KEY": env.master_key}), corpus)
+        load_tickets(
+            ai_db,
+            privacy_db,
+            MasterKeyRing.from_config({"DZDESK_MASTER_KEY": env.master_key}),
+            corpus,
+        )
     issuer = TokenIssuer()
     processes = []
     try:
-        processes.append(start_service("services.privacy.service:PrivacyService",
-                                       env.service_config("privacy", privacy_db, amqp_uri)))
+        processes.append(
+            start_service(
+                "services.privacy.service:PrivacyService",
+                env.service_config("privacy", privacy_db, amqp_uri),
+            )
+        )
         ai_cfg = env.service_config("ai", ai_db, amqp_uri, AI_AUTO_TRIAGE="false", **issuer.config)
         ai = start_service("services.ai.service:AiService", ai_cfg)
         processes.append(ai)
@@ -92,13 +115,15 @@ def run_memory(env):
         with requests.Session() as session:
             first = corpora[0]
             headers = issuer.headers(tenant_id=first.tenant_id, roles=("agent",))
-            session.post(triage.format(first.tickets[0].ticket_id), headers=headers,
-                         timeout=60).raise_for_status()  # imports and pools warmed
+            session.post(
+                triage.format(first.tickets[0].ticket_id), headers=headers, timeout=60
+            ).raise_for_status()  # imports and pools warmed
             before = rss_mib(ai.pid)
             for corpus in corpora:
                 headers = issuer.headers(tenant_id=corpus.tenant_id, roles=("agent",))
-                session.post(triage.format(corpus.tickets[0].ticket_id), headers=headers,
-                             timeout=60).raise_for_status()
+                session.post(
+                    triage.format(corpus.tickets[0].ticket_id), headers=headers, timeout=60
+                ).raise_for_status()
             after = rss_mib(ai.pid)
     finally:
         for process in processes:
@@ -116,8 +141,14 @@ def run_triage(env):
     from tests.support.tokens import TokenIssuer
 
     corpus = tenant_corpus(random.randrange(10**6), TICKETS)
-    ai_db, privacy_db, amqp_uri = env.make_database("ai"), env.make_database("privacy"), env.make_vhost()
-    load_tickets(ai_db, privacy_db, MasterKeyRing.from_config({"DZDESK_MASTER_KEY": env.master_key}), corpus)
+    ai_db, privacy_db, amqp_uri = (
+        env.make_database("ai"),
+        env.make_database("privacy"),
+        env.make_vhost(),
+    )
+    load_tickets(
+        ai_db, privacy_db, MasterKeyRing.from_config({"DZDESK_MASTER_KEY": env.master_key}), corpus
+    )
     issuer = TokenIssuer()
     processes = []
     try:

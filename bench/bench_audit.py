@@ -16,6 +16,7 @@ audit.verify.peak_memory: bytes allocated at the peak while verifying 3,000 entr
 one as they are read; baseline: the bytes of those entries held all at once (what a verifier
 that loaded the log would need).
 """
+
 import hashlib
 import json
 import os
@@ -44,16 +45,28 @@ def envelopes():
     bodies = []
     for n in range(EVENTS):
         tenant = tenants[n % TENANTS]
-        bodies.append(json.dumps({
-            "event_id": str(uuid.uuid4()), "event_type": "ticketing.ticket_commented",
-            "schema_version": 1, "tenant_id": tenant, "stream_id": f"ticket-{n % 997}",
-            "stream_version": n // 997 + 1, "occurred_at": "2025-03-01T09:30:00.250000+00:00",
-            "actor": {"user_id": str(uuid.uuid4()), "roles": ["agent"]},
-            "correlation_id": str(uuid.uuid4()), "causation_id": str(uuid.uuid4()),
-            "data": {"ticket_id": str(uuid.uuid4()), "comment_id": str(uuid.uuid4()),
-                     "visibility": "public"},
-            "pii": {"body": {"subject_id": str(uuid.uuid4()), "ciphertext": "QUJD" * 40}},
-        }).encode())
+        bodies.append(
+            json.dumps(
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "event_type": "ticketing.ticket_commented",
+                    "schema_version": 1,
+                    "tenant_id": tenant,
+                    "stream_id": f"ticket-{n % 997}",
+                    "stream_version": n // 997 + 1,
+                    "occurred_at": "2025-03-01T09:30:00.250000+00:00",
+                    "actor": {"user_id": str(uuid.uuid4()), "roles": ["agent"]},
+                    "correlation_id": str(uuid.uuid4()),
+                    "causation_id": str(uuid.uuid4()),
+                    "data": {
+                        "ticket_id": str(uuid.uuid4()),
+                        "comment_id": str(uuid.uuid4()),
+                        "visibility": "public",
+                    },
+                    "pii": {"body": {"subject_id": str(uuid.uuid4()), "ciphertext": "QUJD" * 40}},
+                }
+            ).encode()
+        )
     return tenants, bodies
 
 
@@ -64,7 +77,9 @@ def publish(amqp_uri, bodies, batch=1000):
     publisher = ConfirmingPublisher(amqp_uri, "ticketing.events")
     try:
         for start in range(0, len(bodies), batch):
-            publisher.publish([("ticket_commented", body) for body in bodies[start:start + batch]])
+            publisher.publish(
+                [("ticket_commented", body) for body in bodies[start : start + batch]]
+            )
     finally:
         publisher.close()
 
@@ -73,8 +88,13 @@ def raw_publish_rate(env, bodies):
     amqp_uri = env.make_vhost()
     exchange = Exchange("ticketing.events", type="topic", durable=True)
     with Connection(amqp_uri) as connection:
-        Queue("sink", exchange=exchange, routing_key="#", durable=True,
-              queue_arguments={"x-queue-type": "quorum"})(connection.default_channel).declare()
+        Queue(
+            "sink",
+            exchange=exchange,
+            routing_key="#",
+            durable=True,
+            queue_arguments={"x-queue-type": "quorum"},
+        )(connection.default_channel).declare()
     started = time.perf_counter()
     publish(env.as_user(amqp_uri, "ticketing"), bodies)
     return rate(len(bodies), time.perf_counter() - started)
@@ -85,9 +105,17 @@ def start_audit(env, urls, amqp_uri):
     host, port = config["WEB_SERVER_ADDRESS"].split(":")
     process = subprocess.Popen(
         [sys.executable, "-m", "shared.launch", "audit"],
-        env={**os.environ, "AMQP_URI": config["AMQP_URI"], "AUDIT_DATABASE_URL": urls["app"],
-             "AUDIT_SYSTEM_DATABASE_URL": urls["system"], "HOST": host, "PORT": port,
-             "DZDESK_MASTER_KEY": env.master_key, "LOG_LEVEL": "WARNING"})
+        env={
+            **os.environ,
+            "AMQP_URI": config["AMQP_URI"],
+            "AUDIT_DATABASE_URL": urls["app"],
+            "AUDIT_SYSTEM_DATABASE_URL": urls["system"],
+            "HOST": host,
+            "PORT": port,
+            "DZDESK_MASTER_KEY": env.master_key,
+            "LOG_LEVEL": "WARNING",
+        },
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -138,8 +166,7 @@ def verify_rates(urls, tenants, rounds=5):
         for tenant in tenants:
             with pooled.transaction():
                 store.use_tenant(pooled, tenant)
-                result = verify_pages(store.stored_pages(pooled, tenant), [], {},
-                                      tenant_id=tenant)
+                result = verify_pages(store.stored_pages(pooled, tenant), [], {}, tenant_id=tenant)
             assert result.ok
             entries += result.entries
         return entries
@@ -151,8 +178,9 @@ def verify_rates(urls, tenants, rounds=5):
             fetched[tenant] = list(store.stored_pages(conn, tenant))
 
     def in_memory():
-        return sum(verify_pages(fetched[tenant], [], {}, tenant_id=tenant).entries
-                   for tenant in tenants)
+        return sum(
+            verify_pages(fetched[tenant], [], {}, tenant_id=tenant).entries for tenant in tenants
+        )
 
     chains = [[row[3] for page in fetched[tenant] for row in page] for tenant in tenants]
 
@@ -166,9 +194,14 @@ def verify_rates(urls, tenants, rounds=5):
         for tenant in tenants:
             with pooled.transaction():
                 store.use_tenant(pooled, tenant)
-                rows = store.bytes_cursor(pooled).execute(
-                    "SELECT envelope FROM audit_entry WHERE tenant_id = %s ORDER BY seq",
-                    (tenant,)).fetchall()
+                rows = (
+                    store.bytes_cursor(pooled)
+                    .execute(
+                        "SELECT envelope FROM audit_entry WHERE tenant_id = %s ORDER BY seq",
+                        (tenant,),
+                    )
+                    .fetchall()
+                )
             bare_chain([item for (item,) in rows])
             count += len(rows)
         return count
@@ -180,8 +213,9 @@ def verify_rates(urls, tenants, rounds=5):
                 started = time.perf_counter()
                 count = way()
                 rates.append(rate(count, time.perf_counter() - started))
-    return [statistics.median(samples[way])
-            for way in (through_db, in_memory, raw_loop, raw_read_loop)]
+    return [
+        statistics.median(samples[way]) for way in (through_db, in_memory, raw_loop, raw_read_loop)
+    ]
 
 
 def verify_peak_memory(count=3000):
@@ -212,8 +246,10 @@ def run(env):
     urls = env.make_database("audit")
     ingest = ingest_rate(env, urls, bodies)
     through_db, in_memory, raw_hash, raw_read_hash = verify_rates(urls, tenants)
-    return [row("audit.ingest", ingest, "events/s", raw_publish),
-            row("audit.verify", through_db, "entries/s", raw_read_hash),
-            row("audit.verify.vs_memory_loop", through_db, "entries/s", raw_hash),
-            row("audit.verify.hashing", in_memory, "entries/s", raw_hash),
-            row("audit.verify.peak_memory", peak, "bytes", whole_log)]
+    return [
+        row("audit.ingest", ingest, "events/s", raw_publish),
+        row("audit.verify", through_db, "entries/s", raw_read_hash),
+        row("audit.verify.vs_memory_loop", through_db, "entries/s", raw_hash),
+        row("audit.verify.hashing", in_memory, "entries/s", raw_hash),
+        row("audit.verify.peak_memory", peak, "bytes", whole_log),
+    ]

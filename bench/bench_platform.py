@@ -1,6 +1,7 @@
 """Event store appends, batches and relay throughput, each against a raw baseline run here;
 and how slow queries of concurrent HTTP requests overlap (http.slow_queries.3_concurrent:
 seconds for three requests each holding a 1 s query, against one such request alone)."""
+
 import json
 import multiprocessing
 import statistics
@@ -18,18 +19,24 @@ from shared.db import UnitOfWork
 from shared.envelope import Envelope
 from shared.relay import Relay
 
-APPENDS = 2000          # one event per transaction: by the one writer, or split among four
-BATCHES = 60            # 100-event batches
+APPENDS = 2000  # one event per transaction: by the one writer, or split among four
+BATCHES = 60  # 100-event batches
 RELAY_EVENTS = 20000
 
 
 def envelope(tenant, stream, n=0):
-    return Envelope.new("probe.note_added", tenant, stream, {"n": n, "text_length": 42},
-                        actor={"user_id": str(uuid.uuid4()), "roles": ["agent"]})
+    return Envelope.new(
+        "probe.note_added",
+        tenant,
+        stream,
+        {"n": n, "text_length": 42},
+        actor={"user_id": str(uuid.uuid4()), "roles": ["agent"]},
+    )
 
 
 # Each writer connects first, then returns the loop to time, so that the measurement holds
 # appends only, not process start-up and connecting.
+
 
 def store_writer(url, tenant, count, batch=1):
     """Appends the way a service worker does: a unit of work from the pool, tenant set, commit."""
@@ -43,11 +50,14 @@ def store_writer(url, tenant, count, batch=1):
             unit.begin(tenant)
             unit.append(stream, 0, [envelope(tenant, stream, n) for n in range(batch)])
             unit.finish(commit=True)
+
     return loop
 
 
-_RAW = ("INSERT INTO raw_events (tenant_id, stream_id, stream_version, event_id, event_type,"
-        " envelope) VALUES (%s, %s, %s, %s, %s, %s)")
+_RAW = (
+    "INSERT INTO raw_events (tenant_id, stream_id, stream_version, event_id, event_type,"
+    " envelope) VALUES (%s, %s, %s, %s, %s, %s)"
+)
 
 
 def raw_writer(url, tenant, count, batch=1):
@@ -59,9 +69,22 @@ def raw_writer(url, tenant, count, batch=1):
             stream = f"s-{uuid.uuid4()}"
             rows = [envelope(tenant, stream, n).with_version(n + 1) for n in range(batch)]
             with conn.cursor() as cur:
-                cur.executemany(_RAW, [(tenant, stream, e.stream_version, e.event_id,
-                                        e.event_type, Jsonb(e.to_dict())) for e in rows])
+                cur.executemany(
+                    _RAW,
+                    [
+                        (
+                            tenant,
+                            stream,
+                            e.stream_version,
+                            e.event_id,
+                            e.event_type,
+                            Jsonb(e.to_dict()),
+                        )
+                        for e in rows
+                    ],
+                )
             conn.commit()
+
     return loop
 
 
@@ -69,18 +92,32 @@ def eventsourcing_writer(dsn, count):
     """The same appends through the eventsourcing library's PostgreSQL application recorder."""
     from eventsourcing.persistence import StoredEvent
     from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
     info = psycopg.conninfo.conninfo_to_dict(dsn)
-    datastore = PostgresDatastore(info["dbname"], info.get("host", "localhost"),
-                                  info.get("port", 5432), info.get("user", "postgres"),
-                                  info.get("password", ""), pool_size=1)
+    datastore = PostgresDatastore(
+        info["dbname"],
+        info.get("host", "localhost"),
+        info.get("port", 5432),
+        info.get("user", "postgres"),
+        info.get("password", ""),
+        pool_size=1,
+    )
     recorder = PostgresApplicationRecorder(datastore)
 
     def loop():
         for _ in range(count):
             body = envelope(str(uuid.uuid4()), "s").to_dict()
-            recorder.insert_events([StoredEvent(originator_id=uuid.uuid4(), originator_version=1,
-                                                topic="probe.note_added",
-                                                state=json.dumps(body).encode())])
+            recorder.insert_events(
+                [
+                    StoredEvent(
+                        originator_id=uuid.uuid4(),
+                        originator_version=1,
+                        topic="probe.note_added",
+                        state=json.dumps(body).encode(),
+                    )
+                ]
+            )
+
     return loop
 
 
@@ -95,8 +132,10 @@ def concurrently(writers, target, *args):
     """Seconds from all `writers` processes (as service workers would be) being connected to
     all of them having finished their loops."""
     barrier, spans = multiprocessing.Barrier(writers), multiprocessing.Queue()
-    processes = [multiprocessing.Process(target=_timed, args=(barrier, spans, target, args))
-                 for _ in range(writers)]
+    processes = [
+        multiprocessing.Process(target=_timed, args=(barrier, spans, target, args))
+        for _ in range(writers)
+    ]
     for process in processes:
         process.start()
     results = [spans.get(timeout=600) for _ in processes]
@@ -117,18 +156,25 @@ def _timed(barrier, spans, target, args):
 
 def prepare_raw_table(admin_url):
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS raw_events"
-                     " (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS raw_events"
+            " (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES)"
+        )
         conn.execute("GRANT SELECT, INSERT ON raw_events TO probe_app")
 
 
 def eventsourcing_database(env):
     from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
     db = env.make_database("probe")
     info = psycopg.conninfo.conninfo_to_dict(db["admin"])
-    datastore = PostgresDatastore(info["dbname"], info.get("host", "localhost"),
-                                  info.get("port", 5432), info.get("user", "postgres"),
-                                  info.get("password", ""))
+    datastore = PostgresDatastore(
+        info["dbname"],
+        info.get("host", "localhost"),
+        info.get("port", 5432),
+        info.get("user", "postgres"),
+        info.get("password", ""),
+    )
     PostgresApplicationRecorder(datastore).create_table()
     datastore.close()
     return db["admin"]
@@ -142,7 +188,8 @@ def run(env):
 
     raw, ours = alternating(
         lambda: rate(APPENDS, concurrently(1, raw_writer, db["app"], tenant, APPENDS)),
-        lambda: rate(APPENDS, concurrently(1, store_writer, db["app"], tenant, APPENDS)))
+        lambda: rate(APPENDS, concurrently(1, store_writer, db["app"], tenant, APPENDS)),
+    )
     rows.append(row("eventstore.append.1w", ours, "events/s", raw))
 
     # four writers, and the eventsourcing library's recorder with four writers in the same
@@ -152,14 +199,16 @@ def run(env):
     raw, ours, peer = alternating(
         lambda: rate(APPENDS, concurrently(4, raw_writer, db["app"], tenant, per)),
         lambda: rate(APPENDS, concurrently(4, store_writer, db["app"], tenant, per)),
-        lambda: rate(APPENDS, concurrently(4, eventsourcing_writer, peer_dsn, per)))
+        lambda: rate(APPENDS, concurrently(4, eventsourcing_writer, peer_dsn, per)),
+    )
     rows.append(row("eventstore.append.4w", ours, "events/s", raw))
     rows.append(row("peer.eventsourcing.append.4w", peer, "events/s", raw))
     rows.append(row("eventstore.append.4w_vs_eventsourcing", ours, "events/s", peer))
 
     raw, ours = alternating(
         lambda: rate(BATCHES * 100, concurrently(1, raw_writer, db["app"], tenant, BATCHES, 100)),
-        lambda: rate(BATCHES * 100, concurrently(1, store_writer, db["app"], tenant, BATCHES, 100)))
+        lambda: rate(BATCHES * 100, concurrently(1, store_writer, db["app"], tenant, BATCHES, 100)),
+    )
     rows.append(row("eventstore.append_batch100", ours, "events/s", raw))
 
     rows.append(relay_row(env))
@@ -215,14 +264,23 @@ def relay_row(env):
     relay.close()
     with psycopg.connect(db["app"]) as conn:
         conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
-        bodies = [body.encode() for (body,) in conn.execute(
-            "SELECT envelope::text FROM events ORDER BY position LIMIT 5000")]
+        bodies = [
+            body.encode()
+            for (body,) in conn.execute(
+                "SELECT envelope::text FROM events ORDER BY position LIMIT 5000"
+            )
+        ]
     with Connection(amqp_uri) as connection:
         producer = connection.Producer()
         started = time.perf_counter()
         for body in bodies:
-            producer.publish(body, exchange=exchange, routing_key="note_added",
-                             content_type="application/json", content_encoding="utf-8",
-                             delivery_mode=2)
+            producer.publish(
+                body,
+                exchange=exchange,
+                routing_key="note_added",
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+            )
         raw = rate(len(bodies), time.perf_counter() - started)
     return row("relay.publish", ours, "events/s", raw)

@@ -1,4 +1,5 @@
 """What every benchmark module gets: throwaway databases and vhosts, timing helpers, rows."""
+
 import base64
 import json
 import os
@@ -10,10 +11,10 @@ import uuid
 
 import psycopg
 import requests
+from nameko.web.handlers import http
 from psycopg import sql
 
 from shared import broker, config, migrations
-from nameko.web.handlers import http
 
 
 class BenchEnv:
@@ -29,9 +30,15 @@ class BenchEnv:
         # each service logs in as its own broker user, as in production; probe stands for
         # the benchmarks' own services
         self.passwords = broker.local_passwords(config.SERVICES + ("probe",))
-        broker.apply(self.management, {"users": [
-            {"name": name, "password": password, "tags": ""}
-            for name, password in self.passwords.items()]})
+        broker.apply(
+            self.management,
+            {
+                "users": [
+                    {"name": name, "password": password, "tags": ""}
+                    for name, password in self.passwords.items()
+                ]
+            },
+        )
 
     def as_user(self, amqp_uri, name):
         """The vhost's URI logging in as broker user `name` (guest for other names)."""
@@ -43,20 +50,26 @@ class BenchEnv:
         migrations.migrate(service, database=name, log=lambda *_: None)
         self.databases.append(name)
         roles = config.role_names(service)
-        return {"name": name,
-                "app": config.role_url(self.admin_url, roles["app"], name),
-                "system": config.role_url(self.admin_url, roles["system"], name),
-                "admin": psycopg.conninfo.make_conninfo(self.admin_url, dbname=name)}
+        return {
+            "name": name,
+            "app": config.role_url(self.admin_url, roles["app"], name),
+            "system": config.role_url(self.admin_url, roles["system"], name),
+            "admin": psycopg.conninfo.make_conninfo(self.admin_url, dbname=name),
+        }
 
     def make_vhost(self):
         vhost = f"bench-{uuid.uuid4().hex[:8]}"
         api = self.management.rstrip("/") + "/api"
         requests.put(f"{api}/vhosts/{vhost}", timeout=10).raise_for_status()
-        requests.put(f"{api}/permissions/{vhost}/guest", timeout=10,
-                     json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        requests.put(
+            f"{api}/permissions/{vhost}/guest",
+            timeout=10,
+            json={"configure": ".*", "write": ".*", "read": ".*"},
+        ).raise_for_status()
         document = broker.definitions(vhost)
         document["permissions"].append(
-            {"user": "probe", "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"})
+            {"user": "probe", "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"}
+        )
         document["exchanges"].append({**document["exchanges"][0], "name": "probe.events"})
         broker.apply(self.management, document)
         self.vhosts.append(vhost)
@@ -64,10 +77,16 @@ class BenchEnv:
 
     def service_config(self, service, urls, amqp_uri, **extra):
         values = config.nameko_config(service, env={})
-        values.update({"AMQP_URI": self.as_user(amqp_uri, service), "DATABASE_URL": urls["app"],
-                       "DZDESK_RPC_OPERATORS": "probe",
-                       "SYSTEM_DATABASE_URL": urls["system"], "DZDESK_MASTER_KEY": self.master_key,
-                       "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"})
+        values.update(
+            {
+                "AMQP_URI": self.as_user(amqp_uri, service),
+                "DATABASE_URL": urls["app"],
+                "DZDESK_RPC_OPERATORS": "probe",
+                "SYSTEM_DATABASE_URL": urls["system"],
+                "DZDESK_MASTER_KEY": self.master_key,
+                "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
+            }
+        )
         if service == "privacy":
             values["PRIVACY_RECONCILE_SECONDS"] = 0  # no audit in most benchmarks: no restore check
         values.update(extra)
@@ -76,8 +95,9 @@ class BenchEnv:
     def close(self):
         with psycopg.connect(self.admin_url, autocommit=True) as admin:
             for name in self.databases:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)))
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
         api = self.management.rstrip("/") + "/api"
         for vhost in self.vhosts:
             requests.delete(f"{api}/vhosts/{vhost}", timeout=10)
@@ -85,6 +105,7 @@ class BenchEnv:
 
 def free_port():
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -92,9 +113,13 @@ def free_port():
 
 def row(name, value, unit, baseline=None):
     """A result row: `ratio` is value / baseline when a baseline was measured in this run."""
-    return {"name": name, "value": round(value, 3), "unit": unit,
-            "baseline": None if baseline is None else round(baseline, 3),
-            "ratio": None if not baseline else round(value / baseline, 3)}
+    return {
+        "name": name,
+        "value": round(value, 3),
+        "unit": unit,
+        "baseline": None if baseline is None else round(baseline, 3),
+        "ratio": None if not baseline else round(value / baseline, 3),
+    }
 
 
 def rate(count, seconds):
@@ -103,8 +128,10 @@ def rate(count, seconds):
 
 def percentiles(samples):
     ordered = sorted(samples)
+
     def at(p):
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
     return {"p50": at(0.50), "p99": at(0.99), "mean": statistics.fmean(ordered)}
 
 
@@ -139,6 +166,7 @@ class BareService:
 def start_service(target, config):
     """`module:Class` in a process of its own, once it answers /health/ready."""
     from tests.support.run_service import start_process
+
     return start_process(target, config, timeout=60)
 
 

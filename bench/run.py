@@ -1,4 +1,5 @@
 """`make bench`: runs every bench/bench_*.py module, prints a table, writes results.json."""
+
 import importlib
 import json
 import pathlib
@@ -29,7 +30,9 @@ def main(argv):
     for r in rows:
         baseline = "" if r["baseline"] is None else f"{r['baseline']:.1f}"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
-        print(f"{r['name']:<{width}}  {r['value']:>12.1f}  {r['unit']:<10} {baseline:>12}  {ratio:>7}")
+        print(
+            f"{r['name']:<{width}}  {r['value']:>12.1f}  {r['unit']:<10} {baseline:>12}  {ratio:>7}"
+        )
     return 0
 
 

@@ -1,4 +1,5 @@
 """The provider's HTTP routes: Google's certs, Microsoft's discovery, JWKS, authorize and token, the mint."""
+
 import json
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
@@ -49,8 +50,11 @@ class Handler(BaseHTTPRequestHandler):
             document = provider._documents[url.path]
             self._reply(200, {}, document() if callable(document) else document)
         elif url.path == "/oauth2/v1/certs":
-            self._reply(200, {"Cache-Control": "public, max-age=3600"},
-                        {key.kid: key.certificate_pem() for key in provider.google_keys})
+            self._reply(
+                200,
+                {"Cache-Control": "public, max-age=3600"},
+                {key.kid: key.certificate_pem() for key in provider.google_keys},
+            )
         elif url.path == "/oauth2/v3/certs":
             self._reply(200, {}, {"keys": [key.jwk() for key in provider.google_keys]})
         elif segments[1:] == ["discovery", "v2.0", "keys"]:

@@ -1,4 +1,5 @@
 """The development provider's key material: RSA signing keys and a CA with a 127.0.0.1 server certificate."""
+
 import datetime
 import ipaddress
 import os
@@ -17,7 +18,7 @@ VALIDITY = datetime.timedelta(days=90)
 
 
 def certificate(subject_key, common_name, issuer_cert=None, issuer_key=None, *, ca=False):
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (
         x509.CertificateBuilder()
@@ -46,7 +47,9 @@ class ProviderKey:
 
     @classmethod
     def generate(cls) -> "ProviderKey":
-        return cls(secrets.token_hex(8), rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        return cls(
+            secrets.token_hex(8), rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        )
 
     @property
     def public_pem(self) -> bytes:
@@ -63,7 +66,9 @@ class ProviderKey:
         return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
     def sign(self, claims: dict, kid: str | None = None) -> str:
-        return jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": kid or self.kid})
+        return jwt.encode(
+            claims, self.private_key, algorithm="RS256", headers={"kid": kid or self.kid}
+        )
 
 
 def write_tls_material(folder: str) -> dict:
@@ -76,8 +81,11 @@ def write_tls_material(folder: str) -> dict:
     contents = {
         "ca": ca_cert.public_bytes(serialization.Encoding.PEM),
         "cert": server_cert.public_bytes(serialization.Encoding.PEM),
-        "key": server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()),
+        "key": server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
     }
     for name, path in paths.items():
         with open(path, "wb") as out:

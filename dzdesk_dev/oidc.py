@@ -46,18 +46,29 @@ class MicrosoftUser:
 class DevOidcProvider:
     """Google certs, Microsoft discovery/JWKS/authorize/token and a token mint, over HTTP(S) on 127.0.0.1."""
 
-    def __init__(self, *, google_client_id=None, microsoft_client_id=None, microsoft_client_secret=None,
-                 keys: tuple[ProviderKey, ProviderKey] | None = None, http_port: int = 0,
-                 https_port: int = 0):
+    def __init__(
+        self,
+        *,
+        google_client_id=None,
+        microsoft_client_id=None,
+        microsoft_client_secret=None,
+        keys: tuple[ProviderKey, ProviderKey] | None = None,
+        http_port: int = 0,
+        https_port: int = 0,
+    ):
         """``keys`` (google, microsoft) lets a test session reuse RSA keys: generating is slow."""
         # the prefix marks the client ids as development ones: production refuses them
-        self.google_client_id = (google_client_id
-                                 or f"{DEV_CLIENT_PREFIX}-{secrets.token_hex(6)}.apps.googleusercontent.com")
+        self.google_client_id = (
+            google_client_id
+            or f"{DEV_CLIENT_PREFIX}-{secrets.token_hex(6)}.apps.googleusercontent.com"
+        )
         self.microsoft_client_id = microsoft_client_id or f"{DEV_CLIENT_PREFIX}-{uuid.uuid4()}"
         self.microsoft_client_secret = microsoft_client_secret or secrets.token_urlsafe(24)
         google_key, microsoft_key = keys or (ProviderKey.generate(), ProviderKey.generate())
         self.google_keys, self.microsoft_keys = [google_key], [microsoft_key]
-        self.microsoft_user = MicrosoftUser(str(uuid.uuid4()), str(uuid.uuid4()), "user@example.test", "User")
+        self.microsoft_user = MicrosoftUser(
+            str(uuid.uuid4()), str(uuid.uuid4()), "user@example.test", "User"
+        )
         self.hits: dict[str, int] = {}
         self._ports = (http_port, https_port)
         self._documents: dict[str, object] = {}
@@ -100,7 +111,9 @@ class DevOidcProvider:
             server.socket = tls_context.wrap_socket(server.socket, server_side=True)
         scheme = "https" if tls_context else "http"
         server.base_url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         self._servers.append(server)
         return server
 
@@ -108,7 +121,8 @@ class DevOidcProvider:
         """The settings that point identity at this provider, as environment variables."""
         values = {
             DEV_SIGN_IN_SETTING: self.http_url,
-            "GOOGLE_CLIENT_IDS": self.google_client_id, "GOOGLE_CERTS_URL": self.google_certs_url,
+            "GOOGLE_CLIENT_IDS": self.google_client_id,
+            "GOOGLE_CERTS_URL": self.google_certs_url,
             "MICROSOFT_CLIENT_ID": self.microsoft_client_id,
             "MICROSOFT_CLIENT_SECRET": self.microsoft_client_secret,
             "MICROSOFT_JWKS_URL": self.microsoft_jwks_url,
@@ -153,35 +167,83 @@ class DevOidcProvider:
         self.microsoft_keys.append(ProviderKey.generate())
         return self.microsoft_keys[-1]
 
-    def google_claims(self, sub, email, hd=None, email_verified=True, aud=None, iss=GOOGLE_ISSUER,
-                      exp_delta=3600, **claims) -> dict:
+    def google_claims(
+        self,
+        sub,
+        email,
+        hd=None,
+        email_verified=True,
+        aud=None,
+        iss=GOOGLE_ISSUER,
+        exp_delta=3600,
+        **claims,
+    ) -> dict:
         now = int(time.time())
-        body = {"iss": iss, "azp": aud or self.google_client_id, "aud": aud or self.google_client_id,
-                "sub": sub, "email": email, "email_verified": email_verified, "iat": now,
-                "exp": now + exp_delta}
+        body = {
+            "iss": iss,
+            "azp": aud or self.google_client_id,
+            "aud": aud or self.google_client_id,
+            "sub": sub,
+            "email": email,
+            "email_verified": email_verified,
+            "iat": now,
+            "exp": now + exp_delta,
+        }
         if hd is not None:
             body["hd"] = hd
         return {**body, **claims}
 
-    def mint_google(self, sub, email, hd=None, email_verified=True, aud=None, iss=GOOGLE_ISSUER,
-                    exp_delta=3600, kid=None, **claims) -> str:
+    def mint_google(
+        self,
+        sub,
+        email,
+        hd=None,
+        email_verified=True,
+        aud=None,
+        iss=GOOGLE_ISSUER,
+        exp_delta=3600,
+        kid=None,
+        **claims,
+    ) -> str:
         body = self.google_claims(sub, email, hd, email_verified, aud, iss, exp_delta, **claims)
         return self.google_keys[-1].sign(body, kid)
 
-    def microsoft_claims(self, tid, oid, email, name, aud=None, iss=None, exp_delta=3600,
-                         nonce=None, **claims) -> dict:
+    def microsoft_claims(
+        self, tid, oid, email, name, aud=None, iss=None, exp_delta=3600, nonce=None, **claims
+    ) -> dict:
         now = int(time.time())
         aud = aud or self.microsoft_client_id
-        body = {"ver": "2.0", "iss": iss or MICROSOFT_ISSUER_TEMPLATE.format(tid=tid), "aud": aud,
-                "sub": _b64url(hashlib.sha256(f"{oid}:{aud}".encode()).digest()), "tid": tid,
-                "oid": oid, "email": email, "preferred_username": email, "name": name,
-                "iat": now, "nbf": now, "exp": now + exp_delta}
+        body = {
+            "ver": "2.0",
+            "iss": iss or MICROSOFT_ISSUER_TEMPLATE.format(tid=tid),
+            "aud": aud,
+            "sub": _b64url(hashlib.sha256(f"{oid}:{aud}".encode()).digest()),
+            "tid": tid,
+            "oid": oid,
+            "email": email,
+            "preferred_username": email,
+            "name": name,
+            "iat": now,
+            "nbf": now,
+            "exp": now + exp_delta,
+        }
         if nonce is not None:
             body["nonce"] = nonce
         return {**body, **claims}
 
-    def mint_microsoft(self, tid, oid, email, name, aud=None, iss=None, exp_delta=3600, kid=None,
-                       nonce=None, **claims) -> str:
+    def mint_microsoft(
+        self,
+        tid,
+        oid,
+        email,
+        name,
+        aud=None,
+        iss=None,
+        exp_delta=3600,
+        kid=None,
+        nonce=None,
+        **claims,
+    ) -> str:
         body = self.microsoft_claims(tid, oid, email, name, aud, iss, exp_delta, nonce, **claims)
         return self.microsoft_keys[-1].sign(body, kid)
 
@@ -198,7 +260,9 @@ class DevOidcProvider:
         email = email.strip().lower()
         name = body.get("name") or email.split("@")[0].replace(".", " ").title()
         if body.get("provider", "google") == "google":
-            sub = str(int.from_bytes(hashlib.sha256(b"google:" + email.encode()).digest()[:8], "big"))
+            sub = str(
+                int.from_bytes(hashlib.sha256(b"google:" + email.encode()).digest()[:8], "big")
+            )
             return self.mint_google(sub, email, hd=body.get("hd") or None, name=name)
         if body.get("provider") == "microsoft":
             try:
@@ -211,7 +275,10 @@ class DevOidcProvider:
 
     # --- authorization-code grant ----------------------------------------------------------
     def _authorize(self, query: dict) -> tuple[int, dict, dict]:
-        if query.get("client_id") != self.microsoft_client_id or query.get("response_type") != "code":
+        if (
+            query.get("client_id") != self.microsoft_client_id
+            or query.get("response_type") != "code"
+        ):
             return 400, {}, {"error": "unauthorized_client"}
         code = secrets.token_urlsafe(24)
         with self._lock:
@@ -219,7 +286,9 @@ class DevOidcProvider:
         params = {"code": code, "state": query.get("state", "")}
         if query.get("client_info"):
             user = self.microsoft_user
-            params["client_info"] = _b64url(json.dumps({"uid": user.oid, "utid": user.tid}).encode())
+            params["client_info"] = _b64url(
+                json.dumps({"uid": user.oid, "utid": user.tid}).encode()
+            )
         separator = "&" if "?" in query["redirect_uri"] else "?"
         return 302, {"Location": query["redirect_uri"] + separator + urlencode(params)}, {}
 
@@ -237,10 +306,21 @@ class DevOidcProvider:
         if form.get("redirect_uri") != grant["redirect_uri"] or not _pkce_ok(grant, form):
             return 400, {}, {"error": "invalid_grant"}
         user = grant["user"]
-        id_token = self.mint_microsoft(user.tid, user.oid, user.email, user.name, nonce=grant.get("nonce"))
-        return 200, {}, {"token_type": "Bearer", "scope": grant.get("scope", ""), "expires_in": 3600,
-                         "access_token": secrets.token_urlsafe(32), "id_token": id_token,
-                         "client_info": _b64url(json.dumps({"uid": user.oid, "utid": user.tid}).encode())}
+        id_token = self.mint_microsoft(
+            user.tid, user.oid, user.email, user.name, nonce=grant.get("nonce")
+        )
+        return (
+            200,
+            {},
+            {
+                "token_type": "Bearer",
+                "scope": grant.get("scope", ""),
+                "expires_in": 3600,
+                "access_token": secrets.token_urlsafe(32),
+                "id_token": id_token,
+                "client_info": _b64url(json.dumps({"uid": user.oid, "utid": user.tid}).encode()),
+            },
+        )
 
     def _discovery(self, base_url: str, tenant: str) -> dict:
         return {

@@ -1,4 +1,5 @@
 """Signing in as anyone, for development: an ID token from the running dev provider, sent to the real endpoint."""
+
 import os
 import uuid
 
@@ -39,8 +40,12 @@ def microsoft_tenant_id(value: str) -> str:
 def mint_request(email: str, name=None, org=None, microsoft_tenant=None) -> dict:
     """What to ask the provider for: Microsoft with a tenant, else Google with the org as hosted domain."""
     if microsoft_tenant:
-        return {"provider": "microsoft", "email": email, "name": name,
-                "tenant": microsoft_tenant_id(microsoft_tenant)}
+        return {
+            "provider": "microsoft",
+            "email": email,
+            "name": name,
+            "tenant": microsoft_tenant_id(microsoft_tenant),
+        }
     domain = email.rpartition("@")[2].lower()
     hd = org or (None if domain in PERSONAL_DOMAINS else domain)
     return {"provider": "google", "email": email, "name": name, "hd": hd}
@@ -52,21 +57,24 @@ def id_token(provider_url: str, request: dict) -> str:
     except requests.ConnectionError:
         raise SignInFailed(
             f"no development sign-in provider answers at {provider_url}: `make run` starts one "
-            "when no Google or Microsoft client is configured") from None
+            "when no Google or Microsoft client is configured"
+        ) from None
     if response.status_code != 200:
         raise SignInFailed(f"the development provider refused: {response.text}")
     return response.json()["id_token"]
 
 
-def sign_in(email: str, name=None, org=None, microsoft_tenant=None, *, gateway=None,
-            provider_url=None) -> dict:
+def sign_in(
+    email: str, name=None, org=None, microsoft_tenant=None, *, gateway=None, provider_url=None
+) -> dict:
     """Identity's answer to a sign-in with a fresh development ID token (access and refresh tokens)."""
     gateway, provider_url = gateway or gateway_url(), provider_url or sign_in_url()
     request = mint_request(email, name, org, microsoft_tenant)
     token = id_token(provider_url, request)
     try:
-        response = requests.post(f"{gateway}/v1/auth/{request['provider']}", json={"id_token": token},
-                                 timeout=15)
+        response = requests.post(
+            f"{gateway}/v1/auth/{request['provider']}", json={"id_token": token}, timeout=15
+        )
     except requests.ConnectionError:
         raise SignInFailed(f"no gateway answers at {gateway}: is `make run` running?") from None
     if response.status_code != 200:

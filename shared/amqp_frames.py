@@ -3,6 +3,7 @@
 One persistent JSON message is a method frame (Basic.Publish), a content header frame and
 body frames of at most frame_max - 8 bytes each; every frame ends with 0xCE.
 """
+
 import struct
 
 METHOD, HEADER, BODY, FRAME_END = 1, 2, 3, b"\xce"
@@ -39,9 +40,14 @@ class Publisher:
 
     def publish(self, routing_key, body):
         """The frames of one persistent application/json message (mandatory, immediate off)."""
-        method = struct.pack(">HHH", BASIC, PUBLISH, 0) + self.exchange + _shortstr(routing_key) + b"\x00"
+        method = (
+            struct.pack(">HHH", BASIC, PUBLISH, 0)
+            + self.exchange
+            + _shortstr(routing_key)
+            + b"\x00"
+        )
         header = struct.pack(">HHQH", BASIC, 0, len(body), self.flags) + self.properties
         frames = [self._frame(METHOD, method), self._frame(HEADER, header)]
         for start in range(0, len(body), self.max_body):
-            frames.append(self._frame(BODY, body[start:start + self.max_body]))
+            frames.append(self._frame(BODY, body[start : start + self.max_body]))
         return b"".join(frames)

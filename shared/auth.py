@@ -8,32 +8,18 @@ import jwt
 import requests
 from nameko.extensions import DependencyProvider
 
+from shared.errors import DependencyUnavailable, Forbidden, Unauthorized
+
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "tenant_id", "roles"]
 
 
-class AuthError(Exception):
-    """Base of authentication and authorization failures; ``reason`` is safe to show to callers."""
-
-    status = 401
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+# the one error hierarchy is shared.errors: a bad token is its Unauthorized, a missing role its
+# Forbidden, and keys that cannot be fetched are a dependency outage (503, retried by handlers)
 
 
-class Unauthorized(AuthError):
-    status = 401
-
-
-class Forbidden(AuthError):
-    status = 403
-
-
-class KeysUnavailable(AuthError):
+class KeysUnavailable(DependencyUnavailable):
     """The signing keys could not be fetched: a retryable outage, not a bad token."""
-
-    status = 503
 
 
 @dataclass(frozen=True)
@@ -65,9 +51,17 @@ class KeySetCache:
     not log everyone out.
     """
 
-    def __init__(self, url: str, *, session: requests.Session | None = None, timeout: float = 5.0,
-                 max_age: float = 300.0, min_refetch_interval: float = 30.0, clock=time.monotonic,
-                 kids=_jwks_kids):
+    def __init__(
+        self,
+        url: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = 5.0,
+        max_age: float = 300.0,
+        min_refetch_interval: float = 30.0,
+        clock=time.monotonic,
+        kids=_jwks_kids,
+    ):
         self.url = url
         self._session = session or requests.Session()
         self._timeout = timeout
@@ -85,7 +79,11 @@ class KeySetCache:
         with self._lock:
             now = self._clock()
             stale = now - self._fetched_at >= self._max_age
-            missing = kid is not None and self._document is not None and kid not in self._kids(self._document)
+            missing = (
+                kid is not None
+                and self._document is not None
+                and kid not in self._kids(self._document)
+            )
             may_retry = now - self._attempted_at >= self._min_refetch_interval
             if self._document is None or ((stale or missing) and may_retry):
                 self._refresh(now)
@@ -119,8 +117,16 @@ class KeySetCache:
 class TokenVerifier:
     """Checks DZDesk access tokens (``typ: at+jwt``) against identity's published JWKS."""
 
-    def __init__(self, jwks_url: str, issuer: str, audience: str, leeway: float = 30.0, *,
-                 algorithms=("EdDSA",), keys: KeySetCache | None = None):
+    def __init__(
+        self,
+        jwks_url: str,
+        issuer: str,
+        audience: str,
+        leeway: float = 30.0,
+        *,
+        algorithms=("EdDSA",),
+        keys: KeySetCache | None = None,
+    ):
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
@@ -148,8 +154,13 @@ class TokenVerifier:
             raise Unauthorized("token algorithm does not match its key")
         try:
             claims = jwt.decode(
-                token, key.key, algorithms=[algorithm], audience=self.audience, issuer=self.issuer,
-                leeway=self.leeway, options={"require": REQUIRED_CLAIMS},
+                token,
+                key.key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": REQUIRED_CLAIMS},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("access token expired") from exc

@@ -1,4 +1,5 @@
 """One loop in a managed thread of a nameko extension: the relay, consumers, timers, sagas."""
+
 import eventlet
 import structlog
 from nameko.exceptions import ContainerBeingKilled

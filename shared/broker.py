@@ -1,4 +1,5 @@
 """Broker users: one per service, its permissions, and the set-up that creates them."""
+
 import json
 import os
 import pathlib
@@ -28,9 +29,10 @@ def permissions(service):
     """configure/write/read regexps: its own exchanges and queues, the RPC exchange, reads
     of every `<service>.events` (to bind its queues) and server-named exclusive queues."""
     s = re.escape(service)
-    own = rf"{s}\..+|evt-.+--{s}\..+|rpc-{s}|rpc\.reply-{s}-.+|amq\.gen-.+|{re.escape(RPC_EXCHANGE)}"
-    return {"configure": f"^({own})$", "write": f"^({own})$",
-            "read": rf"^({own}|[a-z]+\.events)$"}
+    own = (
+        rf"{s}\..+|evt-.+--{s}\..+|rpc-{s}|rpc\.reply-{s}-.+|amq\.gen-.+|{re.escape(RPC_EXCHANGE)}"
+    )
+    return {"configure": f"^({own})$", "write": f"^({own})$", "read": rf"^({own}|[a-z]+\.events)$"}
 
 
 def owns_event(sender, event_type):
@@ -50,14 +52,25 @@ def definitions(vhost="/", passwords=None):
     """A RabbitMQ definitions document: the users (when passwords are given), their
     permissions on `vhost` and the exchanges there."""
     document = {
-        "permissions": [{"user": service, "vhost": vhost, **permissions(service)}
-                        for service in SERVICES],
-        "exchanges": [{**exchange, "vhost": vhost, "durable": True, "auto_delete": False,
-                       "internal": False, "arguments": {}} for exchange in exchanges()],
+        "permissions": [
+            {"user": service, "vhost": vhost, **permissions(service)} for service in SERVICES
+        ],
+        "exchanges": [
+            {
+                **exchange,
+                "vhost": vhost,
+                "durable": True,
+                "auto_delete": False,
+                "internal": False,
+                "arguments": {},
+            }
+            for exchange in exchanges()
+        ],
     }
     if passwords:
-        document["users"] = [{"name": service, "password": passwords[service], "tags": ""}
-                             for service in SERVICES]
+        document["users"] = [
+            {"name": service, "password": passwords[service], "tags": ""} for service in SERVICES
+        ]
     return document
 
 
@@ -66,11 +79,21 @@ def apply(api_url, document, timeout=10):
     import requests
 
     parts = urlsplit(api_url)
-    base = urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""),
-                       parts.path.rstrip("/"), "", ""))
-    response = requests.post(f"{base}/api/definitions", json=document, timeout=timeout,
-                             auth=(unquote(parts.username or "guest"),
-                                   unquote(parts.password or "guest")))
+    base = urlunsplit(
+        (
+            parts.scheme,
+            parts.hostname + (f":{parts.port}" if parts.port else ""),
+            parts.path.rstrip("/"),
+            "",
+            "",
+        )
+    )
+    response = requests.post(
+        f"{base}/api/definitions",
+        json=document,
+        timeout=timeout,
+        auth=(unquote(parts.username or "guest"), unquote(parts.password or "guest")),
+    )
     response.raise_for_status()
 
 
@@ -82,12 +105,15 @@ def user_of(uri):
 
 def with_user(uri, user, password):
     """`uri` (one or several, `;`-separated) logging in as user/password."""
+
     def one(single):
         parts = urlsplit(single.strip())
         host = parts.hostname or "localhost"
         netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}" + (
-            f":{parts.port}" if parts.port else "")
+            f":{parts.port}" if parts.port else ""
+        )
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
     return ";".join(one(single) for single in uri.split(";"))
 
 

@@ -16,12 +16,20 @@ key (shared.crypto). `check` refuses an envelope whose data has an undeclared fi
 outside its class, or a `pii` entry that is not sealed. A service that registers any type must
 register all of them: an unregistered type of that service is refused too.
 """
+
 import datetime
 import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-ID, SLUG, TIMESTAMP, DIGEST, PUBLIC, PERSONAL = "id", "slug", "timestamp", "digest", "public", "personal"
+ID, SLUG, TIMESTAMP, DIGEST, PUBLIC, PERSONAL = (
+    "id",
+    "slug",
+    "timestamp",
+    "digest",
+    "public",
+    "personal",
+)
 CLEAR_CLASSES = frozenset({ID, SLUG, TIMESTAMP, DIGEST, PUBLIC})
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 SLUG_PATTERN = re.compile(r"^[A-Za-z0-9_.:/+-]{1,100}\Z")
@@ -34,8 +42,11 @@ class UnclassifiedEvent(ValueError):
 
 
 def _timestamp(value):
-    for parse in (datetime.datetime.fromisoformat, datetime.date.fromisoformat,
-                  datetime.time.fromisoformat):
+    for parse in (
+        datetime.datetime.fromisoformat,
+        datetime.date.fromisoformat,
+        datetime.time.fromisoformat,
+    ):
         try:
             parse(value)
             return
@@ -96,15 +107,18 @@ def _sealed(entry):
     if not isinstance(entry, dict) or not entry.keys() <= {"s", "n", "c"}:
         return False
     subject, blobs = entry.get("s"), [entry[k] for k in ("n", "c") if k in entry]
-    return (isinstance(subject, str) and 0 < len(subject) <= 200
-            and all(isinstance(blob, str) and DIGEST_PATTERN.match(blob) for blob in blobs))
+    return (
+        isinstance(subject, str)
+        and 0 < len(subject) <= 200
+        and all(isinstance(blob, str) and DIGEST_PATTERN.match(blob) for blob in blobs)
+    )
 
 
-_types = {}        # event type -> (data schema instance, frozenset of pii field names)
+_types = {}  # event type -> (data schema instance, frozenset of pii field names)
 _services = set()  # services that declared their events: nothing of theirs goes unchecked
 # Compiled from the schemas: marshmallow's own validation cost about half a millisecond per
 # event, as much as the append itself.
-_checkers = {}     # event type -> function(data) -> list of offending field paths
+_checkers = {}  # event type -> function(data) -> list of offending field paths
 
 
 def register(event_type, data, pii=()):
@@ -158,6 +172,7 @@ def _object_checker(schema):
             elif item is not None:
                 wrong += checker(item, f"{path}{key}")
         return wrong
+
     return check_object
 
 
@@ -167,17 +182,28 @@ def _checker(field):
         return lambda value, path: inner(value, path + ".")
     if isinstance(field, fields.List):
         inner = _checker(field.inner)
-        return lambda value, path: ([path] if not isinstance(value, list) else
-                                    [p for item in value for p in inner(item, path + "[]")])
+        return lambda value, path: (
+            [path]
+            if not isinstance(value, list)
+            else [p for item in value for p in inner(item, path + "[]")]
+        )
     if isinstance(field, fields.Dict):
         keys, values = _checker(field.key_field), _checker(field.value_field)
-        return lambda value, path: ([path] if not isinstance(value, dict) else [
-            p for key, item in value.items() for p in keys(key, path) + values(item, path + "{}")])
+        return lambda value, path: (
+            [path]
+            if not isinstance(value, dict)
+            else [
+                p
+                for key, item in value.items()
+                for p in keys(key, path) + values(item, path + "{}")
+            ]
+        )
     if isinstance(field, fields.Boolean):
         return lambda value, path: [] if isinstance(value, bool) else [path]
     if isinstance(field, (fields.Integer, fields.Float)):
-        return lambda value, path: ([] if isinstance(value, (int, float))
-                                    and not isinstance(value, bool) else [path])
+        return lambda value, path: (
+            [] if isinstance(value, (int, float)) and not isinstance(value, bool) else [path]
+        )
     valid = _string_check(field)
     return lambda value, path: [] if isinstance(value, str) and valid(value) else [path]
 
@@ -201,6 +227,7 @@ def _string_check(field):
         except ValidationError:
             return False
         return True
+
     return passes
 
 
@@ -220,8 +247,12 @@ def _unclassified(field, path):
     if isinstance(field, fields.List):
         return _unclassified(field.inner, path + "[]")
     if isinstance(field, fields.Dict):
-        keys = _unclassified(field.key_field, path + "{key}") if field.key_field else [path + "{key}"]
-        values = _unclassified(field.value_field, path + "{}") if field.value_field else [path + "{}"]
+        keys = (
+            _unclassified(field.key_field, path + "{key}") if field.key_field else [path + "{key}"]
+        )
+        values = (
+            _unclassified(field.value_field, path + "{}") if field.value_field else [path + "{}"]
+        )
         return keys + values
     if isinstance(field, (fields.Integer, fields.Float, fields.Boolean, fields.Decimal)):
         return []

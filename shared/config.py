@@ -1,4 +1,5 @@
 """Service settings read from the environment: ports, database and broker URLs."""
+
 import os
 
 SERVICES = ("identity", "ticketing", "privacy", "audit", "ai")
@@ -6,10 +7,29 @@ PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "a
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
 DEFAULT_ADMIN_URL = "postgresql://postgres@localhost/postgres"
 SETTING_PREFIXES = (
-    "DZDESK_", "IDENTITY_", "TOKEN_", "ACCESS_TOKEN", "REFRESH_TOKEN", "SESSION_", "GOOGLE_",
-    "MICROSOFT_", "AZURE_OPENAI_", "TICKETING_", "SLA_", "AUDIT_", "PRIVACY_", "AI_",
-    "RELAY_", "EVENT_", "KEY_CACHE", "SIGNING_KEY_", "LOGIN_FLOW_", "TRUSTED_PROXIES",
-    "PLATFORM_ADMINS", "IDEMPOTENCY_", "RPC_",
+    "DZDESK_",
+    "IDENTITY_",
+    "TOKEN_",
+    "ACCESS_TOKEN",
+    "REFRESH_TOKEN",
+    "SESSION_",
+    "GOOGLE_",
+    "MICROSOFT_",
+    "AZURE_OPENAI_",
+    "TICKETING_",
+    "SLA_",
+    "AUDIT_",
+    "PRIVACY_",
+    "AI_",
+    "RELAY_",
+    "EVENT_",
+    "KEY_CACHE",
+    "SIGNING_KEY_",
+    "LOGIN_FLOW_",
+    "TRUSTED_PROXIES",
+    "PLATFORM_ADMINS",
+    "IDEMPOTENCY_",
+    "RPC_",
 )
 
 
@@ -78,7 +98,12 @@ def nameko_config(service, env=None):
     }
     # every DZDesk setting travels by its prefix, so a new one needs no change here
     # (database and broker URLs excepted: each process gets only its own, mapped above)
-    config.update({key: value for key, value in env.items()
-                   if key.startswith(SETTING_PREFIXES)
-                   and not key.endswith(("DATABASE_URL", "AMQP_URI", "AMQP_PASSWORD"))})
+    config.update(
+        {
+            key: value
+            for key, value in env.items()
+            if key.startswith(SETTING_PREFIXES)
+            and not key.endswith(("DATABASE_URL", "AMQP_URI", "AMQP_PASSWORD"))
+        }
+    )
     return config

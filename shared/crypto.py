@@ -74,7 +74,9 @@ def decrypt_bytes(key: bytes, blob: bytes, associated_data: bytes = b"") -> byte
     try:
         return aead.decrypt(nonce, ciphertext, associated_data)
     except InvalidTag as exc:
-        raise CipherError("encrypted blob failed authentication (tampered, moved or wrong key)") from exc
+        raise CipherError(
+            "encrypted blob failed authentication (tampered, moved or wrong key)"
+        ) from exc
 
 
 class MasterKey:
@@ -106,11 +108,15 @@ class MasterKey:
     def wrap(self, data_key: bytes, tenant_id: str, subject_id: str) -> bytes:
         if not isinstance(data_key, bytes) or len(data_key) != KEY_BYTES:
             raise CryptoError(f"a data key must be exactly {KEY_BYTES} bytes")
-        return encrypt_bytes(self._aead_key, data_key, _context("dzdesk/wrap/v1", str(tenant_id), str(subject_id)))
+        return encrypt_bytes(
+            self._aead_key, data_key, _context("dzdesk/wrap/v1", str(tenant_id), str(subject_id))
+        )
 
     def unwrap(self, wrapped: bytes, tenant_id: str, subject_id: str) -> bytes:
         try:
-            return decrypt_bytes(self._aead_key, wrapped, _context("dzdesk/wrap/v1", str(tenant_id), str(subject_id)))
+            return decrypt_bytes(
+                self._aead_key, wrapped, _context("dzdesk/wrap/v1", str(tenant_id), str(subject_id))
+            )
         except CipherError as exc:
             raise CipherError(
                 f"cannot unwrap the data key of subject {subject_id} in tenant {tenant_id}: "
@@ -151,11 +157,15 @@ class MasterKeyRing:
         for entry in listed.split(","):
             version, sep, value = entry.strip().partition(":")
             if not sep or not version.strip().isdecimal():
-                raise MasterKeyError('DZDESK_MASTER_KEYS must read "<version>:<base64>,..." (current first)')
+                raise MasterKeyError(
+                    'DZDESK_MASTER_KEYS must read "<version>:<base64>,..." (current first)'
+                )
             try:
                 keys.append((int(version), MasterKey.from_env_value(value)))
             except MasterKeyError as exc:
-                raise MasterKeyError(f"DZDESK_MASTER_KEYS version {version.strip()}: {exc}") from exc
+                raise MasterKeyError(
+                    f"DZDESK_MASTER_KEYS version {version.strip()}: {exc}"
+                ) from exc
         return cls(keys)
 
     @property
@@ -166,15 +176,23 @@ class MasterKeyRing:
         try:
             return self._keys[version]
         except KeyError:
-            raise MasterKeyError(f"master key version {version} is not configured (DZDESK_MASTER_KEYS "
-                                 f"lists {', '.join(map(str, self._keys))})") from None
+            raise MasterKeyError(
+                f"master key version {version} is not configured (DZDESK_MASTER_KEYS "
+                f"lists {', '.join(map(str, self._keys))})"
+            ) from None
 
     def wrap(self, data_key: bytes, tenant_id: str, subject_id: str) -> tuple[int, bytes]:
         """(version, wrapped key) under the current master key."""
         return self.current_version, self.current.wrap(data_key, tenant_id, subject_id)
 
-    def unwrap(self, wrapped: bytes, tenant_id: str, subject_id: str, version: int | None = None,
-               key_id: str | None = None) -> bytes:
+    def unwrap(
+        self,
+        wrapped: bytes,
+        tenant_id: str,
+        subject_id: str,
+        version: int | None = None,
+        key_id: str | None = None,
+    ) -> bytes:
         """The data key; `version` None is a key wrapped before versions: found by key id, or tried."""
         if version is not None:
             return self.key(version).unwrap(wrapped, tenant_id, subject_id)
@@ -184,8 +202,10 @@ class MasterKeyRing:
                 return candidate.unwrap(wrapped, tenant_id, subject_id)
             except CipherError:
                 continue
-        raise CipherError(f"no configured master key unwraps the data key of subject {subject_id} "
-                          f"in tenant {tenant_id} (it was wrapped by {key_id or 'an unknown key'})")
+        raise CipherError(
+            f"no configured master key unwraps the data key of subject {subject_id} "
+            f"in tenant {tenant_id} (it was wrapped by {key_id or 'an unknown key'})"
+        )
 
     def __repr__(self) -> str:
         return f"MasterKeyRing(current={self.current_version}, versions={self.versions})"
@@ -251,8 +271,9 @@ class KeyCache:
         self._entries.clear()
 
     def expire_all(self) -> None:
-        self._entries = {slot: (key, float("-inf"), usable)
-                         for slot, (key, _, usable) in self._entries.items()}
+        self._entries = {
+            slot: (key, float("-inf"), usable) for slot, (key, _, usable) in self._entries.items()
+        }
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -299,7 +320,9 @@ class LocalKeyring:
 
 def subjects(pii: Mapping[str, Any] | None) -> set[str]:
     """The data subjects whose keys an envelope's `pii` object depends on."""
-    return {entry["s"] for entry in (pii or {}).values() if isinstance(entry, Mapping) and "s" in entry}
+    return {
+        entry["s"] for entry in (pii or {}).values() if isinstance(entry, Mapping) and "s" in entry
+    }
 
 
 class FieldCipher:
@@ -310,7 +333,9 @@ class FieldCipher:
     def __init__(self, key_provider: KeyProvider) -> None:
         self._keys = key_provider
 
-    def seal(self, tenant_id: str, fields: Mapping[str, tuple[str, Any]]) -> dict[str, dict[str, str]]:
+    def seal(
+        self, tenant_id: str, fields: Mapping[str, tuple[str, Any]]
+    ) -> dict[str, dict[str, str]]:
         """`{field: (subject_id, value)}` -> the envelope's `pii` object.
 
         A field of an already-shredded subject is recorded without ciphertext (it opens as
@@ -352,16 +377,26 @@ class FieldCipher:
     @staticmethod
     def _subject_of(field: str, entry: Any) -> str:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("s"), str):
-            raise CipherError(f"field {field!r} is not a sealed entry (expected an object with 's')")
+            raise CipherError(
+                f"field {field!r} is not a sealed entry (expected an object with 's')"
+            )
         return entry["s"]
 
     @staticmethod
-    def _seal_one(key: bytes | None, tenant_id: str, subject_id: str, field: str, value: Any) -> dict[str, str]:
+    def _seal_one(
+        key: bytes | None, tenant_id: str, subject_id: str, field: str, value: Any
+    ) -> dict[str, str]:
         if key is None:
             return {"s": subject_id}
         plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-        blob = encrypt_bytes(key, plaintext, _context("dzdesk/pii/v1", str(tenant_id), subject_id, field))
-        return {"s": subject_id, "n": _b64(blob[1 : 1 + NONCE_BYTES]), "c": _b64(blob[1 + NONCE_BYTES :])}
+        blob = encrypt_bytes(
+            key, plaintext, _context("dzdesk/pii/v1", str(tenant_id), subject_id, field)
+        )
+        return {
+            "s": subject_id,
+            "n": _b64(blob[1 : 1 + NONCE_BYTES]),
+            "c": _b64(blob[1 + NONCE_BYTES :]),
+        }
 
     @staticmethod
     def _open_one(key: bytes | None, tenant_id: str, field: str, entry: Mapping[str, Any]) -> Any:
@@ -369,7 +404,11 @@ class FieldCipher:
             return ERASED
         if not isinstance(entry.get("n"), str) or not isinstance(entry["c"], str):
             raise CipherError(f"field {field!r} has a malformed nonce or ciphertext")
-        blob = _BLOB_FORMAT + _unb64(entry["n"], f"nonce of {field!r}") + _unb64(entry["c"], f"ciphertext of {field!r}")
+        blob = (
+            _BLOB_FORMAT
+            + _unb64(entry["n"], f"nonce of {field!r}")
+            + _unb64(entry["c"], f"ciphertext of {field!r}")
+        )
         aad = _context("dzdesk/pii/v1", str(tenant_id), entry["s"], field)
         try:
             plaintext = decrypt_bytes(key, blob, aad)

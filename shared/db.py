@@ -1,4 +1,5 @@
 """Database dependency: a psycopg pool and one tenant-scoped transaction per worker."""
+
 import contextlib
 import sys
 import uuid
@@ -94,17 +95,30 @@ class UnitOfWork:
             raise RuntimeError("call begin(tenant_id) before using the connection")
         return self._conn
 
-    def new_event(self, name, stream_id, data, *, actor, pii=None, schema_version=1,
-                  occurred_at=None):
+    def new_event(
+        self, name, stream_id, data, *, actor, pii=None, schema_version=1, occurred_at=None
+    ):
         """An envelope of this service for the current tenant, carrying the worker's ids."""
-        return Envelope.new(f"{self.service}.{name}", self.tenant_id, stream_id, data,
-                            actor=actor, pii=pii, schema_version=schema_version,
-                            correlation_id=self.context.get("correlation_id"),
-                            causation_id=self.context.get("causation_id"),
-                            occurred_at=occurred_at)
+        return Envelope.new(
+            f"{self.service}.{name}",
+            self.tenant_id,
+            stream_id,
+            data,
+            actor=actor,
+            pii=pii,
+            schema_version=schema_version,
+            correlation_id=self.context.get("correlation_id"),
+            causation_id=self.context.get("causation_id"),
+            occurred_at=occurred_at,
+        )
 
     def append(self, stream_id, expected_version, envelopes):
         return eventstore.append(self.conn, stream_id, expected_version, envelopes)
+
+    def append_next(self, stream_id, envelopes):
+        """Append after whatever the stream holds now: for writers whose decision does not
+        depend on the stream's state (a new fact, not a guarded transition)."""
+        return self.append(stream_id, self.version(stream_id), envelopes)
 
     def version(self, stream_id):
         return eventstore.current_version(self.conn, self.tenant_id, stream_id)
@@ -112,8 +126,10 @@ class UnitOfWork:
     def load(self, stream_id, after_version=0):
         if self.serialize_streams:
             # held to the end of the transaction: the next writer reads what this one wrote
-            self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                              (f"{self.tenant_id}/{stream_id}",))
+            self.conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                (f"{self.tenant_id}/{stream_id}",),
+            )
         return eventstore.load(self.conn, self.tenant_id, stream_id, after_version)
 
     def ping(self):
@@ -147,10 +163,13 @@ class Database(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.pool = ConnectionPool(
-            config[self.url_key], min_size=self.min_size,
-            max_size=self.max_size or int(config.get("max_workers", 10)) + 2, open=False,
+            config[self.url_key],
+            min_size=self.min_size,
+            max_size=self.max_size or int(config.get("max_workers", 10)) + 2,
+            open=False,
             name=f"{self.container.service_name}-{self.attr_name}",
-            kwargs={"autocommit": False})
+            kwargs={"autocommit": False},
+        )
 
     def start(self):
         self.pool.open(wait=False)
@@ -183,7 +202,9 @@ class Database(DependencyProvider):
             try:
                 unit.finish(commit=exc_info is None)
             except Exception:
-                structlog.get_logger().exception("commit failed", entrypoint=worker_ctx.entrypoint.method_name)
+                structlog.get_logger().exception(
+                    "commit failed", entrypoint=worker_ctx.entrypoint.method_name
+                )
 
 
 def finish_transactions(worker_ctx, exc_info):

@@ -1,4 +1,5 @@
 """The event envelope every producer writes and every consumer reads (DESIGN §3)."""
+
 import dataclasses
 import datetime
 import re
@@ -13,11 +14,22 @@ PLATFORM_TENANT = "00000000-0000-0000-0000-000000000000"
 
 
 def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def system_actor(name):
+    """The envelope actor of the service itself acting (a timer, a saga, a rotation)."""
     return {"system": name}
+
+
+def person_actor(user_id, roles):
+    """The envelope actor of a signed-in person: their id and roles, roles sorted."""
+    return {"user_id": str(user_id), "roles": sorted(roles)}
+
+
+def actor_of(principal):
+    """The envelope actor of an authenticated caller (`shared.auth.Principal`)."""
+    return person_actor(principal.user_id, principal.roles)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,16 +48,36 @@ class Envelope:
     pii: dict | None = None
 
     @classmethod
-    def new(cls, event_type, tenant_id, stream_id, data, *, actor, correlation_id=None,
-            causation_id=None, pii=None, schema_version=1, occurred_at=None):
+    def new(
+        cls,
+        event_type,
+        tenant_id,
+        stream_id,
+        data,
+        *,
+        actor,
+        correlation_id=None,
+        causation_id=None,
+        pii=None,
+        schema_version=1,
+        occurred_at=None,
+    ):
         # every field keeps to its declared class before anything can store or publish it
         classified.check(event_type, data, pii)
         event_id = str(uuid.uuid4())
         return cls(
-            event_id=event_id, event_type=event_type, tenant_id=str(tenant_id),
-            stream_id=str(stream_id), occurred_at=(occurred_at or utcnow()).isoformat(),
-            actor=actor, correlation_id=correlation_id or event_id, causation_id=causation_id,
-            data=data, pii=pii or None, schema_version=schema_version)
+            event_id=event_id,
+            event_type=event_type,
+            tenant_id=str(tenant_id),
+            stream_id=str(stream_id),
+            occurred_at=(occurred_at or utcnow()).isoformat(),
+            actor=actor,
+            correlation_id=correlation_id or event_id,
+            causation_id=causation_id,
+            data=data,
+            pii=pii or None,
+            schema_version=schema_version,
+        )
 
     @property
     def service(self):
@@ -113,9 +145,11 @@ _upcasters = {}
 
 def upcaster(event_type, from_version):
     """Register a function turning `data` of an older schema_version into the next one."""
+
     def register(fn):
         _upcasters[(event_type, from_version)] = fn
         return fn
+
     return register
 
 
@@ -132,13 +166,23 @@ def from_stored(body):
 def upcast(envelope):
     while (envelope.event_type, envelope.schema_version) in _upcasters:
         upcast = _upcasters[(envelope.event_type, envelope.schema_version)]
-        envelope = dataclasses.replace(envelope, data=upcast(envelope.data),
-                                       schema_version=envelope.schema_version + 1)
+        envelope = dataclasses.replace(
+            envelope, data=upcast(envelope.data), schema_version=envelope.schema_version + 1
+        )
     return envelope
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Envelope))
 
 
-__all__ = ["Envelope", "EnvelopeSchema", "ValidationError", "load_envelope", "from_stored", "upcaster",
-           "system_actor", "utcnow", "PLATFORM_TENANT"]
+__all__ = [
+    "Envelope",
+    "EnvelopeSchema",
+    "ValidationError",
+    "load_envelope",
+    "from_stored",
+    "upcaster",
+    "system_actor",
+    "utcnow",
+    "PLATFORM_TENANT",
+]

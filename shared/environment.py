@@ -1,4 +1,5 @@
 """Which environment a process runs in, and the guard that keeps development sign-in out of production."""
+
 import structlog
 
 # Set by `make run` to the development provider's address; its client ids carry the prefix,
@@ -38,8 +39,11 @@ def guard_development_sign_in(config) -> str | None:
     if is_production(config):
         raise DevelopmentSignInInProduction(
             f"DZDESK_ENV is production but {found} configures the development sign-in provider "
-            "(anyone could sign in as anyone): refusing to start")
-    label = (f"DEVELOPMENT SIGN-IN ({found}): anyone can sign in as anyone through "
-             f"{config.get(DEV_SIGN_IN_SETTING) or 'a dzdesk-dev client'}; never use in production")
+            "(anyone could sign in as anyone): refusing to start"
+        )
+    label = (
+        f"DEVELOPMENT SIGN-IN ({found}): anyone can sign in as anyone through "
+        f"{config.get(DEV_SIGN_IN_SETTING) or 'a dzdesk-dev client'}; never use in production"
+    )
     structlog.get_logger().warning("development_sign_in_enabled", detail=label)
     return label

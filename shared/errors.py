@@ -10,6 +10,11 @@ class HttpError(Exception):
         self.extra = extra
         super().__init__(detail or self.title)
 
+    @property
+    def reason(self):
+        """The text safe to show to the caller (the problem's detail)."""
+        return self.detail or self.title
+
 
 class BadRequest(HttpError):
     status, title = 400, "Bad Request"

@@ -1,4 +1,5 @@
 """The PostgreSQL event store: append with an expected version, load streams, snapshots."""
+
 import json
 
 import psycopg
@@ -39,16 +40,22 @@ AND CASE WHEN %(expected)s = 0 THEN true ELSE coalesce((
     WHERE tenant_id = %(tenant)s AND stream_id = %(stream)s AND stream_version = %(expected)s
 ), false) END
 """
-_APPEND_ONE = """
+_APPEND_ONE = (
+    """
 INSERT INTO events (tenant_id, stream_id, stream_version, event_id, event_type, envelope)
 SELECT %(tenant)s, %(stream)s, %(version)s, %(event_id)s, %(type)s, %(envelope)s
-""" + _GUARD
-_APPEND_MANY = """
+"""
+    + _GUARD
+)
+_APPEND_MANY = (
+    """
 INSERT INTO events (tenant_id, stream_id, stream_version, event_id, event_type, envelope)
 SELECT %(tenant)s, %(stream)s, (e->>'stream_version')::int, (e->>'event_id')::uuid,
        e->>'event_type', e
 FROM jsonb_array_elements(%(envelopes)s::jsonb) AS e
-""" + _GUARD
+"""
+    + _GUARD
+)
 
 
 def _dumps(value):
@@ -67,8 +74,12 @@ def append(conn, stream_id, expected_version, envelopes):
     params = {"tenant": tenant_id, "stream": stream_id, "expected": expected_version}
     if len(stamped) == 1:
         event = stamped[0]
-        params.update(version=event.stream_version, event_id=event.event_id,
-                      type=event.event_type, envelope=Jsonb(event.to_dict(), dumps=_dumps))
+        params.update(
+            version=event.stream_version,
+            event_id=event.event_id,
+            type=event.event_type,
+            envelope=Jsonb(event.to_dict(), dumps=_dumps),
+        )
         statement = _APPEND_ONE
     else:
         # one JSON array parameter: far cheaper to send than four typed arrays
@@ -81,14 +92,17 @@ def append(conn, stream_id, expected_version, envelopes):
             raise
         raise ConcurrencyError(stream_id, expected_version) from exc
     if inserted != len(stamped):
-        raise ConcurrencyError(stream_id, expected_version, current_version(conn, tenant_id, stream_id))
+        raise ConcurrencyError(
+            stream_id, expected_version, current_version(conn, tenant_id, stream_id)
+        )
     return expected_version + len(stamped)
 
 
 def current_version(conn, tenant_id, stream_id):
     row = conn.execute(
         "SELECT coalesce(max(stream_version), 0) FROM events WHERE tenant_id = %s AND stream_id = %s",
-        (tenant_id, stream_id)).fetchone()
+        (tenant_id, stream_id),
+    ).fetchone()
     return row[0]
 
 
@@ -97,7 +111,8 @@ def load(conn, tenant_id, stream_id, after_version=0):
     rows = conn.execute(
         "SELECT envelope FROM events WHERE tenant_id = %s AND stream_id = %s"
         " AND stream_version > %s ORDER BY stream_version",
-        (tenant_id, stream_id, after_version)).fetchall()
+        (tenant_id, stream_id, after_version),
+    ).fetchall()
     return [from_stored(row[0]) for row in rows]
 
 
@@ -119,19 +134,22 @@ def save_snapshot(conn, tenant_id, stream_id, stream_version, state):
         " VALUES (%s, %s, %s, %s) ON CONFLICT (tenant_id, stream_id) DO UPDATE"
         " SET stream_version = excluded.stream_version, state = excluded.state, taken_at = now()"
         " WHERE snapshots.stream_version < excluded.stream_version",
-        (tenant_id, stream_id, stream_version, Jsonb(state, dumps=_dumps)))
+        (tenant_id, stream_id, stream_version, Jsonb(state, dumps=_dumps)),
+    )
 
 
 def load_snapshot(conn, tenant_id, stream_id):
     """(stream_version, state) of the newest snapshot, or None."""
     row = conn.execute(
         "SELECT stream_version, state FROM snapshots WHERE tenant_id = %s AND stream_id = %s",
-        (tenant_id, stream_id)).fetchone()
+        (tenant_id, stream_id),
+    ).fetchone()
     return tuple(row) if row else None
 
 
-def load_folded(conn, tenant_id, stream_id, fold, initial, snapshot_every=None, to_state=None,
-                from_state=None):
+def load_folded(
+    conn, tenant_id, stream_id, fold, initial, snapshot_every=None, to_state=None, from_state=None
+):
     """Fold a stream from its snapshot on; take a new snapshot every `snapshot_every` events.
 
     `fold(state, envelope) -> state`; `to_state`/`from_state` convert to and from JSON.
@@ -147,5 +165,7 @@ def load_folded(conn, tenant_id, stream_id, fold, initial, snapshot_every=None, 
     if events:
         version = events[-1].stream_version
         if snapshot_every and len(events) >= snapshot_every:
-            save_snapshot(conn, tenant_id, stream_id, version, to_state(state) if to_state else state)
+            save_snapshot(
+                conn, tenant_id, stream_id, version, to_state(state) if to_state else state
+            )
     return version, state

@@ -1,4 +1,5 @@
 """Makes the process cooperative under eventlet; call first, before anything imports psycopg."""
+
 import os
 import warnings
 

@@ -1,4 +1,5 @@
 """Liveness, readiness (database and broker), Prometheus metrics and OpenAPI for every service."""
+
 from kombu import Connection
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
@@ -46,8 +47,9 @@ class Readiness(DependencyProvider):
     def _ping_broker(self):
         with Connection(self.container.config["AMQP_URI"], connect_timeout=1) as connection:
             # each listed node once, without kombu's back-off sleeps between them
-            connection.ensure_connection(max_retries=max(len(connection.alt) - 1, 0),
-                                         interval_start=0, interval_step=0)
+            connection.ensure_connection(
+                max_retries=max(len(connection.alt) - 1, 0), interval_start=0, interval_step=0
+            )
 
 
 def _ping(provider):
@@ -75,8 +77,9 @@ class HealthMixin:
     @http("GET", "/health/ready")
     def health_ready(self, request):
         ready, checks = self.readiness.check()
-        status = "unavailable" if not ready else (
-            "ok" if set(checks.values()) == {"ok"} else "degraded")
+        status = (
+            "unavailable" if not ready else ("ok" if set(checks.values()) == {"ok"} else "degraded")
+        )
         body = {"status": status, "checks": checks}
         if self.readiness.development_sign_in:
             body["development_sign_in"] = self.readiness.development_sign_in

@@ -1,4 +1,5 @@
 """Idempotency-Key on creates: the first request claims the key for 24 hours, a retry gets its resource."""
+
 import hashlib
 import json
 
@@ -44,13 +45,15 @@ def claim(conn, tenant_id, request, principal, resource, status=201):
         " SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status,"
         " resource = EXCLUDED.resource, created_at = now()"
         f" WHERE idempotency_keys.created_at < now() - interval '{TTL}' RETURNING 1",
-        (tenant_id, key[:200], principal, digest, status, resource)).fetchone()
+        (tenant_id, key[:200], principal, digest, status, resource),
+    ).fetchone()
     if claimed:
         return None
     earlier_hash, earlier_resource = conn.execute(
         "SELECT request_hash, resource FROM idempotency_keys"
         " WHERE tenant_id = %s AND key = %s AND principal = %s",
-        (tenant_id, key[:200], principal)).fetchone()
+        (tenant_id, key[:200], principal),
+    ).fetchone()
     if earlier_hash != digest:
         raise IdempotencyKeyReused("this Idempotency-Key was used with another body")
     return earlier_resource
@@ -59,7 +62,8 @@ def claim(conn, tenant_id, request, principal, resource, status=201):
 def purge_expired(conn):
     """Delete every tenant's records older than TTL (as the system role); returns how many."""
     return conn.execute(
-        f"DELETE FROM idempotency_keys WHERE created_at < now() - interval '{TTL}'").rowcount
+        f"DELETE FROM idempotency_keys WHERE created_at < now() - interval '{TTL}'"
+    ).rowcount
 
 
 class IdempotencyExpiry(BackgroundLoop, DependencyProvider):

@@ -1,6 +1,6 @@
 """Subject keys for every service: fetched from privacy by RPC, cached, dropped on shredding."""
+
 import base64
-import socket
 import time
 
 import eventlet
@@ -48,8 +48,13 @@ class RemoteKeyring:
         uri = self.config["AMQP_URI"]
         self.cluster = ClusterRpcClient({"AMQP_URI": uri}, timeout=self.timeout)
         self.cluster.start()
-        self.proxy = ServiceProxy(self.cluster._worker_ctx, "privacy", self.cluster._reply_listener,
-                                  retry_policy=QUICK_RETRY, user_id=user_of(uri))
+        self.proxy = ServiceProxy(
+            self.cluster._worker_ctx,
+            "privacy",
+            self.cluster._reply_listener,
+            retry_policy=QUICK_RETRY,
+            user_id=user_of(uri),
+        )
 
     def stop(self):
         cluster, self.cluster, self.proxy = self.cluster, None, None
@@ -106,9 +111,12 @@ class SubjectKeys(BackgroundLoop, DependencyProvider):
     def setup(self):
         config = self.container.config
         self.remote = RemoteKeyring(config)
-        self.cache = KeyCache(self.remote, ttl_seconds=float(config.get("KEY_CACHE_TTL", 60)),
-                              max_entries=int(config.get("KEY_CACHE_SIZE", 10_000)),
-                              max_stale_seconds=float(config.get("KEY_CACHE_MAX_STALE", 900)))
+        self.cache = KeyCache(
+            self.remote,
+            ttl_seconds=float(config.get("KEY_CACHE_TTL", 60)),
+            max_entries=int(config.get("KEY_CACHE_SIZE", 10_000)),
+            max_stale_seconds=float(config.get("KEY_CACHE_MAX_STALE", 900)),
+        )
 
     def stop(self):
         super().stop()
@@ -127,13 +135,17 @@ class SubjectKeys(BackgroundLoop, DependencyProvider):
 
     def _listen(self):
         # an exclusive queue per process: every instance of every service hears every shred
-        queue = Queue(exclusive=True, auto_delete=True,
-                      exchange=source_exchange("privacy"),
-                      routing_key="subject_key_shredded")
+        queue = Queue(
+            exclusive=True,
+            auto_delete=True,
+            exchange=source_exchange("privacy"),
+            routing_key="subject_key_shredded",
+        )
         connection = Connection(self.container.config["AMQP_URI"])
         try:
-            Consumer(connection, queues=[queue], callbacks=[self._on_shred], no_ack=True,
-                     accept=["json"]).consume()
+            Consumer(
+                connection, queues=[queue], callbacks=[self._on_shred], no_ack=True, accept=["json"]
+            ).consume()
         except BaseException:
             connection.release()
             raise
@@ -151,7 +163,7 @@ class SubjectKeys(BackgroundLoop, DependencyProvider):
             while self._running:
                 try:
                     connection.drain_events(timeout=1)
-                except socket.timeout:
+                except TimeoutError:
                     continue
         finally:
             connection.release()

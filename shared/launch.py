@@ -1,4 +1,5 @@
 """Runs one DZDesk service as its own nameko process: `dzdesk-service <name>`."""
+
 import argparse
 import importlib
 import os
@@ -32,8 +33,11 @@ def main(argv=None):
     from shared.stopping import serve
 
     logs.configure(args.service, os.environ.get("LOG_LEVEL", "INFO"))
-    serve(service_class(args.service), config.nameko_config(args.service),
-          float(os.environ.get("STOP_TIMEOUT_SECONDS", DEFAULT_STOP_SECONDS)))
+    serve(
+        service_class(args.service),
+        config.nameko_config(args.service),
+        float(os.environ.get("STOP_TIMEOUT_SECONDS", DEFAULT_STOP_SECONDS)),
+    )
     return 0
 
 

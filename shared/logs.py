@@ -1,5 +1,6 @@
 """structlog JSON logs; service, entrypoint, tenant and correlation id bound per worker;
 exceptions described without the data a database error echoes."""
+
 import logging
 import sys
 import traceback
@@ -22,8 +23,11 @@ def describe_error(exc):
     to its SQLSTATE and the names of the constraint, table and column involved."""
     if isinstance(exc, psycopg.Error):
         diag = getattr(exc, "diag", None)
-        named = [f"{field.split('_')[0]}={getattr(diag, field)}" for field in _SCHEMA_FIELDS
-                 if diag is not None and getattr(diag, field, None)]
+        named = [
+            f"{field.split('_')[0]}={getattr(diag, field)}"
+            for field in _SCHEMA_FIELDS
+            if diag is not None and getattr(diag, field, None)
+        ]
         return " ".join([f"{type(exc).__name__}: SQLSTATE {exc.sqlstate or '?'}", *named])
     if isinstance(exc, RemoteError) and _is_database_error(exc.exc_type):
         return f"RemoteError: {exc.exc_type}"  # a participant's database error, told by name
@@ -50,9 +54,12 @@ def format_error(exc):
         seen.add(id(exc))
         chain.append(exc)
         links.append(link)
-    told = ["Traceback (most recent call last):\n"
-            + "".join(traceback.format_tb(each.__traceback__)) + describe_error(each)
-            for each in reversed(chain)]
+    told = [
+        "Traceback (most recent call last):\n"
+        + "".join(traceback.format_tb(each.__traceback__))
+        + describe_error(each)
+        for each in reversed(chain)
+    ]
     text = told[0]
     for link, part in zip(reversed(links), told[1:]):
         text += f"\n\n{link}\n\n{part}"
@@ -79,8 +86,10 @@ class SafeRecordArgs(logging.Filter):
         if isinstance(record.msg, BaseException):
             record.msg = describe_error(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(describe_error(arg) if isinstance(arg, BaseException) else arg
-                                for arg in record.args)
+            record.args = tuple(
+                describe_error(arg) if isinstance(arg, BaseException) else arg
+                for arg in record.args
+            )
         return True
 
 
@@ -100,9 +109,12 @@ def configure(service, level="INFO", stream=None):
     )
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(SafeRecordArgs())
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processor=structlog.processors.JSONRenderer(),
-        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name, safe_exc_info]))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=structlog.processors.JSONRenderer(),
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name, safe_exc_info],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -131,7 +143,8 @@ class WorkerLogContext(DependencyProvider):
         structlog.contextvars.bind_contextvars(
             service=self.container.service_name,
             entrypoint=worker_ctx.entrypoint.method_name,
-            correlation_id=correlation_id)
+            correlation_id=correlation_id,
+        )
 
     def worker_teardown(self, worker_ctx):
         structlog.contextvars.unbind_contextvars("entrypoint", "correlation_id", "tenant_id")

@@ -1,4 +1,5 @@
 """Event consumers: quorum queues, an idempotent inbox, retries, then the dead-letter queue."""
+
 import functools
 
 import psycopg
@@ -56,7 +57,9 @@ def claim(conn, tenant_id, consumer, event_id):
     """Record the event as handled by this consumer; False when it already was."""
     row = conn.execute(
         "INSERT INTO inbox (tenant_id, consumer, event_id) VALUES (%s, %s, %s)"
-        " ON CONFLICT DO NOTHING RETURNING 1", (tenant_id, consumer, event_id)).fetchone()
+        " ON CONFLICT DO NOTHING RETURNING 1",
+        (tenant_id, consumer, event_id),
+    ).fetchone()
     return row is not None
 
 
@@ -88,26 +91,44 @@ class EventConsumer(EventHandler):
         label = "+".join(self.sources)
         pattern = self.event_type.replace("#", "all").replace("*", "any")
         name = f"evt-{label}-{pattern}--{self.container.service_name}.{self.method_name}"
-        self.internal = Exchange(internal_exchange(self.container.service_name), type="direct",
-                                 durable=True)
+        self.internal = Exchange(
+            internal_exchange(self.container.service_name), type="direct", durable=True
+        )
         # a retry comes back through the service's own exchange, bound under the queue's name
-        bindings = [binding(source_exchange(source), routing_key=self.event_type)
-                    for source in self.sources] + [binding(self.internal, routing_key=name)]
-        self.queue = Queue(name, bindings=bindings, durable=True, auto_delete=False,
-                           queue_arguments=queue_arguments(config))
-        self.retry_queue = Queue(f"{name}.backoff", exchange=self.internal,
-                                 routing_key=f"{name}.backoff", durable=True, queue_arguments={
-                                     "x-dead-letter-exchange": self.internal.name,
-                                     "x-dead-letter-routing-key": name})
-        self.dead_letter_queue = Queue(f"{name}.dlq", exchange=self.internal,
-                                       routing_key=f"{name}.dlq", durable=True,
-                                       queue_arguments=queue_arguments(config))
+        bindings = [
+            binding(source_exchange(source), routing_key=self.event_type) for source in self.sources
+        ] + [binding(self.internal, routing_key=name)]
+        self.queue = Queue(
+            name,
+            bindings=bindings,
+            durable=True,
+            auto_delete=False,
+            queue_arguments=queue_arguments(config),
+        )
+        self.retry_queue = Queue(
+            f"{name}.backoff",
+            exchange=self.internal,
+            routing_key=f"{name}.backoff",
+            durable=True,
+            queue_arguments={
+                "x-dead-letter-exchange": self.internal.name,
+                "x-dead-letter-routing-key": name,
+            },
+        )
+        self.dead_letter_queue = Queue(
+            f"{name}.dlq",
+            exchange=self.internal,
+            routing_key=f"{name}.dlq",
+            durable=True,
+            queue_arguments=queue_arguments(config),
+        )
         self.attempts_allowed = self.max_attempts or int(config.get("EVENT_MAX_ATTEMPTS", 5))
         self.backoff_ms = int(config.get("EVENT_RETRY_BACKOFF_MS", 200))
         self.dead_letter_ttl = float(config.get("EVENT_DEAD_LETTER_TTL_DAYS", 14)) * 86400
         self.own_user = user_of(config["AMQP_URI"])
-        self.publisher = SigningPublisher(config["AMQP_URI"],
-                                          declare=[self.retry_queue, self.dead_letter_queue])
+        self.publisher = SigningPublisher(
+            config["AMQP_URI"], declare=[self.retry_queue, self.dead_letter_queue]
+        )
         self.queue_consumer.register_provider(self)
 
     def start(self):
@@ -127,8 +148,13 @@ class EventConsumer(EventHandler):
                 context_data["causation_id"] = body["event_id"]
         try:
             sender = sender_of(message, self.own_user)
-            self.container.spawn_worker(self, (body, sender), {}, context_data=context_data,
-                                        handle_result=functools.partial(self.handle_result, message))
+            self.container.spawn_worker(
+                self,
+                (body, sender),
+                {},
+                context_data=context_data,
+                handle_result=functools.partial(self.handle_result, message),
+            )
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 
@@ -137,8 +163,7 @@ class EventConsumer(EventHandler):
         outcome = "ok"
         if exc_info is not None:
             outcome = self._retry_or_dead_letter(message, exc_info[1])
-        metrics.EVENTS_HANDLED.labels(self.container.service_name, self.method_name,
-                                      outcome).inc()
+        metrics.EVENTS_HANDLED.labels(self.container.service_name, self.method_name, outcome).inc()
         self.queue_consumer.ack_message(message)
         return result, exc_info
 
@@ -152,28 +177,46 @@ class EventConsumer(EventHandler):
             waits = int(headers.get("x-transient-retries", 0)) + 1
             headers["x-transient-retries"] = waits
             delay = min(self.backoff_ms * 2 ** min(waits - 1, 10), 30_000)
-            self.publisher.publish(message.payload, exchange=self.internal,
-                                   routing_key=self.retry_queue.name, headers=headers,
-                                   expiration=delay / 1000)
-            log.warning("event handling hit an unavailable dependency; will retry",
-                        waits=waits, error=headers["x-last-error"])
+            self.publisher.publish(
+                message.payload,
+                exchange=self.internal,
+                routing_key=self.retry_queue.name,
+                headers=headers,
+                expiration=delay / 1000,
+            )
+            log.warning(
+                "event handling hit an unavailable dependency; will retry",
+                waits=waits,
+                error=headers["x-last-error"],
+            )
             return "retried"
         attempts = int(headers.get("x-attempts", 0)) + 1
         headers["x-attempts"] = attempts
         if attempts < self.attempts_allowed and not isinstance(exc, PoisonMessage):
             delay = min(self.backoff_ms * 2 ** (attempts - 1), 60_000)
-            self.publisher.publish(message.payload, exchange=self.internal,
-                                   routing_key=self.retry_queue.name, headers=headers,
-                                   expiration=delay / 1000)
-            log.warning("event handling failed, will retry", attempts=attempts,
-                        error=headers["x-last-error"])
+            self.publisher.publish(
+                message.payload,
+                exchange=self.internal,
+                routing_key=self.retry_queue.name,
+                headers=headers,
+                expiration=delay / 1000,
+            )
+            log.warning(
+                "event handling failed, will retry",
+                attempts=attempts,
+                error=headers["x-last-error"],
+            )
             return "retried"
         headers["x-error-trace"] = format_error(exc)[:4000]
         headers["x-original-routing-key"] = message.delivery_info.get("routing_key")
         headers["x-original-exchange"] = message.delivery_info.get("exchange")
-        self.publisher.publish(message.payload, exchange=self.internal,
-                               routing_key=self.dead_letter_queue.name, headers=headers,
-                               expiration=self.dead_letter_ttl)
+        self.publisher.publish(
+            message.payload,
+            exchange=self.internal,
+            routing_key=self.dead_letter_queue.name,
+            headers=headers,
+            expiration=self.dead_letter_ttl,
+        )
         log.error("event dead-lettered", attempts=attempts, error=headers["x-last-error"])
         return "dead_lettered"
 
@@ -205,6 +248,7 @@ def event_handler(source_service, event_type, *, idempotent=True, **kwargs):
     is claimed in the inbox in the handler's own transaction: a redelivered event whose
     first handling committed is skipped, one whose handling rolled back runs again.
     """
+
     def decorate(method):
         @functools.wraps(method)
         def handle(self, body, sender):
@@ -214,17 +258,23 @@ def event_handler(source_service, event_type, *, idempotent=True, **kwargs):
                 raise PoisonMessage(f"invalid envelope: {exc.messages}") from exc
             if not owns_event(sender, envelope.event_type):
                 metrics.EVENTS_REFUSED.labels(self.name, sender).inc()
-                log.error("event refused: not from the service it names",
-                          event_type=envelope.event_type, sender=sender)
+                log.error(
+                    "event refused: not from the service it names",
+                    event_type=envelope.event_type,
+                    sender=sender,
+                )
                 raise PoisonMessage(f"forged sender: {envelope.event_type} published by {sender}")
             structlog.contextvars.bind_contextvars(event_type=envelope.event_type)
             if idempotent:
                 unit = _unit_of_work(self)
                 conn = unit.begin(envelope.tenant_id)
-                if not claim(conn, envelope.tenant_id, f"{self.name}.{method.__name__}",
-                             envelope.event_id):
+                if not claim(
+                    conn, envelope.tenant_id, f"{self.name}.{method.__name__}", envelope.event_id
+                ):
                     log.info("duplicate event skipped", event_id=envelope.event_id)
                     return None
             return method(self, envelope)
+
         return EventConsumer.decorator(source_service, event_type, **kwargs)(on_conflict(handle))
+
     return decorate

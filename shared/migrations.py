@@ -1,4 +1,5 @@
 """Creates each service's database and roles and applies its numbered SQL migrations."""
+
 import argparse
 import pathlib
 import sys
@@ -30,8 +31,11 @@ def render(text, roles):
 # what was submitted (a name in a bad uuid, a title in a failed insert). The services log their
 # errors themselves without that text (shared/logs.py), so the server logs nothing of the
 # sessions of the roles they connect as, below FATAL.
-QUIET_SERVER_LOG = {"log_min_messages": "fatal", "log_min_error_statement": "panic",
-                    "log_error_verbosity": "terse"}
+QUIET_SERVER_LOG = {
+    "log_min_messages": "fatal",
+    "log_min_error_statement": "panic",
+    "log_error_verbosity": "terse",
+}
 
 
 def ensure_roles(admin, roles, log=print):
@@ -39,8 +43,11 @@ def ensure_roles(admin, roles, log=print):
         exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
         if not exists:
             login = sql.SQL("NOLOGIN" if kind == "owner" else "LOGIN")
-            admin.execute(sql.SQL("CREATE ROLE {} {} NOSUPERUSER NOBYPASSRLS").format(
-                sql.Identifier(name), login))
+            admin.execute(
+                sql.SQL("CREATE ROLE {} {} NOSUPERUSER NOBYPASSRLS").format(
+                    sql.Identifier(name), login
+                )
+            )
         if kind != "owner":
             quiet_server_log(admin, name, log)
 
@@ -51,11 +58,16 @@ def quiet_server_log(admin, role, log=print):
     try:
         with admin.transaction():
             for setting, value in QUIET_SERVER_LOG.items():
-                admin.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(
-                    sql.Identifier(role), sql.Identifier(setting), sql.Literal(value)))
+                admin.execute(
+                    sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                        sql.Identifier(role), sql.Identifier(setting), sql.Literal(value)
+                    )
+                )
     except psycopg.errors.InsufficientPrivilege:
-        log(f"{role}: set {', '.join(QUIET_SERVER_LOG)} for this role by hand: the migrating "
-            "user may not, and the server's log would echo submitted text")
+        log(
+            f"{role}: set {', '.join(QUIET_SERVER_LOG)} for this role by hand: the migrating "
+            "user may not, and the server's log would echo submitted text"
+        )
 
 
 def ensure_database(admin, database, owner, template=None):
@@ -63,7 +75,8 @@ def ensure_database(admin, database, owner, template=None):
     if exists:
         return False
     statement = sql.SQL("CREATE DATABASE {} OWNER {}").format(
-        sql.Identifier(database), sql.Identifier(owner))
+        sql.Identifier(database), sql.Identifier(owner)
+    )
     if template:
         statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     admin.execute(statement)
@@ -87,16 +100,24 @@ def apply_migrations(conn, service, roles, log=print):
             with conn.transaction():
                 conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles["owner"])))
                 conn.execute(render(path.read_text(), roles))
-                conn.execute("INSERT INTO schema_migrations (source, version) VALUES (%s, %s)",
-                             (source, version))
+                conn.execute(
+                    "INSERT INTO schema_migrations (source, version) VALUES (%s, %s)",
+                    (source, version),
+                )
             log(f"{service}: applied {source}/{path.name}")
         with conn.transaction():
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles["owner"])))
             for kind in ("app", "system"):
-                conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(
-                    sql.Identifier(roles[kind])))
-                conn.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(
-                    sql.Identifier(roles[kind])))
+                conn.execute(
+                    sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(
+                        sql.Identifier(roles[kind])
+                    )
+                )
+                conn.execute(
+                    sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(
+                        sql.Identifier(roles[kind])
+                    )
+                )
     finally:
         conn.execute("SELECT pg_advisory_unlock(hashtext('dzdesk.migrations'))")
 
@@ -114,8 +135,11 @@ def migrate(service, database=None, admin_url=None, template=None, log=print):
         finally:
             admin.execute("SELECT pg_advisory_unlock(hashtext('dzdesk.roles'))")
         for kind in ("app", "system"):
-            admin.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                sql.Identifier(database), sql.Identifier(roles[kind])))
+            admin.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(database), sql.Identifier(roles[kind])
+                )
+            )
     if created:
         log(f"{service}: created database {database}")
     target = psycopg.conninfo.make_conninfo(admin_url, dbname=database)
@@ -125,8 +149,7 @@ def migrate(service, database=None, admin_url=None, template=None, log=print):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="dzdesk-migrate", description=__doc__)
-    parser.add_argument("services", nargs="*",
-                        help="services to migrate (default: all)")
+    parser.add_argument("services", nargs="*", help="services to migrate (default: all)")
     args = parser.parse_args(argv)
     unknown = set(args.services) - set(config.SERVICES)
     if unknown:

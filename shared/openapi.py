@@ -1,4 +1,5 @@
 """The OpenAPI document of a service, built from its http entrypoints and marshmallow schemas."""
+
 import re
 
 from apispec import APISpec
@@ -8,17 +9,28 @@ _CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 # Every status the shared error mapping (shared/errors.py, each service's exceptions.py) can
 # answer, each a problem document. Listed, not "default": a status outside these (a 500, a
 # 405 on a documented route) is undocumented, and the schema fuzz in the tests fails on it.
-PROBLEM_STATUSES = {400: "the request is malformed", 401: "no valid access token",
-                    403: "the caller may not do this", 404: "no such resource",
-                    409: "conflicts with the resource's state", 410: "no longer available",
-                    412: "If-Match is stale", 415: "the body is not JSON",
-                    422: "valid JSON the request cannot be applied with",
-                    428: "If-Match is required", 503: "a dependency is unavailable; retry"}
+PROBLEM_STATUSES = {
+    400: "the request is malformed",
+    401: "no valid access token",
+    403: "the caller may not do this",
+    404: "no such resource",
+    409: "conflicts with the resource's state",
+    410: "no longer available",
+    412: "If-Match is stale",
+    415: "the body is not JSON",
+    422: "valid JSON the request cannot be applied with",
+    428: "If-Match is required",
+    503: "a dependency is unavailable; retry",
+}
 PROBLEM_SCHEMA = {
     "type": "object",
-    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                   "status": {"type": "integer"}, "detail": {"type": "string"},
-                   "errors": {"type": "object"}},
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "object"},
+    },
 }
 
 
@@ -28,8 +40,12 @@ def openapi_path(url):
 
 
 def build(service_name, entrypoints, version="1"):
-    spec = APISpec(title=f"DZDesk {service_name}", version=version, openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()])
+    spec = APISpec(
+        title=f"DZDesk {service_name}",
+        version=version,
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+    )
     spec.components.schema("Problem", PROBLEM_SCHEMA)
     components = set()
     paths = {}
@@ -57,25 +73,36 @@ def _operation(spec, entrypoint, components):
     operation = {
         "operationId": entrypoint.method_name,
         "summary": doc[0] if doc else entrypoint.method_name.replace("_", " "),
-        "parameters": [{"name": name, "in": "path", "required": True,
-                        "schema": {"type": "string"}}
-                       for name in _CONVERTER.findall(entrypoint.url)],
-        "responses": {str(status): {"description": description,
-                                    "content": {"application/problem+json": {
-                                        "schema": {"$ref": "#/components/schemas/Problem"}}}}
-                      for status, description in PROBLEM_STATUSES.items()},
+        "parameters": [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _CONVERTER.findall(entrypoint.url)
+        ],
+        "responses": {
+            str(status): {
+                "description": description,
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            }
+            for status, description in PROBLEM_STATUSES.items()
+        },
     }
     for schema in entrypoint.query or ():
         schema_cls = schema if isinstance(schema, type) else type(schema)
         operation["parameters"].append({"in": "query", "schema": schema_cls})
     if entrypoint.body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": _schema_ref(spec, entrypoint.body, components)}}}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _schema_ref(spec, entrypoint.body, components)}
+            },
+        }
     for status, schema in (entrypoint.responses or {}).items():
         body = {"description": str(status)}
         if schema is not None:
-            body["content"] = {"application/json": {
-                "schema": _schema_ref(spec, schema, components)}}
+            body["content"] = {
+                "application/json": {"schema": _schema_ref(spec, schema, components)}
+            }
         operation["responses"][str(status)] = body
     if not entrypoint.responses:
         operation["responses"]["200"] = {"description": "OK"}

@@ -7,6 +7,7 @@ than that horizon has finished, so nothing can still appear behind the checkpoin
 The event store keeps txids ascending within a stream, so this order keeps each
 stream's order too. One relay per database is active, elected by an advisory lock.
 """
+
 import time
 
 import psycopg
@@ -107,10 +108,15 @@ class ConfirmingPublisher:
     def send(self, messages):
         """Write the whole batch in one go: py-amqp's per-message framing, not the broker,
         was the relay's limit, and every message here has the same properties."""
-        frames = amqp_frames.Publisher(self.channel.channel_id, self.exchange_name,
-                                       self.connection.connection.frame_max, self.user_id)
+        frames = amqp_frames.Publisher(
+            self.channel.channel_id,
+            self.exchange_name,
+            self.connection.connection.frame_max,
+            self.user_id,
+        )
         self.connection.connection.transport.write(
-            b"".join(frames.publish(routing_key, body) for routing_key, body in messages))
+            b"".join(frames.publish(routing_key, body) for routing_key, body in messages)
+        )
         self.confirms.sent_more(len(messages))
 
     def wait_confirmed(self):
@@ -156,7 +162,8 @@ class Relay:
         if self.publisher is None:
             self.publisher = ConfirmingPublisher(self.amqp_uri, f"{self.service}.events")
         txid, position = self.conn.execute(
-            "SELECT txid::text, position FROM relay_checkpoint WHERE name = 'outbox'").fetchone()
+            "SELECT txid::text, position FROM relay_checkpoint WHERE name = 'outbox'"
+        ).fetchone()
         self.checkpoint = (txid, position)
         return True
 
@@ -167,8 +174,9 @@ class Relay:
             return 0
         first_tag = self.publisher.sent + 1
         # no headers: consumers take the correlation id from the envelope (see messaging)
-        self.publisher.send([(event_type.split(".", 1)[1], body.encode())
-                             for _, _, body, event_type in rows])
+        self.publisher.send(
+            [(event_type.split(".", 1)[1], body.encode()) for _, _, body, event_type in rows]
+        )
         if len(rows) == self.batch_size:
             self.prefetched = self._fetch((rows[-1][0], rows[-1][1]))  # while the broker confirms
         try:
@@ -187,8 +195,11 @@ class Relay:
     def _advance(self, row):
         # a crash before this update republishes the batch: consumers dedupe by event_id
         txid, position = row[0], row[1]
-        self.conn.execute("UPDATE relay_checkpoint SET txid = %s::xid8, position = %s,"
-                          " updated_at = now() WHERE name = 'outbox'", (txid, position))
+        self.conn.execute(
+            "UPDATE relay_checkpoint SET txid = %s::xid8, position = %s,"
+            " updated_at = now() WHERE name = 'outbox'",
+            (txid, position),
+        )
         self.checkpoint = (txid, position)
 
     def _fetch(self, after):
@@ -210,8 +221,9 @@ class OutboxRelay(BackgroundLoop, DependencyProvider):
     def setup(self):
         config = self.container.config
         self.idle_interval = float(config.get("RELAY_POLL_INTERVAL", 0.05))
-        self.relay = Relay(self.container.service_name, config["SYSTEM_DATABASE_URL"],
-                           config["AMQP_URI"])
+        self.relay = Relay(
+            self.container.service_name, config["SYSTEM_DATABASE_URL"], config["AMQP_URI"]
+        )
 
     def get_dependency(self, worker_ctx):
         return None

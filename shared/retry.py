@@ -1,4 +1,5 @@
 """Retry on conflict: a unit of work that lost a race is rolled back and run again on fresh state."""
+
 import functools
 import random
 
@@ -28,7 +29,7 @@ _RACES = (Contended, psycopg.errors.SerializationFailure, psycopg.errors.Deadloc
 
 def backoff(attempt, base=BASE_DELAY, cap=MAX_DELAY):
     """Seconds to wait before attempt `attempt` + 1: full jitter over an exponential ceiling."""
-    return random.uniform(0, min(cap, base * 2 ** attempt))
+    return random.uniform(0, min(cap, base * 2**attempt))
 
 
 def _rollback(service):
@@ -36,6 +37,7 @@ def _rollback(service):
     used, and from now on queues for the streams it loads: a writer that lost once waits its
     turn rather than losing every round to writers who arrive fresh."""
     from shared.db import UnitOfWork  # shared.db imports shared.eventstore, which imports us
+
     for value in vars(service).values():
         if isinstance(value, UnitOfWork):
             value.finish(commit=False)
@@ -60,22 +62,29 @@ def on_conflict(method, attempts=ATTEMPTS):
                 return method(self, *args, **kwargs)
             except _RACES as exc:
                 if attempt + 1 == attempts:
-                    log.warning("gave up after conflicts", entrypoint=method.__name__,
-                                attempts=attempts, error=type(exc).__name__)
+                    log.warning(
+                        "gave up after conflicts",
+                        entrypoint=method.__name__,
+                        attempts=attempts,
+                        error=type(exc).__name__,
+                    )
                     raise
                 _rollback(self)
                 metrics.CONFLICT_RETRIES.labels(self.name, method.__name__).inc()
                 eventlet.sleep(backoff(attempt))
+
     run.retries_on_conflict = True
     return run
 
 
 def retrying(decorator):
     """An entrypoint decorator (nameko's `Entrypoint.decorator`) whose method retries on conflict."""
+
     @functools.wraps(decorator)
     def decorate(*args, **kwargs):
         if len(args) == 1 and not kwargs and callable(args[0]) and not isinstance(args[0], str):
             return decorator(on_conflict(args[0]))
         register = decorator(*args, **kwargs)
         return lambda method: register(on_conflict(method))
+
     return decorate

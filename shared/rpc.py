@@ -4,12 +4,20 @@ The caller is the AMQP `user_id` of the request, which RabbitMQ checks against t
 connection's user; a request without one is anonymous. Every request and reply a service
 publishes carries its own user as `user_id`.
 """
+
 import eventlet
 import structlog
 from kombu.exceptions import OperationalError
 from nameko.amqp.publish import Publisher
 from nameko.rpc import (
-    MethodProxy, Responder, Rpc, RpcConsumer, RpcProxy, ServiceProxy, get_rpc_exchange)
+    MethodProxy,
+    Responder,
+    Rpc,
+    RpcConsumer,
+    RpcProxy,
+    ServiceProxy,
+    get_rpc_exchange,
+)
 from nameko.standalone.rpc import ClusterProxy, ClusterRpcProxy
 
 from shared import metrics
@@ -48,10 +56,14 @@ class SigningResponder(Responder):
 class SigningRpcConsumer(RpcConsumer):
     def handle_result(self, message, result, exc_info):
         config = self.container.config
-        responder = SigningResponder(config["AMQP_URI"], get_rpc_exchange(config),
-                                     config.get("serializer", "json"), message,
-                                     ssl=config.get("AMQP_SSL"),
-                                     login_method=config.get("LOGIN_METHOD"))
+        responder = SigningResponder(
+            config["AMQP_URI"],
+            get_rpc_exchange(config),
+            config.get("serializer", "json"),
+            message,
+            ssl=config.get("AMQP_SSL"),
+            login_method=config.get("LOGIN_METHOD"),
+        )
         result, exc_info = responder.send_response(result, exc_info)
         self.queue_consumer.ack_message(message)
         return result, exc_info
@@ -75,7 +87,9 @@ class RpcEntrypoint(Rpc):
     def setup(self):
         # operators' tools (broker users named in DZDESK_RPC_OPERATORS) may call every RPC
         operators = self.container.config.get("DZDESK_RPC_OPERATORS") or ""
-        self.allowed = self.callers | {name.strip() for name in operators.split(",") if name.strip()}
+        self.allowed = self.callers | {
+            name.strip() for name in operators.split(",") if name.strip()
+        }
         super().setup()
 
     def handle_message(self, body, message):
@@ -135,8 +149,9 @@ class TimedMethodProxy(MethodProxy):
 
 class TimedServiceProxy(ServiceProxy):
     def __getattr__(self, name):
-        return TimedMethodProxy(self.worker_ctx, self.service_name, name, self.reply_listener,
-                                **self.options)
+        return TimedMethodProxy(
+            self.worker_ctx, self.service_name, name, self.reply_listener, **self.options
+        )
 
 
 class ServiceRpc(RpcProxy):
@@ -145,10 +160,14 @@ class ServiceRpc(RpcProxy):
 
     def get_dependency(self, worker_ctx):
         timeout = float(self.container.config.get("RPC_TIMEOUT", 5))
-        options = {"retry_policy": QUICK_RETRY, **self.options,
-                   "user_id": user_of(self.container.config["AMQP_URI"])}
-        return TimedServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener,
-                                 timeout=timeout, **options)
+        options = {
+            "retry_policy": QUICK_RETRY,
+            **self.options,
+            "user_id": user_of(self.container.config["AMQP_URI"]),
+        }
+        return TimedServiceProxy(
+            worker_ctx, self.target_service, self.rpc_reply_listener, timeout=timeout, **options
+        )
 
 
 class _SigningClusterProxy(ClusterProxy):
@@ -158,8 +177,9 @@ class _SigningClusterProxy(ClusterProxy):
 
     def __getattr__(self, name):
         if name not in self._proxies:
-            self._proxies[name] = ServiceProxy(self._worker_ctx, name, self._reply_listener,
-                                               user_id=self._user_id)
+            self._proxies[name] = ServiceProxy(
+                self._worker_ctx, name, self._reply_listener, user_id=self._user_id
+            )
         return self._proxies[name]
 
 

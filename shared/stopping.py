@@ -8,6 +8,7 @@ start, the container stops gracefully (no new work, running workers finish and a
 to `stop_seconds`, and is then killed, which hands unacknowledged messages back to the broker
 and rolls back unfinished transactions. A second signal kills at once.
 """
+
 import signal
 import time
 

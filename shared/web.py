@@ -1,4 +1,5 @@
 """HTTP entrypoint and helpers: JSON bodies, problem+json errors, cursors, ETags, access log."""
+
 import base64
 import binascii
 import datetime
@@ -36,8 +37,9 @@ MAX_JSON_DEPTH = 32
 
 
 def json_response(body, status=200, headers=None):
-    return Response(json.dumps(body, default=str), status=status, headers=headers,
-                    mimetype="application/json")
+    return Response(
+        json.dumps(body, default=str), status=status, headers=headers, mimetype="application/json"
+    )
 
 
 def problem(status, title, detail=None, **extra):
@@ -90,10 +92,14 @@ def access_log(request, route, response, started):
     """The route's template, never the path, query, client address, headers or body: any of
     them may carry a person's name (`?q=`), an email in a path, a forwarded IP."""
     level = "debug" if route and route.startswith(QUIET_ROUTES) else "info"
-    getattr(log, level)("http request", method=request.method, route=route or "unmatched",
-                        status=response.status_code,
-                        duration_ms=round((time.perf_counter() - started) * 1000, 1),
-                        correlation_id=response.headers.get("X-Request-ID") or None)
+    getattr(log, level)(
+        "http request",
+        method=request.method,
+        route=route or "unmatched",
+        status=response.status_code,
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        correlation_id=response.headers.get("X-Request-ID") or None,
+    )
 
 
 class ProblemWebServer(WebServer):
@@ -144,8 +150,13 @@ class HttpEntrypoint(HttpRequestHandler):
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             done = Event()
-            self.container.spawn_worker(self, args, kwargs, context_data=context_data,
-                                        handle_result=partial(self.handle_result, done))
+            self.container.spawn_worker(
+                self,
+                args,
+                kwargs,
+                context_data=context_data,
+                handle_result=partial(self.handle_result, done),
+            )
             response = self.response_from_result(done.wait())
         except Exception as exc:
             response = problem_from_exception(exc)
@@ -243,8 +254,11 @@ def decode_cursor(request, scope, valid=lambda position: True):
 
 def time_and_id(position):
     """A cursor of list pages ordered by (timestamp, uuid)."""
-    if not (isinstance(position, list) and len(position) == 2
-            and all(isinstance(part, str) for part in position)):
+    if not (
+        isinstance(position, list)
+        and len(position) == 2
+        and all(isinstance(part, str) for part in position)
+    ):
         return False
     try:
         datetime.datetime.fromisoformat(position[0])
@@ -274,8 +288,7 @@ class PageQuery(LimitQuery):
 def page_limit(request, default=50, maximum=200):
     raw = request.args.get("limit", str(default))
     if not _WHOLE_NUMBER.fullmatch(raw) or not 1 <= int(raw) <= maximum:
-        raise errors.BadRequest(f"limit must be a whole number from 1 to {maximum}",
-                                field="limit")
+        raise errors.BadRequest(f"limit must be a whole number from 1 to {maximum}", field="limit")
     return int(raw)
 
 
@@ -283,8 +296,10 @@ def page(items, limit, cursor_of, request, scope):
     """A page body from up to limit + 1 items: the extra one says there is a next page."""
     more = len(items) > limit
     items = items[:limit]
-    return {"items": items,
-            "next_cursor": encode_cursor(cursor_of(items[-1]), request, scope) if more else None}
+    return {
+        "items": items,
+        "next_cursor": encode_cursor(cursor_of(items[-1]), request, scope) if more else None,
+    }
 
 
 def etag(version):

@@ -1,16 +1,16 @@
 """Test-wide set-up: eventlet first, then a fresh database and vhost for every test."""
+
 from shared.green import patch
 
 patch()  # before anything imports psycopg or opens a socket
 
 import base64  # noqa: E402
 import hashlib  # noqa: E402
-import random  # noqa: E402
-
-import eventlet  # noqa: E402
 import os  # noqa: E402
+import random  # noqa: E402
 import uuid  # noqa: E402
 
+import eventlet  # noqa: E402
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
 from nameko.testing.utils import find_free_port  # noqa: E402
@@ -25,11 +25,18 @@ EXTRA_MIGRATIONS = {}
 
 
 def pytest_addoption(parser):
-    parser.addoption("--keep-databases", action="store_true",
-                     help="do not drop the per-test databases (for debugging)")
-    parser.addoption("--seed", type=int, default=None,
-                     help="the run's seed of random test data (default: DZDESK_TEST_SEED, else"
-                          " a new one, printed in the header)")
+    parser.addoption(
+        "--keep-databases",
+        action="store_true",
+        help="do not drop the per-test databases (for debugging)",
+    )
+    parser.addoption(
+        "--seed",
+        type=int,
+        default=None,
+        help="the run's seed of random test data (default: DZDESK_TEST_SEED, else"
+        " a new one, printed in the header)",
+    )
 
 
 def pytest_configure(config):
@@ -40,6 +47,7 @@ def pytest_configure(config):
         chosen = os.environ.get("DZDESK_TEST_SEED") or random.SystemRandom().randrange(10**9)
     config._dzdesk_seed = int(chosen)
     from tests.support.infrastructure import containers_if_needed
+
     started = containers_if_needed()
     if started:
         config.option.RABBIT_AMQP_URI = started["amqp_uri"]
@@ -68,8 +76,12 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     seed = getattr(item, "_dzdesk_seed", None)
     if seed is not None and report.failed:
-        report.sections.append(("random test data", f"run seed {seed}: re-run with"
-                                f" DZDESK_TEST_SEED={seed} pytest '{item.nodeid}'"))
+        report.sections.append(
+            (
+                "random test data",
+                f"run seed {seed}: re-run with DZDESK_TEST_SEED={seed} pytest '{item.nodeid}'",
+            )
+        )
 
 
 def pytest_unconfigure(config):
@@ -98,8 +110,11 @@ class ServiceDatabases:
         name = f"dzdesk_{service}_t_{uuid.uuid4().hex[:10]}"
         roles = config.role_names(service)
         with psycopg.connect(config.admin_url(), autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                sql.Identifier(name), sql.Identifier(template), sql.Identifier(roles["owner"])))
+            admin.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                    sql.Identifier(name), sql.Identifier(template), sql.Identifier(roles["owner"])
+                )
+            )
         self.created.append(name)
         admin_url = psycopg.conninfo.make_conninfo(config.admin_url(), dbname=name)
         return {
@@ -127,8 +142,11 @@ class ServiceDatabases:
             try:
                 with psycopg.connect(config.admin_url(), autocommit=True) as admin:
                     for name in names:
-                        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                            sql.Identifier(name)))
+                        admin.execute(
+                            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                                sql.Identifier(name)
+                            )
+                        )
                 return
             except RuntimeError:
                 if attempt == attempts - 1:
@@ -161,9 +179,17 @@ TEST_BROKER_USERS = ("probe",)
 def broker_passwords(request):
     """The service users (as `make`'s set-up creates them) and the tests' own, once a run."""
     from shared import broker
+
     passwords = broker.local_passwords(config.SERVICES + TEST_BROKER_USERS)
-    broker.apply(request.config.getoption("RABBIT_API_URI"), {"users": [
-        {"name": name, "password": password, "tags": ""} for name, password in passwords.items()]})
+    broker.apply(
+        request.config.getoption("RABBIT_API_URI"),
+        {
+            "users": [
+                {"name": name, "password": password, "tags": ""}
+                for name, password in passwords.items()
+            ]
+        },
+    )
     return passwords
 
 
@@ -171,12 +197,16 @@ def broker_passwords(request):
 def rabbit_config(rabbit_config, broker_passwords, request):
     """nameko's per-test vhost, with the service users' permissions and exchanges there."""
     from shared import broker
+
     vhost = rabbit_config["vhost"]
     document = broker.definitions(vhost)
-    document["permissions"] += [{"user": name, "vhost": vhost, "configure": ".*",
-                                 "write": ".*", "read": ".*"} for name in TEST_BROKER_USERS]
-    document["exchanges"] += [{**document["exchanges"][0], "name": f"{name}.events"}
-                              for name in TEST_BROKER_USERS]
+    document["permissions"] += [
+        {"user": name, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"}
+        for name in TEST_BROKER_USERS
+    ]
+    document["exchanges"] += [
+        {**document["exchanges"][0], "name": f"{name}.events"} for name in TEST_BROKER_USERS
+    ]
     broker.apply(request.config.getoption("RABBIT_API_URI"), document)
     return rabbit_config
 
@@ -184,16 +214,24 @@ def rabbit_config(rabbit_config, broker_passwords, request):
 @pytest.fixture
 def service_config(rabbit_config, make_database, token_issuer):
     """service_config(service) -> (nameko config, database urls) on this test's vhost."""
+
     def build(service, **overrides):
         urls = make_database(service)
         values = dict(config.nameko_config(service, env={}))
         values.update(rabbit_config)
         values["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{find_free_port()}"
-        values.update({"DATABASE_URL": urls["app"], "SYSTEM_DATABASE_URL": urls["system"],
-                       "RELAY_POLL_INTERVAL": 0.02, "EVENT_RETRY_BACKOFF_MS": 20,
-                       "DZDESK_MASTER_KEY": MASTER_KEY, **token_issuer.config,
-                       # the tests' own user calls RPCs as an operator's tool would
-                       "DZDESK_RPC_OPERATORS": "probe"})
+        values.update(
+            {
+                "DATABASE_URL": urls["app"],
+                "SYSTEM_DATABASE_URL": urls["system"],
+                "RELAY_POLL_INTERVAL": 0.02,
+                "EVENT_RETRY_BACKOFF_MS": 20,
+                "DZDESK_MASTER_KEY": MASTER_KEY,
+                **token_issuer.config,
+                # the tests' own user calls RPCs as an operator's tool would
+                "DZDESK_RPC_OPERATORS": "probe",
+            }
+        )
         if service == "privacy":
             # most tests run privacy without audit; the suites with audit turn the check on
             values["PRIVACY_RECONCILE_SECONDS"] = 0
@@ -201,6 +239,7 @@ def service_config(rabbit_config, make_database, token_issuer):
         # whichever vhost the URI names, the service logs in there as its own user
         values["AMQP_URI"] = as_user(values["AMQP_URI"], service)
         return values, urls
+
     return build
 
 
@@ -208,6 +247,7 @@ def service_config(rabbit_config, make_database, token_issuer):
 def token_issuer():
     """Mints access tokens as identity would; its JWKS URL is in every service_config."""
     from tests.support.tokens import TokenIssuer
+
     issuer = TokenIssuer()
     yield issuer
     issuer.close()
@@ -248,6 +288,7 @@ def _kill_quietly(container, timeout=30):
 def own_broker():
     """A RabbitMQ node of this test's own, to stop and start: never the machine's broker."""
     from tests.support import rabbit_nodes
+
     if not rabbit_nodes.available():
         pytest.skip("needs rabbitmq-server installed on this machine")
     with rabbit_nodes.started(1) as nodes:
@@ -258,6 +299,7 @@ def own_broker():
 def provider_keys():
     """RSA keys for the fake identity providers (google, microsoft, rogue): slow to generate."""
     from dzdesk_dev.keys import ProviderKey
+
     return tuple(ProviderKey.generate() for _ in range(3))
 
 
@@ -265,5 +307,6 @@ def provider_keys():
 def provider(provider_keys):
     """A local Google/Microsoft stand-in speaking their protocols over real HTTP(S)."""
     from tests.support.fake_oidc import FakeOidcProvider
+
     with FakeOidcProvider(keys=provider_keys) as fake:
         yield fake

@@ -3,6 +3,7 @@
 Also creates the services' own broker users. Uses the servers on localhost when they answer; starts the local ones when this machine
 has them; else `docker compose` from deploy/ when Docker answers; else says what is missing.
 """
+
 import argparse
 import os
 import shutil
@@ -38,8 +39,10 @@ def run(*cmd):
 
 def docker_answers():
     try:
-        return bool(shutil.which("docker")) and subprocess.run(
-            ["docker", "info"], capture_output=True, timeout=10).returncode == 0
+        return (
+            bool(shutil.which("docker"))
+            and subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -62,8 +65,9 @@ def start_rabbitmq():
 def ensure_management():
     if answers(15672):
         return True
-    if shutil.which("rabbitmq-plugins") and run("rabbitmq-plugins", "enable",
-                                                "rabbitmq_management"):
+    if shutil.which("rabbitmq-plugins") and run(
+        "rabbitmq-plugins", "enable", "rabbitmq_management"
+    ):
         return wait_for(15672, 60)
     return False
 
@@ -72,11 +76,17 @@ def ensure_broker_users():
     """The services' own broker users (passwords generated once into ~/.config/dzdesk/),
     their permissions on the default vhost and the exchanges; guest is for tools only."""
     from shared import broker
+
     document = broker.definitions("/", broker.local_passwords())
     # the local server's guest, else the administrator of deploy/compose.yaml's broker
-    admins = [os.environ.get("DZDESK_BROKER_API")] if os.environ.get("DZDESK_BROKER_API") else [
-        "http://guest:guest@127.0.0.1:15672",
-        f"http://dzdesk:{os.environ.get('RABBITMQ_PASSWORD', 'dzdesk')}@127.0.0.1:15672"]
+    admins = (
+        [os.environ.get("DZDESK_BROKER_API")]
+        if os.environ.get("DZDESK_BROKER_API")
+        else [
+            "http://guest:guest@127.0.0.1:15672",
+            f"http://dzdesk:{os.environ.get('RABBITMQ_PASSWORD', 'dzdesk')}@127.0.0.1:15672",
+        ]
+    )
     for api in admins:
         try:
             broker.apply(api, document)
@@ -88,8 +98,9 @@ def ensure_broker_users():
 
 
 def compose_up(*services):
-    return run("docker", "compose", "-f", os.path.join(DEPLOY, "compose.yaml"), "up", "-d",
-               *services)
+    return run(
+        "docker", "compose", "-f", os.path.join(DEPLOY, "compose.yaml"), "up", "-d", *services
+    )
 
 
 def ensure_nginx():
@@ -98,8 +109,11 @@ def ensure_nginx():
     if os.geteuid() == 0 and shutil.which("apt-get"):
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "nginx"],
-                       env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "nginx"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
     return bool(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"))
 
 
@@ -108,18 +122,30 @@ def main(argv=None):
     parser.add_argument("--nginx", action="store_true", help="also make sure nginx is installed")
     args = parser.parse_args(argv)
     missing = []
-    if not answers(5432) and not start_postgres() and not (
-            docker_answers() and compose_up("postgres") and wait_for(5432, 60)):
-        missing.append("PostgreSQL on 127.0.0.1:5432 (install it, or Docker for deploy/compose.yaml)")
-    if not answers(5672) and not start_rabbitmq() and not (
-            docker_answers() and compose_up("rabbitmq") and wait_for(5672, 90)):
+    if (
+        not answers(5432)
+        and not start_postgres()
+        and not (docker_answers() and compose_up("postgres") and wait_for(5432, 60))
+    ):
+        missing.append(
+            "PostgreSQL on 127.0.0.1:5432 (install it, or Docker for deploy/compose.yaml)"
+        )
+    if (
+        not answers(5672)
+        and not start_rabbitmq()
+        and not (docker_answers() and compose_up("rabbitmq") and wait_for(5672, 90))
+    ):
         missing.append("RabbitMQ on 127.0.0.1:5672 (install it, or Docker for deploy/compose.yaml)")
     if answers(5672) and not ensure_management():
-        missing.append("the RabbitMQ management API on 127.0.0.1:15672"
-                       " (run: rabbitmq-plugins enable rabbitmq_management)")
+        missing.append(
+            "the RabbitMQ management API on 127.0.0.1:15672"
+            " (run: rabbitmq-plugins enable rabbitmq_management)"
+        )
     elif answers(5672) and not ensure_broker_users():
-        missing.append("the services' broker users (set DZDESK_BROKER_API to the management"
-                       " API of an administrator, e.g. http://user:password@127.0.0.1:15672)")
+        missing.append(
+            "the services' broker users (set DZDESK_BROKER_API to the management"
+            " API of an administrator, e.g. http://user:password@127.0.0.1:15672)"
+        )
     if args.nginx and not ensure_nginx():
         missing.append("nginx (apt-get install nginx, as root)")
     if missing:

@@ -1,4 +1,5 @@
 """`make run`: starts the five services and the nginx gateway; Ctrl-C stops them all."""
+
 import base64
 import os
 import pathlib
@@ -23,7 +24,9 @@ GATEWAY = "http://127.0.0.1:8080"
 
 
 def nginx_binary():
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None
+    )
     if not found:
         raise SystemExit("nginx is missing: install it (apt-get install nginx) and run again")
     return found
@@ -54,8 +57,9 @@ def local_master_key():
 
 def development_sign_in_wanted(env):
     """No real sign-in configured and not production: sign in through the development provider."""
-    return not (env.get("GOOGLE_CLIENT_IDS") or env.get("MICROSOFT_CLIENT_ID")) \
-        and not environment.is_production(env)
+    return not (
+        env.get("GOOGLE_CLIENT_IDS") or env.get("MICROSOFT_CLIENT_ID")
+    ) and not environment.is_production(env)
 
 
 def start_development_sign_in(env):
@@ -63,6 +67,7 @@ def start_development_sign_in(env):
     import certifi
 
     from dzdesk_dev.oidc import DEFAULT_PORT, DevOidcProvider
+
     try:
         provider = DevOidcProvider(http_port=DEFAULT_PORT).start()
     except OSError as exc:
@@ -71,13 +76,19 @@ def start_development_sign_in(env):
     # still trust whatever they trusted before for everything else (Azure OpenAI)
     trusted = env.get("REQUESTS_CA_BUNDLE") or certifi.where()
     bundle = RUN_DIR / "dev-sign-in-ca.pem"
-    bundle.write_text(pathlib.Path(trusted).read_text().rstrip("\n") + "\n"
-                      + pathlib.Path(provider.ca_bundle_path).read_text())
+    bundle.write_text(
+        pathlib.Path(trusted).read_text().rstrip("\n")
+        + "\n"
+        + pathlib.Path(provider.ca_bundle_path).read_text()
+    )
     settings = {**provider.settings(), "REQUESTS_CA_BUNDLE": str(bundle)}
     rule = "run: " + "=" * 78
-    print(f"{rule}\nrun: DEVELOPMENT SIGN-IN on {provider.http_url}: ANYONE CAN SIGN IN AS ANYONE.\n"
-          "run: (no GOOGLE_CLIENT_IDS or MICROSOFT_CLIENT_ID is set; DZDESK_ENV=production "
-          f"refuses it)\n{rule}", flush=True)
+    print(
+        f"{rule}\nrun: DEVELOPMENT SIGN-IN on {provider.http_url}: ANYONE CAN SIGN IN AS ANYONE.\n"
+        "run: (no GOOGLE_CLIENT_IDS or MICROSOFT_CLIENT_ID is set; DZDESK_ENV=production "
+        f"refuses it)\n{rule}",
+        flush=True,
+    )
     return provider, {**env, **settings}
 
 
@@ -87,14 +98,17 @@ def next_steps(dev_sign_in):
         print(f"run: sign in with POST {GATEWAY}/v1/auth/google or /v1/auth/microsoft", flush=True)
         return
     dev = ".venv/bin/dzdesk-dev token --email alice@acme.test"
-    print("run: try it from this folder, in another terminal:\n"
-          f'  curl -s -H "Authorization: Bearer $({dev})" {GATEWAY}/v1/me\n'
-          "  # or keep a token for a few calls (it lasts ten minutes):\n"
-          f"  TOKEN=$({dev})\n"
-          f'  curl -s -H "Authorization: Bearer $TOKEN" {GATEWAY}/v1/tickets -H "Content-Type: application/json" \\\n'
-          """       -d '{"type": "incident", "title": "Printer jammed", "description": "Paper stuck in tray 2"}'\n"""
-          f'  curl -s -H "Authorization: Bearer $TOKEN" {GATEWAY}/v1/tickets\n'
-          "  make demo    # a guided tour through the gateway", flush=True)
+    print(
+        "run: try it from this folder, in another terminal:\n"
+        f'  curl -s -H "Authorization: Bearer $({dev})" {GATEWAY}/v1/me\n'
+        "  # or keep a token for a few calls (it lasts ten minutes):\n"
+        f"  TOKEN=$({dev})\n"
+        f'  curl -s -H "Authorization: Bearer $TOKEN" {GATEWAY}/v1/tickets -H "Content-Type: application/json" \\\n'
+        """       -d '{"type": "incident", "title": "Printer jammed", "description": "Paper stuck in tray 2"}'\n"""
+        f'  curl -s -H "Authorization: Bearer $TOKEN" {GATEWAY}/v1/tickets\n'
+        "  make demo    # a guided tour through the gateway",
+        flush=True,
+    )
 
 
 def broker_login(env, service, passwords):
@@ -117,15 +131,39 @@ def main():
     bin_dir = pathlib.Path(sys.executable).parent
     for service in PORTS:
         log = open(RUN_DIR / "logs" / f"{service}.log", "ab")
-        children.append((service, subprocess.Popen(
-            [str(bin_dir / "dzdesk-service"), service], stdout=log, stderr=subprocess.STDOUT,
-            cwd=ROOT, env=broker_login(env, service, passwords))))
+        children.append(
+            (
+                service,
+                subprocess.Popen(
+                    [str(bin_dir / "dzdesk-service"), service],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=ROOT,
+                    env=broker_login(env, service, passwords),
+                ),
+            )
+        )
     conf = RUN_DIR / "nginx.conf"
     conf.write_text(render(run_dir=str(RUN_DIR)))
-    children.append(("gateway", subprocess.Popen(
-        [nginx_binary(), "-c", str(conf), "-p", str(RUN_DIR), "-e", str(RUN_DIR / "error.log"),
-         "-g", "daemon off;"],
-        cwd=RUN_DIR)))
+    children.append(
+        (
+            "gateway",
+            subprocess.Popen(
+                [
+                    nginx_binary(),
+                    "-c",
+                    str(conf),
+                    "-p",
+                    str(RUN_DIR),
+                    "-e",
+                    str(RUN_DIR / "error.log"),
+                    "-g",
+                    "daemon off;",
+                ],
+                cwd=RUN_DIR,
+            ),
+        )
+    )
 
     def stop(*_):
         for _, child in reversed(children):
@@ -151,13 +189,16 @@ def main():
                 del pending[service]
         for name, child in children:
             if child.poll() is not None:
-                print(f"run: {name} exited with {child.returncode}; logs in .run/logs/",
-                      file=sys.stderr)
+                print(
+                    f"run: {name} exited with {child.returncode}; logs in .run/logs/",
+                    file=sys.stderr,
+                )
                 stop()
         time.sleep(0.5)
     if pending:
-        print(f"run: not ready after 60s: {', '.join(pending)}; logs in .run/logs/",
-              file=sys.stderr)
+        print(
+            f"run: not ready after 60s: {', '.join(pending)}; logs in .run/logs/", file=sys.stderr
+        )
         stop()
     next_steps(provider is not None)
     while True:

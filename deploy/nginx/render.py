@@ -110,7 +110,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="directory for the pid file, temp files and logs (default: the --out file's directory)",
     )
-    parser.add_argument("--listen", default="8080", help="nginx listen value, e.g. 8080 or 127.0.0.1:8080")
+    parser.add_argument(
+        "--listen", default="8080", help="nginx listen value, e.g. 8080 or 127.0.0.1:8080"
+    )
     parser.add_argument(
         "--upstream",
         action="append",
@@ -119,7 +121,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="NAME=HOST:PORT",
         help="override one service's address (repeatable; default 127.0.0.1:<its port>)",
     )
-    parser.add_argument("--worker-processes", default="auto", help="nginx worker_processes (default auto)")
+    parser.add_argument(
+        "--worker-processes", default="auto", help="nginx worker_processes (default auto)"
+    )
     parser.add_argument("--access-log", default=None, help="default: <run dir>/access.log")
     parser.add_argument("--error-log", default=None, help="default: <run dir>/error.log")
     parser.add_argument(

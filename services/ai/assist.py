@@ -1,4 +1,5 @@
 """What the ai endpoints answer: triage and similar tickets from a tenant model, threads to summarize, subject exports."""
+
 from services.ai import store
 from services.ai.ingest import is_person_field
 from services.ai.learning import ticket_text
@@ -14,12 +15,17 @@ def text_of(cipher, tenant_id, ticket):
     """Title and description of a stored ticket; empty where erased."""
     title = _open(cipher, tenant_id, "title", ticket["title"])
     description = _open(cipher, tenant_id, "description", ticket["description"])
-    return ticket_text(*(value if value != ERASED else "" for value in (title, description))).strip()
+    return ticket_text(
+        *(value if value != ERASED else "" for value in (title, description))
+    ).strip()
 
 
 def _similar_items(pairs, exclude, k):
-    return [{"ticket_id": ticket_id, "score": score}
-            for ticket_id, score in pairs if ticket_id != exclude][:k]
+    return [
+        {"ticket_id": ticket_id, "score": score}
+        for ticket_id, score in pairs
+        if ticket_id != exclude
+    ][:k]
 
 
 def triage(model, ticket_id, text, k=5):
@@ -55,15 +61,24 @@ def suggestion_event_data(ticket_id, suggestion):
 
 def known_people(conn, cipher, tenant_id, directory):
     """(name, email) of the tenant's users (identity's directory) and of people seen in events."""
-    found = [(user.get("name") or "", user.get("email") or "") for user in directory
-             if isinstance(user, dict)]
+    found = [
+        (user.get("name") or "", user.get("email") or "")
+        for user in directory
+        if isinstance(user, dict)
+    ]
     for fields in store.people(conn).values():
-        opened = {field: cipher.open_value(tenant_id, field, sealed) for field, sealed in fields.items()}
+        opened = {
+            field: cipher.open_value(tenant_id, field, sealed) for field, sealed in fields.items()
+        }
         names = [v for f, v in opened.items() if f.endswith("name") and v and v != ERASED]
         emails = [v for f, v in opened.items() if f.endswith("email") and v and v != ERASED]
         for index in range(max(len(names), len(emails))):
-            found.append((names[index] if index < len(names) else "",
-                          emails[index] if index < len(emails) else ""))
+            found.append(
+                (
+                    names[index] if index < len(names) else "",
+                    emails[index] if index < len(emails) else "",
+                )
+            )
     return tuple(person for person in dict.fromkeys(found) if any(person))
 
 
@@ -82,18 +97,34 @@ def export(conn, cipher, tenant_id, subject_id):
     """Everything ai holds about the subject, decrypted (ERASED where their key is gone)."""
     requested, resolved, written, named = store.subject_data(conn, subject_id)
     return {
-        "tickets": [{
-            "ticket_id": t["ticket_id"], "title": _open(cipher, tenant_id, "title", t["title"]),
-            "description": _open(cipher, tenant_id, "description", t["description"]),
-            "category": t["category"], "priority": t["priority"],
-        } for t in requested],
-        "resolutions": [{
-            "ticket_id": t["ticket_id"], "text": _open(cipher, tenant_id, "note", t["resolution"]),
-        } for t in resolved],
-        "comments": [{
-            "comment_id": c["comment_id"], "internal": c["internal"],
-            "body": cipher.open_value(tenant_id, "body", c["body"]),
-        } for c in written],
-        "people": {field: cipher.open_value(tenant_id, field, sealed)
-                   for field, sealed in named.items() if is_person_field(field)},
+        "tickets": [
+            {
+                "ticket_id": t["ticket_id"],
+                "title": _open(cipher, tenant_id, "title", t["title"]),
+                "description": _open(cipher, tenant_id, "description", t["description"]),
+                "category": t["category"],
+                "priority": t["priority"],
+            }
+            for t in requested
+        ],
+        "resolutions": [
+            {
+                "ticket_id": t["ticket_id"],
+                "text": _open(cipher, tenant_id, "note", t["resolution"]),
+            }
+            for t in resolved
+        ],
+        "comments": [
+            {
+                "comment_id": c["comment_id"],
+                "internal": c["internal"],
+                "body": cipher.open_value(tenant_id, "body", c["body"]),
+            }
+            for c in written
+        ],
+        "people": {
+            field: cipher.open_value(tenant_id, field, sealed)
+            for field, sealed in named.items()
+            if is_person_field(field)
+        },
     }

@@ -1,4 +1,5 @@
 """nameko dependencies of the ai service: the process's tenant models, the text provider, the user directory."""
+
 import eventlet
 import structlog
 from nameko.exceptions import RemoteError, UnknownService
@@ -14,7 +15,9 @@ class Models(DependencyProvider):
     """One TenantModels per service process, shared by its workers, within AI_MODEL_CACHE_MIB."""
 
     def setup(self):
-        self.models = TenantModels(self.container.config.get("AI_MODEL_CACHE_MIB", DEFAULT_BUDGET_MIB))
+        self.models = TenantModels(
+            self.container.config.get("AI_MODEL_CACHE_MIB", DEFAULT_BUDGET_MIB)
+        )
 
     def get_dependency(self, worker_ctx):
         return self.models

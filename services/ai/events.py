@@ -1,4 +1,5 @@
 """The ai service's event types: each data field's class (labels and ids, never text)."""
+
 from marshmallow import fields
 
 from shared.classified import EventData, Id, Ids, Slug, register

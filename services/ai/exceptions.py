@@ -1,4 +1,5 @@
 """Errors of the ai service, each with the HTTP status it maps to."""
+
 from shared.errors import HttpError
 
 

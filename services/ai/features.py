@@ -16,8 +16,12 @@ MIN_LABELLED = 20
 
 def vectorizer() -> HashingVectorizer:
     return HashingVectorizer(
-        n_features=N_FEATURES, ngram_range=(1, 2), stop_words="english",
-        alternate_sign=False, norm=None, dtype=np.float32,
+        n_features=N_FEATURES,
+        ngram_range=(1, 2),
+        stop_words="english",
+        alternate_sign=False,
+        norm=None,
+        dtype=np.float32,
     )
 
 
@@ -57,8 +61,9 @@ class Vocabulary:
         if new.size:
             at = np.searchsorted(self._keys, new)
             self._keys = np.insert(self._keys, at, new.astype(np.int32))
-            self._columns = np.insert(self._columns, at, np.arange(
-                len(self) - new.size, len(self), dtype=np.int32))
+            self._columns = np.insert(
+                self._columns, at, np.arange(len(self) - new.size, len(self), dtype=np.int32)
+            )
             columns = self.lookup(hashed)
         return columns
 
@@ -90,7 +95,9 @@ class LabelCounts:
         row = self._rows.get(label)
         if row is None:
             row = self._rows[label] = len(self._rows)
-            self._counts = np.vstack([self._counts, np.zeros((1, self._counts.shape[1]), np.float32)])
+            self._counts = np.vstack(
+                [self._counts, np.zeros((1, self._counts.shape[1]), np.float32)]
+            )
             self._docs = np.append(self._docs, 0)
             self._mass = np.append(self._mass, 0.0)
         if columns.size:
@@ -113,12 +120,17 @@ class LabelCounts:
         values = np.concatenate([v for _, _, v in labelled]).astype(np.float32)
         width = int(columns.max()) + 1 if columns.size else 0
         counts._counts = sparse.coo_matrix(
-            (values, (rows, columns)), shape=(len(counts._rows), width)).toarray()
-        counts._docs = np.bincount([counts._rows[label] for label, _, _ in labelled],
-                                   minlength=len(counts._rows)).astype(np.int64)
+            (values, (rows, columns)), shape=(len(counts._rows), width)
+        ).toarray()
+        counts._docs = np.bincount(
+            [counts._rows[label] for label, _, _ in labelled], minlength=len(counts._rows)
+        ).astype(np.int64)
         counts._mass = np.zeros(len(counts._rows))
-        np.add.at(counts._mass, [counts._rows[label] for label, _, _ in labelled],
-                  [float(v.sum()) for _, _, v in labelled])
+        np.add.at(
+            counts._mass,
+            [counts._rows[label] for label, _, _ in labelled],
+            [float(v.sum()) for _, _, v in labelled],
+        )
         return counts
 
     def guess(self, columns: np.ndarray, values: np.ndarray) -> tuple[str | None, float, str]:

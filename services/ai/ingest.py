@@ -1,4 +1,5 @@
 """What the ai service keeps from ticketing and identity events: sealed text, labels, and people's names."""
+
 from services.ai import store
 from services.ai.exceptions import TicketNotYetKnown
 
@@ -24,11 +25,22 @@ def ticket_opened(conn, cipher, event):
     data = event.data
     requester_id = data["requester_id"]
     # Labels teach only when the desk chose them: a requester's own urgency is not a triage.
-    labels = {"category": data.get("category"), "priority": data.get("priority")} if _by_staff(event) else {}
+    labels = (
+        {"category": data.get("category"), "priority": data.get("priority")}
+        if _by_staff(event)
+        else {}
+    )
     store.record_ticket(
-        conn, event.tenant_id, event.stream_id, _version(event),
-        ticket_id=data["ticket_id"], requester_id=requester_id,
-        title=_title(cipher, event, requester_id), description=_sealed(event, "description"), **labels)
+        conn,
+        event.tenant_id,
+        event.stream_id,
+        _version(event),
+        ticket_id=data["ticket_id"],
+        requester_id=requester_id,
+        title=_title(cipher, event, requester_id),
+        description=_sealed(event, "description"),
+        **labels,
+    )
 
 
 def _title(cipher, event, requester_id):
@@ -57,28 +69,39 @@ def ticket_updated(conn, cipher, event):
 
 
 def priority_changed(conn, cipher, event):
-    store.record_ticket(conn, event.tenant_id, event.stream_id, _version(event),
-                        priority=event.data["priority"])
+    store.record_ticket(
+        conn, event.tenant_id, event.stream_id, _version(event), priority=event.data["priority"]
+    )
 
 
 def status_changed(conn, cipher, event):
     note = _sealed(event, "note")
     if event.data.get("to_status") == RESOLVED and note is not None:
-        store.record_ticket(conn, event.tenant_id, event.stream_id, _version(event), resolution=note)
+        store.record_ticket(
+            conn, event.tenant_id, event.stream_id, _version(event), resolution=note
+        )
 
 
 def comment_added(conn, cipher, event):
     body = _sealed(event, "body")
     if body is not None:
-        store.record_comment(conn, event.tenant_id, event.stream_id, _version(event),
-                             event.data["comment_id"], body, internal=event.data.get("internal", False))
+        store.record_comment(
+            conn,
+            event.tenant_id,
+            event.stream_id,
+            _version(event),
+            event.data["comment_id"],
+            body,
+            internal=event.data.get("internal", False),
+        )
 
 
 def comment_edited(conn, cipher, event):
     body = _sealed(event, "body")
     if body is not None:
-        store.record_comment(conn, event.tenant_id, event.stream_id, _version(event),
-                             event.data["comment_id"], body)
+        store.record_comment(
+            conn, event.tenant_id, event.stream_id, _version(event), event.data["comment_id"], body
+        )
 
 
 TICKETING = {

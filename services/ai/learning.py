@@ -1,5 +1,6 @@
 """Keeping one process's per-tenant models in step with the ai database: first load, catch-up,
 forgetting, and eviction within a memory budget."""
+
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -24,18 +25,29 @@ def document(cipher, tenant_id, row):
     if not row["ticket_id"] or not row["requester_id"] or row["title"] is None:
         return None
     title = cipher.open_value(tenant_id, "title", row["title"])
-    description = cipher.open_value(tenant_id, "description", row["description"]) \
-        if row["description"] else ""
+    description = (
+        cipher.open_value(tenant_id, "description", row["description"])
+        if row["description"]
+        else ""
+    )
     if ERASED in (title, description):
         return None
-    resolution = cipher.open_value(tenant_id, "note", row["resolution"]) if row["resolution"] else None
+    resolution = (
+        cipher.open_value(tenant_id, "note", row["resolution"]) if row["resolution"] else None
+    )
     subjects = {row["requester_id"]}
     if resolution is not None and resolution != ERASED:
         subjects.add(row["resolution"]["s"])
     else:
         resolution = None
-    return TicketDoc(row["ticket_id"], frozenset(subjects), ticket_text(title, description),
-                     row["category"], row["priority"], resolution)
+    return TicketDoc(
+        row["ticket_id"],
+        frozenset(subjects),
+        ticket_text(title, description),
+        row["category"],
+        row["priority"],
+        resolution,
+    )
 
 
 def _settled(changes, mark):
@@ -124,8 +136,11 @@ class TenantModels:
                 finally:
                     lock.release()
             if total > self.budget:
-                log.warning("ai.model_cache_over_budget", tenants=len(self._sizes),
-                            mib=round(total / 2**20, 1))
+                log.warning(
+                    "ai.model_cache_over_budget",
+                    tenants=len(self._sizes),
+                    mib=round(total / 2**20, 1),
+                )
 
     def evict(self, tenant_id) -> bool:
         """Drop the tenant's model now (its next use rebuilds it from the database)."""

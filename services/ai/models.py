@@ -8,8 +8,13 @@ import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
-from services.ai.features import LabelCounts, Vocabulary, grown, vectorizer
-from services.ai.features import MIN_LABELLED  # noqa: F401 (where callers look for it)
+from services.ai.features import (
+    MIN_LABELLED,  # noqa: F401 (where callers look for it)
+    LabelCounts,
+    Vocabulary,
+    grown,
+    vectorizer,
+)
 
 DUPLICATE_SCORE = 0.8
 _MIN_SIMILARITY = 0.05
@@ -90,11 +95,22 @@ class TenantModel:
     def nbytes(self) -> int:
         """About what the model holds in memory, for the cache's budget."""
         with self._lock:
-            arrays = (self._vocabulary.nbytes + self._df.nbytes + self._category.nbytes
-                      + self._priority.nbytes + self._idf.nbytes + _matrix_bytes(self._inverted)
-                      + _matrix_bytes(self._pending_matrix))
-            entries = sum(_ENTRY_OVERHEAD + entry.columns.nbytes + entry.values.nbytes
-                          + len(entry.resolution or "") for entry in self._docs.values())
+            arrays = (
+                self._vocabulary.nbytes
+                + self._df.nbytes
+                + self._category.nbytes
+                + self._priority.nbytes
+                + self._idf.nbytes
+                + _matrix_bytes(self._inverted)
+                + _matrix_bytes(self._pending_matrix)
+            )
+            entries = sum(
+                _ENTRY_OVERHEAD
+                + entry.columns.nbytes
+                + entry.values.nbytes
+                + len(entry.resolution or "")
+                for entry in self._docs.values()
+            )
             return arrays + entries
 
     def learn(self, ticket: TicketDoc) -> None:
@@ -112,12 +128,19 @@ class TenantModel:
             for row, ticket in enumerate(tickets):
                 start, end = matrix.indptr[row], matrix.indptr[row + 1]
                 entry = _Entry(
-                    ticket.subject_ids, ticket.category, ticket.priority, ticket.resolution,
-                    columns[start:end].copy(), matrix.data[start:end].copy(),
+                    ticket.subject_ids,
+                    ticket.category,
+                    ticket.priority,
+                    ticket.resolution,
+                    columns[start:end].copy(),
+                    matrix.data[start:end].copy(),
                 )
                 previous = self._docs.get(ticket.ticket_id)
-                same_text = previous is not None and np.array_equal(previous.columns, entry.columns) \
+                same_text = (
+                    previous is not None
+                    and np.array_equal(previous.columns, entry.columns)
                     and np.array_equal(previous.values, entry.values)
+                )
                 if previous is not None:
                     self._unlearn(ticket.ticket_id, previous, keep_row=same_text)
                 self._docs[ticket.ticket_id] = entry
@@ -135,7 +158,9 @@ class TenantModel:
     def forget_subject(self, subject_id: str) -> list[str]:
         """Drop every ticket by or about the subject from training data and index; returns their ids."""
         with self._lock:
-            return self._drop([tid for tid, entry in self._docs.items() if subject_id in entry.subject_ids])
+            return self._drop(
+                [tid for tid, entry in self._docs.items() if subject_id in entry.subject_ids]
+            )
 
     def _drop(self, ticket_ids: list[str]) -> list[str]:
         for ticket_id in ticket_ids:
@@ -148,14 +173,16 @@ class TenantModel:
         return ticket_ids
 
     def _compact(self):
-        remap = self._vocabulary.keep(self._df[:len(self._vocabulary)] > 0)
+        remap = self._vocabulary.keep(self._df[: len(self._vocabulary)] > 0)
         for entry in self._docs.values():
             entry.columns = remap[entry.columns]
-        self._df = self._df[:remap.size][remap >= 0]
+        self._df = self._df[: remap.size][remap >= 0]
         self._category = LabelCounts.recounted(
-            (e.category, e.columns, e.values) for e in self._docs.values())
+            (e.category, e.columns, e.values) for e in self._docs.values()
+        )
         self._priority = LabelCounts.recounted(
-            (e.priority, e.columns, e.values) for e in self._docs.values())
+            (e.priority, e.columns, e.values) for e in self._docs.values()
+        )
 
     def suggest(self, text: str, k: int = 5) -> Suggestion:
         matrix = self._features([text])
@@ -167,16 +194,22 @@ class TenantModel:
             similar = self._search(columns, values, k, exclude=None)
         order = ["empty", "majority", "model"]
         return Suggestion(
-            category, priority, min(category_confidence, priority_confidence), similar,
+            category,
+            priority,
+            min(category_confidence, priority_confidence),
+            similar,
             min(category_basis, priority_basis, key=order.index),
-            category_confidence, priority_confidence,
+            category_confidence,
+            priority_confidence,
         )
 
     def similar(self, text: str, k: int = 5) -> list[tuple[str, float]]:
         """Known tickets most similar to ``text`` (cosine over TF-IDF), best first."""
         matrix = self._features([text])
         with self._lock:
-            return self._search(self._vocabulary.lookup(matrix.indices), matrix.data, k, exclude=None)
+            return self._search(
+                self._vocabulary.lookup(matrix.indices), matrix.data, k, exclude=None
+            )
 
     def similar_to(self, ticket_id: str, k: int = 5) -> list[tuple[str, float]]:
         """Known tickets most similar to a known ticket, never the ticket itself."""
@@ -229,8 +262,9 @@ class TenantModel:
 
     def _idf_of(self, columns: np.ndarray) -> np.ndarray:
         known = (columns >= 0) & (columns < self._idf.size)
-        return np.where(known, self._idf[np.where(known, columns, 0)] if self._idf.size else 0,
-                        self._unseen_idf).astype(np.float32)
+        return np.where(
+            known, self._idf[np.where(known, columns, 0)] if self._idf.size else 0, self._unseen_idf
+        ).astype(np.float32)
 
     def _rows(self, ticket_ids: list[str]) -> sparse.csr_matrix:
         width = len(self._vocabulary)
@@ -249,7 +283,7 @@ class TenantModel:
     def _rebuild_index(self):
         self._reset_index()
         size = len(self._docs)
-        df = self._df[:len(self._vocabulary)]
+        df = self._df[: len(self._vocabulary)]
         self._idf = (np.log((1 + size) / (1 + df)) + 1).astype(np.float32)
         self._unseen_idf = float(np.log(1 + size) + 1)
         self._row_ids = list(self._docs)
@@ -277,8 +311,11 @@ class TenantModel:
             top = _top(scores, k + 1 + self._tombstones)
             candidates += [(ids[i], float(scores[i])) for i in top if alive(ids[i])]
         ranked = sorted(
-            ((tid, round(score, 4)) for tid, score in candidates
-             if tid != exclude and score >= _MIN_SIMILARITY),
+            (
+                (tid, round(score, 4))
+                for tid, score in candidates
+                if tid != exclude and score >= _MIN_SIMILARITY
+            ),
             key=lambda pair: (-pair[1], pair[0]),
         )
         return ranked[:k]

@@ -56,8 +56,12 @@ class LocalProvider(Provider):
     name = "local"
 
     def __init__(
-        self, registry: ModelRegistry | None = None, *, redactor_factory: RedactorFactory = redactor_for_thread,
-        min_similarity: float = 0.35, max_chars: int = 400,
+        self,
+        registry: ModelRegistry | None = None,
+        *,
+        redactor_factory: RedactorFactory = redactor_for_thread,
+        min_similarity: float = 0.35,
+        max_chars: int = 400,
     ):
         self._registry = registry
         self._redactor_factory = redactor_factory
@@ -81,14 +85,18 @@ class LocalProvider(Provider):
         )
 
     def _similar_resolution(self, thread: Thread) -> str | None:
-        model = self._registry.get(thread.tenant_id) if self._registry and thread.tenant_id else None
+        model = (
+            self._registry.get(thread.tenant_id) if self._registry and thread.tenant_id else None
+        )
         if model is None:
             return None
         for ticket_id, score in model.similar(f"{thread.title}\n{thread.description}", k=5):
             resolution = model.resolution_of(ticket_id)
             if score >= self._min_similarity and resolution:
                 # Another requester's ticket: its people must not surface in this reply.
-                redacted, _ = self._redactor_factory(thread).redact(" ".join(split_sentences(resolution)[:2]))
+                redacted, _ = self._redactor_factory(thread).redact(
+                    " ".join(split_sentences(resolution)[:2])
+                )
                 return redacted
         return None
 
@@ -99,9 +107,18 @@ class AzureOpenAIProvider(Provider):
     name = "azure_openai"
 
     def __init__(
-        self, endpoint: str, api_key: str, deployment: str, api_version: str = DEFAULT_API_VERSION,
-        timeout: float = 20.0, retries: int = 2, fallback: Provider | None = None,
-        redactor_factory: RedactorFactory = redactor_for_thread, *, backoff: float = 0.5, max_backoff: float = 8.0,
+        self,
+        endpoint: str,
+        api_key: str,
+        deployment: str,
+        api_version: str = DEFAULT_API_VERSION,
+        timeout: float = 20.0,
+        retries: int = 2,
+        fallback: Provider | None = None,
+        redactor_factory: RedactorFactory = redactor_for_thread,
+        *,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self._url = f"{endpoint.rstrip('/')}/openai/deployments/{quote(deployment, safe='')}/chat/completions"
@@ -125,13 +142,19 @@ class AzureOpenAIProvider(Provider):
     def suggest_reply(self, thread: Thread) -> str:
         return self._complete(thread, REPLY_INSTRUCTIONS, self.fallback.suggest_reply)
 
-    def _complete(self, thread: Thread, instructions: str, fallback: Callable[[Thread], str]) -> str:
+    def _complete(
+        self, thread: Thread, instructions: str, fallback: Callable[[Thread], str]
+    ) -> str:
         redacted, mapping = self._redactor_factory(thread).redact(thread.render())
         doubt = Redactor.doubt(redacted)
         if doubt is not None:
             # fail closed: what redaction cannot vouch for never leaves; the local model answers
             structlog.get_logger(__name__).info(
-                "ai.provider_kept_local", provider=self.name, fallback=self.fallback.name, reason=doubt)
+                "ai.provider_kept_local",
+                provider=self.name,
+                fallback=self.fallback.name,
+                reason=doubt,
+            )
             return fallback(thread)
         body = {
             "messages": [
@@ -145,7 +168,10 @@ class AzureOpenAIProvider(Provider):
             answer = self._post(body)
         except ProviderUnavailable as exc:
             structlog.get_logger(__name__).warning(
-                "ai.provider_fallback", provider=self.name, fallback=self.fallback.name, reason=str(exc)
+                "ai.provider_fallback",
+                provider=self.name,
+                fallback=self.fallback.name,
+                reason=str(exc),
             )
             return fallback(thread)
         return Redactor.restore(answer, mapping)
@@ -156,8 +182,11 @@ class AzureOpenAIProvider(Provider):
             wait = self._backoff * 2**attempt
             try:
                 response = self._session.post(
-                    self._url, params={"api-version": self._api_version}, json=body,
-                    headers={"api-key": self._api_key}, timeout=self._timeout,
+                    self._url,
+                    params={"api-version": self._api_version},
+                    json=body,
+                    headers={"api-key": self._api_key},
+                    timeout=self._timeout,
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 failure = type(exc).__name__
@@ -191,16 +220,21 @@ def _retry_after(response: requests.Response) -> float:
 
 
 def provider_from_env(
-    env: Mapping[str, str], fallback: Provider, redactor_factory: RedactorFactory = redactor_for_thread
+    env: Mapping[str, str],
+    fallback: Provider,
+    redactor_factory: RedactorFactory = redactor_for_thread,
 ) -> Provider:
     """Azure OpenAI when endpoint, key and deployment are all configured, else the fallback."""
     required = ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_DEPLOYMENT")
     if not all(env.get(name) for name in required):
         return fallback
     return AzureOpenAIProvider(
-        env["AZURE_OPENAI_ENDPOINT"], env["AZURE_OPENAI_API_KEY"], env["AZURE_OPENAI_DEPLOYMENT"],
+        env["AZURE_OPENAI_ENDPOINT"],
+        env["AZURE_OPENAI_API_KEY"],
+        env["AZURE_OPENAI_DEPLOYMENT"],
         api_version=env.get("AZURE_OPENAI_API_VERSION") or DEFAULT_API_VERSION,
         timeout=float(env.get("AZURE_OPENAI_TIMEOUT") or 20.0),
         retries=int(env.get("AZURE_OPENAI_RETRIES") or 2),
-        fallback=fallback, redactor_factory=redactor_factory,
+        fallback=fallback,
+        redactor_factory=redactor_factory,
     )

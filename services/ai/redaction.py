@@ -23,38 +23,116 @@ _IPV4 = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?:/\d{{1,2}})?(?!\w|
 _IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{0,4})(?:%[\w.]+)?(?:/\d{1,3})?(?![\w:])"
 )
-_PHONE = re.compile(r"(?<![\w.+-])(?:\+[ \t]?|00|\([ \t]?)?\d(?:[ \t.\-/()]{0,2}\d){6,14}(?!\w|[.\-]\d)")
+_PHONE = re.compile(
+    r"(?<![\w.+-])(?:\+[ \t]?|00|\([ \t]?)?\d(?:[ \t.\-/()]{0,2}\d){6,14}(?!\w|[.\-]\d)"
+)
 _DATE = re.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
 _PLACEHOLDER = re.compile(r"\[(PERSON|EMAIL|PHONE|IP|CARD|IBAN|ID)_(\d+)\]")
 _CARD = re.compile(r"(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w]|[.-]\d)")
 _IBAN = re.compile(r"(?<!\w)[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,4}){3,8}(?!\w)")
 _NATIONAL_IDS = re.compile(
-    r"(?<![\w-])(?:\d{3}-\d{2}-\d{4}"                                  # US SSN
-    r"|[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]"     # UK NI number
-    r"|[XYZ]?\d{7,8}-?[A-Z]"                                            # ES DNI / NIE
-    r"|[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z])(?![\w-])", re.IGNORECASE)  # IT codice fiscale
+    r"(?<![\w-])(?:\d{3}-\d{2}-\d{4}"  # US SSN
+    r"|[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]"  # UK NI number
+    r"|[XYZ]?\d{7,8}-?[A-Z]"  # ES DNI / NIE
+    r"|[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z])(?![\w-])",
+    re.IGNORECASE,
+)  # IT codice fiscale
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*")
-_HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "mme", "mlle", "herr",
-               "frau", "sr", "sra", "sig", "dott"}
+_HONORIFICS = {
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "dr",
+    "prof",
+    "sir",
+    "madam",
+    "mme",
+    "mlle",
+    "herr",
+    "frau",
+    "sr",
+    "sra",
+    "sig",
+    "dott",
+}
 # Left after redaction, these mean the text may still carry someone's data: it stays local.
 _DIGIT_RUN = re.compile(r"(?<![\w.])\d(?:[ ./-]?\d){5,}(?![\w])")
 _VERSION_OR_TIME = re.compile(r"^(?:\d+(?:\.\d+){2,}|\d{1,2}:\d{2}(?::\d{2})?)$")
 _APOSTROPHES = "'’ʼ`"
 _HYPHENS = "-‐‑–"
 # Name particles and honorifics identify nobody on their own.
-_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "la", "le", "bin", "ibn", "al", "el",
-              "mr", "mrs", "ms", "dr"}
+_PARTICLES = {
+    "van",
+    "von",
+    "der",
+    "den",
+    "de",
+    "del",
+    "della",
+    "da",
+    "di",
+    "du",
+    "la",
+    "le",
+    "bin",
+    "ibn",
+    "al",
+    "el",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+}
 # First names that are also everyday English words are redacted alone only when capitalised.
-_COMMON_WORDS = {"will", "may", "june", "april", "august", "mark", "bill", "grace", "hope", "joy", "rose", "summer",
-                 "faith", "art", "guy", "chase", "frank", "dean", "sue", "pat", "ray", "rich", "sky", "drew", "max",
-                 "page", "case", "hunter", "young", "king", "long", "white", "black", "green", "brown", "park"}
+_COMMON_WORDS = {
+    "will",
+    "may",
+    "june",
+    "april",
+    "august",
+    "mark",
+    "bill",
+    "grace",
+    "hope",
+    "joy",
+    "rose",
+    "summer",
+    "faith",
+    "art",
+    "guy",
+    "chase",
+    "frank",
+    "dean",
+    "sue",
+    "pat",
+    "ray",
+    "rich",
+    "sky",
+    "drew",
+    "max",
+    "page",
+    "case",
+    "hunter",
+    "young",
+    "king",
+    "long",
+    "white",
+    "black",
+    "green",
+    "brown",
+    "park",
+}
 
 Mapping = dict[str, str]
 
 
 def _canon(text: str) -> str:
     """Accent-, case-, apostrophe- and spacing-insensitive form of a name."""
-    stripped = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    stripped = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    )
     for apostrophe in _APOSTROPHES:
         stripped = stripped.replace(apostrophe, "'")
     for hyphen in _HYPHENS:
@@ -96,12 +174,16 @@ class Redactor:
         # Longest first, so "Alice Martin" wins over "Alice" at the same position.
         ordered = sorted(surfaces, key=len, reverse=True)
         alternatives = [
-            f"(?-i:{_name_pattern(surfaces[c].capitalize())})" if c in _COMMON_WORDS else _name_pattern(surfaces[c])
+            f"(?-i:{_name_pattern(surfaces[c].capitalize())})"
+            if c in _COMMON_WORDS
+            else _name_pattern(surfaces[c])
             for c in ordered
         ]
-        self._names = re.compile(
-            r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE
-        ) if alternatives else None
+        self._names = (
+            re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+            if alternatives
+            else None
+        )
 
     @staticmethod
     def _variants(name: str) -> list[str]:
@@ -180,9 +262,12 @@ class Redactor:
         common = everyday_words()
         words = list(_WORD.finditer(redacted))
         for first, second in zip(words, words[1:]):
-            if (redacted[first.end():second.start()] == " " and _capitalised(first.group())
-                    and _capitalised(second.group())
-                    and not {first.group().casefold(), second.group().casefold()} & common):
+            if (
+                redacted[first.end() : second.start()] == " "
+                and _capitalised(first.group())
+                and _capitalised(second.group())
+                and not {first.group().casefold(), second.group().casefold()} & common
+            ):
                 return "a name-like pair of words"
         return None
 
@@ -215,7 +300,7 @@ def _other_people(text: str):
     words = list(_WORD.finditer(text))
 
     def adjacent(left, right):
-        return text[words[left].end():words[right].start()] == " "
+        return text[words[left].end() : words[right].start()] == " "
 
     def known(word):
         return any(part in given or part in surnames for part in re.split(r"['’-]", word) + [word])
@@ -227,17 +312,24 @@ def _other_people(text: str):
     index = 0
     while index < len(words):
         word = words[index].group()
-        after_honorific = (word.casefold() in _HONORIFICS and index + 1 < len(words)
-                           and text[words[index].end():words[index + 1].start()] in (" ", ". ")
-                           and _capitalised(words[index + 1].group()))
+        after_honorific = (
+            word.casefold() in _HONORIFICS
+            and index + 1 < len(words)
+            and text[words[index].end() : words[index + 1].start()] in (" ", ". ")
+            and _capitalised(words[index + 1].group())
+        )
         anchor = index + 1 if after_honorific else index
         if after_honorific or (_capitalised(word) and known(word)):
             start = end = anchor
             while start > 0 and adjacent(start - 1, start):
                 if part_of_name(start - 1):
                     start -= 1
-                elif (words[start - 1].group() in _PARTICLES and start > 1 and adjacent(start - 2, start - 1)
-                      and (part_of_name(start - 2) or words[start - 2].group() in _PARTICLES)):
+                elif (
+                    words[start - 1].group() in _PARTICLES
+                    and start > 1
+                    and adjacent(start - 2, start - 1)
+                    and (part_of_name(start - 2) or words[start - 2].group() in _PARTICLES)
+                ):
                     start -= 1
                 else:
                     break
@@ -249,10 +341,15 @@ def _other_people(text: str):
                     end += 1
                 elif following.casefold() in _PARTICLES:
                     probe = end + 1  # over "van der", "de la" to the capitalised name after them
-                    while (probe + 1 < len(words) and adjacent(probe, probe + 1)
-                           and words[probe].group().casefold() in _PARTICLES):
+                    while (
+                        probe + 1 < len(words)
+                        and adjacent(probe, probe + 1)
+                        and words[probe].group().casefold() in _PARTICLES
+                    ):
                         probe += 1
-                    if words[probe].group().casefold() in _PARTICLES or not _capitalised(words[probe].group()):
+                    if words[probe].group().casefold() in _PARTICLES or not _capitalised(
+                        words[probe].group()
+                    ):
                         break
                     end = probe
                 else:

@@ -1,4 +1,5 @@
 """marshmallow schemas of the ai service: HTTP answers, RPC arguments and the data of its events."""
+
 from marshmallow import Schema, fields, validate
 
 

@@ -1,4 +1,5 @@
 """The ai service: nameko entrypoints only; the work lives in its domain modules."""
+
 from nameko.dependency_providers import Config
 from nameko.events import BROADCAST
 
@@ -8,8 +9,13 @@ from services.ai.dependencies import Models, TextProvider, directory_users
 from services.ai.exceptions import TicketNotFound
 from services.ai.learning import ticket_text
 from services.ai.schemas import (
-    ReplySchema, SimilarPageSchema, SubjectSchema, SummarySchema, TriageSchema,
-    TriageSuggestedSchema)
+    ReplySchema,
+    SimilarPageSchema,
+    SubjectSchema,
+    SummarySchema,
+    TriageSchema,
+    TriageSuggestedSchema,
+)
 from shared.auth import Authenticator, require_roles
 from shared.crypto import ERASED
 from shared.envelope import system_actor
@@ -53,7 +59,9 @@ class AiService(DZDeskService):
         tenant_id, conn, ticket = self._ticket(request, ticket_id)
         model = self.models.current(conn, self.cipher, tenant_id)
         text = assist.text_of(self.cipher, tenant_id, ticket)
-        return TriageSchema().dump(assist.triage(model, ticket_id, text, k=page_limit(request, 5, 50)))
+        return TriageSchema().dump(
+            assist.triage(model, ticket_id, text, k=page_limit(request, 5, 50))
+        )
 
     @http("GET", "/v1/ai/tickets/<ticket_id>/similar", query=(LimitQuery,))
     def similar_tickets(self, request, ticket_id):
@@ -67,29 +75,46 @@ class AiService(DZDeskService):
     def summarize_ticket(self, request, ticket_id):
         tenant_id, conn, ticket = self._ticket(request, ticket_id)
         thread = self._thread(tenant_id, conn, ticket)
-        return SummarySchema().dump({"ticket_id": ticket_id, "provider": self.text.name,
-                                     "summary": self.text.summarize(thread)})
+        return SummarySchema().dump(
+            {
+                "ticket_id": ticket_id,
+                "provider": self.text.name,
+                "summary": self.text.summarize(thread),
+            }
+        )
 
     @http("POST", "/v1/ai/tickets/<ticket_id>/reply")
     def suggest_reply(self, request, ticket_id):
         tenant_id, conn, ticket = self._ticket(request, ticket_id)
         self.models.current(conn, self.cipher, tenant_id)
         thread = self._thread(tenant_id, conn, ticket)
-        return ReplySchema().dump({"ticket_id": ticket_id, "provider": self.text.name,
-                                   "reply": self.text.suggest_reply(thread)})
+        return ReplySchema().dump(
+            {
+                "ticket_id": ticket_id,
+                "provider": self.text.name,
+                "reply": self.text.suggest_reply(thread),
+            }
+        )
 
     @event_handler("ticketing", "#")
     def handle_ticketing_event(self, event):
         ingest.apply_ticketing(self.db.conn, self.cipher, event)
-        if event.name == "ticket_opened" and str(self.config.get("AI_AUTO_TRIAGE", "true")).lower() != "false":
+        if (
+            event.name == "ticket_opened"
+            and str(self.config.get("AI_AUTO_TRIAGE", "true")).lower() != "false"
+        ):
             self._suggest_triage(event)
 
     def _suggest_triage(self, event):
         """Publish a suggestion for agents (never applied here); only once the model has learned enough."""
         model = self.models.current(self.db.conn, self.cipher, event.tenant_id)
         opened = self.cipher.open(event.tenant_id, event.pii)
-        title, description = (opened.get(field, event.data.get(field, "")) for field in ("title", "description"))
-        suggestion = model.suggest(ticket_text(*("" if text == ERASED else text for text in (title, description))))
+        title, description = (
+            opened.get(field, event.data.get(field, "")) for field in ("title", "description")
+        )
+        suggestion = model.suggest(
+            ticket_text(*("" if text == ERASED else text for text in (title, description)))
+        )
         if suggestion.basis != "model":
             return
         ticket_id = event.data["ticket_id"]
@@ -103,15 +128,17 @@ class AiService(DZDeskService):
         ingest.remember_people(self.db.conn, event)
 
     # Every instance hears a shred (its own queue): each forgets the subject from its models now.
-    @broadcast_handler("privacy", "subject_key_shredded", handler_type=BROADCAST,
-                       reliable_delivery=False)
+    @broadcast_handler(
+        "privacy", "subject_key_shredded", handler_type=BROADCAST, reliable_delivery=False
+    )
     def handle_privacy_subject_key_shredded(self, body):
         self.models.forget(body["tenant_id"], body["data"]["subject_id"])
 
     @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
-        args = SubjectSchema().load({"tenant_id": tenant_id, "subject_id": subject_id,
-                                     "request_id": request_id})
+        args = SubjectSchema().load(
+            {"tenant_id": tenant_id, "subject_id": subject_id, "request_id": request_id}
+        )
         self.cipher.forget(args["tenant_id"], subject_id)
         conn = self.db.begin(args["tenant_id"])
         purged = store.purge_subject(conn, str(args["tenant_id"]), subject_id, request_id)
@@ -122,5 +149,8 @@ class AiService(DZDeskService):
     def export_subject(self, tenant_id, subject_id):
         args = SubjectSchema().load({"tenant_id": tenant_id, "subject_id": subject_id})
         conn = self.db.begin(args["tenant_id"])
-        return {"service": self.name, "subject_id": subject_id,
-                **assist.export(conn, self.cipher, str(args["tenant_id"]), subject_id)}
+        return {
+            "service": self.name,
+            "subject_id": subject_id,
+            **assist.export(conn, self.cipher, str(args["tenant_id"]), subject_id),
+        }

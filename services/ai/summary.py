@@ -67,7 +67,9 @@ def summarize_sentences(thread: Thread, max_sentences: int = 3, max_chars: int =
                 candidates.append(sentence)
     if not candidates:
         return []
-    substantive = [i for i, s in enumerate(candidates) if len(s.split()) >= _MIN_WORDS] or list(range(len(candidates)))
+    substantive = [i for i, s in enumerate(candidates) if len(s.split()) >= _MIN_WORDS] or list(
+        range(len(candidates))
+    )
     scores = _centrality([candidates[i] for i in substantive])
     # The reporter states the problem first; a mild lead bias keeps it unless the thread moved on.
     lead_bias = np.array([1.0 / (1 + 0.1 * rank) for rank in range(len(substantive))])

@@ -1,4 +1,5 @@
 """The per-tenant audit hash chain: canonical JSON, entry hashes, appending and verifying."""
+
 import dataclasses
 import json
 import re
@@ -9,7 +10,11 @@ from typing import NamedTuple
 import rfc8785
 
 from services.audit.checkpoints import (
-    Checkpoint, InvalidCheckpoint, as_public_key, verify_checkpoint)
+    Checkpoint,
+    InvalidCheckpoint,
+    as_public_key,
+    verify_checkpoint,
+)
 
 GENESIS_HASH = "0" * 64
 _GENESIS_BYTES = bytes(32)
@@ -18,8 +23,7 @@ _SAFE_INT = 2**53 - 1
 # booleans, null, arrays and objects whose keys sort the same by code point as by UTF-16 code
 # unit. It is several times faster than rfc8785's pure-Python writer, which stays the authority
 # for everything else (floats, huge integers, unusual keys, invalid input).
-_FAST = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True,
-                         separators=(",", ":"))
+_FAST = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
 # Code point order and UTF-16 order differ only between U+E000..U+FFFF and astral characters.
 _UTF16_ORDER_MAY_DIFFER = re.compile("[\ue000-\U0010ffff]")
 
@@ -141,8 +145,14 @@ def _digest(value):
 
 def _fields(entry, position):
     """(seq, prev digest, stored digest, envelope mapping or canonical bytes) of one entry."""
-    if type(entry) is tuple and len(entry) == 4 and type(entry[3]) is bytes \
-            and type(entry[1]) is bytes and type(entry[2]) is bytes and type(entry[0]) is int:
+    if (
+        type(entry) is tuple
+        and len(entry) == 4
+        and type(entry[3]) is bytes
+        and type(entry[1]) is bytes
+        and type(entry[2]) is bytes
+        and type(entry[0]) is int
+    ):
         return entry  # a stored row as the audit service reads it: nothing to convert
     try:
         if isinstance(entry, Mapping):
@@ -150,7 +160,11 @@ def _fields(entry, position):
             stored_hash, envelope = entry["hash"], entry["envelope"]
         else:
             seq, prev_hash, stored_hash, envelope = (
-                entry.seq, entry.prev_hash, entry.hash, entry.envelope)
+                entry.seq,
+                entry.prev_hash,
+                entry.hash,
+                entry.envelope,
+            )
     except (KeyError, AttributeError) as error:
         raise MalformedEntry(f"entry #{position} lacks {error}") from error
     try:
@@ -161,8 +175,10 @@ def _fields(entry, position):
     if isinstance(envelope, (bytearray, memoryview)):
         envelope = bytes(envelope)
     if type(seq) is not int or not isinstance(envelope, (Mapping, bytes)):
-        raise MalformedEntry(f"entry #{position} needs an integer seq, an object envelope (or "
-                             "its canonical bytes) and hex or binary prev_hash and hash")
+        raise MalformedEntry(
+            f"entry #{position} needs an integer seq, an object envelope (or "
+            "its canonical bytes) and hex or binary prev_hash and hash"
+        )
     return seq, prev_digest, stored_digest, envelope
 
 
@@ -186,11 +202,17 @@ def _trusted(checkpoints, public_keys):
             checkpoint = Checkpoint.from_dict(checkpoint)
         key = keys.get(checkpoint.key_id)
         if key is None:
-            problems.append((checkpoint.seq, f"checkpoint at seq {checkpoint.seq} is signed "
-                                             f"with unknown key {checkpoint.key_id!r}"))
+            problems.append(
+                (
+                    checkpoint.seq,
+                    f"checkpoint at seq {checkpoint.seq} is signed "
+                    f"with unknown key {checkpoint.key_id!r}",
+                )
+            )
         elif not verify_checkpoint(checkpoint, key):
-            problems.append((checkpoint.seq, f"checkpoint at seq {checkpoint.seq} has an "
-                                             "invalid signature"))
+            problems.append(
+                (checkpoint.seq, f"checkpoint at seq {checkpoint.seq} has an invalid signature")
+            )
         else:
             trusted.append(checkpoint)
     trusted.sort(key=lambda checkpoint: checkpoint.seq)
@@ -265,9 +287,14 @@ def verify_pages(pages, checkpoints, public_keys, *, tenant_id=None):
         reasons = [text for text in (reason, checkpoint_problem) if text]
         count = 0 if expected is None else expected - first_seq
         head = {"seq": expected - 1, "hash": prev_digest.hex()} if count else None
-        return VerifyResult(ok=not reasons, entries=count, head=head,
-                            checkpoints_verified=verified, first_bad_seq=first_bad_seq,
-                            reason="; ".join(reasons) or None)
+        return VerifyResult(
+            ok=not reasons,
+            entries=count,
+            head=head,
+            checkpoints_verified=verified,
+            first_bad_seq=first_bad_seq,
+            reason="; ".join(reasons) or None,
+        )
 
     for page in pages:
         for seq, prev_hash, stored_hash, envelope in page:
@@ -280,28 +307,43 @@ def verify_pages(pages, checkpoints, public_keys, *, tenant_id=None):
                 if foreign:
                     checkpoint_problem = checkpoint_problem or (
                         f"checkpoint at seq {foreign[0].seq} is for tenant "
-                        f"{foreign[0].tenant_id}, not {tenant}")
+                        f"{foreign[0].tenant_id}, not {tenant}"
+                    )
                     pending = [cp for cp in pending if cp not in foreign]
                 expected = first_seq = 1
                 vouched = 0
                 if seq != 1:
-                    anchor = next((cp for cp in pending if cp.seq == seq - 1
-                                   and prev_hash is not None and cp.hash == prev_hash.hex()),
-                                  None)
+                    anchor = next(
+                        (
+                            cp
+                            for cp in pending
+                            if cp.seq == seq - 1
+                            and prev_hash is not None
+                            and cp.hash == prev_hash.hex()
+                        ),
+                        None,
+                    )
                     if anchor is None:
-                        return result(1, f"the log starts at seq {seq}: entries before it are "
-                                         "missing and no signed checkpoint anchors it")
+                        return result(
+                            1,
+                            f"the log starts at seq {seq}: entries before it are "
+                            "missing and no signed checkpoint anchors it",
+                        )
                     expected = first_seq = seq
                     vouched, verified = anchor.seq, 1
                     prev_digest = prev_hash
                     pending = [cp for cp in pending if cp.seq > anchor.seq]
                 due = pending[0].seq if pending else None
             if seq != expected:
-                return result(expected,
-                              f"entry seq {expected} is missing (next entry has seq {seq})")
+                return result(
+                    expected, f"entry seq {expected} is missing (next entry has seq {seq})"
+                )
             if prev_hash != prev_digest:
-                return result(seq, f"entry seq {seq} does not link to the hash of entry seq "
-                                   f"{seq - 1}: an entry was removed or altered")
+                return result(
+                    seq,
+                    f"entry seq {seq} does not link to the hash of entry seq "
+                    f"{seq - 1}: an entry was removed or altered",
+                )
             # two updates rather than concatenating: the canonical bytes are never copied
             hasher = sha256(prev_digest)
             hasher.update(envelope)
@@ -315,17 +357,33 @@ def verify_pages(pages, checkpoints, public_keys, *, tenant_id=None):
             prev_digest, expected = digest, expected + 1
             while seq == due:
                 if pending[next_index].hash != digest.hex():
-                    return result(vouched + 1, f"signed checkpoint at seq {seq} does not match "
-                                               f"the log: entries after seq {vouched} were "
-                                               "rewritten")
+                    return result(
+                        vouched + 1,
+                        f"signed checkpoint at seq {seq} does not match "
+                        f"the log: entries after seq {vouched} were "
+                        "rewritten",
+                    )
                 verified, vouched, next_index = verified + 1, seq, next_index + 1
                 due = pending[next_index].seq if next_index < len(pending) else None
     if next_index < len(pending):
         end = 0 if expected is None else expected - 1
-        return result(end + 1, f"signed checkpoint at seq {pending[next_index].seq} is beyond "
-                               f"the end of the log (last seq {end}): the log was truncated")
+        return result(
+            end + 1,
+            f"signed checkpoint at seq {pending[next_index].seq} is beyond "
+            f"the end of the log (last seq {end}): the log was truncated",
+        )
     return result()
 
 
-__all__ = ["GENESIS_HASH", "ChainBuilder", "Entry", "InvalidCheckpoint", "MalformedEntry",
-           "VerifyResult", "canonical_json", "entry_hash", "verify_chain", "verify_pages"]
+__all__ = [
+    "GENESIS_HASH",
+    "ChainBuilder",
+    "Entry",
+    "InvalidCheckpoint",
+    "MalformedEntry",
+    "VerifyResult",
+    "canonical_json",
+    "entry_hash",
+    "verify_chain",
+    "verify_pages",
+]

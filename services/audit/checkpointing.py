@@ -6,6 +6,7 @@ that event is appended to the tenant's chain too. It must not cause another chec
 idle tenant would be signed forever: the scheduler signs a tenant only when an entry other
 than audit's own checkpoint events lies beyond its last checkpoint.
 """
+
 import eventlet
 import psycopg
 import structlog
@@ -42,8 +43,14 @@ def sign_head(conn, signer, tenant_id, correlation_id=None):
     store.insert_checkpoint(conn, checkpoint)
     body = checkpoint.to_dict()
     data = {name: body[name] for name in ("seq", "hash", "key_id", "signature", "signed_at")}
-    event = Envelope.new(store.CHECKPOINT_EVENT, tenant_id, STREAM, data,
-                         actor=system_actor("audit"), correlation_id=correlation_id)
+    event = Envelope.new(
+        store.CHECKPOINT_EVENT,
+        tenant_id,
+        STREAM,
+        data,
+        actor=system_actor("audit"),
+        correlation_id=correlation_id,
+    )
     eventstore.append(conn, STREAM, eventstore.current_version(conn, tenant_id, STREAM), [event])
     return body, True
 

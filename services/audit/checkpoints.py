@@ -1,4 +1,5 @@
 """Signed audit checkpoints: Ed25519 signatures over (tenant, seq, hash) and their keys."""
+
 import base64
 import dataclasses
 import datetime
@@ -33,18 +34,28 @@ class Checkpoint:
 
     def to_dict(self):
         """The HTTP shape: the signature travels under the key `signature`."""
-        return {"tenant_id": self.tenant_id, "seq": self.seq, "hash": self.hash,
-                "signed_at": self.signed_at, "key_id": self.key_id,
-                "signature": self.signature_b64}
+        return {
+            "tenant_id": self.tenant_id,
+            "seq": self.seq,
+            "hash": self.hash,
+            "signed_at": self.signed_at,
+            "key_id": self.key_id,
+            "signature": self.signature_b64,
+        }
 
     @classmethod
     def from_dict(cls, body):
         if not isinstance(body, dict):
             raise InvalidCheckpoint("a checkpoint must be a JSON object")
         signature = body.get("signature", body.get("signature_b64"))
-        fields = {"tenant_id": body.get("tenant_id"), "seq": body.get("seq"),
-                  "hash": body.get("hash"), "signed_at": body.get("signed_at"),
-                  "key_id": body.get("key_id"), "signature_b64": signature}
+        fields = {
+            "tenant_id": body.get("tenant_id"),
+            "seq": body.get("seq"),
+            "hash": body.get("hash"),
+            "signed_at": body.get("signed_at"),
+            "key_id": body.get("key_id"),
+            "signature_b64": signature,
+        }
         missing = sorted(name for name, value in fields.items() if value is None)
         if missing:
             raise InvalidCheckpoint(f"checkpoint lacks {', '.join(missing)}")
@@ -79,11 +90,16 @@ def sign_checkpoint(private_key, key_id, tenant_id, seq, hash, signed_at):
     if isinstance(signed_at, datetime.datetime):
         if signed_at.tzinfo is None:
             raise InvalidCheckpoint("signed_at must carry a time zone")
-        signed_at = signed_at.astimezone(datetime.timezone.utc).isoformat()
+        signed_at = signed_at.astimezone(datetime.UTC).isoformat()
     signature = private_key.sign(checkpoint_message(tenant_id, seq, hash))
-    return Checkpoint(tenant_id=str(uuid.UUID(str(tenant_id))), seq=seq, hash=hash,
-                      signed_at=signed_at, key_id=key_id,
-                      signature_b64=base64.b64encode(signature).decode("ascii"))
+    return Checkpoint(
+        tenant_id=str(uuid.UUID(str(tenant_id))),
+        seq=seq,
+        hash=hash,
+        signed_at=signed_at,
+        key_id=key_id,
+        signature_b64=base64.b64encode(signature).decode("ascii"),
+    )
 
 
 def verify_checkpoint(checkpoint, public_key):
@@ -107,9 +123,9 @@ def generate_private_key():
 
 
 def private_key_to_pem(private_key):
-    return private_key.private_bytes(serialization.Encoding.PEM,
-                                     serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption())
+    return private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def private_key_from_pem(pem):
@@ -152,8 +168,12 @@ def public_key_to_jwk(public_key, kid=None):
     """`{"kty": "OKP", "crv": "Ed25519", "kid", "x"}` (RFC 8037); kid defaults to the thumbprint."""
     if isinstance(public_key, Ed25519PrivateKey):
         public_key = public_key.public_key()
-    return {"kty": "OKP", "crv": "Ed25519", "kid": kid or jwk_thumbprint(public_key),
-            "x": _b64url(_raw_public(public_key))}
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "kid": kid or jwk_thumbprint(public_key),
+        "x": _b64url(_raw_public(public_key)),
+    }
 
 
 def public_key_from_jwk(jwk):

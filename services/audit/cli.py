@@ -1,4 +1,5 @@
 """The dzdesk-audit command: replay a tenant's audit log from the service and verify it offline."""
+
 import argparse
 import contextlib
 import datetime
@@ -10,7 +11,12 @@ import time
 from services.audit.chain import MalformedEntry, verify_chain
 from services.audit.checkpoints import Checkpoint, InvalidCheckpoint, public_keys_by_id
 from services.audit.replay import (
-    BadLogLine, ReplayError, fetch_latest_checkpoint, read_entries, stream_events)
+    BadLogLine,
+    ReplayError,
+    fetch_latest_checkpoint,
+    read_entries,
+    stream_events,
+)
 
 TOKEN_ENV = "DZDESK_AUDIT_TOKEN"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -59,8 +65,8 @@ def _iso_time(text):
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from error
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc).isoformat()
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(datetime.UTC).isoformat()
 
 
 def _token(args):
@@ -89,8 +95,14 @@ def _sink(path):
 
 
 def replay(args):
-    lines = stream_events(args.url, _token(args), after_seq=args.after_seq,
-                          from_time=args.from_time, to_time=args.to_time, retries=args.retries)
+    lines = stream_events(
+        args.url,
+        _token(args),
+        after_seq=args.after_seq,
+        from_time=args.from_time,
+        to_time=args.to_time,
+        retries=args.retries,
+    )
     progress = Progress(sys.stderr, args.progress, "replayed")
     with _sink(args.output) as sink:
         for line in lines:
@@ -151,8 +163,11 @@ def verify(args):
     if not pinned and not embedded:
         raise UsageError("no public key: pass --public-key or a checkpoint file that holds one")
     if not pinned:
-        print("note: the public key came from the checkpoint file; it proves the log only if "
-              "that key is one you trust (compare its kid)", file=sys.stderr)
+        print(
+            "note: the public key came from the checkpoint file; it proves the log only if "
+            "that key is one you trust (compare its kid)",
+            file=sys.stderr,
+        )
     progress = Progress(sys.stderr, args.progress, "verified")
     with _log_lines(args.file) as lines:
         entries = read_entries(lines)
@@ -183,13 +198,15 @@ def _log_lines(path):
 
 def _parser():
     parser = argparse.ArgumentParser(
-        prog="dzdesk-audit", description="Replay and verify a tenant's DZDesk audit log.")
+        prog="dzdesk-audit", description="Replay and verify a tenant's DZDesk audit log."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def remote(name, help):
         command = commands.add_parser(name, help=help)
-        command.add_argument("--url", required=True,
-                             help="base URL of the gateway or audit service")
+        command.add_argument(
+            "--url", required=True, help="base URL of the gateway or audit service"
+        )
         command.add_argument("--token", help=f"bearer access token (default: ${TOKEN_ENV})")
         command.add_argument("--output", "-o", help="write here instead of stdout")
         return command
@@ -197,30 +214,50 @@ def _parser():
     replay_command = remote("replay", "stream the tenant's log as NDJSON")
     start = replay_command.add_mutually_exclusive_group()
     start.add_argument("--after-seq", type=int, help="only entries with a greater seq")
-    start.add_argument("--from", dest="from_time", type=_iso_time,
-                       help="only entries recorded at or after this ISO 8601 time (UTC if naive)")
-    replay_command.add_argument("--to", dest="to_time", type=_iso_time,
-                                help="only entries recorded before this ISO 8601 time")
-    replay_command.add_argument("--retries", type=int, default=3,
-                                help="resume a broken stream this many times (default 3)")
+    start.add_argument(
+        "--from",
+        dest="from_time",
+        type=_iso_time,
+        help="only entries recorded at or after this ISO 8601 time (UTC if naive)",
+    )
+    replay_command.add_argument(
+        "--to",
+        dest="to_time",
+        type=_iso_time,
+        help="only entries recorded before this ISO 8601 time",
+    )
+    replay_command.add_argument(
+        "--retries", type=int, default=3, help="resume a broken stream this many times (default 3)"
+    )
     replay_command.set_defaults(run=replay)
 
-    remote("fetch-checkpoint", "save the latest signed checkpoint and its public key") \
-        .set_defaults(run=fetch_checkpoint)
+    remote("fetch-checkpoint", "save the latest signed checkpoint and its public key").set_defaults(
+        run=fetch_checkpoint
+    )
 
     verify_command = commands.add_parser("verify", help="verify an NDJSON log offline")
     verify_command.add_argument("file", help="NDJSON log written by replay ('-' for stdin)")
-    verify_command.add_argument("--checkpoint", action="append", required=True,
-                                help="checkpoint JSON: one, a list, or fetch-checkpoint's output"
-                                     " (repeatable)")
-    verify_command.add_argument("--public-key", action="append",
-                                help="trusted JWK or JWK set (repeatable); optional when the "
-                                     "checkpoint file carries the key")
+    verify_command.add_argument(
+        "--checkpoint",
+        action="append",
+        required=True,
+        help="checkpoint JSON: one, a list, or fetch-checkpoint's output (repeatable)",
+    )
+    verify_command.add_argument(
+        "--public-key",
+        action="append",
+        help="trusted JWK or JWK set (repeatable); optional when the "
+        "checkpoint file carries the key",
+    )
     verify_command.set_defaults(run=verify)
 
     for command in (replay_command, verify_command):
-        command.add_argument("--progress", action="store_true", default=None,
-                             help="report progress on stderr even when it is not a terminal")
+        command.add_argument(
+            "--progress",
+            action="store_true",
+            default=None,
+            help="report progress on stderr even when it is not a terminal",
+        )
     return parser
 
 

@@ -8,7 +8,7 @@ loses nothing (the broker redelivers); a crash between commit and ack duplicates
 chain holds each event_id once). The queue has a single active consumer: a second audit
 process stands by, so each stream's events reach the chain in the order they were published.
 """
-import socket
+
 import time
 
 import amqp
@@ -43,11 +43,21 @@ def sources_from(config):
 def queues(sources, queue_type, service="audit"):
     quorum = {"x-queue-type": "quorum"} if queue_type == "quorum" else {}
     bindings = [binding(source_exchange(source), routing_key="#") for source in sources]
-    ingest = Queue(QUEUE, bindings=bindings, durable=True, auto_delete=False,
-                   queue_arguments={**quorum, "x-single-active-consumer": True})
-    dead_letters = Queue(DEAD_LETTERS, exchange=dead_letter_exchange(service),
-                         routing_key=DEAD_LETTERS, durable=True, auto_delete=False,
-                         queue_arguments=quorum)
+    ingest = Queue(
+        QUEUE,
+        bindings=bindings,
+        durable=True,
+        auto_delete=False,
+        queue_arguments={**quorum, "x-single-active-consumer": True},
+    )
+    dead_letters = Queue(
+        DEAD_LETTERS,
+        exchange=dead_letter_exchange(service),
+        routing_key=DEAD_LETTERS,
+        durable=True,
+        auto_delete=False,
+        queue_arguments=quorum,
+    )
     return ingest, dead_letters
 
 
@@ -58,8 +68,18 @@ def dead_letter_exchange(service):
 class Ingestor:
     """One consumer connection and one database connection; `poll` handles one burst."""
 
-    def __init__(self, amqp_uri, database_url, sources, *, queue_type="quorum",
-                 batch_size=500, batch_wait=0.05, prefetch=1000, service="audit"):
+    def __init__(
+        self,
+        amqp_uri,
+        database_url,
+        sources,
+        *,
+        queue_type="quorum",
+        batch_size=500,
+        batch_wait=0.05,
+        prefetch=1000,
+        service="audit",
+    ):
         self.amqp_uri, self.database_url = amqp_uri, database_url
         self.ingest_queue, self.dead_letter_queue = queues(sources, queue_type, service)
         self.batch_size, self.batch_wait, self.prefetch = batch_size, batch_wait, prefetch
@@ -116,7 +136,7 @@ class Ingestor:
                 return
             try:
                 self.connection.drain_events(timeout=wait)
-            except socket.timeout:
+            except TimeoutError:
                 return
 
     def _settle(self, messages):
@@ -158,14 +178,25 @@ class Ingestor:
 
     def _dead_letter(self, message, error):
         headers = dict(message.headers or {})
-        headers.update({"x-last-error": error[:1000], "x-attempts": 1,
-                        "x-original-exchange": message.delivery_info.get("exchange"),
-                        "x-original-routing-key": message.delivery_info.get("routing_key")})
+        headers.update(
+            {
+                "x-last-error": error[:1000],
+                "x-attempts": 1,
+                "x-original-exchange": message.delivery_info.get("exchange"),
+                "x-original-routing-key": message.delivery_info.get("routing_key"),
+            }
+        )
         body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
-        dead = amqp.Message(body, content_type="application/json", delivery_mode=2,
-                            application_headers=headers, user_id=user_of(self.amqp_uri))
-        self.publisher.basic_publish_confirm(dead, exchange=self.dead_letter_queue.exchange.name,
-                                             routing_key=DEAD_LETTERS)
+        dead = amqp.Message(
+            body,
+            content_type="application/json",
+            delivery_mode=2,
+            application_headers=headers,
+            user_id=user_of(self.amqp_uri),
+        )
+        self.publisher.basic_publish_confirm(
+            dead, exchange=self.dead_letter_queue.exchange.name, routing_key=DEAD_LETTERS
+        )
         log.error("audit dead-lettered a message", error=error)
 
     def _count(self, outcome, amount):
@@ -192,12 +223,15 @@ class AuditIngest(BackgroundLoop, DependencyProvider):
     def setup(self):
         config = self.container.config
         self.ingestor = Ingestor(
-            config["AMQP_URI"], config["DATABASE_URL"], sources_from(config),
+            config["AMQP_URI"],
+            config["DATABASE_URL"],
+            sources_from(config),
             queue_type=config.get("QUEUE_TYPE", "quorum"),
             batch_size=int(config.get("AUDIT_BATCH_SIZE", 500)),
             batch_wait=float(config.get("AUDIT_BATCH_MS", 50)) / 1000,
             prefetch=int(config.get("AUDIT_PREFETCH", 1000)),
-            service=self.container.service_name)
+            service=self.container.service_name,
+        )
 
     def start(self):
         # bound before the service reports started: nothing published from then on is lost

@@ -1,4 +1,5 @@
 """Audit's event types: each data field's class (audit emits no personal data of its own)."""
+
 from marshmallow import fields
 
 from shared.classified import Digest, EventData, Timestamp, register

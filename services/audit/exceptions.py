@@ -1,4 +1,5 @@
 """Audit errors: one base class, each subclass carrying its HTTP status."""
+
 from shared.errors import HttpError
 
 

@@ -1,4 +1,5 @@
 """From received message bodies to chain input: checked envelopes in canonical form."""
+
 import datetime
 import json
 import uuid
@@ -11,8 +12,16 @@ from services.audit.exceptions import ForgedSender, InvalidEnvelope
 from shared.broker import owns_event
 from shared.envelope import EVENT_TYPE
 
-_REQUIRED = ("event_id", "event_type", "tenant_id", "stream_id", "occurred_at", "actor",
-             "correlation_id", "data")
+_REQUIRED = (
+    "event_id",
+    "event_type",
+    "tenant_id",
+    "stream_id",
+    "occurred_at",
+    "actor",
+    "correlation_id",
+    "data",
+)
 
 
 class Received(NamedTuple):

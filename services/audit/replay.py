@@ -1,4 +1,5 @@
 """Audit logs as NDJSON: streaming a tenant's entries from the audit service and reading files."""
+
 import json
 
 import requests
@@ -43,9 +44,10 @@ def _refusal(response):
         detail = body.get("detail") or body.get("title") or ""
     except ValueError:
         pass
-    return ReplayError(f"{response.request.method} {response.url} answered "
-                       f"{response.status_code} {response.reason}"
-                       + (f": {detail}" if detail else ""))
+    return ReplayError(
+        f"{response.request.method} {response.url} answered "
+        f"{response.status_code} {response.reason}" + (f": {detail}" if detail else "")
+    )
 
 
 def _get(session, url, token, accept, params, timeout):
@@ -60,8 +62,9 @@ def _get(session, url, token, accept, params, timeout):
     return response
 
 
-def stream_events(base_url, token, *, after_seq=None, from_time=None, to_time=None,
-                  retries=3, timeout=30.0):
+def stream_events(
+    base_url, token, *, after_seq=None, from_time=None, to_time=None, retries=3, timeout=30.0
+):
     """Yield the raw NDJSON lines (bytes, no newline) of GET /v1/audit/events, in seq order.
 
     Nothing is held beyond one chunk. When the connection breaks mid-stream the request is
@@ -96,15 +99,19 @@ def _resuming(session, url, token, from_time, to_time, retries, timeout, last_se
         except (_Cut, requests.RequestException) as error:
             attempts += 1
             if attempts > retries:
-                raise ReplayError(f"the stream from {url} broke after seq {last_seq} "
-                                  f"{attempts} times: {error or 'incomplete line'}") from error
+                raise ReplayError(
+                    f"the stream from {url} broke after seq {last_seq} "
+                    f"{attempts} times: {error or 'incomplete line'}"
+                ) from error
 
 
 def fetch_latest_checkpoint(base_url, token, *, timeout=30.0):
     """GET /v1/audit/checkpoints/latest: `{"checkpoint": {...}, "public_key": {jwk}}`."""
     url = base_url.rstrip("/") + "/v1/audit/checkpoints/latest"
-    with requests.Session() as session, \
-            _get(session, url, token, "application/json", None, timeout) as response:
+    with (
+        requests.Session() as session,
+        _get(session, url, token, "application/json", None, timeout) as response,
+    ):
         try:
             body = response.json()
         except ValueError as error:

@@ -1,4 +1,5 @@
 """Marshmallow schemas of the audit API: log queries and the checkpoint_signed event data."""
+
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shared.envelope import EVENT_TYPE

@@ -1,8 +1,9 @@
 """The audit service: nameko entrypoints only; the work lives in its domain modules."""
+
 from werkzeug.wrappers import Response
 
-from services.audit import store
 from services.audit import events as _catalogue  # noqa: F401 (declares audit's event types)
+from services.audit import store
 from services.audit.chain import verify_pages
 from services.audit.checkpointing import Checkpointing, sign_head
 from services.audit.checkpoints import public_keys_by_id
@@ -17,7 +18,14 @@ from shared.envelope import PLATFORM_TENANT
 from shared.rpc import PRIVACY, rpc
 from shared.service import DZDeskService
 from shared.web import (
-    PageQuery, decode_cursor, encode_cursor, http, json_response, page_limit, sequence_number)
+    PageQuery,
+    decode_cursor,
+    encode_cursor,
+    http,
+    json_response,
+    page_limit,
+    sequence_number,
+)
 
 OFFICER = "compliance_officer"
 
@@ -50,23 +58,32 @@ class AuditService(DZDeskService):
         limit = max(1, min(int(limit), 10_000))
         rows = store.shredded_subjects(self.system.begin(PLATFORM_TENANT), after, limit)
         more = len(rows) == limit
-        return {"subjects": [[tenant, subject] for tenant, subject, _ in rows],
-                "next": [rows[-1][0], rows[-1][2]] if more else None}
+        return {
+            "subjects": [[tenant, subject] for tenant, subject, _ in rows],
+            "next": [rows[-1][0], rows[-1][2]] if more else None,
+        }
 
     # --- privacy participant: the log holds ciphertext only; shredding made it unreadable ---
     @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
         """Nothing to purge: entries are immutable and their personal fields are ciphertext
         under the subject's key, which the erasure has already shredded."""
-        return {"service": "audit", "request_id": request_id, "purged": {},
-                "note": "immutable log of ciphertext; unreadable after key shredding"}
+        return {
+            "service": "audit",
+            "request_id": request_id,
+            "purged": {},
+            "note": "immutable log of ciphertext; unreadable after key shredding",
+        }
 
     @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
         """The actions the log records the subject performing (metadata, in seq order)."""
         conn = self.db.begin(tenant_id)
-        return {"service": "audit", "subject_id": str(subject_id),
-                "actions": store.entries_by_actor(conn, subject_id)}
+        return {
+            "service": "audit",
+            "subject_id": str(subject_id),
+            "actions": store.entries_by_actor(conn, subject_id),
+        }
 
     @http("GET", "/v1/audit/events", query=(EventQuerySchema, PageQuery))
     def list_events(self, request):
@@ -84,17 +101,24 @@ class AuditService(DZDeskService):
         more = len(rows) > limit
         rows = rows[:limit]
         items = ",".join(store.entry_line(tenant_id, row) for row in rows)
-        next_cursor = store.dumps(encode_cursor(rows[-1][0], request, tenant_id)) if more else "null"
-        return Response(f'{{"items":[{items}],"next_cursor":{next_cursor}}}',
-                        mimetype="application/json")
+        next_cursor = (
+            store.dumps(encode_cursor(rows[-1][0], request, tenant_id)) if more else "null"
+        )
+        return Response(
+            f'{{"items":[{items}],"next_cursor":{next_cursor}}}', mimetype="application/json"
+        )
 
     @http("GET", "/v1/audit/verify")
     def verify_log(self, request):
         tenant_id = self._officer_tenant(request)
         conn = self.db.begin(tenant_id)
         keys = public_keys_by_id(store.public_jwks(conn))
-        result = verify_pages(store.stored_pages(conn, tenant_id),
-                              store.checkpoints(conn, tenant_id), keys, tenant_id=tenant_id)
+        result = verify_pages(
+            store.stored_pages(conn, tenant_id),
+            store.checkpoints(conn, tenant_id),
+            keys,
+            tenant_id=tenant_id,
+        )
         return result.as_dict()
 
     @http("GET", "/v1/audit/checkpoints/latest")
@@ -111,10 +135,13 @@ class AuditService(DZDeskService):
     def sign_checkpoint(self, request):
         tenant_id = self._officer_tenant(request)
         conn = self.db.begin(tenant_id)
-        checkpoint, created = sign_head(conn, self.signer, tenant_id,
-                                        self.db.context.get("correlation_id"))
-        return json_response({"checkpoint": checkpoint, "public_key": self.signer.public_jwk},
-                             status=201 if created else 200)
+        checkpoint, created = sign_head(
+            conn, self.signer, tenant_id, self.db.context.get("correlation_id")
+        )
+        return json_response(
+            {"checkpoint": checkpoint, "public_key": self.signer.public_jwk},
+            status=201 if created else 200,
+        )
 
     @http("GET", "/v1/audit/keys")
     def signing_keys(self, request):

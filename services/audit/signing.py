@@ -10,6 +10,7 @@ Precedence:
    The service refuses to start when the stored key cannot be decrypted (another master key).
 The key id is the key's RFC 7638 JWK thumbprint.
 """
+
 import base64
 import binascii
 import datetime
@@ -20,8 +21,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from psycopg.types.json import Jsonb
 
 from services.audit.checkpoints import (
-    InvalidCheckpoint, generate_private_key, jwk_thumbprint, private_key_from_pem,
-    private_key_to_pem, public_key_to_jwk, sign_checkpoint)
+    InvalidCheckpoint,
+    generate_private_key,
+    jwk_thumbprint,
+    private_key_from_pem,
+    private_key_to_pem,
+    public_key_to_jwk,
+    sign_checkpoint,
+)
 from services.audit.exceptions import SigningKeyUnavailable
 from shared.crypto import CipherError, MasterKey, MasterKeyError, decrypt_bytes, encrypt_bytes
 
@@ -38,7 +45,7 @@ class Signer:
         self.public_jwk = public_key_to_jwk(private_key.public_key(), self.key_id)
 
     def sign(self, tenant_id, seq, hash_hex, now=None):
-        now = now or datetime.datetime.now(datetime.timezone.utc)
+        now = now or datetime.datetime.now(datetime.UTC)
         return sign_checkpoint(self.private_key, self.key_id, tenant_id, seq, hash_hex, now)
 
 
@@ -63,15 +70,18 @@ def _wrapping_key(master_value):
         MasterKey.from_env_value(master_value)  # the same checks and messages as privacy
     except MasterKeyError as error:
         raise SigningKeyUnavailable(
-            f"no AUDIT_SIGNING_KEY, and the stored key needs DZDESK_MASTER_KEY: {error}") from error
+            f"no AUDIT_SIGNING_KEY, and the stored key needs DZDESK_MASTER_KEY: {error}"
+        ) from error
     master = base64.b64decode(master_value.strip())
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(master)
 
 
 def _record_public(conn, signer, encrypted=None):
-    conn.execute("INSERT INTO audit_signing_key (key_id, public_jwk, encrypted_private)"
-                 " VALUES (%s, %s, %s) ON CONFLICT (key_id) DO NOTHING",
-                 (signer.key_id, Jsonb(signer.public_jwk), encrypted))
+    conn.execute(
+        "INSERT INTO audit_signing_key (key_id, public_jwk, encrypted_private)"
+        " VALUES (%s, %s, %s) ON CONFLICT (key_id) DO NOTHING",
+        (signer.key_id, Jsonb(signer.public_jwk), encrypted),
+    )
 
 
 def load_signer(conn, config):
@@ -84,9 +94,11 @@ def load_signer(conn, config):
         return signer
     wrapping = _wrapping_key(config.get("DZDESK_MASTER_KEY"))
     conn.execute(_LOCK)  # two processes starting at once must not both generate a key
-    row = conn.execute("SELECT key_id, encrypted_private FROM audit_signing_key"
-                       " WHERE encrypted_private IS NOT NULL"
-                       " ORDER BY created_at DESC, key_id LIMIT 1").fetchone()
+    row = conn.execute(
+        "SELECT key_id, encrypted_private FROM audit_signing_key"
+        " WHERE encrypted_private IS NOT NULL"
+        " ORDER BY created_at DESC, key_id LIMIT 1"
+    ).fetchone()
     if row is not None:
         conn.rollback()
         key_id, encrypted = row[0], bytes(row[1])
@@ -98,8 +110,9 @@ def load_signer(conn, config):
             ) from error
         return Signer(private_key_from_pem(pem))
     signer = Signer(generate_private_key())
-    encrypted = encrypt_bytes(wrapping, private_key_to_pem(signer.private_key),
-                              signer.key_id.encode())
+    encrypted = encrypt_bytes(
+        wrapping, private_key_to_pem(signer.private_key), signer.key_id.encode()
+    )
     _record_public(conn, signer, encrypted)
     conn.commit()
     return signer

@@ -1,4 +1,5 @@
 """SQL of the audit log: appending bursts to tenant chains, reading entries and checkpoints."""
+
 import datetime
 import json
 
@@ -10,7 +11,7 @@ from services.audit.chain import GENESIS_HASH, ChainBuilder
 # A two-key advisory lock of its own: the first key names the purpose, so it never collides
 # with the relay's one-key locks; the second is the tenant.
 _TENANT = "SELECT set_config('app.tenant_id', %s, true)"
-_TENANT_LOCKED = (_TENANT + ", pg_advisory_xact_lock(hashtext('dzdesk.audit.chain'), hashtext(%s))")
+_TENANT_LOCKED = _TENANT + ", pg_advisory_xact_lock(hashtext('dzdesk.audit.chain'), hashtext(%s))"
 # One round trip: the chain head, and which of the burst's events the chain already holds.
 # Arrays go as binary parameters (%b): in text form psycopg escapes each element by regex.
 # Each event id is one probe of the unique (tenant_id, event_id) index: the LIMIT keeps the
@@ -44,8 +45,10 @@ def use_tenant(conn, tenant_id):
 
 def head(conn, tenant_id):
     """(seq, hash bytes) of the tenant's last entry, or (0, genesis)."""
-    row = conn.execute("SELECT seq, hash FROM audit_entry WHERE tenant_id = %s"
-                       " ORDER BY seq DESC LIMIT 1", (tenant_id,)).fetchone()
+    row = conn.execute(
+        "SELECT seq, hash FROM audit_entry WHERE tenant_id = %s ORDER BY seq DESC LIMIT 1",
+        (tenant_id,),
+    ).fetchone()
     return (row[0], bytes(row[1])) if row else (0, bytes.fromhex(GENESIS_HASH))
 
 
@@ -67,8 +70,9 @@ def append_burst(conn, received):
 
 
 def _append_tenant(conn, tenant_id, items):
-    seq, digest, seen = conn.execute(_HEAD_AND_SEEN, {
-        "tenant": tenant_id, "ids": [item.event_id for item in items]}).fetchone()
+    seq, digest, seen = conn.execute(
+        _HEAD_AND_SEEN, {"tenant": tenant_id, "ids": [item.event_id for item in items]}
+    ).fetchone()
     seen = set(seen)
     builder = ChainBuilder(seq, GENESIS_HASH if digest is None else bytes(digest).hex())
     seqs, ids, texts, prevs, hashes = [], [], [], [], []
@@ -112,21 +116,26 @@ def entries_after(conn, tenant_id, after_seq, limit, query, upto=None):
         params.append(upto)
     return conn.execute(
         f"SELECT {_COLUMNS} FROM audit_entry WHERE tenant_id = %s AND seq > %s{where}"
-        " ORDER BY seq LIMIT %s", (tenant_id, after_seq, *params, limit)).fetchall()
+        " ORDER BY seq LIMIT %s",
+        (tenant_id, after_seq, *params, limit),
+    ).fetchall()
 
 
 def entry_line(tenant_id, row):
     """One entry as JSON text, the stored canonical envelope embedded verbatim (no re-encoding)."""
     seq, event_id, envelope, prev_hash, hash, recorded_at = row
-    return (f'{{"tenant_id":"{tenant_id}","seq":{seq},"event_id":"{event_id}",'
-            f'"envelope":{envelope},"prev_hash":"{bytes(prev_hash).hex()}",'
-            f'"hash":"{bytes(hash).hex()}","recorded_at":"{recorded_at.isoformat()}"}}')
+    return (
+        f'{{"tenant_id":"{tenant_id}","seq":{seq},"event_id":"{event_id}",'
+        f'"envelope":{envelope},"prev_hash":"{bytes(prev_hash).hex()}",'
+        f'"hash":"{bytes(hash).hex()}","recorded_at":"{recorded_at.isoformat()}"}}'
+    )
 
 
 class _CanonicalBytes(Loader):
     """`envelope` as the bytes PostgreSQL holds: the canonical JSON is hashed as it is, so it is
     neither decoded here nor converted to bytea on the server (convert_to costs the server
     three times the read itself)."""
+
     format = Format.BINARY
 
     def load(self, data):
@@ -136,10 +145,14 @@ class _CanonicalBytes(Loader):
 _COLUMNS_STORED = "seq, prev_hash, hash, envelope"
 # A bounded seq range, not `seq > x ORDER BY seq LIMIT n`: without fresh statistics the planner
 # may answer that one by sorting the tenant's whole remaining chain for every page.
-_RANGE = (f"SELECT {_COLUMNS_STORED} FROM audit_entry"
-          " WHERE tenant_id = %s AND seq > %s AND seq <= %s ORDER BY seq")
-_FIRST_AFTER = (f"SELECT {_COLUMNS_STORED} FROM audit_entry"
-                " WHERE tenant_id = %s AND seq > %s ORDER BY seq LIMIT 1")
+_RANGE = (
+    f"SELECT {_COLUMNS_STORED} FROM audit_entry"
+    " WHERE tenant_id = %s AND seq > %s AND seq <= %s ORDER BY seq"
+)
+_FIRST_AFTER = (
+    f"SELECT {_COLUMNS_STORED} FROM audit_entry"
+    " WHERE tenant_id = %s AND seq > %s ORDER BY seq LIMIT 1"
+)
 
 
 def bytes_cursor(conn):
@@ -167,8 +180,9 @@ def stored_pages(conn, tenant_id, page=1000):
         cursors[0].execute(_RANGE, (tenant_id, 0, page))
         for index, start in enumerate(starts):
             if index + 1 < len(starts):
-                cursors[(index + 1) % 2].execute(_RANGE, (tenant_id, start + page,
-                                                          start + 2 * page))
+                cursors[(index + 1) % 2].execute(
+                    _RANGE, (tenant_id, start + page, start + 2 * page)
+                )
             rows = cursors[index % 2].fetchall()
             if not rows:
                 with bytes_cursor(conn) as cursor:
@@ -182,31 +196,48 @@ def entries_by_actor(conn, subject_id, limit=10000):
     rows = conn.execute(
         "SELECT seq, event_type, envelope::jsonb->>'occurred_at', recorded_at FROM audit_entry"
         " WHERE envelope::jsonb->'actor'->>'user_id' = %s ORDER BY seq LIMIT %s",
-        (str(subject_id), limit)).fetchall()
-    return [{"seq": seq, "event_type": event_type, "occurred_at": occurred_at,
-             "recorded_at": recorded_at.isoformat()}
-            for seq, event_type, occurred_at, recorded_at in rows]
+        (str(subject_id), limit),
+    ).fetchall()
+    return [
+        {
+            "seq": seq,
+            "event_type": event_type,
+            "occurred_at": occurred_at,
+            "recorded_at": recorded_at.isoformat(),
+        }
+        for seq, event_type, occurred_at, recorded_at in rows
+    ]
 
 
 def checkpoint_row_to_dict(row):
     tenant_id, seq, hash, signed_at, key_id, signature = row
-    return {"tenant_id": str(tenant_id), "seq": seq, "hash": bytes(hash).hex(),
-            "signed_at": signed_at.astimezone(datetime.timezone.utc).isoformat(),
-            "key_id": key_id, "signature": signature}
+    return {
+        "tenant_id": str(tenant_id),
+        "seq": seq,
+        "hash": bytes(hash).hex(),
+        "signed_at": signed_at.astimezone(datetime.UTC).isoformat(),
+        "key_id": key_id,
+        "signature": signature,
+    }
 
 
 _CHECKPOINT_COLUMNS = "tenant_id, seq, hash, signed_at, key_id, signature"
 
 
 def checkpoints(conn, tenant_id):
-    rows = conn.execute(f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoint"
-                        " WHERE tenant_id = %s ORDER BY seq", (tenant_id,)).fetchall()
+    rows = conn.execute(
+        f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoint WHERE tenant_id = %s ORDER BY seq",
+        (tenant_id,),
+    ).fetchall()
     return [checkpoint_row_to_dict(row) for row in rows]
 
 
 def latest_checkpoint(conn, tenant_id):
-    row = conn.execute(f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoint"
-                       " WHERE tenant_id = %s ORDER BY seq DESC LIMIT 1", (tenant_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT {_CHECKPOINT_COLUMNS} FROM audit_checkpoint"
+        " WHERE tenant_id = %s ORDER BY seq DESC LIMIT 1",
+        (tenant_id,),
+    ).fetchone()
     return checkpoint_row_to_dict(row) if row else None
 
 
@@ -215,15 +246,26 @@ def insert_checkpoint(conn, checkpoint):
     row = conn.execute(
         "INSERT INTO audit_checkpoint (tenant_id, seq, hash, signed_at, key_id, signature)"
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-        (checkpoint.tenant_id, checkpoint.seq, bytes.fromhex(checkpoint.hash),
-         checkpoint.signed_at, checkpoint.key_id, checkpoint.signature_b64)).fetchone()
+        (
+            checkpoint.tenant_id,
+            checkpoint.seq,
+            bytes.fromhex(checkpoint.hash),
+            checkpoint.signed_at,
+            checkpoint.key_id,
+            checkpoint.signature_b64,
+        ),
+    ).fetchone()
     return row is not None
 
 
 def public_jwks(conn):
     """Every key that ever signed checkpoints, public parts only, oldest first."""
-    return [row[0] for row in conn.execute(
-        "SELECT public_jwk FROM audit_signing_key ORDER BY created_at, key_id")]
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT public_jwk FROM audit_signing_key ORDER BY created_at, key_id"
+        )
+    ]
 
 
 # The scheduler's named cross-tenant read (system role): tenants whose chain gained an entry
@@ -249,8 +291,7 @@ WHERE t.tenant_id IS NOT NULL
 
 
 def tenants_to_checkpoint(system_conn):
-    return [row[0] for row in system_conn.execute(TENANTS_TO_CHECKPOINT,
-                                                  {"own": CHECKPOINT_EVENT})]
+    return [row[0] for row in system_conn.execute(TENANTS_TO_CHECKPOINT, {"own": CHECKPOINT_EVENT})]
 
 
 def dumps(value):
@@ -267,7 +308,12 @@ def shredded_subjects(system_conn, after, limit):
     body might claim.
     """
     tenant, seq = after or ("00000000-0000-0000-0000-000000000000", 0)
-    return [(str(t), stream[len("subject-"):], n) for t, n, stream in system_conn.execute(
-        "SELECT tenant_id, seq, stream_id FROM audit_entry WHERE event_type = %s"
-        " AND stream_id LIKE 'subject-%%' AND (tenant_id, seq) > (%s::uuid, %s)"
-        " ORDER BY tenant_id, seq LIMIT %s", (SHREDDED_EVENT, tenant, seq, limit)).fetchall()]
+    return [
+        (str(t), stream[len("subject-") :], n)
+        for t, n, stream in system_conn.execute(
+            "SELECT tenant_id, seq, stream_id FROM audit_entry WHERE event_type = %s"
+            " AND stream_id LIKE 'subject-%%' AND (tenant_id, seq) > (%s::uuid, %s)"
+            " ORDER BY tenant_id, seq LIMIT %s",
+            (SHREDDED_EVENT, tenant, seq, limit),
+        ).fetchall()
+    ]

@@ -11,7 +11,11 @@ from services.identity.tokens import mint_access_token
 from shared.envelope import PLATFORM_TENANT
 
 PERSONAL_TENANT_NAME = "Personal workspace"
-SESSION_STARTED, SESSION_REFRESHED, SESSION_REVOKED = "user_signed_in", "session_refreshed", "session_revoked"
+SESSION_STARTED, SESSION_REFRESHED, SESSION_REVOKED = (
+    "user_signed_in",
+    "session_refreshed",
+    "session_revoked",
+)
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,24 @@ def _tenant_name(ext: ExternalIdentity) -> str:
 
 def _grant(ctx: Context, tenant: dict, user: dict, refresh_token: str) -> SignedIn:
     ring = keystore.load_ring(ctx.directory.begin(PLATFORM_TENANT), ctx.settings.vault, ctx.now)
-    access = mint_access_token(ring.current, ctx.settings.issuer, ctx.settings.audience, user["id"],
-                               tenant["id"], user["roles"], ctx.settings.access_ttl, ctx.now)
-    body = {"access_token": access, "refresh_token": refresh_token, "token_type": "Bearer",
-            "expires_in": ctx.settings.access_ttl, "user": store.public_user(user),
-            "tenant": {"id": tenant["id"], "name": tenant["name"]}}
+    access = mint_access_token(
+        ring.current,
+        ctx.settings.issuer,
+        ctx.settings.audience,
+        user["id"],
+        tenant["id"],
+        user["roles"],
+        ctx.settings.access_ttl,
+        ctx.now,
+    )
+    body = {
+        "access_token": access,
+        "refresh_token": refresh_token,
+        "token_type": "Bearer",
+        "expires_in": ctx.settings.access_ttl,
+        "user": store.public_user(user),
+        "tenant": {"id": tenant["id"], "name": tenant["name"]},
+    }
     return SignedIn(body, refresh_token)
 
 
@@ -66,7 +83,11 @@ def _resolve(ctx: Context, ext: ExternalIdentity):
         return str(uuid.uuid4()), None, None, True
     org_hash = vault.directory_hash(("organization", ext.org_key))
     tenant_id = store.find_organization(conn, org_hash)
-    return (tenant_id, None, org_hash, False) if tenant_id else (str(uuid.uuid4()), None, org_hash, True)
+    return (
+        (tenant_id, None, org_hash, False)
+        if tenant_id
+        else (str(uuid.uuid4()), None, org_hash, True)
+    )
 
 
 def _register(ctx: Context, tenant_id: str, org_hash, creates: bool, ext: ExternalIdentity) -> str:
@@ -81,20 +102,35 @@ def _register(ctx: Context, tenant_id: str, org_hash, creates: bool, ext: Extern
         store.claim_organization(conn, org_hash, ext.provider, tenant_id)
     elif org_hash:
         store.hold_organization(conn, org_hash, tenant_id)
-    store.claim_account(conn, ctx.settings.vault.directory_hash(ext.account_key), ext.provider,
-                        tenant_id, user_id)
-    decisions = domain.sign_up(tenant_id, user_id, creates_tenant=creates,
-                               kind="personal" if ext.personal else "organization",
-                               name=_tenant_name(ext), provider=ext.provider)
+    store.claim_account(
+        conn, ctx.settings.vault.directory_hash(ext.account_key), ext.provider, tenant_id, user_id
+    )
+    decisions = domain.sign_up(
+        tenant_id,
+        user_id,
+        creates_tenant=creates,
+        kind="personal" if ext.personal else "organization",
+        name=_tenant_name(ext),
+        provider=ext.provider,
+    )
     actor = {"user_id": user_id, "roles": decisions[-1].data["roles"]}
     profile = {"name": ext.name, "email": ext.email}
     for decision in decisions:
         pii = None
         if decision.name == domain.USER_JOINED:
-            pii = ctx.cipher.seal(tenant_id, {
-                "name": (user_id, ext.name), "email": (user_id, ext.email),
-                "account_key": (user_id, list(ext.account_key))})
-        stream = store.tenant_stream(tenant_id) if decision.stream == "tenant" else store.user_stream(user_id)
+            pii = ctx.cipher.seal(
+                tenant_id,
+                {
+                    "name": (user_id, ext.name),
+                    "email": (user_id, ext.email),
+                    "account_key": (user_id, list(ext.account_key)),
+                },
+            )
+        stream = (
+            store.tenant_stream(tenant_id)
+            if decision.stream == "tenant"
+            else store.user_stream(user_id)
+        )
         envelope = ctx.db.new_event(decision.name, stream, decision.data, actor=actor, pii=pii)
         ctx.db.append(stream, 0, [envelope])  # both streams are new: version 0 admits one writer
         store.project(conn, envelope.with_version(1), profile)
@@ -108,12 +144,16 @@ def sign_in(ctx: Context, ext: ExternalIdentity, device: dict, method: str) -> S
     if user_id is None:
         user_id = _register(ctx, tenant_id, org_hash, creates, ext)
     user, tenant = store.get_user(conn, user_id), store.get_tenant(conn)
-    session_id, refresh_token = sessions.start(conn, tenant_id, user_id, ctx.now, ctx.settings.refresh_ttl)
+    session_id, refresh_token = sessions.start(
+        conn, tenant_id, user_id, ctx.now, ctx.settings.refresh_ttl
+    )
     signed_in = ctx.db.new_event(
-        SESSION_STARTED, store.session_stream(session_id),
+        SESSION_STARTED,
+        store.session_stream(session_id),
         {"user_id": user_id, "session_id": session_id, "provider": ext.provider, "method": method},
         actor={"user_id": user_id, "roles": user["roles"]},
-        pii=_device_pii(ctx, tenant_id, user_id, device))
+        pii=_device_pii(ctx, tenant_id, user_id, device),
+    )
     ctx.db.append(signed_in.stream_id, 0, [signed_in])
     store.record_sign_in(conn, user_id, ctx.now)
     return _grant(ctx, tenant, user, refresh_token)
@@ -121,8 +161,13 @@ def sign_in(ctx: Context, ext: ExternalIdentity, device: dict, method: str) -> S
 
 def _session_event(ctx: Context, name, session_id, user: dict, data: dict, pii=None):
     stream = store.session_stream(session_id)
-    event = ctx.db.new_event(name, stream, {"user_id": user["id"], "session_id": session_id, **data},
-                             actor={"user_id": user["id"], "roles": user["roles"]}, pii=pii)
+    event = ctx.db.new_event(
+        name,
+        stream,
+        {"user_id": user["id"], "session_id": session_id, **data},
+        actor={"user_id": user["id"], "roles": user["roles"]},
+        pii=pii,
+    )
     ctx.db.append(stream, ctx.db.version(stream), [event])
 
 
@@ -139,8 +184,14 @@ def refresh(ctx: Context, refresh_token: str, device: dict) -> SignedIn | None:
         return None
     if user["erased_at"] is not None or not user["roles"]:
         raise InvalidRefreshToken("the session has ended")
-    _session_event(ctx, SESSION_REFRESHED, outcome.session_id, user, {},
-                   pii=_device_pii(ctx, tenant_id, user["id"], device))
+    _session_event(
+        ctx,
+        SESSION_REFRESHED,
+        outcome.session_id,
+        user,
+        {},
+        pii=_device_pii(ctx, tenant_id, user["id"], device),
+    )
     return _grant(ctx, store.get_tenant(conn), user, outcome.refresh_token)
 
 

@@ -66,16 +66,23 @@ def evolve(state: Member, name: str, data: dict) -> Member:
     return state
 
 
-def sign_up(tenant_id: str, user_id: str, *, creates_tenant: bool, kind: str, name: str,
-            provider: str) -> list[Decision]:
+def sign_up(
+    tenant_id: str, user_id: str, *, creates_tenant: bool, kind: str, name: str, provider: str
+) -> list[Decision]:
     """A new account signs in: the one that creates the tenant is its admin, later ones join."""
     decisions = []
     if creates_tenant:
-        decisions.append(Decision(TENANT_CREATED, {
-            "tenant_id": tenant_id, "kind": kind, "name": name, "provider": provider}, "tenant"))
+        decisions.append(
+            Decision(
+                TENANT_CREATED,
+                {"tenant_id": tenant_id, "kind": kind, "name": name, "provider": provider},
+                "tenant",
+            )
+        )
     roles = FIRST_USER_ROLES if creates_tenant else JOINING_USER_ROLES
-    decisions.append(Decision(USER_JOINED, {"user_id": user_id, "roles": list(roles),
-                                            "provider": provider}))
+    decisions.append(
+        Decision(USER_JOINED, {"user_id": user_id, "roles": list(roles), "provider": provider})
+    )
     return decisions
 
 
@@ -100,10 +107,15 @@ def change_roles(member: Member, roles, members: dict) -> list[Decision]:
     if previous == roles:
         return []
     if "admin" in previous and "admin" not in roles and not _other_admins(member, members):
-        raise LastAdmin("the tenant's last admin cannot lose the admin role:"
-                        " make another member an admin first")
-    return [Decision(MEMBER_ROLES_CHANGED, {"user_id": member.user_id, "roles": roles,
-                                            "previous_roles": previous})]
+        raise LastAdmin(
+            "the tenant's last admin cannot lose the admin role: make another member an admin first"
+        )
+    return [
+        Decision(
+            MEMBER_ROLES_CHANGED,
+            {"user_id": member.user_id, "roles": roles, "previous_roles": previous},
+        )
+    ]
 
 
 def erase_member(member: Member, members: dict) -> list[Decision]:
@@ -112,8 +124,10 @@ def erase_member(member: Member, members: dict) -> list[Decision]:
         return []
     others = set(members) - {member.user_id}
     if "admin" in member.roles and others and not _other_admins(member, members):
-        raise LastAdmin("the tenant's last admin cannot be erased while it has other members:"
-                        " make another member an admin first")
+        raise LastAdmin(
+            "the tenant's last admin cannot be erased while it has other members:"
+            " make another member an admin first"
+        )
     return [Decision(MEMBER_ERASED, {"user_id": member.user_id})]
 
 

@@ -1,8 +1,9 @@
 """Identity's event types: each data field's class, and the personal fields sealed in `pii`."""
+
 from marshmallow import fields
 
 from services.identity.domain import ROLES
-from shared.classified import EventData, Digest, Id, Public, Slug, Slugs, register
+from shared.classified import Digest, EventData, Id, Public, Slug, Slugs, register
 
 P = "identity."
 DEVICE = ("user_agent", "ip_address")

@@ -1,4 +1,5 @@
 """Identity's errors, each mapped once to its HTTP status (problem+json in shared.web)."""
+
 from shared.errors import HttpError
 from shared.retry import Contended
 

@@ -14,7 +14,8 @@ import jwt
 import msal
 import requests
 
-from shared.auth import AuthError, KeySetCache
+from shared.auth import KeySetCache
+from shared.errors import HttpError
 
 GOOGLE_ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"})
 MICROSOFT_ISSUER_TEMPLATE = "https://login.microsoftonline.com/{tid}/v2.0"
@@ -91,8 +92,14 @@ class _CachedCertsRequest(google.auth.transport.Request):
 class GoogleVerifier:
     """Verifies Google ID tokens with google-auth against Google's certs."""
 
-    def __init__(self, client_ids, certs_url: str, *, clock_skew_seconds: int = 30,
-                 certs: KeySetCache | None = None):
+    def __init__(
+        self,
+        client_ids,
+        certs_url: str,
+        *,
+        clock_skew_seconds: int = 30,
+        certs: KeySetCache | None = None,
+    ):
         self.client_ids = list(client_ids)
         self.certs_url = certs_url
         self._skew = clock_skew_seconds
@@ -107,10 +114,18 @@ class GoogleVerifier:
         try:
             request = _CachedCertsRequest(self._certs, header.get("kid"))
             claims = google.oauth2.id_token.verify_token(
-                id_token, request, audience=self.client_ids, certs_url=self.certs_url,
+                id_token,
+                request,
+                audience=self.client_ids,
+                certs_url=self.certs_url,
                 clock_skew_in_seconds=self._skew,
             )
-        except (google.auth.exceptions.GoogleAuthError, jwt.PyJWTError, AuthError, ValueError) as exc:
+        except (
+            google.auth.exceptions.GoogleAuthError,
+            jwt.PyJWTError,
+            HttpError,
+            ValueError,
+        ) as exc:
             raise InvalidIdToken("google id token rejected") from exc
         if claims.get("iss") not in GOOGLE_ISSUERS:
             raise InvalidIdToken("google id token has a foreign issuer")
@@ -120,17 +135,29 @@ class GoogleVerifier:
             raise InvalidIdToken("google id token has no subject")
         hd = claims.get("hd") or None
         return ExternalIdentity(
-            provider="google", account_key=("google", claims["sub"]),
-            org_key=f"google:{hd}" if hd else None, org_name=hd,
-            email=claims.get("email"), name=claims.get("name"), personal=hd is None,
+            provider="google",
+            account_key=("google", claims["sub"]),
+            org_key=f"google:{hd}" if hd else None,
+            org_name=hd,
+            email=claims.get("email"),
+            name=claims.get("name"),
+            personal=hd is None,
         )
 
 
 class MicrosoftVerifier:
     """Verifies Entra ID (v2.0) ID tokens with pyjwt against Microsoft's JWKS, any tenant."""
 
-    def __init__(self, client_id: str, jwks_url: str, issuer_template: str = MICROSOFT_ISSUER_TEMPLATE,
-                 allowed_tenants=None, *, leeway: float = 30.0, keys: KeySetCache | None = None):
+    def __init__(
+        self,
+        client_id: str,
+        jwks_url: str,
+        issuer_template: str = MICROSOFT_ISSUER_TEMPLATE,
+        allowed_tenants=None,
+        *,
+        leeway: float = 30.0,
+        keys: KeySetCache | None = None,
+    ):
         self.client_id = client_id
         self.issuer_template = issuer_template
         self.allowed_tenants = frozenset(allowed_tenants) if allowed_tenants is not None else None
@@ -143,13 +170,17 @@ class MicrosoftVerifier:
             raise InvalidIdToken("unsupported id token algorithm")
         try:
             key = jwt.PyJWK(self._keys.jwk(str(header.get("kid"))), algorithm="RS256")
-        except (LookupError, AuthError, jwt.PyJWTError) as exc:
+        except (LookupError, HttpError, jwt.PyJWTError) as exc:
             raise InvalidIdToken("unknown signing key") from exc
         tid = _tenant_of(id_token)
         try:
             claims = jwt.decode(
-                id_token, key.key, algorithms=["RS256"], audience=self.client_id,
-                issuer=self.issuer_template.format(tid=tid), leeway=self.leeway,
+                id_token,
+                key.key,
+                algorithms=["RS256"],
+                audience=self.client_id,
+                issuer=self.issuer_template.format(tid=tid),
+                leeway=self.leeway,
                 options={"require": ["exp", "iat", "iss", "aud", "sub", "tid", "oid"]},
             )
         except jwt.PyJWTError as exc:
@@ -162,17 +193,24 @@ class MicrosoftVerifier:
             raise InvalidIdToken("microsoft id token nonce mismatch")
         personal = tid == MICROSOFT_CONSUMER_TENANT
         return ExternalIdentity(
-            provider="microsoft", account_key=("microsoft", tid, str(claims["oid"])),
-            org_key=None if personal else f"microsoft:{tid}", org_name=None,
+            provider="microsoft",
+            account_key=("microsoft", tid, str(claims["oid"])),
+            org_key=None if personal else f"microsoft:{tid}",
+            org_name=None,
             email=claims.get("email") or claims.get("preferred_username"),
-            name=claims.get("name"), personal=personal,
+            name=claims.get("name"),
+            personal=personal,
         )
 
 
 def _failed_check(exc: jwt.PyJWTError) -> str:
-    for failure, check in ((jwt.InvalidSignatureError, "signature"), (jwt.ExpiredSignatureError, "expired"),
-                           (jwt.InvalidAudienceError, "audience"), (jwt.InvalidIssuerError, "issuer"),
-                           (jwt.MissingRequiredClaimError, "missing claim")):
+    for failure, check in (
+        (jwt.InvalidSignatureError, "signature"),
+        (jwt.ExpiredSignatureError, "expired"),
+        (jwt.InvalidAudienceError, "audience"),
+        (jwt.InvalidIssuerError, "issuer"),
+        (jwt.MissingRequiredClaimError, "missing claim"),
+    ):
         if isinstance(exc, failure):
             return check
     return "invalid"
@@ -200,8 +238,15 @@ class _NoTokenCache(msal.TokenCache):
 class MicrosoftAuthCodeFlow:
     """The server-side authorization-code flow with msal; the ID token is then verified by us."""
 
-    def __init__(self, client_id: str, client_secret: str, authority: str, redirect_uri: str,
-                 scopes, verifier: MicrosoftVerifier):
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        authority: str,
+        redirect_uri: str,
+        scopes,
+        verifier: MicrosoftVerifier,
+    ):
         self.client_id = client_id
         self.authority = authority
         self.redirect_uri = redirect_uri
@@ -217,8 +262,10 @@ class MicrosoftAuthCodeFlow:
             if self._app is None:
                 try:
                     self._app = msal.ConfidentialClientApplication(
-                        self.client_id, client_credential=self._client_secret,
-                        authority=self.authority, instance_discovery=False,
+                        self.client_id,
+                        client_credential=self._client_secret,
+                        authority=self.authority,
+                        instance_discovery=False,
                         token_cache=_NoTokenCache(),
                     )
                 except (ValueError, requests.RequestException) as exc:
@@ -239,8 +286,14 @@ class MicrosoftAuthCodeFlow:
             result = self._application().acquire_token_by_auth_code_flow(
                 dict(flow), dict(query_params), scopes=self.scopes or None
             )
-        except (KeyError, IndexError, TypeError, ValueError, RuntimeError,
-                requests.RequestException) as exc:
+        except (
+            KeyError,
+            IndexError,
+            TypeError,
+            ValueError,
+            RuntimeError,
+            requests.RequestException,
+        ) as exc:
             raise InvalidIdToken("microsoft sign-in response rejected") from exc
         if "error" in result or "id_token" not in result:
             raise InvalidIdToken("microsoft did not accept the authorization code")

@@ -24,15 +24,21 @@ def client_ip(request, trusted_proxies) -> str | None:
     """
     peer = request.remote_addr
     if peer in trusted_proxies:
-        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+        hops = [
+            hop.strip()
+            for hop in request.headers.get("X-Forwarded-For", "").split(",")
+            if hop.strip()
+        ]
         if hops:
             return hops[-1]
     return peer
 
 
 def device_of(request, trusted_proxies) -> dict:
-    return {"user_agent": request.headers.get("User-Agent"),
-            "ip_address": client_ip(request, trusted_proxies)}
+    return {
+        "user_agent": request.headers.get("User-Agent"),
+        "ip_address": client_ip(request, trusted_proxies),
+    }
 
 
 def refresh_token_of(request, body_token) -> str | None:
@@ -41,8 +47,15 @@ def refresh_token_of(request, body_token) -> str | None:
 
 def signed_in_response(signed_in, max_age_seconds: int):
     response = json_response(signed_in.body, headers=NO_STORE)
-    response.set_cookie(SESSION_COOKIE, signed_in.refresh_token, max_age=max_age_seconds,
-                        path=COOKIE_PATH, secure=True, httponly=True, samesite="Lax")
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.refresh_token,
+        max_age=max_age_seconds,
+        path=COOKIE_PATH,
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+    )
     return response
 
 
@@ -51,8 +64,15 @@ def browser_signed_in_response(signed_in, max_age_seconds: int):
     never in the page, where any script on it could read it."""
     body = {key: value for key, value in signed_in.body.items() if key != "refresh_token"}
     response = json_response(body, headers=NO_STORE)
-    response.set_cookie(SESSION_COOKIE, signed_in.refresh_token, max_age=max_age_seconds,
-                        path=COOKIE_PATH, secure=True, httponly=True, samesite="Lax")
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.refresh_token,
+        max_age=max_age_seconds,
+        path=COOKIE_PATH,
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+    )
     return clear_login_state(response)
 
 
@@ -62,8 +82,15 @@ def login_redirect(authorize_url: str, state: str, max_age_seconds: int):
     SameSite=Lax: the provider's redirect back is a top-level GET, which Lax lets through.
     """
     response = Response(status=302, headers={"Location": authorize_url, **NO_STORE})
-    response.set_cookie(LOGIN_STATE_COOKIE, state, max_age=max_age_seconds, path=LOGIN_COOKIE_PATH,
-                        secure=True, httponly=True, samesite="Lax")
+    response.set_cookie(
+        LOGIN_STATE_COOKIE,
+        state,
+        max_age=max_age_seconds,
+        path=LOGIN_COOKIE_PATH,
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+    )
     return response
 
 
@@ -74,17 +101,21 @@ def started_here(request, state: str) -> bool:
 
 
 def clear_login_state(response):
-    response.delete_cookie(LOGIN_STATE_COOKIE, path=LOGIN_COOKIE_PATH, secure=True, httponly=True,
-                           samesite="Lax")
+    response.delete_cookie(
+        LOGIN_STATE_COOKIE, path=LOGIN_COOKIE_PATH, secure=True, httponly=True, samesite="Lax"
+    )
     return response
 
 
 def clear_session_cookie(response):
-    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="Lax")
+    response.delete_cookie(
+        SESSION_COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="Lax"
+    )
     return response
 
 
 def reuse_detected():
     """401 for a reused refresh token; returned (not raised) so the family's revocation commits."""
-    return clear_session_cookie(problem(401, "Unauthorized",
-                                        "the refresh token was already used; the session is revoked"))
+    return clear_session_cookie(
+        problem(401, "Unauthorized", "the refresh token was already used; the session is revoked")
+    )

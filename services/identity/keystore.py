@@ -1,7 +1,7 @@
 """Signing keys in the database: one platform-wide key ring, private keys sealed, rotation under a lock."""
 
-from shared.envelope import PLATFORM_TENANT
 from services.identity.tokens import KeyRing, SigningKey
+from shared.envelope import PLATFORM_TENANT
 
 # Rotations and the first start of several instances must not build two key rings.
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('dzdesk.identity.signing_keys'))"
@@ -11,9 +11,12 @@ def _read(conn, vault) -> list[SigningKey]:
     rows = conn.execute(
         "SELECT kid, state, created_at, retired_at, sealed_key FROM signing_keys ORDER BY created_at, kid"
     ).fetchall()
-    return [SigningKey.from_private_bytes(kid, vault.open_signing_key(kid, bytes(sealed)), created_at,
-                                          state, retired_at)
-            for kid, state, created_at, retired_at, sealed in rows]
+    return [
+        SigningKey.from_private_bytes(
+            kid, vault.open_signing_key(kid, bytes(sealed)), created_at, state, retired_at
+        )
+        for kid, state, created_at, retired_at, sealed in rows
+    ]
 
 
 def _write(conn, vault, ring: KeyRing) -> None:
@@ -24,8 +27,15 @@ def _write(conn, vault, ring: KeyRing) -> None:
             "INSERT INTO signing_keys (tenant_id, kid, state, created_at, retired_at, sealed_key)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (tenant_id, kid) DO UPDATE"
             " SET state = excluded.state, retired_at = excluded.retired_at",
-            (PLATFORM_TENANT, key.kid, key.state, key.created_at, key.retired_at,
-             vault.seal_signing_key(key.kid, key.private_bytes())))
+            (
+                PLATFORM_TENANT,
+                key.kid,
+                key.state,
+                key.created_at,
+                key.retired_at,
+                vault.seal_signing_key(key.kid, key.private_bytes()),
+            ),
+        )
 
 
 def load_ring(conn, vault, now) -> KeyRing:

@@ -2,7 +2,10 @@
 
 from services.identity import domain, keystore, store
 from services.identity.exceptions import (
-    InvalidRoles, LastAdminRequired, StalePrecondition, UserNotFound,
+    InvalidRoles,
+    LastAdminRequired,
+    StalePrecondition,
+    UserNotFound,
 )
 from services.identity.tokens import jwks
 from shared.auth import Principal, TokenVerifier, bearer_token
@@ -31,8 +34,9 @@ def published_keys(ctx) -> dict:
 def principal(ctx, request) -> Principal:
     """The caller of an identity endpoint, checked exactly as shared.auth does elsewhere."""
     token = bearer_token(request.headers.get("Authorization"))
-    verifier = TokenVerifier("", ctx.settings.issuer, ctx.settings.audience,
-                             keys=_PublishedKeys(published_keys(ctx)))
+    verifier = TokenVerifier(
+        "", ctx.settings.issuer, ctx.settings.audience, keys=_PublishedKeys(published_keys(ctx))
+    )
     return verifier.verify(token)
 
 
@@ -51,7 +55,9 @@ def tenant(ctx, caller: Principal) -> dict:
     return found
 
 
-def change_roles(ctx, caller: Principal, user_id: str, roles, expected_version=None) -> tuple[dict, int]:
+def change_roles(
+    ctx, caller: Principal, user_id: str, roles, expected_version=None
+) -> tuple[dict, int]:
     """Set a member's roles in the caller's tenant; (member, new member stream version)."""
     conn = ctx.db.begin(caller.tenant_id)
     if store.get_user(conn, user_id) is None:
@@ -86,4 +92,3 @@ def check_erasable(ctx, caller: Principal) -> None:
         domain.check_erasable(member, members)
     except domain.LastAdmin as exc:
         raise LastAdminRequired(str(exc)) from exc
-

@@ -22,8 +22,11 @@ class RefreshSchema(Schema):
 
 
 class RolesSchema(Schema):
-    roles = fields.List(fields.String(validate=validate.OneOf(sorted(ROLES))), required=True,
-                        validate=validate.Length(min=1, max=len(ROLES)))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(sorted(ROLES))),
+        required=True,
+        validate=validate.Length(min=1, max=len(ROLES)),
+    )
 
 
 class RectifySchema(Schema):

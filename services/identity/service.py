@@ -8,8 +8,16 @@ from services.identity import events as _catalogue  # noqa: F401 (declares ident
 from services.identity.exceptions import InvalidRefreshToken, SignInRejected, SignInUnavailable
 from services.identity.federation import InvalidIdToken
 from services.identity.http import (
-    NO_STORE, browser_signed_in_response, clear_login_state, clear_session_cookie, device_of,
-    login_redirect, refresh_token_of, reuse_detected, signed_in_response, started_here,
+    NO_STORE,
+    browser_signed_in_response,
+    clear_login_state,
+    clear_session_cookie,
+    device_of,
+    login_redirect,
+    refresh_token_of,
+    reuse_detected,
+    signed_in_response,
+    started_here,
 )
 from services.identity.schemas import CallbackSchema, IdTokenSchema, RefreshSchema, RolesSchema
 from services.identity.settings import IdentitySettings
@@ -20,8 +28,17 @@ from shared.keys import SubjectKeys
 from shared.rpc import PRIVACY, ServiceRpc, rpc
 from shared.service import DZDeskService
 from shared.web import (
-    PageQuery, decode_cursor, etag, http, json_body, json_response, page, page_limit,
-    problem_from_exception, required_if_match, time_and_id,
+    PageQuery,
+    decode_cursor,
+    etag,
+    http,
+    json_body,
+    json_response,
+    page,
+    page_limit,
+    problem_from_exception,
+    required_if_match,
+    time_and_id,
 )
 
 
@@ -53,21 +70,25 @@ class IdentityService(DZDeskService):
         return accounts.Context(self.db, self.directory, self.cipher, self.settings, utcnow())
 
     def _sign_in(self, request, ext, method):
-        signed_in = accounts.sign_in(self.context(), ext, device_of(request, self.settings.trusted_proxies),
-                                     method)
+        signed_in = accounts.sign_in(
+            self.context(), ext, device_of(request, self.settings.trusted_proxies), method
+        )
         return signed_in_response(signed_in, int(self.settings.refresh_ttl.total_seconds()))
 
     # --- sign-in -------------------------------------------------------------------------------
     @http("POST", "/v1/auth/google", body=IdTokenSchema)
     def sign_in_with_google(self, request):
         id_token = json_body(request, IdTokenSchema())["id_token"]
-        return self._sign_in(request, _verified(self.settings.google.verify, id_token), "google_id_token")
+        return self._sign_in(
+            request, _verified(self.settings.google.verify, id_token), "google_id_token"
+        )
 
     @http("POST", "/v1/auth/microsoft", body=IdTokenSchema)
     def sign_in_with_microsoft(self, request):
         id_token = json_body(request, IdTokenSchema())["id_token"]
-        return self._sign_in(request, _verified(self.settings.microsoft.verify, id_token),
-                             "microsoft_id_token")
+        return self._sign_in(
+            request, _verified(self.settings.microsoft.verify, id_token), "microsoft_id_token"
+        )
 
     @http("GET", "/v1/auth/microsoft/login", responses={302: None})
     def start_microsoft_sign_in(self, request):
@@ -76,8 +97,9 @@ class IdentityService(DZDeskService):
         except InvalidIdToken as exc:
             raise SignInUnavailable(exc.reason) from exc
         sessions.save_flow(self.directory.begin(PLATFORM_TENANT), flow)
-        return login_redirect(authorize_url, flow["state"],
-                              int(self.settings.login_flow_ttl.total_seconds()))
+        return login_redirect(
+            authorize_url, flow["state"], int(self.settings.login_flow_ttl.total_seconds())
+        )
 
     @http("GET", "/v1/auth/microsoft/callback")
     def finish_microsoft_sign_in(self, request):
@@ -85,11 +107,15 @@ class IdentityService(DZDeskService):
         state = CallbackSchema().load(query)["state"]
         if not started_here(request, state):
             # before any database work: a foreign state consumes nothing and writes nothing
-            return clear_login_state(problem_from_exception(
-                SignInRejected("this sign-in was not started in this browser")))
+            return clear_login_state(
+                problem_from_exception(
+                    SignInRejected("this sign-in was not started in this browser")
+                )
+            )
         ctx = self.context()
-        flow = sessions.take_flow(self.directory.begin(PLATFORM_TENANT), state, ctx.now,
-                                  self.settings.login_flow_ttl)
+        flow = sessions.take_flow(
+            self.directory.begin(PLATFORM_TENANT), state, ctx.now, self.settings.login_flow_ttl
+        )
         try:
             if flow is None:
                 raise SignInRejected("unknown or expired sign-in state")
@@ -97,8 +123,9 @@ class IdentityService(DZDeskService):
         except SignInRejected as exc:
             # answered, not raised: the consumed state must stay consumed
             return clear_login_state(problem_from_exception(exc))
-        signed_in = accounts.sign_in(ctx, ext, device_of(request, self.settings.trusted_proxies),
-                                     "microsoft_code")
+        signed_in = accounts.sign_in(
+            ctx, ext, device_of(request, self.settings.trusted_proxies), "microsoft_code"
+        )
         return browser_signed_in_response(signed_in, int(self.settings.refresh_ttl.total_seconds()))
 
     # --- own tokens ----------------------------------------------------------------------------
@@ -107,7 +134,9 @@ class IdentityService(DZDeskService):
         token = refresh_token_of(request, _optional_body(request, RefreshSchema())["refresh_token"])
         if not token:
             raise InvalidRefreshToken("send a refresh token or the session cookie")
-        refreshed = accounts.refresh(self.context(), token, device_of(request, self.settings.trusted_proxies))
+        refreshed = accounts.refresh(
+            self.context(), token, device_of(request, self.settings.trusted_proxies)
+        )
         if refreshed is None:
             return reuse_detected()
         return signed_in_response(refreshed, int(self.settings.refresh_ttl.total_seconds()))
@@ -121,8 +150,9 @@ class IdentityService(DZDeskService):
 
     @http("GET", "/v1/auth/jwks")
     def published_keys(self, request):
-        return json_response(members.published_keys(self.context()),
-                             headers={"Cache-Control": "public, max-age=300"})
+        return json_response(
+            members.published_keys(self.context()), headers={"Cache-Control": "public, max-age=300"}
+        )
 
     # --- the caller and the tenant -------------------------------------------------------------
     @http("GET", "/v1/me")
@@ -136,10 +166,12 @@ class IdentityService(DZDeskService):
         ctx = self.context()
         caller = members.principal(ctx, request)
         members.check_erasable(ctx, caller)
-        accepted = self.privacy.request_erasure(caller.tenant_id, caller.user_id, caller.user_id,
-                                                sorted(caller.roles))
-        return json_response(accepted, status=202,
-                             headers={"Location": f"/v1/privacy/requests/{accepted['id']}"})
+        accepted = self.privacy.request_erasure(
+            caller.tenant_id, caller.user_id, caller.user_id, sorted(caller.roles)
+        )
+        return json_response(
+            accepted, status=202, headers={"Location": f"/v1/privacy/requests/{accepted['id']}"}
+        )
 
     @http("GET", "/v1/tenant")
     def tenant(self, request):
@@ -154,8 +186,13 @@ class IdentityService(DZDeskService):
         require_roles(caller, "admin")
         limit, after = page_limit(request), decode_cursor(request, caller.tenant_id, time_and_id)
         found = store.list_users(ctx.db.begin(caller.tenant_id), limit + 1, after)
-        body = page(found, limit, lambda user: [user["joined_at"].isoformat(), user["id"]],
-                    request, caller.tenant_id)
+        body = page(
+            found,
+            limit,
+            lambda user: [user["joined_at"].isoformat(), user["id"]],
+            request,
+            caller.tenant_id,
+        )
         body["items"] = [store.public_user(user) for user in body["items"]]
         return body
 
@@ -203,13 +240,26 @@ class IdentityService(DZDeskService):
 
     def _rotate(self, due_after):
         ctx = self.context()
-        ring, rotated = keystore.rotate(self.directory.begin(PLATFORM_TENANT), self.settings.vault, ctx.now,
-                                        self.settings.retired_key_retention, only_if_due_after=due_after)
-        summary = {"current": ring.current.kid, "next": ring.next.kid,
-                   "published": [key.kid for key in ring.published(ctx.now, self.settings.retired_key_retention)]}
+        ring, rotated = keystore.rotate(
+            self.directory.begin(PLATFORM_TENANT),
+            self.settings.vault,
+            ctx.now,
+            self.settings.retired_key_retention,
+            only_if_due_after=due_after,
+        )
+        summary = {
+            "current": ring.current.kid,
+            "next": ring.next.kid,
+            "published": [
+                key.kid for key in ring.published(ctx.now, self.settings.retired_key_retention)
+            ],
+        }
         if rotated:
-            event = self.directory.new_event("signing_keys_rotated", "signing-keys", summary,
-                                             actor=system_actor("identity-key-rotation"))
+            event = self.directory.new_event(
+                "signing_keys_rotated",
+                "signing-keys",
+                summary,
+                actor=system_actor("identity-key-rotation"),
+            )
             self.directory.append("signing-keys", self.directory.version("signing-keys"), [event])
         return {**summary, "rotated": rotated}
-

@@ -40,16 +40,22 @@ def tenant_of(refresh_token: str) -> str:
 def _issue(conn, tenant_id, session_id, now) -> str:
     secret, _ = new_refresh_token()
     token = f"{tenant_id}.{secret}"
-    conn.execute("INSERT INTO refresh_tokens (tenant_id, token_hash, session_id, issued_at)"
-                 " VALUES (%s, %s, %s, %s)", (tenant_id, hash_refresh_token(token), session_id, now))
+    conn.execute(
+        "INSERT INTO refresh_tokens (tenant_id, token_hash, session_id, issued_at)"
+        " VALUES (%s, %s, %s, %s)",
+        (tenant_id, hash_refresh_token(token), session_id, now),
+    )
     return token
 
 
 def start(conn, tenant_id, user_id, now, ttl) -> tuple[str, str]:
     """A new session for the user: (session id, its first refresh token)."""
     session_id = str(uuid.uuid4())
-    conn.execute("INSERT INTO sessions (tenant_id, session_id, user_id, created_at, expires_at)"
-                 " VALUES (%s, %s, %s, %s, %s)", (tenant_id, session_id, user_id, now, now + ttl))
+    conn.execute(
+        "INSERT INTO sessions (tenant_id, session_id, user_id, created_at, expires_at)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        (tenant_id, session_id, user_id, now, now + ttl),
+    )
     return session_id, _issue(conn, tenant_id, session_id, now)
 
 
@@ -57,7 +63,9 @@ def _live_token(conn, refresh_token):
     return conn.execute(
         "SELECT t.session_id, s.user_id, t.rotated_at, s.revoked_at, s.expires_at"
         " FROM refresh_tokens t JOIN sessions s USING (tenant_id, session_id)"
-        " WHERE t.token_hash = %s FOR UPDATE OF t, s", (hash_refresh_token(refresh_token),)).fetchone()
+        " WHERE t.token_hash = %s FOR UPDATE OF t, s",
+        (hash_refresh_token(refresh_token),),
+    ).fetchone()
 
 
 def refresh(conn, tenant_id, refresh_token, now) -> Refreshed:
@@ -72,8 +80,10 @@ def refresh(conn, tenant_id, refresh_token, now) -> Refreshed:
     if rotated_at is not None:
         revoke(conn, session_id, REUSED, now)
         return Refreshed(session_id, user_id, None, reused=True)
-    conn.execute("UPDATE refresh_tokens SET rotated_at = %s WHERE token_hash = %s",
-                 (now, hash_refresh_token(refresh_token)))
+    conn.execute(
+        "UPDATE refresh_tokens SET rotated_at = %s WHERE token_hash = %s",
+        (now, hash_refresh_token(refresh_token)),
+    )
     return Refreshed(session_id, user_id, _issue(conn, tenant_id, session_id, now))
 
 
@@ -86,34 +96,57 @@ def session_of(conn, refresh_token) -> tuple[str, str] | None:
 
 
 def revoke(conn, session_id, reason, now) -> bool:
-    return conn.execute("UPDATE sessions SET revoked_at = %s, revoked_reason = %s"
-                        " WHERE session_id = %s AND revoked_at IS NULL",
-                        (now, reason, session_id)).rowcount == 1
+    return (
+        conn.execute(
+            "UPDATE sessions SET revoked_at = %s, revoked_reason = %s"
+            " WHERE session_id = %s AND revoked_at IS NULL",
+            (now, reason, session_id),
+        ).rowcount
+        == 1
+    )
 
 
 def revoke_all(conn, user_id, reason, now) -> list[str]:
-    rows = conn.execute("UPDATE sessions SET revoked_at = %s, revoked_reason = %s"
-                        " WHERE user_id = %s AND revoked_at IS NULL RETURNING session_id",
-                        (now, reason, user_id)).fetchall()
+    rows = conn.execute(
+        "UPDATE sessions SET revoked_at = %s, revoked_reason = %s"
+        " WHERE user_id = %s AND revoked_at IS NULL RETURNING session_id",
+        (now, reason, user_id),
+    ).fetchall()
     return [str(row[0]) for row in rows]
 
 
 def list_for(conn, user_id) -> list[dict]:
-    rows = conn.execute("SELECT session_id, created_at, expires_at, revoked_at, revoked_reason"
-                        " FROM sessions WHERE user_id = %s ORDER BY created_at", (user_id,)).fetchall()
-    return [{"id": str(sid), "created_at": created, "expires_at": expires, "revoked_at": revoked,
-             "revoked_reason": reason} for sid, created, expires, revoked, reason in rows]
+    rows = conn.execute(
+        "SELECT session_id, created_at, expires_at, revoked_at, revoked_reason"
+        " FROM sessions WHERE user_id = %s ORDER BY created_at",
+        (user_id,),
+    ).fetchall()
+    return [
+        {
+            "id": str(sid),
+            "created_at": created,
+            "expires_at": expires,
+            "revoked_at": revoked,
+            "revoked_reason": reason,
+        }
+        for sid, created, expires, revoked, reason in rows
+    ]
 
 
 # --- Microsoft sign-ins in flight (platform rows) ----------------------------------------------
 
+
 def save_flow(conn, flow: dict) -> None:
-    conn.execute("INSERT INTO login_flows (tenant_id, state, flow) VALUES (%s, %s, %s)",
-                 (PLATFORM_TENANT, flow["state"], Jsonb(flow)))
+    conn.execute(
+        "INSERT INTO login_flows (tenant_id, state, flow) VALUES (%s, %s, %s)",
+        (PLATFORM_TENANT, flow["state"], Jsonb(flow)),
+    )
 
 
 def take_flow(conn, state: str, now, ttl) -> dict | None:
     """The flow started with ``state``, consumed: a state is good for one callback only."""
     conn.execute("DELETE FROM login_flows WHERE created_at < %s", (now - ttl,))
-    row = conn.execute("DELETE FROM login_flows WHERE state = %s RETURNING flow", (state,)).fetchone()
+    row = conn.execute(
+        "DELETE FROM login_flows WHERE state = %s RETURNING flow", (state,)
+    ).fetchone()
     return row[0] if row else None

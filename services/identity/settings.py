@@ -25,7 +25,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from nameko.extensions import DependencyProvider
 
 from services.identity.federation import (
-    MICROSOFT_ISSUER_TEMPLATE, GoogleVerifier, MicrosoftAuthCodeFlow, MicrosoftVerifier,
+    MICROSOFT_ISSUER_TEMPLATE,
+    GoogleVerifier,
+    MicrosoftAuthCodeFlow,
+    MicrosoftVerifier,
 )
 from shared.crypto import MasterKey, decrypt_bytes, encrypt_bytes
 
@@ -93,20 +96,27 @@ def build_settings(config: dict) -> Settings:
         allowed_tenants=allowed or None,
     )
     flow = MicrosoftAuthCodeFlow(
-        str(config.get("MICROSOFT_CLIENT_ID", "")), str(config.get("MICROSOFT_CLIENT_SECRET", "")),
+        str(config.get("MICROSOFT_CLIENT_ID", "")),
+        str(config.get("MICROSOFT_CLIENT_SECRET", "")),
         config.get("MICROSOFT_AUTHORITY", MICROSOFT_AUTHORITY),
-        config.get("MICROSOFT_REDIRECT_URI", MICROSOFT_REDIRECT_URI), ["email"], microsoft,
+        config.get("MICROSOFT_REDIRECT_URI", MICROSOFT_REDIRECT_URI),
+        ["email"],
+        microsoft,
     )
     return Settings(
-        google=GoogleVerifier(_csv(config.get("GOOGLE_CLIENT_IDS")),
-                              config.get("GOOGLE_CERTS_URL", GOOGLE_CERTS_URL)),
-        microsoft=microsoft, microsoft_flow=flow,
+        google=GoogleVerifier(
+            _csv(config.get("GOOGLE_CLIENT_IDS")), config.get("GOOGLE_CERTS_URL", GOOGLE_CERTS_URL)
+        ),
+        microsoft=microsoft,
+        microsoft_flow=flow,
         vault=Vault(config.get("DZDESK_MASTER_KEY")),
         issuer=config.get("TOKEN_ISSUER", "dzdesk-identity"),
         audience=config.get("TOKEN_AUDIENCE", "dzdesk"),
         access_ttl=int(config.get("ACCESS_TOKEN_TTL", 600)),
         refresh_ttl=timedelta(seconds=int(config.get("REFRESH_TOKEN_TTL", 30 * 86400))),
-        rotation_interval=timedelta(seconds=int(config.get("SIGNING_KEY_ROTATION_INTERVAL", 7 * 86400))),
+        rotation_interval=timedelta(
+            seconds=int(config.get("SIGNING_KEY_ROTATION_INTERVAL", 7 * 86400))
+        ),
         login_flow_ttl=timedelta(seconds=int(config.get("LOGIN_FLOW_TTL", 600))),
         trusted_proxies=frozenset(_csv(config.get("TRUSTED_PROXIES", "127.0.0.1,::1"))),
     )

@@ -51,20 +51,27 @@ def lock_members(conn, lock=True) -> dict:
 
 def release_organization(conn) -> int:
     """Forget which organization the tenant serves: its next sign-in founds a new tenant."""
-    return conn.execute("DELETE FROM organizations WHERE tenant_id ="
-                        " NULLIF(current_setting('app.tenant_id', true), '')::uuid").rowcount
+    return conn.execute(
+        "DELETE FROM organizations WHERE tenant_id ="
+        " NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+    ).rowcount
 
 
 # --- directory -------------------------------------------------------------------------------
 
+
 def find_account(conn, account_hash) -> tuple[str, str] | None:
-    row = conn.execute("SELECT tenant_id, user_id FROM external_identities WHERE account_hash = %s",
-                       (account_hash,)).fetchone()
+    row = conn.execute(
+        "SELECT tenant_id, user_id FROM external_identities WHERE account_hash = %s",
+        (account_hash,),
+    ).fetchone()
     return (str(row[0]), str(row[1])) if row else None
 
 
 def find_organization(conn, org_hash) -> str | None:
-    row = conn.execute("SELECT tenant_id FROM organizations WHERE org_hash = %s", (org_hash,)).fetchone()
+    row = conn.execute(
+        "SELECT tenant_id FROM organizations WHERE org_hash = %s", (org_hash,)
+    ).fetchone()
     return str(row[0]) if row else None
 
 
@@ -75,14 +82,21 @@ def _claim(conn, statement, params):
 
 
 def claim_account(conn, account_hash, provider, tenant_id, user_id) -> None:
-    _claim(conn, "INSERT INTO external_identities (account_hash, provider, tenant_id, user_id)"
-                 " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-           (account_hash, provider, tenant_id, user_id))
+    _claim(
+        conn,
+        "INSERT INTO external_identities (account_hash, provider, tenant_id, user_id)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+        (account_hash, provider, tenant_id, user_id),
+    )
 
 
 def claim_organization(conn, org_hash, provider, tenant_id) -> None:
-    _claim(conn, "INSERT INTO organizations (org_hash, provider, tenant_id) VALUES (%s, %s, %s)"
-                 " ON CONFLICT DO NOTHING RETURNING 1", (org_hash, provider, tenant_id))
+    _claim(
+        conn,
+        "INSERT INTO organizations (org_hash, provider, tenant_id) VALUES (%s, %s, %s)"
+        " ON CONFLICT DO NOTHING RETURNING 1",
+        (org_hash, provider, tenant_id),
+    )
 
 
 def hold_organization(conn, org_hash, tenant_id) -> None:
@@ -98,28 +112,50 @@ def unlink_accounts(conn, user_id) -> int:
 
 
 def linked_provider(conn, user_id) -> str | None:
-    row = conn.execute("SELECT provider FROM external_identities WHERE user_id = %s", (user_id,)).fetchone()
+    row = conn.execute(
+        "SELECT provider FROM external_identities WHERE user_id = %s", (user_id,)
+    ).fetchone()
     return row[0] if row else None
 
 
 # --- projections -----------------------------------------------------------------------------
 
+
 def project(conn, envelope, profile=None) -> None:
     """Apply one tenant or user event to the read models; ``profile`` is its opened pii."""
     data, name = envelope.data, envelope.name
     if name == domain.TENANT_CREATED:
-        conn.execute("INSERT INTO tenants (tenant_id, kind, name, provider, version, created_at)"
-                     " VALUES (%s, %s, %s, %s, %s, %s)",
-                     (envelope.tenant_id, data["kind"], data["name"], data["provider"],
-                      envelope.stream_version, envelope.occurred_at))
+        conn.execute(
+            "INSERT INTO tenants (tenant_id, kind, name, provider, version, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (
+                envelope.tenant_id,
+                data["kind"],
+                data["name"],
+                data["provider"],
+                envelope.stream_version,
+                envelope.occurred_at,
+            ),
+        )
     elif name == domain.USER_JOINED:
         profile = profile or {}
-        conn.execute("INSERT INTO users (tenant_id, user_id, name, email, roles, provider, joined_at)"
-                     " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                     (envelope.tenant_id, data["user_id"], profile.get("name"), profile.get("email"),
-                      data["roles"], data["provider"], envelope.occurred_at))
+        conn.execute(
+            "INSERT INTO users (tenant_id, user_id, name, email, roles, provider, joined_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                envelope.tenant_id,
+                data["user_id"],
+                profile.get("name"),
+                profile.get("email"),
+                data["roles"],
+                data["provider"],
+                envelope.occurred_at,
+            ),
+        )
     elif name == domain.MEMBER_ROLES_CHANGED:
-        conn.execute("UPDATE users SET roles = %s WHERE user_id = %s", (data["roles"], data["user_id"]))
+        conn.execute(
+            "UPDATE users SET roles = %s WHERE user_id = %s", (data["roles"], data["user_id"])
+        )
     elif name == domain.MEMBER_ERASED:
         conn.execute("UPDATE users SET roles = '{}' WHERE user_id = %s", (data["user_id"],))
     if envelope.stream_id.startswith("tenant-"):
@@ -134,7 +170,8 @@ def rectify_profile(conn, user_id, changes) -> int:
     return conn.execute(
         "UPDATE users SET name = coalesce(%s, name), email = coalesce(%s, email)"
         " WHERE user_id = %s AND erased_at IS NULL",
-        (changes.get("name"), changes.get("email"), user_id)).rowcount
+        (changes.get("name"), changes.get("email"), user_id),
+    ).rowcount
 
 
 def erase_profile(conn, user_id) -> int:
@@ -142,7 +179,8 @@ def erase_profile(conn, user_id) -> int:
     return conn.execute(
         "UPDATE users SET name = %s, email = %s, erased_at = coalesce(erased_at, now())"
         " WHERE user_id = %s AND (name IS DISTINCT FROM %s OR email IS DISTINCT FROM %s)",
-        (ERASED, ERASED, user_id, ERASED, ERASED)).rowcount
+        (ERASED, ERASED, user_id, ERASED, ERASED),
+    ).rowcount
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -152,9 +190,16 @@ _USER_COLUMNS = "user_id, name, email, roles, provider, joined_at, last_sign_in_
 
 def _user(row) -> dict:
     user_id, name, email, roles, provider, joined_at, last_sign_in_at, erased_at = row
-    return {"id": str(user_id), "name": name, "email": email, "roles": sorted(roles),
-            "provider": provider, "joined_at": joined_at, "last_sign_in_at": last_sign_in_at,
-            "erased_at": erased_at}
+    return {
+        "id": str(user_id),
+        "name": name,
+        "email": email,
+        "roles": sorted(roles),
+        "provider": provider,
+        "joined_at": joined_at,
+        "last_sign_in_at": last_sign_in_at,
+        "erased_at": erased_at,
+    }
 
 
 def public_user(user: dict) -> dict:
@@ -166,7 +211,9 @@ def get_user(conn, user_id) -> dict | None:
         user_id = uuid.UUID(str(user_id))
     except ValueError:
         return None
-    row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = %s", (user_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = %s", (user_id,)
+    ).fetchone()
     return _user(row) if row else None
 
 
@@ -181,8 +228,11 @@ def _uuids(values) -> list[uuid.UUID]:
 
 
 def get_users(conn, user_ids) -> list[dict]:
-    rows = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ANY(%s::uuid[])"
-                        " ORDER BY joined_at, user_id", (_uuids(user_ids),)).fetchall()
+    rows = conn.execute(
+        f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ANY(%s::uuid[])"
+        " ORDER BY joined_at, user_id",
+        (_uuids(user_ids),),
+    ).fetchall()
     return [_user(row) for row in rows]
 
 
@@ -200,16 +250,26 @@ def list_users(conn, limit=None, after=None) -> list[dict]:
 
 
 def get_tenant(conn) -> dict | None:
-    row = conn.execute("SELECT tenant_id, kind, name, provider, version, created_at FROM tenants").fetchone()
+    row = conn.execute(
+        "SELECT tenant_id, kind, name, provider, version, created_at FROM tenants"
+    ).fetchone()
     if row is None:
         return None
     tenant_id, kind, name, provider, version, created_at = row
-    return {"id": str(tenant_id), "name": name, "kind": kind, "provider": provider,
-            "version": version, "created_at": created_at}
+    return {
+        "id": str(tenant_id),
+        "name": name,
+        "kind": kind,
+        "provider": provider,
+        "version": version,
+        "created_at": created_at,
+    }
 
 
 def subject_events(conn, user_id) -> list[dict]:
     """Stored envelopes about the user (their pii still sealed), oldest first."""
-    rows = conn.execute("SELECT envelope FROM events WHERE envelope->'data'->>'user_id' = %s"
-                        " ORDER BY position", (str(user_id),)).fetchall()
+    rows = conn.execute(
+        "SELECT envelope FROM events WHERE envelope->'data'->>'user_id' = %s ORDER BY position",
+        (str(user_id),),
+    ).fetchall()
     return [row[0] for row in rows]

@@ -28,23 +28,37 @@ def export_subject(ctx, tenant_id, subject_id) -> dict:
     events = []
     for envelope in store.subject_events(conn, subject_id):
         opened = ctx.cipher.open(tenant_id, envelope.get("pii"))
-        events.append({"event_type": envelope["event_type"], "occurred_at": envelope["occurred_at"],
-                       "data": envelope["data"], "personal_data": opened})
+        events.append(
+            {
+                "event_type": envelope["event_type"],
+                "occurred_at": envelope["occurred_at"],
+                "data": envelope["data"],
+                "personal_data": opened,
+            }
+        )
     provider = store.linked_provider(conn, subject_id) if user else None
-    return _plain({
-        "service": SERVICE, "tenant_id": str(tenant_id), "subject_id": str(subject_id),
-        "profile": user, "external_identity": {"provider": provider} if provider else None,
-        "sessions": sessions.list_for(conn, subject_id) if user else [],
-        "events": events,
-    })
+    return _plain(
+        {
+            "service": SERVICE,
+            "tenant_id": str(tenant_id),
+            "subject_id": str(subject_id),
+            "profile": user,
+            "external_identity": {"provider": provider} if provider else None,
+            "sessions": sessions.list_for(conn, subject_id) if user else [],
+            "events": events,
+        }
+    )
 
 
 def purge_subject(ctx, tenant_id, subject_id, request_id) -> dict:
     """Remove the user's derived plaintext and access; idempotent (a repeat purges nothing)."""
     conn = ctx.db.begin(tenant_id)
     if store.get_user(conn, subject_id) is None:
-        return {"service": SERVICE, "request_id": request_id,
-                "purged": {"profile": 0, "sessions": 0, "external_identities": 0, "memberships": 0}}
+        return {
+            "service": SERVICE,
+            "request_id": request_id,
+            "purged": {"profile": 0, "sessions": 0, "external_identities": 0, "memberships": 0},
+        }
     subject_id = str(subject_id)
     members = store.lock_members(conn)
     version, member = store.load_member(ctx.db, subject_id)
@@ -57,27 +71,47 @@ def purge_subject(ctx, tenant_id, subject_id, request_id) -> dict:
     revoked = sessions.revoke_all(conn, subject_id, sessions.ERASURE, ctx.now)
     for session_id in revoked:
         stream = store.session_stream(session_id)
-        ctx.db.append(stream, ctx.db.version(stream), [ctx.db.new_event(
-            "session_revoked", stream, {"user_id": subject_id, "session_id": session_id,
-                                        "reason": sessions.ERASURE}, actor=actor)])
+        ctx.db.append(
+            stream,
+            ctx.db.version(stream),
+            [
+                ctx.db.new_event(
+                    "session_revoked",
+                    stream,
+                    {"user_id": subject_id, "session_id": session_id, "reason": sessions.ERASURE},
+                    actor=actor,
+                )
+            ],
+        )
     stream = store.user_stream(subject_id)
-    envelopes = [ctx.db.new_event(d.name, stream, {**d.data, "request_id": request_id}, actor=actor)
-                 for d in decisions]
+    envelopes = [
+        ctx.db.new_event(d.name, stream, {**d.data, "request_id": request_id}, actor=actor)
+        for d in decisions
+    ]
     ctx.db.append(stream, version, envelopes)
     for offset, envelope in enumerate(envelopes, 1):
         store.project(conn, envelope.with_version(version + offset))
     if decisions and not set(members) - {subject_id}:
         store.release_organization(conn)  # nobody left: no later sign-in inherits the tenant
-    return {"service": SERVICE, "request_id": request_id, "purged": {
-        "profile": store.erase_profile(conn, subject_id), "sessions": len(revoked),
-        "external_identities": store.unlink_accounts(conn, subject_id),
-        "memberships": len(envelopes)}}
+    return {
+        "service": SERVICE,
+        "request_id": request_id,
+        "purged": {
+            "profile": store.erase_profile(conn, subject_id),
+            "sessions": len(revoked),
+            "external_identities": store.unlink_accounts(conn, subject_id),
+            "memberships": len(envelopes),
+        },
+    }
 
 
 def rectify_subject(ctx, tenant_id, subject_id, changes) -> dict:
     """Corrected name and/or email: a new sealed event, then the read model."""
-    changes = {key: value for key, value in RectifySchema().load(changes or {}).items()
-               if value is not None}
+    changes = {
+        key: value
+        for key, value in RectifySchema().load(changes or {}).items()
+        if value is not None
+    }
     conn = ctx.db.begin(tenant_id)
     user = store.get_user(conn, subject_id)
     if user is None or user["erased_at"] is not None or not changes:
@@ -85,9 +119,14 @@ def rectify_subject(ctx, tenant_id, subject_id, changes) -> dict:
     subject_id = str(subject_id)
     stream = store.user_stream(subject_id)
     event = ctx.db.new_event(
-        PROFILE_RECTIFIED, stream, {"user_id": subject_id, "fields": sorted(changes)},
+        PROFILE_RECTIFIED,
+        stream,
+        {"user_id": subject_id, "fields": sorted(changes)},
         actor=system_actor("privacy-rectification"),
-        pii=ctx.cipher.seal(tenant_id, {field: (subject_id, value) for field, value in changes.items()}))
+        pii=ctx.cipher.seal(
+            tenant_id, {field: (subject_id, value) for field, value in changes.items()}
+        ),
+    )
     ctx.db.append(stream, ctx.db.version(stream), [event])
     store.rectify_profile(conn, subject_id, changes)
     return {"service": SERVICE, "subject_id": subject_id, "rectified": sorted(changes)}

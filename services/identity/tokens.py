@@ -42,26 +42,42 @@ class SigningKey:
         return cls(_thumbprint(private_key), private_key, now, state)
 
     @classmethod
-    def from_private_bytes(cls, kid: str, raw: bytes, created_at: datetime, state: str,
-                           retired_at: datetime | None = None) -> "SigningKey":
+    def from_private_bytes(
+        cls,
+        kid: str,
+        raw: bytes,
+        created_at: datetime,
+        state: str,
+        retired_at: datetime | None = None,
+    ) -> "SigningKey":
         """Rebuild a stored key; ``raw`` is what :meth:`private_bytes` returned."""
         return cls(kid, Ed25519PrivateKey.from_private_bytes(raw), created_at, state, retired_at)
 
     def private_bytes(self) -> bytes:
         """The raw 32-byte private key, for storage (encrypt it before it reaches a table)."""
         return self.private_key.private_bytes(
-            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
         )
 
     def public_jwk(self) -> dict:
-        return {"kty": "OKP", "crv": "Ed25519", "x": _public_x(self.private_key),
-                "kid": self.kid, "use": "sig", "alg": "EdDSA"}
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": _public_x(self.private_key),
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "EdDSA",
+        }
 
 
 def _public_x(private_key: Ed25519PrivateKey) -> str:
-    return _b64url(private_key.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    ))
+    return _b64url(
+        private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+    )
 
 
 def _thumbprint(private_key: Ed25519PrivateKey) -> str:
@@ -103,15 +119,20 @@ class KeyRing:
         """next -> current, current -> retired, and a fresh next key."""
         if self.next is None:
             raise ValueError("no next key to promote: it must be published before it signs")
-        promoted = {self.current.kid: replace(self.current, state=RETIRED, retired_at=now),
-                    self.next.kid: replace(self.next, state=CURRENT)}
+        promoted = {
+            self.current.kid: replace(self.current, state=RETIRED, retired_at=now),
+            self.next.kid: replace(self.next, state=CURRENT),
+        }
         keys = tuple(promoted.get(key.kid, key) for key in self.keys)
         return KeyRing(keys + (SigningKey.generate(now, NEXT),))
 
     def published(self, now: datetime, retain_retired_for: timedelta) -> list[SigningKey]:
         """Keys verifiers must know: next, current, and retired ones whose tokens may still live."""
-        return [key for key in self.keys
-                if key.state != RETIRED or key.retired_at + retain_retired_for > now]
+        return [
+            key
+            for key in self.keys
+            if key.state != RETIRED or key.retired_at + retain_retired_for > now
+        ]
 
     def prune(self, now: datetime, retain_retired_for: timedelta) -> "KeyRing":
         """Drop retired keys that no live token can refer to any more."""
@@ -126,19 +147,37 @@ def jwks(keys) -> dict:
     return {"keys": [key.public_jwk() for key in keys]}
 
 
-def mint_access_token(key: SigningKey, issuer: str, audience: str, user_id: str, tenant_id: str,
-                      roles, ttl_seconds: int, now: datetime) -> str:
+def mint_access_token(
+    key: SigningKey,
+    issuer: str,
+    audience: str,
+    user_id: str,
+    tenant_id: str,
+    roles,
+    ttl_seconds: int,
+    now: datetime,
+) -> str:
     """A short-lived access JWT (RFC 9068 ``at+jwt``) signed by the current key."""
     if key.state != CURRENT:
         raise ValueError(f"only the current key signs tokens, not a {key.state} one")
     issued_at = int(now.timestamp())
     claims = {
-        "iss": issuer, "aud": audience, "sub": str(user_id), "tenant_id": str(tenant_id),
-        "roles": sorted(set(roles)), "iat": issued_at, "nbf": issued_at,
-        "exp": issued_at + int(ttl_seconds), "jti": str(uuid.uuid4()),
+        "iss": issuer,
+        "aud": audience,
+        "sub": str(user_id),
+        "tenant_id": str(tenant_id),
+        "roles": sorted(set(roles)),
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": issued_at + int(ttl_seconds),
+        "jti": str(uuid.uuid4()),
     }
-    return jwt.encode(claims, key.private_key, algorithm="EdDSA",
-                      headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE})
+    return jwt.encode(
+        claims,
+        key.private_key,
+        algorithm="EdDSA",
+        headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE},
+    )
 
 
 def hash_refresh_token(token: str) -> str:

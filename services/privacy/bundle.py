@@ -9,7 +9,7 @@ import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from shared.crypto import CipherError, decrypt_bytes, encrypt_bytes
@@ -44,7 +44,11 @@ DEFAULT_DESCRIPTIONS: Mapping[str, PartDescription] = {
     "identity": PartDescription(
         holds="your account: name, email address, avatar, Google or Microsoft sign-in identities, "
         "organization memberships and roles, sessions with their IP addresses and user agents",
-        purposes=("sign-in and authentication", "role-based access control", "account administration"),
+        purposes=(
+            "sign-in and authentication",
+            "role-based access control",
+            "account administration",
+        ),
         recipients=(_ORGANIZATION, "DZDesk as processor"),
         retention="while your account exists; deleted within 30 days of an erasure request",
     ),
@@ -71,8 +75,11 @@ DEFAULT_DESCRIPTIONS: Mapping[str, PartDescription] = {
     "ai": PartDescription(
         holds="suggestions, summaries and similarity-index entries derived from your ticket text",
         purposes=("ticket triage", "finding similar and duplicate tickets", "summaries"),
-        recipients=(_ORGANIZATION, "an external AI provider only if your organization enables one, "
-                    "and then only with personal data redacted"),
+        recipients=(
+            _ORGANIZATION,
+            "an external AI provider only if your organization enables one, "
+            "and then only with personal data redacted",
+        ),
         retention="per-tenant models and indexes; your text removed from them on erasure",
     ),
 }
@@ -80,22 +87,39 @@ DEFAULT_DESCRIPTIONS: Mapping[str, PartDescription] = {
 
 def _canonical_json(value: Any) -> bytes:
     try:
-        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False).encode()
+        return json.dumps(
+            value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False
+        ).encode()
     except (TypeError, ValueError) as exc:
         raise BundleError(f"export data is not plain JSON: {exc}") from exc
 
 
 def _zip_info(name: str, generated_at: datetime) -> zipfile.ZipInfo:
-    stamp = generated_at.astimezone(timezone.utc)
-    info = zipfile.ZipInfo(name, date_time=(max(stamp.year, 1980), stamp.month, stamp.day,
-                                            stamp.hour, stamp.minute, stamp.second))
+    stamp = generated_at.astimezone(UTC)
+    info = zipfile.ZipInfo(
+        name,
+        date_time=(
+            max(stamp.year, 1980),
+            stamp.month,
+            stamp.day,
+            stamp.hour,
+            stamp.minute,
+            stamp.second,
+        ),
+    )
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     return info
 
 
-def write_bundle(out: IO[bytes], tenant_id: str, subject_id: str, parts: Mapping[str, Any],
-                 generated_at: datetime, descriptions: Mapping[str, PartDescription] | None = None) -> dict:
+def write_bundle(
+    out: IO[bytes],
+    tenant_id: str,
+    subject_id: str,
+    parts: Mapping[str, Any],
+    generated_at: datetime,
+    descriptions: Mapping[str, PartDescription] | None = None,
+) -> dict:
     """Write the ZIP to `out` (one `<service>.json` per part, then manifest.json); returns the manifest."""
     if generated_at.tzinfo is None:
         raise BundleError("generated_at must be timezone-aware")
@@ -106,34 +130,43 @@ def write_bundle(out: IO[bytes], tenant_id: str, subject_id: str, parts: Mapping
             if not _PART_NAME.match(service) or service == "manifest":
                 raise BundleError(f"{service!r} cannot name a file in the bundle")
             if service not in known:
-                raise BundleError(f"no description of what the {service!r} part holds; the manifest must say")
+                raise BundleError(
+                    f"no description of what the {service!r} part holds; the manifest must say"
+                )
             content = _canonical_json(parts[service])
             name = f"{service}.json"
             archive.writestr(_zip_info(name, generated_at), content)
             description = known[service]
-            files.append({
-                "name": name,
-                "service": service,
-                "sha256": hashlib.sha256(content).hexdigest(),
-                "bytes": len(content),
-                "holds": description.holds,
-                "purposes": list(description.purposes),
-                "recipients": list(description.recipients),
-                "retention": description.retention,
-            })
+            files.append(
+                {
+                    "name": name,
+                    "service": service,
+                    "sha256": hashlib.sha256(content).hexdigest(),
+                    "bytes": len(content),
+                    "holds": description.holds,
+                    "purposes": list(description.purposes),
+                    "recipients": list(description.recipients),
+                    "retention": description.retention,
+                }
+            )
         manifest = {
             "format": BUNDLE_FORMAT,
             "tenant_id": str(tenant_id),
             "subject_id": str(subject_id),
-            "generated_at": generated_at.astimezone(timezone.utc).isoformat(),
+            "generated_at": generated_at.astimezone(UTC).isoformat(),
             "files": files,
         }
         archive.writestr(_zip_info(MANIFEST_NAME, generated_at), _canonical_json(manifest))
     return manifest
 
 
-def build_bundle(tenant_id: str, subject_id: str, parts: Mapping[str, Any], generated_at: datetime,
-                 descriptions: Mapping[str, PartDescription] | None = None) -> bytes:
+def build_bundle(
+    tenant_id: str,
+    subject_id: str,
+    parts: Mapping[str, Any],
+    generated_at: datetime,
+    descriptions: Mapping[str, PartDescription] | None = None,
+) -> bytes:
     """The bundle as bytes (see write_bundle)."""
     buffer = io.BytesIO()
     write_bundle(buffer, tenant_id, subject_id, parts, generated_at, descriptions)
@@ -150,9 +183,16 @@ def verify_bundle(bundle: bytes | IO[bytes]) -> dict:
                 raise BundleIntegrityError([f"{MANIFEST_NAME} is missing"])
             manifest = json.loads(archive.read(MANIFEST_NAME))
             listed = [entry["name"] for entry in manifest["files"]]
-            problems = [f"{name} appears more than once" for name in sorted(set(names)) if names.count(name) > 1]
-            problems += [f"{name} is not listed in the manifest" for name in names
-                         if name != MANIFEST_NAME and name not in listed]
+            problems = [
+                f"{name} appears more than once"
+                for name in sorted(set(names))
+                if names.count(name) > 1
+            ]
+            problems += [
+                f"{name} is not listed in the manifest"
+                for name in names
+                if name != MANIFEST_NAME and name not in listed
+            ]
             for entry in manifest["files"]:
                 if entry["name"] not in names:
                     problems.append(f"{entry['name']} is listed but missing")
@@ -178,4 +218,6 @@ def decrypt_bundle(blob: bytes, key: bytes, context: str = "") -> bytes:
     try:
         return decrypt_bytes(key, blob, _bundle_context(context))
     except CipherError as exc:
-        raise BundleError("the stored export bundle cannot be decrypted (wrong key, context or tampered)") from exc
+        raise BundleError(
+            "the stored export bundle cannot be decrypted (wrong key, context or tampered)"
+        ) from exc

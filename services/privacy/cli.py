@@ -1,4 +1,5 @@
 """The dzdesk-keys command: rotate privacy's master key, see which versions still wrap keys."""
+
 import argparse
 import base64
 import json
@@ -16,11 +17,15 @@ def _parser():
     parser = argparse.ArgumentParser(prog="dzdesk-keys", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     rotate = commands.add_parser(
-        "rotate-master", help="re-wrap every subject and export key under the current master key "
-        "(the first of DZDESK_MASTER_KEYS); safe to run while privacy serves, and again")
+        "rotate-master",
+        help="re-wrap every subject and export key under the current master key "
+        "(the first of DZDESK_MASTER_KEYS); safe to run while privacy serves, and again",
+    )
     rotate.add_argument("--batch", type=int, default=500, help="keys per batch (default 500)")
     commands.add_parser("status", help="how many live keys each master key version wraps")
-    commands.add_parser("new-master-key", help="print a fresh master key (base64 of 32 random bytes)")
+    commands.add_parser(
+        "new-master-key", help="print a fresh master key (base64 of 32 random bytes)"
+    )
     return parser
 
 
@@ -39,8 +44,9 @@ def main(argv=None, env=None):
     except MasterKeyError as error:
         print(f"dzdesk-keys: {error}", file=sys.stderr)
         return EXIT_USAGE
-    done = rotate_master(master_keys, config.database_url("privacy", "app", env), system_url,
-                         max(1, args.batch))
+    done = rotate_master(
+        master_keys, config.database_url("privacy", "app", env), system_url, max(1, args.batch)
+    )
     print(json.dumps(done))
     return EXIT_OK
 

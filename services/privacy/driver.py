@@ -6,6 +6,7 @@ mark the calls it hands out as awaited and commit together with the events; (2) 
 participants with a timeout; (3) lock the saga again and record the outcomes. A process that
 dies between (1) and (3) leaves calls awaited; the receipt timeout turns them into retries.
 """
+
 import eventlet
 import eventlet.hubs
 import psycopg
@@ -28,10 +29,17 @@ class SagaDriver(BackgroundLoop, DependencyProvider):
         self.config = config
         self.master_keys = MasterKeyRing.from_config(config)
         self.interval = float(setting(config, "PRIVACY_SAGA_POLL_SECONDS", 1.0))
-        self.pool = ConnectionPool(config["DATABASE_URL"], min_size=1, max_size=2, open=False,
-                                   name="privacy-sagas", kwargs={"autocommit": False})
-        self.caller = ParticipantCaller(config["AMQP_URI"],
-                                        float(setting(config, "PRIVACY_RPC_TIMEOUT_SECONDS", 30)))
+        self.pool = ConnectionPool(
+            config["DATABASE_URL"],
+            min_size=1,
+            max_size=2,
+            open=False,
+            name="privacy-sagas",
+            kwargs={"autocommit": False},
+        )
+        self.caller = ParticipantCaller(
+            config["AMQP_URI"], float(setting(config, "PRIVACY_RPC_TIMEOUT_SECONDS", 30))
+        )
         self.system = None
         self.idle_interval = self.interval
 
@@ -64,8 +72,10 @@ class SagaDriver(BackgroundLoop, DependencyProvider):
         """Advance every saga due now; returns how many moved."""
         if self.system is None:
             self.system = psycopg.connect(self.config["SYSTEM_DATABASE_URL"], autocommit=True)
-        return sum(self.step(tenant_id, request_id)
-                   for tenant_id, request_id in store.due_requests(self.system))
+        return sum(
+            self.step(tenant_id, request_id)
+            for tenant_id, request_id in store.due_requests(self.system)
+        )
 
     def transaction(self, tenant_id):
         """Committed at the end of the block, rolled back when it raises."""
@@ -84,7 +94,9 @@ class SagaDriver(BackgroundLoop, DependencyProvider):
         if self._caches_may_hold_key(step.saga, calls):
             outcomes = [(False, "key shredding not yet announced to every service")] * len(calls)
         else:
-            outcomes = self.caller.call_all([(name, method, args) for name, method, args, _ in calls])
+            outcomes = self.caller.call_all(
+                [(name, method, args) for name, method, args, _ in calls]
+            )
         with self.transaction(tenant_id) as conn:
             step = self._step(conn, store.load_request(conn, request_id, lock="wait"))
             for (name, method, _, attempt), (ok, result) in zip(calls, outcomes):

@@ -1,7 +1,18 @@
 """Privacy's event types: each data field's class (ids, kinds and instants; no personal text)."""
+
 from marshmallow import fields
 
-from shared.classified import Counts, Digest, EventData, Id, Public, Slug, Slugs, Timestamp, register
+from shared.classified import (
+    Counts,
+    Digest,
+    EventData,
+    Id,
+    Public,
+    Slug,
+    Slugs,
+    Timestamp,
+    register,
+)
 
 P = "privacy."
 KINDS = ("erasure", "export", "rectification")

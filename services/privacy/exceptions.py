@@ -1,4 +1,5 @@
 """Privacy's errors, each with the HTTP status the web layer answers with."""
+
 from shared.errors import HttpError
 
 

@@ -1,4 +1,5 @@
 """Export data at rest: a fresh key per request (wrapped by the master keys), sealed parts, the bundle."""
+
 import json
 from datetime import datetime
 

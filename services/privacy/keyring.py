@@ -1,4 +1,5 @@
 """The subject keyring in privacy's database: get or create, re-wrap, and shred (crypto-shredding)."""
+
 from shared.crypto import MasterKeyRing, new_data_key
 
 
@@ -16,10 +17,13 @@ class Keyring:
             self.conn.execute(
                 "INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, master_key_id,"
                 " master_key_version) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (tenant_id, subject_id, wrapped, self.master_keys.current.key_id, version))
+                (tenant_id, subject_id, wrapped, self.master_keys.current.key_id, version),
+            )
         row = self.conn.execute(
             "SELECT wrapped_key, master_key_version, master_key_id FROM subject_keys"
-            " WHERE tenant_id = %s AND subject_id = %s", (tenant_id, subject_id)).fetchone()
+            " WHERE tenant_id = %s AND subject_id = %s",
+            (tenant_id, subject_id),
+        ).fetchone()
         if row is None or row[0] is None:
             return None  # never created, or shredded: the tombstone stays
         return self.master_keys.unwrap(bytes(row[0]), tenant_id, subject_id, row[1], row[2])
@@ -31,13 +35,18 @@ class Keyring:
             "SELECT subject_id, wrapped_key, master_key_version, master_key_id FROM subject_keys"
             " WHERE subject_id = ANY(%s) AND shredded_at IS NULL"
             " AND master_key_version IS DISTINCT FROM %s FOR UPDATE",
-            (list(subject_ids), target)).fetchall()
+            (list(subject_ids), target),
+        ).fetchall()
         for subject_id, wrapped, version, key_id in rows:
-            data_key = self.master_keys.unwrap(bytes(wrapped), tenant_id, subject_id, version, key_id)
+            data_key = self.master_keys.unwrap(
+                bytes(wrapped), tenant_id, subject_id, version, key_id
+            )
             _, rewrapped = self.master_keys.wrap(data_key, tenant_id, subject_id)
             self.conn.execute(
                 "UPDATE subject_keys SET wrapped_key = %s, master_key_version = %s, master_key_id = %s"
-                " WHERE subject_id = %s", (rewrapped, target, self.master_keys.current.key_id, subject_id))
+                " WHERE subject_id = %s",
+                (rewrapped, target, self.master_keys.current.key_id, subject_id),
+            )
         return len(rows)
 
     def shred(self, tenant_id, subject_id):
@@ -47,5 +56,6 @@ class Keyring:
             " VALUES (%s, %s, NULL, now()) ON CONFLICT (tenant_id, subject_id) DO UPDATE"
             " SET wrapped_key = NULL, master_key_id = NULL, master_key_version = NULL, shredded_at = now()"
             " WHERE subject_keys.shredded_at IS NULL RETURNING 1",
-            (tenant_id, subject_id)).fetchone()
+            (tenant_id, subject_id),
+        ).fetchone()
         return row is not None

@@ -1,12 +1,12 @@
 """Calls to privacy participants (purge_subject, export_subject, rectify_subject) with a timeout."""
+
 import eventlet
 import structlog
 from eventlet.greenpool import GreenPool
 from eventlet.semaphore import Semaphore
 
-from shared.rpc import ClusterRpcClient
-
 from shared.logs import describe_error
+from shared.rpc import ClusterRpcClient
 
 log = structlog.get_logger()
 
@@ -40,11 +40,17 @@ class ParticipantCaller:
                 with eventlet.Timeout(self.timeout * 2):
                     result = getattr(getattr(proxy, participant), method)(*args)
                 if not isinstance(result, dict):
-                    raise ParticipantError(f"{method} returned {type(result).__name__}, not an object")
+                    raise ParticipantError(
+                        f"{method} returned {type(result).__name__}, not an object"
+                    )
                 return True, result
             except (Exception, eventlet.Timeout) as exc:
-                log.warning("privacy participant call failed", participant=participant,
-                            method=method, error=type(exc).__name__)
+                log.warning(
+                    "privacy participant call failed",
+                    participant=participant,
+                    method=method,
+                    error=type(exc).__name__,
+                )
                 self._discard(participant)
                 return False, describe_error(exc)[:300]
 

@@ -1,4 +1,5 @@
 """Privacy policy versions: platform admins publish, users accept, everyone reads the current one."""
+
 from services.privacy import store
 from services.privacy.exceptions import PolicyExists, PolicyNotFound
 from services.privacy.requests import setting
@@ -22,14 +23,28 @@ def require_platform_admin(principal, config):
 def publish(unit, body, actor):
     """Store the version and announce it platform-wide (notifications reach every tenant)."""
     unit.begin(PLATFORM_TENANT)
-    published_at = store.publish_policy(unit.conn, body["version"], body["title"],
-                                        body.get("summary"), body.get("url"), actor["user_id"])
+    published_at = store.publish_policy(
+        unit.conn,
+        body["version"],
+        body["title"],
+        body.get("summary"),
+        body.get("url"),
+        actor["user_id"],
+    )
     if published_at is None:
         raise PolicyExists(f"policy version {body['version']} is already published")
     stream = f"policy-{body['version']}"
-    published = unit.new_event("policy_published", stream, {
-        "version": body["version"], "title": body["title"], "url": body.get("url"),
-        "published_at": published_at.isoformat()}, actor=actor)
+    published = unit.new_event(
+        "policy_published",
+        stream,
+        {
+            "version": body["version"],
+            "title": body["title"],
+            "url": body.get("url"),
+            "published_at": published_at.isoformat(),
+        },
+        actor=actor,
+    )
     unit.append(stream, 0, [published])
     return {**body, "published_at": published_at.isoformat()}
 
@@ -39,9 +54,12 @@ def current(conn, user_id):
     if policy is None:
         raise PolicyNotFound("no privacy policy has been published yet")
     accepted_at = store.acceptance(conn, user_id, policy["version"])
-    return {**policy, "published_at": policy["published_at"].isoformat(),
-            "accepted": accepted_at is not None,
-            "accepted_at": accepted_at and accepted_at.isoformat()}
+    return {
+        **policy,
+        "published_at": policy["published_at"].isoformat(),
+        "accepted": accepted_at is not None,
+        "accepted_at": accepted_at and accepted_at.isoformat(),
+    }
 
 
 def accept(unit, user_id, version, actor):
@@ -51,7 +69,8 @@ def accept(unit, user_id, version, actor):
     accepted_at, first = store.accept_policy(unit.conn, user_id, version)
     if first:
         stream = f"acceptances-{user_id}"
-        event = unit.new_event("policy_accepted", stream, {"user_id": user_id, "version": version},
-                               actor=actor)
+        event = unit.new_event(
+            "policy_accepted", stream, {"user_id": user_id, "version": version}, actor=actor
+        )
         unit.append(stream, unit.version(stream), [event])
     return {"version": version, "accepted": True, "accepted_at": accepted_at.isoformat()}, first

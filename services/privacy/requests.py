@@ -1,4 +1,5 @@
 """Data-subject requests: who may file them, which saga runs them, and the saga timings from config."""
+
 from __future__ import annotations
 
 import os
@@ -51,10 +52,17 @@ def saga_policy(config) -> SagaPolicy:
 
 
 def start_saga(kind, request_id, tenant_id, subject_id, requested_by, roles, now, config):
-    return SAGAS[kind].start(request_id, tenant_id, subject_id, requested_by, sorted(roles), now,
-                             participants(config, kind), policy=saga_policy(config))
+    return SAGAS[kind].start(
+        request_id,
+        tenant_id,
+        subject_id,
+        requested_by,
+        sorted(roles),
+        now,
+        participants(config, kind),
+        policy=saga_policy(config),
+    )
 
 
 def load_saga(data, config):
     return SAGAS[data["type"]].from_dict(data, policy=saga_policy(config))
-

@@ -7,6 +7,7 @@ PRIVACY_RECONCILE_SECONDS after, privacy reads that record from audit (RPC, in p
 tenants) and shreds any key still live here. Until the first pass since start has succeeded,
 privacy hands out no subject key and no export, and drives no saga: it fails closed.
 """
+
 import eventlet
 import eventlet.hubs
 import psycopg
@@ -45,10 +46,17 @@ class ShredReconciler(BackgroundLoop, DependencyProvider):
         self.reconciled = self.interval <= 0
         self.master_keys = MasterKeyRing.from_config(config)
         self.system_url = config["SYSTEM_DATABASE_URL"]
-        self.pool = ConnectionPool(config["DATABASE_URL"], min_size=1, max_size=2, open=False,
-                                   name="privacy-restore", kwargs={"autocommit": False})
-        self.caller = ParticipantCaller(config["AMQP_URI"],
-                                        float(setting(config, "PRIVACY_RPC_TIMEOUT_SECONDS", 30)))
+        self.pool = ConnectionPool(
+            config["DATABASE_URL"],
+            min_size=1,
+            max_size=2,
+            open=False,
+            name="privacy-restore",
+            kwargs={"autocommit": False},
+        )
+        self.caller = ParticipantCaller(
+            config["AMQP_URI"], float(setting(config, "PRIVACY_RPC_TIMEOUT_SECONDS", 30))
+        )
         self.retry = self.idle_interval
 
     def start(self):
@@ -73,8 +81,10 @@ class ShredReconciler(BackgroundLoop, DependencyProvider):
             return self.retry
         self.retry = self.idle_interval
         if shredded:
-            log.warning("keys of erased subjects were live again (a restored database?): shredded",
-                        count=shredded)
+            log.warning(
+                "keys of erased subjects were live again (a restored database?): shredded",
+                count=shredded,
+            )
         self.reconciled = True
         return self.interval
 
@@ -83,12 +93,16 @@ class ShredReconciler(BackgroundLoop, DependencyProvider):
         shredded, after = 0, None
         with psycopg.connect(self.system_url, autocommit=True) as system:
             while True:
-                ((ok, result),) = self.caller.call_all([("audit", "shredded_subjects", (after, self.page))])
+                ((ok, result),) = self.caller.call_all(
+                    [("audit", "shredded_subjects", (after, self.page))]
+                )
                 if not ok:
                     raise ReconcileFailed(f"the audit log did not answer: {result}")
                 for tenant_id, subject_id in store.live_keys(system, result["subjects"]):
                     with tenant_transaction(self.pool, tenant_id) as conn:
-                        shredded += shred_subject(conn, self.master_keys, tenant_id, subject_id, ACTOR)
+                        shredded += shred_subject(
+                            conn, self.master_keys, tenant_id, subject_id, ACTOR
+                        )
                 after = result["next"]
                 if after is None:
                     return shredded
@@ -99,7 +113,9 @@ class ShredReconciler(BackgroundLoop, DependencyProvider):
         deadline = hub.clock() + patience
         while not self.reconciled:
             if hub.clock() > deadline:
-                raise KeysNotReconciled("privacy is checking its keys against the audit log; try again shortly")
+                raise KeysNotReconciled(
+                    "privacy is checking its keys against the audit log; try again shortly"
+                )
             eventlet.sleep(0.05)
 
 

@@ -14,8 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
 from services.privacy.saga_actions import (  # noqa: F401  (the saga's vocabulary, re-exported)
-    AssembleBundle, Complete, EmitReminder, Escalate, ExpireBundle, RequestExport, ReviewRequest,
-    SagaPolicy, SendPurge, ShredKey,
+    AssembleBundle,
+    Complete,
+    EmitReminder,
+    Escalate,
+    ExpireBundle,
+    RequestExport,
+    ReviewRequest,
+    SagaPolicy,
+    SendPurge,
+    ShredKey,
 )
 
 DEADLINE = timedelta(days=30)
@@ -74,17 +82,33 @@ class _Saga:
     RUNNING: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
-    def start(cls, request_id: str, tenant_id: str, subject_id: str, requested_by: str,
-              requester_roles: Iterable[str], requested_at: datetime, participants: Sequence[str],
-              policy: SagaPolicy | None = None) -> Self:
+    def start(
+        cls,
+        request_id: str,
+        tenant_id: str,
+        subject_id: str,
+        requested_by: str,
+        requester_roles: Iterable[str],
+        requested_at: datetime,
+        participants: Sequence[str],
+        policy: SagaPolicy | None = None,
+    ) -> Self:
         """A new saga in status `requested`; its deadline is fixed now: requested_at + 30 days."""
         if requested_at.tzinfo is None:
             raise SagaError("saga times must be timezone-aware (UTC)")
         if not participants or len(set(participants)) != len(participants):
             raise SagaError("a saga needs a non-empty list of distinct participants")
-        return cls(str(request_id), str(tenant_id), str(subject_id), str(requested_by), tuple(requester_roles),
-                   requested_at, requested_at + DEADLINE, {name: Participant(name) for name in participants},
-                   policy=policy or SagaPolicy())
+        return cls(
+            str(request_id),
+            str(tenant_id),
+            str(subject_id),
+            str(requested_by),
+            tuple(requester_roles),
+            requested_at,
+            requested_at + DEADLINE,
+            {name: Participant(name) for name in participants},
+            policy=policy or SagaPolicy(),
+        )
 
     @property
     def key(self) -> str:
@@ -99,15 +123,24 @@ class _Saga:
         """Check the requester's authority (and, for erasure, legal holds); approve or stop."""
         if self.status != "requested":
             return
-        if self.requested_by != self.subject_id and not set(self.requester_roles) & self.policy.authorised_roles:
-            self.status, self.reason, self.completed_at = "rejected", "requester may not act for this subject", now
+        if (
+            self.requested_by != self.subject_id
+            and not set(self.requester_roles) & self.policy.authorised_roles
+        ):
+            self.status, self.reason, self.completed_at = (
+                "rejected",
+                "requester may not act for this subject",
+                now,
+            )
         else:
             self._approve(list(legal_holds), now)
 
     def _approve(self, legal_holds: list[str], now: datetime) -> None:
         raise NotImplementedError
 
-    def on_failure(self, participant: str, error: str, now: datetime, attempt: int | None = None) -> bool:
+    def on_failure(
+        self, participant: str, error: str, now: datetime, attempt: int | None = None
+    ) -> bool:
         """Record a failed attempt and schedule the retry; stale or duplicate reports are ignored."""
         p = self._participant(participant)
         if p.step != AWAITING or (attempt is not None and attempt != p.attempts):
@@ -131,7 +164,9 @@ class _Saga:
         try:
             return self.participants[name]
         except KeyError:
-            raise SagaError(f"{name!r} is not a participant of {self.KIND} request {self.request_id}") from None
+            raise SagaError(
+                f"{name!r} is not a participant of {self.KIND} request {self.request_id}"
+            ) from None
 
     def _dispatch(self, now: datetime, make_action) -> list:
         actions = []
@@ -149,18 +184,28 @@ class _Saga:
         actions: list = []
         left = self.deadline - now
         open_names = tuple(p.name for p in self.participants.values() if p.step != DONE)
-        due = [d for d in self.policy.reminder_days_left if left <= timedelta(days=d) and d not in self.reminders_sent]
+        due = [
+            d
+            for d in self.policy.reminder_days_left
+            if left <= timedelta(days=d) and d not in self.reminders_sent
+        ]
         if due:
             self.reminders_sent.extend(sorted(due, reverse=True))
             if left > timedelta(days=self.policy.escalate_days_left):
                 actions.append(EmitReminder(min(due), self.deadline))
-        for reason, reached in (("deadline_near", left <= timedelta(days=self.policy.escalate_days_left)),
-                                ("deadline_passed", left <= timedelta(0))):
+        for reason, reached in (
+            ("deadline_near", left <= timedelta(days=self.policy.escalate_days_left)),
+            ("deadline_passed", left <= timedelta(0)),
+        ):
             if reached and reason not in self.escalations:
                 self.escalations.append(reason)
                 actions.append(Escalate(reason, open_names, self.deadline))
         for p in self.participants.values():
-            if p.step != DONE and not p.escalated and p.failures >= self.policy.escalate_after_failures:
+            if (
+                p.step != DONE
+                and not p.escalated
+                and p.failures >= self.policy.escalate_after_failures
+            ):
                 p.escalated = True
                 self.escalations.append(f"participant_failing:{p.name}")
                 actions.append(Escalate("participant_failing", (p.name,), self.deadline))
@@ -171,9 +216,14 @@ class _Saga:
         if not self.active:
             return None
         if all(p.step == DONE for p in self.participants.values()):
-            return max(p.done_at for p in self.participants.values())  # completion/assembly is due now
-        times = [self.deadline - timedelta(days=d) for d in self.policy.reminder_days_left
-                 if d not in self.reminders_sent]
+            return max(
+                p.done_at for p in self.participants.values()
+            )  # completion/assembly is due now
+        times = [
+            self.deadline - timedelta(days=d)
+            for d in self.policy.reminder_days_left
+            if d not in self.reminders_sent
+        ]
         times += [self.deadline - timedelta(days=self.policy.escalate_days_left), self.deadline]
         for p in self.participants.values():
             if p.step == AWAITING:
@@ -208,14 +258,18 @@ class _Saga:
     @classmethod
     def from_dict(cls, data: dict[str, Any], policy: SagaPolicy | None = None) -> Self:
         if data.get("type") != cls.KIND or data.get("format") != 1:
-            raise SagaError(f"not a format-1 {cls.KIND} saga: {data.get('type')!r} / {data.get('format')!r}")
+            raise SagaError(
+                f"not a format-1 {cls.KIND} saga: {data.get('type')!r} / {data.get('format')!r}"
+            )
         values = {k: v for k, v in data.items() if k not in ("type", "format")}
         for name in _TIME_FIELDS:
             if name in values:
                 values[name] = _parse(values[name])
         values["requester_roles"] = tuple(values["requester_roles"])
         values["participants"] = {
-            name: Participant(**{k: _parse(v) if k in _PARTICIPANT_TIME_FIELDS else v for k, v in p.items()})
+            name: Participant(
+                **{k: _parse(v) if k in _PARTICIPANT_TIME_FIELDS else v for k, v in p.items()}
+            )
             for name, p in values["participants"].items()
         }
         return cls(**values, policy=policy or SagaPolicy())
@@ -283,7 +337,11 @@ class ExportSaga(_Saga):
     def on_assembled(self, now: datetime) -> datetime:
         """The encrypted bundle is stored; returns when it must be deleted."""
         if self.status == "assembling":
-            self.status, self.completed_at, self.expires_at = "ready", now, now + self.policy.bundle_ttl
+            self.status, self.completed_at, self.expires_at = (
+                "ready",
+                now,
+                now + self.policy.bundle_ttl,
+            )
         return self.expires_at
 
     def next_wakeup(self) -> datetime | None:

@@ -1,4 +1,5 @@
 """Marshmallow schemas of privacy's HTTP bodies."""
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.classified import UUID_PATTERN
@@ -46,5 +47,8 @@ class PolicySchema(Schema):
 class SubjectQuery(Schema):
     """GET /v1/privacy/requests: whose requests (read by views.listed_subject), for /openapi.json."""
 
-    subject = fields.String(required=True, validate=SUBJECT_ID,
-                            metadata={"description": "`me`, or (officers) a subject id"})
+    subject = fields.String(
+        required=True,
+        validate=SUBJECT_ID,
+        metadata={"description": "`me`, or (officers) a subject id"},
+    )

@@ -1,4 +1,5 @@
 """The privacy service: nameko entrypoints only; the work lives in its domain modules."""
+
 import base64
 import uuid
 
@@ -6,8 +7,8 @@ from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from services.privacy import exports, policies, store
 from services.privacy import events as _catalogue  # noqa: F401 (declares privacy's event types)
+from services.privacy import exports, policies, store
 from services.privacy.downloads import DownloadQuerySchema, downloads_of, reason_for
 from services.privacy.downloads import record as record_download
 from services.privacy.driver import SagaDriver
@@ -77,27 +78,47 @@ class PrivacyService(DZDeskService):
         """Crypto-shred a subject: every copy of their personal fields becomes unreadable."""
         if not self.keyring(tenant_id).shred(tenant_id, subject_id):
             return False
-        shredded = self.db.new_event("subject_key_shredded", f"subject-{subject_id}",
-                                     {"subject_id": subject_id}, actor=actor)
+        shredded = self.db.new_event(
+            "subject_key_shredded", f"subject-{subject_id}", {"subject_id": subject_id}, actor=actor
+        )
         self.db.append(shredded.stream_id, self.db.version(shredded.stream_id), [shredded])
         return True
 
     @rpc(callers={"identity"})
     def request_erasure(self, tenant_id, subject_id, requested_by, roles):
         """DELETE /v1/me (through identity): the same as POST /v1/privacy/requests {erasure}."""
-        saga, _ = submit(self.db, self.config, self.master_keys, str(tenant_id), str(requested_by),
-                         list(roles), "erasure", str(subject_id))
+        saga, _ = submit(
+            self.db,
+            self.config,
+            self.master_keys,
+            str(tenant_id),
+            str(requested_by),
+            list(roles),
+            "erasure",
+            str(subject_id),
+        )
         return accepted(saga)
 
     @http("POST", "/v1/privacy/requests", body=RequestSchema, responses={202: None})
     def file_request(self, request):
         principal = self.auth.principal(request)
         body = json_body(request, RequestSchema())
-        saga, _ = submit(self.db, self.config, self.master_keys, principal.tenant_id,
-                         principal.user_id, principal.roles, body["type"], body["subject_id"],
-                         body.get("changes"))
-        return json_response(accepted(saga), status=202,
-                             headers={"Location": f"/v1/privacy/requests/{saga.request_id}"})
+        saga, _ = submit(
+            self.db,
+            self.config,
+            self.master_keys,
+            principal.tenant_id,
+            principal.user_id,
+            principal.roles,
+            body["type"],
+            body["subject_id"],
+            body.get("changes"),
+        )
+        return json_response(
+            accepted(saga),
+            status=202,
+            headers={"Location": f"/v1/privacy/requests/{saga.request_id}"},
+        )
 
     @http("GET", "/v1/privacy/requests", query=(SubjectQuery, PageQuery))
     def list_requests(self, request):
@@ -112,8 +133,12 @@ class PrivacyService(DZDeskService):
         principal = self.auth.principal(request)
         conn = self.db.begin(principal.tenant_id)
         saga = self._visible_saga(conn, principal, request_id_of(request_id))[0]
-        return view_for(principal, saga, store.receipts(conn, saga.request_id),
-                        downloads_of(conn, [saga.request_id])[saga.request_id])
+        return view_for(
+            principal,
+            saga,
+            store.receipts(conn, saga.request_id),
+            downloads_of(conn, [saga.request_id])[saga.request_id],
+        )
 
     @http("GET", "/v1/privacy/requests/<request_id>/export", query=(DownloadQuerySchema,))
     def download_export(self, request, request_id):
@@ -127,17 +152,23 @@ class PrivacyService(DZDeskService):
         reason = reason_for(principal, saga, request.args.to_dict())
         self.restore.require_reconciled()
         bundle = store.load_bundle(conn, saga.request_id)
-        if saga.status == "expired" or (saga.status == "ready" and (
-                bundle is None or bundle[1] <= utcnow())):
+        if saga.status == "expired" or (
+            saga.status == "ready" and (bundle is None or bundle[1] <= utcnow())
+        ):
             raise ExportExpired("this export has expired; file a new export request")
         if saga.status != "ready":
             raise ExportNotReady(f"the export is {saga.status}, not ready yet")
         key = exports.request_key(self.master_keys, saga.tenant_id, saga.request_id, wrapped)
         content = exports.open_bundle(key, saga.request_id, bundle[0])
         record_download(self.db, self.master_keys, saga, principal, actor(principal), reason)
-        return Response(content, mimetype="application/zip", headers={
-            "Content-Disposition": f'attachment; filename="dzdesk-export-{saga.request_id}.zip"',
-            "Cache-Control": "no-store"})
+        return Response(
+            content,
+            mimetype="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="dzdesk-export-{saga.request_id}.zip"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     def _visible_saga(self, conn, principal, request_id, lock=None):
         loaded = store.load_request(conn, request_id, lock=lock)
@@ -145,7 +176,8 @@ class PrivacyService(DZDeskService):
             raise RequestNotFound("no such request")
         saga = load_saga(loaded[0], self.config)
         allowed = principal.user_id in (saga.requested_by, saga.subject_id) or principal.has_any(
-            *OFFICER_ROLES)
+            *OFFICER_ROLES
+        )
         if not allowed:
             raise RequestNotFound("no such request")
         return saga, loaded[2]
@@ -157,14 +189,19 @@ class PrivacyService(DZDeskService):
         body = json_body(request, HoldSchema())
         self.db.begin(principal.tenant_id)
         hold_id = str(uuid.uuid4())
-        placed_at = store.place_hold(self.db.conn, hold_id, body["subject_id"], body["reason"],
-                                     principal.user_id)
-        placed = self.db.new_event("legal_hold_placed", f"hold-{hold_id}",
-                                   {"hold_id": hold_id, "subject_id": body["subject_id"]},
-                                   actor=actor(principal))
+        placed_at = store.place_hold(
+            self.db.conn, hold_id, body["subject_id"], body["reason"], principal.user_id
+        )
+        placed = self.db.new_event(
+            "legal_hold_placed",
+            f"hold-{hold_id}",
+            {"hold_id": hold_id, "subject_id": body["subject_id"]},
+            actor=actor(principal),
+        )
         self.db.append(placed.stream_id, 0, [placed])
-        return json_response({"id": hold_id, **body, "placed_at": placed_at.isoformat()},
-                             status=201)
+        return json_response(
+            {"id": hold_id, **body, "placed_at": placed_at.isoformat()}, status=201
+        )
 
     @http("DELETE", "/v1/privacy/holds/<hold_id>")
     def release_hold(self, request, hold_id):
@@ -175,9 +212,12 @@ class PrivacyService(DZDeskService):
         if subject_id is None:
             raise HoldNotFound("no such active legal hold")
         stream = f"hold-{hold_id}"
-        released = self.db.new_event("legal_hold_released", stream,
-                                     {"hold_id": hold_id, "subject_id": subject_id},
-                                     actor=actor(principal))
+        released = self.db.new_event(
+            "legal_hold_released",
+            stream,
+            {"hold_id": hold_id, "subject_id": subject_id},
+            actor=actor(principal),
+        )
         self.db.append(stream, self.db.version(stream), [released])
         return Response(status=204)
 

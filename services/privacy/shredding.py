@@ -1,4 +1,5 @@
 """Crypto-shredding one subject in privacy: the key, its announcement, privacy's own readable copies."""
+
 from services.privacy import store
 from services.privacy.keyring import Keyring
 from shared import eventstore
@@ -16,8 +17,16 @@ def shred_subject(conn, master_keys, tenant_id, subject_id, actor, correlation_i
     shredded = Keyring(conn, master_keys).shred(tenant_id, subject_id)
     if shredded:
         stream = f"subject-{subject_id}"
-        envelope = Envelope.new(SHREDDED, tenant_id, stream, {"subject_id": subject_id},
-                                actor=actor, correlation_id=correlation_id)
-        eventstore.append(conn, stream, eventstore.current_version(conn, tenant_id, stream), [envelope])
+        envelope = Envelope.new(
+            SHREDDED,
+            tenant_id,
+            stream,
+            {"subject_id": subject_id},
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        eventstore.append(
+            conn, stream, eventstore.current_version(conn, tenant_id, stream), [envelope]
+        )
     store.delete_exports(conn, store.subject_export_ids(conn, subject_id))
     return shredded

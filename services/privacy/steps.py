@@ -1,5 +1,6 @@
 """One saga step inside a tenant transaction: local actions, events, and the calls to make next."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from services.privacy import exports, store
 from services.privacy.keyring import Keyring
@@ -26,14 +27,16 @@ _TRANSITIONS = (ReviewRequest, ShredKey, AssembleBundle)
 
 
 def utcnow():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def emit(conn, tenant_id, stream_id, name, data, correlation_id=None):
-    envelope = Envelope.new(f"privacy.{name}", tenant_id, stream_id, data, actor=ACTOR,
-                            correlation_id=correlation_id)
-    eventstore.append(conn, stream_id, eventstore.current_version(conn, tenant_id, stream_id),
-                      [envelope])
+    envelope = Envelope.new(
+        f"privacy.{name}", tenant_id, stream_id, data, actor=ACTOR, correlation_id=correlation_id
+    )
+    eventstore.append(
+        conn, stream_id, eventstore.current_version(conn, tenant_id, stream_id), [envelope]
+    )
 
 
 class Step:
@@ -47,8 +50,14 @@ class Step:
 
     def emit(self, name, data):
         saga = self.saga
-        emit(self.conn, saga.tenant_id, f"request-{saga.request_id}", name,
-             {"request_id": saga.request_id, "type": saga.KIND, **data}, saga.request_id)
+        emit(
+            self.conn,
+            saga.tenant_id,
+            f"request-{saga.request_id}",
+            name,
+            {"request_id": saga.request_id, "type": saga.KIND, **data},
+            saga.request_id,
+        )
 
     def advance(self, now=None):
         """Perform every local action due now; return [(participant, method, args, attempt)]."""
@@ -72,9 +81,15 @@ class Step:
             return action.participant, "export_subject", args, action.attempt
         if isinstance(action, SendRectification):
             return action.participant, "rectify_subject", (*args, self.changes()), action.attempt
-        local = {ReviewRequest: self._review, ShredKey: self._shred, EmitReminder: self._remind,
-                 Escalate: self._escalate, Complete: self._complete, AssembleBundle: self._assemble,
-                 ExpireBundle: self._expire}
+        local = {
+            ReviewRequest: self._review,
+            ShredKey: self._shred,
+            EmitReminder: self._remind,
+            Escalate: self._escalate,
+            Complete: self._complete,
+            AssembleBundle: self._assemble,
+            ExpireBundle: self._expire,
+        }
         local[type(action)](action, now)
         return None
 
@@ -96,43 +111,70 @@ class Step:
             self.emit("request_rejected", {"reason": saga.reason})
 
     def _shred(self, action, now):
-        shred_subject(self.conn, self.master_keys, action.tenant_id, action.subject_id, ACTOR,
-                      self.saga.request_id)
+        shred_subject(
+            self.conn,
+            self.master_keys,
+            action.tenant_id,
+            action.subject_id,
+            ACTOR,
+            self.saga.request_id,
+        )
         self.saga.on_key_shredded(now)
 
     def _remind(self, action, now):
-        self.emit("request_reminder", {"days_left": action.days_left,
-                                       "deadline": action.deadline.isoformat(),
-                                       "open_participants": self.open_participants()})
+        self.emit(
+            "request_reminder",
+            {
+                "days_left": action.days_left,
+                "deadline": action.deadline.isoformat(),
+                "open_participants": self.open_participants(),
+            },
+        )
 
     def _escalate(self, action, now):
-        self.emit("request_escalated", {"reason": action.reason,
-                                        "participants": list(action.participants),
-                                        "deadline": action.deadline.isoformat()})
+        self.emit(
+            "request_escalated",
+            {
+                "reason": action.reason,
+                "participants": list(action.participants),
+                "deadline": action.deadline.isoformat(),
+            },
+        )
 
     def _complete(self, action, now):
         saga = self.saga
-        data = {"subject_id": saga.subject_id, "participants": list(saga.participants),
-                "completed_at": now.isoformat()}
+        data = {
+            "subject_id": saga.subject_id,
+            "participants": list(saga.participants),
+            "completed_at": now.isoformat(),
+        }
         self.emit(f"{saga.KIND}_completed", data)
         self.clear_pii = True
 
     def _assemble(self, action, now):
         saga = self.saga
-        key = exports.request_key(self.master_keys, saga.tenant_id, saga.request_id,
-                                  self.wrapped_export_key)
+        key = exports.request_key(
+            self.master_keys, saga.tenant_id, saga.request_id, self.wrapped_export_key
+        )
         blobs = store.load_parts(self.conn, saga.request_id)
-        parts = {name: exports.open_part(key, saga.request_id, name, blobs[name])
-                 for name in action.participants}
+        parts = {
+            name: exports.open_part(key, saga.request_id, name, blobs[name])
+            for name in action.participants
+        }
         parts["privacy"] = self.own_part()
         expires_at = saga.on_assembled(now)
-        blob, manifest = exports.assemble(key, saga.tenant_id, saga.request_id, saga.subject_id,
-                                          parts, now)
+        blob, manifest = exports.assemble(
+            key, saga.tenant_id, saga.request_id, saga.subject_id, parts, now
+        )
         store.store_bundle(self.conn, saga.request_id, blob, manifest, expires_at)
-        self.emit("export_ready", {"subject_id": saga.subject_id,
-                                   "expires_at": expires_at.isoformat(),
-                                   "files": [{"name": f["name"], "sha256": f["sha256"]}
-                                             for f in manifest["files"]]})
+        self.emit(
+            "export_ready",
+            {
+                "subject_id": saga.subject_id,
+                "expires_at": expires_at.isoformat(),
+                "files": [{"name": f["name"], "sha256": f["sha256"]} for f in manifest["files"]],
+            },
+        )
 
     def _expire(self, action, now):
         store.delete_exports(self.conn, [self.saga.request_id])
@@ -140,12 +182,25 @@ class Step:
 
     def own_part(self):
         subject = self.saga.subject_id
-        requests = [{k: saga.get(k) for k in ("request_id", "type", "status", "requested_at",
-                                               "deadline", "completed_at")}
-                    for saga in store.subject_requests(self.conn, subject)]
-        return {"requests": requests,
-                "policy_acceptances": store.subject_acceptances(self.conn, subject),
-                "legal_holds": store.subject_holds(self.conn, subject)}
+        requests = [
+            {
+                k: saga.get(k)
+                for k in (
+                    "request_id",
+                    "type",
+                    "status",
+                    "requested_at",
+                    "deadline",
+                    "completed_at",
+                )
+            }
+            for saga in store.subject_requests(self.conn, subject)
+        ]
+        return {
+            "requests": requests,
+            "policy_acceptances": store.subject_acceptances(self.conn, subject),
+            "legal_holds": store.subject_holds(self.conn, subject),
+        }
 
     def open_participants(self):
         return [p.name for p in self.saga.participants.values() if p.step != "done"]
@@ -159,18 +214,28 @@ class Step:
         if saga.participants[participant].step == "done":
             return
         if method == "export_subject":
-            key = exports.request_key(self.master_keys, saga.tenant_id, saga.request_id,
-                                      self.wrapped_export_key)
-            store.store_part(self.conn, saga.request_id, participant,
-                             exports.seal_part(key, saga.request_id, participant, result))
+            key = exports.request_key(
+                self.master_keys, saga.tenant_id, saga.request_id, self.wrapped_export_key
+            )
+            store.store_part(
+                self.conn,
+                saga.request_id,
+                participant,
+                exports.seal_part(key, saga.request_id, participant, result),
+            )
             saga.on_part(participant, now)
             return
         store.record_receipt(self.conn, saga.request_id, participant, attempt, result)
         if method == "purge_subject":
             saga.on_receipt(participant, now)
-            self.emit("purge_confirmed", {"participant": participant, "attempt": attempt,
-                                          "purged": result.get("purged", {})})
+            self.emit(
+                "purge_confirmed",
+                {
+                    "participant": participant,
+                    "attempt": attempt,
+                    "purged": result.get("purged", {}),
+                },
+            )
         else:
             saga.on_rectified(participant, now)
-            self.emit("rectification_confirmed", {"participant": participant,
-                                                  "attempt": attempt})
+            self.emit("rectification_confirmed", {"participant": participant, "attempt": attempt})

@@ -1,4 +1,5 @@
 """What each reader of a request sees: the subject a plain account of it, officers its workings."""
+
 import uuid
 from datetime import datetime
 
@@ -15,8 +16,16 @@ SAFE_REASONS = frozenset({"requester may not act for this subject", "subject era
 ON_LEGAL_HOLD = "on legal hold"
 NOT_CARRIED_OUT = "the request could not be carried out"
 DELAYED = "a service has not finished its part yet; it is tried again automatically"
-_SUBJECT_FIELDS = ("type", "status", "subject_id", "requested_at", "deadline", "completed_at",
-                   "key_shredded_at", "expires_at")
+_SUBJECT_FIELDS = (
+    "type",
+    "status",
+    "subject_id",
+    "requested_at",
+    "deadline",
+    "completed_at",
+    "key_shredded_at",
+    "expires_at",
+)
 
 
 def filed_by(saga) -> str:
@@ -24,7 +33,11 @@ def filed_by(saga) -> str:
     if saga.requested_by == saga.subject_id:
         return "you"
     roles = set(saga.requester_roles)
-    return "privacy_officer" if "privacy_officer" in roles else ("admin" if "admin" in roles else "other")
+    return (
+        "privacy_officer"
+        if "privacy_officer" in roles
+        else ("admin" if "admin" in roles else "other")
+    )
 
 
 def officer_view(saga, receipts, downloads) -> dict:
@@ -42,19 +55,26 @@ def officer_view(saga, receipts, downloads) -> dict:
 def subject_view(saga, downloads) -> dict:
     """The subject's own account: status, times and who acted, never internal texts."""
     data = saga.to_dict()
-    view = {"id": saga.request_id, **{k: data[k] for k in _SUBJECT_FIELDS if k in data},
-            "filed_by": filed_by(saga), "on_legal_hold": saga.status == "blocked"}
+    view = {
+        "id": saga.request_id,
+        **{k: data[k] for k in _SUBJECT_FIELDS if k in data},
+        "filed_by": filed_by(saga),
+        "on_legal_hold": saga.status == "blocked",
+    }
     if saga.status == "blocked":
         view["note"] = ON_LEGAL_HOLD
     elif saga.status == "rejected":
         view["note"] = saga.reason if saga.reason in SAFE_REASONS else NOT_CARRIED_OUT
     elif saga.active and any(p.failures for p in saga.participants.values() if p.step != "done"):
         view["note"] = DELAYED
-    view["participants"] = [{"name": p.name, "step": p.step, "done_at": data["participants"][p.name]["done_at"]}
-                            for p in saga.participants.values()]
+    view["participants"] = [
+        {"name": p.name, "step": p.step, "done_at": data["participants"][p.name]["done_at"]}
+        for p in saga.participants.values()
+    ]
     if saga.KIND == "export":
-        view["downloads"] = [{"at": d["at"], "by": "you" if d["by_subject"] else d["role"]}
-                             for d in downloads]
+        view["downloads"] = [
+            {"at": d["at"], "by": "you" if d["by_subject"] else d["role"]} for d in downloads
+        ]
     return view
 
 
@@ -98,6 +118,8 @@ def requests_page(conn, config, principal, subject_id, limit, request):
     body = page(rows, limit, lambda row: [row[1], row[2]], request, principal.tenant_id)
     sagas = [load_saga(row[0], config) for row in body["items"]]
     downloads = downloads_of(conn, [saga.request_id for saga in sagas])
-    body["items"] = [view_for(principal, saga, store.receipts(conn, saga.request_id),
-                              downloads[saga.request_id]) for saga in sagas]
+    body["items"] = [
+        view_for(principal, saga, store.receipts(conn, saga.request_id), downloads[saga.request_id])
+        for saga in sagas
+    ]
     return body

@@ -1,5 +1,6 @@
 """The service's clock for SLA decisions: UTC now plus a configured offset, or a clock that
 in-process tests inject and move by hand."""
+
 from datetime import UTC, datetime, timedelta
 
 from nameko.extensions import DependencyProvider

@@ -1,4 +1,5 @@
 """Translation between the domain's values and stored envelopes: actors, sealed pii, recorded events."""
+
 from datetime import datetime
 
 from services.ticketing.domain import Actor, RecordedEvent
@@ -35,16 +36,22 @@ def seal(cipher, tenant_id, new_event):
     """The envelope `pii` of a decided event: each value sealed under its subject's key."""
     if not new_event.pii:
         return None
-    return cipher.seal(tenant_id, {name: (entry["subject_id"], entry["value"])
-                                   for name, entry in new_event.pii.items()})
+    return cipher.seal(
+        tenant_id,
+        {name: (entry["subject_id"], entry["value"]) for name, entry in new_event.pii.items()},
+    )
 
 
 def recorded(envelope, pii):
     """A RecordedEvent for the domain from a stored envelope and its opened pii."""
     return RecordedEvent(
-        type=envelope.event_type.removeprefix(PREFIX), data=envelope.data, pii=pii,
-        version=envelope.stream_version, occurred_at=datetime.fromisoformat(envelope.occurred_at),
-        actor_id=actor_id(envelope.actor))
+        type=envelope.event_type.removeprefix(PREFIX),
+        data=envelope.data,
+        pii=pii,
+        version=envelope.stream_version,
+        occurred_at=datetime.fromisoformat(envelope.occurred_at),
+        actor_id=actor_id(envelope.actor),
+    )
 
 
 def opened(cipher, envelope):

@@ -1,14 +1,30 @@
 """The ticket desk: load a ticket from its snapshot, decide, seal, append and project."""
+
 import dataclasses
 import types
 import uuid
 
 from services.ticketing import codec, exceptions, members, snapshots, store
 from services.ticketing.domain import (
-    Actor, Comment, RecordSlaAlert, ResolveWithParent, TicketingError, can_view,
-    children_to_resolve, decide, mirror_command, replay)
+    Actor,
+    Comment,
+    RecordSlaAlert,
+    ResolveWithParent,
+    TicketingError,
+    can_view,
+    children_to_resolve,
+    decide,
+    mirror_command,
+    replay,
+)
 from services.ticketing.schemas import load_policy_document
-from services.ticketing.sla import SlaHistory, default_policy, next_sla_timers, sla_history, sla_status
+from services.ticketing.sla import (
+    SlaHistory,
+    default_policy,
+    next_sla_timers,
+    sla_history,
+    sla_status,
+)
 from shared import eventstore
 
 POLICY_STREAM = "sla-policy"
@@ -18,10 +34,12 @@ def sla_instants(policy, history, now):
     """The read model's SLA columns: each target's deadline and the next alert to record."""
     status = sla_status(policy, history, now)
     timers = next_sla_timers(policy, history, now)
-    return {"sla_first_response_due": status["first_response"]["due_at"],
-            "sla_resolution_due": status["resolution"]["due_at"],
-            "sla_next_at": timers[0].at if timers else None,
-            "sla_history": history.to_json()}
+    return {
+        "sla_first_response_due": status["first_response"]["due_at"],
+        "sla_resolution_due": status["resolution"]["due_at"],
+        "sla_next_at": timers[0].at if timers else None,
+        "sla_history": history.to_json(),
+    }
 
 
 def checked_id(ticket_id):
@@ -33,8 +51,14 @@ def checked_id(ticket_id):
 
 
 def _comment(row):
-    return Comment(comment_id=str(row["comment_id"]), author_id=row["author_id"], body=row["body"],
-                   internal=row["internal"], created_at=row["created_at"], edited_at=row["edited_at"])
+    return Comment(
+        comment_id=str(row["comment_id"]),
+        author_id=row["author_id"],
+        body=row["body"],
+        internal=row["internal"],
+        created_at=row["created_at"],
+        edited_at=row["edited_at"],
+    )
 
 
 class TicketDesk:
@@ -75,8 +99,12 @@ class TicketDesk:
     def row(self, ticket_id, actor):
         """The ticket's read-model row, if the actor may see it; 404 otherwise, whatever the reason."""
         row = store.get_ticket(self.conn, checked_id(ticket_id))
-        if row is None or not can_view(types.SimpleNamespace(
-                requester_id=row["requester_id"], watchers=frozenset(row["watchers"])), actor):
+        if row is None or not can_view(
+            types.SimpleNamespace(
+                requester_id=row["requester_id"], watchers=frozenset(row["watchers"])
+            ),
+            actor,
+        ):
             raise exceptions.TicketNotFound("ticket not found")
         return row
 
@@ -89,7 +117,11 @@ class TicketDesk:
     def sla(self, row):
         """The SLA clocks of a read-model row, now (rows projected before the column: from events)."""
         stored = row["sla_history"]
-        history = SlaHistory.from_json(stored) if stored else sla_history(self.events(str(row["ticket_id"])))
+        history = (
+            SlaHistory.from_json(stored)
+            if stored
+            else sla_history(self.events(str(row["ticket_id"])))
+        )
         return sla_status(self.policy(), history, self.clock.now())
 
     # writing
@@ -113,7 +145,9 @@ class TicketDesk:
             raise exceptions.TicketNotFound("ticket not found")
         base = aggregate.version
         if expected_version is not None and expected_version != base:
-            raise exceptions.StaleVersion(f"the ticket is at version {base}, not {expected_version}")
+            raise exceptions.StaleVersion(
+                f"the ticket is at version {base}, not {expected_version}"
+            )
         stream, envelopes = codec.stream_id(ticket_id), []
         if callable(commands):
             if state is None:
@@ -132,8 +166,12 @@ class TicketDesk:
                 # the instant the decision was made on is the one its events carry (SLA
                 # clocks count from it), so a clock a test holds moves the whole ticket
                 envelope = self.db.new_event(
-                    new.type, stream, new.data, actor=codec.envelope_actor(actor),
-                    pii=codec.seal(self.cipher, self.tenant_id, new), occurred_at=now
+                    new.type,
+                    stream,
+                    new.data,
+                    actor=codec.envelope_actor(actor),
+                    pii=codec.seal(self.cipher, self.tenant_id, new),
+                    occurred_at=now,
                 ).with_version(base + len(envelopes) + 1)
                 aggregate.fold(envelope, codec.opened(self.cipher, envelope))
                 state = aggregate.state
@@ -144,15 +182,21 @@ class TicketDesk:
             touched = {e.data["comment_id"] for e in envelopes if "comment_id" in e.data}
             self.project(state, aggregate.sla, touched)
             if aggregate.due():
-                eventstore.save_snapshot(self.conn, self.tenant_id, stream, aggregate.version,
-                                         snapshots.dump(self.cipher, self.tenant_id, aggregate))
+                eventstore.save_snapshot(
+                    self.conn,
+                    self.tenant_id,
+                    stream,
+                    aggregate.version,
+                    snapshots.dump(self.cipher, self.tenant_id, aggregate),
+                )
                 aggregate.snapshot_version = aggregate.version
         return state, envelopes
 
     def project(self, state, history, comment_ids=None):
         """Bring the ticket's rows up to its state; comments: those named, or all when None."""
-        store.upsert_ticket(self.conn, self.tenant_id, state,
-                            sla_instants(self.policy(), history, self.clock.now()))
+        store.upsert_ticket(
+            self.conn, self.tenant_id, state, sla_instants(self.policy(), history, self.clock.now())
+        )
         comments = [c for c in state.comments if comment_ids is None or c.comment_id in comment_ids]
         if comments:
             store.upsert_comments(self.conn, self.tenant_id, state.ticket_id, comments)
@@ -161,7 +205,9 @@ class TicketDesk:
         """Link two tickets: this one's event and the mirrored one on the other, atomically."""
         other_id = checked_id(command.other_id)
         if store.get_ticket(self.conn, other_id) is None:
-            raise exceptions.RuleViolated("no such ticket to link", errors={"ticket_id": ["not found"]})
+            raise exceptions.RuleViolated(
+                "no such ticket to link", errors={"ticket_id": ["not found"]}
+            )
         state, envelopes = self.run(ticket_id, actor, [command])
         for envelope in envelopes:
             mirror = mirror_command(state.ticket_id, envelope.name, envelope.data, actor)
@@ -175,8 +221,9 @@ class TicketDesk:
         system = Actor.system()
         resolved = 0
         for child_id in children_to_resolve(parent) if parent else []:
-            _, envelopes = self.run(child_id, system, [ResolveWithParent(actor=system,
-                                                                         parent_id=parent_id)])
+            _, envelopes = self.run(
+                child_id, system, [ResolveWithParent(actor=system, parent_id=parent_id)]
+            )
             resolved += len(envelopes)
         return resolved
 
@@ -186,13 +233,23 @@ class TicketDesk:
         if aggregate.state is None:
             return []
         now, system = self.clock.now(), Actor.system()
-        due = [RecordSlaAlert(actor=system, kind=t.kind, target=t.target, at=t.at, due_at=t.due_at,
-                              target_minutes=t.target_minutes)
-               for t in next_sla_timers(self.policy(), aggregate.sla, now) if t.at <= now]
+        due = [
+            RecordSlaAlert(
+                actor=system,
+                kind=t.kind,
+                target=t.target,
+                at=t.at,
+                due_at=t.due_at,
+                target_minutes=t.target_minutes,
+            )
+            for t in next_sla_timers(self.policy(), aggregate.sla, now)
+            if t.at <= now
+        ]
         if due:
             return self.run(ticket_id, system, due)[1]
-        store.set_sla_instants(self.conn, checked_id(ticket_id),
-                               sla_instants(self.policy(), aggregate.sla, now))
+        store.set_sla_instants(
+            self.conn, checked_id(ticket_id), sla_instants(self.policy(), aggregate.sla, now)
+        )
         return []
 
     # privacy and maintenance
@@ -220,4 +277,7 @@ class TicketDesk:
             self.project(replay(events), sla_history(events))
         # sealed entries of a shredded key are unreadable already; nothing of theirs stays either
         store.drop_snapshots(self.conn, [codec.stream_id(ticket_id) for ticket_id in touched])
-        return {"tickets_reprojected": len(touched), **store.erase_subject_text(self.conn, str(subject_id))}
+        return {
+            "tickets_reprojected": len(touched),
+            **store.erase_subject_text(self.conn, str(subject_id)),
+        }

@@ -1,8 +1,9 @@
 """Ticketing's event types: each data field's class, and the personal fields sealed in `pii`."""
+
 from marshmallow import fields
 
 from services.ticketing.domain import LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES
-from services.ticketing.domain.lifecycle import PENDING_REASONS, PARENT_CLOSED, REQUESTER_REPLIED
+from services.ticketing.domain.lifecycle import PARENT_CLOSED, PENDING_REASONS, REQUESTER_REPLIED
 from services.ticketing.domain.model import SLA_TARGETS
 from shared.classified import EventData, Id, Ids, Slug, Slugs, Timestamp, register
 
@@ -80,8 +81,9 @@ class SlaTarget(EventData):
 
 class SlaPolicyDocument(EventData):
     timezone = Slug()
-    hours = fields.Dict(keys=Slug(allow_none=False),
-                        values=fields.List(fields.List(Timestamp(allow_none=False))))
+    hours = fields.Dict(
+        keys=Slug(allow_none=False), values=fields.List(fields.List(Timestamp(allow_none=False)))
+    )
     holidays = fields.List(Timestamp(allow_none=False))
     targets = fields.Dict(keys=Slug(*PRIORITIES, allow_none=False), values=fields.Nested(SlaTarget))
     warning_ratio = fields.Float()

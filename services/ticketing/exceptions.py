@@ -1,4 +1,5 @@
 """Ticketing's HTTP-facing errors: one base class, a status per subclass, domain errors mapped once."""
+
 from services.ticketing import domain
 from shared.errors import HttpError
 
@@ -38,8 +39,9 @@ def from_domain(error):
     if isinstance(error, domain.TicketNotFound):
         return TicketNotFound("ticket not found")
     if isinstance(error, domain.InvalidTransition):
-        return InvalidTransition(str(error), current=error.current, requested=error.requested,
-                                 allowed=error.allowed)
+        return InvalidTransition(
+            str(error), current=error.current, requested=error.requested, allowed=error.allowed
+        )
     if isinstance(error, (domain.TicketClosed, domain.TicketAlreadyExists)):
         return TicketConflict(str(error))
     if isinstance(error, domain.ValidationFailed):

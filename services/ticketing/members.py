@@ -5,6 +5,7 @@ command naming people is checked locally, with no call to identity on the hot pa
 keeps the identity tenant stream version it reflects: events arriving out of order (retries,
 separate queues) never bring an older state back.
 """
+
 import uuid
 
 from services.ticketing.domain import named_people
@@ -24,12 +25,20 @@ def apply(conn, event):
 
 def roles_of(conn, commands):
     """{user id: roles} of current members among the people `commands` name (one query)."""
-    ids = {found for command in commands for named in named_people(command).values()
-           for value in named if (found := _uuid(value))}
+    ids = {
+        found
+        for command in commands
+        for named in named_people(command).values()
+        for value in named
+        if (found := _uuid(value))
+    }
     if not ids:
         return {}
-    rows = conn.execute("SELECT user_id::text, roles FROM members WHERE user_id = ANY(%s::uuid[])"
-                        " AND roles <> '{}'", (sorted(ids),)).fetchall()
+    rows = conn.execute(
+        "SELECT user_id::text, roles FROM members WHERE user_id = ANY(%s::uuid[])"
+        " AND roles <> '{}'",
+        (sorted(ids),),
+    ).fetchall()
     return {user_id: frozenset(roles) for user_id, roles in rows}
 
 

@@ -1,11 +1,18 @@
 """marshmallow schemas of ticketing's HTTP bodies, query strings and the SLA policy document."""
+
 from datetime import time
 
 from marshmallow import (
-    EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema)
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
-from services.ticketing.domain import (
-    LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES)
+from services.ticketing.domain import LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES
 from services.ticketing.sla import BusinessCalendar, SlaPolicy
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -93,11 +100,17 @@ class SlaPolicySchema(Schema):
     """The document of GET/PUT /v1/sla/policy; loads into an SlaPolicy."""
 
     timezone = fields.String(required=True)
-    hours = fields.Dict(keys=fields.String(validate=validate.OneOf(WEEKDAYS)),
-                        values=fields.List(WindowField()), required=True)
+    hours = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(WEEKDAYS)),
+        values=fields.List(WindowField()),
+        required=True,
+    )
     holidays = fields.List(fields.Date(), load_default=list)
-    targets = fields.Dict(keys=fields.String(validate=validate.OneOf(PRIORITIES)),
-                          values=fields.Nested(TargetSchema), required=True)
+    targets = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(PRIORITIES)),
+        values=fields.Nested(TargetSchema),
+        required=True,
+    )
     warning_ratio = fields.Float(load_default=0.75, validate=validate.Range(min=0.01, max=0.99))
 
     @post_load
@@ -105,12 +118,20 @@ class SlaPolicySchema(Schema):
         try:
             calendar = BusinessCalendar(
                 data["timezone"],
-                {WEEKDAYS.index(day): [tuple(window) for window in windows]
-                 for day, windows in data["hours"].items()},
-                frozenset(data["holidays"]))
-            return SlaPolicy(calendar, {
-                priority: (target["first_response_minutes"], target["resolution_minutes"])
-                for priority, target in data["targets"].items()}, data["warning_ratio"])
+                {
+                    WEEKDAYS.index(day): [tuple(window) for window in windows]
+                    for day, windows in data["hours"].items()
+                },
+                frozenset(data["holidays"]),
+            )
+            return SlaPolicy(
+                calendar,
+                {
+                    priority: (target["first_response_minutes"], target["resolution_minutes"])
+                    for priority, target in data["targets"].items()
+                },
+                data["warning_ratio"],
+            )
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
 
@@ -120,11 +141,16 @@ def policy_document(policy):
     calendar = policy.calendar
     return {
         "timezone": calendar.timezone,
-        "hours": {WEEKDAYS[day]: [[_hhmm(start), _hhmm(end)] for start, end in windows]
-                  for day, windows in sorted(calendar.hours.items()) if windows},
+        "hours": {
+            WEEKDAYS[day]: [[_hhmm(start), _hhmm(end)] for start, end in windows]
+            for day, windows in sorted(calendar.hours.items())
+            if windows
+        },
         "holidays": sorted(day.isoformat() for day in calendar.holidays),
-        "targets": {priority: {"first_response_minutes": first, "resolution_minutes": resolution}
-                    for priority, (first, resolution) in policy.targets.items()},
+        "targets": {
+            priority: {"first_response_minutes": first, "resolution_minutes": resolution}
+            for priority, (first, resolution) in policy.targets.items()
+        },
         "warning_ratio": policy.warning_ratio,
     }
 
@@ -137,5 +163,14 @@ def load_policy_document(document) -> SlaPolicy:
     return SlaPolicySchema().load(document)
 
 
-__all__ = ["CommentSchema", "CreateTicketSchema", "LinkSchema", "ListQuerySchema", "SlaPolicySchema",
-           "TransitionSchema", "UpdateTicketSchema", "load_policy_document", "policy_document"]
+__all__ = [
+    "CommentSchema",
+    "CreateTicketSchema",
+    "LinkSchema",
+    "ListQuerySchema",
+    "SlaPolicySchema",
+    "TransitionSchema",
+    "UpdateTicketSchema",
+    "load_policy_document",
+    "policy_document",
+]

@@ -1,4 +1,5 @@
 """The ticketing service: nameko entrypoints only; the work lives in its domain modules."""
+
 import json
 import uuid
 
@@ -8,19 +9,35 @@ from services.ticketing.clock import Clock
 from services.ticketing.desk import POLICY_STREAM, TicketDesk
 from services.ticketing.domain import AddComment, LinkTicket, Transition
 from services.ticketing.schemas import (
-    CommentSchema, CreateTicketSchema, LinkSchema, ListQuerySchema, SlaPolicySchema,
-    TransitionSchema, UpdateTicketSchema, policy_document)
+    CommentSchema,
+    CreateTicketSchema,
+    LinkSchema,
+    ListQuerySchema,
+    SlaPolicySchema,
+    TransitionSchema,
+    UpdateTicketSchema,
+    policy_document,
+)
 from services.ticketing.sla import default_policy
 from services.ticketing.timers import sla_due
-from shared.auth import Authenticator, require_roles
 from shared import idempotency
+from shared.auth import Authenticator, require_roles
 from shared.keys import SubjectKeys
 from shared.messaging import event_handler
 from shared.rpc import PRIVACY, rpc
 from shared.service import DZDeskService
 from shared.web import (
-    PageQuery, decode_cursor, etag, http, json_body, json_response, page, page_limit,
-    required_if_match, time_and_id)
+    PageQuery,
+    decode_cursor,
+    etag,
+    http,
+    json_body,
+    json_response,
+    page,
+    page_limit,
+    required_if_match,
+    time_and_id,
+)
 
 STAFF = ("agent", "admin")
 
@@ -52,22 +69,41 @@ class TicketingService(DZDeskService):
         require_roles(principal, "requester", *STAFF)
         body = json_body(request, CreateTicketSchema())
         ticket_id = str(uuid.uuid4())
-        earlier = idempotency.claim(desk.conn, desk.tenant_id, request, principal.user_id, ticket_id)
+        earlier = idempotency.claim(
+            desk.conn, desk.tenant_id, request, principal.user_id, ticket_id
+        )
         if earlier:
-            return self.ticket_response(desk, earlier, actor, 201, {
-                "Location": f"/v1/tickets/{earlier}", "Idempotent-Replayed": "true"})
+            return self.ticket_response(
+                desk,
+                earlier,
+                actor,
+                201,
+                {"Location": f"/v1/tickets/{earlier}", "Idempotent-Replayed": "true"},
+            )
         desk.run(ticket_id, actor, [edits.open_command(actor, ticket_id, body)])
-        return self.ticket_response(desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"})
+        return self.ticket_response(
+            desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"}
+        )
 
     @http("GET", "/v1/tickets", query=(ListQuerySchema, PageQuery))
     def list_tickets(self, request):
         principal, actor, desk = self.caller(request)
         filters = ListQuerySchema().load(request.args.to_dict())
         limit, after = page_limit(request), decode_cursor(request, desk.tenant_id, time_and_id)
-        rows = store.list_tickets(desk.conn, filters, limit, after,
-                                  visible_to=None if actor.is_privileged else actor.user_id)
-        return page([views.ticket_summary(row) for row in rows], limit,
-                    lambda item: [item["opened_at"], item["id"]], request, desk.tenant_id)
+        rows = store.list_tickets(
+            desk.conn,
+            filters,
+            limit,
+            after,
+            visible_to=None if actor.is_privileged else actor.user_id,
+        )
+        return page(
+            [views.ticket_summary(row) for row in rows],
+            limit,
+            lambda item: [item["opened_at"], item["id"]],
+            request,
+            desk.tenant_id,
+        )
 
     @http("GET", "/v1/tickets/<ticket_id>")
     def get_ticket(self, request, ticket_id):
@@ -79,7 +115,9 @@ class TicketingService(DZDeskService):
         _, actor, desk = self.caller(request)
         changes = json_body(request, UpdateTicketSchema())
         expected = required_if_match(request)
-        desk.run(ticket_id, actor, lambda state: edits.patch_commands(state, actor, changes), expected)
+        desk.run(
+            ticket_id, actor, lambda state: edits.patch_commands(state, actor, changes), expected
+        )
         return self.ticket_response(desk, ticket_id, actor)
 
     @http("POST", "/v1/tickets/<ticket_id>/transitions", body=TransitionSchema)
@@ -90,25 +128,42 @@ class TicketingService(DZDeskService):
         desk.run(ticket_id, actor, [Transition(actor=actor, **body)], expected)
         return self.ticket_response(desk, ticket_id, actor)
 
-    @http("POST", "/v1/tickets/<ticket_id>/comments", body=CommentSchema,
-          responses={201: None})
+    @http("POST", "/v1/tickets/<ticket_id>/comments", body=CommentSchema, responses={201: None})
     def comment_on_ticket(self, request, ticket_id):
         _, actor, desk = self.caller(request)
         body = json_body(request, CommentSchema())
         comment_id = str(uuid.uuid4())
-        state, _ = desk.run(ticket_id, actor, [AddComment(
-            actor=actor, comment_id=comment_id, body=body["body"], internal=not body["public"])])
-        comment, = store.comments_by_id(desk.conn, state.ticket_id, [comment_id])
-        return json_response(views.comment_view(comment), 201, {
-            "Location": f"/v1/tickets/{state.ticket_id}/comments/{comment_id}",
-            "ETag": etag(state.version)})
+        state, _ = desk.run(
+            ticket_id,
+            actor,
+            [
+                AddComment(
+                    actor=actor,
+                    comment_id=comment_id,
+                    body=body["body"],
+                    internal=not body["public"],
+                )
+            ],
+        )
+        (comment,) = store.comments_by_id(desk.conn, state.ticket_id, [comment_id])
+        return json_response(
+            views.comment_view(comment),
+            201,
+            {
+                "Location": f"/v1/tickets/{state.ticket_id}/comments/{comment_id}",
+                "ETag": etag(state.version),
+            },
+        )
 
     @http("POST", "/v1/tickets/<ticket_id>/links", body=LinkSchema)
     def link_tickets(self, request, ticket_id):
         _, actor, desk = self.caller(request)
         body = json_body(request, LinkSchema())
-        desk.link(ticket_id, actor, LinkTicket(actor=actor, kind=body["kind"],
-                                               other_id=str(body["ticket_id"])))
+        desk.link(
+            ticket_id,
+            actor,
+            LinkTicket(actor=actor, kind=body["kind"], other_id=str(body["ticket_id"])),
+        )
         return self.ticket_response(desk, ticket_id, actor, 201)
 
     @http("GET", "/v1/tickets/<ticket_id>/history")
@@ -123,7 +178,9 @@ class TicketingService(DZDeskService):
         require_roles(principal, *STAFF)
         stored = store.load_policy(desk.conn)
         document, version = stored if stored else (policy_document(default_policy()), 0)
-        return json_response({**document, "default": stored is None}, headers={"ETag": etag(version)})
+        return json_response(
+            {**document, "default": stored is None}, headers={"ETag": etag(version)}
+        )
 
     @http("PUT", "/v1/sla/policy", body=SlaPolicySchema)
     def set_sla_policy(self, request):
@@ -133,8 +190,9 @@ class TicketingService(DZDeskService):
         current = self.db.version(POLICY_STREAM)
         if request.headers.get("If-Match") and required_if_match(request) != current:
             raise exceptions.StaleVersion(f"the policy is at version {current}")
-        event = self.db.new_event("sla_policy_set", POLICY_STREAM, {"policy": document},
-                                  actor=codec.envelope_actor(actor))
+        event = self.db.new_event(
+            "sla_policy_set", POLICY_STREAM, {"policy": document}, actor=codec.envelope_actor(actor)
+        )
         version = self.db.append(POLICY_STREAM, current, [event])
         store.save_policy(desk.conn, desk.tenant_id, document, version)
         store.recompute_sla_soon(desk.conn, self.clock.now())
@@ -171,8 +229,16 @@ class TicketingService(DZDeskService):
     @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
         tickets, comments = store.subject_data(self.desk(tenant_id).conn, str(subject_id))
-        return json.loads(json.dumps({"service": "ticketing", "tickets_requested": tickets,
-                                      "comments_written": comments}, default=str))
+        return json.loads(
+            json.dumps(
+                {
+                    "service": "ticketing",
+                    "tickets_requested": tickets,
+                    "comments_written": comments,
+                },
+                default=str,
+            )
+        )
 
     @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):

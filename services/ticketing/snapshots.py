@@ -7,6 +7,7 @@ plaintext. Erasing the subject shreds the key those entries are sealed under, so
 is as unreadable as the events it replaces. A snapshot folded by another version of the
 domain (its evolve changed, or the Ticket's fields) is ignored, not trusted.
 """
+
 import dataclasses
 import hashlib
 import inspect
@@ -21,10 +22,12 @@ PERSONAL = ("title", "description")
 # Fold again from the snapshot at most this many events: the cost of a load stays flat.
 EVERY = 8
 _NAMED = {"Link": Link, "SlaAlert": SlaAlert}
-FINGERPRINT = hashlib.sha256("\n".join(
-    [f.name for f in dataclasses.fields(Ticket)]
-    + [inspect.getsource(inspect.getmodule(evolve)), inspect.getsource(fold_sla), "format 1"]
-).encode()).hexdigest()[:16]
+FINGERPRINT = hashlib.sha256(
+    "\n".join(
+        [f.name for f in dataclasses.fields(Ticket)]
+        + [inspect.getsource(inspect.getmodule(evolve)), inspect.getsource(fold_sla), "format 1"]
+    ).encode()
+).hexdigest()[:16]
 
 
 @dataclasses.dataclass
@@ -75,13 +78,24 @@ def dump(cipher, tenant_id, aggregate):
     """The snapshot's JSON: no comment, no plaintext personal field."""
     state = aggregate.state
     sealed = dict(aggregate.sealed)
-    missing = {name: (state.requester_id, getattr(state, name)) for name in PERSONAL
-               if name not in sealed and getattr(state, name)}
+    missing = {
+        name: (state.requester_id, getattr(state, name))
+        for name in PERSONAL
+        if name not in sealed and getattr(state, name)
+    }
     if missing:
         sealed.update(cipher.seal(tenant_id, missing))
-    body = {f.name: _encode(getattr(state, f.name)) for f in dataclasses.fields(Ticket)
-            if f.name not in PERSONAL and f.name != "comments"}
-    return {"fingerprint": FINGERPRINT, "ticket": body, "sealed": sealed, "sla": aggregate.sla.to_json()}
+    body = {
+        f.name: _encode(getattr(state, f.name))
+        for f in dataclasses.fields(Ticket)
+        if f.name not in PERSONAL and f.name != "comments"
+    }
+    return {
+        "fingerprint": FINGERPRINT,
+        "ticket": body,
+        "sealed": sealed,
+        "sla": aggregate.sla.to_json(),
+    }
 
 
 def restore(cipher, tenant_id, version, body):

@@ -1,20 +1,51 @@
 """SQL of ticketing's read models (tickets, comments), SLA policies and idempotency keys."""
+
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from services.ticketing.domain import ERASED
 
 TICKET_COLUMNS = (
-    "ticket_id", "type", "status", "pending_reason", "priority", "urgency", "impact", "critical",
-    "category", "title", "description", "requester_id", "opened_by", "assignee_id", "group_id",
-    "watchers", "tags", "links", "opened_at", "updated_at", "first_responded_at", "resolved_at",
-    "closed_at", "cancelled_at", "reopen_count", "sla_first_response_due", "sla_resolution_due",
-    "sla_next_at", "sla_history", "version")
+    "ticket_id",
+    "type",
+    "status",
+    "pending_reason",
+    "priority",
+    "urgency",
+    "impact",
+    "critical",
+    "category",
+    "title",
+    "description",
+    "requester_id",
+    "opened_by",
+    "assignee_id",
+    "group_id",
+    "watchers",
+    "tags",
+    "links",
+    "opened_at",
+    "updated_at",
+    "first_responded_at",
+    "resolved_at",
+    "closed_at",
+    "cancelled_at",
+    "reopen_count",
+    "sla_first_response_due",
+    "sla_resolution_due",
+    "sla_next_at",
+    "sla_history",
+    "version",
+)
 _SELECT_TICKET = "SELECT " + ", ".join(TICKET_COLUMNS) + " FROM tickets"
 _UPSERT_TICKET = (
-    "INSERT INTO tickets (tenant_id, " + ", ".join(TICKET_COLUMNS) + ") VALUES (%(tenant_id)s, "
-    + ", ".join(f"%({c})s" for c in TICKET_COLUMNS) + ") ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:]))
+    "INSERT INTO tickets (tenant_id, "
+    + ", ".join(TICKET_COLUMNS)
+    + ") VALUES (%(tenant_id)s, "
+    + ", ".join(f"%({c})s" for c in TICKET_COLUMNS)
+    + ") ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:])
+)
 
 
 def _rows(conn, query, params=()):
@@ -25,20 +56,38 @@ def _rows(conn, query, params=()):
 def upsert_ticket(conn, tenant_id, state, sla):
     """Write the ticket's row from its folded state; `sla` holds the three sla_* instants."""
     row = {
-        "tenant_id": tenant_id, "ticket_id": state.ticket_id, "type": state.type,
-        "status": state.status, "pending_reason": state.pending_reason, "priority": state.priority,
-        "urgency": state.urgency, "impact": state.impact, "critical": state.critical,
-        "category": state.category, "title": state.title, "description": state.description,
-        "requester_id": state.requester_id, "opened_by": state.opened_by,
-        "assignee_id": state.assignee_id, "group_id": state.group_id,
-        "watchers": sorted(state.watchers), "tags": sorted(state.tags),
-        "links": Jsonb([{"kind": link.kind, "ticket_id": link.ticket_id}
-                        for link in sorted(state.links)]),
-        "opened_at": state.opened_at, "updated_at": state.updated_at,
-        "first_responded_at": state.first_responded_at, "resolved_at": state.resolved_at,
-        "closed_at": state.closed_at, "cancelled_at": state.cancelled_at,
-        "reopen_count": state.reopen_count, "version": state.version, **sla,
-        "sla_history": Jsonb(sla["sla_history"])}
+        "tenant_id": tenant_id,
+        "ticket_id": state.ticket_id,
+        "type": state.type,
+        "status": state.status,
+        "pending_reason": state.pending_reason,
+        "priority": state.priority,
+        "urgency": state.urgency,
+        "impact": state.impact,
+        "critical": state.critical,
+        "category": state.category,
+        "title": state.title,
+        "description": state.description,
+        "requester_id": state.requester_id,
+        "opened_by": state.opened_by,
+        "assignee_id": state.assignee_id,
+        "group_id": state.group_id,
+        "watchers": sorted(state.watchers),
+        "tags": sorted(state.tags),
+        "links": Jsonb(
+            [{"kind": link.kind, "ticket_id": link.ticket_id} for link in sorted(state.links)]
+        ),
+        "opened_at": state.opened_at,
+        "updated_at": state.updated_at,
+        "first_responded_at": state.first_responded_at,
+        "resolved_at": state.resolved_at,
+        "closed_at": state.closed_at,
+        "cancelled_at": state.cancelled_at,
+        "reopen_count": state.reopen_count,
+        "version": state.version,
+        **sla,
+        "sla_history": Jsonb(sla["sla_history"]),
+    }
     conn.execute(_UPSERT_TICKET, row)
 
 
@@ -49,15 +98,29 @@ def upsert_comments(conn, tenant_id, ticket_id, comments):
             " internal, created_at, edited_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (tenant_id, ticket_id, comment_id) DO UPDATE SET body = excluded.body,"
             " edited_at = excluded.edited_at",
-            [(tenant_id, ticket_id, c.comment_id, c.author_id, c.body, c.internal, c.created_at,
-              c.edited_at) for c in comments])
+            [
+                (
+                    tenant_id,
+                    ticket_id,
+                    c.comment_id,
+                    c.author_id,
+                    c.body,
+                    c.internal,
+                    c.created_at,
+                    c.edited_at,
+                )
+                for c in comments
+            ],
+        )
 
 
 def set_sla_instants(conn, ticket_id, sla):
-    conn.execute("UPDATE tickets SET sla_first_response_due = %(sla_first_response_due)s,"
-                 " sla_resolution_due = %(sla_resolution_due)s, sla_next_at = %(sla_next_at)s,"
-                 " sla_history = %(sla_history)s WHERE ticket_id = %(ticket_id)s",
-                 {**sla, "sla_history": Jsonb(sla["sla_history"]), "ticket_id": ticket_id})
+    conn.execute(
+        "UPDATE tickets SET sla_first_response_due = %(sla_first_response_due)s,"
+        " sla_resolution_due = %(sla_resolution_due)s, sla_next_at = %(sla_next_at)s,"
+        " sla_history = %(sla_history)s WHERE ticket_id = %(ticket_id)s",
+        {**sla, "sla_history": Jsonb(sla["sla_history"]), "ticket_id": ticket_id},
+    )
 
 
 def get_ticket(conn, ticket_id):
@@ -66,8 +129,10 @@ def get_ticket(conn, ticket_id):
 
 
 def comments_of(conn, ticket_id, include_internal):
-    query = ("SELECT comment_id, author_id, body, internal, created_at, edited_at"
-             " FROM ticket_comments WHERE ticket_id = %s")
+    query = (
+        "SELECT comment_id, author_id, body, internal, created_at, edited_at"
+        " FROM ticket_comments WHERE ticket_id = %s"
+    )
     if not include_internal:
         query += " AND NOT internal"
     return _rows(conn, query + " ORDER BY created_at, comment_id", (ticket_id,))
@@ -77,9 +142,12 @@ def comments_by_id(conn, ticket_id, comment_ids):
     """The named comments of a ticket (those that exist)."""
     if not comment_ids:
         return []
-    return _rows(conn, "SELECT comment_id, author_id, body, internal, created_at, edited_at"
-                       " FROM ticket_comments WHERE ticket_id = %s AND comment_id = ANY(%s::uuid[])",
-                 (ticket_id, sorted(comment_ids)))
+    return _rows(
+        conn,
+        "SELECT comment_id, author_id, body, internal, created_at, edited_at"
+        " FROM ticket_comments WHERE ticket_id = %s AND comment_id = ANY(%s::uuid[])",
+        (ticket_id, sorted(comment_ids)),
+    )
 
 
 def list_tickets(conn, filters, limit, after=None, visible_to=None):
@@ -88,8 +156,13 @@ def list_tickets(conn, filters, limit, after=None, visible_to=None):
     `visible_to` limits the list to tickets a requester may see: their own and those they watch.
     """
     clauses, params = [], []
-    for key, column in (("status", "status"), ("type", "type"), ("priority", "priority"),
-                        ("assignee", "assignee_id"), ("requester", "requester_id")):
+    for key, column in (
+        ("status", "status"),
+        ("type", "type"),
+        ("priority", "priority"),
+        ("assignee", "assignee_id"),
+        ("requester", "requester_id"),
+    ):
         if filters.get(key) is not None:
             clauses.append(f"{column} = %s")
             params.append(filters[key])
@@ -103,8 +176,11 @@ def list_tickets(conn, filters, limit, after=None, visible_to=None):
         clauses.append("(opened_at, ticket_id) < (%s::timestamptz, %s::uuid)")
         params += list(after)
     where = " WHERE " + " AND ".join(clauses) if clauses else ""
-    return _rows(conn, _SELECT_TICKET + where + " ORDER BY opened_at DESC, ticket_id DESC LIMIT %s",
-                 (*params, limit + 1))
+    return _rows(
+        conn,
+        _SELECT_TICKET + where + " ORDER BY opened_at DESC, ticket_id DESC LIMIT %s",
+        (*params, limit + 1),
+    )
 
 
 def load_policy(conn):
@@ -117,19 +193,24 @@ def save_policy(conn, tenant_id, document, version):
     conn.execute(
         "INSERT INTO sla_policies (tenant_id, policy, version) VALUES (%s, %s, %s)"
         " ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy,"
-        " version = excluded.version, updated_at = now()", (tenant_id, Jsonb(document), version))
+        " version = excluded.version, updated_at = now()",
+        (tenant_id, Jsonb(document), version),
+    )
 
 
 def recompute_sla_soon(conn, now):
     """Ask the SLA timer to recompute every running clock (after the policy changed)."""
-    return conn.execute("UPDATE tickets SET sla_next_at = %s WHERE status NOT IN"
-                        " ('closed', 'cancelled')", (now,)).rowcount
+    return conn.execute(
+        "UPDATE tickets SET sla_next_at = %s WHERE status NOT IN ('closed', 'cancelled')", (now,)
+    ).rowcount
 
 
 def tickets_touching(conn, subject_id):
     rows = conn.execute(
         "SELECT ticket_id FROM tickets WHERE requester_id = %s UNION"
-        " SELECT ticket_id FROM ticket_comments WHERE author_id = %s", (subject_id, subject_id))
+        " SELECT ticket_id FROM ticket_comments WHERE author_id = %s",
+        (subject_id, subject_id),
+    )
     return [str(row[0]) for row in rows.fetchall()]
 
 
@@ -140,20 +221,29 @@ def erase_subject_text(conn, subject_id):
     descriptions = conn.execute(
         "UPDATE tickets SET title = %s, description = CASE WHEN description = '' THEN ''"
         " ELSE %s END WHERE requester_id = %s AND (title <> %s OR description NOT IN ('', %s))",
-        (ERASED, ERASED, subject_id, ERASED, ERASED)).rowcount
+        (ERASED, ERASED, subject_id, ERASED, ERASED),
+    ).rowcount
     comments = conn.execute(
         "UPDATE ticket_comments SET body = %s WHERE author_id = %s AND body <> %s",
-        (ERASED, subject_id, ERASED)).rowcount
+        (ERASED, subject_id, ERASED),
+    ).rowcount
     return {"ticket_descriptions": descriptions, "comments": comments}
 
 
 def subject_data(conn, subject_id):
     """What the read models hold about a subject: tickets they requested, comments they wrote."""
-    tickets = _rows(conn, "SELECT ticket_id, type, status, title, description, opened_at, closed_at"
-                          " FROM tickets WHERE requester_id = %s ORDER BY opened_at", (subject_id,))
-    comments = _rows(conn, "SELECT ticket_id, comment_id, body, internal, created_at, edited_at"
-                           " FROM ticket_comments WHERE author_id = %s ORDER BY created_at",
-                     (subject_id,))
+    tickets = _rows(
+        conn,
+        "SELECT ticket_id, type, status, title, description, opened_at, closed_at"
+        " FROM tickets WHERE requester_id = %s ORDER BY opened_at",
+        (subject_id,),
+    )
+    comments = _rows(
+        conn,
+        "SELECT ticket_id, comment_id, body, internal, created_at, edited_at"
+        " FROM ticket_comments WHERE author_id = %s ORDER BY created_at",
+        (subject_id,),
+    )
     return tickets, comments
 
 
@@ -169,7 +259,7 @@ def drop_snapshots(conn, streams):
 
 
 def ticket_streams(conn):
-    rows = conn.execute("SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE 'ticket-%'"
-                        " ORDER BY stream_id")
+    rows = conn.execute(
+        "SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE 'ticket-%' ORDER BY stream_id"
+    )
     return [row[0] for row in rows.fetchall()]
-

@@ -5,6 +5,7 @@ from the stream with every projection), so a restart resumes from the table and 
 The worker recomputes from the stream before recording, and the stream dedupes alerts, so a
 second process (or a retried tick) polling the same rows records nothing twice.
 """
+
 from functools import partial
 
 import psycopg
@@ -20,8 +21,10 @@ from shared.retry import retrying
 log = structlog.get_logger()
 
 # Cross-tenant by design: the system role reads only ids and instants of this table (GRANT).
-_DUE = ("SELECT tenant_id::text, ticket_id::text FROM tickets WHERE sla_next_at <= %s"
-        " ORDER BY sla_next_at LIMIT %s")
+_DUE = (
+    "SELECT tenant_id::text, ticket_id::text FROM tickets WHERE sla_next_at <= %s"
+    " ORDER BY sla_next_at LIMIT %s"
+)
 
 
 class SlaDue(BackgroundLoop, Entrypoint):
@@ -48,13 +51,16 @@ class SlaDue(BackgroundLoop, Entrypoint):
         if self.conn is None:
             self.conn = psycopg.connect(self.url, autocommit=True)
         spawned = 0
-        for tenant_id, ticket_id in self.conn.execute(_DUE, (self.clock.now(), self.batch)).fetchall():
+        for tenant_id, ticket_id in self.conn.execute(
+            _DUE, (self.clock.now(), self.batch)
+        ).fetchall():
             key = (tenant_id, ticket_id)
             if key in self.in_flight:
                 continue
             self.in_flight.add(key)
-            self.container.spawn_worker(self, (tenant_id, ticket_id), {},
-                                        handle_result=partial(self._done, key))
+            self.container.spawn_worker(
+                self, (tenant_id, ticket_id), {}, handle_result=partial(self._done, key)
+            )
             spawned += 1
         return spawned
 
@@ -63,8 +69,12 @@ class SlaDue(BackgroundLoop, Entrypoint):
         self.in_flight.discard(key)
         if exc_info is not None:
             # the row still says due: the next poll tries again
-            log.warning("SLA timer worker failed", tenant_id=key[0], ticket_id=key[1],
-                        error=describe_error(exc_info[1]))
+            log.warning(
+                "SLA timer worker failed",
+                tenant_id=key[0],
+                ticket_id=key[1],
+                error=describe_error(exc_info[1]),
+            )
         return result, exc_info
 
     def reset(self):

@@ -1,4 +1,5 @@
 """The whole suite: five services on one vhost, each with its own database, behind the gateway."""
+
 import os
 import shutil
 import signal
@@ -23,18 +24,23 @@ from tests.support.waiting import wait_until
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "nginx"))
 from render import render  # noqa: E402
 
-CLASSES = {"privacy": PrivacyService, "identity": IdentityService,
-           "ticketing": TicketingService, "audit": AuditService, "ai": AiService}
+CLASSES = {
+    "privacy": PrivacyService,
+    "identity": IdentityService,
+    "ticketing": TicketingService,
+    "audit": AuditService,
+    "ai": AiService,
+}
 
 
 @dataclass
 class Suite:
     gateway: str
     provider: FakeOidcProvider
-    urls: dict = field(default_factory=dict)      # service -> database urls
-    configs: dict = field(default_factory=dict)   # service -> nameko config
+    urls: dict = field(default_factory=dict)  # service -> database urls
+    configs: dict = field(default_factory=dict)  # service -> nameko config
     containers: dict = field(default_factory=dict)
-    management_uri: str = ""                      # RabbitMQ's management API (queues, messages)
+    management_uri: str = ""  # RabbitMQ's management API (queues, messages)
 
     def request(self, method, path, token=None, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -43,8 +49,9 @@ class Suite:
         return requests.request(method, self.gateway + path, headers=headers, timeout=15, **kwargs)
 
     def sign_in_google(self, email, hd="example.test", sub=None, name=None, **kwargs):
-        token = self.provider.mint_google(sub or uuid.uuid4().hex, email, hd=hd,
-                                          **({"name": name} if name else {}))
+        token = self.provider.mint_google(
+            sub or uuid.uuid4().hex, email, hd=hd, **({"name": name} if name else {})
+        )
         response = self.request("POST", "/v1/auth/google", json={"id_token": token}, **kwargs)
         assert response.status_code == 200, response.text
         return response.json()
@@ -57,7 +64,10 @@ class Suite:
         """Everything in the service's database as text, the way a backup would hold it."""
         result = subprocess.run(
             ["pg_dump", "--data-only", "--no-owner", self.urls[service]["admin"]],
-            capture_output=True, text=True, check=True)
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return result.stdout
 
 
@@ -72,29 +82,54 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
         for name in CLASSES:
             if name != "privacy":
                 configs[name], urls[name] = service_config(
-                    name, AMQP_URI=configs["privacy"]["AMQP_URI"])
+                    name, AMQP_URI=configs["privacy"]["AMQP_URI"]
+                )
         identity = f"http://{configs['identity']['WEB_SERVER_ADDRESS']}"
         gateway_port = find_free_port()
         # as `make run` configures identity for the development sign-in provider
-        configs["identity"].update(provider.settings(
-            redirect_uri=f"http://127.0.0.1:{gateway_port}/v1/auth/microsoft/callback"))
+        configs["identity"].update(
+            provider.settings(
+                redirect_uri=f"http://127.0.0.1:{gateway_port}/v1/auth/microsoft/callback"
+            )
+        )
         for name in CLASSES:
             configs[name]["IDENTITY_JWKS_URL"] = identity + "/v1/auth/jwks"
         configs["privacy"]["PRIVACY_SAGA_POLL_SECONDS"] = 0.2
         configs["privacy"]["PRIVACY_RECONCILE_SECONDS"] = 5  # as in production, with audit present
-        suite = Suite(gateway=f"http://127.0.0.1:{gateway_port}", provider=provider,
-                      urls=urls, configs=configs,
-                      management_uri=request.config.getoption("RABBIT_API_URI"))
+        suite = Suite(
+            gateway=f"http://127.0.0.1:{gateway_port}",
+            provider=provider,
+            urls=urls,
+            configs=configs,
+            management_uri=request.config.getoption("RABBIT_API_URI"),
+        )
         for name, cls in CLASSES.items():
             suite.containers[name] = container_factory(cls, configs[name])
             suite.containers[name].start()
         upstreams = {name: cfg["WEB_SERVER_ADDRESS"] for name, cfg in configs.items()}
         conf = tmp_path / "nginx.conf"
         # as behind a load balancer on this host: the client address comes from X-Forwarded-For
-        conf.write_text(render(run_dir=str(tmp_path), listen=f"127.0.0.1:{gateway_port}",
-                               upstreams=upstreams, trusted_proxies=("127.0.0.1/32",)))
-        gateway = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp_path), "-e",
-                                    str(tmp_path / "error.log"), "-g", "daemon off;"])
+        conf.write_text(
+            render(
+                run_dir=str(tmp_path),
+                listen=f"127.0.0.1:{gateway_port}",
+                upstreams=upstreams,
+                trusted_proxies=("127.0.0.1/32",),
+            )
+        )
+        gateway = subprocess.Popen(
+            [
+                nginx,
+                "-c",
+                str(conf),
+                "-p",
+                str(tmp_path),
+                "-e",
+                str(tmp_path / "error.log"),
+                "-g",
+                "daemon off;",
+            ]
+        )
         try:
             wait_until(lambda: _answers(suite.gateway + "/v1/auth/jwks"), 15, "the gateway")
             yield suite

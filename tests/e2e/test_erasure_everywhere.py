@@ -8,6 +8,7 @@ either. After `DELETE /v1/me` with the real participants, no marker may remain, 
 in a data dump of the five databases, their text search vectors, any message of any queue of
 the suite's vhost (retry and dead-letter queues included) or any log line of the services.
 """
+
 import json
 import logging
 import re
@@ -21,7 +22,11 @@ from marshmallow import fields
 
 from services.privacy.schemas import RequestSchema
 from services.ticketing.schemas import (
-    CommentSchema, CreateTicketSchema, TransitionSchema, UpdateTicketSchema)
+    CommentSchema,
+    CreateTicketSchema,
+    TransitionSchema,
+    UpdateTicketSchema,
+)
 from shared import logs
 from tests.support.waiting import wait_until
 
@@ -78,8 +83,9 @@ class Subject:
 
     def call(self, method, path, body=None, **headers):
         self.sent.append(body)
-        return self.suite.request(method, path, self.token, json=body,
-                                  headers={**self.headers, **headers})
+        return self.suite.request(
+            method, path, self.token, json=body, headers={**self.headers, **headers}
+        )
 
     def probe(self, method, path, schema, base, headers_for=lambda: {}):
         """Send `base` once per string field of `schema`, that field holding a marker:
@@ -87,7 +93,9 @@ class Subject:
         outcomes = {}
         for field_path, field in _string_fields(schema):
             body = _with(base, field_path, self._value(field))
-            outcomes[".".join(field_path)] = self.call(method, path, body, **headers_for()).status_code
+            outcomes[".".join(field_path)] = self.call(
+                method, path, body, **headers_for()
+            ).status_code
         return outcomes
 
     def _value(self, field):
@@ -125,39 +133,72 @@ def test_after_erasure_no_input_of_the_subject_is_left_anywhere(suite, service_l
     zoe.sign_in()
     other = suite.sign_in_google(f"otto.{uuid.uuid4().hex[:8]}@example.test", name="Otto Other")
     kept_marker = Subject.marker()
-    kept = suite.request("POST", "/v1/tickets", other["access_token"], json={
-        "type": "incident", "title": f"Monitor {kept_marker}", "description": "flickers"}).json()["id"]
+    kept = suite.request(
+        "POST",
+        "/v1/tickets",
+        other["access_token"],
+        json={"type": "incident", "title": f"Monitor {kept_marker}", "description": "flickers"},
+    ).json()["id"]
 
-    mine = zoe.call("POST", "/v1/tickets", {"type": "incident", "title": f"Printer {zoe.marker()}",
-                                             "description": zoe.marker()})
+    mine = zoe.call(
+        "POST",
+        "/v1/tickets",
+        {"type": "incident", "title": f"Printer {zoe.marker()}", "description": zoe.marker()},
+    )
     assert mine.status_code == 201, mine.text
     ticket = mine.json()["id"]
     path = f"/v1/tickets/{ticket}"
-    assert [t["id"] for t in suite.request("GET", "/v1/tickets?q=printer", admin["access_token"])
-            .json()["items"]] == [ticket]  # the title is searchable before the erasure
+    assert [
+        t["id"]
+        for t in suite.request("GET", "/v1/tickets?q=printer", admin["access_token"]).json()[
+            "items"
+        ]
+    ] == [ticket]  # the title is searchable before the erasure
     etag = lambda: {"If-Match": suite.request("GET", path, admin["access_token"]).headers["ETag"]}
     tried = {
-        "POST /v1/tickets": zoe.probe("POST", "/v1/tickets", CreateTicketSchema(),
-                                      {"type": "incident", "title": zoe.marker()}),
-        "PATCH /v1/tickets/{id}": zoe.probe("PATCH", path, UpdateTicketSchema(),
-                                            {"description": zoe.marker()}, etag),
-        "POST /v1/tickets/{id}/comments": zoe.probe("POST", path + "/comments", CommentSchema(), {}),
+        "POST /v1/tickets": zoe.probe(
+            "POST", "/v1/tickets", CreateTicketSchema(), {"type": "incident", "title": zoe.marker()}
+        ),
+        "PATCH /v1/tickets/{id}": zoe.probe(
+            "PATCH", path, UpdateTicketSchema(), {"description": zoe.marker()}, etag
+        ),
+        "POST /v1/tickets/{id}/comments": zoe.probe(
+            "POST", path + "/comments", CommentSchema(), {}
+        ),
         "POST /v1/privacy/requests": zoe.probe(
-            "POST", "/v1/privacy/requests", RequestSchema(),
-            {"type": "rectification", "subject_id": zoe.signed_in["user"]["id"],
-             "changes": {"name": zoe.marker()}}),
+            "POST",
+            "/v1/privacy/requests",
+            RequestSchema(),
+            {
+                "type": "rectification",
+                "subject_id": zoe.signed_in["user"]["id"],
+                "changes": {"name": zoe.marker()},
+            },
+        ),
     }
-    second = zoe.call("POST", "/v1/tickets", {"type": "incident", "title": zoe.marker()}).json()["id"]
+    second = zoe.call("POST", "/v1/tickets", {"type": "incident", "title": zoe.marker()}).json()[
+        "id"
+    ]
     tried["POST /v1/tickets/{id}/transitions"] = zoe.probe(
-        "POST", f"/v1/tickets/{second}/transitions", TransitionSchema(), {"to": "cancelled"})
+        "POST", f"/v1/tickets/{second}/transitions", TransitionSchema(), {"to": "cancelled"}
+    )
     request.node.user_properties.append(("fields_tried", tried))
-    accepted = {f"{endpoint} {field}" for endpoint, outcomes in tried.items()
-                for field, status in outcomes.items() if status < 300}
-    assert {"POST /v1/tickets title", "POST /v1/tickets description",
-            "PATCH /v1/tickets/{id} title", "PATCH /v1/tickets/{id} description",
-            "POST /v1/tickets/{id}/comments body", "POST /v1/privacy/requests changes.name",
-            "POST /v1/privacy/requests changes.email",
-            "POST /v1/tickets/{id}/transitions note"} <= accepted, tried
+    accepted = {
+        f"{endpoint} {field}"
+        for endpoint, outcomes in tried.items()
+        for field, status in outcomes.items()
+        if status < 300
+    }
+    assert {
+        "POST /v1/tickets title",
+        "POST /v1/tickets description",
+        "PATCH /v1/tickets/{id} title",
+        "PATCH /v1/tickets/{id} description",
+        "POST /v1/tickets/{id}/comments body",
+        "POST /v1/privacy/requests changes.name",
+        "POST /v1/privacy/requests changes.email",
+        "POST /v1/tickets/{id}/transitions note",
+    } <= accepted, tried
     assert all(status < 500 for outcomes in tried.values() for status in outcomes.values()), tried
 
     # staff use the subject's text through the ai service before the erasure
@@ -170,20 +211,31 @@ def test_after_erasure_no_input_of_the_subject_is_left_anywhere(suite, service_l
 
     erasure = zoe.call("DELETE", "/v1/me")
     assert erasure.status_code == 202, erasure.text
-    status = wait_until(lambda: (lambda body: body if body["status"] == "completed" else None)(
-        suite.request("GET", f"/v1/privacy/requests/{erasure.json()['id']}",
-                      admin["access_token"]).json()), 120, "the erasure")
+    status = wait_until(
+        lambda: (lambda body: body if body["status"] == "completed" else None)(
+            suite.request(
+                "GET", f"/v1/privacy/requests/{erasure.json()['id']}", admin["access_token"]
+            ).json()
+        ),
+        120,
+        "the erasure",
+    )
     assert {p["name"] for p in status["participants"]} >= {"identity", "ticketing", "ai", "audit"}
     wait_until(lambda: _audited_everything(suite), 120, "audit to hold every event")
 
-    places = {f"{service} database": suite.dump(service) + _text_search_vectors(suite, service)
-              for service in SERVICES}
+    places = {
+        f"{service} database": suite.dump(service) + _text_search_vectors(suite, service)
+        for service in SERVICES
+    }
     places.update(_queued_messages(suite))
     structlog.get_logger().info("control line", note=kept_marker)
     places["service logs"] = "".join(service_logs.lines)
-    left = {place: sorted(m for m in markers if m in text.lower()) for place, text in places.items()}
+    left = {
+        place: sorted(m for m in markers if m in text.lower()) for place, text in places.items()
+    }
     assert {place: found for place, found in left.items() if found} == {}, [
-        line for line in service_logs.lines if any(m in line.lower() for m in markers)][:3]
+        line for line in service_logs.lines if any(m in line.lower() for m in markers)
+    ][:3]
 
     # a marker that was not erased is found the same way: the search looks where data lives
     kept_token = kept_marker.split()[0].lower()
@@ -213,10 +265,16 @@ def _audited_everything(suite):
 
 def _text_search_vectors(suite, service):
     """Generated text search columns, which a data-only dump leaves out."""
-    columns = suite.rows(service, "SELECT table_name, column_name FROM information_schema.columns"
-                                  " WHERE data_type = 'tsvector' AND table_schema = 'public'")
-    return " ".join(str(row[0]) for table, column in columns
-                    for row in suite.rows(service, f'SELECT "{column}"::text FROM "{table}"'))
+    columns = suite.rows(
+        service,
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE data_type = 'tsvector' AND table_schema = 'public'",
+    )
+    return " ".join(
+        str(row[0])
+        for table, column in columns
+        for row in suite.rows(service, f'SELECT "{column}"::text FROM "{table}"')
+    )
 
 
 def _queued_messages(suite):
@@ -232,25 +290,37 @@ def _queued_messages(suite):
             continue  # a process's own shred listener: nobody else may read it (ids only)
         if queue.get("arguments", {}).get("x-single-active-consumer"):
             # no basic.get on such a queue: its consumer (audit) has taken every message
-            wait_until(lambda: requests.get(url, timeout=10).json().get("messages") == 0,
-                       what=f"{queue['name']} to be empty")
+            wait_until(
+                lambda: requests.get(url, timeout=10).json().get("messages") == 0,
+                what=f"{queue['name']} to be empty",
+            )
             found[f"queue {queue['name']}"] = ""
             continue
-        messages = requests.post(url + "/get", json={
-            "count": 100000, "ackmode": "ack_requeue_true", "encoding": "auto"}, timeout=30)
+        messages = requests.post(
+            url + "/get",
+            json={"count": 100000, "ackmode": "ack_requeue_true", "encoding": "auto"},
+            timeout=30,
+        )
         assert messages.status_code == 200, (queue["name"], messages.text)
         found[f"queue {queue['name']}"] = json.dumps(messages.json())
-    assert any(name.endswith(".backoff") for name in found) and any(name.endswith(".dlq") for name in found)
+    assert any(name.endswith(".backoff") for name in found) and any(
+        name.endswith(".dlq") for name in found
+    )
     return found
 
 
 def _management_uri(suite):
     return suite.management_uri.rstrip("/")
 
-def _compliance_officer(suite, admin):
-    promoted = suite.request("PUT", f"/v1/tenant/members/{admin['user']['id']}/roles",
-                             admin["access_token"], json={"roles": ["admin", "compliance_officer"]})
-    assert promoted.status_code == 200, promoted.text
-    return suite.request("POST", "/v1/auth/refresh",
-                         json={"refresh_token": admin["refresh_token"]}).json()["access_token"]
 
+def _compliance_officer(suite, admin):
+    promoted = suite.request(
+        "PUT",
+        f"/v1/tenant/members/{admin['user']['id']}/roles",
+        admin["access_token"],
+        json={"roles": ["admin", "compliance_officer"]},
+    )
+    assert promoted.status_code == 200, promoted.text
+    return suite.request(
+        "POST", "/v1/auth/refresh", json={"refresh_token": admin["refresh_token"]}
+    ).json()["access_token"]

@@ -1,4 +1,5 @@
 """Sign-in, tickets and the audit trail through the nginx gateway, as an API consumer sees them."""
+
 import uuid
 
 PROBLEM = "application/problem+json"
@@ -25,16 +26,28 @@ def test_an_admin_signs_in_opens_a_ticket_and_the_requester_sees_only_their_own(
     assert requester["user"]["roles"] == ["requester"]
     assert requester["tenant"]["id"] == admin["tenant"]["id"]
 
-    created = suite.request("POST", "/v1/tickets", requester["access_token"], json={
-        "type": "incident", "title": "VPN drops", "description": "Since Monday the VPN drops."})
+    created = suite.request(
+        "POST",
+        "/v1/tickets",
+        requester["access_token"],
+        json={
+            "type": "incident",
+            "title": "VPN drops",
+            "description": "Since Monday the VPN drops.",
+        },
+    )
     assert created.status_code == 201, created.text
     ticket = created.json()["id"]
     assert created.headers["Location"].endswith(ticket)
 
     seen_by_admin = suite.request("GET", f"/v1/tickets/{ticket}", admin["access_token"])
     assert seen_by_admin.status_code == 200
-    moved = suite.request("POST", f"/v1/tickets/{ticket}/transitions", admin["access_token"],
-                          json={"to": "in_progress"})
+    moved = suite.request(
+        "POST",
+        f"/v1/tickets/{ticket}/transitions",
+        admin["access_token"],
+        json={"to": "in_progress"},
+    )
     assert moved.status_code == 200, moved.text
 
     other = suite.sign_in_google("someone@other.test", hd="other.test")
@@ -43,14 +56,24 @@ def test_an_admin_signs_in_opens_a_ticket_and_the_requester_sees_only_their_own(
 
 def test_a_compliance_officer_replays_and_verifies_the_tenant_log(suite):
     admin = suite.sign_in_google("boss@example.test")
-    promoted = suite.request("PUT", f"/v1/tenant/members/{admin['user']['id']}/roles",
-                             admin["access_token"], json={"roles": ["admin", "compliance_officer"]})
+    promoted = suite.request(
+        "PUT",
+        f"/v1/tenant/members/{admin['user']['id']}/roles",
+        admin["access_token"],
+        json={"roles": ["admin", "compliance_officer"]},
+    )
     assert promoted.status_code == 200, promoted.text
-    officer = suite.request("POST", "/v1/auth/refresh",
-                            json={"refresh_token": admin["refresh_token"]}).json()
-    suite.request("POST", "/v1/tickets", officer["access_token"],
-                  json={"type": "incident", "title": "Printer", "description": "Jammed."})
+    officer = suite.request(
+        "POST", "/v1/auth/refresh", json={"refresh_token": admin["refresh_token"]}
+    ).json()
+    suite.request(
+        "POST",
+        "/v1/tickets",
+        officer["access_token"],
+        json={"type": "incident", "title": "Printer", "description": "Jammed."},
+    )
     import time
+
     deadline = time.monotonic() + 15
     while True:
         events = suite.request("GET", "/v1/audit/events?limit=200", officer["access_token"])
@@ -68,8 +91,11 @@ def test_the_services_take_only_tokens_identity_signed_at_sign_in(suite, token_i
     # every token of these tests comes from sign-in through the gateway: one minted with the
     # test signing key, same issuer, audience and claims, is refused by every service
     admin = suite.sign_in_google(f"admin@{uuid.uuid4().hex[:8]}.example.test")
-    minted = token_issuer.token(tenant_id=admin["tenant"]["id"], user_id=admin["user"]["id"],
-                                roles=("admin", "compliance_officer"))
+    minted = token_issuer.token(
+        tenant_id=admin["tenant"]["id"],
+        user_id=admin["user"]["id"],
+        roles=("admin", "compliance_officer"),
+    )
     for path in ("/v1/me", "/v1/tickets", "/v1/audit/events", "/v1/tenant/members"):
         assert suite.request("GET", path, minted).status_code == 401, path
         assert suite.request("GET", path, admin["access_token"]).status_code != 401, path

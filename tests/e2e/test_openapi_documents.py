@@ -1,10 +1,12 @@
 """Every service publishes an OpenAPI document built from its routes and marshmallow schemas."""
+
 import requests
 
 
 def document(suite, service):
-    return requests.get(f"http://{suite.configs[service]['WEB_SERVER_ADDRESS']}/openapi.json",
-                        timeout=10).json()
+    return requests.get(
+        f"http://{suite.configs[service]['WEB_SERVER_ADDRESS']}/openapi.json", timeout=10
+    ).json()
 
 
 def body_schema(doc, path, method):
@@ -18,6 +20,9 @@ def test_each_service_documents_its_routes_and_request_bodies(suite):
         assert doc["openapi"].startswith("3.") and "/health/ready" in doc["paths"], service
     assert "title" in body_schema(document(suite, "ticketing"), "/v1/tickets", "post")["properties"]
     assert body_schema(document(suite, "identity"), "/v1/auth/google", "post")["required"] == [
-        "id_token"]
-    assert "type" in body_schema(document(suite, "privacy"), "/v1/privacy/requests",
-                                 "post")["properties"]
+        "id_token"
+    ]
+    assert (
+        "type"
+        in body_schema(document(suite, "privacy"), "/v1/privacy/requests", "post")["properties"]
+    )

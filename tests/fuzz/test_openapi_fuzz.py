@@ -4,6 +4,7 @@ Each documented operation gets FUZZ_EXAMPLES valid and FUZZ_EXAMPLES invalid req
 schemathesis (derandomized: the same requests every run, so it cannot flake), with a token of
 a user holding every role. Any 5xx, or a status the document does not list, fails the test.
 """
+
 import os
 import time
 import uuid
@@ -23,8 +24,13 @@ from services.privacy.service import PrivacyService
 from services.ticketing.service import TicketingService
 from tests.support.fake_oidc import FakeOidcProvider
 
-SERVICES = {"privacy": PrivacyService, "identity": IdentityService, "ticketing": TicketingService,
-            "audit": AuditService, "ai": AiService}
+SERVICES = {
+    "privacy": PrivacyService,
+    "identity": IdentityService,
+    "ticketing": TicketingService,
+    "audit": AuditService,
+    "ai": AiService,
+}
 ROLES = ("admin", "agent", "requester", "compliance_officer")
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 20))
 CHECKS = [not_a_server_error, status_code_conformance]
@@ -40,24 +46,32 @@ def running(container_factory, service_config, provider_keys, monkeypatch):
         for name in SERVICES:
             if name != "privacy":
                 configs[name] = service_config(name, AMQP_URI=configs["privacy"]["AMQP_URI"])[0]
-        configs["identity"].update({
-            "GOOGLE_CLIENT_IDS": provider.google_client_id,
-            "GOOGLE_CERTS_URL": provider.google_certs_url,
-            "MICROSOFT_CLIENT_ID": provider.microsoft_client_id,
-            "MICROSOFT_CLIENT_SECRET": provider.microsoft_client_secret,
-            "MICROSOFT_JWKS_URL": provider.microsoft_jwks_url,
-            "MICROSOFT_AUTHORITY": provider.microsoft_authority("organizations"),
-            "MICROSOFT_REDIRECT_URI": "http://127.0.0.1:9/v1/auth/microsoft/callback",
-        })
+        configs["identity"].update(
+            {
+                "GOOGLE_CLIENT_IDS": provider.google_client_id,
+                "GOOGLE_CERTS_URL": provider.google_certs_url,
+                "MICROSOFT_CLIENT_ID": provider.microsoft_client_id,
+                "MICROSOFT_CLIENT_SECRET": provider.microsoft_client_secret,
+                "MICROSOFT_JWKS_URL": provider.microsoft_jwks_url,
+                "MICROSOFT_AUTHORITY": provider.microsoft_authority("organizations"),
+                "MICROSOFT_REDIRECT_URI": "http://127.0.0.1:9/v1/auth/microsoft/callback",
+            }
+        )
         for name, cls in SERVICES.items():
             container_factory(cls, configs[name]).start()
         yield {name: f"http://{cfg['WEB_SERVER_ADDRESS']}" for name, cfg in configs.items()}
 
 
 def _fuzz(operation, mode, base, headers, seen):
-    @settings(max_examples=FUZZ_EXAMPLES, derandomize=True, database=None, deadline=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
-              print_blob=False)
+    @settings(
+        max_examples=FUZZ_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def fuzz(case):
         response = case.call(base_url=base, headers=headers, timeout=30)
@@ -68,12 +82,15 @@ def _fuzz(operation, mode, base, headers, seen):
 
 
 def test_a_fuzz_of_every_documented_operation_finds_no_server_error_and_no_undocumented_status(
-        running, token_issuer):
+    running, token_issuer
+):
     tenant, user = str(uuid.uuid4()), str(uuid.uuid4())
     failures, seen, operations = [], [], 0
     started = time.monotonic()
     for service, base in running.items():
-        schema = schemathesis.openapi.from_dict(requests.get(f"{base}/openapi.json", timeout=10).json())
+        schema = schemathesis.openapi.from_dict(
+            requests.get(f"{base}/openapi.json", timeout=10).json()
+        )
         for result in schema.get_all_operations():
             operation = result.ok()
             operations += 1
@@ -87,6 +104,8 @@ def test_a_fuzz_of_every_documented_operation_finds_no_server_error_and_no_undoc
                 except (Exception, BaseExceptionGroup) as exc:  # a failed check, with its request
                     failures.append(f"{service} {operation.label} ({mode.value}): {exc}"[:3000])
     elapsed = time.monotonic() - started
-    print(f"fuzz: {operations} operations, {len(seen)} requests in {elapsed:.1f} s,"
-          f" statuses {sorted(set(seen))}")
+    print(
+        f"fuzz: {operations} operations, {len(seen)} requests in {elapsed:.1f} s,"
+        f" statuses {sorted(set(seen))}"
+    )
     assert not failures, "\n\n".join(failures)

@@ -1,4 +1,5 @@
 """Small helpers to look at what reached RabbitMQ in a test's vhost."""
+
 import contextlib
 import json
 import time
@@ -25,8 +26,10 @@ def service_rpc(service, cfg, caller="probe", timeout=30):
     """A standalone proxy to `service`, calling as broker user `caller` (by default the
     tests' own, an operator: see DZDESK_RPC_OPERATORS), signed as the services sign."""
     from shared.rpc import ClusterRpcClient
-    with ClusterRpcClient({"AMQP_URI": as_user(cfg["AMQP_URI"], caller)},
-                          timeout=timeout) as cluster:
+
+    with ClusterRpcClient(
+        {"AMQP_URI": as_user(cfg["AMQP_URI"], caller)}, timeout=timeout
+    ) as cluster:
         yield getattr(cluster, service)
 
 
@@ -36,8 +39,12 @@ def confirming_connection(amqp_uri):
     return Connection(amqp_uri, transport_options={"confirm_publish": True})
 
 
-def publish(amqp_uri, bodies, exchange_of=lambda body: body["event_type"].split(".", 1)[0],
-            routing_key_of=lambda body: body["event_type"].split(".", 1)[1]):
+def publish(
+    amqp_uri,
+    bodies,
+    exchange_of=lambda body: body["event_type"].split(".", 1)[0],
+    routing_key_of=lambda body: body["event_type"].split(".", 1)[1],
+):
     """Publish envelopes (or any JSON bodies) as a relay does, each one confirmed, as the
     broker user of the service whose exchange it goes to (with it as `user_id`)."""
     connections = {}
@@ -49,8 +56,13 @@ def publish(amqp_uri, bodies, exchange_of=lambda body: body["event_type"].split(
                 connections[owner] = (confirming_connection(uri), broker.user_of(uri))
             connection, user = connections[owner]
             connection.Producer(serializer="json").publish(
-                body, exchange=Exchange(f"{owner}.events", type="topic", durable=True),
-                routing_key=routing_key_of(body), declare=[], delivery_mode=2, user_id=user)
+                body,
+                exchange=Exchange(f"{owner}.events", type="topic", durable=True),
+                routing_key=routing_key_of(body),
+                declare=[],
+                delivery_mode=2,
+                user_id=user,
+            )
     finally:
         for connection, _ in connections.values():
             connection.release()
@@ -58,9 +70,12 @@ def publish(amqp_uri, bodies, exchange_of=lambda body: body["event_type"].split(
 
 def bind_queue(amqp_uri, service, routing_key="#", name=None):
     """A durable queue bound to `<service>.events`, so the test sees what was published."""
-    queue = Queue(name or f"test-{service}-{time.monotonic_ns()}",
-                  exchange=Exchange(f"{service}.events", type="topic", durable=True),
-                  routing_key=routing_key, durable=True)
+    queue = Queue(
+        name or f"test-{service}-{time.monotonic_ns()}",
+        exchange=Exchange(f"{service}.events", type="topic", durable=True),
+        routing_key=routing_key,
+        durable=True,
+    )
     with Connection(as_tool(amqp_uri)) as connection:
         queue(connection.default_channel).declare()
     return queue.name
@@ -85,7 +100,9 @@ def drain(amqp_uri, queue_name, expect=None, timeout=5.0):
 
 def queue_depth(amqp_uri, queue_name):
     with Connection(as_tool(amqp_uri)) as connection:
-        return Queue(queue_name)(connection.default_channel).queue_declare(passive=True).message_count
+        return (
+            Queue(queue_name)(connection.default_channel).queue_declare(passive=True).message_count
+        )
 
 
 def settled(rabbit_manager, vhost, queues, acked):
@@ -93,16 +110,20 @@ def settled(rabbit_manager, vhost, queues, acked):
     management API taken after the first queue's consumers acknowledged `acked` deliveries.
     Its statistics lag (by 5 s by default): a sample counts only once it shows the acks the
     test knows happened, and then nothing left means no delivery is still to come."""
-    samples = [_queue_or_none(rabbit_manager, vhost, name) or {"messages": 0,
-               "messages_unacknowledged": 0} for name in queues]  # none yet holds nothing
+    samples = [
+        _queue_or_none(rabbit_manager, vhost, name) or {"messages": 0, "messages_unacknowledged": 0}
+        for name in queues
+    ]  # none yet holds nothing
     if samples[0].get("message_stats", {}).get("ack", 0) < acked:
         return False
-    return all(q.get("messages", 1) == 0 and q.get("messages_unacknowledged", 1) == 0
-               for q in samples)
+    return all(
+        q.get("messages", 1) == 0 and q.get("messages_unacknowledged", 1) == 0 for q in samples
+    )
 
 
 def _queue_or_none(rabbit_manager, vhost, name):
     from requests import HTTPError
+
     try:
         return rabbit_manager.get_queue(vhost, name)
     except HTTPError as error:
@@ -124,9 +145,12 @@ def has_consumer(amqp_uri, queue_name):
 def has_local_broker():
     """True when RabbitMQ runs on this machine (not in a container started for the tests)."""
     import subprocess
+
     try:
-        return subprocess.run(["rabbitmqctl", "status"], capture_output=True,
-                              timeout=30).returncode == 0
+        return (
+            subprocess.run(["rabbitmqctl", "status"], capture_output=True, timeout=30).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -141,8 +165,11 @@ def cut_connections(rabbit_manager, vhost, timeout=60):
     until they are listed (the API lists a new one a moment late), then asks again for any
     close the broker has not acted on yet, until every one is gone; returns their names."""
     from tests.support.waiting import wait_until
-    names = wait_until(lambda: vhost_connections(rabbit_manager, vhost),
-                       what="the service's broker connections to be listed")
+
+    names = wait_until(
+        lambda: vhost_connections(rabbit_manager, vhost),
+        what="the service's broker connections to be listed",
+    )
 
     def cut():
         left = names & vhost_connections(rabbit_manager, vhost)
@@ -152,5 +179,6 @@ def cut_connections(rabbit_manager, vhost, timeout=60):
             except Exception:
                 pass  # gone meanwhile
         return not left
+
     wait_until(cut, timeout=timeout, what="the cut connections to close (no fault happened)")
     return names

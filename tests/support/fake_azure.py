@@ -29,8 +29,12 @@ def echo_reply(body: dict) -> str:
 class FakeAzureOpenAI:
     """Serves ``POST /openai/deployments/<deployment>/chat/completions?api-version=...`` on 127.0.0.1."""
 
-    def __init__(self, api_key: str | None = None, deployment: str | None = None,
-                 reply: Callable[[dict], str] = echo_reply):
+    def __init__(
+        self,
+        api_key: str | None = None,
+        deployment: str | None = None,
+        reply: Callable[[dict], str] = echo_reply,
+    ):
         self.api_key = api_key or uuid.uuid4().hex
         self.deployment = deployment or f"gpt-{uuid.uuid4().hex[:8]}"
         self.reply = reply
@@ -62,7 +66,10 @@ class FakeAzureOpenAI:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-azure", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-azure",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -93,8 +100,12 @@ class FakeAzureOpenAI:
         except ValueError:
             body = None
         request = RecordedRequest(
-            handler.command, url.path, parse_qs(url.query),
-            {name.lower(): value for name, value in handler.headers.items()}, body, raw,
+            handler.command,
+            url.path,
+            parse_qs(url.query),
+            {name.lower(): value for name, value in handler.headers.items()},
+            body,
+            raw,
         )
         with self._lock:
             self.requests.append(request)
@@ -108,11 +119,24 @@ class FakeAzureOpenAI:
             status, headers = failure
             return status, {"error": {"code": str(status), "message": "injected failure"}}, headers
         if request.path != f"/openai/deployments/{self.deployment}/chat/completions":
-            return 404, {"error": {"code": "DeploymentNotFound", "message": "no such deployment"}}, {}
+            return (
+                404,
+                {"error": {"code": "DeploymentNotFound", "message": "no such deployment"}},
+                {},
+            )
         if not request.query.get("api-version"):
             return 404, {"error": {"code": "404", "message": "api-version missing"}}, {}
         if request.headers.get("api-key") != self.api_key:
-            return 401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key."}}, {}
+            return (
+                401,
+                {
+                    "error": {
+                        "code": "401",
+                        "message": "Access denied due to invalid subscription key.",
+                    }
+                },
+                {},
+            )
         if not isinstance(request.body, dict) or not isinstance(request.body.get("messages"), list):
             return 400, {"error": {"code": "BadRequest", "message": "messages required"}}, {}
         completion = {
@@ -120,11 +144,13 @@ class FakeAzureOpenAI:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": self.deployment,
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": self.reply(request.body)},
-                "finish_reason": "stop",
-            }],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": self.reply(request.body)},
+                    "finish_reason": "stop",
+                }
+            ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         }
         return 200, completion, {}

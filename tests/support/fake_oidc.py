@@ -24,8 +24,12 @@ def _compact(header: dict, claims: dict, sign) -> str:
 class FakeOidcProvider(DevOidcProvider):
     """``keys`` is (google, microsoft, rogue): the rogue key signs forgeries and is never published."""
 
-    def __init__(self, *, keys: tuple[ProviderKey, ProviderKey, ProviderKey] | None = None, **kwargs):
-        google_key, microsoft_key, self.rogue_key = keys or tuple(ProviderKey.generate() for _ in range(3))
+    def __init__(
+        self, *, keys: tuple[ProviderKey, ProviderKey, ProviderKey] | None = None, **kwargs
+    ):
+        google_key, microsoft_key, self.rogue_key = keys or tuple(
+            ProviderKey.generate() for _ in range(3)
+        )
         super().__init__(keys=(google_key, microsoft_key), **kwargs)
 
     def forge_with_unknown_key(self, claims: dict, kid: str) -> str:
@@ -42,5 +46,8 @@ class FakeOidcProvider(DevOidcProvider):
     @staticmethod
     def forge_hs256_with_public_key(claims: dict, key: ProviderKey) -> str:
         """The classic algorithm confusion: HMAC keyed with the provider's public key PEM."""
-        return _compact({"alg": "HS256", "typ": "JWT", "kid": key.kid}, claims,
-                        lambda data: hmac.new(key.public_pem, data, hashlib.sha256).digest())
+        return _compact(
+            {"alg": "HS256", "typ": "JWT", "kid": key.kid},
+            claims,
+            lambda data: hmac.new(key.public_pem, data, hashlib.sha256).digest(),
+        )

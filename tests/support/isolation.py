@@ -8,20 +8,28 @@ anything else is a breach. The system role's cross-tenant policies may only read
 the rule on purpose is declared below with its reason and the columns it may hold, so a new
 column (an email beside a hash) is a breach as well.
 """
+
 from shared import config
 
 # what pg_policies shows for the policy every tenant table gets from isolate_tenants()
-SESSION_TENANT = ("(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true),"
-                  " ''::text))::uuid)")
+SESSION_TENANT = (
+    "(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid)"
+)
 
 # (service, table, policy) -> why a policy of the app role may look beyond the tenant
 OPEN_POLICIES = {
-    ("identity", "external_identities", "lookup"):
-        "sign-in finds the tenant and user of an external account before any tenant is known;"
-        " the table holds only keyed hashes (HMAC under the directory key) and opaque ids",
-    ("identity", "organizations", "lookup"):
-        "sign-in finds the tenant of an organization (Google hd, Microsoft tid) before any"
-        " tenant is known; the table holds only keyed hashes and opaque ids",
+    (
+        "identity",
+        "external_identities",
+        "lookup",
+    ): "sign-in finds the tenant and user of an external account before any tenant is known;"
+    " the table holds only keyed hashes (HMAC under the directory key) and opaque ids",
+    (
+        "identity",
+        "organizations",
+        "lookup",
+    ): "sign-in finds the tenant of an organization (Google hd, Microsoft tid) before any"
+    " tenant is known; the table holds only keyed hashes and opaque ids",
 }
 
 # (service, table) -> the only columns a table that breaks the rule may have: no personal data
@@ -35,29 +43,40 @@ DECLARED_COLUMNS = {
 SYSTEM_WRITES = {
     ("*", "idempotency_keys", "system_expiry"): (
         "the expiry job deletes idempotency records older than 24 hours in every tenant",
-        "DELETE", "(created_at < (now() - '24:00:00'::interval))"),
+        "DELETE",
+        "(created_at < (now() - '24:00:00'::interval))",
+    ),
 }
 
 # (service or "*", table) -> why a table has no tenant_id (and so no RLS), with its columns
 TENANTLESS = {
-    ("*", "schema_migrations"): ("which migration files ran",
-                                 {"source", "version", "applied_at"}),
-    ("*", "relay_checkpoint"): ("the outbox relay's position, one row per service database",
-                                {"name", "txid", "position", "updated_at"}),
+    ("*", "schema_migrations"): ("which migration files ran", {"source", "version", "applied_at"}),
+    ("*", "relay_checkpoint"): (
+        "the outbox relay's position, one row per service database",
+        {"name", "txid", "position", "updated_at"},
+    ),
     ("privacy", "policy_versions"): (
         "the platform's privacy policy texts, the same for every tenant; published_by is a"
-        " platform admin's user id", {"seq", "version", "title", "summary", "url",
-                                      "published_by", "published_at"}),
+        " platform admin's user id",
+        {"seq", "version", "title", "summary", "url", "published_by", "published_at"},
+    ),
     ("audit", "audit_signing_key"): (
         "the platform's checkpoint signing keys: public JWKs and the private part sealed under"
-        " the master key", {"key_id", "public_jwk", "encrypted_private", "created_at"}),
+        " the master key",
+        {"key_id", "public_jwk", "encrypted_private", "created_at"},
+    ),
 }
 
 
 def _columns(conn, table):
-    return {row[0] for row in conn.execute(
-        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
-        " AND NOT attisdropped", (f"public.{table}",))}
+    return {
+        row[0]
+        for row in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+            " AND NOT attisdropped",
+            (f"public.{table}",),
+        )
+    }
 
 
 def _declared(declarations, service, *key):
@@ -76,7 +95,8 @@ def findings(conn, service, open_policies=None, declared_columns=None, tenantles
         " coalesce(c.reloptions, '{}'), EXISTS (SELECT 1 FROM pg_attribute a WHERE"
         " a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)"
         " FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace"
-        " AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname").fetchall()
+        " AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname"
+    ).fetchall()
     for name, kind, enabled, forced, options, tenant_column in relations:
         if not tenant_column:
             declared = _declared(tenantless, service, name)
@@ -98,8 +118,9 @@ def findings(conn, service, open_policies=None, declared_columns=None, tenantles
         if not forced:
             found.append(f"{name}: row-level security not forced")
     for table, policy, permissive, policy_roles, command, qual, check in conn.execute(
-            "SELECT tablename, policyname, permissive, roles::text[], cmd, qual, with_check"
-            " FROM pg_policies WHERE schemaname = 'public' ORDER BY 1, 2"):
+        "SELECT tablename, policyname, permissive, roles::text[], cmd, qual, with_check"
+        " FROM pg_policies WHERE schemaname = 'public' ORDER BY 1, 2"
+    ):
         if set(policy_roles) <= {roles["system"]}:
             declared = _declared(SYSTEM_WRITES, service, table, policy)
             if command != "SELECT" and (declared is None or declared[1:] != (command, qual)):
@@ -108,17 +129,23 @@ def findings(conn, service, open_policies=None, declared_columns=None, tenantles
         if (service, table, policy) in open_policies:
             allowed = declared_columns.get((service, table))
             if allowed is None or _columns(conn, table) - allowed:
-                found.append(f"{table}.{policy}: an open policy on a table whose columns are"
-                             " not declared free of personal data")
+                found.append(
+                    f"{table}.{policy}: an open policy on a table whose columns are"
+                    " not declared free of personal data"
+                )
             continue
         if permissive != "PERMISSIVE":
             continue  # a restrictive policy only narrows what the permissive ones allow
         uses = command in ("ALL", "SELECT", "UPDATE", "DELETE")
         checks = command in ("ALL", "INSERT", "UPDATE")
         if uses and qual != SESSION_TENANT:
-            found.append(f"{table}.{policy}: USING {qual} does not compare tenant_id with the"
-                         " session's tenant")
+            found.append(
+                f"{table}.{policy}: USING {qual} does not compare tenant_id with the"
+                " session's tenant"
+            )
         if checks and (check if check is not None else qual) != SESSION_TENANT:
-            found.append(f"{table}.{policy}: WITH CHECK {check} does not compare tenant_id"
-                         " with the session's tenant")
+            found.append(
+                f"{table}.{policy}: WITH CHECK {check} does not compare tenant_id"
+                " with the session's tenant"
+            )
     return found

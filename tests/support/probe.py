@@ -1,4 +1,5 @@
 """A service made only of shared mechanisms, to test them under nameko without a domain."""
+
 import os
 
 import eventlet
@@ -14,7 +15,6 @@ from shared.messaging import event_handler
 from shared.relay import OutboxRelay
 from shared.rpc import ServiceRpc, rpc
 from shared.web import etag, http, json_body, json_response, required_if_match
-
 
 
 def hold_while_file_exists(path):
@@ -38,8 +38,9 @@ class ProbeService(HealthMixin):
     relay = OutboxRelay()
     echo = ServiceRpc("echo")
 
-    @http("POST", "/v1/probe/<tenant_id>/streams/<stream_id>", body=NoteSchema,
-          responses={201: None})
+    @http(
+        "POST", "/v1/probe/<tenant_id>/streams/<stream_id>", body=NoteSchema, responses={201: None}
+    )
     def add_note(self, request, tenant_id, stream_id):
         """Add a note to a stream."""
         note = json_body(request, NoteSchema())
@@ -51,8 +52,11 @@ class ProbeService(HealthMixin):
         except ConcurrencyError as exc:
             raise errors.PreconditionFailed(str(exc)) from exc
         structlog.get_logger().info("note added", version=version)
-        return json_response({"version": version, "correlation_id": envelope.correlation_id},
-                             status=201, headers={"ETag": etag(version)})
+        return json_response(
+            {"version": version, "correlation_id": envelope.correlation_id},
+            status=201,
+            headers={"ETag": etag(version)},
+        )
 
     @http("GET", "/v1/probe/sleep/<float:seconds>")
     def sleep(self, request, seconds):
@@ -78,8 +82,12 @@ class ProbeService(HealthMixin):
             hold_while_file_exists(event.data["block"])
         if event.data.get("fail"):
             raise RuntimeError("the note asked to fail")
-        seen = self.db.new_event("note_seen", f"seen-{event.stream_id}",
-                                 {"of": event.event_id}, actor={"system": "probe"})
+        seen = self.db.new_event(
+            "note_seen",
+            f"seen-{event.stream_id}",
+            {"of": event.event_id},
+            actor={"system": "probe"},
+        )
         self.db.append(seen.stream_id, self.db.version(seen.stream_id), [seen])
         self.echo.remember(event.event_id)
 
@@ -94,5 +102,6 @@ class EchoService:
     @rpc(callers={"probe"})
     def remember(self, value):
         from shared.logs import current_correlation_id
+
         EchoService.calls.append((value, current_correlation_id()))
         return value

@@ -4,6 +4,7 @@ Each node has its own name, config file (the machine's pins port 5672), AMQP and
 ports, data and log directories (owned by the `rabbitmq` user when the tests run as root) and
 an Erlang cookie of its own, so it can never join or disturb the machine's node.
 """
+
 import contextlib
 import json
 import os
@@ -30,14 +31,18 @@ def service_definitions(vhost, user, password):
     `probe` with every right, the drill's user and guest (the tests' tooling), and the
     exchanges consumers bind passively."""
     from shared import broker, config
+
     names = (*config.SERVICES, "probe")
     document = broker.definitions(vhost, broker.local_passwords(names))
-    document["users"] += [{"name": "probe", "password": broker.local_passwords(names)["probe"],
-                           "tags": ""},
-                          {"name": user, "password": password, "tags": "administrator"},
-                          {"name": "guest", "password": "guest", "tags": "administrator"}]
-    document["permissions"] += [{"user": name, "vhost": vhost, "configure": ".*", "write": ".*",
-                                 "read": ".*"} for name in ("probe", user, "guest")]
+    document["users"] += [
+        {"name": "probe", "password": broker.local_passwords(names)["probe"], "tags": ""},
+        {"name": user, "password": password, "tags": "administrator"},
+        {"name": "guest", "password": "guest", "tags": "administrator"},
+    ]
+    document["permissions"] += [
+        {"user": name, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"}
+        for name in ("probe", user, "guest")
+    ]
     document["exchanges"] += [{**document["exchanges"][0], "name": "probe.events"}]
     document["vhosts"] = [{"name": vhost}]  # imported at boot, before the default one exists
     return document
@@ -76,12 +81,14 @@ class Node:
         with open(definitions, "w") as handle:
             json.dump(service_definitions("/", user, password), handle)
         with open(os.path.join(self.dir, "rabbitmq.conf"), "w") as conf:
-            conf.write(f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
-                       f"default_user = {user}\ndefault_pass = {password}\n"
-                       "loopback_users = none\n"
-                       "definitions.import_backend = local_filesystem\n"
-                       f"definitions.local.path = {definitions}\n"
-                       "log.console = false\nlog.file.level = warning\n")
+            conf.write(
+                f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
+                f"default_user = {user}\ndefault_pass = {password}\n"
+                "loopback_users = none\n"
+                "definitions.import_backend = local_filesystem\n"
+                f"definitions.local.path = {definitions}\n"
+                "log.console = false\nlog.file.level = warning\n"
+            )
         with open(os.path.join(self.dir, "enabled_plugins"), "w") as plugins:
             plugins.write("[].\n")
         open(os.path.join(self.dir, "rabbitmq-env.conf"), "w").close()
@@ -92,12 +99,16 @@ class Node:
 
     def url(self, vhost="/"):
         from urllib.parse import quote
-        return (f"amqp://{self.user}:{self.password}@127.0.0.1:{self.amqp_port}/"
-                f"{quote(vhost, safe='')}")
+
+        return (
+            f"amqp://{self.user}:{self.password}@127.0.0.1:{self.amqp_port}/{quote(vhost, safe='')}"
+        )
 
     def env(self):
         return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.dir, "LANG": "C.UTF-8",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": self.dir,
+            "LANG": "C.UTF-8",
             "RABBITMQ_NODENAME": self.name,
             "RABBITMQ_CONF_ENV_FILE": os.path.join(self.dir, "rabbitmq-env.conf"),
             "RABBITMQ_CONFIG_FILE": os.path.join(self.dir, "rabbitmq.conf"),
@@ -117,16 +128,22 @@ class Node:
 
     def start(self):
         """Start the node's process; `wait_started` waits for its AMQP port."""
-        self.process = subprocess.Popen(self._command([SERVER]), env=self.env(),
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            self._command([SERVER]),
+            env=self.env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def wait_started(self, timeout=60):
         deadline = time.monotonic() + timeout
         while not self.accepts_amqp():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise NodeError(f"{self.name} did not start (exit code {self.process.poll()}); "
-                                f"logs in {self.dir}/log")
+                raise NodeError(
+                    f"{self.name} did not start (exit code {self.process.poll()}); "
+                    f"logs in {self.dir}/log"
+                )
             time.sleep(0.1)
 
     def accepts_amqp(self):
@@ -146,18 +163,27 @@ class Node:
 
     def ctl(self, *args, timeout=60):
         """rabbitmqctl against this node; its stdout."""
-        done = subprocess.run(self._command([CTL, "-n", self.name, *args]), env=self.env(),
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            self._command([CTL, "-n", self.name, *args]),
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if done.returncode != 0:
-            raise NodeError(f"rabbitmqctl {' '.join(args)} on {self.name}: "
-                            f"{done.stderr.strip() or done.stdout.strip()}")
+            raise NodeError(
+                f"rabbitmqctl {' '.join(args)} on {self.name}: "
+                f"{done.stderr.strip() or done.stdout.strip()}"
+            )
         return done.stdout
 
     def queue_messages(self, vhost="/"):
         """{queue: messages ready or unacknowledged} as this node sees them."""
         import json
-        rows = json.loads(self.ctl("list_queues", "-p", vhost, "name", "messages",
-                                   "--formatter", "json") or "[]")
+
+        rows = json.loads(
+            self.ctl("list_queues", "-p", vhost, "name", "messages", "--formatter", "json") or "[]"
+        )
         return {row["name"]: row["messages"] for row in rows}
 
     def stop(self, timeout=60):
@@ -190,8 +216,10 @@ class Nodes:
         os.chmod(self.base, 0o755)
         tag = secrets.token_hex(3)
         cookie, user, password = secrets.token_hex(16), "drill", secrets.token_urlsafe(18)
-        self.nodes = [Node(self.base, f"{prefix}-{tag}-{n}", cookie, user, password)
-                      for n in range(1, count + 1)]
+        self.nodes = [
+            Node(self.base, f"{prefix}-{tag}-{n}", cookie, user, password)
+            for n in range(1, count + 1)
+        ]
         owner = _rabbitmq_user() if os.geteuid() == 0 else None
         if owner is not None:
             for root, dirs, files in os.walk(self.base):
@@ -267,8 +295,9 @@ def started(count=1, prefix="dzdesk-drill", attempts=2):
             nodes.close()
             if attempt == attempts:
                 raise
-            warnings.warn(f"RabbitMQ nodes did not start ({type(exc).__name__}: {exc}); "
-                          "starting fresh ones")
+            warnings.warn(
+                f"RabbitMQ nodes did not start ({type(exc).__name__}: {exc}); starting fresh ones"
+            )
             continue
         try:
             yield nodes

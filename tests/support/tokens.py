@@ -1,4 +1,5 @@
 """Access tokens for tests of services other than identity: a real key, a real JWKS over HTTP."""
+
 import datetime
 import json
 import threading
@@ -14,7 +15,7 @@ class TokenIssuer:
     """Signs access tokens as identity does and publishes the key set on 127.0.0.1."""
 
     def __init__(self):
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         self.key = SigningKey.generate(now, state=CURRENT)
         document = json.dumps(jwks([self.key])).encode()
 
@@ -35,13 +36,24 @@ class TokenIssuer:
 
     @property
     def config(self):
-        return {"IDENTITY_JWKS_URL": self.jwks_url, "TOKEN_ISSUER": ISSUER,
-                "TOKEN_AUDIENCE": AUDIENCE}
+        return {
+            "IDENTITY_JWKS_URL": self.jwks_url,
+            "TOKEN_ISSUER": ISSUER,
+            "TOKEN_AUDIENCE": AUDIENCE,
+        }
 
     def token(self, tenant_id=None, roles=("requester",), user_id=None, ttl=300):
-        now = datetime.datetime.now(datetime.timezone.utc)
-        return mint_access_token(self.key, ISSUER, AUDIENCE, str(user_id or uuid.uuid4()),
-                                 str(tenant_id or uuid.uuid4()), list(roles), ttl, now)
+        now = datetime.datetime.now(datetime.UTC)
+        return mint_access_token(
+            self.key,
+            ISSUER,
+            AUDIENCE,
+            str(user_id or uuid.uuid4()),
+            str(tenant_id or uuid.uuid4()),
+            list(roles),
+            ttl,
+            now,
+        )
 
     def headers(self, **kwargs):
         return {"Authorization": f"Bearer {self.token(**kwargs)}"}

@@ -1,4 +1,5 @@
 """Waiting for something a test can observe, instead of sleeping a guessed time."""
+
 import time
 
 

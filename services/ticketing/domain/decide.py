@@ -5,28 +5,84 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from . import links, lifecycle as lc
+from . import lifecycle as lc
+from . import links
 from .commands import (
-    AddComment, AddWatcher, AssignTicket, ChangeWatchers, EditComment, LinkTicket, OpenTicket,
-    RecordSlaAlert, RectifyPersonalText, RemoveWatcher, ResolveWithParent, SetPriority, TagTicket,
-    Transition, UnlinkTicket, UpdateTicket)
+    AddComment,
+    AddWatcher,
+    AssignTicket,
+    ChangeWatchers,
+    EditComment,
+    LinkTicket,
+    OpenTicket,
+    RecordSlaAlert,
+    RectifyPersonalText,
+    RemoveWatcher,
+    ResolveWithParent,
+    SetPriority,
+    TagTicket,
+    Transition,
+    UnlinkTicket,
+    UpdateTicket,
+)
 from .errors import (
-    Forbidden, InvalidTransition, TicketAlreadyExists, TicketClosed, TicketNotFound, ValidationFailed)
+    Forbidden,
+    InvalidTransition,
+    TicketAlreadyExists,
+    TicketClosed,
+    TicketNotFound,
+    ValidationFailed,
+)
 from .model import (
-    COMMENT_ADDED, COMMENT_EDITED, PRIORITY_CHANGED, PRIVACY_OFFICER, REQUESTER_TICKET_TYPES,
-    SLA_ALERT_KINDS, SLA_TARGETS, STATUS_CHANGED, TAGS_CHANGED, TICKET_ASSIGNED, TICKET_OPENED,
-    TICKET_TYPES, TICKET_UPDATED, WATCHERS_CHANGED, Actor, NewEvent, SlaAlert, Ticket, pii_value)
+    COMMENT_ADDED,
+    COMMENT_EDITED,
+    PRIORITY_CHANGED,
+    PRIVACY_OFFICER,
+    REQUESTER_TICKET_TYPES,
+    SLA_ALERT_KINDS,
+    SLA_TARGETS,
+    STATUS_CHANGED,
+    TAGS_CHANGED,
+    TICKET_ASSIGNED,
+    TICKET_OPENED,
+    TICKET_TYPES,
+    TICKET_UPDATED,
+    WATCHERS_CHANGED,
+    Actor,
+    NewEvent,
+    SlaAlert,
+    Ticket,
+    pii_value,
+)
 from .people import named_people, require_members
 from .permissions import (
-    counts_as_first_response, is_requester, require_participant, require_privileged)
+    counts_as_first_response,
+    is_requester,
+    require_participant,
+    require_privileged,
+)
 from .priority import LEVELS, priority_for
 from .validation import (
-    TAGS_MAX, WATCHERS_MAX, bounded, clean_category, clean_choice, clean_id, clean_ids,
-    clean_optional_id, clean_tags, clean_text, clean_title)
+    TAGS_MAX,
+    WATCHERS_MAX,
+    bounded,
+    clean_category,
+    clean_choice,
+    clean_id,
+    clean_ids,
+    clean_optional_id,
+    clean_tags,
+    clean_text,
+    clean_title,
+)
 
 
-def decide(state: Ticket | None, command: object, now: datetime,
-           members: Mapping[str, frozenset[str]] | None = None) -> list[NewEvent]:
+def decide(
+    state: Ticket | None,
+    command: object,
+    now: datetime,
+    members: Mapping[str, frozenset[str]] | None = None,
+) -> list[NewEvent]:
     """The events a command produces on a ticket, or a TicketingError; [] when nothing changes.
 
     `state` is None for a stream without events. `now` is the service's clock (UTC), the instant
@@ -81,8 +137,9 @@ def _open(cmd: OpenTicket) -> list[NewEvent]:
         "priority": priority_for(urgency, impact, bool(cmd.critical)),
         "requester_id": requester_id,
         "opened_by": actor.user_id,
-        "watchers": sorted(bounded("watchers", clean_ids("watchers", cmd.watchers) - {requester_id},
-                                   WATCHERS_MAX)),
+        "watchers": sorted(
+            bounded("watchers", clean_ids("watchers", cmd.watchers) - {requester_id}, WATCHERS_MAX)
+        ),
         "tags": sorted(bounded("tags", clean_tags(cmd.tags), TAGS_MAX)),
     }
     # Title and description are about the requester even when an agent types them, so they
@@ -101,7 +158,10 @@ def _update(state: Ticket, cmd: UpdateTicket, now: datetime) -> list[NewEvent]:
     pii = {}
     if cmd.title is not None and (title := clean_title(cmd.title)) != state.title:
         pii["title"] = pii_value(state.requester_id, title)
-    if cmd.type is not None and (ticket_type := clean_choice("type", cmd.type, TICKET_TYPES)) != state.type:
+    if (
+        cmd.type is not None
+        and (ticket_type := clean_choice("type", cmd.type, TICKET_TYPES)) != state.type
+    ):
         require_privileged(actor, "change a ticket's type")
         changes["type"] = ticket_type
     if cmd.category is not None and (category := clean_category(cmd.category)) != state.category:
@@ -124,15 +184,32 @@ def _set_priority(state: Ticket, cmd: SetPriority, now: datetime) -> list[NewEve
     critical = state.critical if cmd.critical is None else bool(cmd.critical)
     if (urgency, impact, critical) == (state.urgency, state.impact, state.critical):
         return []
-    data = {"urgency": urgency, "impact": impact, "critical": critical,
-            "priority": priority_for(urgency, impact, critical), "previous_priority": state.priority}
+    data = {
+        "urgency": urgency,
+        "impact": impact,
+        "critical": critical,
+        "priority": priority_for(urgency, impact, critical),
+        "previous_priority": state.priority,
+    }
     return [NewEvent(PRIORITY_CHANGED, data, {})]
 
 
-def _status_changed(state: Ticket, actor: Actor, to: str, reason: str | None, *,
-                    pii: dict | None = None, **extra: str) -> NewEvent:
-    data = {"from_status": state.status, "to_status": to, "reason": reason,
-            "first_response": counts_as_first_response(state, actor), **extra}
+def _status_changed(
+    state: Ticket,
+    actor: Actor,
+    to: str,
+    reason: str | None,
+    *,
+    pii: dict | None = None,
+    **extra: str,
+) -> NewEvent:
+    data = {
+        "from_status": state.status,
+        "to_status": to,
+        "reason": reason,
+        "first_response": counts_as_first_response(state, actor),
+        **extra,
+    }
     return NewEvent(STATUS_CHANGED, data, pii or {})
 
 
@@ -166,12 +243,20 @@ def _add_comment(state: Ticket, cmd: AddComment, now: datetime) -> list[NewEvent
     if state.comment(comment_id) is not None:
         return []  # a retried command: the comment is already there
     first = not cmd.internal and counts_as_first_response(state, actor)
-    events = [NewEvent(COMMENT_ADDED, {"comment_id": comment_id, "internal": bool(cmd.internal),
-                                       "first_response": first},
-                       {"body": pii_value(actor.user_id, body)})]
+    events = [
+        NewEvent(
+            COMMENT_ADDED,
+            {"comment_id": comment_id, "internal": bool(cmd.internal), "first_response": first},
+            {"body": pii_value(actor.user_id, body)},
+        )
+    ]
     # The awaited answer has arrived: work resumes (and the resolution clock with it).
-    if (state.status == lc.PENDING and state.pending_reason == lc.AWAITING_REQUESTER
-            and is_requester(state, actor) and not cmd.internal):
+    if (
+        state.status == lc.PENDING
+        and state.pending_reason == lc.AWAITING_REQUESTER
+        and is_requester(state, actor)
+        and not cmd.internal
+    ):
         events.append(_status_changed(state, actor, lc.IN_PROGRESS, lc.REQUESTER_REPLIED))
     return events
 
@@ -187,8 +272,13 @@ def _edit_comment(state: Ticket, cmd: EditComment, now: datetime) -> list[NewEve
     body = clean_text("body", cmd.body, required=True)
     if body == comment.body:
         return []
-    return [NewEvent(COMMENT_EDITED, {"comment_id": comment.comment_id, "rectification": False},
-                     {"body": pii_value(comment.author_id, body)})]
+    return [
+        NewEvent(
+            COMMENT_EDITED,
+            {"comment_id": comment.comment_id, "rectification": False},
+            {"body": pii_value(comment.author_id, body)},
+        )
+    ]
 
 
 def _rectify(state: Ticket, cmd: RectifyPersonalText, now: datetime) -> list[NewEvent]:
@@ -196,17 +286,32 @@ def _rectify(state: Ticket, cmd: RectifyPersonalText, now: datetime) -> list[New
         raise Forbidden("only the privacy service or a privacy officer may rectify personal text")
     field = clean_choice("field", cmd.field, ("title", "description", "comment"))
     if field == "title":
-        return [NewEvent(TICKET_UPDATED, {"fields": ["title"], "rectification": True},
-                         {"title": pii_value(state.requester_id, clean_title(cmd.value))})]
+        return [
+            NewEvent(
+                TICKET_UPDATED,
+                {"fields": ["title"], "rectification": True},
+                {"title": pii_value(state.requester_id, clean_title(cmd.value))},
+            )
+        ]
     value = clean_text("value", cmd.value, required=field == "comment")
     if field == "description":
-        return [NewEvent(TICKET_UPDATED, {"fields": ["description"], "rectification": True},
-                         {"description": pii_value(state.requester_id, value)})]
+        return [
+            NewEvent(
+                TICKET_UPDATED,
+                {"fields": ["description"], "rectification": True},
+                {"description": pii_value(state.requester_id, value)},
+            )
+        ]
     comment = state.comment(clean_id("comment_id", cmd.comment_id))
     if comment is None:
         raise ValidationFailed("comment_id", "no such comment on this ticket")
-    return [NewEvent(COMMENT_EDITED, {"comment_id": comment.comment_id, "rectification": True},
-                     {"body": pii_value(comment.author_id, value)})]
+    return [
+        NewEvent(
+            COMMENT_EDITED,
+            {"comment_id": comment.comment_id, "rectification": True},
+            {"body": pii_value(comment.author_id, value)},
+        )
+    ]
 
 
 def _assign(state: Ticket, cmd: AssignTicket, now: datetime) -> list[NewEvent]:
@@ -216,8 +321,12 @@ def _assign(state: Ticket, cmd: AssignTicket, now: datetime) -> list[NewEvent]:
     group_id = clean_optional_id("group_id", cmd.group_id)
     if (assignee_id, group_id) == (state.assignee_id, state.group_id):
         return []
-    data = {"assignee_id": assignee_id, "group_id": group_id,
-            "previous_assignee_id": state.assignee_id, "previous_group_id": state.group_id}
+    data = {
+        "assignee_id": assignee_id,
+        "group_id": group_id,
+        "previous_assignee_id": state.assignee_id,
+        "previous_group_id": state.group_id,
+    }
     return [NewEvent(TICKET_ASSIGNED, data, {})]
 
 
@@ -237,11 +346,15 @@ def _change_watchers(state: Ticket, cmd: ChangeWatchers, now: datetime) -> list[
 
 
 def _add_watcher(state: Ticket, cmd: AddWatcher, now: datetime) -> list[NewEvent]:
-    return _change_watchers(state, ChangeWatchers(actor=cmd.actor, add=frozenset({cmd.user_id})), now)
+    return _change_watchers(
+        state, ChangeWatchers(actor=cmd.actor, add=frozenset({cmd.user_id})), now
+    )
 
 
 def _remove_watcher(state: Ticket, cmd: RemoveWatcher, now: datetime) -> list[NewEvent]:
-    return _change_watchers(state, ChangeWatchers(actor=cmd.actor, remove=frozenset({cmd.user_id})), now)
+    return _change_watchers(
+        state, ChangeWatchers(actor=cmd.actor, remove=frozenset({cmd.user_id})), now
+    )
 
 
 def _tag(state: Ticket, cmd: TagTicket, now: datetime) -> list[NewEvent]:
@@ -275,7 +388,11 @@ def _record_sla_alert(state: Ticket, cmd: RecordSlaAlert, now: datetime) -> list
         raise ValidationFailed("at", "the alert is not due yet")
     if SlaAlert(cmd.kind, target, cmd.target_minutes) in state.sla_alerts:
         return []
-    data = {"target": target, "due_at": cmd.due_at.isoformat(), "target_minutes": cmd.target_minutes}
+    data = {
+        "target": target,
+        "due_at": cmd.due_at.isoformat(),
+        "target_minutes": cmd.target_minutes,
+    }
     return [NewEvent(event_type, data, {})]
 
 

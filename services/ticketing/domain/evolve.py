@@ -8,9 +8,27 @@ from dataclasses import replace
 from . import lifecycle as lc
 from .errors import TicketingError
 from .model import (
-    COMMENT_ADDED, COMMENT_EDITED, PRIORITY_CHANGED, SLA_BREACHED, SLA_WARNING, STATUS_CHANGED,
-    TAGS_CHANGED, TICKET_ASSIGNED, TICKET_LINKED, TICKET_OPENED, TICKET_UNLINKED, TICKET_UPDATED,
-    WATCHER_ADDED, WATCHER_REMOVED, WATCHERS_CHANGED, Comment, Link, RecordedEvent, SlaAlert, Ticket)
+    COMMENT_ADDED,
+    COMMENT_EDITED,
+    PRIORITY_CHANGED,
+    SLA_BREACHED,
+    SLA_WARNING,
+    STATUS_CHANGED,
+    TAGS_CHANGED,
+    TICKET_ASSIGNED,
+    TICKET_LINKED,
+    TICKET_OPENED,
+    TICKET_UNLINKED,
+    TICKET_UPDATED,
+    WATCHER_ADDED,
+    WATCHER_REMOVED,
+    WATCHERS_CHANGED,
+    Comment,
+    Link,
+    RecordedEvent,
+    SlaAlert,
+    Ticket,
+)
 
 
 def evolve(state: Ticket | None, event: RecordedEvent) -> Ticket:
@@ -54,13 +72,22 @@ def _opened(event: RecordedEvent) -> Ticket:
     data = event.data
     return Ticket(
         # the title is sealed; streams written before it was still carry it in data
-        ticket_id=data["ticket_id"], version=event.version, type=data["type"],
+        ticket_id=data["ticket_id"],
+        version=event.version,
+        type=data["type"],
         title=event.pii.get("title", data.get("title", "")),
-        description=event.pii.get("description", ""), category=data.get("category"),
-        requester_id=data["requester_id"], opened_by=data.get("opened_by", event.actor_id),
-        opened_at=event.occurred_at, updated_at=event.occurred_at, status=lc.NEW,
-        urgency=data["urgency"], impact=data["impact"], critical=data.get("critical", False),
-        priority=data["priority"], watchers=frozenset(data.get("watchers", ())),
+        description=event.pii.get("description", ""),
+        category=data.get("category"),
+        requester_id=data["requester_id"],
+        opened_by=data.get("opened_by", event.actor_id),
+        opened_at=event.occurred_at,
+        updated_at=event.occurred_at,
+        status=lc.NEW,
+        urgency=data["urgency"],
+        impact=data["impact"],
+        critical=data.get("critical", False),
+        priority=data["priority"],
+        watchers=frozenset(data.get("watchers", ())),
         tags=frozenset(data.get("tags", ())),
     )
 
@@ -79,8 +106,13 @@ def _updated(state: Ticket, event: RecordedEvent) -> Ticket:
 
 def _priority_changed(state: Ticket, event: RecordedEvent) -> Ticket:
     data = event.data
-    return replace(state, urgency=data["urgency"], impact=data["impact"], critical=data["critical"],
-                   priority=data["priority"])
+    return replace(
+        state,
+        urgency=data["urgency"],
+        impact=data["impact"],
+        critical=data["critical"],
+        priority=data["priority"],
+    )
 
 
 def _status_changed(state: Ticket, event: RecordedEvent) -> Ticket:
@@ -99,9 +131,13 @@ def _status_changed(state: Ticket, event: RecordedEvent) -> Ticket:
 
 
 def _new_comment(event: RecordedEvent) -> Comment:
-    return Comment(comment_id=event.data["comment_id"], author_id=event.actor_id,
-                   body=event.pii.get("body", ""), internal=event.data["internal"],
-                   created_at=event.occurred_at)
+    return Comment(
+        comment_id=event.data["comment_id"],
+        author_id=event.actor_id,
+        body=event.pii.get("body", ""),
+        internal=event.data["internal"],
+        created_at=event.occurred_at,
+    )
 
 
 def _edited(comment: Comment, event: RecordedEvent) -> Comment:
@@ -114,8 +150,12 @@ def _comment_added(state: Ticket, event: RecordedEvent) -> Ticket:
 
 def _comment_edited(state: Ticket, event: RecordedEvent) -> Ticket:
     comment_id = event.data["comment_id"]
-    return replace(state, comments=tuple(_edited(c, event) if c.comment_id == comment_id else c
-                                         for c in state.comments))
+    return replace(
+        state,
+        comments=tuple(
+            _edited(c, event) if c.comment_id == comment_id else c for c in state.comments
+        ),
+    )
 
 
 def _assigned(state: Ticket, event: RecordedEvent) -> Ticket:

@@ -23,7 +23,13 @@ Decisions:
 from __future__ import annotations
 
 NEW, IN_PROGRESS, PENDING, RESOLVED, CLOSED, CANCELLED = (
-    "new", "in_progress", "pending", "resolved", "closed", "cancelled")
+    "new",
+    "in_progress",
+    "pending",
+    "resolved",
+    "closed",
+    "cancelled",
+)
 STATUSES = (NEW, IN_PROGRESS, PENDING, RESOLVED, CLOSED, CANCELLED)
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -40,11 +46,13 @@ OPEN = frozenset(STATUSES) - TERMINAL
 ACTIVE = frozenset({NEW, IN_PROGRESS, PENDING})
 
 REQUESTER_TRANSITIONS = frozenset(
-    {(status, CANCELLED) for status in ACTIVE} | {(RESOLVED, CLOSED), (RESOLVED, IN_PROGRESS)})
+    {(status, CANCELLED) for status in ACTIVE} | {(RESOLVED, CLOSED), (RESOLVED, IN_PROGRESS)}
+)
 
 AWAITING_REQUESTER = "awaiting_requester"
-PENDING_REASONS = frozenset({
-    AWAITING_REQUESTER, "awaiting_third_party", "awaiting_change", "awaiting_problem", "scheduled"})
+PENDING_REASONS = frozenset(
+    {AWAITING_REQUESTER, "awaiting_third_party", "awaiting_change", "awaiting_problem", "scheduled"}
+)
 
 # Reasons the domain itself writes on status_changed events it emits on someone's behalf.
 REQUESTER_REPLIED = "requester_replied"

@@ -22,7 +22,12 @@ from .permissions import require_privileged
 from .validation import LINKS_MAX, clean_choice, clean_id
 
 RELATES_TO, DUPLICATE_OF, DUPLICATED_BY, PARENT_OF, CHILD_OF = (
-    "relates_to", "duplicate_of", "duplicated_by", "parent_of", "child_of")
+    "relates_to",
+    "duplicate_of",
+    "duplicated_by",
+    "parent_of",
+    "child_of",
+)
 INVERSE = {
     RELATES_TO: RELATES_TO,
     DUPLICATE_OF: DUPLICATED_BY,
@@ -48,7 +53,9 @@ def decide_link(state: Ticket, cmd: LinkTicket, now: datetime) -> list[NewEvent]
         raise ValidationFailed("kind", f"this ticket is already {INVERSE[kind]} {other_id}")
     if len(state.links) >= LINKS_MAX:
         raise ValidationFailed("links", f"at most {LINKS_MAX} per ticket")
-    return [NewEvent(TICKET_LINKED, {"kind": kind, "other_id": other_id, "mirrored": cmd.mirrored}, {})]
+    return [
+        NewEvent(TICKET_LINKED, {"kind": kind, "other_id": other_id, "mirrored": cmd.mirrored}, {})
+    ]
 
 
 def decide_unlink(state: Ticket, cmd: UnlinkTicket, now: datetime) -> list[NewEvent]:
@@ -57,11 +64,16 @@ def decide_unlink(state: Ticket, cmd: UnlinkTicket, now: datetime) -> list[NewEv
     other_id = clean_id("other_id", cmd.other_id)
     if Link(kind, other_id) not in state.links:
         return []
-    return [NewEvent(TICKET_UNLINKED, {"kind": kind, "other_id": other_id, "mirrored": cmd.mirrored}, {})]
+    return [
+        NewEvent(
+            TICKET_UNLINKED, {"kind": kind, "other_id": other_id, "mirrored": cmd.mirrored}, {}
+        )
+    ]
 
 
-def mirror_command(ticket_id: str, event_type: str, data: dict,
-                   actor: Actor) -> tuple[str, LinkTicket | UnlinkTicket] | None:
+def mirror_command(
+    ticket_id: str, event_type: str, data: dict, actor: Actor
+) -> tuple[str, LinkTicket | UnlinkTicket] | None:
     """For a link event on `ticket_id`: (other ticket id, command to run there), or None.
 
     None for events that are not (un)link events and for events that are themselves mirrors.
@@ -70,4 +82,6 @@ def mirror_command(ticket_id: str, event_type: str, data: dict,
         return None
     command_type = LinkTicket if event_type == TICKET_LINKED else UnlinkTicket
     other_id = data["other_id"]
-    return other_id, command_type(actor=actor, kind=INVERSE[data["kind"]], other_id=ticket_id, mirrored=True)
+    return other_id, command_type(
+        actor=actor, kind=INVERSE[data["kind"]], other_id=ticket_id, mirrored=True
+    )

@@ -30,8 +30,9 @@ def named_people(command: object) -> dict[str, frozenset[str]]:
     return {}
 
 
-def require_members(actor: Actor, field: str, ids: frozenset[str],
-                    members: Mapping[str, frozenset[str]]) -> None:
+def require_members(
+    actor: Actor, field: str, ids: frozenset[str], members: Mapping[str, frozenset[str]]
+) -> None:
     """ValidationFailed naming `field` unless each id is a member (for assignee_id: staff)."""
     for user_id in ids:
         roles = actor.roles if user_id == actor.user_id else members.get(user_id)

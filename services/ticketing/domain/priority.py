@@ -19,9 +19,15 @@ LEVELS = (LOW, MEDIUM, HIGH)  # the scale of both urgency and impact
 PRIORITIES = (LOW, MEDIUM, HIGH, CRITICAL)
 
 MATRIX: dict[tuple[str, str], str] = {
-    (HIGH, LOW): MEDIUM, (HIGH, MEDIUM): HIGH, (HIGH, HIGH): HIGH,
-    (MEDIUM, LOW): LOW, (MEDIUM, MEDIUM): MEDIUM, (MEDIUM, HIGH): HIGH,
-    (LOW, LOW): LOW, (LOW, MEDIUM): LOW, (LOW, HIGH): MEDIUM,
+    (HIGH, LOW): MEDIUM,
+    (HIGH, MEDIUM): HIGH,
+    (HIGH, HIGH): HIGH,
+    (MEDIUM, LOW): LOW,
+    (MEDIUM, MEDIUM): MEDIUM,
+    (MEDIUM, HIGH): HIGH,
+    (LOW, LOW): LOW,
+    (LOW, MEDIUM): LOW,
+    (LOW, HIGH): MEDIUM,
 }
 
 

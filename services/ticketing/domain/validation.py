@@ -22,7 +22,11 @@ def clean_id(field: str, value: object) -> str:
     """Every id (ticket, comment, person, group) is a UUID, in its canonical spelling: no free
     text (an email, a name) can hide in a field that travels unencrypted."""
     try:
-        return str(uuid.UUID(value.strip())) if isinstance(value, str) and len(value) <= 36 else _bad_id(field)
+        return (
+            str(uuid.UUID(value.strip()))
+            if isinstance(value, str) and len(value) <= 36
+            else _bad_id(field)
+        )
     except ValueError:
         return _bad_id(field)
 
@@ -72,7 +76,9 @@ def clean_tags(values: Iterable[object]) -> frozenset[str]:
     tags: set[str] = set()
     for value in values:
         if not isinstance(value, str) or not TAG_PATTERN.fullmatch(value.strip().lower()):
-            raise ValidationFailed("tags", "each tag must be a slug: lowercase letters, digits and _ . -")
+            raise ValidationFailed(
+                "tags", "each tag must be a slug: lowercase letters, digits and _ . -"
+            )
         tags.add(value.strip().lower())
     return frozenset(tags)
 

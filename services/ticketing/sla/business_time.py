@@ -44,7 +44,11 @@ class BusinessCalendar:
             if weekday not in range(7):
                 raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {weekday!r}")
             for start, end in windows:
-                if not (isinstance(start, time) and isinstance(end, time)) or start.tzinfo or end.tzinfo:
+                if (
+                    not (isinstance(start, time) and isinstance(end, time))
+                    or start.tzinfo
+                    or end.tzinfo
+                ):
                     raise ValueError("windows are pairs of naive datetime.time values")
             hours[weekday] = tuple(sorted(windows))
         if not any(hours.values()):
@@ -57,8 +61,13 @@ class BusinessCalendar:
         return cls(timezone, {day: [(time(0), time(0))] for day in range(7)})
 
     @classmethod
-    def weekdays(cls, timezone: str, start: time = time(9), end: time = time(17),
-                 holidays: frozenset[date] = frozenset()) -> BusinessCalendar:
+    def weekdays(
+        cls,
+        timezone: str,
+        start: time = time(9),
+        end: time = time(17),
+        holidays: frozenset[date] = frozenset(),
+    ) -> BusinessCalendar:
         """Monday to Friday, one window a day."""
         return cls(timezone, {day: [(start, end)] for day in range(5)}, holidays)
 
@@ -68,8 +77,9 @@ class BusinessCalendar:
         if end <= start:
             return 0.0
         total = 0.0
-        for open_at, close_at in self._intervals(self._local_date(start) - timedelta(days=1),
-                                                 self._local_date(end)):
+        for open_at, close_at in self._intervals(
+            self._local_date(start) - timedelta(days=1), self._local_date(end)
+        ):
             lo, hi = max(open_at, start), min(close_at, end)
             if hi > lo:
                 total += (hi - lo).total_seconds()
@@ -109,10 +119,14 @@ class BusinessCalendar:
             return
         for start, end in self.hours.get(day.weekday(), ()):
             end_day = day if end > start else day + timedelta(days=1)
-            yield (datetime.combine(day, start, tzinfo=self._zone).astimezone(UTC),
-                   datetime.combine(end_day, end, tzinfo=self._zone).astimezone(UTC))
+            yield (
+                datetime.combine(day, start, tzinfo=self._zone).astimezone(UTC),
+                datetime.combine(end_day, end, tzinfo=self._zone).astimezone(UTC),
+            )
 
-    def _intervals(self, first_day: date, last_day: date | None) -> Iterator[tuple[datetime, datetime]]:
+    def _intervals(
+        self, first_day: date, last_day: date | None
+    ) -> Iterator[tuple[datetime, datetime]]:
         """Merged business intervals of windows starting from first_day to last_day, in order."""
         limit = last_day if last_day is not None else first_day + timedelta(days=_SEARCH_LIMIT_DAYS)
         current: tuple[datetime, datetime] | None = None

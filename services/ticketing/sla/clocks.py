@@ -21,9 +21,22 @@ from datetime import datetime
 from typing import NamedTuple
 
 from services.ticketing.domain import (
-    ACTIVE, CLOSED, IN_PROGRESS, NEW, PENDING, RESOLVED, RecordedEvent, SlaAlert)
+    ACTIVE,
+    CLOSED,
+    IN_PROGRESS,
+    NEW,
+    PENDING,
+    RESOLVED,
+    RecordedEvent,
+    SlaAlert,
+)
 from services.ticketing.domain.model import (
-    PRIORITY_CHANGED, SLA_BREACHED, SLA_WARNING, STATUS_CHANGED, TICKET_OPENED)
+    PRIORITY_CHANGED,
+    SLA_BREACHED,
+    SLA_WARNING,
+    STATUS_CHANGED,
+    TICKET_OPENED,
+)
 
 from .policy import FIRST_RESPONSE, RESOLUTION, SlaPolicy
 
@@ -49,17 +62,21 @@ class SlaHistory(NamedTuple):
     alerts: frozenset[SlaAlert]
 
     def to_json(self) -> dict:
-        return {"priority": self.priority,
-                "segments": [[since.isoformat(), status] for since, status in self.segments],
-                "first_response_at": _iso(self.first_response_at),
-                "alerts": sorted([list(alert) for alert in self.alerts])}
+        return {
+            "priority": self.priority,
+            "segments": [[since.isoformat(), status] for since, status in self.segments],
+            "first_response_at": _iso(self.first_response_at),
+            "alerts": sorted([list(alert) for alert in self.alerts]),
+        }
 
     @classmethod
     def from_json(cls, body: dict) -> SlaHistory:
-        return cls(body["priority"],
-                   tuple((datetime.fromisoformat(since), status) for since, status in body["segments"]),
-                   _instant(body["first_response_at"]),
-                   frozenset(SlaAlert(*alert) for alert in body["alerts"]))
+        return cls(
+            body["priority"],
+            tuple((datetime.fromisoformat(since), status) for since, status in body["segments"]),
+            _instant(body["first_response_at"]),
+            frozenset(SlaAlert(*alert) for alert in body["alerts"]),
+        )
 
 
 EMPTY_HISTORY = SlaHistory(None, (), None, frozenset())
@@ -97,8 +114,9 @@ def sla_history(events: Sequence[RecordedEvent]) -> SlaHistory:
     return history
 
 
-def sla_status(policy: SlaPolicy, events: Sequence[RecordedEvent] | SlaHistory,
-               now: datetime) -> dict[str, dict]:
+def sla_status(
+    policy: SlaPolicy, events: Sequence[RecordedEvent] | SlaHistory, now: datetime
+) -> dict[str, dict]:
     """{"first_response": {...}, "resolution": {...}} for the ticket at `now`.
 
     `events` is the whole stream, or its SlaHistory (what a snapshot or the read model keeps).
@@ -112,8 +130,9 @@ def sla_status(policy: SlaPolicy, events: Sequence[RecordedEvent] | SlaHistory,
     return {target: _clock(policy, history, target, now) for target in (FIRST_RESPONSE, RESOLUTION)}
 
 
-def next_sla_timers(policy: SlaPolicy, events: Sequence[RecordedEvent] | SlaHistory,
-                    now: datetime) -> list[SlaTimer]:
+def next_sla_timers(
+    policy: SlaPolicy, events: Sequence[RecordedEvent] | SlaHistory, now: datetime
+) -> list[SlaTimer]:
     """The warning and breach alerts still to record, earliest first; `at <= now` means due now.
 
     Only running clocks have timers. An alert already recorded in the stream (same kind, target
@@ -132,7 +151,9 @@ def next_sla_timers(policy: SlaPolicy, events: Sequence[RecordedEvent] | SlaHist
         if SlaAlert("breach", target, minutes) in history.alerts:
             continue
         if SlaAlert("warning", target, minutes) not in history.alerts and clock["due_at"] > now:
-            warn_at = _instant_reaching(policy, history, target, now, minutes * 60 * policy.warning_ratio)
+            warn_at = _instant_reaching(
+                policy, history, target, now, minutes * 60 * policy.warning_ratio
+            )
             timers.append(SlaTimer("warning", target, warn_at, clock["due_at"], minutes))
         timers.append(SlaTimer("breach", target, clock["due_at"], clock["due_at"], minutes))
     return sorted(timers, key=lambda timer: timer.at)
@@ -150,7 +171,9 @@ def _history(events: Sequence[RecordedEvent] | SlaHistory) -> SlaHistory:
     return history
 
 
-def _running_intervals(history: SlaHistory, target: str, now: datetime) -> list[tuple[datetime, datetime]]:
+def _running_intervals(
+    history: SlaHistory, target: str, now: datetime
+) -> list[tuple[datetime, datetime]]:
     """The spans during which the target's clock ran, the last one ending at `now` if still running."""
     stop_at = now
     if target == FIRST_RESPONSE and history.first_response_at is not None:
@@ -170,8 +193,9 @@ def _is_running(history: SlaHistory, target: str) -> bool:
     return history.segments[-1][1] in _RUNS_WHILE[target]
 
 
-def _instant_reaching(policy: SlaPolicy, history: SlaHistory, target: str, now: datetime,
-                      seconds: float) -> datetime | None:
+def _instant_reaching(
+    policy: SlaPolicy, history: SlaHistory, target: str, now: datetime, seconds: float
+) -> datetime | None:
     """When the clock's elapsed business time reaches `seconds` (past or future), if it does."""
     calendar, spent = policy.calendar, 0.0
     intervals = _running_intervals(history, target, now)
@@ -188,8 +212,10 @@ def _instant_reaching(policy: SlaPolicy, history: SlaHistory, target: str, now: 
 def _clock(policy: SlaPolicy, history: SlaHistory, target: str, now: datetime) -> dict:
     minutes = policy.target_minutes(history.priority, target)
     target_seconds = minutes * 60
-    elapsed = sum(policy.calendar.business_seconds_between(since, until)
-                  for since, until in _running_intervals(history, target, now))
+    elapsed = sum(
+        policy.calendar.business_seconds_between(since, until)
+        for since, until in _running_intervals(history, target, now)
+    )
     status = history.segments[-1][1]
     running = _is_running(history, target)
     paused = target == RESOLUTION and status == PENDING
@@ -207,6 +233,8 @@ def _clock(policy: SlaPolicy, history: SlaHistory, target: str, now: datetime) -
         "stopped": not (running or paused or met_at),
         "breached": elapsed >= target_seconds,
         "warned": elapsed >= target_seconds * policy.warning_ratio,
-        "due_at": _instant_reaching(policy, history, target, now, target_seconds) if running else None,
+        "due_at": _instant_reaching(policy, history, target, now, target_seconds)
+        if running
+        else None,
         "met_at": met_at,
     }

@@ -1,22 +1,30 @@
 """ai test rig: privacy + ai running, a stand-in identity, and real ticketing envelopes built with decide()."""
+
 import datetime
 import uuid
 
 import psycopg
 import pytest
 from kombu import Exchange
-from tests.support.amqp import service_rpc
+from nameko.rpc import rpc  # a test stand-in: any caller
 
-from tests.support.amqp import as_user, confirming_connection
 from services.ai.service import AiService
 from services.privacy.service import PrivacyService
 from services.ticketing.domain import (
-    Actor, AddComment, OpenTicket, RecordedEvent, SetPriority, Transition, UpdateTicket, decide,
-    evolve)
+    Actor,
+    AddComment,
+    OpenTicket,
+    RecordedEvent,
+    SetPriority,
+    Transition,
+    UpdateTicket,
+    decide,
+    evolve,
+)
 from shared.crypto import FieldCipher, KeyCache
 from shared.envelope import Envelope
 from shared.keys import RemoteKeyring
-from nameko.rpc import rpc  # a test stand-in: any caller
+from tests.support.amqp import as_user, confirming_connection, service_rpc
 from tests.support.waiting import wait_until
 
 URGENCY_IMPACT = {"low": ("low", "low"), "medium": ("medium", "medium"), "high": ("high", "high")}
@@ -56,45 +64,102 @@ class Ticketing:
 
     def run(self, tenant_id, ticket_id, command, actor):
         state = self.streams.get((tenant_id, ticket_id))
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         for new in decide(state, command, now):
             version = (state.version if state else 0) + 1
-            pii = self.cipher.seal(tenant_id, {
-                field: (value["subject_id"], value["value"]) for field, value in new.pii.items()})
+            pii = self.cipher.seal(
+                tenant_id,
+                {field: (value["subject_id"], value["value"]) for field, value in new.pii.items()},
+            )
             envelope = Envelope.new(
-                f"ticketing.{new.type}", tenant_id, ticket_id, new.data, pii=pii,
+                f"ticketing.{new.type}",
+                tenant_id,
+                ticket_id,
+                new.data,
+                pii=pii,
                 actor={"user_id": actor.user_id, "roles": sorted(actor.roles)},
             ).with_version(version)
-            self.producer.publish(envelope.to_dict(), exchange=self.exchange, routing_key=new.type,
-                                  declare=[self.exchange], retry=True, user_id="ticketing")
+            self.producer.publish(
+                envelope.to_dict(),
+                exchange=self.exchange,
+                routing_key=new.type,
+                declare=[self.exchange],
+                retry=True,
+                user_id="ticketing",
+            )
             self.published += 1
             plain = {field: value["value"] for field, value in new.pii.items()}
-            state = evolve(state, RecordedEvent(new.type, new.data, plain, version, now, actor.user_id))
+            state = evolve(
+                state, RecordedEvent(new.type, new.data, plain, version, now, actor.user_id)
+            )
         self.streams[(tenant_id, ticket_id)] = state
         return state
 
-    def open(self, tenant_id, ticket_id, requester_id, title, description, *, agent=None,
-             category=None, priority="medium"):
+    def open(
+        self,
+        tenant_id,
+        ticket_id,
+        requester_id,
+        title,
+        description,
+        *,
+        agent=None,
+        category=None,
+        priority="medium",
+    ):
         """Opened by the requester, or by an agent on their behalf with a category and priority."""
-        actor = Actor(agent, frozenset({"agent"})) if agent else Actor(requester_id, frozenset({"requester"}))
+        actor = (
+            Actor(agent, frozenset({"agent"}))
+            if agent
+            else Actor(requester_id, frozenset({"requester"}))
+        )
         urgency, impact = URGENCY_IMPACT.get(priority, ("high", "high"))
-        return self.run(tenant_id, ticket_id, OpenTicket(
-            actor=actor, ticket_id=ticket_id, type="incident", title=title, description=description,
-            urgency=urgency, impact=impact, critical=priority == "critical" and agent is not None,
-            category=category, requester_id=requester_id), actor)
+        return self.run(
+            tenant_id,
+            ticket_id,
+            OpenTicket(
+                actor=actor,
+                ticket_id=ticket_id,
+                type="incident",
+                title=title,
+                description=description,
+                urgency=urgency,
+                impact=impact,
+                critical=priority == "critical" and agent is not None,
+                category=category,
+                requester_id=requester_id,
+            ),
+            actor,
+        )
 
     def open_corpus_ticket(self, ticket, agent_id, *, labelled=True):
         if labelled:
-            return self.open(ticket.tenant_id, ticket.ticket_id, ticket.requester.subject_id,
-                             ticket.title, ticket.description, agent=agent_id,
-                             category=ticket.category, priority=ticket.priority)
-        return self.open(ticket.tenant_id, ticket.ticket_id, ticket.requester.subject_id,
-                         ticket.title, ticket.description)
+            return self.open(
+                ticket.tenant_id,
+                ticket.ticket_id,
+                ticket.requester.subject_id,
+                ticket.title,
+                ticket.description,
+                agent=agent_id,
+                category=ticket.category,
+                priority=ticket.priority,
+            )
+        return self.open(
+            ticket.tenant_id,
+            ticket.ticket_id,
+            ticket.requester.subject_id,
+            ticket.title,
+            ticket.description,
+        )
 
     def comment(self, tenant_id, ticket_id, author_id, body, roles=("agent",)):
         actor = Actor(author_id, frozenset(roles))
-        return self.run(tenant_id, ticket_id, AddComment(
-            actor=actor, comment_id=str(uuid.uuid4()), body=body), actor)
+        return self.run(
+            tenant_id,
+            ticket_id,
+            AddComment(actor=actor, comment_id=str(uuid.uuid4()), body=body),
+            actor,
+        )
 
     def categorize(self, tenant_id, ticket_id, agent_id, category):
         actor = Actor(agent_id, frozenset({"agent"}))
@@ -102,12 +167,16 @@ class Ticketing:
 
     def set_priority(self, tenant_id, ticket_id, agent_id, urgency, impact):
         actor = Actor(agent_id, frozenset({"agent"}))
-        return self.run(tenant_id, ticket_id, SetPriority(actor=actor, urgency=urgency, impact=impact), actor)
+        return self.run(
+            tenant_id, ticket_id, SetPriority(actor=actor, urgency=urgency, impact=impact), actor
+        )
 
     def resolve(self, tenant_id, ticket_id, agent_id, note):
         actor = Actor(agent_id, frozenset({"agent"}))
         self.run(tenant_id, ticket_id, Transition(actor=actor, to="in_progress"), actor)
-        return self.run(tenant_id, ticket_id, Transition(actor=actor, to="resolved", note=note), actor)
+        return self.run(
+            tenant_id, ticket_id, Transition(actor=actor, to="resolved", note=note), actor
+        )
 
 
 class Rig:
@@ -124,14 +193,17 @@ class Rig:
 
     def handled(self):
         with psycopg.connect(self.urls["admin"]) as conn:
-            return conn.execute("SELECT count(*) FROM inbox WHERE consumer ="
-                                " 'ai.handle_ticketing_event'").fetchone()[0]
+            return conn.execute(
+                "SELECT count(*) FROM inbox WHERE consumer = 'ai.handle_ticketing_event'"
+            ).fetchone()[0]
 
     def wait_until(self, predicate, timeout=30, what="condition"):
         wait_until(predicate, timeout, what)
 
     def wait_for_events(self, timeout=60):
-        wait_until(lambda: self.handled() >= self.ticketing.published, timeout, "ai to handle events")
+        wait_until(
+            lambda: self.handled() >= self.ticketing.published, timeout, "ai to handle events"
+        )
 
     def rpc(self, service="ai"):
         return service_rpc(service, self.cfg)
@@ -157,8 +229,10 @@ def start_ai(container_factory, service_config, token_issuer):
         privacy_cfg, _ = service_config("privacy")
         container_factory(PrivacyService, privacy_cfg).start()
         if identity:  # the stand-in logs in as identity, whose place it takes
-            container_factory(DirectoryIdentity, {
-                **privacy_cfg, "AMQP_URI": as_user(privacy_cfg["AMQP_URI"], "identity")}).start()
+            container_factory(
+                DirectoryIdentity,
+                {**privacy_cfg, "AMQP_URI": as_user(privacy_cfg["AMQP_URI"], "identity")},
+            ).start()
         cfg, urls = service_config("ai", AMQP_URI=privacy_cfg["AMQP_URI"], **overrides)
         container = container_factory(AiService, cfg)
         container.start()

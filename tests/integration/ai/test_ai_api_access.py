@@ -19,8 +19,11 @@ def test_a_requester_may_not_ask_for_a_triage_suggestion(start_ai):
     rig.ticketing.open(tenant, ticket, str(uuid.uuid4()), "VPN drops", "It drops every hour.")
     rig.wait_for_events()
 
-    response = requests.post(f"{rig.base}/tickets/{ticket}/triage",
-                             headers=rig.headers(tenant, roles=("requester",)), timeout=10)
+    response = requests.post(
+        f"{rig.base}/tickets/{ticket}/triage",
+        headers=rig.headers(tenant, roles=("requester",)),
+        timeout=10,
+    )
 
     assert response.status_code == 403
     assert response.headers["Content-Type"] == "application/problem+json"
@@ -33,13 +36,19 @@ def test_another_tenants_ticket_is_not_found_for_triage_similar_or_summary(start
     rig.wait_for_events()
     headers = rig.headers(other, roles=("admin",))
 
-    answers = [requests.post(f"{rig.base}/tickets/{ticket}/triage", headers=headers, timeout=10),
-               requests.get(f"{rig.base}/tickets/{ticket}/similar", headers=headers, timeout=10),
-               requests.post(f"{rig.base}/tickets/{ticket}/summary", headers=headers, timeout=10)]
+    answers = [
+        requests.post(f"{rig.base}/tickets/{ticket}/triage", headers=headers, timeout=10),
+        requests.get(f"{rig.base}/tickets/{ticket}/similar", headers=headers, timeout=10),
+        requests.post(f"{rig.base}/tickets/{ticket}/summary", headers=headers, timeout=10),
+    ]
 
     assert [answer.status_code for answer in answers] == [404, 404, 404]
-    assert requests.post(f"{rig.base}/tickets/{ticket}/triage", headers=rig.headers(tenant),
-                         timeout=10).status_code == 200
+    assert (
+        requests.post(
+            f"{rig.base}/tickets/{ticket}/triage", headers=rig.headers(tenant), timeout=10
+        ).status_code
+        == 200
+    )
 
 
 def test_similar_tickets_never_come_from_another_tenant_even_for_identical_text(start_ai):
@@ -54,13 +63,21 @@ def test_similar_tickets_never_come_from_another_tenant_even_for_identical_text(
     my_ids = {t.ticket_id for t in mine.tickets}
 
     for ticket in mine.tickets[:5]:
-        response = requests.post(f"{rig.base}/tickets/{ticket.ticket_id}/triage?limit=20",
-                                 headers=rig.headers(mine.tenant_id), timeout=10)
+        response = requests.post(
+            f"{rig.base}/tickets/{ticket.ticket_id}/triage?limit=20",
+            headers=rig.headers(mine.tenant_id),
+            timeout=10,
+        )
         similar = {item["ticket_id"] for item in response.json()["similar"]}
         assert response.status_code == 200 and similar and similar <= my_ids
-        response = requests.get(f"{rig.base}/tickets/{ticket.ticket_id}/similar?limit=20",
-                                headers=rig.headers(mine.tenant_id), timeout=10)
-        assert {item["ticket_id"] for item in response.json()["items"]} <= my_ids - {ticket.ticket_id}
+        response = requests.get(
+            f"{rig.base}/tickets/{ticket.ticket_id}/similar?limit=20",
+            headers=rig.headers(mine.tenant_id),
+            timeout=10,
+        )
+        assert {item["ticket_id"] for item in response.json()["items"]} <= my_ids - {
+            ticket.ticket_id
+        }
 
 
 def test_triage_answers_category_priority_confidence_and_similar_tickets(start_ai):
@@ -68,8 +85,11 @@ def test_triage_answers_category_priority_confidence_and_similar_tickets(start_a
     corpus = tenant_corpus(6060, 60)
     tickets = _open_tickets(rig, corpus, 60)
 
-    response = requests.post(f"{rig.base}/tickets/{tickets[0].ticket_id}/triage",
-                             headers=rig.headers(corpus.tenant_id, roles=("admin",)), timeout=10)
+    response = requests.post(
+        f"{rig.base}/tickets/{tickets[0].ticket_id}/triage",
+        headers=rig.headers(corpus.tenant_id, roles=("admin",)),
+        timeout=10,
+    )
 
     body = response.json()
     assert response.status_code == 200
@@ -82,14 +102,22 @@ def test_triage_answers_category_priority_confidence_and_similar_tickets(start_a
 def test_the_ai_tables_hold_no_plaintext_of_titles_descriptions_or_comments(start_ai):
     rig = start_ai()
     tenant, ticket, requester, agent = (str(uuid.uuid4()) for _ in range(4))
-    rig.ticketing.open(tenant, ticket, requester, "Zanzibar laptop overheats",
-                       "Quixotic fan noise from Ingrid Achterberg's laptop.")
+    rig.ticketing.open(
+        tenant,
+        ticket,
+        requester,
+        "Zanzibar laptop overheats",
+        "Quixotic fan noise from Ingrid Achterberg's laptop.",
+    )
     rig.ticketing.comment(tenant, ticket, agent, "Marmalade procedure applied.")
     rig.ticketing.resolve(tenant, ticket, agent, "Replaced the Kumquat fan.")
     rig.wait_for_events()
 
-    dump = " ".join(str(row) for table in ("ai_tickets", "ai_comments", "ai_people", "events")
-                    for row in rig.raw(f"SELECT * FROM {table}"))
+    dump = " ".join(
+        str(row)
+        for table in ("ai_tickets", "ai_comments", "ai_people", "events")
+        for row in rig.raw(f"SELECT * FROM {table}")
+    )
 
     assert rig.raw("SELECT count(*) FROM ai_comments")[0][0] == 1
     assert rig.raw("SELECT resolution->>'s' FROM ai_tickets")[0][0] == agent

@@ -21,8 +21,11 @@ def _history(rig, tickets=40):
 
 
 def _similar_ids(rig, corpus, ticket_id):
-    response = requests.get(f"{rig.base}/tickets/{ticket_id}/similar?limit=50",
-                            headers=rig.headers(corpus.tenant_id), timeout=10)
+    response = requests.get(
+        f"{rig.base}/tickets/{ticket_id}/similar?limit=50",
+        headers=rig.headers(corpus.tenant_id),
+        timeout=10,
+    )
     assert response.status_code == 200
     return {item["ticket_id"] for item in response.json()["items"]}
 
@@ -32,8 +35,9 @@ def _someone_elses(corpus, subject):
 
 
 def _every_similar(rig, corpus, subject):
-    return set().union(*(_similar_ids(rig, corpus, t.ticket_id)
-                         for t in _someone_elses(corpus, subject)))
+    return set().union(
+        *(_similar_ids(rig, corpus, t.ticket_id) for t in _someone_elses(corpus, subject))
+    )
 
 
 def test_purge_subject_removes_their_tickets_from_similar_results_and_their_rows(start_ai):
@@ -47,9 +51,15 @@ def test_purge_subject_removes_their_tickets_from_similar_results_and_their_rows
     assert receipt["service"] == "ai" and receipt["request_id"] == "req-1"
     assert receipt["purged"]["tickets"] == len(theirs)
     assert not _every_similar(rig, corpus, subject) & theirs
-    assert rig.raw("SELECT count(*) FROM ai_tickets WHERE requester_id = %s", subject.subject_id)[0][0] == 0
-    requests_after = requests.post(f"{rig.base}/tickets/{next(iter(theirs))}/triage",
-                                   headers=rig.headers(corpus.tenant_id), timeout=10)
+    assert (
+        rig.raw("SELECT count(*) FROM ai_tickets WHERE requester_id = %s", subject.subject_id)[0][0]
+        == 0
+    )
+    requests_after = requests.post(
+        f"{rig.base}/tickets/{next(iter(theirs))}/triage",
+        headers=rig.headers(corpus.tenant_id),
+        timeout=10,
+    )
     assert requests_after.status_code == 404
 
 
@@ -71,13 +81,18 @@ def test_a_shred_event_makes_the_model_forget_the_subject_before_any_purge(start
 
     with rig.rpc("privacy") as privacy:
         assert privacy.shred_subject_key(corpus.tenant_id, subject.subject_id, {"system": "test"})
-    rig.wait_until(lambda: not _every_similar(rig, corpus, subject) & theirs, 10, "the model to forget")
+    rig.wait_until(
+        lambda: not _every_similar(rig, corpus, subject) & theirs, 10, "the model to forget"
+    )
 
-    assert rig.raw("SELECT count(*) FROM ai_tickets WHERE requester_id = %s", subject.subject_id)[0][0] \
-        == len(theirs)  # rows stay until purge_subject, but their text is unreadable
+    assert rig.raw("SELECT count(*) FROM ai_tickets WHERE requester_id = %s", subject.subject_id)[
+        0
+    ][0] == len(theirs)  # rows stay until purge_subject, but their text is unreadable
 
 
-def test_after_a_restart_the_model_is_rebuilt_without_the_shredded_subjects_text(start_ai, container_factory):
+def test_after_a_restart_the_model_is_rebuilt_without_the_shredded_subjects_text(
+    start_ai, container_factory
+):
     rig = start_ai()
     corpus, subject, theirs = _history(rig)
     with rig.rpc("privacy") as privacy:
@@ -96,30 +111,45 @@ def test_after_a_restart_the_model_is_rebuilt_without_the_shredded_subjects_text
 def test_export_subject_returns_their_tickets_and_comments_decrypted(start_ai):
     rig = start_ai()
     tenant, ticket, requester, agent = (str(uuid.uuid4()) for _ in range(4))
-    rig.ticketing.open(tenant, ticket, requester, "Monitor flickers", "The second monitor flickers.")
-    rig.ticketing.comment(tenant, ticket, requester, "Still flickering today.", roles=("requester",))
+    rig.ticketing.open(
+        tenant, ticket, requester, "Monitor flickers", "The second monitor flickers."
+    )
+    rig.ticketing.comment(
+        tenant, ticket, requester, "Still flickering today.", roles=("requester",)
+    )
     rig.ticketing.comment(tenant, ticket, agent, "Swapping the cable.")
     rig.wait_for_events()
 
     with rig.rpc() as ai:
         exported = ai.export_subject(tenant, requester)
 
-    assert exported["tickets"] == [{"ticket_id": ticket, "title": "Monitor flickers",
-                                    "description": "The second monitor flickers.",
-                                    "category": None, "priority": None}]
+    assert exported["tickets"] == [
+        {
+            "ticket_id": ticket,
+            "title": "Monitor flickers",
+            "description": "The second monitor flickers.",
+            "category": None,
+            "priority": None,
+        }
+    ]
     assert [c["body"] for c in exported["comments"]] == ["Still flickering today."]
 
 
 def test_export_after_shredding_shows_the_text_as_erased(start_ai):
     rig = start_ai()
     tenant, ticket, requester = (str(uuid.uuid4()) for _ in range(3))
-    rig.ticketing.open(tenant, ticket, requester, "Laptop will not boot", "Black screen after the logo.")
+    rig.ticketing.open(
+        tenant, ticket, requester, "Laptop will not boot", "Black screen after the logo."
+    )
     rig.wait_for_events()
 
     with rig.rpc("privacy") as privacy, rig.rpc() as ai:
         privacy.shred_subject_key(tenant, requester, {"system": "test"})
-        rig.wait_until(lambda: ai.export_subject(tenant, requester)["tickets"][0]["title"] == ERASED,
-                       10, "the key cache to drop the key")
+        rig.wait_until(
+            lambda: ai.export_subject(tenant, requester)["tickets"][0]["title"] == ERASED,
+            10,
+            "the key cache to drop the key",
+        )
         exported = ai.export_subject(tenant, requester)
 
     assert exported["tickets"][0]["description"] == ERASED

@@ -45,8 +45,10 @@ def test_suggestions_learned_from_published_ticketing_events_beat_the_majority_b
 
     category = sum(by_ticket[t.ticket_id]["category"] == t.category for t in held_out) / HELD_OUT
     priority = sum(by_ticket[t.ticket_id]["priority"] == t.priority for t in held_out) / HELD_OUT
-    print(f"category {category:.2f} vs {_majority(train, held_out, 'category'):.2f}; "
-          f"priority {priority:.2f} vs {_majority(train, held_out, 'priority'):.2f}")
+    print(
+        f"category {category:.2f} vs {_majority(train, held_out, 'category'):.2f}; "
+        f"priority {priority:.2f} vs {_majority(train, held_out, 'priority'):.2f}"
+    )
     assert category >= _majority(train, held_out, "category") + 0.3
     assert priority >= _majority(train, held_out, "priority") + 0.1
 
@@ -79,16 +81,22 @@ def test_later_category_and_priority_changes_are_what_the_model_learns(start_ai)
     tickets = [str(uuid.uuid4()) for _ in range(30)]
     for index, ticket in enumerate(tickets):
         printer = index % 2 == 0
-        rig.ticketing.open(tenant, ticket, str(uuid.uuid4()),
-                           "Printer jammed" if printer else "VPN drops",
-                           "Paper stuck in the tray." if printer else "Tunnel disconnects hourly.",
-                           agent=agent, category="hardware" if printer else "software")
+        rig.ticketing.open(
+            tenant,
+            ticket,
+            str(uuid.uuid4()),
+            "Printer jammed" if printer else "VPN drops",
+            "Paper stuck in the tray." if printer else "Tunnel disconnects hourly.",
+            agent=agent,
+            category="hardware" if printer else "software",
+        )
         if printer:
             rig.ticketing.categorize(tenant, ticket, agent, "printing")
             rig.ticketing.set_priority(tenant, ticket, agent, "high", "high")
     rig.wait_for_events()
 
-    body = requests.post(f"{rig.base}/tickets/{tickets[0]}/triage", headers=rig.headers(tenant),
-                         timeout=10).json()
+    body = requests.post(
+        f"{rig.base}/tickets/{tickets[0]}/triage", headers=rig.headers(tenant), timeout=10
+    ).json()
 
     assert (body["category"], body["priority"], body["basis"]) == ("printing", "high", "model")

@@ -1,4 +1,5 @@
 """Tenant models stay within AI_MODEL_CACHE_MIB: the least recently used go, and come back from the database."""
+
 import requests
 
 from services.ai.dependencies import Models
@@ -17,8 +18,11 @@ def _open(rig, seed, tickets):
 
 
 def _similar_ids(rig, corpus, ticket_id):
-    response = requests.get(f"{rig.base}/tickets/{ticket_id}/similar?limit=50",
-                            headers=rig.headers(corpus.tenant_id), timeout=10)
+    response = requests.get(
+        f"{rig.base}/tickets/{ticket_id}/similar?limit=50",
+        headers=rig.headers(corpus.tenant_id),
+        timeout=10,
+    )
     assert response.status_code == 200
     return {item["ticket_id"] for item in response.json()["items"]}
 

@@ -1,4 +1,5 @@
 """The compliance officer's API: ordered pages, filters, NDJSON streams, checkpoints, roles."""
+
 import json
 import uuid
 
@@ -36,8 +37,9 @@ def test_events_can_be_filtered_by_type_stream_and_seq(audit, tenant_id):
     audit.publish([other])
     audit.wait_for(7, tenant_id)
 
-    by_type = audit.get("/v1/audit/events", tenant_id,
-                        params={"event_type": "privacy.policy_published"}).json()["items"]
+    by_type = audit.get(
+        "/v1/audit/events", tenant_id, params={"event_type": "privacy.policy_published"}
+    ).json()["items"]
     by_stream = audit.get("/v1/audit/events", tenant_id, params={"stream_id": "policy-1"}).json()
     after = audit.get("/v1/audit/events", tenant_id, params={"after_seq": 4}).json()["items"]
     assert [item["event_id"] for item in by_type] == [other["event_id"]]
@@ -53,7 +55,8 @@ def test_an_ndjson_request_streams_the_stored_log_line_by_line(audit, tenant_id)
     stored = rows(audit.urls, tenant_id, "seq, envelope, hash")
     assert response.headers["Content-Type"].startswith("application/x-ndjson")
     assert [(line["seq"], line["hash"]) for line in lines] == [
-        (seq, bytes(hash).hex()) for seq, _, hash in stored]
+        (seq, bytes(hash).hex()) for seq, _, hash in stored
+    ]
     assert [line["envelope"] for line in lines] == [json.loads(text) for _, text, _ in stored]
 
 
@@ -77,8 +80,7 @@ def test_an_officer_sees_nothing_of_another_tenants_log(audit, tenant_id):
     assert audit.get("/v1/audit/checkpoints/latest", stranger).status_code == 404
 
 
-def test_a_checkpoint_on_demand_signs_the_head_and_is_served_with_its_public_key(
-        audit, tenant_id):
+def test_a_checkpoint_on_demand_signs_the_head_and_is_served_with_its_public_key(audit, tenant_id):
     fill(audit, tenant_id, 5)
     created = audit.post("/v1/audit/checkpoints", tenant_id)
     latest = audit.get("/v1/audit/checkpoints/latest", tenant_id).json()
@@ -110,8 +112,9 @@ def test_the_checkpoint_is_announced_by_an_event_without_personal_data(audit, te
     assert announced["event_type"] == "audit.checkpoint_signed"
     assert announced["actor"] == {"system": "audit"}
     assert "pii" not in announced
-    assert announced["data"] == {name: checkpoint[name] for name in
-                                 ("seq", "hash", "key_id", "signature", "signed_at")}
+    assert announced["data"] == {
+        name: checkpoint[name] for name in ("seq", "hash", "key_id", "signature", "signed_at")
+    }
 
 
 def test_verification_of_an_intact_log_reports_its_head_and_checkpoints(audit, tenant_id):
@@ -121,10 +124,16 @@ def test_verification_of_an_intact_log_reports_its_head_and_checkpoints(audit, t
 
     result = audit.get("/v1/audit/verify", tenant_id).json()
     seq, hash = rows(audit.urls, tenant_id, "seq, hash")[-1]
-    assert {key: result[key] for key in ("ok", "entries", "head", "checkpoints_verified",
-                                         "first_bad_seq")} == {
-        "ok": True, "entries": 5, "head": {"seq": seq, "hash": bytes(hash).hex()},
-        "checkpoints_verified": 1, "first_bad_seq": None}
+    assert {
+        key: result[key]
+        for key in ("ok", "entries", "head", "checkpoints_verified", "first_bad_seq")
+    } == {
+        "ok": True,
+        "entries": 5,
+        "head": {"seq": seq, "hash": bytes(hash).hex()},
+        "checkpoints_verified": 1,
+        "first_bad_seq": None,
+    }
 
 
 def test_another_tenant_replaying_a_cursor_gets_a_400_and_nothing_of_the_tenant(audit, tenant_id):
@@ -133,7 +142,6 @@ def test_another_tenant_replaying_a_cursor_gets_a_400_and_nothing_of_the_tenant(
     fill(audit, other, 3)
     cursor = audit.get("/v1/audit/events", tenant_id, params={"limit": 1}).json()["next_cursor"]
     for headers in ({}, NDJSON):
-        replayed = audit.get("/v1/audit/events", other, params={"cursor": cursor},
-                             headers=headers)
+        replayed = audit.get("/v1/audit/events", other, params={"cursor": cursor}, headers=headers)
         assert replayed.status_code == 400, replayed.text
         assert not any(envelope["event_id"] in replayed.text for envelope in sent)

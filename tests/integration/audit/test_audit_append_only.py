@@ -1,4 +1,5 @@
 """The database itself refuses to change or remove audit rows, for the app role and the owner."""
+
 import uuid
 
 import psycopg
@@ -19,12 +20,17 @@ def database(make_database):
     tenant = str(uuid.uuid4())
     with psycopg.connect(urls["app"]) as conn:
         conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
-        conn.execute("INSERT INTO audit_entry (tenant_id, seq, event_id, envelope, prev_hash, hash)"
-                     " VALUES (%s, 1, %s, '{}', %s, %s)",
-                     (tenant, str(uuid.uuid4()), bytes.fromhex(GENESIS_HASH), bytes(32)))
-        conn.execute("INSERT INTO audit_checkpoint"
-                     " (tenant_id, seq, hash, signed_at, key_id, signature)"
-                     " VALUES (%s, 1, %s, now(), 'k', 's')", (tenant, bytes(32)))
+        conn.execute(
+            "INSERT INTO audit_entry (tenant_id, seq, event_id, envelope, prev_hash, hash)"
+            " VALUES (%s, 1, %s, '{}', %s, %s)",
+            (tenant, str(uuid.uuid4()), bytes.fromhex(GENESIS_HASH), bytes(32)),
+        )
+        conn.execute(
+            "INSERT INTO audit_checkpoint"
+            " (tenant_id, seq, hash, signed_at, key_id, signature)"
+            " VALUES (%s, 1, %s, now(), 'k', 's')",
+            (tenant, bytes(32)),
+        )
     return urls, tenant
 
 

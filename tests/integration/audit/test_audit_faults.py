@@ -1,11 +1,12 @@
 """Faults mid-stream: broker connections cut, the audit process killed mid-batch. Nothing is
 lost and nothing is duplicated."""
+
 import time
 
 import pytest
 
-from tests.integration.audit.conftest import count, envelope, publish, rows, wait_until
 from services.audit.consumer import Ingestor, sources_from
+from tests.integration.audit.conftest import count, envelope, publish, rows, wait_until
 from tests.support import run_service
 from tests.support.amqp import cut_connections
 
@@ -19,7 +20,8 @@ def assert_exactly(audit_urls, tenant_id, sent):
 
 
 def test_cut_broker_connections_mid_stream_lose_and_duplicate_nothing(
-        start_audit, tenant_id, rabbit_manager):
+    start_audit, tenant_id, rabbit_manager
+):
     audit = start_audit(AUDIT_BATCH_SIZE=50)
     sent = [envelope(tenant_id, n) for n in range(1, 3001)]
     audit.publish(sent[:1500])
@@ -35,12 +37,12 @@ def test_cut_broker_connections_mid_stream_lose_and_duplicate_nothing(
 
 
 def start_process(cfg):
-    return run_service.start_process("services.audit.service:AuditService", cfg,
-                                     consumed_queue="audit.ingest")
+    return run_service.start_process(
+        "services.audit.service:AuditService", cfg, consumed_queue="audit.ingest"
+    )
 
 
-def test_an_audit_process_killed_mid_batch_loses_and_duplicates_nothing(
-        service_config, tenant_id):
+def test_an_audit_process_killed_mid_batch_loses_and_duplicates_nothing(service_config, tenant_id):
     cfg, urls = service_config("audit", AUDIT_CHECKPOINT_INTERVAL=0, AUDIT_BATCH_SIZE=100)
     sent = [envelope(tenant_id, n) for n in range(1, 5001)]
     # the backlog is queued before audit starts, so the kill surely lands mid-stream

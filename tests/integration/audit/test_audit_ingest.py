@@ -1,4 +1,5 @@
 """Ingest: every envelope appended exactly once, in order, to its tenant's gap-free chain."""
+
 import hashlib
 import uuid
 
@@ -33,13 +34,14 @@ def test_a_redelivered_event_is_appended_once(audit, tenant_id):
 
     stored = rows(audit.urls, tenant_id)
     assert [(seq, event_id) for seq, event_id, _ in stored] == [
-        (1, first["event_id"]), (2, second["event_id"])]
+        (1, first["event_id"]),
+        (2, second["event_id"]),
+    ]
 
 
 def test_each_tenant_has_its_own_gap_free_chain_in_publish_order(audit):
     tenants = [str(uuid.uuid4()) for _ in range(3)]
-    sent = [envelope(tenants[n % 3], n, stream_id=f"ticket-{tenants[n % 3]}")
-            for n in range(1, 61)]
+    sent = [envelope(tenants[n % 3], n, stream_id=f"ticket-{tenants[n % 3]}") for n in range(1, 61)]
     audit.publish(sent)
     audit.wait_for(60)
 
@@ -53,8 +55,13 @@ def test_each_tenant_has_its_own_gap_free_chain_in_publish_order(audit):
 def test_events_of_every_configured_source_are_appended(start_audit, tenant_id):
     # probe: a service beyond the five, with a broker user and exchange of its own
     audit = start_audit(AUDIT_SOURCES="identity,ticketing,privacy,audit,ai,probe")
-    types = ["identity.user_signed_in", "ticketing.ticket_opened", "privacy.policy_published",
-             "ai.summary_generated", "probe.invoice_sent"]
+    types = [
+        "identity.user_signed_in",
+        "ticketing.ticket_opened",
+        "privacy.policy_published",
+        "ai.summary_generated",
+        "probe.invoice_sent",
+    ]
     audit.publish([envelope(tenant_id, n, event_type) for n, event_type in enumerate(types, 1)])
     audit.wait_for(5)
 
@@ -78,28 +85,32 @@ def test_personal_fields_are_stored_as_the_ciphertext_received(audit, tenant_id)
     audit.publish([sent])
     audit.wait_for(1)
 
-    (text,), = rows(audit.urls, tenant_id, "envelope")
+    ((text,),) = rows(audit.urls, tenant_id, "envelope")
     assert '"ciphertext":"q83vEjRWeJA="' in text
     assert text.encode() == canonical_json(sent)
 
 
 def checkpointed(urls, tenant_id):
     with psycopg.connect(urls["admin"]) as conn:
-        return conn.execute("SELECT coalesce(max(seq), 0) FROM audit_checkpoint"
-                            " WHERE tenant_id = %s", (tenant_id,)).fetchone()[0]
+        return conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM audit_checkpoint WHERE tenant_id = %s", (tenant_id,)
+        ).fetchone()[0]
 
 
 def seq_of(urls, tenant_id, number):
     """The seq of the tenant's entry carrying `number`, or an unreachable seq before it is in."""
     with psycopg.connect(urls["admin"]) as conn:
-        found = conn.execute("SELECT seq FROM audit_entry WHERE tenant_id = %s AND"
-                             " envelope::jsonb->'data'->>'number' = %s", (tenant_id, str(number))
-                             ).fetchone()
+        found = conn.execute(
+            "SELECT seq FROM audit_entry WHERE tenant_id = %s AND"
+            " envelope::jsonb->'data'->>'number' = %s",
+            (tenant_id, str(number)),
+        ).fetchone()
     return found[0] if found else float("inf")
 
 
 def test_audits_own_checkpoint_events_are_appended_without_causing_more_checkpoints(
-        start_audit, tenant_id):
+    start_audit, tenant_id
+):
     audit = start_audit(AUDIT_CHECKPOINT_INTERVAL=0.1)
     audit.publish([envelope(tenant_id, n) for n in range(1, 4)])
     audit.wait_for(4)  # three events, then the checkpoint_signed event of their checkpoint
@@ -110,12 +121,15 @@ def test_audits_own_checkpoint_events_are_appended_without_causing_more_checkpoi
     other = str(uuid.uuid4())
     for number in (1, 2):
         audit.publish([envelope(other, number)])
-        wait_until(lambda: checkpointed(audit.urls, other) >= seq_of(audit.urls, other, number),
-                   message=f"a scheduled checkpoint over the other tenant's entry {number}")
+        wait_until(
+            lambda: checkpointed(audit.urls, other) >= seq_of(audit.urls, other, number),
+            message=f"a scheduled checkpoint over the other tenant's entry {number}",
+        )
 
     stored = rows(audit.urls, tenant_id)
     assert [event_type for _, _, event_type in stored][-1] == "audit.checkpoint_signed"
     assert len(stored) == 4
     with psycopg.connect(audit.urls["admin"]) as conn:
-        assert conn.execute("SELECT seq FROM audit_checkpoint WHERE tenant_id = %s",
-                            (tenant_id,)).fetchall() == [(3,)]
+        assert conn.execute(
+            "SELECT seq FROM audit_checkpoint WHERE tenant_id = %s", (tenant_id,)
+        ).fetchall() == [(3,)]

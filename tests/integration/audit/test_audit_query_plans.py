@@ -1,6 +1,7 @@
 """The hot queries of the audit log keep index plans on a long chain the planner has no
 statistics for (a fresh table, or autovacuum off): a plan that scans the chain per burst or per
 page turns a linear job quadratic."""
+
 import json
 import uuid
 
@@ -26,8 +27,10 @@ def long_chain(make_database):
                 burst.append(Received(tenant, envelope["event_id"], canonical_json(envelope)))
             store.append_burst(conn, burst)
             conn.commit()
-        analysed = conn.execute("SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables"
-                                " WHERE relname = 'audit_entry'").fetchone()
+        analysed = conn.execute(
+            "SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables"
+            " WHERE relname = 'audit_entry'"
+        ).fetchone()
     assert analysed == (None, None), "the table must be as a fresh one: never analysed"
     return urls, tenant
 

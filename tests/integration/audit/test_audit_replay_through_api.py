@@ -1,4 +1,5 @@
 """dzdesk-audit against the running service: the replayed log equals the stored one and verifies."""
+
 import json
 import os
 import subprocess
@@ -10,9 +11,13 @@ from tests.integration.audit.conftest import envelope, rows
 
 
 def cli(*args, token):
-    return subprocess.run([sys.executable, "-m", "services.audit.cli", *args],
-                          capture_output=True, timeout=60, check=False,
-                          env={**os.environ, "DZDESK_AUDIT_TOKEN": token})
+    return subprocess.run(
+        [sys.executable, "-m", "services.audit.cli", *args],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "DZDESK_AUDIT_TOKEN": token},
+    )
 
 
 @pytest.fixture
@@ -33,10 +38,13 @@ def test_the_replayed_log_equals_the_stored_log(audit, tenant_id, replayed):
     log, _, _ = replayed
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     stored = rows(audit.urls, tenant_id, "seq, event_id::text, envelope, prev_hash, hash")
-    assert [(line["seq"], line["event_id"], line["envelope"], line["prev_hash"], line["hash"])
-            for line in lines] == [
+    assert [
+        (line["seq"], line["event_id"], line["envelope"], line["prev_hash"], line["hash"])
+        for line in lines
+    ] == [
         (seq, event_id, json.loads(text), bytes(prev).hex(), bytes(hash).hex())
-        for seq, event_id, text, prev, hash in stored]
+        for seq, event_id, text, prev, hash in stored
+    ]
 
 
 def test_the_replayed_log_verifies_offline_against_the_signed_checkpoint(audit, replayed):

@@ -1,4 +1,5 @@
 """Audit takes an event only from the service that owns its name; forgeries are dead-lettered."""
+
 import amqp.exceptions
 import pytest
 from kombu import Exchange
@@ -13,8 +14,13 @@ def publish_as(amqp_uri, user, exchange, body, **properties):
     uri = with_user(amqp_uri, "guest", "guest") if user is None else as_user(amqp_uri, user)
     with confirming_connection(uri) as connection:
         connection.Producer(serializer="json").publish(
-            body, exchange=Exchange(exchange, type="topic", durable=True), declare=[],
-            routing_key=body["event_type"].split(".", 1)[1], delivery_mode=2, **properties)
+            body,
+            exchange=Exchange(exchange, type="topic", durable=True),
+            declare=[],
+            routing_key=body["event_type"].split(".", 1)[1],
+            delivery_mode=2,
+            **properties,
+        )
 
 
 def test_the_broker_refuses_ai_writing_to_ticketings_exchange(audit, tenant_id):
@@ -29,12 +35,17 @@ def test_the_broker_refuses_a_user_id_that_is_not_the_connections_user(audit, te
         publish_as(audit.cfg["AMQP_URI"], "ai", "ai.events", forged, user_id="ticketing")
 
 
-@pytest.mark.parametrize("user, properties", [
-    ("ai", {"user_id": "ai"}),  # ai's own exchange, which audit reads: a name not ai's
-    (None, {}),  # an anonymous publish (guest, no user_id) to ticketing's exchange
-], ids=["another-service", "anonymous"])
+@pytest.mark.parametrize(
+    "user, properties",
+    [
+        ("ai", {"user_id": "ai"}),  # ai's own exchange, which audit reads: a name not ai's
+        (None, {}),  # an anonymous publish (guest, no user_id) to ticketing's exchange
+    ],
+    ids=["another-service", "anonymous"],
+)
 def test_a_forged_event_reaching_audit_is_dead_lettered_never_chained(
-        audit, tenant_id, user, properties):
+    audit, tenant_id, user, properties
+):
     forged = envelope(tenant_id, 1, event_type="ticketing.ticket_opened")
     exchange = "ai.events" if user else "ticketing.events"
     publish_as(audit.cfg["AMQP_URI"], user, exchange, forged, **properties)
@@ -45,6 +56,7 @@ def test_a_forged_event_reaching_audit_is_dead_lettered_never_chained(
     assert [body["event_id"] for body, _ in dead] == [forged["event_id"]]
     sender = user or "anonymous"
     assert dead[0][1]["x-last-error"] == (
-        f"ForgedSender: ticketing.ticket_opened published by {sender}")
+        f"ForgedSender: ticketing.ticket_opened published by {sender}"
+    )
     audit.wait_for(1, tenant_id)
     assert [event_id for _, event_id, _ in rows(audit.urls, tenant_id)] == [genuine["event_id"]]

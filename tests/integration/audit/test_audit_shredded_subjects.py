@@ -1,4 +1,5 @@
 """The shredding record privacy checks a restored database against: every tenant, in pages."""
+
 import uuid
 
 from tests.integration.audit.conftest import envelope
@@ -6,9 +7,15 @@ from tests.support.amqp import service_rpc
 
 
 def shredding(tenant_id, subject_id, stream_id=None):
-    return {**envelope(tenant_id, event_type="privacy.subject_key_shredded",
-                       stream_id=stream_id or f"subject-{subject_id}"),
-            "data": {"subject_id": subject_id}, "actor": {"system": "privacy.saga"}}
+    return {
+        **envelope(
+            tenant_id,
+            event_type="privacy.subject_key_shredded",
+            stream_id=stream_id or f"subject-{subject_id}",
+        ),
+        "data": {"subject_id": subject_id},
+        "actor": {"system": "privacy.saga"},
+    }
 
 
 def all_pages(audit, limit):

@@ -1,4 +1,5 @@
 """The verifier's reader: the whole chain in seq order, page by page, whatever the gaps."""
+
 import json
 import uuid
 
@@ -34,8 +35,10 @@ def read(urls, tenant, page):
 def remove(urls, tenant, first, last):
     with psycopg.connect(urls["admin"]) as conn:
         conn.execute("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only")
-        conn.execute("DELETE FROM audit_entry WHERE tenant_id = %s AND seq BETWEEN %s AND %s",
-                     (tenant, first, last))
+        conn.execute(
+            "DELETE FROM audit_entry WHERE tenant_id = %s AND seq BETWEEN %s AND %s",
+            (tenant, first, last),
+        )
         conn.execute("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only")
 
 

@@ -1,4 +1,5 @@
 """Verification through the API names the first bad seq of a log tampered with in the database."""
+
 import hashlib
 import json
 
@@ -34,8 +35,16 @@ def verify(audit, tenant_id):
 
 
 def test_an_altered_entry_is_named_as_the_first_bad_seq(signed_log, tenant_id):
-    tamper(signed_log, [("UPDATE audit_entry SET envelope = replace(envelope, '\"p2\"', '\"p1\"')"
-                         " WHERE seq = 3", None)])
+    tamper(
+        signed_log,
+        [
+            (
+                "UPDATE audit_entry SET envelope = replace(envelope, '\"p2\"', '\"p1\"')"
+                " WHERE seq = 3",
+                None,
+            )
+        ],
+    )
     result = verify(signed_log, tenant_id)
     assert (result["ok"], result["first_bad_seq"], result["entries"]) == (False, 3, 2)
 
@@ -47,10 +56,12 @@ def test_a_deleted_entry_is_named_as_the_first_bad_seq(signed_log, tenant_id):
 
 
 def test_a_rehashed_tail_that_breaks_a_signed_checkpoint_is_caught_after_the_last_good_one(
-        signed_log, tenant_id):
+    signed_log, tenant_id
+):
     with psycopg.connect(signed_log.urls["admin"]) as conn:
-        entries = conn.execute("SELECT seq, envelope, prev_hash FROM audit_entry"
-                               " WHERE seq >= 8 ORDER BY seq").fetchall()
+        entries = conn.execute(
+            "SELECT seq, envelope, prev_hash FROM audit_entry WHERE seq >= 8 ORDER BY seq"
+        ).fetchall()
     statements, prev = [], bytes(entries[0][2])
     for seq, text, _ in entries:
         if seq == 8:
@@ -58,8 +69,12 @@ def test_a_rehashed_tail_that_breaks_a_signed_checkpoint_is_caught_after_the_las
             altered["data"]["priority"] = "p4"
             text = json.dumps(altered, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(prev + text.encode()).digest()
-        statements.append(("UPDATE audit_entry SET envelope = %s, prev_hash = %s, hash = %s"
-                           " WHERE seq = %s", (text, prev, digest, seq)))
+        statements.append(
+            (
+                "UPDATE audit_entry SET envelope = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+                (text, prev, digest, seq),
+            )
+        )
         prev = digest
     tamper(signed_log, statements)
 

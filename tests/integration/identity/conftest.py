@@ -1,4 +1,5 @@
 """Identity running under nameko with privacy (subject keys) against the fake OIDC provider."""
+
 import uuid
 from dataclasses import dataclass
 
@@ -10,8 +11,15 @@ from services.identity.service import IdentityService
 from services.privacy.service import PrivacyService
 from tests.support.fake_oidc import FakeOidcProvider
 
-COUNTED_TABLES = ("events", "tenants", "users", "sessions", "refresh_tokens", "external_identities",
-                  "organizations")
+COUNTED_TABLES = (
+    "events",
+    "tenants",
+    "users",
+    "sessions",
+    "refresh_tokens",
+    "external_identities",
+    "organizations",
+)
 
 
 @dataclass
@@ -39,13 +47,18 @@ class Identity:
         return requests.get(self.base + path, headers=headers, timeout=10, **kwargs)
 
     def google(self, sub=None, email=None, hd=None, **kwargs):
-        token = self.provider.mint_google(sub or uuid.uuid4().hex, email or f"{uuid.uuid4().hex[:8]}@example.test",
-                                          hd=hd)
+        token = self.provider.mint_google(
+            sub or uuid.uuid4().hex, email or f"{uuid.uuid4().hex[:8]}@example.test", hd=hd
+        )
         return self.post("/v1/auth/google", json={"id_token": token}, **kwargs)
 
     def microsoft(self, tid=None, oid=None, email=None, name="Ana Example", **kwargs):
-        token = self.provider.mint_microsoft(tid or str(uuid.uuid4()), oid or str(uuid.uuid4()),
-                                             email or f"{uuid.uuid4().hex[:8]}@contoso.test", name)
+        token = self.provider.mint_microsoft(
+            tid or str(uuid.uuid4()),
+            oid or str(uuid.uuid4()),
+            email or f"{uuid.uuid4().hex[:8]}@contoso.test",
+            name,
+        )
         return self.post("/v1/auth/microsoft", json={"id_token": token}, **kwargs)
 
     def rows(self, query, params=()):
@@ -69,18 +82,21 @@ def start_identity(service_config, provider, container_factory):
         container_factory(PrivacyService, privacy_cfg).start()
         cfg, urls = service_config("identity", AMQP_URI=privacy_cfg["AMQP_URI"])
         base = f"http://{cfg['WEB_SERVER_ADDRESS']}"
-        cfg.update({
-            "GOOGLE_CLIENT_IDS": f"other.apps.googleusercontent.com,{provider.google_client_id}",
-            "GOOGLE_CERTS_URL": provider.google_certs_url,
-            "MICROSOFT_CLIENT_ID": provider.microsoft_client_id,
-            "MICROSOFT_CLIENT_SECRET": provider.microsoft_client_secret,
-            "MICROSOFT_JWKS_URL": provider.microsoft_jwks_url,
-            "MICROSOFT_AUTHORITY": provider.microsoft_authority("organizations"),
-            "MICROSOFT_REDIRECT_URI": base + "/v1/auth/microsoft/callback",
-            **overrides,
-        })
+        cfg.update(
+            {
+                "GOOGLE_CLIENT_IDS": f"other.apps.googleusercontent.com,{provider.google_client_id}",
+                "GOOGLE_CERTS_URL": provider.google_certs_url,
+                "MICROSOFT_CLIENT_ID": provider.microsoft_client_id,
+                "MICROSOFT_CLIENT_SECRET": provider.microsoft_client_secret,
+                "MICROSOFT_JWKS_URL": provider.microsoft_jwks_url,
+                "MICROSOFT_AUTHORITY": provider.microsoft_authority("organizations"),
+                "MICROSOFT_REDIRECT_URI": base + "/v1/auth/microsoft/callback",
+                **overrides,
+            }
+        )
         container_factory(IdentityService, cfg).start()
         return Identity(base, cfg, urls, provider)
+
     return start
 
 

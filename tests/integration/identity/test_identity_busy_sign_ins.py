@@ -1,4 +1,5 @@
 """A whole organization signing in at once, and the admin nobody gets by accident."""
+
 import uuid
 
 import eventlet
@@ -21,31 +22,44 @@ def _org(identity, people):
 
 
 def _roles(identity, caller, user_id, roles):
-    return identity.put(f"/v1/tenant/members/{user_id}/roles", json={"roles": roles},
-                        headers=_auth(caller))
+    return identity.put(
+        f"/v1/tenant/members/{user_id}/roles", json={"roles": roles}, headers=_auth(caller)
+    )
 
 
 def _fresh(identity, signed_in):
     """New tokens (carrying the member's current roles)."""
-    return identity.post("/v1/auth/refresh", json={"refresh_token": signed_in["refresh_token"]}).json()
+    return identity.post(
+        "/v1/auth/refresh", json={"refresh_token": signed_in["refresh_token"]}
+    ).json()
 
 
 def test_two_hundred_first_sign_ins_of_one_organization_all_succeed_with_one_admin(identity):
     hd = f"{uuid.uuid4().hex[:8]}.example"
-    answers = list(eventlet.GreenPool(AT_ONCE).imap(lambda _: identity.google(hd=hd), range(PEOPLE)))
-    assert [a.status_code for a in answers] == [200] * PEOPLE, {a.text for a in answers if a.status_code != 200}
+    answers = list(
+        eventlet.GreenPool(AT_ONCE).imap(lambda _: identity.google(hd=hd), range(PEOPLE))
+    )
+    assert [a.status_code for a in answers] == [200] * PEOPLE, {
+        a.text for a in answers if a.status_code != 200
+    }
     tenants = {a.json()["tenant"]["id"] for a in answers}
     assert len(tenants) == 1
     roles = sorted(a.json()["user"]["roles"] for a in answers)
     assert roles == [["admin"]] + [["requester"]] * (PEOPLE - 1)
     assert identity.rows("SELECT count(*) FROM users WHERE 'admin' = ANY(roles)") == [(1,)]
-    assert identity.rows("SELECT count(*) FROM events WHERE event_type = 'identity.tenant_created'") == [(1,)]
+    assert identity.rows(
+        "SELECT count(*) FROM events WHERE event_type = 'identity.tenant_created'"
+    ) == [(1,)]
 
 
 def test_members_join_on_streams_of_their_own(identity):
     admin, member = _org(identity, 2)
-    streams = {row[0] for row in identity.rows(
-        "SELECT stream_id FROM events WHERE event_type = 'identity.user_joined'")}
+    streams = {
+        row[0]
+        for row in identity.rows(
+            "SELECT stream_id FROM events WHERE event_type = 'identity.user_joined'"
+        )
+    }
     assert streams == {f"user-{admin['user']['id']}", f"user-{member['user']['id']}"}
 
 
@@ -59,7 +73,7 @@ def test_the_last_admin_cannot_erase_themselves_while_others_remain(identity):
 
 
 def test_the_only_member_may_erase_themselves(identity):
-    alone, = _org(identity, 1)
+    (alone,) = _org(identity, 1)
     assert identity.delete("/v1/me", headers=_auth(alone)).status_code == 202
 
 

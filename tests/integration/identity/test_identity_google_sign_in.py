@@ -1,4 +1,5 @@
 """Google sign-in through the HTTP API: tenants by hd, roles, and every check failing closed."""
+
 import uuid
 
 PROBLEM = "application/problem+json"
@@ -50,20 +51,31 @@ def test_an_account_without_a_workspace_gets_a_personal_tenant_of_its_own(identi
 
 
 def test_two_workspaces_get_two_tenants(identity):
-    assert identity.google(hd=_hd()).json()["tenant"]["id"] != identity.google(hd=_hd()).json()["tenant"]["id"]
+    assert (
+        identity.google(hd=_hd()).json()["tenant"]["id"]
+        != identity.google(hd=_hd()).json()["tenant"]["id"]
+    )
 
 
 def _claims(provider, **changes):
-    return provider.google_claims(uuid.uuid4().hex, "someone@example.test", hd="acme.example", **changes)
+    return provider.google_claims(
+        uuid.uuid4().hex, "someone@example.test", hd="acme.example", **changes
+    )
 
 
 REJECTED_TOKENS = {
     "bad signature": lambda p: p.forge_with_unknown_key(_claims(p), p.google_keys[0].kid),
     "unknown kid": lambda p: p.forge_with_unknown_kid(_claims(p)),
     "alg none": lambda p: p.forge_unsigned(_claims(p), p.google_keys[0].kid),
-    "HS256 with the public key": lambda p: p.forge_hs256_with_public_key(_claims(p), p.google_keys[0]),
-    "wrong audience": lambda p: p.google_keys[0].sign(_claims(p, aud="someone-else.apps.googleusercontent.com")),
-    "wrong issuer": lambda p: p.google_keys[0].sign(_claims(p, iss="https://accounts.evil.example")),
+    "HS256 with the public key": lambda p: p.forge_hs256_with_public_key(
+        _claims(p), p.google_keys[0]
+    ),
+    "wrong audience": lambda p: p.google_keys[0].sign(
+        _claims(p, aud="someone-else.apps.googleusercontent.com")
+    ),
+    "wrong issuer": lambda p: p.google_keys[0].sign(
+        _claims(p, iss="https://accounts.evil.example")
+    ),
     "expired": lambda p: p.google_keys[0].sign(_claims(p, exp_delta=-600)),
     "unverified email": lambda p: p.google_keys[0].sign(_claims(p, email_verified=False)),
     "not a jwt": lambda p: "not-a-token",

@@ -1,4 +1,5 @@
 """The caller, the tenant and its members over HTTP and RPC: roles, the last admin, tenant isolation."""
+
 import uuid
 
 from tests.support.amqp import service_rpc
@@ -16,12 +17,15 @@ def _auth(signed_in):
 
 
 def _put_roles(identity, caller, user_id, roles, **headers):
-    return identity.put(f"/v1/tenant/members/{user_id}/roles", json={"roles": roles},
-                             headers={**_auth(caller), **headers})
+    return identity.put(
+        f"/v1/tenant/members/{user_id}/roles",
+        json={"roles": roles},
+        headers={**_auth(caller), **headers},
+    )
 
 
 def test_me_is_the_callers_profile_and_tenant(identity):
-    admin, = _workspace(identity, 1)
+    (admin,) = _workspace(identity, 1)
     me = identity.get("/v1/me", token=admin["access_token"]).json()
     assert me == {**admin["user"], "tenant": admin["tenant"]}
 
@@ -34,15 +38,18 @@ def test_me_without_a_token_is_a_401_problem(identity):
 def test_the_tenant_has_an_etag_of_its_stream_version(identity):
     admin, _ = _workspace(identity)
     response = identity.get("/v1/tenant", token=admin["access_token"])
-    assert response.json()["id"] == admin["tenant"]["id"] and response.json()["kind"] == "organization"
+    assert (
+        response.json()["id"] == admin["tenant"]["id"] and response.json()["kind"] == "organization"
+    )
     assert response.headers["ETag"] == '"1"'  # created; members join on streams of their own
 
 
 def test_an_admin_lists_the_members_page_by_page(identity):
     admin, *others = _workspace(identity, 3)
     first = identity.get("/v1/tenant/members?limit=2", token=admin["access_token"]).json()
-    rest = identity.get(f"/v1/tenant/members?limit=2&cursor={first['next_cursor']}",
-                        token=admin["access_token"]).json()
+    rest = identity.get(
+        f"/v1/tenant/members?limit=2&cursor={first['next_cursor']}", token=admin["access_token"]
+    ).json()
     ids = [member["id"] for member in first["items"] + rest["items"]]
     assert ids == [admin["user"]["id"]] + [other["user"]["id"] for other in others]
     assert rest["next_cursor"] is None
@@ -58,7 +65,9 @@ def test_an_admin_changes_a_members_roles_and_the_next_token_carries_them(identi
     response = _put_roles(identity, admin, member["user"]["id"], ["agent", "requester"])
     assert response.status_code == 200, response.text
     assert response.json()["roles"] == ["agent", "requester"]
-    refreshed = identity.post("/v1/auth/refresh", json={"refresh_token": member["refresh_token"]}).json()
+    refreshed = identity.post(
+        "/v1/auth/refresh", json={"refresh_token": member["refresh_token"]}
+    ).json()
     assert refreshed["user"]["roles"] == ["agent", "requester"]
     changed = identity.events("identity.member_roles_changed")
     assert changed[0]["actor"]["user_id"] == admin["user"]["id"]
@@ -107,15 +116,19 @@ def test_an_admin_of_tenant_a_cannot_touch_or_see_a_member_of_tenant_b(identity)
     assert member_b["user"]["id"] not in {member["id"] for member in listed}
     roles_b = identity.get("/v1/me", token=member_b["access_token"]).json()["roles"]
     assert roles_b == ["requester"]
-    assert identity.get("/v1/tenant", token=admin_a["access_token"]).json()["id"] == admin_a["tenant"]["id"]
+    assert (
+        identity.get("/v1/tenant", token=admin_a["access_token"]).json()["id"]
+        == admin_a["tenant"]["id"]
+    )
 
 
 def test_other_services_look_up_users_of_one_tenant_only(identity):
     admin_a, member_a = _workspace(identity)
     _, member_b = _workspace(identity)
     with service_rpc("identity", identity.cfg) as rpc:
-        found = rpc.get_users(admin_a["tenant"]["id"],
-                              [member_a["user"]["id"], member_b["user"]["id"], "not-a-uuid"])
+        found = rpc.get_users(
+            admin_a["tenant"]["id"], [member_a["user"]["id"], member_b["user"]["id"], "not-a-uuid"]
+        )
         listed = rpc.list_users(admin_a["tenant"]["id"])
     assert found == [member_a["user"]]
     assert listed == [admin_a["user"], member_a["user"]]
@@ -125,7 +138,8 @@ def test_another_tenants_admin_replaying_the_members_cursor_gets_a_400(identity)
     admin, *_ = _workspace(identity, 3)
     stranger, *_ = _workspace(identity, 3)
     first = identity.get("/v1/tenant/members?limit=1", token=admin["access_token"]).json()
-    replayed = identity.get(f"/v1/tenant/members?limit=1&cursor={first['next_cursor']}",
-                            token=stranger["access_token"])
+    replayed = identity.get(
+        f"/v1/tenant/members?limit=1&cursor={first['next_cursor']}", token=stranger["access_token"]
+    )
     assert replayed.status_code == 400 and replayed.json()["field"] == "cursor"
     assert admin["user"]["id"] not in replayed.text

@@ -1,10 +1,10 @@
 """Identity's personal data: sealed device info, no plaintext in events, export, purge, rectify, correlation."""
+
 import json
 import uuid
 
-from tests.support.amqp import service_rpc
-
 from shared.crypto import ERASED
+from tests.support.amqp import service_rpc
 
 USER_AGENT = "Mozilla/5.0 (X11; DZDeskTest/" + uuid.uuid4().hex[:6] + ")"
 
@@ -19,11 +19,13 @@ def _sign_in(identity, name="Grace Hopper", **kwargs):
 
 
 def test_the_events_table_holds_no_email_name_ip_or_user_agent_in_plaintext(identity):
-    body, _ = _sign_in(identity, headers={"User-Agent": USER_AGENT, "X-Forwarded-For": "198.51.100.23"})
+    body, _ = _sign_in(
+        identity, headers={"User-Agent": USER_AGENT, "X-Forwarded-For": "198.51.100.23"}
+    )
     raw = json.dumps([row[0] for row in identity.rows("SELECT envelope FROM events")])
     for secret in (body["user"]["email"], "Grace", "Hopper", "198.51.100.23", "DZDeskTest"):
         assert secret not in raw
-    signed_in, = identity.events("identity.user_signed_in")
+    (signed_in,) = identity.events("identity.user_signed_in")
     assert set(signed_in["pii"]) == {"user_agent", "ip_address"}
     assert all("c" in field for field in signed_in["pii"].values())
 
@@ -33,7 +35,7 @@ def test_the_ip_is_the_gateways_own_forwarded_entry_not_what_the_client_claims(i
     body, _ = _sign_in(identity, headers=headers)
     with service_rpc("identity", identity.cfg) as rpc:
         exported = rpc.export_subject(body["tenant"]["id"], body["user"]["id"])
-    sign_in, = [e for e in exported["events"] if e["event_type"] == "identity.user_signed_in"]
+    (sign_in,) = [e for e in exported["events"] if e["event_type"] == "identity.user_signed_in"]
     assert sign_in["personal_data"] == {"user_agent": USER_AGENT, "ip_address": "198.51.100.7"}
 
 
@@ -44,7 +46,7 @@ def test_an_export_holds_the_profile_sessions_and_decrypted_events(identity):
     assert exported["profile"]["email"] == body["user"]["email"]
     assert exported["external_identity"] == {"provider": "google"}
     assert len(exported["sessions"]) == 1
-    joined, = [e for e in exported["events"] if e["event_type"] == "identity.user_joined"]
+    (joined,) = [e for e in exported["events"] if e["event_type"] == "identity.user_joined"]
     assert joined["personal_data"]["name"] == "Grace Hopper"
     json.dumps(exported)
 
@@ -57,11 +59,17 @@ def test_purge_erases_the_profile_revokes_sessions_and_unlinks_the_account(ident
         receipt = rpc.purge_subject(tenant, user, request_id)
         again = rpc.purge_subject(tenant, user, request_id)
         listed = rpc.get_users(tenant, [user])
-    assert receipt == {"service": "identity", "request_id": request_id, "purged": {
-        "profile": 1, "sessions": 1, "external_identities": 1, "memberships": 1}}
+    assert receipt == {
+        "service": "identity",
+        "request_id": request_id,
+        "purged": {"profile": 1, "sessions": 1, "external_identities": 1, "memberships": 1},
+    }
     assert set(again["purged"].values()) == {0}
     assert listed == [{"id": user, "name": ERASED, "email": ERASED, "roles": []}]
-    assert identity.post("/v1/auth/refresh", json={"refresh_token": body["refresh_token"]}).status_code == 401
+    assert (
+        identity.post("/v1/auth/refresh", json={"refresh_token": body["refresh_token"]}).status_code
+        == 401
+    )
     raw = json.dumps(identity.rows("SELECT * FROM users"), default=str)
     assert body["user"]["email"] not in raw and "Grace" not in raw
     returning = identity.post("/v1/auth/google", json={"id_token": token}).json()
@@ -78,7 +86,7 @@ def test_rectify_re_encrypts_the_new_name_in_an_event_and_updates_the_profile(id
     assert result["rectified"] == ["name"]
     me = identity.get("/v1/me", token=body["access_token"]).json()
     assert me["name"] == "Grace B. Hopper" and me["email"] == body["user"]["email"]
-    rectified, = identity.events("identity.user_profile_rectified")
+    (rectified,) = identity.events("identity.user_profile_rectified")
     assert "Grace" not in json.dumps(rectified) and set(rectified["pii"]) == {"name"}
 
 
@@ -87,15 +95,22 @@ def test_every_event_of_one_sign_in_carries_the_requests_correlation_id(identity
     _sign_in(identity, headers={"X-Request-ID": request_id})
     events = identity.events()
     assert [e["event_type"] for e in events] == [
-        "identity.tenant_created", "identity.user_joined", "identity.user_signed_in"]
+        "identity.tenant_created",
+        "identity.user_joined",
+        "identity.user_signed_in",
+    ]
     assert {e["correlation_id"] for e in events} == {request_id}
 
 
 def test_the_tables_any_tenant_may_read_hold_only_keyed_hashes_and_opaque_ids(identity):
     # the exceptions to tenant isolation (tests/support/isolation.py) hold no personal data
     from tests.support.isolation import DECLARED_COLUMNS, OPEN_POLICIES
-    sub, hd, tid, oid = uuid.uuid4().hex, f"{uuid.uuid4().hex[:8]}.example", *(
-        str(uuid.uuid4()) for _ in range(2))
+
+    sub, hd, tid, oid = (
+        uuid.uuid4().hex,
+        f"{uuid.uuid4().hex[:8]}.example",
+        *(str(uuid.uuid4()) for _ in range(2)),
+    )
     email = f"ada-{uuid.uuid4().hex[:6]}@{hd}"
     token = identity.provider.mint_google(sub, email, hd=hd, name="Ada Lovelace")
     assert identity.post("/v1/auth/google", json={"id_token": token}).status_code == 200
@@ -108,8 +123,9 @@ def test_the_tables_any_tenant_may_read_hold_only_keyed_hashes_and_opaque_ids(id
         assert rows, table
         text = json.dumps([list(map(str, row)) for row in rows]).lower()
         assert not [value for value in sent if value.lower() in text], table
-        columns = identity.rows("SELECT column_name FROM information_schema.columns"
-                                " WHERE table_name = %s", (table,))
+        columns = identity.rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s", (table,)
+        )
         assert {column for (column,) in columns} == DECLARED_COLUMNS[("identity", table)]
         hashes = [row[0] for row in rows]  # the first column is the lookup hash
         assert all(len(value) == 64 and set(value) <= set("0123456789abcdef") for value in hashes)

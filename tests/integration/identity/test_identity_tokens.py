@@ -1,4 +1,5 @@
 """Identity's own tokens over HTTP: access JWTs, JWKS and rotation, refresh rotation and reuse, logout, cookie."""
+
 import uuid
 
 import jwt
@@ -54,6 +55,7 @@ def test_private_signing_keys_are_stored_sealed(identity):
 
 def test_rotation_signs_with_the_next_key_and_keeps_old_tokens_valid(identity):
     from tests.support.amqp import service_rpc
+
     old = _signed_in(identity).json()
     keys_before = [key["kid"] for key in identity.get("/v1/auth/jwks").json()["keys"]]
     with service_rpc("identity", identity.cfg) as rpc:
@@ -92,15 +94,18 @@ def test_a_refresh_rotates_the_refresh_token_and_returns_new_tokens(identity):
 def test_a_browser_refreshes_with_its_session_cookie(identity):
     signed_in = _signed_in(identity)
     cookie = signed_in.cookies.get("dzdesk_session")
-    response = requests.post(identity.base + "/v1/auth/refresh", cookies={"dzdesk_session": cookie},
-                             timeout=10)
+    response = requests.post(
+        identity.base + "/v1/auth/refresh", cookies={"dzdesk_session": cookie}, timeout=10
+    )
     assert response.status_code == 200, response.text
     assert response.cookies.get("dzdesk_session") == response.json()["refresh_token"] != cookie
 
 
 def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(identity):
     first = _signed_in(identity).json()
-    second = identity.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}).json()
+    second = identity.post(
+        "/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+    ).json()
     reuse = identity.post("/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert reuse.status_code == 401 and reuse.headers["Content-Type"] == PROBLEM
     latest = identity.post("/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
@@ -116,7 +121,12 @@ def test_reuse_revokes_only_that_family_not_the_users_other_sessions(identity):
     laptop = identity.google(sub=sub, hd=hd).json()
     identity.post("/v1/auth/refresh", json={"refresh_token": stolen["refresh_token"]})
     identity.post("/v1/auth/refresh", json={"refresh_token": stolen["refresh_token"]})
-    assert identity.post("/v1/auth/refresh", json={"refresh_token": laptop["refresh_token"]}).status_code == 200
+    assert (
+        identity.post(
+            "/v1/auth/refresh", json={"refresh_token": laptop["refresh_token"]}
+        ).status_code
+        == 200
+    )
 
 
 def test_a_made_up_refresh_token_is_a_401_problem(identity):
@@ -130,8 +140,15 @@ def test_logout_revokes_the_session_and_clears_the_cookie(identity):
     response = identity.post("/v1/auth/logout", json={"refresh_token": signed_in["refresh_token"]})
     assert response.status_code == 204
     cleared = response.headers["Set-Cookie"].lower()
-    assert cleared.startswith("dzdesk_session=;") and "max-age=0" in cleared and "httponly" in cleared
-    assert identity.post("/v1/auth/refresh", json={"refresh_token": signed_in["refresh_token"]}).status_code == 401
+    assert (
+        cleared.startswith("dzdesk_session=;") and "max-age=0" in cleared and "httponly" in cleared
+    )
+    assert (
+        identity.post(
+            "/v1/auth/refresh", json={"refresh_token": signed_in["refresh_token"]}
+        ).status_code
+        == 401
+    )
     assert [e["data"]["reason"] for e in identity.events("identity.session_revoked")] == ["logout"]
 
 

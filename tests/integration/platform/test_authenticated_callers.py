@@ -1,5 +1,6 @@
 """Who may call what: every RPC refuses an anonymous caller and the wrong service; event
 consumers take only what the service their names say published."""
+
 import uuid
 
 import pytest
@@ -41,7 +42,8 @@ def refusals(service, method, caller):
 
 @pytest.mark.parametrize("service", config.SERVICES)
 def test_each_rpc_refuses_an_anonymous_caller_and_a_wrong_service(
-        service, service_config, container_factory):
+    service, service_config, container_factory
+):
     cls = service_class(service)
     cfg, _ = service_config(service)
     container_factory(cls, cfg).start()
@@ -59,12 +61,17 @@ def test_each_rpc_refuses_an_anonymous_caller_and_a_wrong_service(
         with ClusterRpcClient({"AMQP_URI": as_user(cfg["AMQP_URI"], wrong)}, timeout=20) as proxy:
             error = refused(proxy, service, method)
         assert (error.exc_type, error.value) == (
-            "CallerRefused", f"{wrong} may not call {service}.{method}")
+            "CallerRefused",
+            f"{wrong} may not call {service}.{method}",
+        )
 
 
 def test_the_declared_callers_of_the_sensitive_rpcs():
-    callers = {(service, method): allowed for service in config.SERVICES
-               for method, allowed in guarded_rpcs(service_class(service))}
+    callers = {
+        (service, method): allowed
+        for service in config.SERVICES
+        for method, allowed in guarded_rpcs(service_class(service))
+    }
     assert callers[("privacy", "get_subject_key")] == {"identity", "ticketing", "ai"}
     for (service, method), allowed in callers.items():
         if method in ("purge_subject", "export_subject", "rectify_subject"):
@@ -95,16 +102,29 @@ def ai_event(event_type="ai.summary_generated", **data):
     """A body as any broker client could publish it: made by hand, not by Envelope.new (which
     keeps a service's own events to their declared classes)."""
     event_id = str(uuid.uuid4())
-    return Envelope(event_id=event_id, event_type=event_type, tenant_id=str(uuid.uuid4()),
-                    stream_id="s-1", occurred_at=utcnow().isoformat(), actor={"system": "test"},
-                    correlation_id=event_id, data={"n": 1, **data}, stream_version=1).to_dict()
+    return Envelope(
+        event_id=event_id,
+        event_type=event_type,
+        tenant_id=str(uuid.uuid4()),
+        stream_id="s-1",
+        occurred_at=utcnow().isoformat(),
+        actor={"system": "test"},
+        correlation_id=event_id,
+        data={"n": 1, **data},
+        stream_version=1,
+    ).to_dict()
 
 
 def publish(amqp_uri, body, **properties):
     with confirming_connection(amqp_uri) as connection:
         connection.Producer(serializer="json").publish(
-            body, exchange=Exchange("ai.events", type="topic", durable=True), declare=[],
-            routing_key=body["event_type"].split(".", 1)[1], delivery_mode=2, **properties)
+            body,
+            exchange=Exchange("ai.events", type="topic", durable=True),
+            declare=[],
+            routing_key=body["event_type"].split(".", 1)[1],
+            delivery_mode=2,
+            **properties,
+        )
 
 
 @pytest.fixture
@@ -133,7 +153,10 @@ def test_a_consumer_dead_letters_an_event_not_from_the_service_it_names(listener
     reasons = {body["event_id"]: headers["x-last-error"] for body, headers in dead}
     assert reasons == {
         forged["event_id"]: "PoisonMessage: forged sender: ticketing.ticket_opened published by ai",
-        anonymous["event_id"]: "PoisonMessage: forged sender: ai.summary_generated published by anonymous"}
+        anonymous[
+            "event_id"
+        ]: "PoisonMessage: forged sender: ai.summary_generated published by anonymous",
+    }
     assert Listener.seen == [genuine["event_id"]]
 
 

@@ -1,4 +1,5 @@
 """Every service refuses to start in production with a development sign-in, and labels it elsewhere."""
+
 import os
 import subprocess
 import sys
@@ -13,13 +14,19 @@ from services.privacy.service import PrivacyService
 from services.ticketing.service import TicketingService
 from shared.environment import DevelopmentSignInInProduction
 
-SERVICES = {"identity": IdentityService, "ticketing": TicketingService, "privacy": PrivacyService,
-            "audit": AuditService, "ai": AiService}
+SERVICES = {
+    "identity": IdentityService,
+    "ticketing": TicketingService,
+    "privacy": PrivacyService,
+    "audit": AuditService,
+    "ai": AiService,
+}
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
 def test_a_service_refuses_to_start_in_production_with_the_development_provider_configured(
-        name, service_config, container_factory, provider):
+    name, service_config, container_factory, provider
+):
     cfg, _ = service_config(name, DZDESK_ENV="production", **provider.settings())
     container = container_factory(SERVICES[name], cfg)
     with pytest.raises(DevelopmentSignInInProduction):
@@ -29,7 +36,8 @@ def test_a_service_refuses_to_start_in_production_with_the_development_provider_
 
 
 def test_outside_production_the_readiness_body_says_development_sign_in_is_on(
-        service_config, container_factory, provider):
+    service_config, container_factory, provider
+):
     cfg, _ = service_config("ticketing", **provider.settings())
     container_factory(TicketingService, cfg).start()
     ready = requests.get(f"http://{cfg['WEB_SERVER_ADDRESS']}/health/ready", timeout=5)
@@ -46,13 +54,26 @@ def test_without_it_the_readiness_body_says_nothing_of_it(service_config, contai
 
 
 def test_dzdesk_service_exits_with_the_reason_in_production_with_a_development_sign_in(
-        service_config, provider):
+    service_config, provider
+):
     cfg, urls = service_config("ticketing")
-    env = {**os.environ, "DZDESK_ENV": "production", "AMQP_URI": cfg["AMQP_URI"],
-           "PORT": cfg["WEB_SERVER_ADDRESS"].split(":")[1], "HOST": "127.0.0.1",
-           "TICKETING_DATABASE_URL": urls["app"], "TICKETING_SYSTEM_DATABASE_URL": urls["system"],
-           "DZDESK_MASTER_KEY": cfg["DZDESK_MASTER_KEY"], **provider.settings()}
-    launched = subprocess.run([os.path.join(os.path.dirname(sys.executable), "dzdesk-service"),
-                               "ticketing"], env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "DZDESK_ENV": "production",
+        "AMQP_URI": cfg["AMQP_URI"],
+        "PORT": cfg["WEB_SERVER_ADDRESS"].split(":")[1],
+        "HOST": "127.0.0.1",
+        "TICKETING_DATABASE_URL": urls["app"],
+        "TICKETING_SYSTEM_DATABASE_URL": urls["system"],
+        "DZDESK_MASTER_KEY": cfg["DZDESK_MASTER_KEY"],
+        **provider.settings(),
+    }
+    launched = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "dzdesk-service"), "ticketing"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert launched.returncode != 0
     assert "DZDESK_ENV is production but DZDESK_DEV_SIGN_IN_URL configures" in launched.stderr

@@ -27,18 +27,26 @@ def running(container_factory, service_config):
 
 
 def publish(amqp_uri, body):
-    amqp.publish(amqp_uri, [body], exchange_of=lambda _: "probe", routing_key_of=lambda _: "note_added")
+    amqp.publish(
+        amqp_uri, [body], exchange_of=lambda _: "probe", routing_key_of=lambda _: "note_added"
+    )
 
 
 def seen_count(urls, stream):
     with psycopg.connect(urls["admin"]) as conn:
-        return conn.execute("SELECT count(*) FROM events WHERE stream_id = %s",
-                            (f"seen-{stream}",)).fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM events WHERE stream_id = %s", (f"seen-{stream}",)
+        ).fetchone()[0]
 
 
 def note(tenant, stream, **data):
-    return Envelope.new("probe.note_added", tenant, stream, {"text": "x", **data},
-                        actor={"system": "test"}).with_version(1).to_dict()
+    return (
+        Envelope.new(
+            "probe.note_added", tenant, stream, {"text": "x", **data}, actor={"system": "test"}
+        )
+        .with_version(1)
+        .to_dict()
+    )
 
 
 def test_a_redelivered_event_takes_effect_once(running):
@@ -51,12 +59,12 @@ def test_a_redelivered_event_takes_effect_once(running):
 
 
 def start_process(cfg):
-    return run_service.start_process("tests.support.probe:ProbeService", cfg,
-                                     consumed_queue=QUEUE)
+    return run_service.start_process("tests.support.probe:ProbeService", cfg, consumed_queue=QUEUE)
 
 
 def test_an_event_whose_consumer_crashed_before_ack_is_handled_once_after_restart(
-        container_factory, service_config, tmp_path, rabbit_manager):
+    container_factory, service_config, tmp_path, rabbit_manager
+):
     cfg, urls = service_config("probe")
     container_factory(EchoService, cfg).start()
     hold = tmp_path / "hold"
@@ -73,9 +81,12 @@ def test_an_event_whose_consumer_crashed_before_ack_is_handled_once_after_restar
         try:
             wait_until(lambda: seen_count(urls, "crash") == 1)
             # the redelivery acknowledged and nothing left to deliver, retries included
-            wait_until(lambda: amqp.settled(rabbit_manager, cfg["vhost"],
-                                            [QUEUE, f"{QUEUE}.backoff"], acked=1),
-                       what="the event queues to settle")
+            wait_until(
+                lambda: amqp.settled(
+                    rabbit_manager, cfg["vhost"], [QUEUE, f"{QUEUE}.backoff"], acked=1
+                ),
+                what="the event queues to settle",
+            )
             assert seen_count(urls, "crash") == 1
         finally:
             second.terminate()
@@ -115,7 +126,9 @@ def test_the_correlation_id_travels_from_http_through_events_and_rpc(running):
     with entrypoint_waiter(service, "handle_probe_note_added", timeout=10):
         response = requests.post(
             f"http://{cfg['WEB_SERVER_ADDRESS']}/v1/probe/{tenant}/streams/corr",
-            json={"text": "hello"}, headers={"If-Match": '"0"', "X-Request-ID": "req-abcdef123"})
+            json={"text": "hello"},
+            headers={"If-Match": '"0"', "X-Request-ID": "req-abcdef123"},
+        )
     assert response.status_code == 201
     assert response.headers["X-Request-ID"] == "req-abcdef123"
     with psycopg.connect(urls["admin"]) as conn:
@@ -132,5 +145,7 @@ def test_consumer_queues_are_durable_quorum_queues(running):
         channel = connection.default_channel
         # redeclaring with other arguments fails: the queue is a quorum queue
         with pytest.raises(Exception) as raised:
-            channel.queue_declare(QUEUE, durable=True, passive=False, arguments={"x-queue-type": "classic"})
+            channel.queue_declare(
+                QUEUE, durable=True, passive=False, arguments={"x-queue-type": "classic"}
+            )
     assert "PRECONDITION_FAILED" in str(raised.value) or "inequivalent" in str(raised.value)

@@ -23,10 +23,11 @@ def as_tenant(url, tenant):
 def waiting_on_a_lock(db, pid):
     def waiting():
         with psycopg.connect(db["admin"]) as admin:
-            return admin.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity"
-                                 " WHERE pid = %s", (pid,)).fetchone()[0]
-    wait_until(waiting, timeout=10, what="the second writer to wait on the first's key",
-               every=0.01)
+            return admin.execute(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone()[0]
+
+    wait_until(waiting, timeout=10, what="the second writer to wait on the first's key", every=0.01)
 
 
 @pytest.fixture
@@ -102,7 +103,12 @@ def test_a_long_stream_folds_from_its_snapshot(db):
         eventstore.append(conn, stream, 120, [event(tenant, stream, 1000)])
         loaded = []
         version, total = eventstore.load_folded(
-            conn, tenant, stream, lambda t, e: loaded.append(e) or t + e.data["n"], 0,
-            snapshot_every=50)
+            conn,
+            tenant,
+            stream,
+            lambda t, e: loaded.append(e) or t + e.data["n"],
+            0,
+            snapshot_every=50,
+        )
     assert (version, total) == (121, sum(range(120)) + 1000)
     assert len(loaded) == 1  # only the event after the snapshot was read

@@ -1,4 +1,5 @@
 """SIGTERM stops every service in seconds, as `dzdesk-service <name>` runs it, losing no message."""
+
 import json
 import os
 import signal
@@ -23,12 +24,21 @@ def launch(cfg, urls, name, **extra):
     """`dzdesk-service <name>` with the environment an operator would give it."""
     host, port = cfg["WEB_SERVER_ADDRESS"].split(":")
     env = {key: str(value) for key, value in cfg.items() if key.startswith(config.SETTING_PREFIXES)}
-    env.update({"PATH": os.environ["PATH"], "AMQP_URI": cfg["AMQP_URI"], "HOST": host,
-                "PORT": port, "LOG_LEVEL": "warning",
-                f"{name.upper()}_DATABASE_URL": urls["app"],
-                f"{name.upper()}_SYSTEM_DATABASE_URL": urls["system"], **extra})
-    process = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "dzdesk-service"),
-                                name], env=env)
+    env.update(
+        {
+            "PATH": os.environ["PATH"],
+            "AMQP_URI": cfg["AMQP_URI"],
+            "HOST": host,
+            "PORT": port,
+            "LOG_LEVEL": "warning",
+            f"{name.upper()}_DATABASE_URL": urls["app"],
+            f"{name.upper()}_SYSTEM_DATABASE_URL": urls["system"],
+            **extra,
+        }
+    )
+    process = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "dzdesk-service"), name], env=env
+    )
 
     def ready():
         assert process.poll() is None, f"{name} exited with {process.returncode}"
@@ -84,18 +94,23 @@ def probe(container_factory, service_config, tmp_path):
     hold.touch()
 
     def start(cfg=cfg, stderr=None):
-        process = subprocess.Popen([sys.executable, "-m", "tests.support.run_service", PROBE,
-                                    json.dumps(cfg)], stderr=stderr,
-                                   env={**os.environ, "LOG_LEVEL": "INFO"})
-        wait_until(lambda: process.poll() is None and amqp.has_consumer(cfg["AMQP_URI"], QUEUE),
-                   what="the probe to consume")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.run_service", PROBE, json.dumps(cfg)],
+            stderr=stderr,
+            env={**os.environ, "LOG_LEVEL": "INFO"},
+        )
+        wait_until(
+            lambda: process.poll() is None and amqp.has_consumer(cfg["AMQP_URI"], QUEUE),
+            what="the probe to consume",
+        )
         return process
 
     return cfg, urls, hold, start
 
 
 def test_a_message_in_flight_at_sigterm_is_finished_and_acknowledged_before_the_exit(
-        probe, tmp_path):
+    probe, tmp_path
+):
     cfg, urls, hold, start = probe
     log = tmp_path / "probe.log"
     with log.open("w") as stderr:

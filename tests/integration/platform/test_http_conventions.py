@@ -22,8 +22,9 @@ def base(container_factory, service_config):
 
 def post_note(base, body=None, tenant=None, stream="s", **kwargs):
     kwargs.setdefault("headers", {"If-Match": '"0"'})
-    return requests.post(f"{base}/v1/probe/{tenant or uuid.uuid4()}/streams/{stream}",
-                         json=body, **kwargs)
+    return requests.post(
+        f"{base}/v1/probe/{tenant or uuid.uuid4()}/streams/{stream}", json=body, **kwargs
+    )
 
 
 def test_a_body_failing_validation_is_a_400_problem_with_field_errors(base):
@@ -34,15 +35,21 @@ def test_a_body_failing_validation_is_a_400_problem_with_field_errors(base):
 
 
 def test_malformed_json_is_a_400_problem(base):
-    response = requests.post(f"{base}/v1/probe/{uuid.uuid4()}/streams/s", data="{nope",
-                             headers={"Content-Type": "application/json", "If-Match": '"0"'})
+    response = requests.post(
+        f"{base}/v1/probe/{uuid.uuid4()}/streams/s",
+        data="{nope",
+        headers={"Content-Type": "application/json", "If-Match": '"0"'},
+    )
     assert response.status_code == 400
     assert response.json()["detail"] == "the body is not valid JSON"
 
 
 def test_a_body_that_is_not_json_is_a_415_problem(base):
-    response = requests.post(f"{base}/v1/probe/{uuid.uuid4()}/streams/s", data="text=hi",
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = requests.post(
+        f"{base}/v1/probe/{uuid.uuid4()}/streams/s",
+        data="text=hi",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 415
     assert response.headers["Content-Type"] == PROBLEM
 
@@ -83,7 +90,10 @@ def test_health_and_metrics_answer(base):
     assert set(ready.json()["checks"].values()) == {"ok"}
     metrics = requests.get(f"{base}/metrics")
     assert metrics.headers["Content-Type"].startswith("text/plain")
-    assert 'dzdesk_http_requests_total{method="GET",route="/health/ready",service="probe",status="200"}' in metrics.text
+    assert (
+        'dzdesk_http_requests_total{method="GET",route="/health/ready",service="probe",status="200"}'
+        in metrics.text
+    )
 
 
 def test_two_slow_queries_overlap_instead_of_queueing(base, service_databases):
@@ -91,8 +101,11 @@ def test_two_slow_queries_overlap_instead_of_queueing(base, service_databases):
     running = [pool.spawn(requests.get, f"{base}/v1/probe/sleep/1.0") for _ in range(3)]
     # the database itself sees the queries at once, not one after the other
     database = service_databases.created[-1]
-    concurrent = wait_until(lambda: (n := _sleeping_backends(database)) >= 2 and n,
-                            timeout=5, what="two probe queries running at the same time")
+    concurrent = wait_until(
+        lambda: (n := _sleeping_backends(database)) >= 2 and n,
+        timeout=5,
+        what="two probe queries running at the same time",
+    )
     answers = [request.wait() for request in running]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert concurrent >= 2  # how long the three take together is a figure of bench/
@@ -100,10 +113,11 @@ def test_two_slow_queries_overlap_instead_of_queueing(base, service_databases):
 
 def _sleeping_backends(database):
     with psycopg.connect(config.admin_url(), autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
-                            " AND query LIKE 'SELECT pg_sleep%%' AND state = 'active'",
-                            (database,)).fetchone()[0]
-
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+            " AND query LIKE 'SELECT pg_sleep%%' AND state = 'active'",
+            (database,),
+        ).fetchone()[0]
 
 
 def test_the_openapi_document_describes_routes_and_body_schemas(base):
@@ -111,6 +125,7 @@ def test_the_openapi_document_describes_routes_and_body_schemas(base):
     operation = document["paths"]["/v1/probe/{tenant_id}/streams/{stream_id}"]["post"]
     assert operation["summary"] == "Add a note to a stream."
     assert operation["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/Note"}
+        "$ref": "#/components/schemas/Note"
+    }
     assert document["components"]["schemas"]["Note"]["required"] == ["text"]
     assert "/health/ready" in document["paths"]

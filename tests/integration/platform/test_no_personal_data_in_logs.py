@@ -1,5 +1,6 @@
 """No log line of a service process carries what a request sent: path, query, headers, body,
 nor the text a database error echoes; the access log names the route, never the caller."""
+
 import json
 import uuid
 
@@ -32,8 +33,9 @@ def logged(tmp_path, service_config, container_factory):
         cfg, _ = service_config(service, AMQP_URI=privacy_cfg["AMQP_URI"])
         log_file = open(tmp_path / f"{service}.log", "w+")
         files.append(log_file)
-        processes.append(run_service.start_process(class_path, cfg, log_level="INFO",
-                                                   stderr=log_file))
+        processes.append(
+            run_service.start_process(class_path, cfg, log_level="INFO", stderr=log_file)
+        )
         return f"http://{cfg['WEB_SERVER_ADDRESS']}"
 
     def read():
@@ -56,14 +58,20 @@ def logged(tmp_path, service_config, container_factory):
 
 def carrying(marker, token=None):
     """Headers that carry the marker in every place a log could pick it up."""
-    return {"User-Agent": f"curl/{marker}", "Referer": f"https://{marker}.example/",
-            "X-Forwarded-For": f"{CLIENT_IP}, 203.0.113.9", "X-Real-IP": CLIENT_IP,
-            "Cookie": f"session={marker}", "X-Note": marker,
-            "Authorization": f"Bearer {token or marker}"}
+    return {
+        "User-Agent": f"curl/{marker}",
+        "Referer": f"https://{marker}.example/",
+        "X-Forwarded-For": f"{CLIENT_IP}, 203.0.113.9",
+        "X-Real-IP": CLIENT_IP,
+        "Cookie": f"session={marker}",
+        "X-Note": marker,
+        "Authorization": f"Bearer {token or marker}",
+    }
 
 
 def test_no_log_line_holds_a_marker_sent_in_path_query_headers_body_or_a_database_error(
-        logged, marker, token_issuer):
+    logged, marker, token_issuer
+):
     start, read = logged
     ticketing = start("services.ticketing.service:TicketingService", "ticketing")
     probe = start("tests.support.probe:ProbeService", "probe")
@@ -76,13 +84,21 @@ def test_no_log_line_holds_a_marker_sent_in_path_query_headers_body_or_a_databas
         requests.get(f"{ticketing}/v1/tickets/{marker}", headers=headers),
         requests.get(f"{ticketing}/v1/{marker}/unknown", headers=headers),
         requests.get(f"{ticketing}/v1/tickets", headers=carrying(marker)),  # a bad token
-        requests.post(f"{ticketing}/v1/tickets", headers=headers, json={
-            "type": "incident", "title": f"{marker} cannot print",
-            "description": f"Ask {marker} at {marker}@example.test"}),
-        requests.post(f"{ticketing}/v1/tickets", headers=headers,
-                      json={"type": marker, "title": marker}),
-        requests.post(f"{probe}/v1/probe/{tenant}/documents", headers=headers,
-                      json={"text": f"{{{marker}"}),
+        requests.post(
+            f"{ticketing}/v1/tickets",
+            headers=headers,
+            json={
+                "type": "incident",
+                "title": f"{marker} cannot print",
+                "description": f"Ask {marker} at {marker}@example.test",
+            },
+        ),
+        requests.post(
+            f"{ticketing}/v1/tickets", headers=headers, json={"type": marker, "title": marker}
+        ),
+        requests.post(
+            f"{probe}/v1/probe/{tenant}/documents", headers=headers, json={"text": f"{{{marker}"}
+        ),
     ]
     statuses = [answer.status_code for answer in answers]
     lines = read()
@@ -95,5 +111,6 @@ def test_no_log_line_holds_a_marker_sent_in_path_query_headers_body_or_a_databas
     assert len(access) == len(answers)  # the access log did run, once per request
     assert {"route": "/v1/tickets/<ticket_id>", "method": "GET"}.items() <= access[2].items()
     failures = [entry for entry in entries if "exception" in entry]
-    assert any("InvalidTextRepresentation: SQLSTATE 22P02" in entry["exception"]
-               for entry in failures)  # the database error was logged, without its data
+    assert any(
+        "InvalidTextRepresentation: SQLSTATE 22P02" in entry["exception"] for entry in failures
+    )  # the database error was logged, without its data

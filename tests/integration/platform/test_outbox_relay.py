@@ -40,7 +40,7 @@ def relay_all(relay, expect=0, timeout=10):
     while total < expect and time.monotonic() < deadline:
         total += relay.run_once()
         time.sleep(0.01)
-    while (published := relay.run_once()):
+    while published := relay.run_once():
         total += published
     return total
 
@@ -49,7 +49,7 @@ def test_a_late_committing_lower_position_is_not_skipped(db, amqp_uri):
     tenant = str(uuid.uuid4())
     queue = bind_queue(amqp_uri, "probe")
     early, late = writer(db["app"], tenant), writer(db["app"], tenant)
-    first = append(early, tenant, "a", 1)   # lower position, commits last
+    first = append(early, tenant, "a", 1)  # lower position, commits last
     second = append(late, tenant, "b", 2)
     late.commit()
     relay = Relay("probe", db["system"], amqp_uri)
@@ -113,13 +113,14 @@ def test_an_event_larger_than_a_frame_arrives_whole(db, amqp_uri):
     queue = bind_queue(amqp_uri, "probe")
     big = "x" * 400_000  # several AMQP body frames at the default frame_max of 128 KiB
     with writer(db["app"], tenant) as conn:
-        envelope = Envelope.new("probe.note_added", tenant, "big", {"text": big},
-                                actor={"system": "t"})
+        envelope = Envelope.new(
+            "probe.note_added", tenant, "big", {"text": big}, actor={"system": "t"}
+        )
         eventstore.append(conn, "big", 0, [envelope])
     relay = Relay("probe", db["system"], amqp_uri)
     assert relay_all(relay, expect=1) == 1
     relay.close()
-    (body, _), = drain(amqp_uri, queue, expect=1)
+    ((body, _),) = drain(amqp_uri, queue, expect=1)
     assert body["data"]["text"] == big and body["event_id"] == envelope.event_id
 
 
@@ -131,13 +132,21 @@ def test_events_go_out_in_numeric_transaction_order_even_across_a_digit_boundary
     ids = []
     with psycopg.connect(db["admin"]) as conn:  # the owner may write a historic txid
         for position_txid in ("9", "10", "11"):
-            envelope = Envelope.new("probe.note_added", tenant, f"s{position_txid}", {},
-                                    actor={"system": "t"}).with_version(1)
+            envelope = Envelope.new(
+                "probe.note_added", tenant, f"s{position_txid}", {}, actor={"system": "t"}
+            ).with_version(1)
             conn.execute(
                 "INSERT INTO events (txid, tenant_id, stream_id, stream_version, event_id,"
                 " event_type, envelope) VALUES (%s::xid8, %s, %s, 1, %s, %s, %s)",
-                (position_txid, tenant, envelope.stream_id, envelope.event_id,
-                 envelope.event_type, psycopg.types.json.Jsonb(envelope.to_dict())))
+                (
+                    position_txid,
+                    tenant,
+                    envelope.stream_id,
+                    envelope.event_id,
+                    envelope.event_type,
+                    psycopg.types.json.Jsonb(envelope.to_dict()),
+                ),
+            )
             ids.append(envelope.event_id)
     relay = Relay("probe", db["system"], amqp_uri, batch_size=1)
     assert relay_all(relay, expect=3) == 3

@@ -15,8 +15,12 @@ def db(make_database):
 def append_as(url, tenant, stream="s"):
     with psycopg.connect(url) as conn:
         conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
-        eventstore.append(conn, stream, 0, [Envelope.new(
-            "probe.note_added", tenant, stream, {}, actor={"system": "test"})])
+        eventstore.append(
+            conn,
+            stream,
+            0,
+            [Envelope.new("probe.note_added", tenant, stream, {}, actor={"system": "test"})],
+        )
 
 
 def count_as(url, tenant=None, table="events"):
@@ -28,10 +32,15 @@ def count_as(url, tenant=None, table="events"):
 
 def test_the_app_role_is_neither_owner_superuser_nor_bypassing_rls(db):
     with psycopg.connect(db["admin"]) as conn:
-        row = conn.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'probe_app'").fetchone()
-        owner = conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'events'").fetchone()[0]
-        forced = conn.execute("SELECT relrowsecurity, relforcerowsecurity FROM pg_class"
-                              " WHERE relname = 'events'").fetchone()
+        row = conn.execute(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'probe_app'"
+        ).fetchone()
+        owner = conn.execute(
+            "SELECT tableowner FROM pg_tables WHERE tablename = 'events'"
+        ).fetchone()[0]
+        forced = conn.execute(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'events'"
+        ).fetchone()
     assert row == (False, False)
     assert owner == "probe_owner"
     assert forced == (True, True)
@@ -58,8 +67,12 @@ def test_tenant_a_cannot_write_a_row_of_tenant_b(db):
     with psycopg.connect(db["app"]) as conn:
         conn.execute("SELECT set_config('app.tenant_id', %s, true)", (a,))
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            eventstore.append(conn, "s", 0, [Envelope.new(
-                "probe.note_added", b, "s", {}, actor={"system": "test"})])
+            eventstore.append(
+                conn,
+                "s",
+                0,
+                [Envelope.new("probe.note_added", b, "s", {}, actor={"system": "test"})],
+            )
 
 
 def test_the_app_role_cannot_rewrite_history(db):
@@ -85,5 +98,6 @@ def test_every_tenant_table_forces_row_level_security(db):
         unprotected = conn.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
             " WHERE a.attname = 'tenant_id' AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace"
-            " AND NOT (c.relrowsecurity AND c.relforcerowsecurity)").fetchall()
+            " AND NOT (c.relrowsecurity AND c.relforcerowsecurity)"
+        ).fetchall()
     assert unprotected == []

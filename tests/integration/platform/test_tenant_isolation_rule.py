@@ -1,4 +1,5 @@
 """Every table of every service database under the isolation rule, and the rule's own teeth."""
+
 import psycopg
 import pytest
 from psycopg import sql
@@ -23,8 +24,9 @@ def scratch(make_database):
 
 
 def isolated_table(conn, name):
-    conn.execute(sql.SQL("CREATE TABLE {} (tenant_id uuid NOT NULL, note text)").format(
-        sql.Identifier(name)))
+    conn.execute(
+        sql.SQL("CREATE TABLE {} (tenant_id uuid NOT NULL, note text)").format(sql.Identifier(name))
+    )
     conn.execute("SELECT isolate_tenants(%s)", (name,))
 
 
@@ -41,23 +43,28 @@ def test_a_tenant_table_without_force_is_a_breach(scratch):
 
 def test_a_tenant_table_without_rls_is_a_breach(scratch):
     scratch.execute("CREATE TABLE notes (tenant_id uuid NOT NULL, note text)")
-    assert findings(scratch, "probe") == ["notes: row-level security not enabled",
-                                          "notes: row-level security not forced"]
+    assert findings(scratch, "probe") == [
+        "notes: row-level security not enabled",
+        "notes: row-level security not forced",
+    ]
 
 
 def test_a_using_true_policy_beside_the_tenant_policy_is_a_breach(scratch):
     isolated_table(scratch, "notes")
     scratch.execute("CREATE POLICY everyone ON notes FOR SELECT USING (true)")
     assert findings(scratch, "probe") == [
-        "notes.everyone: USING true does not compare tenant_id with the session's tenant"]
+        "notes.everyone: USING true does not compare tenant_id with the session's tenant"
+    ]
 
 
 def test_a_tenant_comparison_widened_by_or_is_a_breach(scratch):
     scratch.execute("CREATE TABLE notes (tenant_id uuid NOT NULL, note text)")
     scratch.execute("ALTER TABLE notes ENABLE ROW LEVEL SECURITY")
     scratch.execute("ALTER TABLE notes FORCE ROW LEVEL SECURITY")
-    scratch.execute("CREATE POLICY leaky ON notes USING (tenant_id ="
-                    " NULLIF(current_setting('app.tenant_id', true), '')::uuid OR note = 'x')")
+    scratch.execute(
+        "CREATE POLICY leaky ON notes USING (tenant_id ="
+        " NULLIF(current_setting('app.tenant_id', true), '')::uuid OR note = 'x')"
+    )
     breaches = findings(scratch, "probe")
     assert len(breaches) == 2 and all(b.startswith("notes.leaky:") for b in breaches)
 
@@ -66,7 +73,8 @@ def test_a_policy_that_checks_nothing_on_insert_is_a_breach(scratch):
     isolated_table(scratch, "notes")
     scratch.execute("CREATE POLICY anything ON notes FOR INSERT WITH CHECK (true)")
     assert findings(scratch, "probe") == [
-        "notes.anything: WITH CHECK true does not compare tenant_id with the session's tenant"]
+        "notes.anything: WITH CHECK true does not compare tenant_id with the session's tenant"
+    ]
 
 
 def test_a_system_policy_that_writes_is_a_breach(scratch):
@@ -79,7 +87,8 @@ def test_a_view_of_tenant_rows_that_runs_as_its_owner_is_a_breach(scratch):
     isolated_table(scratch, "notes")
     scratch.execute("CREATE VIEW all_notes AS SELECT * FROM notes")
     assert findings(scratch, "probe") == [
-        "all_notes: a view of tenant rows without security_invoker"]
+        "all_notes: a view of tenant rows without security_invoker"
+    ]
 
 
 def test_an_undeclared_table_without_tenant_id_is_a_breach(scratch):
@@ -90,7 +99,8 @@ def test_an_undeclared_table_without_tenant_id_is_a_breach(scratch):
 def test_a_declared_tenantless_table_gaining_a_column_is_a_breach(scratch):
     scratch.execute("ALTER TABLE relay_checkpoint ADD COLUMN last_actor_email text")
     assert findings(scratch, "probe") == [
-        "relay_checkpoint: a tenantless table with undeclared columns ['last_actor_email']"]
+        "relay_checkpoint: a tenantless table with undeclared columns ['last_actor_email']"
+    ]
 
 
 def test_an_open_lookup_policy_holds_only_its_declared_columns(scratch):
@@ -98,19 +108,24 @@ def test_an_open_lookup_policy_holds_only_its_declared_columns(scratch):
     scratch.execute("ALTER TABLE directory ENABLE ROW LEVEL SECURITY")
     scratch.execute("ALTER TABLE directory FORCE ROW LEVEL SECURITY")
     scratch.execute("CREATE POLICY lookup ON directory FOR SELECT USING (true)")
-    declared = {"open_policies": {("probe", "directory", "lookup"): "sign-in lookup"},
-                "declared_columns": {("probe", "directory"): {"account_hash", "tenant_id"}}}
+    declared = {
+        "open_policies": {("probe", "directory", "lookup"): "sign-in lookup"},
+        "declared_columns": {("probe", "directory"): {"account_hash", "tenant_id"}},
+    }
     assert findings(scratch, "probe", **declared) == []
     assert findings(scratch, "probe")[0].startswith("directory.lookup: USING true")
     scratch.execute("ALTER TABLE directory ADD COLUMN email text")
     assert findings(scratch, "probe", **declared) == [
         "directory.lookup: an open policy on a table whose columns are not declared free of"
-        " personal data"]
+        " personal data"
+    ]
 
 
 def test_a_declared_system_write_widened_beyond_its_condition_is_a_breach(scratch):
     scratch.execute("DROP POLICY system_expiry ON idempotency_keys")
-    scratch.execute("CREATE POLICY system_expiry ON idempotency_keys FOR DELETE TO probe_system"
-                    " USING (true)")
+    scratch.execute(
+        "CREATE POLICY system_expiry ON idempotency_keys FOR DELETE TO probe_system USING (true)"
+    )
     assert findings(scratch, "probe") == [
-        "idempotency_keys.system_expiry: the system role may only read (DELETE)"]
+        "idempotency_keys.system_expiry: the system role may only read (DELETE)"
+    ]

@@ -1,5 +1,6 @@
 """The worker's unit of work: one transaction, the tenant set for RLS, the connection handed
 back to the pool as it was lent."""
+
 import uuid
 
 import psycopg
@@ -14,8 +15,7 @@ from shared.envelope import Envelope
 @pytest.fixture
 def pool(make_database):
     urls = make_database("probe")
-    with ConnectionPool(urls["app"], min_size=1, max_size=1,
-                        kwargs={"autocommit": False}) as pool:
+    with ConnectionPool(urls["app"], min_size=1, max_size=1, kwargs={"autocommit": False}) as pool:
         pool.wait()
         pool.urls = urls
         yield pool
@@ -37,7 +37,8 @@ def test_every_statement_runs_in_one_transaction_with_the_tenant_set(pool):
 
     first = conn.execute("SELECT pg_current_xact_id()::text").fetchone()[0]
     setting, second = conn.execute(
-        "SELECT current_setting('app.tenant_id'), pg_current_xact_id()::text").fetchone()
+        "SELECT current_setting('app.tenant_id'), pg_current_xact_id()::text"
+    ).fetchone()
     unit.finish(commit=True)
 
     assert (setting, second) == (tenant, first)
@@ -78,8 +79,10 @@ def test_the_connection_goes_back_idle_in_its_own_mode_with_no_tenant_left_on_it
 
     with pool.connection() as conn:  # max_size=1: the very connection the unit had
         assert conn.autocommit is False
-        assert conn.execute("SELECT current_setting('app.tenant_id', true)").fetchone()[0] \
-            in (None, "")
+        assert conn.execute("SELECT current_setting('app.tenant_id', true)").fetchone()[0] in (
+            None,
+            "",
+        )
         assert conn.pgconn.transaction_status == TransactionStatus.INTRANS  # psycopg's BEGIN
 
 

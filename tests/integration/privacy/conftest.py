@@ -1,19 +1,25 @@
 """Privacy with two test participants on one vhost, and helpers to drive it over HTTP and RPC."""
+
 import time
 import uuid
 
 import psycopg
 import pytest
 import requests
-from tests.support.amqp import service_rpc
 from privacy_participants import Notes, Profiles
 
 from services.privacy.service import PrivacyService
+from tests.support.amqp import service_rpc
 
-FAST_SAGAS = {"PRIVACY_PARTICIPANTS": "profiles,notes", "PRIVACY_RECTIFIERS": "profiles",
-              "PRIVACY_SAGA_POLL_SECONDS": 0.05, "PRIVACY_RETRY_BASE_SECONDS": 0.2,
-              "PRIVACY_RETRY_CAP_SECONDS": 0.4, "PRIVACY_RPC_TIMEOUT_SECONDS": 0.5,
-              "PRIVACY_RECEIPT_TIMEOUT_SECONDS": 2}
+FAST_SAGAS = {
+    "PRIVACY_PARTICIPANTS": "profiles,notes",
+    "PRIVACY_RECTIFIERS": "profiles",
+    "PRIVACY_SAGA_POLL_SECONDS": 0.05,
+    "PRIVACY_RETRY_BASE_SECONDS": 0.2,
+    "PRIVACY_RETRY_CAP_SECONDS": 0.4,
+    "PRIVACY_RPC_TIMEOUT_SECONDS": 0.5,
+    "PRIVACY_RECEIPT_TIMEOUT_SECONDS": 2,
+}
 FINAL = {"completed", "rejected", "blocked", "ready", "expired"}
 
 
@@ -24,8 +30,14 @@ def new_id():
 class Suite:
     """Running services plus what a test needs to reach them."""
 
-    def __init__(self, container_factory, service_config, token_issuer, participants=(Profiles, Notes),
-                 **overrides):
+    def __init__(
+        self,
+        container_factory,
+        service_config,
+        token_issuer,
+        participants=(Profiles, Notes),
+        **overrides,
+    ):
         self.container_factory = container_factory
         self.tokens = token_issuer
         self.config, self.urls = service_config("privacy", **{**FAST_SAGAS, **overrides})
@@ -34,8 +46,12 @@ class Suite:
         self.participants = {}
         for cls in participants:
             cfg, urls = service_config("probe")
-            self.participants[cls.name] = {"class": cls, "config": cfg, "urls": urls,
-                                           "container": self.start(cls, cfg)}
+            self.participants[cls.name] = {
+                "class": cls,
+                "config": cfg,
+                "urls": urls,
+                "container": self.start(cls, cfg),
+            }
 
     def start(self, cls, cfg):
         container = self.container_factory(cls, cfg)
@@ -61,14 +77,17 @@ class Suite:
         return self.tokens.headers(tenant_id=tenant, user_id=user, roles=roles)
 
     def post(self, path, body, tenant, user, roles=("requester",)):
-        return requests.post(self.base + path, json=body, headers=self.headers(tenant, user, roles),
-                             timeout=10)
+        return requests.post(
+            self.base + path, json=body, headers=self.headers(tenant, user, roles), timeout=10
+        )
 
     def get(self, path, tenant, user, roles=("requester",)):
         return requests.get(self.base + path, headers=self.headers(tenant, user, roles), timeout=10)
 
     def delete(self, path, tenant, user, roles=("requester",)):
-        return requests.delete(self.base + path, headers=self.headers(tenant, user, roles), timeout=10)
+        return requests.delete(
+            self.base + path, headers=self.headers(tenant, user, roles), timeout=10
+        )
 
     def request(self, tenant, user, body, roles=("requester",)):
         response = self.post("/v1/privacy/requests", body, tenant, user, roles)
@@ -76,8 +95,9 @@ class Suite:
         return response.json()
 
     def status(self, tenant, request_id):
-        response = self.get(f"/v1/privacy/requests/{request_id}", tenant, new_id(),
-                            ("privacy_officer",))
+        response = self.get(
+            f"/v1/privacy/requests/{request_id}", tenant, new_id(), ("privacy_officer",)
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -98,8 +118,9 @@ class Suite:
 
     def purge_calls(self, participant, subject):
         with psycopg.connect(self.participants[participant]["urls"]["admin"]) as conn:
-            return conn.execute("SELECT count(*) FROM events WHERE stream_id LIKE %s",
-                                (f"purges-{subject}-%",)).fetchone()[0]
+            return conn.execute(
+                "SELECT count(*) FROM events WHERE stream_id LIKE %s", (f"purges-{subject}-%",)
+            ).fetchone()[0]
 
     def privacy_rows(self, query, *args):
         with psycopg.connect(self.urls["admin"]) as conn:
@@ -114,7 +135,9 @@ def suite(container_factory, service_config, token_issuer):
 @pytest.fixture
 def privacy_only(container_factory, service_config, token_issuer):
     """Privacy alone, for what needs no participant (policy versions)."""
-    return lambda **overrides: Suite(container_factory, service_config, token_issuer, (), **overrides)
+    return lambda **overrides: Suite(
+        container_factory, service_config, token_issuer, (), **overrides
+    )
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """dzdesk-keys rotate-master: every live key re-wrapped under the new version, the old one retired."""
+
 import base64
 import io
 import json
@@ -9,17 +10,19 @@ import zipfile
 
 import psycopg
 
-from tests.integration.privacy.conftest import new_id
-
 from services.privacy import cli
 from shared.crypto import CipherError, MasterKey, MasterKeyRing
+from tests.integration.privacy.conftest import new_id
 
 OLD, NEW = (base64.b64encode(os.urandom(32)).decode() for _ in range(2))
 
 
 def env_of(suite, **keys):
-    return {"PRIVACY_DATABASE_URL": suite.urls["app"], "PRIVACY_SYSTEM_DATABASE_URL": suite.urls["system"],
-            **keys}
+    return {
+        "PRIVACY_DATABASE_URL": suite.urls["app"],
+        "PRIVACY_SYSTEM_DATABASE_URL": suite.urls["system"],
+        **keys,
+    }
 
 
 def key_of(suite, tenant, subject):
@@ -32,7 +35,9 @@ def rotate(suite, keys, capsys):
     return json.loads(capsys.readouterr().out)
 
 
-def test_rotation_rewraps_every_live_key_and_the_old_version_can_then_be_dropped(make_suite, capsys):
+def test_rotation_rewraps_every_live_key_and_the_old_version_can_then_be_dropped(
+    make_suite, capsys
+):
     suite = make_suite(DZDESK_MASTER_KEY=OLD)
     tenants, subject, erased = [new_id(), new_id()], new_id(), new_id()
     for tenant in tenants:
@@ -44,19 +49,29 @@ def test_rotation_rewraps_every_live_key_and_the_old_version_can_then_be_dropped
     bundle = suite.get(f"/v1/privacy/requests/{export_id}/export", tenants[0], subject).content
     erasure = suite.request(tenants[0], erased, {"type": "erasure", "subject_id": erased})["id"]
     suite.wait(tenants[0], erasure)
-    backup = suite.privacy_rows("SELECT tenant_id::text, subject_id, wrapped_key FROM subject_keys"
-                                " WHERE wrapped_key IS NOT NULL")
-    assert {r[0] for r in suite.privacy_rows("SELECT master_key_version FROM subject_keys"
-                                             " WHERE shredded_at IS NULL")} == {1}
+    backup = suite.privacy_rows(
+        "SELECT tenant_id::text, subject_id, wrapped_key FROM subject_keys"
+        " WHERE wrapped_key IS NOT NULL"
+    )
+    assert {
+        r[0]
+        for r in suite.privacy_rows(
+            "SELECT master_key_version FROM subject_keys WHERE shredded_at IS NULL"
+        )
+    } == {1}
 
     suite.privacy.stop()
     done = rotate(suite, f"2:{NEW},1:{OLD}", capsys)
     assert done == {"version": 2, "subject_keys": 2, "export_keys": 1}
-    rows = suite.privacy_rows("SELECT subject_id, master_key_version, master_key_id, shredded_at IS NOT NULL"
-                              " FROM subject_keys")
+    rows = suite.privacy_rows(
+        "SELECT subject_id, master_key_version, master_key_id, shredded_at IS NOT NULL"
+        " FROM subject_keys"
+    )
     live = [r for r in rows if not r[3]]
     assert {(r[1], r[2]) for r in live} == {(2, MasterKey(base64.b64decode(NEW)).key_id)}
-    assert [r[:3] for r in rows if r[3]] == [(erased, None, None)]  # the tombstone stays a tombstone
+    assert [r[:3] for r in rows if r[3]] == [
+        (erased, None, None)
+    ]  # the tombstone stays a tombstone
     assert rotate(suite, f"2:{NEW},1:{OLD}", capsys)["subject_keys"] == 0  # nothing left to do
 
     suite.config.pop("DZDESK_MASTER_KEY")
@@ -65,8 +80,9 @@ def test_rotation_rewraps_every_live_key_and_the_old_version_can_then_be_dropped
     assert {t: key_of(suite, t, subject) for t in tenants} == before
     again = suite.get(f"/v1/privacy/requests/{export_id}/export", tenants[0], subject)
     assert again.status_code == 200
-    assert zipfile.ZipFile(io.BytesIO(again.content)).read("profiles.json") == \
-        zipfile.ZipFile(io.BytesIO(bundle)).read("profiles.json")
+    assert zipfile.ZipFile(io.BytesIO(again.content)).read("profiles.json") == zipfile.ZipFile(
+        io.BytesIO(bundle)
+    ).read("profiles.json")
     retired = MasterKeyRing([(2, MasterKey(base64.b64decode(NEW)))])
     for tenant, subject_id, wrapped in backup:  # a backup's copies open with no configured key
         try:
@@ -98,6 +114,13 @@ def test_the_console_script_reports_versions_and_refuses_a_bad_key_list(make_sui
     status = subprocess.run([script, "status"], env=env, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["subject_keys"] == {"1": 1}
-    bad = subprocess.run([script, "rotate-master"], env={**env, "DZDESK_MASTER_KEYS": "2:nope"},
-                         capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "DZDESK_MASTER_KEYS" in bad.stderr and "Traceback" not in bad.stderr
+    bad = subprocess.run(
+        [script, "rotate-master"],
+        env={**env, "DZDESK_MASTER_KEYS": "2:nope"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        bad.returncode == 2 and "DZDESK_MASTER_KEYS" in bad.stderr and "Traceback" not in bad.stderr
+    )

@@ -1,11 +1,11 @@
 """The export saga: every participant's data about the subject, nothing about others, a verifying bundle."""
+
 import io
 import json
 import zipfile
 
-from tests.integration.privacy.conftest import new_id
-
 from services.privacy.bundle import verify_bundle
+from tests.integration.privacy.conftest import new_id
 
 
 def export(suite, tenant, user, subject, roles=("requester",)):

@@ -1,10 +1,10 @@
 """Exports reach their subject: the subject's list, who may download, and a record of each download."""
+
 import base64
 import json
 
-from tests.integration.privacy.conftest import new_id
-
 from services.privacy.views import DELAYED, ON_LEGAL_HOLD
+from tests.integration.privacy.conftest import new_id
 
 PROBLEM = "application/problem+json"
 OFFICER = ("privacy_officer",)
@@ -23,8 +23,12 @@ def ready_export_filed_by_an_admin(suite):
 
 
 def downloaded_events(suite):
-    return [row[0] for row in suite.privacy_rows(
-        "SELECT envelope FROM events WHERE event_type = 'privacy.export_downloaded' ORDER BY position")]
+    return [
+        row[0]
+        for row in suite.privacy_rows(
+            "SELECT envelope FROM events WHERE event_type = 'privacy.export_downloaded' ORDER BY position"
+        )
+    ]
 
 
 def my_requests(suite, tenant, subject):
@@ -51,17 +55,26 @@ def test_the_list_pages_with_a_cursor(suite):
     suite.seed(tenant, subject)
     filed = [export(suite, tenant, subject, subject)["id"]]
     suite.wait(tenant, filed[0])
-    filed.append(suite.request(tenant, subject, {"type": "rectification", "subject_id": subject,
-                                                 "changes": {"name": "Ada King"}})["id"])
+    filed.append(
+        suite.request(
+            tenant,
+            subject,
+            {"type": "rectification", "subject_id": subject, "changes": {"name": "Ada King"}},
+        )["id"]
+    )
     first = suite.get("/v1/privacy/requests?subject=me&limit=1", tenant, subject).json()
-    second = suite.get(f"/v1/privacy/requests?subject=me&limit=1&cursor={first['next_cursor']}",
-                       tenant, subject).json()
+    second = suite.get(
+        f"/v1/privacy/requests?subject=me&limit=1&cursor={first['next_cursor']}", tenant, subject
+    ).json()
     assert [i["id"] for i in first["items"] + second["items"]] == filed
     assert second["next_cursor"] is None
     for bad in (["yesterday", "x"], 5, ["2026-01-01T00:00:00+00:00"], "%%%"):
         # unsigned, as a client would forge one (the route signs every cursor it issues)
-        cursor = bad if isinstance(bad, str) else base64.urlsafe_b64encode(
-            json.dumps(bad).encode()).decode().rstrip("=")
+        cursor = (
+            bad
+            if isinstance(bad, str)
+            else base64.urlsafe_b64encode(json.dumps(bad).encode()).decode().rstrip("=")
+        )
         refused = suite.get(f"/v1/privacy/requests?subject=me&cursor={cursor}", tenant, subject)
         assert refused.status_code == 400 and refused.headers["Content-Type"] == PROBLEM, bad
 
@@ -79,8 +92,9 @@ def test_only_officers_list_another_persons_requests_and_a_subject_must_be_named
 def test_an_admin_who_filed_a_members_export_cannot_download_it(suite):
     tenant, _, admin, request_id = ready_export_filed_by_an_admin(suite)
     for roles in (("admin",), ("admin", "agent")):
-        response = suite.get(f"/v1/privacy/requests/{request_id}/export?reason=curious", tenant,
-                             admin, roles)
+        response = suite.get(
+            f"/v1/privacy/requests/{request_id}/export?reason=curious", tenant, admin, roles
+        )
         assert response.status_code == 403 and response.headers["Content-Type"] == PROBLEM
         assert b"PK" not in response.content
     assert downloaded_events(suite) == []
@@ -98,8 +112,14 @@ def test_a_privacy_officer_downloads_another_persons_export_only_by_stating_a_re
     assert allowed.status_code == 200 and allowed.content[:2] == b"PK"
     (event,) = downloaded_events(suite)
     assert event["actor"]["user_id"] == officer
-    assert event["data"] == {"request_id": request_id, "type": "export", "subject_id": subject,
-                             "downloaded_by": officer, "by_subject": False, "role": "privacy_officer"}
+    assert event["data"] == {
+        "request_id": request_id,
+        "type": "export",
+        "subject_id": subject,
+        "downloaded_by": officer,
+        "by_subject": False,
+        "role": "privacy_officer",
+    }
     assert event["pii"]["reason"]["s"] == subject and "4711" not in json.dumps(event)
 
 
@@ -120,8 +140,13 @@ def test_the_subject_downloads_without_a_reason_and_sees_every_download_in_their
 def test_the_subject_sees_on_legal_hold_but_never_the_holds_reason(suite):
     tenant, subject = new_id(), new_id()
     suite.seed(tenant, subject)
-    hold = suite.post("/v1/privacy/holds", {"subject_id": subject, "reason": "litigation 2026-17"},
-                      tenant, new_id(), OFFICER)
+    hold = suite.post(
+        "/v1/privacy/holds",
+        {"subject_id": subject, "reason": "litigation 2026-17"},
+        tenant,
+        new_id(),
+        OFFICER,
+    )
     assert hold.status_code == 201
     request_id = suite.request(tenant, subject, {"type": "erasure", "subject_id": subject})["id"]
     assert "litigation" in suite.wait(tenant, request_id)["reason"]  # the officer's view
@@ -137,8 +162,9 @@ def test_the_subject_sees_a_generic_delay_never_a_participants_error_text(suite)
     suite.seed(tenant, subject)
     suite.stop_participant("notes")
     request_id = export(suite, tenant, subject, subject)["id"]
-    officer_view = suite.wait(tenant, request_id, until=lambda v: any(
-        p["failures"] for p in v["participants"]))
+    officer_view = suite.wait(
+        tenant, request_id, until=lambda v: any(p["failures"] for p in v["participants"])
+    )
     error = next(p["last_error"] for p in officer_view["participants"] if p["last_error"])
     own = suite.get(f"/v1/privacy/requests/{request_id}", tenant, subject).json()
     assert own["note"] == DELAYED

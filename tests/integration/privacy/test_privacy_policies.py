@@ -1,8 +1,9 @@
 """Policy versions: platform admins publish, users accept, current says whether the caller did."""
+
 import pytest
-from tests.integration.privacy.conftest import new_id
 
 from shared.envelope import PLATFORM_TENANT
+from tests.integration.privacy.conftest import new_id
 
 
 @pytest.fixture
@@ -11,9 +12,17 @@ def suite(privacy_only):
 
 
 def publish(suite, version, roles=("platform_admin",), user=None):
-    return suite.post("/v1/privacy/policies", {"version": version, "title": f"Privacy policy {version}",
-                                               "url": "https://dzdesk.example/privacy"},
-                      new_id(), user or new_id(), roles)
+    return suite.post(
+        "/v1/privacy/policies",
+        {
+            "version": version,
+            "title": f"Privacy policy {version}",
+            "url": "https://dzdesk.example/privacy",
+        },
+        new_id(),
+        user or new_id(),
+        roles,
+    )
 
 
 def test_a_published_version_is_current_and_not_yet_accepted(suite):
@@ -44,10 +53,12 @@ def test_a_newer_version_needs_a_new_acceptance(suite):
 
 def test_publishing_announces_the_version_platform_wide(suite):
     publish(suite, "2026-05")
-    rows = suite.privacy_rows("SELECT tenant_id::text, envelope FROM events"
-                              " WHERE event_type = 'privacy.policy_published'")
-    assert [(tenant, envelope["data"]["version"]) for tenant, envelope in rows] == \
-        [(PLATFORM_TENANT, "2026-05")]
+    rows = suite.privacy_rows(
+        "SELECT tenant_id::text, envelope FROM events WHERE event_type = 'privacy.policy_published'"
+    )
+    assert [(tenant, envelope["data"]["version"]) for tenant, envelope in rows] == [
+        (PLATFORM_TENANT, "2026-05")
+    ]
 
 
 def test_a_tenant_admin_cannot_publish_a_policy(suite):

@@ -1,6 +1,7 @@
 """The sagas against the real participants (identity, ticketing, ai, audit), not the doubles:
 what an erasure and an export do in each service. The doubles of the other modules drive the
 saga's own mechanics (outages, restarts, retries), which the real services cannot stage."""
+
 import io
 import json
 import uuid
@@ -20,8 +21,12 @@ from shared.crypto import ERASED
 from tests.support.waiting import wait_until
 
 REAL = set(DEFAULT_PARTICIPANTS.split(","))
-CLASSES = {"identity": IdentityService, "ticketing": TicketingService, "ai": AiService,
-           "audit": AuditService}
+CLASSES = {
+    "identity": IdentityService,
+    "ticketing": TicketingService,
+    "ai": AiService,
+    "audit": AuditService,
+}
 
 
 class Services:
@@ -29,13 +34,19 @@ class Services:
         self.bases, self.provider, self.urls = bases, provider, urls
 
     def call(self, service, method, path, token, **kwargs):
-        return requests.request(method, self.bases[service] + path, timeout=15,
-                                headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        return requests.request(
+            method,
+            self.bases[service] + path,
+            timeout=15,
+            headers={"Authorization": f"Bearer {token}"},
+            **kwargs,
+        )
 
     def sign_in(self, email, name, hd):
         token = self.provider.mint_google(uuid.uuid4().hex, email, hd=hd, name=name)
-        response = requests.post(self.bases["identity"] + "/v1/auth/google", timeout=15,
-                                 json={"id_token": token})
+        response = requests.post(
+            self.bases["identity"] + "/v1/auth/google", timeout=15, json={"id_token": token}
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -43,6 +54,7 @@ class Services:
         def finished():
             body = self.call(service, "GET", f"/v1/privacy/requests/{request_id}", token).json()
             return body if body["status"] in done else None
+
         return wait_until(finished, what=f"the request to be {done}")
 
 
@@ -55,8 +67,12 @@ def real(service_config, container_factory, provider):
     for name in CLASSES:
         configs[name], urls[name] = service_config(name, AMQP_URI=privacy_cfg["AMQP_URI"])
     identity = f"http://{configs['identity']['WEB_SERVER_ADDRESS']}"
-    configs["identity"].update({"GOOGLE_CLIENT_IDS": provider.google_client_id,
-                                "GOOGLE_CERTS_URL": provider.google_certs_url})
+    configs["identity"].update(
+        {
+            "GOOGLE_CLIENT_IDS": provider.google_client_id,
+            "GOOGLE_CERTS_URL": provider.google_certs_url,
+        }
+    )
     for cfg in configs.values():
         cfg["IDENTITY_JWKS_URL"] = identity + "/v1/auth/jwks"  # identity's own tokens only
     container_factory(PrivacyService, privacy_cfg).start()
@@ -72,15 +88,24 @@ def _subject_with_a_ticket(real, marker):
     subject = real.sign_in(f"nora.{marker}@{hd}", f"Nora {marker}", hd)
     other = real.sign_in(f"olga.{marker}@{hd}", f"Olga {marker}", hd)
     tickets = {}
-    for who, text in (("subject", f"Nora's dock {marker} is dead"),
-                      ("other", f"Olga's mouse {marker} squeaks")):
+    for who, text in (
+        ("subject", f"Nora's dock {marker} is dead"),
+        ("other", f"Olga's mouse {marker} squeaks"),
+    ):
         person = subject if who == "subject" else other
-        created = real.call("ticketing", "POST", "/v1/tickets", person["access_token"],
-                            json={"type": "incident", "title": "Broken", "description": text})
+        created = real.call(
+            "ticketing",
+            "POST",
+            "/v1/tickets",
+            person["access_token"],
+            json={"type": "incident", "title": "Broken", "description": text},
+        )
         assert created.status_code == 201, created.text
         tickets[who] = (created.json()["id"], text)
-    wait_until(lambda: _count(real, "ai", "SELECT count(*) FROM ai_tickets") >= 2,
-               what="ai to learn both tickets")
+    wait_until(
+        lambda: _count(real, "ai", "SELECT count(*) FROM ai_tickets") >= 2,
+        what="ai to learn both tickets",
+    )
     return admin, subject, other, tickets
 
 
@@ -92,8 +117,13 @@ def _count(real, service, query):
 def test_an_erasure_purges_the_subject_in_every_real_participant_and_only_them(real):
     marker = uuid.uuid4().hex[:8]
     admin, subject, other, tickets = _subject_with_a_ticket(real, marker)
-    filed = real.call("privacy", "POST", "/v1/privacy/requests", admin["access_token"],
-                      json={"type": "erasure", "subject_id": subject["user"]["id"]})
+    filed = real.call(
+        "privacy",
+        "POST",
+        "/v1/privacy/requests",
+        admin["access_token"],
+        json={"type": "erasure", "subject_id": subject["user"]["id"]},
+    )
     assert filed.status_code == 202, filed.text
     view = real.wait_for("privacy", admin["access_token"], filed.json()["id"], ("completed",))
 
@@ -115,14 +145,20 @@ def test_an_export_gathers_the_subjects_data_from_every_real_participant(real):
     marker = uuid.uuid4().hex[:8]
     _, subject, other, tickets = _subject_with_a_ticket(real, marker)
     token = subject["access_token"]
-    filed = real.call("privacy", "POST", "/v1/privacy/requests", token,
-                      json={"type": "export", "subject_id": subject["user"]["id"]})
+    filed = real.call(
+        "privacy",
+        "POST",
+        "/v1/privacy/requests",
+        token,
+        json={"type": "export", "subject_id": subject["user"]["id"]},
+    )
     assert filed.status_code == 202, filed.text
     view = real.wait_for("privacy", token, filed.json()["id"], ("ready",))
 
     assert {p["name"] for p in view["participants"]} == REAL
-    download = real.call("privacy", "GET", f"/v1/privacy/requests/{filed.json()['id']}/export",
-                         token)
+    download = real.call(
+        "privacy", "GET", f"/v1/privacy/requests/{filed.json()['id']}/export", token
+    )
     assert download.status_code == 200
     files = zipfile.ZipFile(io.BytesIO(download.content))
     parts = {name: files.read(name).decode() for name in files.namelist()}

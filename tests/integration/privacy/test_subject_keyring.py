@@ -2,13 +2,13 @@ import uuid
 
 import psycopg
 import pytest
-from tests.support.amqp import service_rpc
+from nameko.rpc import rpc  # a test stand-in: any caller
 
 from services.privacy.service import PrivacyService
 from shared.crypto import ERASED
 from shared.db import Database
 from shared.keys import SubjectKeys
-from nameko.rpc import rpc  # a test stand-in: any caller
+from tests.support.amqp import service_rpc
 
 
 class SealingService:
@@ -63,6 +63,7 @@ def test_after_shredding_every_cache_yields_the_erased_placeholder_at_once(servi
         assert sealer.open(tenant, kept) == "Alan Turing"
         assert privacy.get_subject_key(tenant, subject, True) is None  # never a new key
     with psycopg.connect(urls["admin"]) as conn:
-        event = conn.execute("SELECT envelope FROM events WHERE event_type ="
-                             " 'privacy.subject_key_shredded'").fetchone()[0]
+        event = conn.execute(
+            "SELECT envelope FROM events WHERE event_type = 'privacy.subject_key_shredded'"
+        ).fetchone()[0]
     assert event["data"] == {"subject_id": subject} and "pii" not in event

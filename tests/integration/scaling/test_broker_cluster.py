@@ -1,5 +1,6 @@
 """Three RabbitMQ nodes of the test's own, clustered: the services list all three, one node
 stops while tickets are written, comes back, and every event takes effect exactly once."""
+
 import json
 import uuid
 
@@ -23,8 +24,10 @@ def cluster():
 
 
 def queues(node):
-    return json.loads(node.ctl("list_queues", "name", "type", "members", "messages",
-                               "--formatter", "json") or "[]")
+    return json.loads(
+        node.ctl("list_queues", "name", "type", "members", "messages", "--formatter", "json")
+        or "[]"
+    )
 
 
 def running_nodes(node):
@@ -34,37 +37,50 @@ def running_nodes(node):
 def event_ids(urls, table, prefix="ticketing."):
     column = {"events": "envelope->>'event_id'", "audit_entry": "event_id::text"}[table]
     with psycopg.connect(urls["admin"]) as conn:
-        return [row[0] for row in conn.execute(
-            f"SELECT {column} FROM {table} WHERE event_type LIKE %s", (prefix + "%",))]
+        return [
+            row[0]
+            for row in conn.execute(
+                f"SELECT {column} FROM {table} WHERE event_type LIKE %s", (prefix + "%",)
+            )
+        ]
 
 
 def unpublished(urls):
     with psycopg.connect(urls["admin"]) as conn:
         return conn.execute(
             "SELECT count(*) FROM events e, relay_checkpoint c WHERE c.name = 'outbox'"
-            " AND (e.txid, e.position) > (c.txid, c.position)").fetchone()[0]
+            " AND (e.txid, e.position) > (c.txid, c.position)"
+        ).fetchone()[0]
 
 
 @pytest.mark.slow
 def test_a_node_of_three_stops_while_tickets_are_written_and_every_event_counts_once(
-        cluster, service_config, container_factory, token_issuer):
+    cluster, service_config, container_factory, token_issuer
+):
     uri = cluster.urls()  # kombu's failover list: "amqp://...node1;amqp://...node2;..."
     assert uri.count(";") == 2
     privacy_cfg, _ = service_config("privacy", AMQP_URI=uri)
     ticketing_cfg, ticketing_urls = service_config("ticketing", AMQP_URI=uri)
     audit_cfg, audit_urls = service_config("audit", AMQP_URI=uri, AUDIT_CHECKPOINT_INTERVAL=0)
-    for cls, cfg in ((PrivacyService, privacy_cfg), (TicketingService, ticketing_cfg),
-                     (AuditService, audit_cfg)):
+    for cls, cfg in (
+        (PrivacyService, privacy_cfg),
+        (TicketingService, ticketing_cfg),
+        (AuditService, audit_cfg),
+    ):
         container_factory(cls, cfg).start()
-    headers = token_issuer.headers(tenant_id=str(uuid.uuid4()), roles=("requester",),
-                                   user_id=str(uuid.uuid4()))
+    headers = token_issuer.headers(
+        tenant_id=str(uuid.uuid4()), roles=("requester",), user_id=str(uuid.uuid4())
+    )
     base = f"http://{ticketing_cfg['WEB_SERVER_ADDRESS']}/v1/tickets"
 
     def open_tickets(count):
         for n in range(count):
-            response = requests.post(base, json={"type": "incident", "title": f"Disk {n} full",
-                                                 "description": "x"},
-                                     headers=headers, timeout=10)
+            response = requests.post(
+                base,
+                json={"type": "incident", "title": f"Disk {n} full", "description": "x"},
+                headers=headers,
+                timeout=10,
+            )
             assert response.status_code == 201, response.text
 
     open_tickets(10)
@@ -86,10 +102,13 @@ def test_a_node_of_three_stops_while_tickets_are_written_and_every_event_counts_
     assert down.name in running_nodes(cluster[1])
     wait_until(lambda: len(event_ids(audit_urls, "audit_entry")) >= 30, timeout=120)
     # the observable end: the outbox relayed and no delivery left in any queue
-    wait_until(lambda: unpublished(ticketing_urls) == 0
-               and all(q["messages"] == 0 for q in queues(cluster[1]) if q["type"] == "quorum"),
-               timeout=60)
+    wait_until(
+        lambda: (
+            unpublished(ticketing_urls) == 0
+            and all(q["messages"] == 0 for q in queues(cluster[1]) if q["type"] == "quorum")
+        ),
+        timeout=60,
+    )
     audited = event_ids(audit_urls, "audit_entry")
     assert sorted(audited) == sorted(event_ids(ticketing_urls, "events"))
     assert len(set(audited)) == len(audited) >= 30
-

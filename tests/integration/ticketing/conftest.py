@@ -1,4 +1,5 @@
 """Fixtures of the ticketing integration tests: privacy (for subject keys) and ticketing on one vhost."""
+
 import uuid
 
 import pytest
@@ -20,16 +21,25 @@ class TicketingApi:
         return {"user_id": user_id or str(uuid.uuid4()), "roles": roles or ("requester",)}
 
     def headers(self, who, **extra):
-        return {**self.issuer.headers(tenant_id=self.tenant_id, roles=who["roles"],
-                                      user_id=who["user_id"]), **extra}
+        return {
+            **self.issuer.headers(
+                tenant_id=self.tenant_id, roles=who["roles"], user_id=who["user_id"]
+            ),
+            **extra,
+        }
 
     def call(self, method, path, who, json=None, **headers):
-        return requests.request(method, self.base + path, json=json,
-                                headers=self.headers(who, **headers), timeout=10)
+        return requests.request(
+            method, self.base + path, json=json, headers=self.headers(who, **headers), timeout=10
+        )
 
     def open(self, who, **fields):
-        body = {"type": "incident", "title": "VPN drops every hour",
-                "description": "My laptop loses the VPN at :00.", **fields}
+        body = {
+            "type": "incident",
+            "title": "VPN drops every hour",
+            "description": "My laptop loses the VPN at :00.",
+            **fields,
+        }
         response = self.call("POST", "/v1/tickets", who, body)
         assert response.status_code == 201, response.text
         return response.json()
@@ -42,6 +52,7 @@ class TicketingApi:
 def ticketing_factory(container_factory, service_config, token_issuer):
     """ticketing_factory(**config) -> (api, cfg, urls, container) with privacy on the same vhost
     (both on `amqp_uri` when given)."""
+
     def start(amqp_uri=None, **overrides):
         privacy_cfg, _ = service_config("privacy", **({"AMQP_URI": amqp_uri} if amqp_uri else {}))
         privacy = container_factory(PrivacyService, privacy_cfg)
@@ -52,6 +63,7 @@ def ticketing_factory(container_factory, service_config, token_issuer):
         container.start()
         api = TicketingApi(f"http://{cfg['WEB_SERVER_ADDRESS']}", token_issuer)
         return api, cfg, urls, container
+
     return start
 
 

@@ -1,5 +1,6 @@
 """Ticketing while its RabbitMQ node is down: creates for subjects with cached keys commit to
 the outbox, a create that needs a new key answers 503 at once, reads and readiness stay up."""
+
 import re
 import time
 
@@ -13,8 +14,9 @@ from tests.support.waiting import wait_until
 
 def ticket_events(urls):
     with psycopg.connect(urls["admin"]) as conn:
-        return conn.execute("SELECT count(*) FROM events"
-                            " WHERE event_type = 'ticketing.ticket_opened'").fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM events WHERE event_type = 'ticketing.ticket_opened'"
+        ).fetchone()[0]
 
 
 def readiness(cfg):
@@ -23,14 +25,16 @@ def readiness(cfg):
 
 def broker_up_metric(cfg):
     text = requests.get(f"http://{cfg['WEB_SERVER_ADDRESS']}/metrics", timeout=10).text
-    match = re.search(r'dzdesk_dependency_up\{dependency="broker",service="ticketing"\} ([0-9.]+)',
-                      text)
+    match = re.search(
+        r'dzdesk_dependency_up\{dependency="broker",service="ticketing"\} ([0-9.]+)', text
+    )
     return float(match.group(1)) if match else None
 
 
 @pytest.mark.slow
 def test_a_broker_outage_keeps_writes_for_known_subjects_and_answers_503_for_new_ones(
-        own_broker, ticketing_factory):
+    own_broker, ticketing_factory
+):
     node = own_broker
     # a long RPC timeout: a 503 that comes quickly comes from the refused connection
     api, cfg, urls, _ = ticketing_factory(amqp_uri=node.url(), RPC_TIMEOUT=20)
@@ -43,8 +47,12 @@ def test_a_broker_outage_keeps_writes_for_known_subjects_and_answers_503_for_new
     assert node.port_closed(), "the broker node is still listening: no fault happened"
     opened = [api.open(known, title=f"Printer {n} jammed") for n in range(5)]
     started = time.monotonic()
-    refused = api.call("POST", "/v1/tickets", newcomer,
-                       {"type": "incident", "title": "No key yet", "description": "x"})
+    refused = api.call(
+        "POST",
+        "/v1/tickets",
+        newcomer,
+        {"type": "incident", "title": "No key yet", "description": "x"},
+    )
     refused_after = time.monotonic() - started
     listed = api.call("GET", "/v1/tickets", known)
     ready = readiness(cfg)
@@ -68,6 +76,7 @@ def test_a_broker_outage_keeps_writes_for_known_subjects_and_answers_503_for_new
     def six_events_published():
         published.extend(amqp.drain(node.url(), watched))
         return len({body["event_id"] for body, _ in published}) >= 6
+
     wait_until(six_events_published, timeout=60, what="the outbox's events published")
     assert {f"ticket-{t['id']}" for t in opened} <= {body["stream_id"] for body, _ in published}
     # at least once: an event whose confirm the dying broker never sent is published again

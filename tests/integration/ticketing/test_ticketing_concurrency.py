@@ -1,4 +1,5 @@
 """Optimistic concurrency (If-Match) and idempotent creation (Idempotency-Key)."""
+
 import uuid
 
 import psycopg
@@ -13,8 +14,9 @@ def test_an_update_without_if_match_is_428(api, requester, agent):
 def test_an_update_with_a_stale_etag_is_412_and_changes_nothing(api, requester, agent):
     ticket = api.open(requester)
     api.call("POST", f"/v1/tickets/{ticket['id']}/comments", agent, {"body": "Hello"})
-    stale = api.call("PATCH", f"/v1/tickets/{ticket['id']}", agent, {"urgency": "high"},
-                     **{"If-Match": '"1"'})
+    stale = api.call(
+        "PATCH", f"/v1/tickets/{ticket['id']}", agent, {"urgency": "high"}, **{"If-Match": '"1"'}
+    )
     current = api.call("GET", f"/v1/tickets/{ticket['id']}", agent)
     assert stale.status_code == 412
     assert (current.json()["urgency"], current.headers["ETag"]) == ("medium", '"2"')
@@ -22,11 +24,19 @@ def test_an_update_with_a_stale_etag_is_412_and_changes_nothing(api, requester, 
 
 def test_an_update_with_the_current_etag_applies_and_returns_the_next_one(api, requester, agent):
     ticket, group = api.open(requester), str(uuid.uuid4())
-    response = api.call("PATCH", f"/v1/tickets/{ticket['id']}", agent,
-                        {"assignee_id": agent["user_id"], "group_id": group}, **{"If-Match": '"1"'})
+    response = api.call(
+        "PATCH",
+        f"/v1/tickets/{ticket['id']}",
+        agent,
+        {"assignee_id": agent["user_id"], "group_id": group},
+        **{"If-Match": '"1"'},
+    )
     assert response.status_code == 200
     assert response.headers["ETag"] == '"2"'
-    assert (response.json()["assignee_id"], response.json()["group_id"]) == (agent["user_id"], group)
+    assert (response.json()["assignee_id"], response.json()["group_id"]) == (
+        agent["user_id"],
+        group,
+    )
 
 
 def test_the_same_idempotency_key_and_body_give_the_same_ticket_once(ticketing, requester):
@@ -38,14 +48,25 @@ def test_the_same_idempotency_key_and_body_give_the_same_ticket_once(ticketing, 
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["Location"] == first.headers["Location"]
     with psycopg.connect(urls["admin"]) as conn:
-        opened = conn.execute("SELECT count(*) FROM events WHERE event_type = 'ticketing.ticket_opened'"
-                              ).fetchone()[0]
+        opened = conn.execute(
+            "SELECT count(*) FROM events WHERE event_type = 'ticketing.ticket_opened'"
+        ).fetchone()[0]
     assert opened == 1
 
 
 def test_the_same_idempotency_key_with_another_body_is_422(api, requester):
-    api.call("POST", "/v1/tickets", requester, {"type": "incident", "title": "A"},
-             **{"Idempotency-Key": "k-456"})
-    other = api.call("POST", "/v1/tickets", requester, {"type": "incident", "title": "B"},
-                     **{"Idempotency-Key": "k-456"})
+    api.call(
+        "POST",
+        "/v1/tickets",
+        requester,
+        {"type": "incident", "title": "A"},
+        **{"Idempotency-Key": "k-456"},
+    )
+    other = api.call(
+        "POST",
+        "/v1/tickets",
+        requester,
+        {"type": "incident", "title": "B"},
+        **{"Idempotency-Key": "k-456"},
+    )
     assert other.status_code == 422

@@ -1,4 +1,5 @@
 """Another tenant replaying a tenant's cursor or search gets nothing of it; cursors are signed."""
+
 import base64
 import json
 import uuid
@@ -47,7 +48,12 @@ def test_an_edited_or_unsigned_cursor_is_a_400(api):
     payload, mac = cursor.split(".")
     position = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     forged = _b64(json.dumps(["2999-01-01T00:00:00+00:00", position[1]]).encode())
-    for bad in (f"{forged}.{mac}", payload, f"{payload}.", f"{payload}.{mac[:-2]}AA",
-                _b64(b'["not a time", "not a uuid"]')):
+    for bad in (
+        f"{forged}.{mac}",
+        payload,
+        f"{payload}.",
+        f"{payload}.{mac[:-2]}AA",
+        _b64(b'["not a time", "not a uuid"]'),
+    ):
         response = api.call("GET", f"/v1/tickets?cursor={bad}", agent)
         assert response.status_code == 400, (bad, response.text)

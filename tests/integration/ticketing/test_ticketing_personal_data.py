@@ -1,5 +1,7 @@
 """Personal text at rest: sealed in events, erased on purge, exported, and read models rebuilt."""
+
 import psycopg
+
 from tests.support.amqp import service_rpc
 
 SECRET = "my home address is 12 Elm Street"
@@ -13,7 +15,9 @@ def raw(urls, query):
 def test_no_description_or_comment_is_stored_in_clear_in_the_events(ticketing, requester, agent):
     api, _, urls, _ = ticketing
     ticket = api.open(requester, description=SECRET)
-    api.call("POST", f"/v1/tickets/{ticket['id']}/comments", agent, {"body": "call me on 0612345678"})
+    api.call(
+        "POST", f"/v1/tickets/{ticket['id']}/comments", agent, {"body": "call me on 0612345678"}
+    )
     stored = " ".join(row[0] for row in raw(urls, "SELECT envelope::text FROM events"))
     assert "Elm Street" not in stored and "0612345678" not in stored
     assert '"pii"' in stored
@@ -32,8 +36,14 @@ def test_purging_an_erased_subject_shows_erased_text_and_keeps_others(ticketing,
     assert receipt["purged"]["tickets_reprojected"] == 1
     assert shown["description"] == "[erased]"
     assert [c["body"] for c in shown["comments"]] == ["[erased]", "Agent reply"]
-    rows = " ".join(str(r) for r in raw(urls, "SELECT t.description, c.body FROM tickets t"
-                                              " JOIN ticket_comments c USING (tenant_id, ticket_id)"))
+    rows = " ".join(
+        str(r)
+        for r in raw(
+            urls,
+            "SELECT t.description, c.body FROM tickets t"
+            " JOIN ticket_comments c USING (tenant_id, ticket_id)",
+        )
+    )
     assert "Elm Street" not in rows and "urgent for me" not in rows
 
 
@@ -51,12 +61,25 @@ def test_rebuilding_the_read_model_from_events_gives_the_same_rows(ticketing, re
     api, cfg, urls, _ = ticketing
     first, second = api.open(requester, description=SECRET), api.open(requester)
     api.call("POST", f"/v1/tickets/{first['id']}/comments", agent, {"body": "Hi", "public": False})
-    api.call("PATCH", f"/v1/tickets/{first['id']}", agent, {"tags": ["vpn"], "urgency": "high"},
-             **{"If-Match": '"2"'})
-    api.call("POST", f"/v1/tickets/{first['id']}/links", agent,
-             {"kind": "parent_of", "ticket_id": second["id"]})
-    api.call("POST", f"/v1/tickets/{second['id']}/transitions", agent,
-             {"to": "pending", "reason": "awaiting_third_party"})
+    api.call(
+        "PATCH",
+        f"/v1/tickets/{first['id']}",
+        agent,
+        {"tags": ["vpn"], "urgency": "high"},
+        **{"If-Match": '"2"'},
+    )
+    api.call(
+        "POST",
+        f"/v1/tickets/{first['id']}/links",
+        agent,
+        {"kind": "parent_of", "ticket_id": second["id"]},
+    )
+    api.call(
+        "POST",
+        f"/v1/tickets/{second['id']}/transitions",
+        agent,
+        {"to": "pending", "reason": "awaiting_third_party"},
+    )
     tickets_sql = "SELECT * FROM tickets ORDER BY ticket_id"
     comments_sql = "SELECT * FROM ticket_comments ORDER BY comment_id"
     before = raw(urls, tickets_sql), raw(urls, comments_sql)

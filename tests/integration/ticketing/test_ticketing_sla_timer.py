@@ -1,5 +1,6 @@
 """SLA clocks through the API and the timer that records warnings and breaches on time, on a
 clock the test holds: no real-time window, no business window derived from today's date."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,8 +11,10 @@ from services.ticketing.service import TicketingService
 from tests.support.amqp import bind_queue, drain
 
 ALWAYS = {day: [["00:00", "00:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-ONE_MINUTE = {p: {"first_response_minutes": 1, "resolution_minutes": 1}
-              for p in ("low", "medium", "high", "critical")}
+ONE_MINUTE = {
+    p: {"first_response_minutes": 1, "resolution_minutes": 1}
+    for p in ("low", "medium", "high", "critical")
+}
 TINY_POLICY = {"timezone": "Europe/Paris", "hours": ALWAYS, "targets": ONE_MINUTE}
 # a Wednesday morning weeks away from a daylight-saving change in Paris
 START = datetime(2025, 3, 12, 9, 0, tzinfo=UTC)
@@ -43,8 +46,10 @@ def started(ticketing_factory, clock, policy=TINY_POLICY, **config):
 
 
 def alert_types(cfg, queue, expect):
-    return sorted((body["event_type"], body["data"]["target"])
-                  for body, _ in drain(cfg["AMQP_URI"], queue, expect=expect, timeout=10))
+    return sorted(
+        (body["event_type"], body["data"]["target"])
+        for body, _ in drain(cfg["AMQP_URI"], queue, expect=expect, timeout=10)
+    )
 
 
 def test_the_timer_emits_a_warning_at_75_percent_of_each_target(ticketing_factory, clock):
@@ -53,7 +58,9 @@ def test_the_timer_emits_a_warning_at_75_percent_of_each_target(ticketing_factor
     api.open(api.user("requester"))
     clock.advance(50)  # past 45 s (75 % of a minute), and the clock stays short of the minute
     assert alert_types(cfg, queue, expect=2) == [
-        ("ticketing.sla_warning", "first_response"), ("ticketing.sla_warning", "resolution")]
+        ("ticketing.sla_warning", "first_response"),
+        ("ticketing.sla_warning", "resolution"),
+    ]
 
 
 def test_the_timer_emits_a_breach_once_a_target_has_passed(ticketing_factory, clock):
@@ -62,7 +69,9 @@ def test_the_timer_emits_a_breach_once_a_target_has_passed(ticketing_factory, cl
     ticket = api.open(api.user("requester"))
     clock.advance(3600)
     assert alert_types(cfg, queue, expect=2) == [
-        ("ticketing.sla_breached", "first_response"), ("ticketing.sla_breached", "resolution")]
+        ("ticketing.sla_breached", "first_response"),
+        ("ticketing.sla_breached", "resolution"),
+    ]
     sla = api.call("GET", f"/v1/tickets/{ticket['id']}", api.user("agent")).json()["sla"]
     assert sla["resolution"]["breached"] and sla["resolution"]["remaining_seconds"] == -3540
 
@@ -79,7 +88,8 @@ def test_running_the_timer_again_records_nothing_twice(ticketing_factory, clock)
 
 
 def test_a_restarted_service_raises_the_alerts_that_fell_due_while_it_was_down(
-        ticketing_factory, container_factory, clock):
+    ticketing_factory, container_factory, clock
+):
     api, cfg, _, container = started(ticketing_factory, clock, SLA_TIMER_INTERVAL=3600)
     queue = bind_queue(cfg["AMQP_URI"], "ticketing", "sla_breached")
     api.open(api.user("requester"))
@@ -92,8 +102,12 @@ def test_a_restarted_service_raises_the_alerts_that_fell_due_while_it_was_down(
 def test_a_target_counts_business_hours_of_the_tenants_calendar(ticketing_factory, clock):
     weekdays = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
     clock.at = datetime(2025, 3, 14, 15, 59, 30, tzinfo=UTC)  # Friday 16:59:30 in Paris (UTC+1)
-    api, _, _, _ = started(ticketing_factory, clock, SLA_TIMER_INTERVAL=3600, policy={
-        "timezone": "Europe/Paris", "hours": weekdays, "targets": ONE_MINUTE})
+    api, _, _, _ = started(
+        ticketing_factory,
+        clock,
+        SLA_TIMER_INTERVAL=3600,
+        policy={"timezone": "Europe/Paris", "hours": weekdays, "targets": ONE_MINUTE},
+    )
     ticket = api.open(api.user("requester"))
     sla = api.call("GET", f"/v1/tickets/{ticket['id']}", api.user("agent")).json()["sla"]
     # thirty seconds on Friday, thirty more from Monday 09:00 Paris
@@ -104,8 +118,12 @@ def test_the_resolution_clock_pauses_while_pending(ticketing_factory, clock):
     api, _, _, _ = started(ticketing_factory, clock, SLA_TIMER_INTERVAL=3600)
     agent = api.user("agent")
     ticket = api.open(api.user("requester"))
-    paused = api.call("POST", f"/v1/tickets/{ticket['id']}/transitions", agent,
-                      {"to": "pending", "reason": "awaiting_requester"}).json()["sla"]
+    paused = api.call(
+        "POST",
+        f"/v1/tickets/{ticket['id']}/transitions",
+        agent,
+        {"to": "pending", "reason": "awaiting_requester"},
+    ).json()["sla"]
     assert paused["resolution"]["paused"] and paused["resolution"]["due_at"] is None
     assert not paused["first_response"]["paused"]
     assert paused["first_response"]["met_at"] is not None

@@ -1,4 +1,5 @@
 """Tickets load from sealed snapshots: the same state as their whole stream, no plaintext kept."""
+
 import dataclasses
 import json
 import uuid
@@ -11,7 +12,14 @@ from services.ticketing import codec, snapshots
 from services.ticketing.clock import OffsetClock
 from services.ticketing.desk import TicketDesk
 from services.ticketing.domain import (
-    Actor, AddComment, EditComment, OpenTicket, SetPriority, Transition, replay)
+    Actor,
+    AddComment,
+    EditComment,
+    OpenTicket,
+    SetPriority,
+    Transition,
+    replay,
+)
 from services.ticketing.sla import sla_history
 from shared.crypto import ERASED, FieldCipher, LocalKeyring
 from shared.db import UnitOfWork
@@ -41,32 +49,70 @@ def _in_unit(rig, work):
 
 
 def _busy_ticket(rig, comments=30):
-    requester, agent = Actor(str(uuid.uuid4()), frozenset({"requester"})), \
-        Actor(str(uuid.uuid4()), frozenset({"agent"}))
+    requester, agent = (
+        Actor(str(uuid.uuid4()), frozenset({"requester"})),
+        Actor(str(uuid.uuid4()), frozenset({"agent"})),
+    )
     ticket_id = str(uuid.uuid4())
-    _in_unit(rig, lambda desk: desk.run(ticket_id, requester, [OpenTicket(
-        actor=requester, ticket_id=ticket_id, type="incident", title=f"Printer {MARK} title",
-        description=f"Desk of {MARK} description")]))
+    _in_unit(
+        rig,
+        lambda desk: desk.run(
+            ticket_id,
+            requester,
+            [
+                OpenTicket(
+                    actor=requester,
+                    ticket_id=ticket_id,
+                    type="incident",
+                    title=f"Printer {MARK} title",
+                    description=f"Desk of {MARK} description",
+                )
+            ],
+        ),
+    )
     first = str(uuid.uuid4())
     for n in range(comments):
         who = agent if n % 3 else requester
         comment_id = first if n == 0 else str(uuid.uuid4())
-        _in_unit(rig, lambda desk: desk.run(ticket_id, who, [AddComment(
-            actor=who, comment_id=comment_id, body=f"{MARK} comment {n}")]))
+        _in_unit(
+            rig,
+            lambda desk: desk.run(
+                ticket_id,
+                who,
+                [AddComment(actor=who, comment_id=comment_id, body=f"{MARK} comment {n}")],
+            ),
+        )
         if n == 10:
-            _in_unit(rig, lambda desk: desk.run(ticket_id, agent, [
-                SetPriority(actor=agent, urgency="high"), Transition(actor=agent, to="in_progress")]))
+            _in_unit(
+                rig,
+                lambda desk: desk.run(
+                    ticket_id,
+                    agent,
+                    [
+                        SetPriority(actor=agent, urgency="high"),
+                        Transition(actor=agent, to="in_progress"),
+                    ],
+                ),
+            )
     # an edit of the oldest comment, long folded into a snapshot, still finds it
-    _in_unit(rig, lambda desk: desk.run(ticket_id, requester, [EditComment(
-        actor=requester, comment_id=first, body=f"{MARK} edited")]))
+    _in_unit(
+        rig,
+        lambda desk: desk.run(
+            ticket_id,
+            requester,
+            [EditComment(actor=requester, comment_id=first, body=f"{MARK} edited")],
+        ),
+    )
     return ticket_id, requester
 
 
 def _snapshot(rig, ticket_id):
     _, urls, *_ = rig
     with psycopg.connect(urls["admin"]) as conn:
-        return conn.execute("SELECT stream_version, state FROM snapshots WHERE stream_id = %s",
-                            (codec.stream_id(ticket_id),)).fetchone()
+        return conn.execute(
+            "SELECT stream_version, state FROM snapshots WHERE stream_id = %s",
+            (codec.stream_id(ticket_id),),
+        ).fetchone()
 
 
 def test_a_ticket_loaded_from_its_snapshot_is_the_ticket_its_whole_stream_folds_to(rig):
@@ -75,7 +121,9 @@ def test_a_ticket_loaded_from_its_snapshot_is_the_ticket_its_whole_stream_folds_
     loaded, events = _in_unit(rig, lambda desk: (desk.load(ticket_id), desk.events(ticket_id)))
     assert 0 < version < len(events) == loaded.version
     rebuilt = replay(events)
-    assert dataclasses.replace(loaded.state, comments=()) == dataclasses.replace(rebuilt, comments=())
+    assert dataclasses.replace(loaded.state, comments=()) == dataclasses.replace(
+        rebuilt, comments=()
+    )
     assert loaded.sla == sla_history(events)
 
 
@@ -108,4 +156,6 @@ def test_a_snapshot_folded_by_another_domain_version_is_ignored(rig):
         conn.execute("UPDATE snapshots SET state = jsonb_set(state, '{fingerprint}', '\"old\"')")
     loaded, events = _in_unit(rig, lambda desk: (desk.load(ticket_id), desk.events(ticket_id)))
     assert loaded.snapshot_version == 0
-    assert dataclasses.replace(loaded.state, comments=()) == dataclasses.replace(replay(events), comments=())
+    assert dataclasses.replace(loaded.state, comments=()) == dataclasses.replace(
+        replay(events), comments=()
+    )

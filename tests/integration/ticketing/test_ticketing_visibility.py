@@ -1,4 +1,5 @@
 """Who sees what: requesters their own tickets, internal comments staff only, other tenants nothing."""
+
 import psycopg
 
 
@@ -13,16 +14,21 @@ def test_an_agent_of_another_tenant_gets_404_never_403(api, requester):
     stranger_api = api.other_tenant()
     stranger = stranger_api.user("agent")
     seen = stranger_api.call("GET", f"/v1/tickets/{ticket['id']}", stranger)
-    moved = stranger_api.call("POST", f"/v1/tickets/{ticket['id']}/transitions", stranger,
-                              {"to": "in_progress"})
+    moved = stranger_api.call(
+        "POST", f"/v1/tickets/{ticket['id']}/transitions", stranger, {"to": "in_progress"}
+    )
     assert (seen.status_code, moved.status_code) == (404, 404)
 
 
 def test_internal_comments_are_hidden_from_the_requester_everywhere(api, requester, agent):
     ticket = api.open(requester)
     api.call("POST", f"/v1/tickets/{ticket['id']}/comments", agent, {"body": "Public note"})
-    api.call("POST", f"/v1/tickets/{ticket['id']}/comments", agent,
-             {"body": "Internal note", "public": False})
+    api.call(
+        "POST",
+        f"/v1/tickets/{ticket['id']}/comments",
+        agent,
+        {"body": "Internal note", "public": False},
+    )
     as_requester = api.call("GET", f"/v1/tickets/{ticket['id']}", requester).json()
     history = api.call("GET", f"/v1/tickets/{ticket['id']}/history", requester).text
     as_agent = api.call("GET", f"/v1/tickets/{ticket['id']}", agent).json()
@@ -33,8 +39,9 @@ def test_internal_comments_are_hidden_from_the_requester_everywhere(api, request
 
 def test_a_requester_cannot_write_an_internal_comment(api, requester):
     ticket = api.open(requester)
-    response = api.call("POST", f"/v1/tickets/{ticket['id']}/comments", requester,
-                        {"body": "psst", "public": False})
+    response = api.call(
+        "POST", f"/v1/tickets/{ticket['id']}/comments", requester, {"body": "psst", "public": False}
+    )
     assert response.status_code == 403
 
 
@@ -74,7 +81,9 @@ def test_the_read_model_rows_of_one_tenant_are_invisible_to_another(ticketing, r
     with psycopg.connect(urls["app"]) as conn:
         for tenant in (api.tenant_id, api.other_tenant().tenant_id, ""):
             conn.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant,))
-            counts[tenant] = [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                              for table in ("tickets", "events")]
+            counts[tenant] = [
+                conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("tickets", "events")
+            ]
             conn.rollback()
     assert list(counts.values()) == [[1, 1], [0, 0], [0, 0]]

@@ -27,11 +27,25 @@ def _thread():
         comments=(f"Hi {name.split()[0]}, we are looking into it; {stranger} reported it too.",),
         tenant_id=str(uuid.uuid4()),
         people=((name, email),),
-    ), [name, name.split()[0], email, stranger, f"10.20.30.{len(suffix)}", "fe80::1ff:fe23:4567:890a", "+33 6 12 34 56 78"]
+    ), [
+        name,
+        name.split()[0],
+        email,
+        stranger,
+        f"10.20.30.{len(suffix)}",
+        "fe80::1ff:fe23:4567:890a",
+        "+33 6 12 34 56 78",
+    ]
 
 
 def _provider(fake, **options):
-    options = {"retries": 2, "timeout": 2.0, "backoff": 0.01, "fallback": LocalProvider(), **options}
+    options = {
+        "retries": 2,
+        "timeout": 2.0,
+        "backoff": 0.01,
+        "fallback": LocalProvider(),
+        **options,
+    }
     return AzureOpenAIProvider(fake.endpoint, fake.api_key, fake.deployment, **options)
 
 
@@ -128,7 +142,12 @@ def test_a_provider_that_stalls_past_the_timeout_falls_back_to_the_local_provide
 def test_a_rejected_key_is_not_retried_and_falls_back(fake_azure):
     thread, _ = _thread()
     provider = AzureOpenAIProvider(
-        fake_azure.endpoint, "wrong-key", fake_azure.deployment, retries=3, backoff=0.01, fallback=LocalProvider()
+        fake_azure.endpoint,
+        "wrong-key",
+        fake_azure.deployment,
+        retries=3,
+        backoff=0.01,
+        fallback=LocalProvider(),
     )
 
     answer = provider.summarize(thread)
@@ -141,27 +160,37 @@ def test_an_unreachable_endpoint_falls_back_to_the_local_provider():
     thread, _ = _thread()
     with FakeAzureOpenAI() as fake:
         endpoint, key, deployment = fake.endpoint, fake.api_key, fake.deployment
-    provider = AzureOpenAIProvider(endpoint, key, deployment, retries=1, backoff=0.01, fallback=LocalProvider())
+    provider = AzureOpenAIProvider(
+        endpoint, key, deployment, retries=1, backoff=0.01, fallback=LocalProvider()
+    )
 
     assert provider.summarize(thread) == LocalProvider().summarize(thread)
 
 
 def test_azure_is_chosen_only_when_endpoint_key_and_deployment_are_all_set():
     local = LocalProvider()
-    env = {"AZURE_OPENAI_ENDPOINT": "http://127.0.0.1:9", "AZURE_OPENAI_API_KEY": uuid.uuid4().hex,
-           "AZURE_OPENAI_DEPLOYMENT": "gpt-test"}
+    env = {
+        "AZURE_OPENAI_ENDPOINT": "http://127.0.0.1:9",
+        "AZURE_OPENAI_API_KEY": uuid.uuid4().hex,
+        "AZURE_OPENAI_DEPLOYMENT": "gpt-test",
+    }
 
     assert isinstance(provider_from_env(env, local), AzureOpenAIProvider)
     for missing in env:
         assert provider_from_env({k: v for k, v in env.items() if k != missing}, local) is local
 
 
-@pytest.mark.parametrize("description", [
-    "Customer number 123456 is wrong.",                      # digits redaction cannot place
-    "Keiko Tanaka cannot reach the file share.",             # a name no list knows
-    "Order 4111 1111 1111 1112 failed in the shop.",         # card-shaped, fails Luhn
-])
-def test_text_redaction_cannot_vouch_for_is_answered_locally_and_never_sent(fake_azure, description):
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Customer number 123456 is wrong.",  # digits redaction cannot place
+        "Keiko Tanaka cannot reach the file share.",  # a name no list knows
+        "Order 4111 1111 1111 1112 failed in the shop.",  # card-shaped, fails Luhn
+    ],
+)
+def test_text_redaction_cannot_vouch_for_is_answered_locally_and_never_sent(
+    fake_azure, description
+):
     thread = Thread(title="Help needed", description=description, tenant_id=str(uuid.uuid4()))
 
     summary = _provider(fake_azure).summarize(thread)

@@ -32,7 +32,9 @@ def test_forgetting_a_commenter_removes_the_tickets_they_commented_on():
     model = TenantModel(str(uuid.uuid4()))
     requester, commenter = str(uuid.uuid4()), str(uuid.uuid4())
     ticket_id = str(uuid.uuid4())
-    model.learn(TicketDoc(ticket_id, {requester, commenter}, "VPN drops every hour", "network", "high"))
+    model.learn(
+        TicketDoc(ticket_id, {requester, commenter}, "VPN drops every hour", "network", "high")
+    )
 
     assert model.forget_subject(commenter) == [ticket_id]
     assert model.similar("VPN drops every hour") == []
@@ -42,9 +44,25 @@ def test_forgetting_a_subject_removes_their_labels_from_the_training_data():
     model = TenantModel(str(uuid.uuid4()))
     erased = str(uuid.uuid4())
     for number in range(30):
-        model.learn(TicketDoc(str(uuid.uuid4()), {str(uuid.uuid4())}, f"printer {number} jammed paper tray", "printing", "low"))
+        model.learn(
+            TicketDoc(
+                str(uuid.uuid4()),
+                {str(uuid.uuid4())},
+                f"printer {number} jammed paper tray",
+                "printing",
+                "low",
+            )
+        )
     for number in range(30):
-        model.learn(TicketDoc(str(uuid.uuid4()), {erased}, f"phishing email {number} credentials link", "security", "critical"))
+        model.learn(
+            TicketDoc(
+                str(uuid.uuid4()),
+                {erased},
+                f"phishing email {number} credentials link",
+                "security",
+                "critical",
+            )
+        )
     assert model.suggest("phishing email credentials").category == "security"
 
     model.forget_subject(erased)
@@ -67,8 +85,10 @@ def test_a_model_that_forgot_a_subject_answers_as_one_that_never_learned_them(rn
     tickets = tenant_corpus(seed=rng.randrange(10**6), tickets=300).tickets
     erased = tickets[0].requester.subject_id
     marker = f"zq{uuid.uuid4().hex[:10]}"
-    theirs = [TicketDoc(str(uuid.uuid4()), {erased}, f"{marker} keyboard {n}", "security", "high")
-              for n in range(5)]
+    theirs = [
+        TicketDoc(str(uuid.uuid4()), {erased}, f"{marker} keyboard {n}", "security", "high")
+        for n in range(5)
+    ]
     kept = [t.to_doc() for t in tickets if erased not in t.to_doc().subject_ids]
     forgetting = _learned(tickets)
     forgetting.learn_many(theirs)

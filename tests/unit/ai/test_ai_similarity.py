@@ -27,8 +27,7 @@ def test_the_original_of_a_generated_duplicate_ranks_first_among_similar_tickets
         model = TenantModel(str(uuid.uuid4()))
         model.learn_many(ticket.to_doc() for ticket in tickets)
         generated = [ticket for ticket in tickets if ticket.duplicate_of]
-        found += sum(model.similar_to(d.ticket_id, k=1)[0][0] == d.duplicate_of
-                     for d in generated)
+        found += sum(model.similar_to(d.ticket_id, k=1)[0][0] == d.duplicate_of for d in generated)
         duplicates += len(generated)
 
     assert found / duplicates >= 0.8, f"{found}/{duplicates}"

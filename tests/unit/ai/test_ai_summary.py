@@ -16,7 +16,11 @@ THREAD = Thread(
 
 
 def _all_sentences(thread):
-    return [s for text in (thread.title, thread.description, *thread.comments) for s in split_sentences(text)]
+    return [
+        s
+        for text in (thread.title, thread.description, *thread.comments)
+        for s in split_sentences(text)
+    ]
 
 
 def test_the_summary_keeps_chosen_sentences_in_their_original_order():
@@ -47,4 +51,10 @@ def test_an_empty_thread_has_an_empty_summary():
 def test_sentences_split_on_end_punctuation_and_blank_lines_but_not_on_versions():
     text = "Upgrade to 10.2.1 failed. Why?\n\nNo idea!\n- first bullet\n- second bullet"
 
-    assert split_sentences(text) == ["Upgrade to 10.2.1 failed.", "Why?", "No idea!", "first bullet", "second bullet"]
+    assert split_sentences(text) == [
+        "Upgrade to 10.2.1 failed.",
+        "Why?",
+        "No idea!",
+        "first bullet",
+        "second bullet",
+    ]

@@ -21,10 +21,11 @@ def test_suggestions_learned_from_a_tenants_history_beat_the_majority_baseline_o
     priority = sum(s.priority == t.priority for s, t in zip(suggestions, held_out)) / len(held_out)
     category_baseline = _majority_accuracy(train, held_out, "category")
     priority_baseline = _majority_accuracy(train, held_out, "priority")
-    print(f"category {category:.3f} vs majority {category_baseline:.3f}; "
-          f"priority {priority:.3f} vs majority {priority_baseline:.3f}")
+    print(
+        f"category {category:.3f} vs majority {category_baseline:.3f}; "
+        f"priority {priority:.3f} vs majority {priority_baseline:.3f}"
+    )
 
     assert {s.basis for s in suggestions} == {"model"}
     assert category >= category_baseline + 0.4
     assert priority >= priority_baseline + 0.25
-

@@ -1,4 +1,5 @@
 """Fixtures for the audit core tests: a tenant, a signing key and a freshly built chain."""
+
 import datetime
 import json
 import uuid
@@ -11,21 +12,33 @@ from services.audit.checkpoints import generate_private_key, sign_checkpoint
 
 def make_envelope(tenant_id, number):
     return {
-        "event_id": str(uuid.uuid4()), "event_type": "ticketing.ticket_opened",
-        "schema_version": 1, "tenant_id": tenant_id, "stream_id": f"ticket-{uuid.uuid4()}",
-        "stream_version": number, "occurred_at": "2025-03-01T09:30:00.250000+00:00",
+        "event_id": str(uuid.uuid4()),
+        "event_type": "ticketing.ticket_opened",
+        "schema_version": 1,
+        "tenant_id": tenant_id,
+        "stream_id": f"ticket-{uuid.uuid4()}",
+        "stream_version": number,
+        "occurred_at": "2025-03-01T09:30:00.250000+00:00",
         "actor": {"user_id": str(uuid.uuid4()), "roles": ["agent"]},
-        "correlation_id": str(uuid.uuid4()), "causation_id": None,
+        "correlation_id": str(uuid.uuid4()),
+        "causation_id": None,
         "data": {"ticket_id": str(uuid.uuid4()), "priority": "p2", "number": number},
         "pii": {"subject_id": str(uuid.uuid4()), "ciphertext": "c2VjcmV0" * 8},
     }
 
 
 def _stored_line(tenant_id, entry):
-    return json.dumps({"tenant_id": tenant_id, "seq": entry.seq,
-                       "event_id": entry.envelope["event_id"], "envelope": entry.envelope,
-                       "prev_hash": entry.prev_hash, "hash": entry.hash,
-                       "recorded_at": "2025-03-01T09:30:01+00:00"}).encode("utf-8")
+    return json.dumps(
+        {
+            "tenant_id": tenant_id,
+            "seq": entry.seq,
+            "event_id": entry.envelope["event_id"],
+            "envelope": entry.envelope,
+            "prev_hash": entry.prev_hash,
+            "hash": entry.hash,
+            "recorded_at": "2025-03-01T09:30:01+00:00",
+        }
+    ).encode("utf-8")
 
 
 @pytest.fixture
@@ -36,9 +49,11 @@ def tenant_id():
 @pytest.fixture
 def build_log(tenant_id):
     """A fresh chain of `count` entries for the tenant."""
+
     def build(count):
         builder = ChainBuilder(0, GENESIS_HASH)
         return [builder.append(make_envelope(tenant_id, n)) for n in range(1, count + 1)]
+
     return build
 
 
@@ -61,9 +76,17 @@ def key_id():
 @pytest.fixture
 def sign(signing_key, key_id, tenant_id):
     """Sign the chain at one entry, as the audit service does at intervals."""
+
     def sign_at(entry, key=None, kid=None, tenant=None):
-        return sign_checkpoint(key or signing_key, kid or key_id, tenant or tenant_id,
-                               entry.seq, entry.hash, datetime.datetime.now(datetime.timezone.utc))
+        return sign_checkpoint(
+            key or signing_key,
+            kid or key_id,
+            tenant or tenant_id,
+            entry.seq,
+            entry.hash,
+            datetime.datetime.now(datetime.UTC),
+        )
+
     return sign_at
 
 

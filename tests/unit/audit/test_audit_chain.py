@@ -1,4 +1,5 @@
 """The hash chain: how entries are built and what verification reports for each tampering."""
+
 import hashlib
 import itertools
 import uuid
@@ -7,7 +8,14 @@ import weakref
 import pytest
 
 from services.audit.chain import (
-    GENESIS_HASH, ChainBuilder, Entry, MalformedEntry, canonical_json, entry_hash, verify_chain)
+    GENESIS_HASH,
+    ChainBuilder,
+    Entry,
+    MalformedEntry,
+    canonical_json,
+    entry_hash,
+    verify_chain,
+)
 from services.audit.checkpoints import generate_private_key
 
 
@@ -49,15 +57,25 @@ def test_an_intact_log_verifies_with_its_head_and_checkpoints(build_log, sign, p
 
     result = verify_chain(log, [sign(log[3]), sign(log[9])], public_keys)
 
-    assert result.as_dict() == {"ok": True, "entries": 10,
-                                "head": {"seq": 10, "hash": log[9].hash},
-                                "checkpoints_verified": 2, "first_bad_seq": None, "reason": None}
+    assert result.as_dict() == {
+        "ok": True,
+        "entries": 10,
+        "head": {"seq": 10, "hash": log[9].hash},
+        "checkpoints_verified": 2,
+        "first_bad_seq": None,
+        "reason": None,
+    }
 
 
 def test_an_empty_log_without_checkpoints_is_ok_with_no_head():
     assert verify_chain([], [], {}).as_dict() == {
-        "ok": True, "entries": 0, "head": None, "checkpoints_verified": 0,
-        "first_bad_seq": None, "reason": None}
+        "ok": True,
+        "entries": 0,
+        "head": None,
+        "checkpoints_verified": 0,
+        "first_bad_seq": None,
+        "reason": None,
+    }
 
 
 def test_an_altered_entry_is_named_by_its_seq(build_log, public_keys):
@@ -80,8 +98,9 @@ def test_a_deleted_entry_is_named_by_the_missing_seq(build_log, public_keys):
     assert "missing" in result.reason
 
 
-def test_a_deleted_entry_with_later_seqs_renumbered_is_named_by_the_broken_link(build_log,
-                                                                                public_keys):
+def test_a_deleted_entry_with_later_seqs_renumbered_is_named_by_the_broken_link(
+    build_log, public_keys
+):
     log = build_log(8)
     renumbered = log[:3] + [entry._replace(seq=entry.seq - 1) for entry in log[4:]]
 
@@ -91,7 +110,8 @@ def test_a_deleted_entry_with_later_seqs_renumbered_is_named_by_the_broken_link(
 
 
 def test_a_rehashed_tail_is_caught_by_the_next_checkpoint_from_after_the_last_good_one(
-        build_log, sign, public_keys):
+    build_log, sign, public_keys
+):
     log = build_log(12)
     checkpoints = [sign(log[2]), sign(log[5]), sign(log[9])]
     forged = log[:7] + _rehashed([_altered(log[7])] + log[8:])
@@ -102,8 +122,9 @@ def test_a_rehashed_tail_is_caught_by_the_next_checkpoint_from_after_the_last_go
     assert "checkpoint at seq 10" in result.reason
 
 
-def test_a_rehashed_log_before_any_good_checkpoint_is_untrusted_from_seq_1(build_log, sign,
-                                                                           public_keys):
+def test_a_rehashed_log_before_any_good_checkpoint_is_untrusted_from_seq_1(
+    build_log, sign, public_keys
+):
     log = build_log(6)
     checkpoint = sign(log[4])
     forged = _rehashed([_altered(log[0])] + log[1:])
@@ -140,7 +161,8 @@ def test_a_log_emptied_below_a_checkpoint_is_untrusted_from_seq_1(build_log, sig
 
 
 def test_a_checkpoint_with_a_bad_signature_fails_verification_without_blaming_entries(
-        build_log, sign, public_keys, key_id):
+    build_log, sign, public_keys, key_id
+):
     log = build_log(5)
     forged = sign(log[4], key=generate_private_key(), kid=key_id)
 
@@ -167,8 +189,9 @@ def test_a_checkpoint_of_another_tenant_fails_verification(build_log, sign, publ
     assert "tenant" in result.reason
 
 
-def test_a_segment_anchored_by_a_checkpoint_at_the_seq_before_it_verifies(build_log, sign,
-                                                                          public_keys):
+def test_a_segment_anchored_by_a_checkpoint_at_the_seq_before_it_verifies(
+    build_log, sign, public_keys
+):
     log = build_log(10)
 
     result = verify_chain(log[4:], [sign(log[3]), sign(log[7])], public_keys)
@@ -176,8 +199,7 @@ def test_a_segment_anchored_by_a_checkpoint_at_the_seq_before_it_verifies(build_
     assert (result.ok, result.entries, result.checkpoints_verified) == (True, 6, 2)
 
 
-def test_a_segment_without_an_anchoring_checkpoint_is_missing_its_beginning(build_log,
-                                                                            public_keys):
+def test_a_segment_without_an_anchoring_checkpoint_is_missing_its_beginning(build_log, public_keys):
     log = build_log(10)
 
     result = verify_chain(log[4:], [], public_keys)
@@ -187,8 +209,15 @@ def test_a_segment_without_an_anchoring_checkpoint_is_missing_its_beginning(buil
 
 def test_entries_may_be_mappings_with_binary_hashes(build_log, public_keys):
     log = build_log(3)
-    rows = [{"seq": e.seq, "envelope": e.envelope, "prev_hash": bytes.fromhex(e.prev_hash),
-             "hash": bytes.fromhex(e.hash)} for e in log]
+    rows = [
+        {
+            "seq": e.seq,
+            "envelope": e.envelope,
+            "prev_hash": bytes.fromhex(e.prev_hash),
+            "hash": bytes.fromhex(e.hash),
+        }
+        for e in log
+    ]
 
     assert verify_chain(rows, [], public_keys).ok
 

@@ -1,4 +1,5 @@
 """Signed checkpoints: the signed bytes, signature checks, and the key formats they travel in."""
+
 import base64
 import dataclasses
 import json
@@ -9,9 +10,20 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from services.audit.checkpoints import (
-    CHECKPOINT_DOMAIN, Checkpoint, InvalidCheckpoint, checkpoint_message, generate_private_key,
-    jwk_thumbprint, load_private_key, public_key_from_jwk, public_key_to_jwk, public_keys_by_id,
-    save_private_key, sign_checkpoint, verify_checkpoint)
+    CHECKPOINT_DOMAIN,
+    Checkpoint,
+    InvalidCheckpoint,
+    checkpoint_message,
+    generate_private_key,
+    jwk_thumbprint,
+    load_private_key,
+    public_key_from_jwk,
+    public_key_to_jwk,
+    public_keys_by_id,
+    save_private_key,
+    sign_checkpoint,
+    verify_checkpoint,
+)
 
 HEAD = "ab" * 32
 
@@ -25,7 +37,8 @@ def test_the_signed_message_is_the_domain_prefix_and_canonical_json_of_tenant_se
     message = checkpoint_message(tenant_id.upper(), 42, HEAD)
 
     assert message == CHECKPOINT_DOMAIN + (
-        f'{{"hash":"{HEAD}","seq":42,"tenant_id":"{tenant_id}"}}').encode("ascii")
+        f'{{"hash":"{HEAD}","seq":42,"tenant_id":"{tenant_id}"}}'
+    ).encode("ascii")
 
 
 def test_a_signed_checkpoint_verifies_under_its_public_key(checkpoint, signing_key):
@@ -36,16 +49,20 @@ def test_a_checkpoint_verifies_with_raw_key_bytes_or_a_jwk(checkpoint, signing_k
     public = signing_key.public_key()
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
-    assert verify_checkpoint(checkpoint, raw) and verify_checkpoint(checkpoint,
-                                                                    public_key_to_jwk(public))
+    assert verify_checkpoint(checkpoint, raw) and verify_checkpoint(
+        checkpoint, public_key_to_jwk(public)
+    )
 
 
-@pytest.mark.parametrize("change", [{"seq": 43}, {"hash": "cd" * 32},
-                                    {"tenant_id": str(uuid.uuid4())}])
-def test_a_checkpoint_whose_signed_fields_were_changed_does_not_verify(checkpoint, signing_key,
-                                                                       change):
-    assert not verify_checkpoint(dataclasses.replace(checkpoint, **change),
-                                 signing_key.public_key())
+@pytest.mark.parametrize(
+    "change", [{"seq": 43}, {"hash": "cd" * 32}, {"tenant_id": str(uuid.uuid4())}]
+)
+def test_a_checkpoint_whose_signed_fields_were_changed_does_not_verify(
+    checkpoint, signing_key, change
+):
+    assert not verify_checkpoint(
+        dataclasses.replace(checkpoint, **change), signing_key.public_key()
+    )
 
 
 def test_a_checkpoint_does_not_verify_under_another_key(checkpoint):
@@ -53,17 +70,20 @@ def test_a_checkpoint_does_not_verify_under_another_key(checkpoint):
 
 
 def test_a_signature_that_is_not_base64_does_not_verify(checkpoint, signing_key):
-    assert not verify_checkpoint(dataclasses.replace(checkpoint, signature_b64="not base64!"),
-                                 signing_key.public_key())
+    assert not verify_checkpoint(
+        dataclasses.replace(checkpoint, signature_b64="not base64!"), signing_key.public_key()
+    )
 
 
 def test_a_signature_over_the_bare_json_without_the_domain_prefix_does_not_verify(
-        checkpoint, signing_key):
-    bare = checkpoint_message(checkpoint.tenant_id, 42, HEAD)[len(CHECKPOINT_DOMAIN):]
+    checkpoint, signing_key
+):
+    bare = checkpoint_message(checkpoint.tenant_id, 42, HEAD)[len(CHECKPOINT_DOMAIN) :]
     signature = base64.b64encode(signing_key.sign(bare)).decode()
 
-    assert not verify_checkpoint(dataclasses.replace(checkpoint, signature_b64=signature),
-                                 signing_key.public_key())
+    assert not verify_checkpoint(
+        dataclasses.replace(checkpoint, signature_b64=signature), signing_key.public_key()
+    )
 
 
 def test_a_hash_that_is_not_64_lowercase_hex_digits_cannot_be_signed(signing_key, tenant_id):
@@ -90,14 +110,17 @@ def test_a_public_key_round_trips_through_its_jwk(signing_key, key_id):
     jwk = public_key_to_jwk(signing_key.public_key(), key_id)
 
     assert (jwk["kty"], jwk["crv"], jwk["kid"]) == ("OKP", "Ed25519", key_id)
-    assert public_keys_by_id({"keys": [jwk]})[key_id].public_bytes_raw() == \
-        signing_key.public_key().public_bytes_raw()
+    assert (
+        public_keys_by_id({"keys": [jwk]})[key_id].public_bytes_raw()
+        == signing_key.public_key().public_bytes_raw()
+    )
 
 
 def test_the_default_key_id_is_the_rfc8037_thumbprint():
     # RFC 8037 appendix A.2 / A.3: the example public key and its RFC 7638 thumbprint.
-    public = public_key_from_jwk({"kty": "OKP", "crv": "Ed25519",
-                                  "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
+    public = public_key_from_jwk(
+        {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+    )
 
     assert jwk_thumbprint(public) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
     assert public_key_to_jwk(public)["kid"] == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
@@ -114,5 +137,7 @@ def test_a_saved_private_key_is_owner_only_and_loads_back(tmp_path, signing_key)
     save_private_key(path, signing_key)
 
     assert os.stat(path).st_mode & 0o777 == 0o600
-    assert load_private_key(path).public_key().public_bytes_raw() == \
-        signing_key.public_key().public_bytes_raw()
+    assert (
+        load_private_key(path).public_key().public_bytes_raw()
+        == signing_key.public_key().public_bytes_raw()
+    )

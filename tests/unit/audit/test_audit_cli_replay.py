@@ -1,4 +1,5 @@
 """dzdesk-audit replay and fetch-checkpoint against a real HTTP server on 127.0.0.1."""
+
 import http.server
 import json
 import pathlib
@@ -36,8 +37,11 @@ class FakeAudit:
                 query = dict(urllib.parse.parse_qsl(url.query))
                 fake.requests.append((url.path, query, dict(self.headers)))
                 if self.headers.get("Authorization") != f"Bearer {fake.token}":
-                    return self._send(401, "application/problem+json",
-                                      b'{"title": "Unauthorized", "detail": "bad token"}')
+                    return self._send(
+                        401,
+                        "application/problem+json",
+                        b'{"title": "Unauthorized", "detail": "bad token"}',
+                    )
                 if url.path == "/v1/audit/events":
                     return self._events(int(query.get("after_seq", 0)))
                 if url.path == "/v1/audit/checkpoints/latest" and fake.latest:
@@ -104,8 +108,10 @@ def test_replay_asks_for_ndjson_with_the_bearer_token(audit, served, token, tmp_
 
     path, _, headers = audit.requests[0]
     assert path == "/v1/audit/events"
-    assert (headers["Accept"], headers["Authorization"]) == ("application/x-ndjson",
-                                                             f"Bearer {token}")
+    assert (headers["Accept"], headers["Authorization"]) == (
+        "application/x-ndjson",
+        f"Bearer {token}",
+    )
 
 
 def test_replay_after_a_seq_writes_only_the_later_entries(audit, served, token, tmp_path):
@@ -113,21 +119,42 @@ def test_replay_after_a_seq_writes_only_the_later_entries(audit, served, token, 
 
     main(["replay", "--url", audit.url, "--token", token, "--after-seq", "20", "-o", str(output)])
 
-    assert [json.loads(line)["seq"] for line in output.read_bytes().splitlines()] == \
-        [21, 22, 23, 24, 25]
+    assert [json.loads(line)["seq"] for line in output.read_bytes().splitlines()] == [
+        21,
+        22,
+        23,
+        24,
+        25,
+    ]
 
 
 def test_replay_sends_the_time_range_as_utc_iso_times(audit, served, token, tmp_path):
-    main(["replay", "--url", audit.url, "--token", token, "--from", "2025-03-01T10:00:00+02:00",
-          "--to", "2025-03-02T00:00:00", "-o", str(tmp_path / "range.ndjson")])
+    main(
+        [
+            "replay",
+            "--url",
+            audit.url,
+            "--token",
+            token,
+            "--from",
+            "2025-03-01T10:00:00+02:00",
+            "--to",
+            "2025-03-02T00:00:00",
+            "-o",
+            str(tmp_path / "range.ndjson"),
+        ]
+    )
 
     _, query, _ = audit.requests[0]
-    assert (query["from"], query["to"]) == ("2025-03-01T08:00:00+00:00",
-                                            "2025-03-02T00:00:00+00:00")
+    assert (query["from"], query["to"]) == (
+        "2025-03-01T08:00:00+00:00",
+        "2025-03-02T00:00:00+00:00",
+    )
 
 
 def test_replay_resumes_after_the_last_complete_entry_when_the_stream_breaks(
-        audit, served, token, tmp_path):
+    audit, served, token, tmp_path
+):
     audit.cut_first_response_after = 10
     output = tmp_path / "log.ndjson"
 
@@ -137,8 +164,9 @@ def test_replay_resumes_after_the_last_complete_entry_when_the_stream_breaks(
     assert audit.requests[1][1]["after_seq"] == "10"
 
 
-def test_replay_with_a_refused_token_exits_1_with_the_servers_reason(audit, served, tmp_path,
-                                                                     capsys):
+def test_replay_with_a_refused_token_exits_1_with_the_servers_reason(
+    audit, served, tmp_path, capsys
+):
     output = tmp_path / "log.ndjson"
 
     code = main(["replay", "--url", audit.url, "--token", "wrong", "-o", str(output)])
@@ -148,8 +176,18 @@ def test_replay_with_a_refused_token_exits_1_with_the_servers_reason(audit, serv
 
 
 def test_replay_reports_progress_on_stderr_when_asked(audit, served, token, tmp_path, capsys):
-    main(["replay", "--url", audit.url, "--token", token, "--progress",
-          "-o", str(tmp_path / "log.ndjson")])
+    main(
+        [
+            "replay",
+            "--url",
+            audit.url,
+            "--token",
+            token,
+            "--progress",
+            "-o",
+            str(tmp_path / "log.ndjson"),
+        ]
+    )
 
     assert "replayed 25 entries" in capsys.readouterr().err
 
@@ -157,19 +195,24 @@ def test_replay_reports_progress_on_stderr_when_asked(audit, served, token, tmp_
 def test_replay_as_a_subprocess_streams_the_log_to_stdout(audit, served, token):
     completed = subprocess.run(
         [sys.executable, "-m", "services.audit.cli", "replay", "--url", audit.url],
-        cwd=REPO, env={"DZDESK_AUDIT_TOKEN": token, "PATH": ""}, capture_output=True,
-        timeout=60)
+        cwd=REPO,
+        env={"DZDESK_AUDIT_TOKEN": token, "PATH": ""},
+        capture_output=True,
+        timeout=60,
+    )
 
     assert (completed.returncode, completed.stdout, completed.stderr) == (0, served, b"")
 
 
-def test_a_fetched_checkpoint_verifies_the_replayed_log(audit, build_log, stored_line, sign,
-                                                        signing_key, key_id, token, tmp_path,
-                                                        capsys):
+def test_a_fetched_checkpoint_verifies_the_replayed_log(
+    audit, build_log, stored_line, sign, signing_key, key_id, token, tmp_path, capsys
+):
     log = build_log(12)
     audit.lines = [stored_line(entry) for entry in log]
-    audit.latest = {"checkpoint": sign(log[9]).to_dict(),
-                    "public_key": public_key_to_jwk(signing_key.public_key(), key_id)}
+    audit.latest = {
+        "checkpoint": sign(log[9]).to_dict(),
+        "public_key": public_key_to_jwk(signing_key.public_key(), key_id),
+    }
     log_file, checkpoint_file = tmp_path / "log.ndjson", tmp_path / "checkpoint.json"
     main(["replay", "--url", audit.url, "--token", token, "-o", str(log_file)])
     main(["fetch-checkpoint", "--url", audit.url, "--token", token, "-o", str(checkpoint_file)])

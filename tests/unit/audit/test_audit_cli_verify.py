@@ -1,4 +1,5 @@
 """dzdesk-audit verify: offline verification of a replayed log and its exit codes."""
+
 import json
 import pathlib
 import subprocess
@@ -21,9 +22,15 @@ def files(tmp_path, build_log, stored_line, sign, signing_key, key_id):
         (tmp_path / "log.ndjson").write_bytes(b"".join(stored_line(e) + b"\n" for e in entries))
         (tmp_path / "checkpoint.json").write_text(json.dumps(sign(checkpoint_entry).to_dict()))
         (tmp_path / "key.json").write_text(
-            json.dumps(public_key_to_jwk(signing_key.public_key(), key_id)))
-        return [str(tmp_path / "log.ndjson"), "--checkpoint", str(tmp_path / "checkpoint.json"),
-                "--public-key", str(tmp_path / "key.json")]
+            json.dumps(public_key_to_jwk(signing_key.public_key(), key_id))
+        )
+        return [
+            str(tmp_path / "log.ndjson"),
+            "--checkpoint",
+            str(tmp_path / "checkpoint.json"),
+            "--public-key",
+            str(tmp_path / "key.json"),
+        ]
 
     write.log = log
     return write
@@ -39,9 +46,14 @@ def test_an_intact_log_exits_0_and_prints_the_result(files, capsys):
     code, result, _ = _verify(capsys, files(files.log))
 
     assert code == 0
-    assert result == {"ok": True, "entries": 20,
-                      "head": {"seq": 20, "hash": files.log[19].hash},
-                      "checkpoints_verified": 1, "first_bad_seq": None, "reason": None}
+    assert result == {
+        "ok": True,
+        "entries": 20,
+        "head": {"seq": 20, "hash": files.log[19].hash},
+        "checkpoints_verified": 1,
+        "first_bad_seq": None,
+        "reason": None,
+    }
 
 
 def test_a_log_with_a_deleted_entry_exits_1_naming_the_missing_seq(files, capsys):
@@ -59,7 +71,8 @@ def test_a_truncated_log_exits_1(files, capsys):
 def test_a_checkpoint_list_file_is_accepted(files, tmp_path, sign, capsys):
     arguments = files(files.log)
     (tmp_path / "checkpoint.json").write_text(
-        json.dumps([sign(files.log[4]).to_dict(), sign(files.log[9]).to_dict()]))
+        json.dumps([sign(files.log[4]).to_dict(), sign(files.log[9]).to_dict()])
+    )
 
     code, result, _ = _verify(capsys, arguments)
 
@@ -69,9 +82,13 @@ def test_a_checkpoint_list_file_is_accepted(files, tmp_path, sign, capsys):
 def test_a_log_piped_to_the_command_through_stdin_verifies(files):
     arguments = files(files.log)
     with open(arguments[0], "rb") as log:
-        completed = subprocess.run([sys.executable, "-m", "services.audit.cli", "verify", "-",
-                                    *arguments[1:]], cwd=REPO, stdin=log, capture_output=True,
-                                   timeout=60)
+        completed = subprocess.run(
+            [sys.executable, "-m", "services.audit.cli", "verify", "-", *arguments[1:]],
+            cwd=REPO,
+            stdin=log,
+            capture_output=True,
+            timeout=60,
+        )
 
     assert completed.returncode == 0
     assert json.loads(completed.stdout)["entries"] == 20

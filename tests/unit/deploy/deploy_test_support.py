@@ -24,7 +24,9 @@ DOCUMENTED_PREFIXES = {
     "ai": {"/v1/ai"},
 }
 
-_ROUTE = re.compile(r"location ~ \^/v1/\(([a-z|]+)\)\(/\|\$\) \{\s*(?:[^{}]*?)proxy_pass http://([a-z]+);", re.S)
+_ROUTE = re.compile(
+    r"location ~ \^/v1/\(([a-z|]+)\)\(/\|\$\) \{\s*(?:[^{}]*?)proxy_pass http://([a-z]+);", re.S
+)
 
 
 def load_renderer():

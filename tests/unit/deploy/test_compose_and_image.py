@@ -9,7 +9,6 @@ import subprocess
 
 import jsonschema
 import pytest
-
 from deploy_test_support import DEPLOY, REPO, SERVICE_PORTS, SERVICES, load_yaml_documents
 
 # A compact subset of the Compose Specification: what this file relies on, strictly.
@@ -20,9 +19,15 @@ COMPOSE_SCHEMA = {
         "name": {"type": "string"},
         "services": {"type": "object", "additionalProperties": {"$ref": "#/$defs/service"}},
         "volumes": {"type": "object"},
-        "secrets": {"type": "object", "additionalProperties": {
-            "type": "object", "required": ["environment"],
-            "properties": {"environment": {"type": "string"}}, "additionalProperties": False}},
+        "secrets": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["environment"],
+                "properties": {"environment": {"type": "string"}},
+                "additionalProperties": False,
+            },
+        },
     },
     "patternProperties": {"^x-": {}},
     "additionalProperties": False,
@@ -44,7 +49,10 @@ COMPOSE_SCHEMA = {
                     "type": "object",
                     "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
                 },
-                "ports": {"type": "array", "items": {"type": "string", "pattern": r"^[^:]+(:[^:]+)*$"}},
+                "ports": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": r"^[^:]+(:[^:]+)*$"},
+                },
                 "expose": {"type": "array", "items": {"type": "string", "pattern": r"^\d+$"}},
                 "healthcheck": {
                     "type": "object",
@@ -65,7 +73,11 @@ COMPOSE_SCHEMA = {
                         "required": ["condition"],
                         "properties": {
                             "condition": {
-                                "enum": ["service_started", "service_healthy", "service_completed_successfully"]
+                                "enum": [
+                                    "service_started",
+                                    "service_healthy",
+                                    "service_completed_successfully",
+                                ]
                             }
                         },
                         "additionalProperties": False,
@@ -107,15 +119,25 @@ def test_the_compact_schema_rejects_a_service_without_image_or_build():
 
 
 def test_compose_runs_broker_database_migration_services_and_gateway(compose):
-    assert set(compose["services"]) == {"rabbitmq", "postgres", "broker-setup", "migrate", "gateway",
-                                        *SERVICES}
+    assert set(compose["services"]) == {
+        "rabbitmq",
+        "postgres",
+        "broker-setup",
+        "migrate",
+        "gateway",
+        *SERVICES,
+    }
     assert compose["services"]["rabbitmq"]["image"].endswith("-management")
     assert compose["services"]["postgres"]["image"].startswith("postgres:15")
 
 
 def test_every_long_running_container_has_a_healthcheck(compose):
     one_shots = {"migrate", "broker-setup"}
-    unchecked = [name for name, spec in compose["services"].items() if name not in one_shots and "healthcheck" not in spec]
+    unchecked = [
+        name
+        for name, spec in compose["services"].items()
+        if name not in one_shots and "healthcheck" not in spec
+    ]
 
     assert not unchecked
 
@@ -134,8 +156,12 @@ def test_services_wait_for_the_broker_and_finished_migrations(compose):
             "broker-setup": {"condition": "service_completed_successfully"},
             "migrate": {"condition": "service_completed_successfully"},
         }
-    assert compose["services"]["broker-setup"]["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
-    assert compose["services"]["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert compose["services"]["broker-setup"]["depends_on"] == {
+        "rabbitmq": {"condition": "service_healthy"}
+    }
+    assert compose["services"]["migrate"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"}
+    }
 
 
 def test_the_gateway_waits_for_healthy_services_and_is_the_only_published_api(compose):
@@ -170,7 +196,8 @@ def test_each_service_logs_in_to_the_broker_as_its_own_user_from_its_secret(comp
         assert spec["environment"]["AMQP_PASSWORD_FILE"] == f"/run/secrets/amqp-{name}"
     assert set(compose["secrets"]) == {f"amqp-{name}" for name in SERVICES}
     assert {compose["secrets"][f"amqp-{name}"]["environment"] for name in SERVICES} == {
-        f"{name.upper()}_AMQP_PASSWORD" for name in SERVICES}
+        f"{name.upper()}_AMQP_PASSWORD" for name in SERVICES
+    }
 
 
 def test_the_broker_set_up_creates_every_service_user_from_the_same_secrets(compose):
@@ -178,12 +205,19 @@ def test_the_broker_set_up_creates_every_service_user_from_the_same_secrets(comp
     assert setup["entrypoint"] == ["dzdesk-broker-setup"]
     assert sorted(setup["secrets"]) == sorted(f"amqp-{name}" for name in SERVICES)
     for name in SERVICES:
-        assert setup["environment"][f"{name.upper()}_AMQP_PASSWORD_FILE"] == f"/run/secrets/amqp-{name}"
+        assert (
+            setup["environment"][f"{name.upper()}_AMQP_PASSWORD_FILE"]
+            == f"/run/secrets/amqp-{name}"
+        )
     assert setup["environment"]["DZDESK_BROKER_API"].startswith("http://dzdesk:")
 
 
 def test_only_privacy_is_given_the_master_key(compose):
-    holders = {name for name, spec in compose["services"].items() if "DZDESK_MASTER_KEY" in spec.get("environment", {})}
+    holders = {
+        name
+        for name, spec in compose["services"].items()
+        if "DZDESK_MASTER_KEY" in spec.get("environment", {})
+    }
 
     assert holders == {"privacy"}
 
@@ -211,7 +245,11 @@ def test_the_runtime_stage_copies_only_the_virtualenv_and_entrypoint(dockerfile)
 
 
 def test_every_path_the_dockerfile_copies_exists_and_is_not_ignored(dockerfile):
-    allowed = [line[1:].rstrip("/") for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines() if line.startswith("!")]
+    allowed = [
+        line[1:].rstrip("/")
+        for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
     for source in re.findall(r"^COPY (?!--from)(\S+(?: \S+)*) \S+$", dockerfile, re.M):
         for path in source.split():
             assert (REPO / path).exists(), path
@@ -229,7 +267,13 @@ def test_the_entrypoint_hands_its_arguments_to_the_service_launcher():
 def test_the_entrypoint_without_a_service_name_says_how_to_give_one():
     env = {key: value for key, value in os.environ.items() if key != "SERVICE"}
 
-    result = subprocess.run(["sh", str(DEPLOY / "docker-entrypoint.sh")], capture_output=True, text=True, env=env, timeout=10)
+    result = subprocess.run(
+        ["sh", str(DEPLOY / "docker-entrypoint.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=10,
+    )
 
     assert result.returncode != 0
     assert "set SERVICE" in result.stderr

@@ -8,7 +8,6 @@ import subprocess
 import kubernetes_validate
 import pytest
 import yaml
-
 from deploy_test_support import K8S, SERVICE_PORTS, SERVICES, load_yaml_documents
 
 KUBERNETES_VERSION = "1.30"
@@ -27,7 +26,9 @@ def build(layer: str) -> list[dict]:
     command = _kustomize_command()
     if command is None:
         pytest.skip("neither kustomize nor kubectl is installed")
-    result = subprocess.run([*command, str(K8S / layer)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*command, str(K8S / layer)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
@@ -95,7 +96,9 @@ def test_each_service_has_a_deployment_service_autoscaler_and_migration_job(rend
     assert set(SERVICES) <= set(by_kind(rendered, "Deployment"))
     assert set(SERVICES) <= set(by_kind(rendered, "Service"))
     assert set(by_kind(rendered, "HorizontalPodAutoscaler")) == set(SERVICES)
-    assert set(by_kind(rendered, "Job")) == {f"{name}-migrate" for name in SERVICES} | {"broker-setup"}
+    assert set(by_kind(rendered, "Job")) == {f"{name}-migrate" for name in SERVICES} | {
+        "broker-setup"
+    }
 
 
 def test_services_probe_liveness_and_readiness_on_their_own_port(rendered):
@@ -124,7 +127,9 @@ def test_the_grace_period_outlasts_the_pre_stop_pause_and_the_services_stop_dead
 
 
 def test_every_pod_runs_as_non_root_without_privilege_escalation(rendered):
-    workloads = list(by_kind(rendered, "Deployment").values()) + list(by_kind(rendered, "Job").values())
+    workloads = list(by_kind(rendered, "Deployment").values()) + list(
+        by_kind(rendered, "Job").values()
+    )
     for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -138,16 +143,26 @@ def test_every_pod_runs_as_non_root_without_privilege_escalation(rendered):
 def test_secrets_are_only_referenced_never_inlined(rendered):
     assert not by_kind(rendered, "Secret")
     for name in SERVICES:
-        env = {item["name"]: item for item in container(by_kind(rendered, "Deployment")[name])["env"]}
-        for variable in ("AMQP_URI", f"{name.upper()}_DATABASE_URL", f"{name.upper()}_SYSTEM_DATABASE_URL"):
+        env = {
+            item["name"]: item for item in container(by_kind(rendered, "Deployment")[name])["env"]
+        }
+        for variable in (
+            "AMQP_URI",
+            f"{name.upper()}_DATABASE_URL",
+            f"{name.upper()}_SYSTEM_DATABASE_URL",
+        ):
             assert env[variable]["valueFrom"]["secretKeyRef"]["name"] == "dzdesk-secrets"
 
 
 def test_each_service_logs_in_to_the_broker_as_its_own_user(rendered):
     for name in SERVICES:
-        env = {item["name"]: item for item in container(by_kind(rendered, "Deployment")[name])["env"]}
+        env = {
+            item["name"]: item for item in container(by_kind(rendered, "Deployment")[name])["env"]
+        }
         assert env["AMQP_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-            "name": "dzdesk-secrets", "key": f"{name}-amqp-password"}
+            "name": "dzdesk-secrets",
+            "key": f"{name}-amqp-password",
+        }
 
 
 def test_the_broker_setup_job_creates_every_service_user_from_the_secrets(rendered):
@@ -155,10 +170,16 @@ def test_the_broker_setup_job_creates_every_service_user_from_the_secrets(render
     spec = container(job)
     assert spec["command"] == ["dzdesk-broker-setup"]
     env = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in spec["env"]}
-    assert env == {"DZDESK_BROKER_API": {"name": "dzdesk-secrets", "key": "broker-admin-api"},
-                   **{f"{name.upper()}_AMQP_PASSWORD": {"name": "dzdesk-secrets",
-                                                        "key": f"{name}-amqp-password"}
-                      for name in SERVICES}}
+    assert env == {
+        "DZDESK_BROKER_API": {"name": "dzdesk-secrets", "key": "broker-admin-api"},
+        **{
+            f"{name.upper()}_AMQP_PASSWORD": {
+                "name": "dzdesk-secrets",
+                "key": f"{name}-amqp-password",
+            }
+            for name in SERVICES
+        },
+    }
 
 
 def test_only_privacy_receives_the_master_key(rendered):
@@ -187,8 +208,11 @@ def test_autoscalers_own_the_service_replica_counts(rendered):
 
 
 def migration_jobs(rendered):
-    return {name: job for name, job in by_kind(rendered, "Job").items()
-            if job["metadata"]["labels"]["app.kubernetes.io/component"] == "migration"}
+    return {
+        name: job
+        for name, job in by_kind(rendered, "Job").items()
+        if job["metadata"]["labels"]["app.kubernetes.io/component"] == "migration"
+    }
 
 
 def test_migration_jobs_run_the_migration_tool_with_the_admin_url(rendered):
@@ -211,7 +235,11 @@ def test_the_gateway_mounts_the_rendered_nginx_config(rendered):
 
 def test_the_ingress_sends_everything_to_the_gateway(rendered):
     (ingress,) = by_kind(rendered, "Ingress").values()
-    backends = [path["backend"]["service"]["name"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
+    backends = [
+        path["backend"]["service"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
 
     assert backends == ["gateway"]
     assert ingress["spec"]["tls"]
@@ -220,15 +248,28 @@ def test_the_ingress_sends_everything_to_the_gateway(rendered):
 def test_overlays_set_their_own_namespace_and_image():
     dev, prod = build("overlays/dev"), build("overlays/prod")
 
-    assert {doc["metadata"].get("namespace") for doc in dev if doc["kind"] != "Namespace"} == {"dzdesk-dev"}
-    assert {doc["metadata"].get("namespace") for doc in prod if doc["kind"] != "Namespace"} == {"dzdesk"}
-    assert container(by_kind(prod, "Deployment")["ticketing"])["image"] == "registry.example.com/dzdesk:0.1.0"
+    assert {doc["metadata"].get("namespace") for doc in dev if doc["kind"] != "Namespace"} == {
+        "dzdesk-dev"
+    }
+    assert {doc["metadata"].get("namespace") for doc in prod if doc["kind"] != "Namespace"} == {
+        "dzdesk"
+    }
+    assert (
+        container(by_kind(prod, "Deployment")["ticketing"])["image"]
+        == "registry.example.com/dzdesk:0.1.0"
+    )
 
 
 def test_production_keeps_more_replicas_than_development():
-    dev_minimum = {name: hpa["spec"]["minReplicas"] for name, hpa in by_kind(build("overlays/dev"), "HorizontalPodAutoscaler").items()}
+    dev_minimum = {
+        name: hpa["spec"]["minReplicas"]
+        for name, hpa in by_kind(build("overlays/dev"), "HorizontalPodAutoscaler").items()
+    }
     prod = build("overlays/prod")
-    prod_minimum = {name: hpa["spec"]["minReplicas"] for name, hpa in by_kind(prod, "HorizontalPodAutoscaler").items()}
+    prod_minimum = {
+        name: hpa["spec"]["minReplicas"]
+        for name, hpa in by_kind(prod, "HorizontalPodAutoscaler").items()
+    }
 
     assert all(prod_minimum[name] > dev_minimum[name] for name in SERVICES)
     assert set(by_kind(prod, "PodDisruptionBudget")) == {*SERVICES, "gateway"}
@@ -238,5 +279,6 @@ def test_production_runs_with_dzdesk_env_production_and_development_does_not():
     def settings(layer):
         config = by_kind(build(layer), "ConfigMap")
         return next(doc["data"] for name, doc in config.items() if name.startswith("dzdesk-config"))
+
     assert settings("overlays/prod")["DZDESK_ENV"] == "production"
     assert "DZDESK_ENV" not in settings("overlays/dev")

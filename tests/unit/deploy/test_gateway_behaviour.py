@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from deploy_test_support import SERVICES, free_port, load_renderer
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
@@ -58,7 +57,9 @@ def _echo_handler(service: str):
 
 @contextmanager
 def fake_services():
-    servers = {name: ThreadingHTTPServer(("127.0.0.1", 0), _echo_handler(name)) for name in SERVICES}
+    servers = {
+        name: ThreadingHTTPServer(("127.0.0.1", 0), _echo_handler(name)) for name in SERVICES
+    }
     for server in servers.values():
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
@@ -77,7 +78,10 @@ def running_gateway(upstreams, trusted_proxies=(), run_dir=None):
     config = run_dir / "nginx.conf"
     config.write_text(
         render.render(
-            run_dir=str(run_dir), listen=f"127.0.0.1:{port}", upstreams=upstreams, trusted_proxies=trusted_proxies
+            run_dir=str(run_dir),
+            listen=f"127.0.0.1:{port}",
+            upstreams=upstreams,
+            trusted_proxies=trusted_proxies,
         )
     )
     process = subprocess.Popen(
@@ -143,7 +147,9 @@ def test_each_documented_prefix_reaches_its_service(gateway, path, service):
     assert json.loads(body) == json.loads(body) | {"service": service, "path": path}
 
 
-@pytest.mark.parametrize("path", ["/", "/v1/authx", "/v1/ticketsfoo/1", "/health/ready", "/metrics", "/v2/tickets"])
+@pytest.mark.parametrize(
+    "path", ["/", "/v1/authx", "/v1/ticketsfoo/1", "/health/ready", "/metrics", "/v2/tickets"]
+)
 def test_an_undocumented_path_gets_a_problem_document_from_nginx(gateway, path):
     status, headers, body = request(gateway, "GET", path)
 
@@ -216,7 +222,10 @@ def test_an_unreachable_service_gets_a_503_problem_document():
 
 
 def test_behind_a_trusted_proxy_the_forwarded_client_address_is_passed_on():
-    with fake_services() as upstreams, running_gateway(upstreams, trusted_proxies=["127.0.0.0/8"]) as port:
+    with (
+        fake_services() as upstreams,
+        running_gateway(upstreams, trusted_proxies=["127.0.0.0/8"]) as port,
+    ):
         _, _, body = request(port, "GET", "/v1/me", headers={"X-Forwarded-For": "203.0.113.7"})
 
     assert json.loads(body)["real_ip"] == "203.0.113.7"
@@ -228,18 +237,25 @@ def test_without_trusted_proxies_a_forwarded_address_is_ignored(gateway):
     assert json.loads(body)["real_ip"] == "127.0.0.1"
 
 
-@pytest.mark.parametrize("client, network", [
-    ("203.0.113.77", "203.0.113.0/24"),
-    ("2001:db8:abcd:12:3456::7", "2001:db8:abcd::/48"),
-    ("2001:db8::7", "2001:db8::/48"),
-])
+@pytest.mark.parametrize(
+    "client, network",
+    [
+        ("203.0.113.77", "203.0.113.0/24"),
+        ("2001:db8:abcd:12:3456::7", "2001:db8:abcd::/48"),
+        ("2001:db8::7", "2001:db8::/48"),
+    ],
+)
 def test_the_access_log_keeps_the_client_network_and_no_user_agent_or_query(client, network):
     with fake_services() as upstreams:
         run_dir = Path(tempfile.mkdtemp(prefix="dz-gateway-"))
         run_dir.chmod(0o755)
         with running_gateway(upstreams, trusted_proxies=["127.0.0.0/8"], run_dir=run_dir) as port:
-            request(port, "GET", "/v1/me?search=jane.roe@example.org",
-                    headers={"X-Forwarded-For": client, "User-Agent": "Mozilla/5.0 (Jane's laptop)"})
+            request(
+                port,
+                "GET",
+                "/v1/me?search=jane.roe@example.org",
+                headers={"X-Forwarded-For": client, "User-Agent": "Mozilla/5.0 (Jane's laptop)"},
+            )
             log_file = run_dir / "access.log"
             lines = wait_for_lines(log_file)
 

@@ -10,8 +10,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from deploy_test_support import DOCUMENTED_PREFIXES, K8S, NGINX, SERVICE_PORTS, load_renderer, routes
+from deploy_test_support import (
+    DOCUMENTED_PREFIXES,
+    K8S,
+    NGINX,
+    SERVICE_PORTS,
+    load_renderer,
+    routes,
+)
 
 render = load_renderer()
 
@@ -73,7 +79,9 @@ def test_run_dir_holds_pid_temp_files_and_logs():
 def test_the_command_line_writes_the_config_with_the_given_listen_and_upstream(tmp_path):
     out = tmp_path / "nginx.conf"
 
-    render.main(["--out", str(out), "--listen", "127.0.0.1:18080", "--upstream", "ai=127.0.0.1:18005"])
+    render.main(
+        ["--out", str(out), "--listen", "127.0.0.1:18080", "--upstream", "ai=127.0.0.1:18005"]
+    )
 
     text = out.read_text()
     assert "listen 127.0.0.1:18080 default_server;" in text
@@ -99,12 +107,16 @@ def test_the_container_config_proxies_to_service_names_and_logs_to_stdio():
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
-@pytest.mark.parametrize("trusted", [(), ("10.0.0.0/8", "172.16.0.0/12")], ids=["direct", "behind-proxy"])
+@pytest.mark.parametrize(
+    "trusted", [(), ("10.0.0.0/8", "172.16.0.0/12")], ids=["direct", "behind-proxy"]
+)
 def test_nginx_accepts_the_rendered_config(trusted):
     run_dir = Path(tempfile.mkdtemp(prefix="dz-nginx-"))
     try:
         config = run_dir / "nginx.conf"
-        config.write_text(render.render(run_dir=str(run_dir), listen="127.0.0.1:18080", trusted_proxies=trusted))
+        config.write_text(
+            render.render(run_dir=str(run_dir), listen="127.0.0.1:18080", trusted_proxies=trusted)
+        )
 
         result = subprocess.run(
             ["nginx", "-t", "-c", str(config), "-e", str(run_dir / "error.log")],

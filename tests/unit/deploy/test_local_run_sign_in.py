@@ -1,4 +1,5 @@
 """`make run` starts the development sign-in only when nothing real is configured and not in production."""
+
 import pathlib
 import sys
 
@@ -12,11 +13,15 @@ def test_with_nothing_configured_make_run_signs_in_through_the_development_provi
     assert development_sign_in_wanted({})
 
 
-@pytest.mark.parametrize("env", [
-    {"GOOGLE_CLIENT_IDS": "1234.apps.googleusercontent.com"},
-    {"MICROSOFT_CLIENT_ID": "0b6c5e7e-3a51-4c1e-9f0e-0f6d1a1e2b3c"},
-    {"DZDESK_ENV": "production"},
-], ids=["google configured", "microsoft configured", "production"])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"GOOGLE_CLIENT_IDS": "1234.apps.googleusercontent.com"},
+        {"MICROSOFT_CLIENT_ID": "0b6c5e7e-3a51-4c1e-9f0e-0f6d1a1e2b3c"},
+        {"DZDESK_ENV": "production"},
+    ],
+    ids=["google configured", "microsoft configured", "production"],
+)
 def test_a_real_client_or_production_leaves_it_out(env):
     assert not development_sign_in_wanted(env)
 

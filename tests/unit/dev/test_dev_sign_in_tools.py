@@ -1,4 +1,5 @@
 """The development provider's token mint and dzdesk-dev's choices, without a running suite."""
+
 import io
 import uuid
 
@@ -34,23 +35,35 @@ def test_the_same_email_is_the_same_google_account_at_every_sign_in(provider):
     body = {"provider": "google", "email": "Alice@acme.test", "hd": "acme.test"}
     first, second = (verifier.verify(_mint(provider, body).json()["id_token"]) for _ in range(2))
     assert first.account_key == second.account_key
-    assert (first.org_key, first.email, first.name) == ("google:acme.test", "alice@acme.test", "Alice")
+    assert (first.org_key, first.email, first.name) == (
+        "google:acme.test",
+        "alice@acme.test",
+        "Alice",
+    )
 
 
 def test_a_microsoft_token_is_minted_for_the_tenant_asked_for(provider):
     verifier = MicrosoftVerifier(provider.microsoft_client_id, provider.microsoft_jwks_url)
     tid = str(uuid.uuid4())
-    answer = _mint(provider, {"provider": "microsoft", "email": "ana@globex.test", "name": "Ana",
-                              "tenant": tid})
+    answer = _mint(
+        provider,
+        {"provider": "microsoft", "email": "ana@globex.test", "name": "Ana", "tenant": tid},
+    )
     identity = verifier.verify(answer.json()["id_token"])
     assert (identity.org_key, identity.name) == (f"microsoft:{tid}", "Ana")
 
 
-@pytest.mark.parametrize("body", [
-    {"provider": "google"}, {"provider": "google", "email": "no-at-sign"},
-    {"provider": "microsoft", "email": "a@b.test", "tenant": "not-a-uuid"},
-    {"provider": "facebook", "email": "a@b.test"}, ["a list"],
-], ids=["no email", "not an address", "tenant not a uuid", "unknown provider", "not an object"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"provider": "google"},
+        {"provider": "google", "email": "no-at-sign"},
+        {"provider": "microsoft", "email": "a@b.test", "tenant": "not-a-uuid"},
+        {"provider": "facebook", "email": "a@b.test"},
+        ["a list"],
+    ],
+    ids=["no email", "not an address", "tenant not a uuid", "unknown provider", "not an object"],
+)
 def test_the_mint_answers_400_to_what_it_cannot_mint(provider, body):
     response = _mint(provider, body)
     assert response.status_code == 400
@@ -59,7 +72,9 @@ def test_the_mint_answers_400_to_what_it_cannot_mint(provider, body):
 
 def test_dzdesk_dev_token_says_when_no_provider_answers(capsys):
     nowhere = f"http://127.0.0.1:{find_free_port()}"
-    assert cli.main(["token", "--email", "a@b.test", "--sign-in", nowhere, "--gateway", nowhere]) == 1
+    assert (
+        cli.main(["token", "--email", "a@b.test", "--sign-in", nowhere, "--gateway", nowhere]) == 1
+    )
     assert "no development sign-in provider answers" in capsys.readouterr().err
 
 

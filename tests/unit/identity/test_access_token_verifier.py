@@ -1,7 +1,7 @@
 """shared.auth: key-set caching and refetching, principals, role checks and the nameko provider."""
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from werkzeug.test import EnvironBuilder
@@ -9,7 +9,13 @@ from werkzeug.wrappers import Request
 
 from services.identity.tokens import KeyRing, SigningKey, jwks, mint_access_token
 from shared.auth import (
-    Authenticator, Forbidden, KeysUnavailable, KeySetCache, Principal, TokenVerifier, Unauthorized,
+    Authenticator,
+    Forbidden,
+    KeySetCache,
+    KeysUnavailable,
+    Principal,
+    TokenVerifier,
+    Unauthorized,
     require_roles,
 )
 
@@ -18,14 +24,15 @@ JWKS_PATH = "/v1/auth/jwks"
 
 
 def _mint(key, roles=("agent",)):
-    return mint_access_token(key, ISSUER, AUDIENCE, str(uuid.uuid4()), str(uuid.uuid4()), roles, 300,
-                             datetime.now(timezone.utc))
+    return mint_access_token(
+        key, ISSUER, AUDIENCE, str(uuid.uuid4()), str(uuid.uuid4()), roles, 300, datetime.now(UTC)
+    )
 
 
 @pytest.fixture
 def published(provider):
     """The identity key ring as served over HTTP; tests swap ``published["ring"]``."""
-    state = {"ring": KeyRing.bootstrap(datetime.now(timezone.utc))}
+    state = {"ring": KeyRing.bootstrap(datetime.now(UTC))}
     state["url"] = provider.serve_json(JWKS_PATH, lambda: jwks(state["ring"].keys))
     return state
 
@@ -37,7 +44,7 @@ def _verifier(url, clock, **cache_options):
 def test_an_unknown_kid_triggers_a_refetch_of_the_key_set(provider, published, clock):
     verifier = _verifier(published["url"], clock)
     verifier.verify(_mint(published["ring"].current))
-    published["ring"] = KeyRing.bootstrap(datetime.now(timezone.utc))
+    published["ring"] = KeyRing.bootstrap(datetime.now(UTC))
     clock.advance(31)
     principal = verifier.verify(_mint(published["ring"].current))
     assert principal.roles == frozenset({"agent"})
@@ -49,7 +56,7 @@ def test_random_unknown_kids_cause_at_most_one_refetch_per_interval(provider, pu
     verifier.verify(_mint(published["ring"].current))
     clock.advance(30)
     for _ in range(20):
-        stranger = SigningKey.generate(datetime.now(timezone.utc), state="current")
+        stranger = SigningKey.generate(datetime.now(UTC), state="current")
         with pytest.raises(Unauthorized):
             verifier.verify(_mint(stranger))
         clock.advance(1)
@@ -67,7 +74,7 @@ def test_a_cached_key_set_is_refreshed_once_it_is_stale(provider, published, clo
 
 def test_unreachable_signing_keys_are_a_retryable_outage_not_a_bad_token(provider, clock):
     missing_url = provider.http_url + "/nothing-here/" + uuid.uuid4().hex
-    key = KeyRing.bootstrap(datetime.now(timezone.utc)).current
+    key = KeyRing.bootstrap(datetime.now(UTC)).current
     with pytest.raises(KeysUnavailable) as caught:
         _verifier(missing_url, clock).verify(_mint(key))
     assert caught.value.status == 503

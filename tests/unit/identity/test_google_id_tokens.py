@@ -5,9 +5,14 @@ import uuid
 
 import pytest
 
-from services.identity.federation import ExternalIdentity, GoogleVerifier, InvalidIdToken, google_key_ids
-from shared.auth import KeySetCache
 from dzdesk_dev.keys import ProviderKey
+from services.identity.federation import (
+    ExternalIdentity,
+    GoogleVerifier,
+    InvalidIdToken,
+    google_key_ids,
+)
+from shared.auth import KeySetCache
 
 
 def _sub() -> str:
@@ -16,7 +21,9 @@ def _sub() -> str:
 
 @pytest.fixture(params=["v1-pem-certs", "v3-jwks"])
 def verifier(request, provider):
-    certs_url = provider.google_certs_url if request.param == "v1-pem-certs" else provider.google_jwks_url
+    certs_url = (
+        provider.google_certs_url if request.param == "v1-pem-certs" else provider.google_jwks_url
+    )
     return GoogleVerifier([provider.google_client_id], certs_url)
 
 
@@ -29,8 +36,13 @@ def test_a_workspace_account_maps_to_its_domain_org(provider, verifier):
     sub, domain = _sub(), f"{uuid.uuid4().hex[:8]}.example"
     identity = verifier.verify(provider.mint_google(sub, f"ana@{domain}", hd=domain, name="Ana"))
     assert identity == ExternalIdentity(
-        provider="google", account_key=("google", sub), org_key=f"google:{domain}",
-        org_name=domain, email=f"ana@{domain}", name="Ana", personal=False,
+        provider="google",
+        account_key=("google", sub),
+        org_key=f"google:{domain}",
+        org_name=domain,
+        email=f"ana@{domain}",
+        name="Ana",
+        personal=False,
     )
 
 
@@ -49,22 +61,30 @@ def test_the_account_key_is_the_subject_not_the_email(provider, verifier):
 
 def test_a_token_signed_by_an_unknown_key_is_rejected(provider, verifier):
     claims = provider.google_claims(_sub(), "a@example.com")
-    _assert_rejected(verifier, provider.forge_with_unknown_key(claims, provider.google_keys[-1].kid))
+    _assert_rejected(
+        verifier, provider.forge_with_unknown_key(claims, provider.google_keys[-1].kid)
+    )
 
 
 def test_a_token_with_an_unknown_kid_is_rejected(provider, verifier):
-    _assert_rejected(verifier, provider.forge_with_unknown_kid(provider.google_claims(_sub(), "a@example.com")))
+    _assert_rejected(
+        verifier, provider.forge_with_unknown_kid(provider.google_claims(_sub(), "a@example.com"))
+    )
 
 
 def test_an_unsigned_alg_none_token_is_rejected(provider, verifier):
     claims = provider.google_claims(_sub(), "a@example.com")
-    _assert_rejected(verifier, provider.forge_unsigned(claims, provider.google_keys[-1].kid), "unsupported")
+    _assert_rejected(
+        verifier, provider.forge_unsigned(claims, provider.google_keys[-1].kid), "unsupported"
+    )
 
 
 def test_an_hs256_token_keyed_with_the_public_key_is_rejected(provider, verifier):
     claims = provider.google_claims(_sub(), "a@example.com")
     _assert_rejected(
-        verifier, provider.forge_hs256_with_public_key(claims, provider.google_keys[-1]), "unsupported"
+        verifier,
+        provider.forge_hs256_with_public_key(claims, provider.google_keys[-1]),
+        "unsupported",
     )
 
 
@@ -74,7 +94,11 @@ def test_a_token_for_another_client_is_rejected(provider, verifier):
 
 
 def test_a_token_from_a_foreign_issuer_is_rejected(provider, verifier):
-    _assert_rejected(verifier, provider.mint_google(_sub(), "a@example.com", iss="https://evil.example"), "foreign issuer")
+    _assert_rejected(
+        verifier,
+        provider.mint_google(_sub(), "a@example.com", iss="https://evil.example"),
+        "foreign issuer",
+    )
 
 
 def test_an_expired_token_is_rejected(provider, verifier):
@@ -82,7 +106,11 @@ def test_an_expired_token_is_rejected(provider, verifier):
 
 
 def test_an_unverified_email_is_rejected(provider, verifier):
-    _assert_rejected(verifier, provider.mint_google(_sub(), "a@example.com", email_verified=False), "not verified")
+    _assert_rejected(
+        verifier,
+        provider.mint_google(_sub(), "a@example.com", email_verified=False),
+        "not verified",
+    )
 
 
 def test_garbage_is_rejected_as_a_malformed_token(verifier):
@@ -91,7 +119,9 @@ def test_garbage_is_rejected_as_a_malformed_token(verifier):
 
 
 def test_both_google_issuer_spellings_are_accepted(provider, verifier):
-    identity = verifier.verify(provider.mint_google(_sub(), "a@example.com", iss="accounts.google.com"))
+    identity = verifier.verify(
+        provider.mint_google(_sub(), "a@example.com", iss="accounts.google.com")
+    )
     assert identity.provider == "google"
 
 

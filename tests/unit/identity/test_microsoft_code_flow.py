@@ -6,24 +6,29 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from services.identity.federation import InvalidIdToken, MicrosoftAuthCodeFlow, MicrosoftVerifier
 from dzdesk_dev.oidc import MicrosoftUser
+from services.identity.federation import InvalidIdToken, MicrosoftAuthCodeFlow, MicrosoftVerifier
 
 REDIRECT_URI = "https://app.dzdesk.test/v1/auth/microsoft/callback"
 
 
 @pytest.fixture
 def signing_in_user(provider):
-    provider.microsoft_user = MicrosoftUser(str(uuid.uuid4()), str(uuid.uuid4()),
-                                            f"{uuid.uuid4().hex[:8]}@contoso.example", "Ana")
+    provider.microsoft_user = MicrosoftUser(
+        str(uuid.uuid4()), str(uuid.uuid4()), f"{uuid.uuid4().hex[:8]}@contoso.example", "Ana"
+    )
     return provider.microsoft_user
 
 
 def _flow(provider, client_secret=None) -> MicrosoftAuthCodeFlow:
     verifier = MicrosoftVerifier(provider.microsoft_client_id, provider.microsoft_jwks_url)
     return MicrosoftAuthCodeFlow(
-        provider.microsoft_client_id, client_secret or provider.microsoft_client_secret,
-        provider.microsoft_authority("organizations"), REDIRECT_URI, ["email"], verifier,
+        provider.microsoft_client_id,
+        client_secret or provider.microsoft_client_secret,
+        provider.microsoft_authority("organizations"),
+        REDIRECT_URI,
+        ["email"],
+        verifier,
     )
 
 
@@ -36,7 +41,9 @@ def _sign_in_at_provider(authorize_url: str, ca_bundle: str) -> dict:
     return {name: values[0] for name, values in parse_qs(location.query).items()}
 
 
-def test_the_flow_ends_with_the_signed_in_microsoft_account(provider, trust_fake_tls, signing_in_user):
+def test_the_flow_ends_with_the_signed_in_microsoft_account(
+    provider, trust_fake_tls, signing_in_user
+):
     flow = _flow(provider)
     authorize_url, state = flow.start()
     identity = flow.finish(state, _sign_in_at_provider(authorize_url, trust_fake_tls))

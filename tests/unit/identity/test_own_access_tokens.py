@@ -3,13 +3,18 @@
 import base64
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 
 from services.identity.tokens import (
-    KeyRing, SigningKey, hash_refresh_token, jwks, mint_access_token, new_refresh_token,
+    KeyRing,
+    SigningKey,
+    hash_refresh_token,
+    jwks,
+    mint_access_token,
+    new_refresh_token,
 )
 from shared.auth import KeySetCache, TokenVerifier, Unauthorized
 
@@ -21,16 +26,24 @@ class Identity:
     """Stands in for the identity service: a key ring whose JWKS is served over HTTP."""
 
     def __init__(self, provider):
-        self.ring = KeyRing.bootstrap(datetime.now(timezone.utc))
+        self.ring = KeyRing.bootstrap(datetime.now(UTC))
         self.jwks_url = provider.serve_json("/v1/auth/jwks", self.published_jwks)
 
     def published_jwks(self) -> dict:
-        return jwks(self.ring.published(datetime.now(timezone.utc), RETAIN))
+        return jwks(self.ring.published(datetime.now(UTC), RETAIN))
 
-    def mint(self, user_id=None, tenant_id=None, roles=("agent",), ttl_seconds=300, now=None, key=None):
+    def mint(
+        self, user_id=None, tenant_id=None, roles=("agent",), ttl_seconds=300, now=None, key=None
+    ):
         return mint_access_token(
-            key or self.ring.current, ISSUER, AUDIENCE, user_id or str(uuid.uuid4()),
-            tenant_id or str(uuid.uuid4()), roles, ttl_seconds, now or datetime.now(timezone.utc),
+            key or self.ring.current,
+            ISSUER,
+            AUDIENCE,
+            user_id or str(uuid.uuid4()),
+            tenant_id or str(uuid.uuid4()),
+            roles,
+            ttl_seconds,
+            now or datetime.now(UTC),
         )
 
 
@@ -41,7 +54,9 @@ def identity(provider):
 
 @pytest.fixture
 def verifier(identity, clock):
-    return TokenVerifier(identity.jwks_url, ISSUER, AUDIENCE, keys=KeySetCache(identity.jwks_url, clock=clock))
+    return TokenVerifier(
+        identity.jwks_url, ISSUER, AUDIENCE, keys=KeySetCache(identity.jwks_url, clock=clock)
+    )
 
 
 def _segments(token: str) -> list[str]:
@@ -56,7 +71,10 @@ def test_a_minted_access_token_verifies_to_its_principal(identity, verifier):
     user_id, tenant_id = str(uuid.uuid4()), str(uuid.uuid4())
     principal = verifier.verify(identity.mint(user_id, tenant_id, roles=["agent", "admin"]))
     assert (principal.user_id, principal.tenant_id, principal.roles) == (
-        user_id, tenant_id, frozenset({"agent", "admin"}))
+        user_id,
+        tenant_id,
+        frozenset({"agent", "admin"}),
+    )
 
 
 def test_the_access_token_header_carries_type_algorithm_and_key_id(identity):
@@ -74,21 +92,37 @@ def test_a_token_whose_claims_were_tampered_with_is_rejected(identity, verifier)
 
 
 def test_a_token_for_another_audience_is_rejected(identity, verifier):
-    token = mint_access_token(identity.ring.current, ISSUER, "another-product", str(uuid.uuid4()),
-                              str(uuid.uuid4()), ["admin"], 300, datetime.now(timezone.utc))
+    token = mint_access_token(
+        identity.ring.current,
+        ISSUER,
+        "another-product",
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+        ["admin"],
+        300,
+        datetime.now(UTC),
+    )
     with pytest.raises(Unauthorized):
         verifier.verify(token)
 
 
 def test_a_token_from_another_issuer_is_rejected(identity, verifier):
-    token = mint_access_token(identity.ring.current, "someone-else", AUDIENCE, str(uuid.uuid4()),
-                              str(uuid.uuid4()), ["admin"], 300, datetime.now(timezone.utc))
+    token = mint_access_token(
+        identity.ring.current,
+        "someone-else",
+        AUDIENCE,
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+        ["admin"],
+        300,
+        datetime.now(UTC),
+    )
     with pytest.raises(Unauthorized):
         verifier.verify(token)
 
 
 def test_an_expired_access_token_is_rejected(identity, verifier):
-    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     with pytest.raises(Unauthorized, match="expired"):
         verifier.verify(identity.mint(now=an_hour_ago, ttl_seconds=300))
 
@@ -102,14 +136,16 @@ def test_a_signed_jwt_that_is_not_typed_as_an_access_token_is_rejected(identity,
 
 
 def test_a_token_signed_by_an_unpublished_key_is_rejected(identity, verifier):
-    stranger = SigningKey.generate(datetime.now(timezone.utc), state="current")
+    stranger = SigningKey.generate(datetime.now(UTC), state="current")
     with pytest.raises(Unauthorized, match="unknown signing key"):
         verifier.verify(identity.mint(key=stranger))
 
 
 def test_a_token_claiming_a_published_kid_but_signed_by_another_key_is_rejected(identity, verifier):
-    stranger = SigningKey.generate(datetime.now(timezone.utc), state="current")
-    impostor = SigningKey(identity.ring.current.kid, stranger.private_key, stranger.created_at, "current")
+    stranger = SigningKey.generate(datetime.now(UTC), state="current")
+    impostor = SigningKey(
+        identity.ring.current.kid, stranger.private_key, stranger.created_at, "current"
+    )
     with pytest.raises(Unauthorized, match="invalid access token"):
         verifier.verify(identity.mint(key=impostor))
 

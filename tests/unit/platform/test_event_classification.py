@@ -1,4 +1,5 @@
 """Every event type of every service declares a class for each data field; personal text only sealed."""
+
 import importlib
 import pathlib
 import uuid
@@ -11,8 +12,11 @@ from shared import classified
 from shared.classified import EventData, Id, UnclassifiedEvent, register
 from shared.envelope import Envelope
 
-SERVICES = sorted(p.name for p in (pathlib.Path(__file__).parents[3] / "services").iterdir()
-                  if (p / "service.py").exists())
+SERVICES = sorted(
+    p.name
+    for p in (pathlib.Path(__file__).parents[3] / "services").iterdir()
+    if (p / "service.py").exists()
+)
 for _service in SERVICES:
     importlib.import_module(f"services.{_service}.events")
 TYPES = classified.registered()
@@ -69,15 +73,26 @@ def test_a_personal_class_is_not_a_clear_class():
 
 
 def opened(**changes):
-    data = {"ticket_id": str(uuid.uuid4()), "type": "incident", "category": None, "urgency": "low",
-            "impact": "low", "critical": False, "priority": "low", "requester_id": str(uuid.uuid4()),
-            "opened_by": str(uuid.uuid4()), "watchers": [], "tags": []}
+    data = {
+        "ticket_id": str(uuid.uuid4()),
+        "type": "incident",
+        "category": None,
+        "urgency": "low",
+        "impact": "low",
+        "critical": False,
+        "priority": "low",
+        "requester_id": str(uuid.uuid4()),
+        "opened_by": str(uuid.uuid4()),
+        "watchers": [],
+        "tags": [],
+    }
     return {**data, **changes}
 
 
 def make(data, pii=None, event_type="ticketing.ticket_opened"):
-    return Envelope.new(event_type, str(uuid.uuid4()), "ticket-x", data, actor={"system": "test"},
-                        pii=pii)
+    return Envelope.new(
+        event_type, str(uuid.uuid4()), "ticket-x", data, actor={"system": "test"}, pii=pii
+    )
 
 
 def test_an_envelope_keeping_to_its_classes_is_made():
@@ -117,7 +132,9 @@ def test_an_undeclared_type_of_a_declaring_service_is_refused():
 
 
 def test_types_of_a_service_that_declares_nothing_are_not_checked():
-    assert make({"anything": "at all"}, event_type="probe.thing_happened").data == {"anything": "at all"}
+    assert make({"anything": "at all"}, event_type="probe.thing_happened").data == {
+        "anything": "at all"
+    }
 
 
 def test_a_registered_type_is_checked_from_then_on():

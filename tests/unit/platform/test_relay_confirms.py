@@ -1,4 +1,5 @@
 """Relay confirms per delivery tag: multiple acks, nacks, out-of-order and lost confirms."""
+
 import struct
 
 import pytest
@@ -33,8 +34,9 @@ def test_single_acks_out_of_order_confirm_only_an_unbroken_prefix():
 
 def test_a_high_ack_does_not_cover_a_lost_confirm_below_it():
     # the old `max(confirmed, tag)` took this for "all five confirmed"
-    confirms = confirms_after(5, ("ack", 1, False), ("ack", 3, False), ("ack", 4, False),
-                              ("ack", 5, False))
+    confirms = confirms_after(
+        5, ("ack", 1, False), ("ack", 3, False), ("ack", 4, False), ("ack", 5, False)
+    )
     assert (confirms.through, confirms.outstanding) == (1, 1)
 
 
@@ -54,8 +56,9 @@ def test_a_nack_holds_the_prefix_below_it_even_when_later_tags_are_acked():
 
 
 def test_a_multiple_nack_refuses_every_unsettled_tag_up_to_its_own():
-    confirms = confirms_after(6, ("ack", 1, False), ("ack", 3, False), ("nack", 4, True),
-                              ("ack", 6, True))
+    confirms = confirms_after(
+        6, ("ack", 1, False), ("ack", 3, False), ("nack", 4, True), ("ack", 6, True)
+    )
     assert confirms.nacked == {2, 4}
     assert confirms.through == 1
 
@@ -94,7 +97,11 @@ class FakePublisher:
 
 def relay_with(settle, rows):
     relay = Relay("probe", "unused", "amqp://unused", batch_size=100)
-    relay.conn, relay.publisher, relay.checkpoint = FakeConnection(), FakePublisher(settle), ("0", 0)
+    relay.conn, relay.publisher, relay.checkpoint = (
+        FakeConnection(),
+        FakePublisher(settle),
+        ("0", 0),
+    )
     relay.prefetched = rows
     return relay
 
@@ -117,8 +124,9 @@ def test_after_a_nack_the_checkpoint_stops_below_the_first_unconfirmed_event():
 
 
 def test_a_lost_confirm_keeps_the_checkpoint_below_it():
-    relay = relay_with([("ack", 0, False), ("ack", 2, False), ("ack", 3, False),
-                        ("ack", 4, False)], list(ROWS))
+    relay = relay_with(
+        [("ack", 0, False), ("ack", 2, False), ("ack", 3, False), ("ack", 4, False)], list(ROWS)
+    )
     with pytest.raises(PublishNotConfirmed):
         relay.run_once()
     assert relay.conn.checkpoints == [("100", 0)]
@@ -127,19 +135,23 @@ def test_a_lost_confirm_keeps_the_checkpoint_below_it():
 def frames_of(raw):
     while raw:
         kind, _, size = struct.unpack(">BHI", raw[:7])
-        yield kind, raw[7:7 + size]
-        raw = raw[8 + size:]
+        yield kind, raw[7 : 7 + size]
+        raw = raw[8 + size :]
 
 
 def test_published_frames_carry_the_user_id_property():
     from amqp.basic_message import Message
 
     raw = amqp_frames.Publisher(1, "ticketing.events", 131072, "ticketing").publish(
-        "ticket_opened", b"{}")
+        "ticket_opened", b"{}"
+    )
     (_, _method), (kind, header), (_, body) = frames_of(raw)
     message = Message()
     message._load_properties(60, header, 12)  # after class, weight and body size
     assert (kind, body) == (amqp_frames.HEADER, b"{}")
-    assert message.properties == {"content_type": "application/json",
-                                  "content_encoding": "utf-8", "delivery_mode": 2,
-                                  "user_id": "ticketing"}
+    assert message.properties == {
+        "content_type": "application/json",
+        "content_encoding": "utf-8",
+        "delivery_mode": 2,
+        "user_id": "ticketing",
+    }

@@ -1,4 +1,5 @@
 """shared.retry: a unit of work that lost a race runs again on fresh state, a bounded number of times."""
+
 import pytest
 
 from shared import retry
@@ -52,6 +53,7 @@ def test_retries_are_bounded_and_the_last_conflict_is_answered():
 def test_a_domain_refusal_is_not_retried():
     class Closed(Exception):
         status = 409
+
     service = Service([Closed("the ticket is closed"), "never"])
     with pytest.raises(Closed):
         service.command()
@@ -61,12 +63,17 @@ def test_a_domain_refusal_is_not_retried():
 def test_the_conflict_answer_names_no_stream_and_no_version():
     error = ConcurrencyError("tenant-8d2c", 2, 3)
     assert "tenant-" not in str(error) and "2" not in str(error) and "3" not in str(error)
-    assert (error.status, error.stream_id, error.expected, error.actual) == (409, "tenant-8d2c", 2, 3)
+    assert (error.status, error.stream_id, error.expected, error.actual) == (
+        409,
+        "tenant-8d2c",
+        2,
+        3,
+    )
 
 
 def test_the_backoff_is_jittered_under_an_exponential_ceiling():
     waits = [retry.backoff(5) for _ in range(200)]
-    assert all(0 <= w <= retry.BASE_DELAY * 2 ** 5 for w in waits) and len(set(waits)) > 100
+    assert all(0 <= w <= retry.BASE_DELAY * 2**5 for w in waits) and len(set(waits)) > 100
     assert max(retry.backoff(40) for _ in range(50)) <= retry.MAX_DELAY
 
 
@@ -78,6 +85,7 @@ def test_an_entrypoint_decorator_wraps_its_method_once():
             registered.append(args[0])
             return args[0]
         return lambda fn: registered.append(fn) or fn
+
     wrapped = retry.retrying(decorator)
 
     @wrapped
@@ -87,5 +95,6 @@ def test_an_entrypoint_decorator_wraps_its_method_once():
     @wrapped("GET", "/x")
     def with_arguments(self):
         pass
+
     assert all(fn.retries_on_conflict for fn in registered) and len(registered) == 2
     assert retry.on_conflict(plain) is plain

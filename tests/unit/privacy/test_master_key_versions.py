@@ -1,4 +1,5 @@
 """Versioned master keys: configuration, the current version wraps, every listed one unwraps its own."""
+
 import base64
 import os
 import uuid
@@ -24,8 +25,12 @@ def test_a_single_master_key_is_version_one(raw_keys):
 
 def test_the_first_listed_master_key_is_current_and_wins_over_the_single_one(raw_keys):
     new, old = raw_keys
-    ring = MasterKeyRing.from_config({"DZDESK_MASTER_KEYS": f"2:{b64(new)}, 1:{b64(old)}",
-                                      "DZDESK_MASTER_KEY": b64(os.urandom(32))})
+    ring = MasterKeyRing.from_config(
+        {
+            "DZDESK_MASTER_KEYS": f"2:{b64(new)}, 1:{b64(old)}",
+            "DZDESK_MASTER_KEY": b64(os.urandom(32)),
+        }
+    )
     assert ring.versions == [2, 1] and ring.current_version == 2
     assert ring.current.key_id == MasterKey(new).key_id
 
@@ -60,12 +65,15 @@ def test_once_a_version_is_dropped_what_it_wrapped_cannot_be_opened(raw_keys):
         retired.unwrap(wrapped, tenant, subject)
 
 
-@pytest.mark.parametrize("value, says", [
-    ("nope", "<version>:<base64>"),
-    ("x:AAAA", "<version>:<base64>"),
-    ("2:not-base64!", "version 2"),
-    ("2:" + b64(b"short"), "version 2"),
-])
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        ("nope", "<version>:<base64>"),
+        ("x:AAAA", "<version>:<base64>"),
+        ("2:not-base64!", "version 2"),
+        ("2:" + b64(b"short"), "version 2"),
+    ],
+)
 def test_a_malformed_key_list_is_refused_with_a_message_and_no_key_material(value, says):
     with pytest.raises(MasterKeyError, match=says) as caught:
         MasterKeyRing.from_config({"DZDESK_MASTER_KEYS": value})

@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,16 +19,28 @@ from services.privacy.saga import (
 )
 
 PARTICIPANTS = ["identity", "ticketing", "ai", "audit"]
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MINUTE, DAY = timedelta(minutes=1), timedelta(days=1)
-POLICY = SagaPolicy(retry_base=MINUTE, retry_cap=timedelta(minutes=10), receipt_timeout=timedelta(hours=1),
-                    escalate_after_failures=3)
+POLICY = SagaPolicy(
+    retry_base=MINUTE,
+    retry_cap=timedelta(minutes=10),
+    receipt_timeout=timedelta(hours=1),
+    escalate_after_failures=3,
+)
 
 
 def new_saga(requested_by=None, roles=(), participants=PARTICIPANTS):
     subject = str(uuid.uuid4())
-    return ErasureSaga.start(uuid.uuid4(), uuid.uuid4(), subject, requested_by or subject, roles, T0,
-                             participants, policy=POLICY)
+    return ErasureSaga.start(
+        uuid.uuid4(),
+        uuid.uuid4(),
+        subject,
+        requested_by or subject,
+        roles,
+        T0,
+        participants,
+        policy=POLICY,
+    )
 
 
 def purging_saga(**kwargs):
@@ -144,7 +156,9 @@ def test_a_failing_participant_is_retried_with_exponential_backoff_then_succeeds
 
 
 def test_backoff_doubles_and_stops_at_the_cap():
-    assert [POLICY.backoff(n) for n in (1, 2, 3, 4, 5, 6)] == [MINUTE * m for m in (1, 2, 4, 8, 10, 10)]
+    assert [POLICY.backoff(n) for n in (1, 2, 3, 4, 5, 6)] == [
+        MINUTE * m for m in (1, 2, 4, 8, 10, 10)
+    ]
 
 
 def test_a_failure_report_for_an_older_attempt_is_ignored():
@@ -260,7 +274,9 @@ def test_from_dict_refuses_another_kind_of_saga():
 
 def test_two_requests_for_the_same_subject_share_a_duplicate_key():
     first = new_saga()
-    second = ErasureSaga.start(uuid.uuid4(), first.tenant_id, first.subject_id, first.subject_id, (), T0, PARTICIPANTS)
+    second = ErasureSaga.start(
+        uuid.uuid4(), first.tenant_id, first.subject_id, first.subject_id, (), T0, PARTICIPANTS
+    )
     assert first.key == second.key == f"erasure:{first.tenant_id}:{first.subject_id}"
     assert first.active
 
@@ -290,7 +306,11 @@ def test_the_status_view_shows_each_participants_progress():
     assert view["status"] == "purging"
     assert view["deadline"] == (T0 + 30 * DAY).isoformat()
     identity, ai = view["participants"]
-    assert (identity["name"], identity["step"], identity["done_at"]) == ("identity", "done", (T0 + MINUTE).isoformat())
+    assert (identity["name"], identity["step"], identity["done_at"]) == (
+        "identity",
+        "done",
+        (T0 + MINUTE).isoformat(),
+    )
     assert (ai["step"], ai["attempts"], ai["last_error"]) == ("retrying", 1, "index locked")
     assert ai["next_attempt_at"] == (T0 + 2 * MINUTE).isoformat()
     assert "requested_by" not in view

@@ -5,7 +5,7 @@ import io
 import json
 import uuid
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,9 +22,12 @@ from services.privacy.bundle import (
 )
 from shared.crypto import new_data_key
 
-GENERATED_AT = datetime(2026, 6, 1, 8, 30, tzinfo=timezone.utc)
+GENERATED_AT = datetime(2026, 6, 1, 8, 30, tzinfo=UTC)
 PARTS = {
-    "identity": {"user": {"name": "Zoë", "email": "zoe@example.com"}, "sessions": [{"ip": "192.0.2.7"}]},
+    "identity": {
+        "user": {"name": "Zoë", "email": "zoe@example.com"},
+        "sessions": [{"ip": "192.0.2.7"}],
+    },
     "ticketing": {"tickets": [{"title": "VPN down", "description": "It broke again"}]},
     "privacy": {"requests": []},
     "audit": {"entries": [{"event_type": "identity.user_signed_in"}]},
@@ -51,7 +54,9 @@ def rewrite(bundle: bytes, change) -> bytes:
 def test_the_bundle_holds_one_json_file_per_service_and_a_manifest():
     _, _, bundle = new_bundle()
     with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
-        assert sorted(archive.namelist()) == sorted([f"{name}.json" for name in PARTS] + ["manifest.json"])
+        assert sorted(archive.namelist()) == sorted(
+            [f"{name}.json" for name in PARTS] + ["manifest.json"]
+        )
         assert json.loads(archive.read("identity.json")) == PARTS["identity"]
 
 
@@ -93,7 +98,10 @@ def test_a_part_without_a_description_is_refused():
 
 def test_a_part_name_that_is_not_a_plain_file_name_is_refused():
     with pytest.raises(BundleError):
-        new_bundle(parts={"../identity": {}}, descriptions={"../identity": DEFAULT_DESCRIPTIONS["identity"]})
+        new_bundle(
+            parts={"../identity": {}},
+            descriptions={"../identity": DEFAULT_DESCRIPTIONS["identity"]},
+        )
 
 
 def test_non_json_data_is_refused():
@@ -103,7 +111,9 @@ def test_non_json_data_is_refused():
 
 def test_the_same_input_builds_the_same_bytes():
     tenant, subject = str(uuid.uuid4()), str(uuid.uuid4())
-    assert build_bundle(tenant, subject, PARTS, GENERATED_AT) == build_bundle(tenant, subject, PARTS, GENERATED_AT)
+    assert build_bundle(tenant, subject, PARTS, GENERATED_AT) == build_bundle(
+        tenant, subject, PARTS, GENERATED_AT
+    )
 
 
 def test_the_bundle_can_be_written_to_a_file_object():
@@ -114,7 +124,9 @@ def test_the_bundle_can_be_written_to_a_file_object():
 
 def test_a_changed_file_fails_verification_naming_the_file():
     _, _, bundle = new_bundle()
-    changed = rewrite(bundle, lambda name, c: c.replace(b"VPN", b"XYZ") if name == "ticketing.json" else c)
+    changed = rewrite(
+        bundle, lambda name, c: c.replace(b"VPN", b"XYZ") if name == "ticketing.json" else c
+    )
     with pytest.raises(BundleIntegrityError) as caught:
         verify_bundle(changed)
     assert caught.value.problems == ["ticketing.json does not match its SHA-256 in the manifest"]

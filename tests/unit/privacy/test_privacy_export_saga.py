@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from services.privacy.saga import (
     AssembleBundle,
@@ -14,14 +14,16 @@ from services.privacy.saga import (
 )
 
 PARTICIPANTS = ["identity", "ticketing", "ai"]
-T0 = datetime(2026, 5, 4, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 MINUTE, DAY = timedelta(minutes=1), timedelta(days=1)
 POLICY = SagaPolicy(retry_base=MINUTE, bundle_ttl=7 * DAY)
 
 
 def collecting_saga():
     subject = str(uuid.uuid4())
-    saga = ExportSaga.start(uuid.uuid4(), uuid.uuid4(), subject, subject, (), T0, PARTICIPANTS, policy=POLICY)
+    saga = ExportSaga.start(
+        uuid.uuid4(), uuid.uuid4(), subject, subject, (), T0, PARTICIPANTS, policy=POLICY
+    )
     saga.review(["litigation hold"], T0)
     return saga
 

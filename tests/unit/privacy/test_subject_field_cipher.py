@@ -24,7 +24,12 @@ def cipher(keyring):
 
 def test_sealed_fields_open_to_the_original_json_values(cipher):
     tenant, alice = new_id(), new_id()
-    values = {"email": "alice@example.com", "name": "Alice Ünïcode", "tags": ["a", 1, None], "profile": {"x": 1.5}}
+    values = {
+        "email": "alice@example.com",
+        "name": "Alice Ünïcode",
+        "tags": ["a", 1, None],
+        "profile": {"x": 1.5},
+    }
     pii = cipher.seal(tenant, {field: (alice, value) for field, value in values.items()})
     assert cipher.open(tenant, pii) == values
 
@@ -47,7 +52,9 @@ def test_sealing_the_same_value_twice_gives_different_ciphertexts(cipher):
 
 def test_fields_of_several_subjects_open_independently(cipher, keyring):
     tenant, alice, bob = new_id(), new_id(), new_id()
-    pii = cipher.seal(tenant, {"requester_email": (alice, "a@example.com"), "agent_name": (bob, "Bob")})
+    pii = cipher.seal(
+        tenant, {"requester_email": (alice, "a@example.com"), "agent_name": (bob, "Bob")}
+    )
     keyring.shred(tenant, alice)
     assert cipher.open(tenant, pii) == {"requester_email": ERASED, "agent_name": "Bob"}
 

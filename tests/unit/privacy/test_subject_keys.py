@@ -51,7 +51,12 @@ def test_a_master_key_loads_from_base64_of_32_bytes():
 
 @pytest.mark.parametrize(
     ("value", "reason"),
-    [(None, "not set"), ("", "not set"), ("%%%", "not valid base64"), (base64.b64encode(b"short").decode(), "5 bytes")],
+    [
+        (None, "not set"),
+        ("", "not set"),
+        ("%%%", "not valid base64"),
+        (base64.b64encode(b"short").decode(), "5 bytes"),
+    ],
 )
 def test_a_bad_master_key_value_is_refused_with_a_clear_reason(value, reason):
     with pytest.raises(MasterKeyError, match=reason) as caught:
@@ -114,7 +119,9 @@ def test_the_keyring_does_not_create_a_key_unless_asked():
 
 def test_the_keyring_gives_each_tenant_its_own_key_for_the_same_subject_id():
     keyring, subject = LocalKeyring(), new_id()
-    assert keyring.get_key(new_id(), subject, create=True) != keyring.get_key(new_id(), subject, create=True)
+    assert keyring.get_key(new_id(), subject, create=True) != keyring.get_key(
+        new_id(), subject, create=True
+    )
 
 
 def test_shredding_reports_whether_it_was_the_first_time():

@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.ticketing.domain import (
-    Actor, NewEvent, OpenTicket, RecordedEvent, Transition, decide, evolve)
+    Actor,
+    NewEvent,
+    OpenTicket,
+    RecordedEvent,
+    Transition,
+    decide,
+    evolve,
+)
 
 
 def new_id() -> str:
@@ -34,9 +41,13 @@ class TicketStream:
 
     def record(self, event: NewEvent, actor_id: str) -> RecordedEvent:
         recorded = RecordedEvent(
-            type=event.type, data=event.data,
+            type=event.type,
+            data=event.data,
             pii={name: entry["value"] for name, entry in event.pii.items()},
-            version=len(self.events) + 1, occurred_at=self.now, actor_id=actor_id)
+            version=len(self.events) + 1,
+            occurred_at=self.now,
+            actor_id=actor_id,
+        )
         self.state = evolve(self.state, recorded)
         self.events.append(recorded)
         return recorded
@@ -107,7 +118,10 @@ def start() -> datetime:
 @pytest.fixture
 def open_ticket(start):
     """open_ticket(requester, status="new", **fields) -> a TicketStream in that status."""
-    def build(by: Actor, status: str = "new", *, staff: Actor | None = None, **fields) -> TicketStream:
+
+    def build(
+        by: Actor, status: str = "new", *, staff: Actor | None = None, **fields
+    ) -> TicketStream:
         stream = TicketStream(start)
         fields.setdefault("type", "incident")
         fields.setdefault("title", "Printer on floor 3 jams")
@@ -117,4 +131,5 @@ def open_ticket(start):
         for to, reason in PATHS[status]:
             stream.when(Transition(actor=mover, to=to, reason=reason))
         return stream
+
     return build

@@ -36,7 +36,9 @@ def test_nights_do_not_count(office):
 
 
 def test_a_holiday_does_not_count(office):
-    with_christmas = BusinessCalendar.weekdays("Europe/Paris", holidays=frozenset({date(2024, 12, 25)}))
+    with_christmas = BusinessCalendar.weekdays(
+        "Europe/Paris", holidays=frozenset({date(2024, 12, 25)})
+    )
     tuesday_4pm, thursday_10am = paris(2024, 12, 24, 16), paris(2024, 12, 26, 10)
     assert office.business_seconds_between(tuesday_4pm, thursday_10am) == 10 * HOUR
     assert with_christmas.business_seconds_between(tuesday_4pm, thursday_10am) == 2 * HOUR
@@ -74,8 +76,13 @@ def test_a_24x7_local_day_lasts_23_hours_on_the_spring_dst_change():
 def test_an_overnight_window_runs_into_the_next_day():
     night_shift = BusinessCalendar("UTC", {day: [(time(22), time(6))] for day in range(5)})
     friday_11pm = datetime(2024, 3, 8, 23, tzinfo=UTC)
-    assert night_shift.business_seconds_between(friday_11pm, datetime(2024, 3, 9, 12, tzinfo=UTC)) == 7 * HOUR
-    assert night_shift.add_business_seconds(friday_11pm, 8 * HOUR) == datetime(2024, 3, 11, 23, tzinfo=UTC)
+    assert (
+        night_shift.business_seconds_between(friday_11pm, datetime(2024, 3, 9, 12, tzinfo=UTC))
+        == 7 * HOUR
+    )
+    assert night_shift.add_business_seconds(friday_11pm, 8 * HOUR) == datetime(
+        2024, 3, 11, 23, tzinfo=UTC
+    )
 
 
 def test_overlapping_windows_count_once():
@@ -93,10 +100,15 @@ def test_adding_zero_seconds_returns_the_start(office):
     assert office.add_business_seconds(saturday, 0) == saturday
 
 
-@pytest.mark.parametrize("seconds", [1, 59 * 60, 8 * HOUR, 8 * HOUR + 1, 5 * 8 * HOUR + 17, 41 * 8 * HOUR])
+@pytest.mark.parametrize(
+    "seconds", [1, 59 * 60, 8 * HOUR, 8 * HOUR + 1, 5 * 8 * HOUR + 17, 41 * 8 * HOUR]
+)
 def test_adding_then_measuring_gives_back_the_same_business_time(office, seconds):
     start = paris(2024, 3, 27, 15, 45)
-    assert office.business_seconds_between(start, office.add_business_seconds(start, seconds)) == seconds
+    assert (
+        office.business_seconds_between(start, office.add_business_seconds(start, seconds))
+        == seconds
+    )
 
 
 def test_an_end_before_the_start_measures_zero(office):

@@ -26,8 +26,16 @@ def test_a_fresh_ticket_counts_business_time_towards_both_targets(office, open_t
     stream = open_ticket(requester)
     status = sla_status(office, stream.events, at(4, 10))
     assert status["first_response"] == {
-        "target_minutes": 240, "elapsed_seconds": HOUR, "remaining_seconds": 3 * HOUR, "paused": False,
-        "stopped": False, "breached": False, "warned": False, "due_at": at(4, 13), "met_at": None}
+        "target_minutes": 240,
+        "elapsed_seconds": HOUR,
+        "remaining_seconds": 3 * HOUR,
+        "paused": False,
+        "stopped": False,
+        "breached": False,
+        "warned": False,
+        "due_at": at(4, 13),
+        "met_at": None,
+    }
     assert status["resolution"]["due_at"] == at(6, 17)
 
 
@@ -39,8 +47,10 @@ def test_a_target_is_warned_at_75_percent(office, open_ticket, requester):
 
 def test_a_target_is_breached_once_its_time_is_spent(office, open_ticket, requester):
     stream = open_ticket(requester)
-    before, after = (sla_status(office, stream.events, now)["first_response"]
-                     for now in (at(4, 12, 59), at(4, 14)))
+    before, after = (
+        sla_status(office, stream.events, now)["first_response"]
+        for now in (at(4, 12, 59), at(4, 14))
+    )
     assert (before["breached"], after["breached"]) == (False, True)
     assert after["remaining_seconds"] == -HOUR
     assert after["due_at"] == at(4, 13)  # the deadline that passed
@@ -48,8 +58,9 @@ def test_a_target_is_breached_once_its_time_is_spent(office, open_ticket, reques
 
 def test_a_ticket_opened_on_friday_evening_is_due_on_monday(office, new_stream, new_id, requester):
     stream = new_stream()
-    stream.when(OpenTicket(actor=requester, ticket_id=new_id(), type="incident", title="VPN"),
-                at=at(8, 16))
+    stream.when(
+        OpenTicket(actor=requester, ticket_id=new_id(), type="incident", title="VPN"), at=at(8, 16)
+    )
     status = sla_status(office, stream.events, at(9, 12))["first_response"]
     assert (status["elapsed_seconds"], status["due_at"]) == (HOUR, at(11, 12))
 
@@ -57,15 +68,19 @@ def test_a_ticket_opened_on_friday_evening_is_due_on_monday(office, new_stream, 
 def test_holidays_push_the_deadline(new_stream, new_id, requester):
     policy = SlaPolicy(BusinessCalendar.weekdays("UTC", holidays=frozenset({date(2024, 3, 5)})))
     stream = new_stream()
-    stream.when(OpenTicket(actor=requester, ticket_id=new_id(), type="incident", title="VPN"), at=at(4, 15))
+    stream.when(
+        OpenTicket(actor=requester, ticket_id=new_id(), type="incident", title="VPN"), at=at(4, 15)
+    )
     assert sla_status(policy, stream.events, at(4, 16))["first_response"]["due_at"] == at(6, 11)
 
 
 def test_deadlines_follow_local_hours_across_a_dst_change(new_stream, new_id, requester):
     stream = new_stream()
     friday_4pm_cet = at(29, 15)
-    stream.when(OpenTicket(actor=requester, ticket_id=new_id(), type="incident", title="VPN"),
-                at=friday_4pm_cet)
+    stream.when(
+        OpenTicket(actor=requester, ticket_id=new_id(), type="incident", title="VPN"),
+        at=friday_4pm_cet,
+    )
     status = sla_status(default_policy("Europe/Paris"), stream.events, friday_4pm_cet)
     assert status["first_response"]["due_at"] == datetime(2024, 4, 1, 10, tzinfo=UTC)  # 12:00 CEST
 
@@ -74,8 +89,17 @@ def test_a_24x7_policy_counts_nights_and_weekends(new_stream, new_id, agent):
     policy = SlaPolicy(BusinessCalendar.always_open("UTC"))
     stream = new_stream()
     saturday_3am = at(9, 3)
-    stream.when(OpenTicket(actor=agent, ticket_id=new_id(), type="incident", title="Core switch down",
-                           requester_id=new_id(), critical=True), at=saturday_3am)
+    stream.when(
+        OpenTicket(
+            actor=agent,
+            ticket_id=new_id(),
+            type="incident",
+            title="Core switch down",
+            requester_id=new_id(),
+            critical=True,
+        ),
+        at=saturday_3am,
+    )
     status = sla_status(policy, stream.events, saturday_3am)
     assert status["first_response"]["due_at"] == at(9, 3, 15)
     assert status["resolution"]["due_at"] == at(9, 7)
@@ -85,11 +109,17 @@ def test_the_first_response_stops_its_clock(office, open_ticket, requester, agen
     stream = open_ticket(requester)
     stream.when(AddComment(actor=agent, comment_id=new_id(), body="On it"), at=at(4, 11))
     status = sla_status(office, stream.events, at(5, 16))["first_response"]
-    assert (status["met_at"], status["elapsed_seconds"], status["due_at"]) == (at(4, 11), 2 * HOUR, None)
+    assert (status["met_at"], status["elapsed_seconds"], status["due_at"]) == (
+        at(4, 11),
+        2 * HOUR,
+        None,
+    )
     assert status["breached"] is False
 
 
-def test_a_first_response_after_the_deadline_is_met_but_breached(office, open_ticket, requester, agent):
+def test_a_first_response_after_the_deadline_is_met_but_breached(
+    office, open_ticket, requester, agent
+):
     stream = open_ticket(requester)
     stream.when(Transition(actor=agent, to="in_progress"), at=at(4, 15))
     status = sla_status(office, stream.events, at(4, 16))["first_response"]
@@ -117,11 +147,16 @@ def test_the_first_response_clock_does_not_pause_while_pending(office, open_tick
     stream = open_ticket(agent)  # an agent's own ticket: their moves are not a response
     stream.when(Transition(actor=agent, to="pending", reason="awaiting_third_party"), at=at(4, 10))
     status = sla_status(office, stream.events, at(4, 12))["first_response"]
-    assert (status["elapsed_seconds"], status["paused"], status["met_at"]) == (3 * HOUR, False, None)
+    assert (status["elapsed_seconds"], status["paused"], status["met_at"]) == (
+        3 * HOUR,
+        False,
+        None,
+    )
 
 
-def test_resolving_meets_the_resolution_target_and_a_reopen_resumes_it(office, open_ticket, requester,
-                                                                       agent):
+def test_resolving_meets_the_resolution_target_and_a_reopen_resumes_it(
+    office, open_ticket, requester, agent
+):
     stream = open_ticket(requester)
     stream.when(Transition(actor=agent, to="resolved"), at=at(4, 12))
     resolved = sla_status(office, stream.events, at(5, 12))["resolution"]
@@ -144,12 +179,17 @@ def test_cancelling_stops_both_clocks_unmet(office, open_ticket, requester):
     stream.when(Transition(actor=requester, to="cancelled"), at=at(4, 10))
     status = sla_status(office, stream.events, at(8, 10))
     for target in ("first_response", "resolution"):
-        assert (status[target]["stopped"], status[target]["met_at"], status[target]["elapsed_seconds"],
-                status[target]["due_at"]) == (True, None, HOUR, None)
+        assert (
+            status[target]["stopped"],
+            status[target]["met_at"],
+            status[target]["elapsed_seconds"],
+            status[target]["due_at"],
+        ) == (True, None, HOUR, None)
 
 
-def test_a_priority_change_applies_the_new_target_to_all_time_spent(office, open_ticket, requester, agent,
-                                                                    new_id):
+def test_a_priority_change_applies_the_new_target_to_all_time_spent(
+    office, open_ticket, requester, agent, new_id
+):
     stream = open_ticket(requester)
     stream.when(AddComment(actor=agent, comment_id=new_id(), body="On it"), at=at(4, 10))
     stream.when(SetPriority(actor=agent, critical=True), at=at(4, 11))

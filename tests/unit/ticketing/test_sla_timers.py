@@ -8,7 +8,12 @@ import pytest
 
 from services.ticketing.domain import Actor, AddComment, RecordSlaAlert, Transition
 from services.ticketing.sla import (
-    SlaTimer, default_policy, next_sla_timers, recorded_sla_alerts, sla_status)
+    SlaTimer,
+    default_policy,
+    next_sla_timers,
+    recorded_sla_alerts,
+    sla_status,
+)
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -25,9 +30,19 @@ def fire_due_timers(policy, stream) -> list[str]:
     recorded = []
     for timer in next_sla_timers(policy, stream.events, stream.now):
         if timer.at <= stream.now:
-            recorded += [event.type for event in stream.when(RecordSlaAlert(
-                actor=Actor.system(), kind=timer.kind, target=timer.target, at=timer.at,
-                due_at=timer.due_at, target_minutes=timer.target_minutes))]
+            recorded += [
+                event.type
+                for event in stream.when(
+                    RecordSlaAlert(
+                        actor=Actor.system(),
+                        kind=timer.kind,
+                        target=timer.target,
+                        at=timer.at,
+                        due_at=timer.due_at,
+                        target_minutes=timer.target_minutes,
+                    )
+                )
+            ]
     return recorded
 
 
@@ -47,8 +62,11 @@ def test_the_warning_is_recorded_when_it_falls_due(office, open_ticket, requeste
     assert fire_due_timers(office, stream) == []
     stream.now = at(4, 12)
     assert fire_due_timers(office, stream) == ["sla_warning"]
-    assert stream.events[-1].data == {"target": "first_response", "due_at": at(4, 13).isoformat(),
-                                      "target_minutes": 240}
+    assert stream.events[-1].data == {
+        "target": "first_response",
+        "due_at": at(4, 13).isoformat(),
+        "target_minutes": 240,
+    }
 
 
 def test_a_recorded_alert_is_not_scheduled_again(office, open_ticket, requester):

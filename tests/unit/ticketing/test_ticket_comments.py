@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from services.ticketing.domain import (
-    ERASED, AddComment, EditComment, Forbidden, RecordedEvent, Transition, evolve,
-    visible_comments)
+    ERASED,
+    AddComment,
+    EditComment,
+    Forbidden,
+    RecordedEvent,
+    Transition,
+    evolve,
+    visible_comments,
+)
 
 
 @pytest.fixture
@@ -14,7 +21,9 @@ def discussed(open_ticket, requester, agent, new_id):
     """A ticket with a public reply from the requester, then an internal note from an agent."""
     stream = open_ticket(requester)
     stream.when(AddComment(actor=requester, comment_id=new_id(), body="Any news?"))
-    stream.when(AddComment(actor=agent, comment_id=new_id(), body="Vendor ticket 4711", internal=True))
+    stream.when(
+        AddComment(actor=agent, comment_id=new_id(), body="Vendor ticket 4711", internal=True)
+    )
     return stream
 
 
@@ -32,7 +41,9 @@ def test_the_requester_does_not_see_internal_comments(discussed, requester):
 
 
 def test_a_watcher_does_not_see_internal_comments(discussed, actor_with):
-    assert [c.internal for c in visible_comments(discussed.state, actor_with("requester"))] == [False]
+    assert [c.internal for c in visible_comments(discussed.state, actor_with("requester"))] == [
+        False
+    ]
 
 
 def test_agents_and_admins_see_every_comment_in_order(discussed, agent, admin):
@@ -70,8 +81,12 @@ def test_an_erased_comment_shows_the_erased_placeholder(open_ticket, requester, 
     stream = open_ticket(requester)
     comment_id = new_id()
     stream.when(AddComment(actor=requester, comment_id=comment_id, body="My phone is 0612345678"))
-    shredded = [RecordedEvent(e.type, e.data, {field: ERASED for field in e.pii}, e.version,
-                              e.occurred_at, e.actor_id) for e in stream.events]
+    shredded = [
+        RecordedEvent(
+            e.type, e.data, {field: ERASED for field in e.pii}, e.version, e.occurred_at, e.actor_id
+        )
+        for e in stream.events
+    ]
     state = None
     for event in shredded:
         state = evolve(state, event)
@@ -87,7 +102,9 @@ def test_a_public_agent_comment_is_the_first_response(open_ticket, requester, ag
 
 def test_an_internal_comment_is_not_a_first_response(open_ticket, requester, agent, new_id):
     stream = open_ticket(requester)
-    stream.when(AddComment(actor=agent, comment_id=new_id(), body="Probably the fuser", internal=True))
+    stream.when(
+        AddComment(actor=agent, comment_id=new_id(), body="Probably the fuser", internal=True)
+    )
     assert stream.state.first_responded_at is None
 
 
@@ -97,7 +114,9 @@ def test_the_requesters_own_comment_is_not_a_first_response(open_ticket, request
     assert stream.state.first_responded_at is None
 
 
-def test_an_agent_commenting_on_their_own_ticket_is_not_a_first_response(open_ticket, agent, new_id):
+def test_an_agent_commenting_on_their_own_ticket_is_not_a_first_response(
+    open_ticket, agent, new_id
+):
     stream = open_ticket(agent)
     stream.when(AddComment(actor=agent, comment_id=new_id(), body="More details"))
     assert stream.state.first_responded_at is None
@@ -130,8 +149,9 @@ def test_a_requester_reply_resumes_a_ticket_awaiting_them(open_ticket, requester
     assert stream.state.status == "in_progress"
 
 
-def test_a_requester_reply_does_not_resume_a_ticket_awaiting_a_third_party(open_ticket, requester,
-                                                                           new_id):
+def test_a_requester_reply_does_not_resume_a_ticket_awaiting_a_third_party(
+    open_ticket, requester, new_id
+):
     stream = open_ticket(requester, "pending")
     stream.when(AddComment(actor=requester, comment_id=new_id(), body="Any news?"))
     assert stream.state.status == "pending"

@@ -5,12 +5,19 @@ from __future__ import annotations
 import pytest
 
 from services.ticketing.domain import (
-    ALLOWED, REQUESTER_TRANSITIONS, STATUSES, Forbidden, InvalidTransition, Transition,
-    ValidationFailed)
+    ALLOWED,
+    REQUESTER_TRANSITIONS,
+    STATUSES,
+    Forbidden,
+    InvalidTransition,
+    Transition,
+    ValidationFailed,
+)
 
 ALLOWED_PAIRS = [(before, after) for before in STATUSES for after in sorted(ALLOWED[before])]
-REFUSED_PAIRS = [(before, after) for before in STATUSES for after in STATUSES
-                 if after not in ALLOWED[before]]
+REFUSED_PAIRS = [
+    (before, after) for before in STATUSES for after in STATUSES if after not in ALLOWED[before]
+]
 
 
 def reason_for(status: str) -> str | None:
@@ -32,8 +39,9 @@ def test_an_agent_makes_every_allowed_transition(open_ticket, requester, agent, 
 
 
 @pytest.mark.parametrize(("before", "after"), REFUSED_PAIRS)
-def test_every_other_transition_is_refused_with_the_allowed_targets(open_ticket, requester, agent,
-                                                                    before, after):
+def test_every_other_transition_is_refused_with_the_allowed_targets(
+    open_ticket, requester, agent, before, after
+):
     stream = open_ticket(requester, before)
     with pytest.raises(InvalidTransition) as refused:
         stream.when(Transition(actor=agent, to=after, reason=reason_for(after)))
@@ -80,8 +88,9 @@ def test_only_a_move_to_pending_takes_a_reason(open_ticket, requester, agent):
         stream.when(Transition(actor=agent, to="in_progress", reason="awaiting_change"))
 
 
-def test_reopening_a_resolved_ticket_counts_the_reopen_and_clears_the_resolution(open_ticket, requester,
-                                                                                 agent):
+def test_reopening_a_resolved_ticket_counts_the_reopen_and_clears_the_resolution(
+    open_ticket, requester, agent
+):
     stream = open_ticket(requester, "resolved")
     stream.when(Transition(actor=agent, to="in_progress"))
     assert (stream.state.reopen_count, stream.state.resolved_at) == (1, None)
@@ -100,27 +109,37 @@ STAFF_ONLY_PAIRS = [pair for pair in ALLOWED_PAIRS if pair not in REQUESTER_TRAN
 
 
 def test_requesters_may_cancel_accept_and_reopen_only():
-    assert set(REQUESTER_PAIRS) == {("new", "cancelled"), ("in_progress", "cancelled"),
-                                    ("pending", "cancelled"), ("resolved", "closed"),
-                                    ("resolved", "in_progress")}
+    assert set(REQUESTER_PAIRS) == {
+        ("new", "cancelled"),
+        ("in_progress", "cancelled"),
+        ("pending", "cancelled"),
+        ("resolved", "closed"),
+        ("resolved", "in_progress"),
+    }
 
 
 @pytest.mark.parametrize(("before", "after"), REQUESTER_PAIRS)
-def test_a_requester_makes_their_own_moves_on_their_own_ticket(open_ticket, requester, before, after):
+def test_a_requester_makes_their_own_moves_on_their_own_ticket(
+    open_ticket, requester, before, after
+):
     stream = open_ticket(requester, before)
     stream.when(Transition(actor=requester, to=after))
     assert stream.state.status == after
 
 
 @pytest.mark.parametrize(("before", "after"), REQUESTER_PAIRS)
-def test_a_requester_cannot_move_someone_elses_ticket(open_ticket, requester, stranger, before, after):
+def test_a_requester_cannot_move_someone_elses_ticket(
+    open_ticket, requester, stranger, before, after
+):
     stream = open_ticket(requester, before)
     with pytest.raises(Forbidden):
         stream.when(Transition(actor=stranger, to=after))
 
 
 @pytest.mark.parametrize(("before", "after"), STAFF_ONLY_PAIRS)
-def test_a_requester_cannot_make_staff_moves_on_their_own_ticket(open_ticket, requester, before, after):
+def test_a_requester_cannot_make_staff_moves_on_their_own_ticket(
+    open_ticket, requester, before, after
+):
     stream = open_ticket(requester, before)
     with pytest.raises(Forbidden):
         stream.when(Transition(actor=requester, to=after, reason=reason_for(after)))

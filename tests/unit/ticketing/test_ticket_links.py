@@ -5,15 +5,31 @@ from __future__ import annotations
 import pytest
 
 from services.ticketing.domain import (
-    Actor, LinkTicket, ResolveWithParent, Transition, UnlinkTicket, ValidationFailed,
-    children_to_resolve, mirror_command, parent_of)
+    Actor,
+    LinkTicket,
+    ResolveWithParent,
+    Transition,
+    UnlinkTicket,
+    ValidationFailed,
+    children_to_resolve,
+    mirror_command,
+    parent_of,
+)
 
 
-@pytest.mark.parametrize(("kind", "inverse"), [
-    ("relates_to", "relates_to"), ("duplicate_of", "duplicated_by"), ("duplicated_by", "duplicate_of"),
-    ("parent_of", "child_of"), ("child_of", "parent_of")])
-def test_a_link_is_mirrored_with_its_inverse_on_the_other_ticket(open_ticket, requester, agent, kind,
-                                                                 inverse):
+@pytest.mark.parametrize(
+    ("kind", "inverse"),
+    [
+        ("relates_to", "relates_to"),
+        ("duplicate_of", "duplicated_by"),
+        ("duplicated_by", "duplicate_of"),
+        ("parent_of", "child_of"),
+        ("child_of", "parent_of"),
+    ],
+)
+def test_a_link_is_mirrored_with_its_inverse_on_the_other_ticket(
+    open_ticket, requester, agent, kind, inverse
+):
     here, there = open_ticket(requester), open_ticket(requester)
     [event] = here.when(LinkTicket(actor=agent, kind=kind, other_id=there.state.ticket_id))
     other_id, command = mirror_command(here.state.ticket_id, event.type, event.data, Actor.system())
@@ -27,7 +43,9 @@ def test_a_mirrored_link_is_not_mirrored_back(open_ticket, requester, agent):
     [event] = here.when(LinkTicket(actor=agent, kind="parent_of", other_id=there.state.ticket_id))
     _, command = mirror_command(here.state.ticket_id, event.type, event.data, Actor.system())
     [mirrored] = there.when(command)
-    assert mirror_command(there.state.ticket_id, mirrored.type, mirrored.data, Actor.system()) is None
+    assert (
+        mirror_command(there.state.ticket_id, mirrored.type, mirrored.data, Actor.system()) is None
+    )
 
 
 def test_linking_twice_records_one_link(open_ticket, requester, agent, new_id):
@@ -50,7 +68,9 @@ def test_a_ticket_has_at_most_one_parent(open_ticket, requester, agent, new_id):
         stream.when(LinkTicket(actor=agent, kind="child_of", other_id=new_id()))
 
 
-def test_a_ticket_cannot_be_parent_and_child_of_the_same_ticket(open_ticket, requester, agent, new_id):
+def test_a_ticket_cannot_be_parent_and_child_of_the_same_ticket(
+    open_ticket, requester, agent, new_id
+):
     stream = open_ticket(requester)
     other = new_id()
     stream.when(LinkTicket(actor=agent, kind="child_of", other_id=other))
@@ -58,17 +78,22 @@ def test_a_ticket_cannot_be_parent_and_child_of_the_same_ticket(open_ticket, req
         stream.when(LinkTicket(actor=agent, kind="parent_of", other_id=other))
 
 
-def test_a_closed_ticket_can_still_be_linked_as_the_original_of_a_duplicate(open_ticket, requester,
-                                                                            agent, new_id):
+def test_a_closed_ticket_can_still_be_linked_as_the_original_of_a_duplicate(
+    open_ticket, requester, agent, new_id
+):
     stream = open_ticket(requester, "closed")
-    stream.when(LinkTicket(actor=Actor.system(), kind="duplicated_by", other_id=new_id(), mirrored=True))
+    stream.when(
+        LinkTicket(actor=Actor.system(), kind="duplicated_by", other_id=new_id(), mirrored=True)
+    )
     assert len(stream.state.links) == 1
 
 
 def test_unlinking_is_mirrored_too(open_ticket, requester, agent):
     here, there = open_ticket(requester), open_ticket(requester)
-    for command in (LinkTicket(actor=agent, kind="parent_of", other_id=there.state.ticket_id),
-                    UnlinkTicket(actor=agent, kind="parent_of", other_id=there.state.ticket_id)):
+    for command in (
+        LinkTicket(actor=agent, kind="parent_of", other_id=there.state.ticket_id),
+        UnlinkTicket(actor=agent, kind="parent_of", other_id=there.state.ticket_id),
+    ):
         [event] = here.when(command)
         _, mirror = mirror_command(here.state.ticket_id, event.type, event.data, Actor.system())
         there.when(mirror)
@@ -97,13 +122,16 @@ def test_a_child_is_resolved_with_its_closed_parent(open_ticket, requester, agen
 
 
 @pytest.mark.parametrize("status", ["resolved", "closed", "cancelled"])
-def test_resolving_with_the_parent_leaves_a_finished_child_alone(open_ticket, requester, agent,
-                                                                 new_id, status):
+def test_resolving_with_the_parent_leaves_a_finished_child_alone(
+    open_ticket, requester, agent, new_id, status
+):
     child, parent_id = open_ticket(requester, status), new_id()
     child.when(LinkTicket(actor=agent, kind="child_of", other_id=parent_id))
     assert child.when(ResolveWithParent(actor=Actor.system(), parent_id=parent_id)) == []
 
 
-def test_resolving_with_a_parent_that_is_no_longer_linked_does_nothing(open_ticket, requester, new_id):
+def test_resolving_with_a_parent_that_is_no_longer_linked_does_nothing(
+    open_ticket, requester, new_id
+):
     child = open_ticket(requester, "in_progress")
     assert child.when(ResolveWithParent(actor=Actor.system(), parent_id=new_id())) == []

@@ -5,36 +5,60 @@ from __future__ import annotations
 import pytest
 
 from services.ticketing.domain import (
-    AddComment, AddWatcher, AssignTicket, Forbidden, LinkTicket, OpenTicket, RemoveWatcher,
-    TagTicket, Transition, UpdateTicket, can_view)
+    AddComment,
+    AddWatcher,
+    AssignTicket,
+    Forbidden,
+    LinkTicket,
+    OpenTicket,
+    RemoveWatcher,
+    TagTicket,
+    Transition,
+    UpdateTicket,
+    can_view,
+)
 
 
 def test_a_requester_opens_a_ticket_for_themselves(new_stream, new_id, requester):
     stream = new_stream()
-    stream.when(OpenTicket(actor=requester, ticket_id=new_id(), type="service_request",
-                           title="New laptop"))
+    stream.when(
+        OpenTicket(actor=requester, ticket_id=new_id(), type="service_request", title="New laptop")
+    )
     assert stream.state.requester_id == requester.user_id
 
 
 def test_a_requester_cannot_open_a_ticket_for_someone_else(new_stream, new_id, requester):
     with pytest.raises(Forbidden):
-        new_stream().when(OpenTicket(actor=requester, ticket_id=new_id(), type="incident",
-                                     title="VPN down", requester_id=new_id()))
+        new_stream().when(
+            OpenTicket(
+                actor=requester,
+                ticket_id=new_id(),
+                type="incident",
+                title="VPN down",
+                requester_id=new_id(),
+            )
+        )
 
 
 def test_an_agent_opens_a_ticket_on_behalf_of_a_requester(new_stream, new_id, agent):
     caller = new_id()
     stream = new_stream()
-    stream.when(OpenTicket(actor=agent, ticket_id=new_id(), type="incident", title="VPN down",
-                           requester_id=caller))
+    stream.when(
+        OpenTicket(
+            actor=agent, ticket_id=new_id(), type="incident", title="VPN down", requester_id=caller
+        )
+    )
     assert (stream.state.requester_id, stream.state.opened_by) == (caller, agent.user_id)
 
 
 @pytest.mark.parametrize("ticket_type", ["problem", "change"])
-def test_a_requester_cannot_open_problem_or_change_tickets(new_stream, new_id, requester, ticket_type):
+def test_a_requester_cannot_open_problem_or_change_tickets(
+    new_stream, new_id, requester, ticket_type
+):
     with pytest.raises(Forbidden):
-        new_stream().when(OpenTicket(actor=requester, ticket_id=new_id(), type=ticket_type,
-                                     title="Root cause"))
+        new_stream().when(
+            OpenTicket(actor=requester, ticket_id=new_id(), type=ticket_type, title="Root cause")
+        )
 
 
 @pytest.mark.parametrize("ticket_type", ["problem", "change"])
@@ -50,7 +74,9 @@ def test_a_requester_comments_publicly_on_their_own_ticket(open_ticket, requeste
     assert len(stream.state.comments) == 1
 
 
-def test_a_requester_cannot_comment_on_someone_elses_ticket(open_ticket, requester, stranger, new_id):
+def test_a_requester_cannot_comment_on_someone_elses_ticket(
+    open_ticket, requester, stranger, new_id
+):
     stream = open_ticket(requester)
     with pytest.raises(Forbidden):
         stream.when(AddComment(actor=stranger, comment_id=new_id(), body="Mine too"))
@@ -63,14 +89,17 @@ def test_a_requester_cannot_write_internal_comments(open_ticket, requester, new_
 
 
 @pytest.mark.parametrize("role", ["compliance_officer", "privacy_officer"])
-def test_officers_have_no_ticket_rights_of_their_own(open_ticket, requester, actor_with, new_id, role):
+def test_officers_have_no_ticket_rights_of_their_own(
+    open_ticket, requester, actor_with, new_id, role
+):
     stream = open_ticket(requester)
     with pytest.raises(Forbidden):
         stream.when(AddComment(actor=actor_with(role), comment_id=new_id(), body="Hello"))
 
 
-def test_a_stranger_is_refused_before_learning_that_a_ticket_is_closed(open_ticket, requester, stranger,
-                                                                      new_id):
+def test_a_stranger_is_refused_before_learning_that_a_ticket_is_closed(
+    open_ticket, requester, stranger, new_id
+):
     stream = open_ticket(requester, "closed")
     with pytest.raises(Forbidden):
         stream.when(AddComment(actor=stranger, comment_id=new_id(), body="Hello"))
@@ -142,7 +171,8 @@ def test_a_watcher_cannot_transition_the_ticket(open_ticket, requester, actor_wi
 
 
 def test_staff_requester_and_watchers_can_view_a_ticket_and_strangers_cannot(
-        open_ticket, requester, agent, stranger, actor_with):
+    open_ticket, requester, agent, stranger, actor_with
+):
     watcher = actor_with("requester")
     stream = open_ticket(requester, watchers=frozenset({watcher.user_id}))
     visible = {who: can_view(stream.state, who) for who in (requester, agent, watcher, stranger)}

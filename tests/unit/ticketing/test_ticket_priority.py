@@ -7,23 +7,31 @@ import pytest
 from services.ticketing.domain import Forbidden, OpenTicket, SetPriority, ValidationFailed
 
 EXPECTED = [
-    ("high", "low", "medium"), ("high", "medium", "high"), ("high", "high", "high"),
-    ("medium", "low", "low"), ("medium", "medium", "medium"), ("medium", "high", "high"),
-    ("low", "low", "low"), ("low", "medium", "low"), ("low", "high", "medium"),
+    ("high", "low", "medium"),
+    ("high", "medium", "high"),
+    ("high", "high", "high"),
+    ("medium", "low", "low"),
+    ("medium", "medium", "medium"),
+    ("medium", "high", "high"),
+    ("low", "low", "low"),
+    ("low", "medium", "low"),
+    ("low", "high", "medium"),
 ]
 
 
 @pytest.mark.parametrize(("urgency", "impact", "priority"), EXPECTED)
-def test_opening_derives_priority_from_urgency_and_impact(open_ticket, requester, urgency, impact,
-                                                          priority):
+def test_opening_derives_priority_from_urgency_and_impact(
+    open_ticket, requester, urgency, impact, priority
+):
     stream = open_ticket(requester, urgency=urgency, impact=impact)
     assert stream.events[0].data["priority"] == priority
     assert stream.state.priority == priority
 
 
 @pytest.mark.parametrize(("urgency", "impact", "priority"), EXPECTED)
-def test_changing_urgency_and_impact_rederives_priority(open_ticket, requester, agent, urgency, impact,
-                                                        priority):
+def test_changing_urgency_and_impact_rederives_priority(
+    open_ticket, requester, agent, urgency, impact, priority
+):
     stream = open_ticket(requester, urgency="low", impact="low")
     stream.when(SetPriority(actor=agent, urgency=urgency, impact=impact))
     assert stream.state.priority == priority
@@ -60,15 +68,30 @@ def test_clearing_the_override_returns_to_the_matrix(open_ticket, requester, age
 
 def test_an_agent_may_open_a_ticket_as_critical(new_stream, new_id, agent):
     stream = new_stream()
-    stream.when(OpenTicket(actor=agent, ticket_id=new_id(), type="incident", title="Mail down",
-                           requester_id=new_id(), critical=True))
+    stream.when(
+        OpenTicket(
+            actor=agent,
+            ticket_id=new_id(),
+            type="incident",
+            title="Mail down",
+            requester_id=new_id(),
+            critical=True,
+        )
+    )
     assert stream.state.priority == "critical"
 
 
 def test_a_requester_cannot_open_a_ticket_as_critical(new_stream, new_id, requester):
     with pytest.raises(Forbidden):
-        new_stream().when(OpenTicket(actor=requester, ticket_id=new_id(), type="incident",
-                                            title="Everything is down", critical=True))
+        new_stream().when(
+            OpenTicket(
+                actor=requester,
+                ticket_id=new_id(),
+                type="incident",
+                title="Everything is down",
+                critical=True,
+            )
+        )
 
 
 def test_a_requester_cannot_set_critical_on_their_own_ticket(open_ticket, requester):

@@ -7,8 +7,20 @@ from datetime import timedelta
 import pytest
 
 from services.ticketing.domain import (
-    EVENT_TYPES, AddComment, AddWatcher, AssignTicket, LinkTicket, RecordedEvent, SetPriority, TagTicket,
-    TicketingError, Transition, UpdateTicket, evolve, replay)
+    EVENT_TYPES,
+    AddComment,
+    AddWatcher,
+    AssignTicket,
+    LinkTicket,
+    RecordedEvent,
+    SetPriority,
+    TagTicket,
+    TicketingError,
+    Transition,
+    UpdateTicket,
+    evolve,
+    replay,
+)
 
 
 @pytest.fixture
@@ -42,7 +54,11 @@ def test_replaying_the_stream_rebuilds_the_state_built_event_by_event(busy):
 def test_the_rebuilt_state_reflects_every_event(busy, requester):
     state = replay(busy.events)
     assert (state.status, state.priority, state.reopen_count, state.version) == (
-        "closed", "critical", 1, len(busy.events))
+        "closed",
+        "critical",
+        1,
+        len(busy.events),
+    )
     assert (state.description, len(state.comments), state.tags) == ("More detail", 2, {"printer"})
     assert state.closed_at == busy.now
 
@@ -62,7 +78,9 @@ def test_a_stream_must_start_with_ticket_opened(busy):
 
 def test_an_unknown_event_type_only_advances_the_version(busy):
     later = busy.events[-1].occurred_at + timedelta(minutes=1)
-    future = RecordedEvent("ticket_teleported", {"where": "moon"}, {}, busy.state.version + 1, later, "x")
+    future = RecordedEvent(
+        "ticket_teleported", {"where": "moon"}, {}, busy.state.version + 1, later, "x"
+    )
     evolved = evolve(busy.state, future)
     assert evolved.version == busy.state.version + 1
     assert evolved.status == busy.state.status
