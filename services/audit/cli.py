@@ -10,7 +10,7 @@ import time
 
 from services.audit.chain import MalformedEntry, verify_chain
 from services.audit.checkpoints import Checkpoint, InvalidCheckpoint, public_keys_by_id
-from services.audit.replay import (
+from services.audit.cli_client import (
     BadLogLine,
     ReplayError,
     fetch_latest_checkpoint,

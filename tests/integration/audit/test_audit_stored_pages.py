@@ -8,7 +8,7 @@ import pytest
 
 from services.audit import store
 from services.audit.chain import canonical_json, verify_pages
-from services.audit.ingest import Received
+from services.audit.envelopes import Received
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from services.audit.chain import (
     entry_hash,
     verify_chain,
 )
-from services.audit.checkpoints import generate_private_key
+from services.audit.signing import generate_private_key
 
 
 def _rehashed(entries):
