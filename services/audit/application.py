@@ -10,9 +10,9 @@ than audit's own checkpoint events lies beyond its last checkpoint.
 import psycopg
 
 from services.audit import store
-from services.audit.chain import verify_pages
 from services.audit.checkpoints import public_keys_by_id
 from services.audit.exceptions import EmptyLog
+from services.audit.verification import verify_pages
 from shared import eventstore
 from shared.envelope import Envelope, system_actor
 

@@ -8,7 +8,6 @@ import os
 import sys
 import time
 
-from services.audit.chain import MalformedEntry, verify_chain
 from services.audit.checkpoints import Checkpoint, InvalidCheckpoint, public_keys_by_id
 from services.audit.cli_client import (
     BadLogLine,
@@ -17,6 +16,7 @@ from services.audit.cli_client import (
     read_entries,
     stream_events,
 )
+from services.audit.verification import MalformedEntry, verify_chain
 
 TOKEN_ENV = "DZDESK_AUDIT_TOKEN"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
