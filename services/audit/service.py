@@ -55,10 +55,12 @@ class AuditService(DZDeskService):
     # --- privacy participant: the log holds ciphertext only; shredding made it unreadable ---
     @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
+        """Nothing to purge (see subjects.purge_subject)."""
         return subjects.purge_subject(request_id)
 
     @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
+        """The actions the log records the subject performing."""
         return subjects.export_subject(self.db.begin(tenant_id), subject_id)
 
     @http("GET", "/v1/audit/events", query=(EventQuerySchema, PageQuery))
