@@ -3,7 +3,8 @@ lost and nothing is duplicated."""
 
 import pytest
 
-from services.audit.consumer import Ingestor, sources_from
+from services.audit.ingest import Ingestor
+from services.audit.settings import AuditSettings
 from tests.integration.audit.conftest import count, envelope, publish, rows, wait_until
 from tests.support import amqp, run_service, waiting
 from tests.support.amqp import cut_connections
@@ -57,7 +58,7 @@ def test_an_audit_process_killed_mid_batch_loses_and_duplicates_nothing(
     cfg, urls = service_config("audit", AUDIT_CHECKPOINT_INTERVAL=0, AUDIT_BATCH_SIZE=100)
     sent = [envelope(tenant_id, n) for n in range(1, 5001)]
     # the backlog is queued before audit starts, so the kill surely lands mid-stream
-    Ingestor(cfg["AMQP_URI"], cfg["DATABASE_URL"], sources_from(cfg)).declare()
+    Ingestor.of(AuditSettings.load(cfg)).declare()
     publish(cfg["AMQP_URI"], sent)
     first = run_service.start_process("services.audit.service:AuditService", cfg)
     try:
