@@ -1,4 +1,4 @@
-"""Redaction of personal data from text bound for an outside provider, the check that it left none, and restoration.
+"""Redaction of personal data from text bound for a provider, the check it left none, restoration.
 
 Redacted: tenant people (directory and events), other person names (Faker's given names and
 surnames of every locale, honorifics, and the capitalised words beside them), emails, phones,
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from stdnum import iban, luhn
 
-from services.ai.names import everyday_words, name_lists
+from services.ai.text.names import everyday_words, name_lists
 
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])")
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -156,7 +156,8 @@ def _name_pattern(name: str) -> str:
 
 
 class Redactor:
-    """Replaces personal data with numbered placeholders, the same placeholder for the same person or value."""
+    """Replaces personal data with numbered placeholders, the same placeholder for the same person
+    or value."""
 
     def __init__(self, known_people: Iterable[tuple[str, str]] = ()):
         self._people: list[str] = []
@@ -273,7 +274,8 @@ class Redactor:
 
     @staticmethod
     def restore(text: str, mapping: Mapping) -> str:
-        """Puts the originals back where the provider kept the placeholders; unknown ones stay as they are."""
+        """Puts the originals back where the provider kept the placeholders; unknown ones stay as
+        they are."""
         return _PLACEHOLDER.sub(lambda match: mapping.get(match.group(), match.group()), text)
 
 
