@@ -1,5 +1,4 @@
-"""Ticketing's HTTP-facing errors: one base, each a shared.errors status, domain errors mapped
-once."""
+"""Ticketing's HTTP-facing errors on shared.errors: one base, domain errors mapped once."""
 
 from services.ticketing import domain
 from shared.errors import (

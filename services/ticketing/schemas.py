@@ -1,6 +1,4 @@
-"""The HTTP API's documents: bodies and query strings (marshmallow), the domain commands a
-body stands for, what the API shows of tickets, comments, SLA clocks and history, and the SLA
-policy document."""
+"""API documents: bodies, queries, the commands they stand for, what the API shows, SLA policy."""
 
 import uuid
 from datetime import datetime, time
