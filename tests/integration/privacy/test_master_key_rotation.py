@@ -1,4 +1,4 @@
-"""dzdesk-keys rotate-master: every live key re-wrapped under the new version, the old one retired."""
+"""dzdesk-keys rotate-master: every live key re-wrapped under the new version, the old retired."""
 
 import base64
 import io
