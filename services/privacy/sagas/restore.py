@@ -1,4 +1,5 @@
-"""Erasure survives a restore: keys the audit log saw shredded are shredded again, before any is served.
+"""Erasure survives a restore: keys the audit log saw shredded are shredded again before any
+is served.
 
 A privacy database restored from a backup taken before an erasure holds that subject's key
 again, and with it every ciphertext copy in every service becomes readable. The audit log,
@@ -12,18 +13,12 @@ import eventlet
 import eventlet.hubs
 import psycopg
 import structlog
-from nameko.extensions import DependencyProvider
-from psycopg_pool import ConnectionPool
 
 from services.privacy import store
-from services.privacy.exceptions import KeysNotReconciled
-from services.privacy.participants import ParticipantCaller
-from services.privacy.requests import setting
-from services.privacy.shredding import shred_subject
-from shared.background import BackgroundLoop
-from shared.crypto import MasterKeyRing
-from shared.db import tenant_transaction
+from services.privacy.sagas.participants import ParticipantLoop
+from services.privacy.subjects import shred_subject
 from shared.envelope import system_actor
+from shared.errors import KeysNotReconciled
 
 log = structlog.get_logger()
 ACTOR = system_actor("privacy.restore")
@@ -33,44 +28,23 @@ class ReconcileFailed(Exception):
     """The audit log could not be read; the pass is tried again."""
 
 
-class ShredReconciler(BackgroundLoop, DependencyProvider):
+class ShredReconciler(ParticipantLoop):
     """Injects itself: `require_reconciled()` guards whatever would hand out a subject's data."""
 
     idle_interval = 0.5  # the first retry when audit does not answer yet
+    pool_name = "privacy-restore"
 
     def setup(self):
-        config = self.container.config
-        self.interval = float(setting(config, "PRIVACY_RECONCILE_SECONDS", 60))
-        self.page = int(setting(config, "PRIVACY_RECONCILE_PAGE", 1000))
+        super().setup()
+        self.interval = self.settings.privacy_reconcile_seconds
+        self.page = self.settings.privacy_reconcile_page
         # 0 turns the check off (tests without an audit service); never in production
         self.reconciled = self.interval <= 0
-        self.master_keys = MasterKeyRing.from_config(config)
-        self.system_url = config["SYSTEM_DATABASE_URL"]
-        self.pool = ConnectionPool(
-            config["DATABASE_URL"],
-            min_size=1,
-            max_size=2,
-            open=False,
-            name="privacy-restore",
-            kwargs={"autocommit": False},
-        )
-        self.caller = ParticipantCaller(
-            config["AMQP_URI"], float(setting(config, "PRIVACY_RPC_TIMEOUT_SECONDS", 30))
-        )
         self.retry = self.idle_interval
 
     def start(self):
         if self.interval > 0:
-            self.pool.open(wait=False)
             super().start()
-
-    def stop(self):
-        super().stop()
-        self.caller.stop()
-        self.pool.close()
-
-    def get_dependency(self, worker_ctx):
-        return self
 
     def run_once(self):
         try:
@@ -91,7 +65,7 @@ class ShredReconciler(BackgroundLoop, DependencyProvider):
     def reconcile(self):
         """One pass over the audit log's record; returns how many keys were shredded again."""
         shredded, after = 0, None
-        with psycopg.connect(self.system_url, autocommit=True) as system:
+        with psycopg.connect(self.settings.system_database_url, autocommit=True) as system:
             while True:
                 ((ok, result),) = self.caller.call_all(
                     [("audit", "shredded_subjects", (after, self.page))]
@@ -99,7 +73,7 @@ class ShredReconciler(BackgroundLoop, DependencyProvider):
                 if not ok:
                     raise ReconcileFailed(f"the audit log did not answer: {result}")
                 for tenant_id, subject_id in store.live_keys(system, result["subjects"]):
-                    with tenant_transaction(self.pool, tenant_id) as conn:
+                    with self.transaction(tenant_id) as conn:
                         shredded += shred_subject(
                             conn, self.master_keys, tenant_id, subject_id, ACTOR
                         )

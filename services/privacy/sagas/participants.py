@@ -1,10 +1,16 @@
-"""Calls to privacy participants (purge_subject, export_subject, rectify_subject) with a timeout."""
+"""Calls to privacy participants (purge_subject, export_subject, rectify_subject) with a timeout,
+and the start-up every loop calling them shares: settings, master keys, a pool, a caller."""
 
 import eventlet
 import structlog
 from eventlet.greenpool import GreenPool
 from eventlet.semaphore import Semaphore
+from nameko.extensions import DependencyProvider
+from psycopg_pool import ConnectionPool
 
+from services.privacy.settings import PrivacySettings
+from shared.background import BackgroundLoop
+from shared.db import tenant_transaction
 from shared.logs import describe_error
 from shared.rpc import ClusterRpcClient
 
@@ -26,7 +32,7 @@ class ParticipantCaller:
         self.locks = {}
 
     def call_all(self, calls):
-        """calls: [(participant, method, args)] -> [(ok, result or error text)] in the same order."""
+        """calls: [(participant, method, args)] -> [(ok, result or error text)], in order."""
         pool = GreenPool(max(1, len(calls)))
         return list(pool.imap(lambda call: self._call(*call), calls))
 
@@ -72,3 +78,42 @@ class ParticipantCaller:
     def stop(self):
         for participant in list(self.clusters):
             self._discard(participant)
+
+
+class ParticipantLoop(BackgroundLoop, DependencyProvider):
+    """A background loop of privacy's that writes in tenant transactions and calls
+    participants: its own small pool (named `pool_name`) and caller, closed when it stops.
+    Injects itself."""
+
+    pool_name = "privacy"
+
+    def setup(self):
+        self.settings = PrivacySettings.load(self.container.config)
+        self.master_keys = self.settings.master_keys()
+        self.pool = ConnectionPool(
+            self.settings.database_url,
+            min_size=1,
+            max_size=2,
+            open=False,
+            name=self.pool_name,
+            kwargs={"autocommit": False},
+        )
+        self.caller = ParticipantCaller(
+            self.settings.amqp_uri, self.settings.privacy_rpc_timeout_seconds
+        )
+
+    def start(self):
+        self.pool.open(wait=False)
+        super().start()
+
+    def stop(self):
+        super().stop()
+        self.caller.stop()
+        self.pool.close()
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def transaction(self, tenant_id):
+        """Committed at the end of the block, rolled back when it raises."""
+        return tenant_transaction(self.pool, tenant_id)

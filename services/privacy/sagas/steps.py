@@ -1,11 +1,8 @@
 """One saga step inside a tenant transaction: local actions, events, and the calls to make next."""
 
-from datetime import UTC, datetime
-
 from services.privacy import exports, store
 from services.privacy.keyring import Keyring
-from services.privacy.rectification import SendRectification
-from services.privacy.saga import (
+from services.privacy.sagas.actions import (
     AssembleBundle,
     Complete,
     EmitReminder,
@@ -14,20 +11,17 @@ from services.privacy.saga import (
     RequestExport,
     ReviewRequest,
     SendPurge,
+    SendRectification,
     ShredKey,
 )
-from services.privacy.shredding import shred_subject
+from services.privacy.subjects import export_subject, shred_subject
 from shared import eventstore
 from shared.crypto import ERASED, FieldCipher
-from shared.envelope import Envelope, system_actor
+from shared.envelope import Envelope, system_actor, utcnow
 
 ACTOR = system_actor("privacy.saga")
 # local actions move the saga to a new state; after one, ask the saga again
 _TRANSITIONS = (ReviewRequest, ShredKey, AssembleBundle)
-
-
-def utcnow():
-    return datetime.now(UTC)
 
 
 def emit(conn, tenant_id, stream_id, name, data, correlation_id=None):
@@ -161,7 +155,7 @@ class Step:
             name: exports.open_part(key, saga.request_id, name, blobs[name])
             for name in action.participants
         }
-        parts["privacy"] = self.own_part()
+        parts["privacy"] = export_subject(self.conn, saga.subject_id)
         expires_at = saga.on_assembled(now)
         blob, manifest = exports.assemble(
             key, saga.tenant_id, saga.request_id, saga.subject_id, parts, now
@@ -179,28 +173,6 @@ class Step:
     def _expire(self, action, now):
         store.delete_exports(self.conn, [self.saga.request_id])
         self.emit("export_expired", {})
-
-    def own_part(self):
-        subject = self.saga.subject_id
-        requests = [
-            {
-                k: saga.get(k)
-                for k in (
-                    "request_id",
-                    "type",
-                    "status",
-                    "requested_at",
-                    "deadline",
-                    "completed_at",
-                )
-            }
-            for saga in store.subject_requests(self.conn, subject)
-        ]
-        return {
-            "requests": requests,
-            "policy_acceptances": store.subject_acceptances(self.conn, subject),
-            "legal_holds": store.subject_holds(self.conn, subject),
-        }
 
     def open_participants(self):
         return [p.name for p in self.saga.participants.values() if p.step != "done"]

@@ -10,50 +10,22 @@ dies between (1) and (3) leaves calls awaited; the receipt timeout turns them in
 import eventlet
 import eventlet.hubs
 import psycopg
-from nameko.extensions import DependencyProvider
-from psycopg_pool import ConnectionPool
 
 from services.privacy import store
-from services.privacy.participants import ParticipantCaller
-from services.privacy.requests import load_saga, setting
-from services.privacy.restore import reconciled
-from services.privacy.steps import Step
-from shared.background import BackgroundLoop
-from shared.crypto import MasterKeyRing
-from shared.db import tenant_transaction
+from services.privacy.sagas.kinds import load_saga
+from services.privacy.sagas.participants import ParticipantLoop
+from services.privacy.sagas.restore import reconciled
+from services.privacy.sagas.steps import Step
 
 
-class SagaDriver(BackgroundLoop, DependencyProvider):
+class SagaDriver(ParticipantLoop):
+    pool_name = "privacy-sagas"
+
     def setup(self):
-        config = self.container.config
-        self.config = config
-        self.master_keys = MasterKeyRing.from_config(config)
-        self.interval = float(setting(config, "PRIVACY_SAGA_POLL_SECONDS", 1.0))
-        self.pool = ConnectionPool(
-            config["DATABASE_URL"],
-            min_size=1,
-            max_size=2,
-            open=False,
-            name="privacy-sagas",
-            kwargs={"autocommit": False},
-        )
-        self.caller = ParticipantCaller(
-            config["AMQP_URI"], float(setting(config, "PRIVACY_RPC_TIMEOUT_SECONDS", 30))
-        )
-        self.system = None
+        super().setup()
+        self.interval = self.settings.privacy_saga_poll_seconds
         self.idle_interval = self.interval
-
-    def start(self):
-        self.pool.open(wait=False)
-        super().start()
-
-    def stop(self):
-        super().stop()
-        self.caller.stop()
-        self.pool.close()
-
-    def get_dependency(self, worker_ctx):
-        return self
+        self.system = None
 
     def run_once(self):
         if not reconciled(self.container):
@@ -71,15 +43,11 @@ class SagaDriver(BackgroundLoop, DependencyProvider):
     def advance_due(self):
         """Advance every saga due now; returns how many moved."""
         if self.system is None:
-            self.system = psycopg.connect(self.config["SYSTEM_DATABASE_URL"], autocommit=True)
+            self.system = psycopg.connect(self.settings.system_database_url, autocommit=True)
         return sum(
             self.step(tenant_id, request_id)
             for tenant_id, request_id in store.due_requests(self.system)
         )
-
-    def transaction(self, tenant_id):
-        """Committed at the end of the block, rolled back when it raises."""
-        return tenant_transaction(self.pool, tenant_id)
 
     def step(self, tenant_id, request_id):
         with self.transaction(tenant_id) as conn:
@@ -118,7 +86,7 @@ class SagaDriver(BackgroundLoop, DependencyProvider):
 
     def _step(self, conn, loaded):
         saga, pii, export_key = loaded
-        return Step(conn, load_saga(saga, self.config), pii, export_key, self.master_keys)
+        return Step(conn, load_saga(saga, self.settings), pii, export_key, self.master_keys)
 
     @staticmethod
     def _save(conn, step):

@@ -1,4 +1,4 @@
-"""Erasure and export sagas as pure, serialisable state machines driven by explicit times.
+"""What every saga shares: participants with retries and timeouts, the deadline, serialisation.
 
 The service persists `to_dict()` as JSON, and on each timer tick (or message) calls
 `next_actions(now)`, performs the returned actions, reports outcomes (`on_receipt`,
@@ -13,18 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Self
 
-from services.privacy.saga_actions import (  # noqa: F401  (the saga's vocabulary, re-exported)
-    AssembleBundle,
-    Complete,
-    EmitReminder,
-    Escalate,
-    ExpireBundle,
-    RequestExport,
-    ReviewRequest,
-    SagaPolicy,
-    SendPurge,
-    ShredKey,
-)
+from services.privacy.sagas.actions import EmitReminder, Escalate, SagaPolicy
 
 DEADLINE = timedelta(days=30)
 
@@ -62,7 +51,7 @@ def _parse(value: str | None) -> datetime | None:
 
 
 @dataclass
-class _Saga:
+class Saga:
     request_id: str
     tenant_id: str
     subject_id: str
@@ -141,7 +130,8 @@ class _Saga:
     def on_failure(
         self, participant: str, error: str, now: datetime, attempt: int | None = None
     ) -> bool:
-        """Record a failed attempt and schedule the retry; stale or duplicate reports are ignored."""
+        """Record a failed attempt and schedule the retry; stale or duplicate reports are
+        ignored."""
         p = self._participant(participant)
         if p.step != AWAITING or (attempt is not None and attempt != p.attempts):
             return False
@@ -273,88 +263,3 @@ class _Saga:
             for name, p in values["participants"].items()
         }
         return cls(**values, policy=policy or SagaPolicy())
-
-
-@dataclass
-class ErasureSaga(_Saga):
-    """requested -> shredding -> purging -> completed; or blocked (legal hold) / rejected."""
-
-    key_shredded_at: datetime | None = None
-
-    KIND: ClassVar[str] = "erasure"
-    RUNNING: ClassVar[frozenset[str]] = frozenset({"requested", "shredding", "purging"})
-
-    def _approve(self, legal_holds: list[str], now: datetime) -> None:
-        if legal_holds:
-            self.status, self.completed_at = "blocked", now
-            self.reason = "legal hold: " + "; ".join(legal_holds)
-        else:
-            self.status = "shredding"
-
-    def on_key_shredded(self, now: datetime) -> None:
-        """The point of no return has been passed: the subject key is gone."""
-        if self.status != "shredding":
-            return
-        self.status, self.key_shredded_at = "purging", now
-
-    def on_receipt(self, participant: str, now: datetime) -> bool:
-        """A participant confirms its purge; True if this changed anything."""
-        return self._mark_done(participant, now)
-
-    def next_actions(self, now: datetime) -> list:
-        if self.status == "requested":
-            return [ReviewRequest()]
-        if self.status == "shredding":
-            return [ShredKey(self.tenant_id, self.subject_id), *self._deadline_actions(now)]
-        if self.status != "purging":
-            return []
-        if all(p.step == DONE for p in self.participants.values()):
-            self.status, self.completed_at = "completed", now
-            return [Complete(self.request_id)]
-        return self._dispatch(now, SendPurge) + self._deadline_actions(now)
-
-
-@dataclass
-class ExportSaga(_Saga):
-    """requested -> collecting -> assembling -> ready -> expired; or rejected."""
-
-    expires_at: datetime | None = None
-
-    KIND: ClassVar[str] = "export"
-    RUNNING: ClassVar[frozenset[str]] = frozenset({"requested", "collecting", "assembling"})
-
-    def _approve(self, legal_holds: list[str], now: datetime) -> None:
-        # A legal hold keeps data from being deleted, never from being shown to its subject.
-        self.status = "collecting"
-
-    def on_part(self, participant: str, now: datetime) -> bool:
-        """A participant's data has been received (and stored encrypted by the service)."""
-        changed = self._mark_done(participant, now)
-        if self.status == "collecting" and all(p.step == DONE for p in self.participants.values()):
-            self.status = "assembling"
-        return changed
-
-    def on_assembled(self, now: datetime) -> datetime:
-        """The encrypted bundle is stored; returns when it must be deleted."""
-        if self.status == "assembling":
-            self.status, self.completed_at, self.expires_at = (
-                "ready",
-                now,
-                now + self.policy.bundle_ttl,
-            )
-        return self.expires_at
-
-    def next_wakeup(self) -> datetime | None:
-        return self.expires_at if self.status == "ready" else super().next_wakeup()
-
-    def next_actions(self, now: datetime) -> list:
-        if self.status == "requested":
-            return [ReviewRequest()]
-        if self.status == "collecting":
-            return self._dispatch(now, RequestExport) + self._deadline_actions(now)
-        if self.status == "assembling":
-            return [AssembleBundle(tuple(self.participants)), *self._deadline_actions(now)]
-        if self.status == "ready" and now >= self.expires_at:
-            self.status = "expired"
-            return [ExpireBundle(self.request_id)]
-        return []

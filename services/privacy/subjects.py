@@ -1,4 +1,4 @@
-"""Crypto-shredding one subject in privacy: the key, its announcement, privacy's own readable copies."""
+"""Privacy's own part in a subject's rights: shred their key and copies, export what it holds."""
 
 from services.privacy import store
 from services.privacy.keyring import Keyring
@@ -6,6 +6,7 @@ from shared import eventstore
 from shared.envelope import Envelope
 
 SHREDDED = "privacy.subject_key_shredded"
+_REQUEST_FIELDS = ("request_id", "type", "status", "requested_at", "deadline", "completed_at")
 
 
 def shred_subject(conn, master_keys, tenant_id, subject_id, actor, correlation_id=None):
@@ -30,3 +31,16 @@ def shred_subject(conn, master_keys, tenant_id, subject_id, actor, correlation_i
         )
     store.delete_exports(conn, store.subject_export_ids(conn, subject_id))
     return shredded
+
+
+def export_subject(conn, subject_id):
+    """Privacy's own part of the subject's export: their requests, acceptances and holds."""
+    requests = [
+        {k: saga.get(k) for k in _REQUEST_FIELDS}
+        for saga in store.subject_requests(conn, subject_id)
+    ]
+    return {
+        "requests": requests,
+        "policy_acceptances": store.subject_acceptances(conn, subject_id),
+        "legal_holds": store.subject_holds(conn, subject_id),
+    }

@@ -18,7 +18,8 @@ class SagaPolicy:
     authorised_roles: frozenset[str] = frozenset({"privacy_officer"})
 
     def backoff(self, failures: int) -> timedelta:
-        """Delay before the next attempt after `failures` failures: base, 2*base, 4*base ... up to cap."""
+        """Delay before the next attempt after `failures` failures: base, 2*base, 4*base ... up to
+        cap."""
         # The exponent is bounded because timedelta overflows long before a month of retries ends.
         return min(self.retry_cap, self.retry_base * 2 ** min(max(failures - 1, 0), 30))
 
@@ -36,6 +37,12 @@ class ShredKey:
 
 @dataclass(frozen=True)
 class SendPurge:
+    participant: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class SendRectification:
     participant: str
     attempt: int
 

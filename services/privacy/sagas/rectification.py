@@ -1,4 +1,4 @@
-"""The rectification saga: every participant storing names or emails applies the corrected values."""
+"""The rectification saga: every participant storing names or emails applies the new values."""
 
 from __future__ import annotations
 
@@ -6,18 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from services.privacy.saga import DONE, Complete, ReviewRequest, _Saga
-
-
-@dataclass(frozen=True)
-class SendRectification:
-    participant: str
-    attempt: int
+from services.privacy.sagas.actions import Complete, ReviewRequest, SendRectification
+from services.privacy.sagas.base import DONE, Saga
 
 
 @dataclass
-class RectificationSaga(_Saga):
-    """requested -> rectifying -> completed; or rejected. The changes live sealed beside the saga."""
+class RectificationSaga(Saga):
+    """requested -> rectifying -> completed; or rejected. The changes live sealed beside the
+    saga."""
 
     KIND: ClassVar[str] = "rectification"
     RUNNING: ClassVar[frozenset[str]] = frozenset({"requested", "rectifying"})
