@@ -325,6 +325,7 @@ def test_every_job_is_named_after_the_release_so_a_release_needs_no_manual_delet
     for found in jobs_of(rendered):
         label = found["metadata"]["labels"]["app.kubernetes.io/name"]
         assert found["metadata"]["name"] == f"{label}-{release}"
+        assert found["metadata"]["labels"]["app.kubernetes.io/version"] == release
         assert container(found)["image"].endswith(f":{release}")
     for deployment in service_deployments(rendered).values():
         assert container(deployment)["image"].endswith(f":{release}")
