@@ -1,8 +1,9 @@
-"""Translation between the domain's values and stored envelopes: actors, sealed pii, recorded events."""
+"""Domain values and stored envelopes: stream ids, actors, sealed personal fields, events."""
 
 from datetime import datetime
 
 from services.ticketing.domain import Actor, RecordedEvent
+from shared.envelope import person_actor, system_actor
 
 PREFIX = "ticketing."
 
@@ -22,8 +23,8 @@ def actor_from_principal(principal):
 def envelope_actor(actor):
     """The envelope's actor: `{user_id, roles}` for people, `{system}` for the service itself."""
     if actor.is_system:
-        return {"system": actor.user_id.removeprefix("system:")}
-    return {"user_id": actor.user_id, "roles": sorted(actor.roles)}
+        return system_actor(actor.user_id.removeprefix("system:"))
+    return person_actor(actor.user_id, actor.roles)
 
 
 def actor_id(envelope_actor_value):
@@ -42,22 +43,13 @@ def seal(cipher, tenant_id, new_event):
     )
 
 
-def recorded(envelope, pii):
-    """A RecordedEvent for the domain from a stored envelope and its opened pii."""
+def opened(cipher, envelope):
+    """The envelope as a RecordedEvent with its personal fields decrypted (or "[erased]")."""
     return RecordedEvent(
         type=envelope.event_type.removeprefix(PREFIX),
         data=envelope.data,
-        pii=pii,
+        pii=cipher.open(envelope.tenant_id, envelope.pii) if envelope.pii else {},
         version=envelope.stream_version,
         occurred_at=datetime.fromisoformat(envelope.occurred_at),
         actor_id=actor_id(envelope.actor),
     )
-
-
-def opened(cipher, envelope):
-    """The envelope as a RecordedEvent with its personal fields decrypted (or "[erased]")."""
-    return recorded(envelope, cipher.open(envelope.tenant_id, envelope.pii) if envelope.pii else {})
-
-
-def iso(value):
-    return value.isoformat() if isinstance(value, datetime) else value

@@ -4,7 +4,7 @@ import dataclasses
 import types
 import uuid
 
-from services.ticketing import codec, exceptions, members, snapshots, store
+from services.ticketing import exceptions, projections, snapshots, store
 from services.ticketing.domain import (
     Actor,
     Comment,
@@ -17,7 +17,8 @@ from services.ticketing.domain import (
     mirror_command,
     replay,
 )
-from services.ticketing.schemas import load_policy_document
+from services.ticketing.envelopes import envelope_actor, opened, seal, stream_id, ticket_id_of
+from services.ticketing.schemas import load_policy_document, policy_document
 from services.ticketing.sla import (
     SlaHistory,
     default_policy,
@@ -28,18 +29,6 @@ from services.ticketing.sla import (
 from shared import eventstore
 
 POLICY_STREAM = "sla-policy"
-
-
-def sla_instants(policy, history, now):
-    """The read model's SLA columns: each target's deadline and the next alert to record."""
-    status = sla_status(policy, history, now)
-    timers = next_sla_timers(policy, history, now)
-    return {
-        "sla_first_response_due": status["first_response"]["due_at"],
-        "sla_resolution_due": status["resolution"]["due_at"],
-        "sla_next_at": timers[0].at if timers else None,
-        "sla_history": history.to_json(),
-    }
 
 
 def checked_id(ticket_id):
@@ -80,24 +69,25 @@ class TicketDesk:
 
     def events(self, ticket_id):
         """Every event of the ticket, personal fields opened (history, rebuilds, purges)."""
-        return [codec.opened(self.cipher, e) for e in self.db.load(codec.stream_id(ticket_id))]
+        return [opened(self.cipher, e) for e in self.db.load(stream_id(ticket_id))]
 
     def load(self, ticket_id):
         """The ticket's Aggregate: its snapshot, then the few events after it."""
         if ticket_id in self._loaded:
             return self._loaded[ticket_id]
-        stream, aggregate = codec.stream_id(ticket_id), None
+        stream, aggregate = stream_id(ticket_id), None
         snapshot = eventstore.load_snapshot(self.conn, self.tenant_id, stream)
         if snapshot:
             aggregate = snapshots.restore(self.cipher, self.tenant_id, *snapshot)
         aggregate = aggregate or snapshots.Aggregate()
         for envelope in self.db.load(stream, aggregate.version):
-            aggregate.fold(envelope, codec.opened(self.cipher, envelope))
+            aggregate.fold(envelope, opened(self.cipher, envelope))
         self._loaded[ticket_id] = aggregate
         return aggregate
 
     def row(self, ticket_id, actor):
-        """The ticket's read-model row, if the actor may see it; 404 otherwise, whatever the reason."""
+        """The ticket's read-model row, if the actor may see it; 404 otherwise, whatever the
+        reason."""
         row = store.get_ticket(self.conn, checked_id(ticket_id))
         if row is None or not can_view(
             types.SimpleNamespace(
@@ -111,11 +101,12 @@ class TicketDesk:
     def timeline(self, ticket_id, actor):
         """(events, envelopes) of a ticket the actor may see, personal fields opened."""
         self.row(ticket_id, actor)
-        envelopes = self.db.load(codec.stream_id(checked_id(ticket_id)))
-        return [codec.opened(self.cipher, envelope) for envelope in envelopes], envelopes
+        envelopes = self.db.load(stream_id(checked_id(ticket_id)))
+        return [opened(self.cipher, envelope) for envelope in envelopes], envelopes
 
     def sla(self, row):
-        """The SLA clocks of a read-model row, now (rows projected before the column: from events)."""
+        """The SLA clocks of a read-model row, now (rows projected before the column: from
+        events)."""
         stored = row["sla_history"]
         history = (
             SlaHistory.from_json(stored)
@@ -123,6 +114,29 @@ class TicketDesk:
             else sla_history(self.events(str(row["ticket_id"])))
         )
         return sla_status(self.policy(), history, self.clock.now())
+
+    def detail(self, ticket_id, actor):
+        """(row, comments, SLA clocks) of a ticket the actor may see, with the comments they
+        may read."""
+        row = self.row(ticket_id, actor)
+        comments = store.comments_of(self.conn, row["ticket_id"], actor.is_privileged)
+        return row, comments, self.sla(row)
+
+    def tickets(self, filters, limit, after, actor):
+        """A page of the rows the actor may see (a requester: theirs and those they watch)."""
+        visible_to = None if actor.is_privileged else actor.user_id
+        return store.list_tickets(self.conn, filters, limit, after, visible_to=visible_to)
+
+    def comment(self, ticket_id, comment_id):
+        (row,) = store.comments_by_id(self.conn, ticket_id, [comment_id])
+        return row
+
+    def policy_document(self):
+        """(document, version, whether it is the default) of the tenant's SLA policy."""
+        stored = store.load_policy(self.conn)
+        if stored is None:
+            return policy_document(default_policy()), 0, True
+        return *stored, False
 
     # writing
 
@@ -148,14 +162,14 @@ class TicketDesk:
             raise exceptions.StaleVersion(
                 f"the ticket is at version {base}, not {expected_version}"
             )
-        stream, envelopes = codec.stream_id(ticket_id), []
+        stream, envelopes = stream_id(ticket_id), []
         if callable(commands):
             if state is None:
                 raise exceptions.TicketNotFound("ticket not found")
             commands = commands(state)
         if state is not None:
             aggregate.state = state = self._with_comments(state, commands)
-        known = members.roles_of(self.conn, commands)
+        known = projections.roles_of(self.conn, commands)
         for command in commands:
             now = self.clock.now()
             try:
@@ -169,11 +183,11 @@ class TicketDesk:
                     new.type,
                     stream,
                     new.data,
-                    actor=codec.envelope_actor(actor),
-                    pii=codec.seal(self.cipher, self.tenant_id, new),
+                    actor=envelope_actor(actor),
+                    pii=seal(self.cipher, self.tenant_id, new),
                     occurred_at=now,
                 ).with_version(base + len(envelopes) + 1)
-                aggregate.fold(envelope, codec.opened(self.cipher, envelope))
+                aggregate.fold(envelope, opened(self.cipher, envelope))
                 state = aggregate.state
                 envelopes.append(envelope)
         if envelopes:
@@ -194,12 +208,8 @@ class TicketDesk:
 
     def project(self, state, history, comment_ids=None):
         """Bring the ticket's rows up to its state; comments: those named, or all when None."""
-        store.upsert_ticket(
-            self.conn, self.tenant_id, state, sla_instants(self.policy(), history, self.clock.now())
-        )
-        comments = [c for c in state.comments if comment_ids is None or c.comment_id in comment_ids]
-        if comments:
-            store.upsert_comments(self.conn, self.tenant_id, state.ticket_id, comments)
+        sla = projections.sla_instants(self.policy(), history, self.clock.now())
+        projections.project_ticket(self.conn, self.tenant_id, state, sla, comment_ids)
 
     def link(self, ticket_id, actor, command):
         """Link two tickets: this one's event and the mirrored one on the other, atomically."""
@@ -248,18 +258,36 @@ class TicketDesk:
         if due:
             return self.run(ticket_id, system, due)[1]
         store.set_sla_instants(
-            self.conn, checked_id(ticket_id), sla_instants(self.policy(), aggregate.sla, now)
+            self.conn,
+            checked_id(ticket_id),
+            projections.sla_instants(self.policy(), aggregate.sla, now),
         )
         return []
 
-    # privacy and maintenance
+    def set_policy(self, actor, document, expected_version=None):
+        """Record the tenant's new SLA policy and have the timer recompute every running clock."""
+        event = self.db.new_event(
+            "sla_policy_set", POLICY_STREAM, {"policy": document}, actor=envelope_actor(actor)
+        )
+        if expected_version is None:
+            version = self.db.append_next(POLICY_STREAM, [event])
+        else:
+            current = self.db.version(POLICY_STREAM)
+            if expected_version != current:
+                raise exceptions.StaleVersion(f"the policy is at version {current}")
+            version = self.db.append(POLICY_STREAM, current, [event])
+        store.save_policy(self.conn, self.tenant_id, document, version)
+        store.recompute_sla_soon(self.conn, self.clock.now())
+        return version
+
+    # maintenance
 
     def rebuild(self):
         """Empty the tenant's read models and replay every ticket stream into them."""
         store.clear_read_model(self.conn)
         tickets = comments = 0
         for stream in store.ticket_streams(self.conn):
-            events = self.events(codec.ticket_id_of(stream))
+            events = self.events(ticket_id_of(stream))
             state = replay(events)
             self.project(state, sla_history(events))
             tickets, comments = tickets + 1, comments + len(state.comments)
@@ -268,16 +296,3 @@ class TicketDesk:
             last = policy_events[-1]
             store.save_policy(self.conn, self.tenant_id, last.data["policy"], last.stream_version)
         return {"tickets": tickets, "comments": comments}
-
-    def purge(self, subject_id):
-        """Re-project the subject's tickets from events, then overwrite what is still readable."""
-        touched = store.tickets_touching(self.conn, str(subject_id))
-        for ticket_id in touched:
-            events = self.events(ticket_id)
-            self.project(replay(events), sla_history(events))
-        # sealed entries of a shredded key are unreadable already; nothing of theirs stays either
-        store.drop_snapshots(self.conn, [codec.stream_id(ticket_id) for ticket_id in touched])
-        return {
-            "tickets_reprojected": len(touched),
-            **store.erase_subject_text(self.conn, str(subject_id)),
-        }
