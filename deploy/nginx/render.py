@@ -85,7 +85,8 @@ def render(
 
 
 def render_container() -> str:
-    """The config baked into compose (deploy/nginx/container.nginx.conf) and Kubernetes."""
+    """The config compose mounts and Kubernetes generates its ConfigMap from (one file,
+    deploy/nginx/container.nginx.conf)."""
     return render(**CONTAINER_PROFILE)
 
 
@@ -108,7 +109,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--run-dir",
         default=None,
-        help="directory for the pid file, temp files and logs (default: the --out file's directory)",
+        help=(
+            "directory for the pid file, temp files and logs (default: the --out file's directory)"
+        ),
     )
     parser.add_argument(
         "--listen", default="8080", help="nginx listen value, e.g. 8080 or 127.0.0.1:8080"
