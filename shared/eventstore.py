@@ -107,6 +107,18 @@ def current_version(conn, tenant_id, stream_id):
     return row[0]
 
 
+def current_versions(conn, tenant_id, stream_ids):
+    """{stream_id: version} of several streams in one round trip (0 for an empty stream)."""
+    found = dict(
+        conn.execute(
+            "SELECT stream_id, max(stream_version) FROM events"
+            " WHERE tenant_id = %s AND stream_id = ANY(%s) GROUP BY stream_id",
+            (tenant_id, list(stream_ids)),
+        ).fetchall()
+    )
+    return {stream_id: found.get(stream_id, 0) for stream_id in stream_ids}
+
+
 def load(conn, tenant_id, stream_id, after_version=0):
     """The stream's envelopes after `after_version`, in version order."""
     rows = conn.execute(

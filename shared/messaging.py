@@ -87,6 +87,11 @@ class EventConsumer(EventHandler):
         return [source] if isinstance(source, str) else list(source)
 
     def setup(self):
+        self.declare_queues()
+        self.queue_consumer.register_provider(self)
+
+    def declare_queues(self):
+        """The queue, its bindings, the backoff and dead-letter queues, and their publisher."""
         config = self.container.config
         label = "+".join(self.sources)
         pattern = self.event_type.replace("#", "all").replace("*", "any")
@@ -129,7 +134,6 @@ class EventConsumer(EventHandler):
         self.publisher = SigningPublisher(
             config["AMQP_URI"], declare=[self.retry_queue, self.dead_letter_queue]
         )
-        self.queue_consumer.register_provider(self)
 
     def start(self):
         # declare the side queues up front so a dead letter has a home (and can be watched)
@@ -239,6 +243,24 @@ def _unit_of_work(service):
     raise TypeError(f"{type(service).__name__} needs a Database dependency for its inbox")
 
 
+def checked_envelope(service, body, sender):
+    """The body's Envelope, when valid and published by the service its type names; a
+    `PoisonMessage` otherwise."""
+    try:
+        envelope = load_envelope(body)
+    except ValidationError as exc:
+        raise PoisonMessage(f"invalid envelope: {exc.messages}") from exc
+    if not owns_event(sender, envelope.event_type):
+        metrics.EVENTS_REFUSED.labels(service, sender).inc()
+        log.error(
+            "event refused: not from the service it names",
+            event_type=envelope.event_type,
+            sender=sender,
+        )
+        raise PoisonMessage(f"forged sender: {envelope.event_type} published by {sender}")
+    return envelope
+
+
 def event_handler(source_service, event_type, *, idempotent=True, **kwargs):
     """Handle events of `source_service` (a name or a list) whose name matches `event_type`.
 
@@ -252,18 +274,7 @@ def event_handler(source_service, event_type, *, idempotent=True, **kwargs):
     def decorate(method):
         @functools.wraps(method)
         def handle(self, body, sender):
-            try:
-                envelope = load_envelope(body)
-            except ValidationError as exc:
-                raise PoisonMessage(f"invalid envelope: {exc.messages}") from exc
-            if not owns_event(sender, envelope.event_type):
-                metrics.EVENTS_REFUSED.labels(self.name, sender).inc()
-                log.error(
-                    "event refused: not from the service it names",
-                    event_type=envelope.event_type,
-                    sender=sender,
-                )
-                raise PoisonMessage(f"forged sender: {envelope.event_type} published by {sender}")
+            envelope = checked_envelope(self.name, body, sender)
             structlog.contextvars.bind_contextvars(event_type=envelope.event_type)
             if idempotent:
                 unit = _unit_of_work(self)

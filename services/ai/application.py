@@ -1,13 +1,14 @@
 """What the ai endpoints answer: triage and similar tickets from a tenant model, threads to
 summarize, and the triage suggestion published for an opened ticket."""
 
-from services.ai import store
+from services.ai import projections, store
 from services.ai.exceptions import TicketNotFound
 from services.ai.models.documents import ticket_text
 from services.ai.schemas import TriageSuggestedSchema
 from services.ai.text.summary import Thread
+from shared import eventstore
 from shared.crypto import ERASED
-from shared.envelope import system_actor
+from shared.envelope import Envelope, system_actor
 
 
 def _open(cipher, tenant_id, field, sealed):
@@ -104,21 +105,46 @@ def thread(conn, cipher, tenant_id, ticket, people):
     return Thread(title, description, tuple(comments), tenant_id=str(tenant_id), people=people)
 
 
-def suggest_triage(db, models, cipher, event):
-    """Publish ``ai.triage_suggested`` for an opened ticket (for agents, never applied here),
-    only once the tenant's model has learned enough."""
-    model = models.current(db.conn, cipher, event.tenant_id)
+def learn_from_ticketing(db, cipher, models, events, *, auto_triage):
+    """Record a burst of one tenant's ticketing events, then publish a triage suggestion for
+    each ticket opened in it (one model update for all of them)."""
+    with db.conn.pipeline():  # the rows in one round trip, not one each
+        for event in events:
+            projections.apply_ticketing(db.conn, cipher, event)
+    opened = [event for event in events if event.name == "ticket_opened"]
+    if opened and auto_triage:
+        suggest_triage(db, models, cipher, opened)
+
+
+def _opened_text(cipher, event):
     opened = cipher.open(event.tenant_id, event.pii)
     title, description = (
         opened.get(field, event.data.get(field, "")) for field in ("title", "description")
     )
-    suggestion = model.suggest(
-        ticket_text(*("" if text == ERASED else text for text in (title, description)))
+    return ticket_text(*("" if text == ERASED else text for text in (title, description)))
+
+
+def suggest_triage(db, models, cipher, events):
+    """Publish ``ai.triage_suggested`` for each opened ticket (for agents, never applied here),
+    only once the tenant's model has learned enough. The model learns what was committed
+    before this burst, once; each suggestion continues its ticket_opened's correlation."""
+    model = models.current(db.conn, cipher, events[0].tenant_id)
+    suggestions = model.suggest_many([_opened_text(cipher, event) for event in events])
+    schema = TriageSuggestedSchema()
+    made = [(e, s) for e, s in zip(events, suggestions, strict=True) if s.basis == "model"]
+    versions = eventstore.current_versions(
+        db.conn, db.tenant_id, [f"triage-{event.data['ticket_id']}" for event, _ in made]
     )
-    if suggestion.basis != "model":
-        return
-    ticket_id = event.data["ticket_id"]
-    data = TriageSuggestedSchema().load(suggestion_event_data(ticket_id, suggestion))
-    stream_id = f"triage-{ticket_id}"
-    suggested = db.new_event("triage_suggested", stream_id, data, actor=system_actor("ai"))
-    db.append_next(stream_id, [suggested])
+    for event, suggestion in made:
+        ticket_id = event.data["ticket_id"]
+        stream_id = f"triage-{ticket_id}"
+        suggested = Envelope.new(
+            f"{db.service}.triage_suggested",
+            db.tenant_id,
+            stream_id,
+            schema.load(suggestion_event_data(ticket_id, suggestion)),
+            actor=system_actor("ai"),
+            correlation_id=event.correlation_id,
+            causation_id=event.event_id,
+        )
+        db.append(stream_id, versions[stream_id], [suggested])

@@ -15,6 +15,7 @@ from services.ai.schemas import (
 )
 from services.ai.settings import AiSettings
 from shared.auth import Authenticator, require_roles
+from shared.batches import batch_event_handler
 from shared.keys import SubjectKeys
 from shared.messaging import broadcast_handler, event_handler
 from shared.rpc import PRIVACY, ServiceRpc, rpc
@@ -89,11 +90,13 @@ class AiService(DZDeskService):
             }
         )
 
-    @event_handler("ticketing", "#")
-    def handle_ticketing_event(self, event):
-        projections.apply_ticketing(self.db.conn, self.cipher, event)
-        if event.name == "ticket_opened" and self.settings.ai_auto_triage:
-            application.suggest_triage(self.db, self.models, self.cipher, event)
+    # in bursts: one transaction and one model update for a burst of a tenant's events (the
+    # method keeps its name, which names its queue and its inbox consumer)
+    @batch_event_handler("ticketing", "#")
+    def handle_ticketing_event(self, events):
+        application.learn_from_ticketing(
+            self.db, self.cipher, self.models, events, auto_triage=self.settings.ai_auto_triage
+        )
 
     @event_handler("identity", "#")
     def handle_identity_event(self, event):

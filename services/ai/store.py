@@ -27,33 +27,48 @@ def record_ticket(
     unknown = set(fields) - set(VERSIONED)
     if unknown:
         raise ValueError(f"not a ticket document field: {sorted(unknown)}")
-    columns = ["tenant_id", "stream_id", "ticket_id", "requester_id"]
     values = [tenant_id, stream_id, ticket_id, requester_id]
-    updates = [
-        sql.SQL("ticket_id = COALESCE(ai_tickets.ticket_id, EXCLUDED.ticket_id)"),
-        sql.SQL("requester_id = COALESCE(ai_tickets.requester_id, EXCLUDED.requester_id)"),
-        sql.SQL("txid = pg_current_xact_id(), revision = nextval('ai_revision')"),
-    ]
     for field, value in fields.items():
-        columns += [field, f"{field}_v"]
         values += [_value(field, value), version]
-        name, stamp = sql.Identifier(field), sql.Identifier(f"{field}_v")
-        updates.append(
+    conn.execute(_upsert(conn, tuple(fields)), values)
+
+
+_UPSERTS = {}
+
+
+def _upsert(conn, fields):
+    """The upsert of a ticket document setting `fields`, composed once per set of fields (the
+    composing cost as much as the round trip)."""
+    if fields not in _UPSERTS:
+        columns = ["tenant_id", "stream_id", "ticket_id", "requester_id"]
+        updates = [
+            sql.SQL("ticket_id = COALESCE(ai_tickets.ticket_id, EXCLUDED.ticket_id)"),
+            sql.SQL("requester_id = COALESCE(ai_tickets.requester_id, EXCLUDED.requester_id)"),
+            sql.SQL("txid = pg_current_xact_id(), revision = nextval('ai_revision')"),
+        ]
+        for field in fields:
+            columns += [field, f"{field}_v"]
+            name, stamp = sql.Identifier(field), sql.Identifier(f"{field}_v")
+            updates.append(
+                sql.SQL(
+                    "{name} = CASE WHEN EXCLUDED.{stamp} > ai_tickets.{stamp} THEN EXCLUDED.{name}"
+                    " ELSE ai_tickets.{name} END,"
+                    " {stamp} = GREATEST(EXCLUDED.{stamp}, ai_tickets.{stamp})"
+                ).format(name=name, stamp=stamp)
+            )
+        _UPSERTS[fields] = (
             sql.SQL(
-                "{name} = CASE WHEN EXCLUDED.{stamp} > ai_tickets.{stamp} THEN EXCLUDED.{name}"
-                " ELSE ai_tickets.{name} END,"
-                " {stamp} = GREATEST(EXCLUDED.{stamp}, ai_tickets.{stamp})"
-            ).format(name=name, stamp=stamp)
+                "INSERT INTO ai_tickets ({columns}) VALUES ({values})"
+                " ON CONFLICT (tenant_id, stream_id) DO UPDATE SET {updates}"
+            )
+            .format(
+                columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+                values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+                updates=sql.SQL(", ").join(updates),
+            )
+            .as_string(conn)
         )
-    statement = sql.SQL(
-        "INSERT INTO ai_tickets ({columns}) VALUES ({values})"
-        " ON CONFLICT (tenant_id, stream_id) DO UPDATE SET {updates}"
-    ).format(
-        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
-        values=sql.SQL(", ").join(sql.Placeholder() * len(values)),
-        updates=sql.SQL(", ").join(updates),
-    )
-    conn.execute(statement, values)
+    return _UPSERTS[fields]
 
 
 def requester_of(conn, stream_id):

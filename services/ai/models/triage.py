@@ -167,13 +167,26 @@ class TenantModel:
         )
 
     def suggest(self, text: str, k: int = 5) -> Suggestion:
-        matrix = self._features([text])
-        values = matrix.data
+        return self.suggest_many([text], k)[0]
+
+    def suggest_many(self, texts: list[str], k: int = 5) -> list[Suggestion]:
+        """A suggestion for each text, as `suggest` would make it, in one vectorizing pass."""
+        if not texts:
+            return []
+        matrix = self._features(list(texts))
+        suggestions = []
         with self._lock:
-            columns = self._vocabulary.lookup(matrix.indices)
-            category, category_confidence, category_basis = self._category.guess(columns, values)
-            priority, priority_confidence, priority_basis = self._priority.guess(columns, values)
-            similar = self._search(columns, values, k, exclude=None)
+            for row in range(len(texts)):
+                start, end = matrix.indptr[row], matrix.indptr[row + 1]
+                values = matrix.data[start:end]
+                columns = self._vocabulary.lookup(matrix.indices[start:end])
+                suggestions.append(self._suggestion(columns, values, k))
+        return suggestions
+
+    def _suggestion(self, columns, values, k) -> Suggestion:
+        category, category_confidence, category_basis = self._category.guess(columns, values)
+        priority, priority_confidence, priority_basis = self._priority.guess(columns, values)
+        similar = self._search(columns, values, k, exclude=None)
         order = ["empty", "majority", "model"]
         return Suggestion(
             category,

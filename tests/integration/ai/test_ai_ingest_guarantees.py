@@ -180,10 +180,11 @@ def test_within_a_burst_a_streams_later_version_wins_whatever_the_arrival_order(
 
 
 def test_an_event_that_cannot_be_handled_yet_is_retried_and_holds_back_nothing(start_ai):
-    rig = start_ai(AI_AUTO_TRIAGE="false", EVENT_RETRY_BACKOFF_MS="100")
+    rig = start_ai(AI_AUTO_TRIAGE="false", EVENT_RETRY_BACKOFF_MS="100", EVENT_MAX_ATTEMPTS="10")
     tenant, agent = str(uuid.uuid4()), str(uuid.uuid4())
     early = str(uuid.uuid4())
-    # an old-style update (title in clear) of a ticket ai has not seen opened yet
+    # an old-style update (title in clear) of a ticket ai has not seen opened yet, in the
+    # same burst as other events, the ticket's opening last
     _publish(
         rig,
         Envelope.new(
@@ -195,16 +196,11 @@ def test_an_event_that_cannot_be_handled_yet_is_retried_and_holds_back_nothing(s
         ).with_version(2),
     )
     others = _labelled(rig, tenant, 20, agent)
-    rig.wait_until(
-        lambda: rig.raw("SELECT count(*) FROM ai_tickets WHERE tenant_id = %s", tenant) == [(20,)],
-        what="the other events, not held back",
-    )
     _publish(rig, _opened(rig, tenant, early, "Printer jammed", "Paper stuck.", agent=agent))
-    rig.wait_until(lambda: _handled(rig) == 22, what="the early update, retried")
+    rig.wait_until(lambda: _handled(rig) == 22, what="every event, the early update retried")
 
-    (row,) = rig.raw("SELECT title_v FROM ai_tickets WHERE ticket_id = %s", early)
-    assert row == (2,)
-    assert len(others) == 20
+    assert rig.raw("SELECT count(*) FROM ai_tickets WHERE ticket_id = ANY(%s)", others) == [(20,)]
+    assert rig.raw("SELECT title_v FROM ai_tickets WHERE ticket_id = %s", early) == [(2,)]
 
 
 def test_an_invalid_envelope_in_a_burst_is_dead_lettered_and_the_rest_handled(start_ai):
