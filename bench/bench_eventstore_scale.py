@@ -6,15 +6,18 @@ SQL (envelopes of the size the services write), then vacuumed and analyzed, as a
 grew over time would be.
 """
 
+import sys
 import time
 
 import psycopg
+from psycopg import sql
 
-from bench.bench_platform import APPENDS, alternating, concurrently, store_writer
+from bench.bench_platform import alternating, concurrently, store_writer
 from bench.common import rate, row
 
 STORED = 1_000_000
 TENANTS = 20
+APPENDS = 1000
 
 _FILL = """
 INSERT INTO events (tenant_id, stream_id, stream_version, event_id, event_type, envelope)
@@ -36,20 +39,29 @@ FROM (
 """
 
 
-def fill(admin_url, count=STORED, chunk=250_000):
+def fill(admin_url, count=STORED):
+    """Store `count` events; the secondary indexes are built after the rows (minutes faster
+    than row by row), with the definitions the migration gave them."""
     started = time.perf_counter()
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        for start in range(0, count, chunk):
-            conn.execute(
-                _FILL, {"tenants": TENANTS, "start": start, "stop": min(count, start + chunk)}
-            )
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'events'"
+            " AND indexname <> 'events_pkey'"
+        ).fetchall()
+        for name, _ in indexes:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        conn.execute(_FILL, {"tenants": TENANTS, "start": 0, "stop": count})
+        for _, definition in indexes:
+            conn.execute(definition)
         conn.execute("VACUUM ANALYZE events")
     return time.perf_counter() - started
 
 
 def run(env):
     empty, full = env.make_database("probe"), env.make_database("probe")
-    fill(full["admin"])
+    print(f"bench: storing {STORED} events", file=sys.stderr, flush=True)
+    seconds = fill(full["admin"])
+    print(f"bench: stored in {seconds:.0f} s; measuring", file=sys.stderr, flush=True)
     tenant = "6f1c1d3e-2a4b-4c5d-8e6f-7a8b9c0d1e2f"
     empty_rate, full_rate = alternating(
         lambda: rate(APPENDS, concurrently(1, store_writer, empty["app"], tenant, APPENDS)),
