@@ -260,7 +260,6 @@ def sign_in(ctx: Context, ext: ExternalIdentity, device: dict, method: str) -> S
         {"user_id": user_id, "session_id": session_id, "provider": ext.provider, "method": method},
         actor=person_actor(user_id, user["roles"]),
         pii=_device_pii(ctx, tenant_id, user_id, device),
-        occurred_at=ctx.now,
     )
     ctx.db.append(signed_in.stream_id, 0, [signed_in])
     projections.project(conn, signed_in.with_version(1))
