@@ -1,4 +1,5 @@
-"""First sign-ins of one organization, 8 at a time, next to the same number into new organizations."""
+"""First sign-ins of one organization, 8 at a time, next to the same number into new
+organizations."""
 
 import time
 import uuid

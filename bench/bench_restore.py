@@ -1,4 +1,5 @@
-"""The restore drill timed: privacy started on a dump taken before erasures, until every key is shredded again."""
+"""The restore drill timed: privacy started on a dump taken before erasures, until every key is
+shredded again."""
 
 import subprocess
 import time

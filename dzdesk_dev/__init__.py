@@ -1,4 +1,4 @@
-"""Development tools, never for production: a local sign-in provider, tokens on demand, a guided tour.
+"""Development tools, never for production: a local sign-in provider, tokens on demand, a tour.
 
 * ``keys.py``: the provider's RSA signing keys and its TLS certificates;
 * ``oidc.py``: the provider itself, Google's and Microsoft's protocols with real keys;

@@ -1,4 +1,5 @@
-"""`dzdesk-dev`: development commands against a running `make run` (tokens on demand, the guided tour)."""
+"""`dzdesk-dev`: development commands against a running `make run` (tokens on demand, the guided
+tour)."""
 
 import argparse
 import json

@@ -1,4 +1,5 @@
-"""`make demo`: a guided tour of the running suite through the gateway; exits non-zero when a step does not hold."""
+"""`make demo`: a guided tour of the running suite through the gateway; exits non-zero when a step
+does not hold."""
 
 import io
 import sys
@@ -17,7 +18,8 @@ class StepFailed(Exception):
 
 
 class Tour:
-    """Numbered steps in plain words, each with what the API answered, and the checks they rest on."""
+    """Numbered steps in plain words, each with what the API answered, and the checks
+    they rest on."""
 
     def __init__(self, gateway: str, provider_url: str, out, timeout: float = 90.0):
         self.gateway, self.provider_url, self.out, self.timeout = (
@@ -299,7 +301,8 @@ def main(gateway=None, provider_url=None, out=None) -> int:
         return 1
     except requests.ConnectionError:
         print(
-            f"\nFAILED at step {t.steps}: no gateway answers at {t.gateway}; is `make run` running?",
+            f"\nFAILED at step {t.steps}: no gateway answers at {t.gateway};"
+            " is `make run` running?",
             file=out,
             flush=True,
         )

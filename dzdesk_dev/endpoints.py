@@ -1,4 +1,5 @@
-"""The provider's HTTP routes: Google's certs, Microsoft's discovery, JWKS, authorize and token, the mint."""
+"""The provider's HTTP routes: Google's certs, Microsoft's discovery, JWKS, authorize and token, the
+mint."""
 
 import json
 from http.server import BaseHTTPRequestHandler

@@ -1,4 +1,5 @@
-"""The development provider's key material: RSA signing keys and a CA with a 127.0.0.1 server certificate."""
+"""The development provider's key material: RSA signing keys and a CA with a 127.0.0.1 server
+certificate."""
 
 import datetime
 import ipaddress

@@ -44,7 +44,8 @@ class MicrosoftUser:
 
 
 class DevOidcProvider:
-    """Google certs, Microsoft discovery/JWKS/authorize/token and a token mint, over HTTP(S) on 127.0.0.1."""
+    """Google certs, Microsoft discovery/JWKS/authorize/token and a token mint, over HTTP(S) on
+    127.0.0.1."""
 
     def __init__(
         self,
@@ -158,7 +159,8 @@ class DevOidcProvider:
         return f"{self.https_url}/{tenant}"
 
     def serve_json(self, path: str, document) -> str:
-        """Serve ``document`` (or the result of calling it) at ``path`` over HTTP; returns the URL."""
+        """Serve ``document`` (or the result of calling it) at ``path`` over HTTP;
+        returns the URL."""
         self._documents[path] = document
         return self.http_url + path
 

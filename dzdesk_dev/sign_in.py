@@ -1,4 +1,5 @@
-"""Signing in as anyone, for development: an ID token from the running dev provider, sent to the real endpoint."""
+"""Signing in as anyone, for development: an ID token from the running dev provider, sent to the
+real endpoint."""
 
 import os
 import uuid
@@ -38,7 +39,8 @@ def microsoft_tenant_id(value: str) -> str:
 
 
 def mint_request(email: str, name=None, org=None, microsoft_tenant=None) -> dict:
-    """What to ask the provider for: Microsoft with a tenant, else Google with the org as hosted domain."""
+    """What to ask the provider for: Microsoft with a tenant, else Google with the org as hosted
+    domain."""
     if microsoft_tenant:
         return {
             "provider": "microsoft",
@@ -67,7 +69,8 @@ def id_token(provider_url: str, request: dict) -> str:
 def sign_in(
     email: str, name=None, org=None, microsoft_tenant=None, *, gateway=None, provider_url=None
 ) -> dict:
-    """Identity's answer to a sign-in with a fresh development ID token (access and refresh tokens)."""
+    """Identity's answer to a sign-in with a fresh development ID token (access and
+    refresh tokens)."""
     gateway, provider_url = gateway or gateway_url(), provider_url or sign_in_url()
     request = mint_request(email, name, org, microsoft_tenant)
     token = id_token(provider_url, request)

@@ -1,4 +1,4 @@
-"""The class of every field of every event type, declared once and checked whenever an envelope is made.
+"""Every event field's class, declared once per event type and checked whenever an envelope is made.
 
 Each event type registers a marshmallow schema of its `data` and the names of its sealed (`pii`)
 fields. Every string in `data` carries one class (`metadata={"class": ...}`):
@@ -103,7 +103,8 @@ class EventData(Schema):
 
 
 def _sealed(entry):
-    """A `pii` entry as shared.crypto writes it: the subject, and nonce and ciphertext unless erased."""
+    """A `pii` entry as shared.crypto writes it: the subject, and nonce and ciphertext unless
+    erased."""
     if not isinstance(entry, dict) or not entry.keys() <= {"s", "n", "c"}:
         return False
     subject, blobs = entry.get("s"), [entry[k] for k in ("n", "c") if k in entry]

@@ -1,4 +1,5 @@
-"""Per-subject encryption of personal data: master-key wrapping, subject key caching, field sealing."""
+"""Per-subject encryption of personal data: master-key wrapping, subject key caching,
+field sealing."""
 
 from __future__ import annotations
 
@@ -90,7 +91,10 @@ class MasterKey:
 
     @classmethod
     def from_env_value(cls, value: str | None) -> MasterKey:
-        hint = f"DZDESK_MASTER_KEY must be the base64 of {KEY_BYTES} random bytes (e.g. `openssl rand -base64 32`)"
+        hint = (
+            f"DZDESK_MASTER_KEY must be the base64 of {KEY_BYTES} random bytes"
+            " (e.g. `openssl rand -base64 32`)"
+        )
         if not value or not value.strip():
             raise MasterKeyError(f"{hint}; it is not set")
         try:
@@ -193,7 +197,8 @@ class MasterKeyRing:
         version: int | None = None,
         key_id: str | None = None,
     ) -> bytes:
-        """The data key; `version` None is a key wrapped before versions: found by key id, or tried."""
+        """The data key; `version` None is a key wrapped before versions: found by key
+        id, or tried."""
         if version is not None:
             return self.key(version).unwrap(wrapped, tenant_id, subject_id)
         candidates = [k for k in self._keys.values() if key_id in (None, k.key_id)]
@@ -220,7 +225,7 @@ class KeyProvider(Protocol):
 
 
 class KeyCache:
-    """A KeyProvider that remembers keys for `ttl_seconds`; `drop` on `privacy.subject_key_shredded`.
+    """A KeyProvider remembering keys for `ttl_seconds`; `drop` on `privacy.subject_key_shredded`.
 
     While the provider cannot be reached (it raises ConnectionError), a key it gave within
     `ttl_seconds + max_stale_seconds` still serves, so writes for known subjects go on during
@@ -289,7 +294,8 @@ class KeyCache:
 
 
 class LocalKeyring:
-    """In-memory KeyProvider holding wrapped keys, for tests and tools (privacy has the durable one)."""
+    """In-memory KeyProvider holding wrapped keys, for tests and tools (privacy has the durable
+    one)."""
 
     def __init__(self, master_key: MasterKey | None = None) -> None:
         self._master_key = master_key or MasterKey.generate()
@@ -326,7 +332,8 @@ def subjects(pii: Mapping[str, Any] | None) -> set[str]:
 
 
 class FieldCipher:
-    """Seals personal fields under their subject's key; opens them, or yields ERASED once shredded."""
+    """Seals personal fields under their subject's key; opens them, or yields ERASED
+    once shredded."""
 
     subjects = staticmethod(subjects)
 

@@ -1,4 +1,5 @@
-"""Which environment a process runs in, and the guard that keeps development sign-in out of production."""
+"""Which environment a process runs in, and the guard that keeps development sign-in out of
+production."""
 
 import structlog
 

@@ -100,7 +100,8 @@ def append(conn, stream_id, expected_version, envelopes):
 
 def current_version(conn, tenant_id, stream_id):
     row = conn.execute(
-        "SELECT coalesce(max(stream_version), 0) FROM events WHERE tenant_id = %s AND stream_id = %s",
+        "SELECT coalesce(max(stream_version), 0) FROM events"
+        " WHERE tenant_id = %s AND stream_id = %s",
         (tenant_id, stream_id),
     ).fetchone()
     return row[0]

@@ -31,7 +31,9 @@ class Readiness(DependencyProvider):
         checks = {}
         for provider in self.container.dependencies:
             if isinstance(provider, Database):
-                checks[f"database:{provider.attr_name}"] = _outcome(lambda: _ping(provider))
+                checks[f"database:{provider.attr_name}"] = _outcome(
+                    lambda provider=provider: _ping(provider)
+                )
         checks["broker"] = _outcome(self._ping_broker)
         for name, outcome in checks.items():
             metrics.DEPENDENCY_UP.labels(self.container.service_name, name).set(outcome == "ok")

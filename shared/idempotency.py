@@ -1,4 +1,5 @@
-"""Idempotency-Key on creates: the first request claims the key for 24 hours, a retry gets its resource."""
+"""Idempotency-Key on creates: the first request claims the key for 24 hours, a retry gets its
+resource."""
 
 import hashlib
 import json

@@ -9,10 +9,8 @@ from kombu import Connection, Consumer, Queue
 from kombu.exceptions import OperationalError
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import ServiceProxy
 
 from shared.background import BackgroundLoop
-from shared.broker import user_of
 from shared.crypto import FieldCipher, KeyCache
 from shared.errors import DependencyUnavailable
 from shared.messaging import source_exchange
@@ -42,19 +40,14 @@ class RemoteKeyring:
         self.lock = Semaphore()
 
     def start(self):
-        # the standalone proxy takes no publish options: its ServiceProxy is built here with
-        # one quick reconnection on a broken pooled connection, then the caller decides; it
-        # signs each request with this service's broker user
-        uri = self.config["AMQP_URI"]
-        self.cluster = ClusterRpcClient({"AMQP_URI": uri}, timeout=self.timeout)
-        self.cluster.start()
-        self.proxy = ServiceProxy(
-            self.cluster._worker_ctx,
-            "privacy",
-            self.cluster._reply_listener,
-            retry_policy=QUICK_RETRY,
-            user_id=user_of(uri),
+        # one quick reconnection on a broken pooled connection, then the caller decides; each
+        # request is signed with this service's broker user
+        self.cluster = ClusterRpcClient(
+            {"AMQP_URI": self.config["AMQP_URI"]},
+            timeout=self.timeout,
+            publish={"retry_policy": QUICK_RETRY},
         )
+        self.proxy = self.cluster.start().privacy
 
     def stop(self):
         cluster, self.cluster, self.proxy = self.cluster, None, None

@@ -1,4 +1,5 @@
-"""Retry on conflict: a unit of work that lost a race is rolled back and run again on fresh state."""
+"""Retry on conflict: a unit of work that lost a race is rolled back and run again on
+fresh state."""
 
 import functools
 import random
@@ -78,7 +79,8 @@ def on_conflict(method, attempts=ATTEMPTS):
 
 
 def retrying(decorator):
-    """An entrypoint decorator (nameko's `Entrypoint.decorator`) whose method retries on conflict."""
+    """An entrypoint decorator (nameko's `Entrypoint.decorator`) whose method retries
+    on conflict."""
 
     @functools.wraps(decorator)
     def decorate(*args, **kwargs):

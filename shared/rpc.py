@@ -171,24 +171,28 @@ class ServiceRpc(RpcProxy):
 
 
 class _SigningClusterProxy(ClusterProxy):
-    def __init__(self, worker_ctx, reply_listener, user_id):
+    def __init__(self, worker_ctx, reply_listener, options):
         super().__init__(worker_ctx, reply_listener)
-        self._user_id = user_id
+        self._options = options
 
     def __getattr__(self, name):
         if name not in self._proxies:
             self._proxies[name] = ServiceProxy(
-                self._worker_ctx, name, self._reply_listener, user_id=self._user_id
+                self._worker_ctx, name, self._reply_listener, **self._options
             )
         return self._proxies[name]
 
 
 class ClusterRpcClient(ClusterRpcProxy):
     """nameko's standalone cluster proxy, for calls outside a worker: each request carries
-    the connection's user as `user_id`, and its reply queue is named after that user."""
+    the connection's user as `user_id`, and its reply queue is named after that user.
 
-    def __init__(self, config, **kwargs):
+    `publish` holds kombu publish options for every request (e.g. `retry_policy`), which
+    nameko's own standalone proxy does not take."""
+
+    def __init__(self, config, *, publish=None, **kwargs):
         super().__init__(config, **kwargs)
         user = user_of(config["AMQP_URI"])
         self._worker_ctx.container.service_name = user
-        self._proxy = _SigningClusterProxy(self._worker_ctx, self._reply_listener, user)
+        options = {**(publish or {}), "user_id": user}
+        self._proxy = _SigningClusterProxy(self._worker_ctx, self._reply_listener, options)

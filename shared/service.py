@@ -1,4 +1,5 @@
-"""What every DZDesk service is made of: its database, outbox relay, logs, health, metrics and expiry of idempotency records."""
+"""What every DZDesk service is made of: its database, outbox relay, logs, health, metrics and
+expiry of idempotency records."""
 
 from shared.db import Database
 from shared.health import HealthMixin

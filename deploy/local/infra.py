@@ -1,7 +1,8 @@
 """Makes sure PostgreSQL, RabbitMQ (with its management API) and nginx are there to use.
 
-Also creates the services' own broker users. Uses the servers on localhost when they answer; starts the local ones when this machine
-has them; else `docker compose` from deploy/ when Docker answers; else says what is missing.
+Also creates the services' own broker users. Uses the servers on localhost when they answer;
+starts the local ones when this machine has them; else `docker compose` from deploy/ when Docker
+answers; else says what is missing.
 """
 
 import argparse

@@ -71,7 +71,9 @@ def start_development_sign_in(env):
     try:
         provider = DevOidcProvider(http_port=DEFAULT_PORT).start()
     except OSError as exc:
-        raise SystemExit(f"run: port {DEFAULT_PORT} for the development sign-in is taken ({exc})")
+        raise SystemExit(
+            f"run: port {DEFAULT_PORT} for the development sign-in is taken ({exc})"
+        ) from exc
     # the services reach its HTTPS side (Microsoft's authority) through requests; they must
     # still trust whatever they trusted before for everything else (Azure OpenAI)
     trusted = env.get("REQUESTS_CA_BUNDLE") or certifi.where()
@@ -103,8 +105,10 @@ def next_steps(dev_sign_in):
         f'  curl -s -H "Authorization: Bearer $({dev})" {GATEWAY}/v1/me\n'
         "  # or keep a token for a few calls (it lasts ten minutes):\n"
         f"  TOKEN=$({dev})\n"
-        f'  curl -s -H "Authorization: Bearer $TOKEN" {GATEWAY}/v1/tickets -H "Content-Type: application/json" \\\n'
-        """       -d '{"type": "incident", "title": "Printer jammed", "description": "Paper stuck in tray 2"}'\n"""
+        f'  curl -s -H "Authorization: Bearer $TOKEN" {GATEWAY}/v1/tickets'
+        ' -H "Content-Type: application/json" \\\n'
+        """       -d '{"type": "incident", "title": "Printer jammed","""
+        """ "description": "Paper stuck in tray 2"}'\n"""
         f'  curl -s -H "Authorization: Bearer $TOKEN" {GATEWAY}/v1/tickets\n'
         "  make demo    # a guided tour through the gateway",
         flush=True,

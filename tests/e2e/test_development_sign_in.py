@@ -1,4 +1,5 @@
-"""`dzdesk-dev token` through the gateway: a real sign-in with a development ID token, ready for curl."""
+"""`dzdesk-dev token` through the gateway: a real sign-in with a development ID token, ready for
+curl."""
 
 import io
 import json

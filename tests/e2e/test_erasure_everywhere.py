@@ -154,7 +154,10 @@ def test_after_erasure_no_input_of_the_subject_is_left_anywhere(suite, service_l
             "items"
         ]
     ] == [ticket]  # the title is searchable before the erasure
-    etag = lambda: {"If-Match": suite.request("GET", path, admin["access_token"]).headers["ETag"]}
+
+    def etag():
+        return {"If-Match": suite.request("GET", path, admin["access_token"]).headers["ETag"]}
+
     tried = {
         "POST /v1/tickets": zoe.probe(
             "POST", "/v1/tickets", CreateTicketSchema(), {"type": "incident", "title": zoe.marker()}
@@ -291,7 +294,7 @@ def _queued_messages(suite):
         if queue.get("arguments", {}).get("x-single-active-consumer"):
             # no basic.get on such a queue: its consumer (audit) has taken every message
             wait_until(
-                lambda: requests.get(url, timeout=10).json().get("messages") == 0,
+                lambda url=url: requests.get(url, timeout=10).json().get("messages") == 0,
                 what=f"{queue['name']} to be empty",
             )
             found[f"queue {queue['name']}"] = ""

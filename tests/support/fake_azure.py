@@ -1,4 +1,5 @@
-"""A local fake Azure OpenAI chat-completions endpoint that records every request and can fail or stall on demand."""
+"""A local fake Azure OpenAI chat-completions endpoint that records every request and can fail or
+stall on demand."""
 
 import json
 import threading
@@ -27,7 +28,8 @@ def echo_reply(body: dict) -> str:
 
 
 class FakeAzureOpenAI:
-    """Serves ``POST /openai/deployments/<deployment>/chat/completions?api-version=...`` on 127.0.0.1."""
+    """Serves ``POST /openai/deployments/<deployment>/chat/completions?api-version=...`` on
+    127.0.0.1."""
 
     def __init__(
         self,

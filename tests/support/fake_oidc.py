@@ -1,4 +1,5 @@
-"""The development sign-in provider as the tests use it, plus the forged tokens an attacker would send."""
+"""The development sign-in provider as the tests use it, plus the forged tokens an attacker would
+send."""
 
 import base64
 import hashlib
@@ -22,7 +23,8 @@ def _compact(header: dict, claims: dict, sign) -> str:
 
 
 class FakeOidcProvider(DevOidcProvider):
-    """``keys`` is (google, microsoft, rogue): the rogue key signs forgeries and is never published."""
+    """``keys`` is (google, microsoft, rogue): the rogue key signs forgeries and is
+    never published."""
 
     def __init__(
         self, *, keys: tuple[ProviderKey, ProviderKey, ProviderKey] | None = None, **kwargs

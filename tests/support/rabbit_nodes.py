@@ -296,7 +296,8 @@ def started(count=1, prefix="dzdesk-drill", attempts=2):
             if attempt == attempts:
                 raise
             warnings.warn(
-                f"RabbitMQ nodes did not start ({type(exc).__name__}: {exc}); starting fresh ones"
+                f"RabbitMQ nodes did not start ({type(exc).__name__}: {exc}); starting fresh ones",
+                stacklevel=2,
             )
             continue
         try:

@@ -1,11 +1,12 @@
-"""A deterministic generator of realistic ITSM tickets for several tenants, for accuracy tests and benchmarks."""
+"""A deterministic generator of realistic ITSM tickets for several tenants, for accuracy tests and
+benchmarks."""
 
 import random
 import uuid
 from dataclasses import dataclass, field
 
-from services.ai.models import TicketDoc
-from services.ai.summary import Thread
+from services.ai.models.documents import TicketDoc
+from services.ai.text.summary import Thread
 
 FIRST_NAMES = [
     "Alice",
@@ -326,9 +327,10 @@ def _fill(rng: random.Random, template: str) -> str:
 
 def _people(rng: random.Random, domain: str, count: int) -> list[Person]:
     people = []
-    for first, last in rng.sample([(f, l) for f in FIRST_NAMES for l in LAST_NAMES], count):
+    names = [(first, last) for first in FIRST_NAMES for last in LAST_NAMES]
+    for first, last in rng.sample(names, count):
         local = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
-        phone = f"+33 6 {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)}"
+        phone = "+33 6 " + " ".join(str(rng.randrange(10, 99)) for _ in range(4))
         people.append(Person(_uuid(rng), f"{first} {last}", f"{local}@{domain}", phone))
     return people
 

@@ -51,7 +51,7 @@ def test_each_rpc_refuses_an_anonymous_caller_and_a_wrong_service(
     assert rpcs, f"{service} has no RPC"
     guest = with_user(cfg["AMQP_URI"], "guest", "guest")
     with ClusterRpcProxy({"AMQP_URI": guest}, timeout=20) as anonymous:
-        for method, callers in rpcs:
+        for method, _callers in rpcs:
             before = refusals(service, method, "anonymous")
             error = refused(anonymous, service, method)
             assert error.exc_type == "CallerRefused"

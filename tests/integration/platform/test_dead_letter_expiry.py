@@ -1,4 +1,5 @@
-"""Dead letters and retries carry an expiration: a failed event with personal data does not stay in the broker."""
+"""Dead letters and retries carry an expiration: a failed event with personal data does not stay in
+the broker."""
 
 import uuid
 

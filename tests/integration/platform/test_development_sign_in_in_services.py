@@ -1,4 +1,5 @@
-"""Every service refuses to start in production with a development sign-in, and labels it elsewhere."""
+"""Every service refuses to start in production with a development sign-in, and labels
+it elsewhere."""
 
 import os
 import subprocess

@@ -62,10 +62,10 @@ def stopped(process):
     process.send_signal(signal.SIGTERM)
     try:
         code = process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as still_running:
         process.kill()
         process.wait()
-        raise AssertionError("still running 60 s after SIGTERM")
+        raise AssertionError("still running 60 s after SIGTERM") from still_running
     return time.monotonic() - started, code
 
 

@@ -97,7 +97,8 @@ def test_every_tenant_table_forces_row_level_security(db):
     with psycopg.connect(db["admin"]) as conn:
         unprotected = conn.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
-            " WHERE a.attname = 'tenant_id' AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace"
+            " WHERE a.attname = 'tenant_id' AND c.relkind = 'r'"
+            " AND c.relnamespace = 'public'::regnamespace"
             " AND NOT (c.relrowsecurity AND c.relforcerowsecurity)"
         ).fetchall()
     assert unprotected == []

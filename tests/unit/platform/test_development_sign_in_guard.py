@@ -1,4 +1,5 @@
-"""The guard every service runs at start: development sign-in never in production, loudly labelled elsewhere."""
+"""The guard every service runs at start: development sign-in never in production, loudly labelled
+elsewhere."""
 
 import pytest
 from structlog.testing import capture_logs
@@ -13,7 +14,8 @@ DEV_URL = "http://127.0.0.1:8009"
     [
         {"DZDESK_DEV_SIGN_IN_URL": DEV_URL},
         {
-            "GOOGLE_CLIENT_IDS": "real.apps.googleusercontent.com,dzdesk-dev-1a2b.apps.googleusercontent.com"
+            "GOOGLE_CLIENT_IDS": "real.apps.googleusercontent.com,"
+            "dzdesk-dev-1a2b.apps.googleusercontent.com"
         },
         {"MICROSOFT_CLIENT_ID": "dzdesk-dev-0b6c5e7e-3a51-4c1e-9f0e-0f6d1a1e2b3c"},
     ],

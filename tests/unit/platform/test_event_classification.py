@@ -1,4 +1,5 @@
-"""Every event type of every service declares a class for each data field; personal text only sealed."""
+"""Every event type of every service declares a class for each data field; personal text only
+sealed."""
 
 import importlib
 import pathlib

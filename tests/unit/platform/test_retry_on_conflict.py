@@ -1,4 +1,5 @@
-"""shared.retry: a unit of work that lost a race runs again on fresh state, a bounded number of times."""
+"""shared.retry: a unit of work that lost a race runs again on fresh state, a bounded number of
+times."""
 
 import pytest
 

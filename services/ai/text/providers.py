@@ -1,30 +1,30 @@
-"""Text providers (thread summaries, reply drafts): a local one with no network, and Azure OpenAI that only ever sees redacted text."""
+"""Text providers for summaries and reply drafts: local, and Azure OpenAI fed only redacted text."""
 
 import abc
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from urllib.parse import quote
 
 import requests
 import structlog
 
-from services.ai.models import ModelRegistry
-from services.ai.redaction import Redactor
-from services.ai.summary import Thread, split_sentences, summarize
+from services.ai.models.registry import ModelRegistry
+from services.ai.text.redaction import Redactor
+from services.ai.text.summary import Thread, split_sentences, summarize
 
 DEFAULT_API_VERSION = "2024-10-21"
 _PLACEHOLDER_NOTE = (
-    " Personal data has been replaced by placeholders such as [PERSON_1], [EMAIL_1], [PHONE_1], [IP_1],"
-    " [CARD_1], [IBAN_1] and [ID_1]."
+    " Personal data has been replaced by placeholders such as [PERSON_1], [EMAIL_1], [PHONE_1],"
+    " [IP_1], [CARD_1], [IBAN_1] and [ID_1]."
     " Keep every placeholder you use exactly as written and never guess what it stands for."
 )
 SUMMARY_INSTRUCTIONS = (
-    "You are an IT service desk assistant. Summarize the ticket thread for an agent in at most three"
-    " sentences: the problem, what was tried, and the current state." + _PLACEHOLDER_NOTE
+    "You are an IT service desk assistant. Summarize the ticket thread for an agent in at most"
+    " three sentences: the problem, what was tried, and the current state." + _PLACEHOLDER_NOTE
 )
 REPLY_INSTRUCTIONS = (
-    "You are an IT service desk agent. Draft a short, polite reply to the requester that moves the ticket"
-    " toward resolution. Do not promise what you cannot verify." + _PLACEHOLDER_NOTE
+    "You are an IT service desk agent. Draft a short, polite reply to the requester that moves the"
+    " ticket toward resolution. Do not promise what you cannot verify." + _PLACEHOLDER_NOTE
 )
 _SIGNATURE = "Kind regards,\nThe service desk"
 
@@ -51,7 +51,8 @@ class Provider(abc.ABC):
 
 
 class LocalProvider(Provider):
-    """Extractive summaries, and reply drafts built from how similar tickets of the same tenant were resolved."""
+    """Extractive summaries, and reply drafts built from how similar tickets of the same tenant
+    were resolved."""
 
     name = "local"
 
@@ -75,13 +76,14 @@ class LocalProvider(Provider):
         resolution = self._similar_resolution(thread)
         if resolution:
             return (
-                "Hello,\n\nThank you for contacting the service desk. A similar issue was resolved recently"
-                f" as follows: {resolution}\n\nCould you check whether this helps? If it does not, reply to"
-                f" this ticket and we will keep investigating.\n\n{_SIGNATURE}"
+                "Hello,\n\nThank you for contacting the service desk. A similar issue was resolved"
+                f" recently as follows: {resolution}\n\nCould you check whether this helps? If it"
+                f" does not, reply to this ticket and we will keep investigating.\n\n{_SIGNATURE}"
             )
         return (
-            "Hello,\n\nThank you for contacting the service desk. We have received your request and are"
-            " looking into it; we will update this ticket as soon as we know more.\n\n" + _SIGNATURE
+            "Hello,\n\nThank you for contacting the service desk. We have received your request and"
+            " are looking into it; we will update this ticket as soon as we know more.\n\n"
+            + _SIGNATURE
         )
 
     def _similar_resolution(self, thread: Thread) -> str | None:
@@ -102,7 +104,8 @@ class LocalProvider(Provider):
 
 
 class AzureOpenAIProvider(Provider):
-    """Azure OpenAI chat completions; the thread is redacted before it leaves, and restored in the answer."""
+    """Azure OpenAI chat completions; the thread is redacted before it leaves, and restored in the
+    answer."""
 
     name = "azure_openai"
 
@@ -121,7 +124,10 @@ class AzureOpenAIProvider(Provider):
         max_backoff: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self._url = f"{endpoint.rstrip('/')}/openai/deployments/{quote(deployment, safe='')}/chat/completions"
+        self._url = (
+            f"{endpoint.rstrip('/')}/openai/deployments/{quote(deployment, safe='')}"
+            "/chat/completions"
+        )
         self._api_key = api_key
         self._api_version = api_version
         self._timeout = timeout
@@ -219,22 +225,22 @@ def _retry_after(response: requests.Response) -> float:
         return 0.0
 
 
-def provider_from_env(
-    env: Mapping[str, str],
+def provider_from_settings(
+    settings,
     fallback: Provider,
     redactor_factory: RedactorFactory = redactor_for_thread,
 ) -> Provider:
-    """Azure OpenAI when endpoint, key and deployment are all configured, else the fallback."""
-    required = ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_DEPLOYMENT")
-    if not all(env.get(name) for name in required):
+    """Azure OpenAI when endpoint, key and deployment are all configured (``AiSettings``), else
+    the fallback."""
+    if not settings.azure_openai:
         return fallback
     return AzureOpenAIProvider(
-        env["AZURE_OPENAI_ENDPOINT"],
-        env["AZURE_OPENAI_API_KEY"],
-        env["AZURE_OPENAI_DEPLOYMENT"],
-        api_version=env.get("AZURE_OPENAI_API_VERSION") or DEFAULT_API_VERSION,
-        timeout=float(env.get("AZURE_OPENAI_TIMEOUT") or 20.0),
-        retries=int(env.get("AZURE_OPENAI_RETRIES") or 2),
+        settings.azure_openai_endpoint,
+        settings.azure_openai_api_key.get_secret_value(),
+        settings.azure_openai_deployment,
+        api_version=settings.azure_openai_api_version,
+        timeout=settings.azure_openai_timeout,
+        retries=settings.azure_openai_retries,
         fallback=fallback,
         redactor_factory=redactor_factory,
     )

@@ -1,4 +1,4 @@
-"""One tenant's feature space: hashed n-grams mapped to compact columns, and label counts over them."""
+"""One tenant's feature space: hashed n-grams mapped to compact columns, and label counts."""
 
 import numpy as np
 from scipy import sparse
@@ -77,7 +77,8 @@ class Vocabulary:
 
 
 class LabelCounts:
-    """Multinomial naive Bayes kept as exact per-class feature counts, so forgetting is a subtraction."""
+    """Multinomial naive Bayes kept as exact per-class feature counts, so forgetting is a
+    subtraction."""
 
     def __init__(self):
         self._rows: dict[str, int] = {}
@@ -108,7 +109,8 @@ class LabelCounts:
 
     @classmethod
     def recounted(cls, labelled) -> "LabelCounts":
-        """Counts summed afresh from ``(label, columns, values)``: no residue of what was subtracted."""
+        """Counts summed afresh from ``(label, columns, values)``: no residue of what was
+        subtracted."""
         counts = cls()
         labelled = [item for item in labelled if item[0] is not None]
         for label, _, _ in labelled:

@@ -1,41 +1,22 @@
-"""Per-tenant triage models: category and priority suggestions and similar-ticket search, each fed only one tenant's tickets."""
+"""One tenant's triage model: category and priority suggestions and similar-ticket search,
+fed only that tenant's tickets."""
 
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
-from services.ai.features import (
-    MIN_LABELLED,  # noqa: F401 (where callers look for it)
-    LabelCounts,
-    Vocabulary,
-    grown,
-    vectorizer,
-)
+from services.ai.models.documents import TicketDoc
+from services.ai.models.features import LabelCounts, Vocabulary, grown, vectorizer
 
 DUPLICATE_SCORE = 0.8
 _MIN_SIMILARITY = 0.05
 _PENDING_LIMIT = 256
 # what a learned ticket costs beyond its feature arrays: its entry, id, subjects and dict slot
 _ENTRY_OVERHEAD = 600
-
-
-@dataclass(frozen=True)
-class TicketDoc:
-    """What the models learn from one ticket; ``subject_ids`` are the data subjects it is by or about."""
-
-    ticket_id: str
-    subject_ids: frozenset[str]
-    text: str
-    category: str | None = None
-    priority: str | None = None
-    resolution: str | None = None
-
-    def __post_init__(self):
-        object.__setattr__(self, "subject_ids", frozenset(self.subject_ids))
 
 
 @dataclass(frozen=True)
@@ -156,7 +137,8 @@ class TenantModel:
             return bool(self._drop([ticket_id] if ticket_id in self._docs else []))
 
     def forget_subject(self, subject_id: str) -> list[str]:
-        """Drop every ticket by or about the subject from training data and index; returns their ids."""
+        """Drop every ticket by or about the subject from training data and index; returns their
+        ids."""
         with self._lock:
             return self._drop(
                 [tid for tid, entry in self._docs.items() if subject_id in entry.subject_ids]
@@ -336,29 +318,3 @@ def _matrix_bytes(matrix) -> int:
     if matrix is None:
         return 0
     return matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes
-
-
-@dataclass
-class ModelRegistry:
-    """Tenant id -> that tenant's model; every call names exactly one tenant, none moves data between them."""
-
-    factory: Callable[[str], TenantModel] = TenantModel
-    _models: dict[str, TenantModel] = field(default_factory=dict, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-
-    def model(self, tenant_id: str) -> TenantModel:
-        """The tenant's model, created empty on first use."""
-        with self._lock:
-            if tenant_id not in self._models:
-                self._models[tenant_id] = self.factory(tenant_id)
-            return self._models[tenant_id]
-
-    def get(self, tenant_id: str) -> TenantModel | None:
-        return self._models.get(tenant_id)
-
-    def drop(self, tenant_id: str) -> bool:
-        with self._lock:
-            return self._models.pop(tenant_id, None) is not None
-
-    def tenants(self) -> list[str]:
-        return list(self._models)

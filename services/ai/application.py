@@ -1,14 +1,25 @@
-"""What the ai endpoints answer: triage and similar tickets from a tenant model, threads to summarize, subject exports."""
+"""What the ai endpoints answer: triage and similar tickets from a tenant model, threads to
+summarize, and the triage suggestion published for an opened ticket."""
 
 from services.ai import store
-from services.ai.ingest import is_person_field
-from services.ai.learning import ticket_text
-from services.ai.summary import Thread
+from services.ai.exceptions import TicketNotFound
+from services.ai.models.documents import ticket_text
+from services.ai.schemas import TriageSuggestedSchema
+from services.ai.text.summary import Thread
 from shared.crypto import ERASED
+from shared.envelope import system_actor
 
 
 def _open(cipher, tenant_id, field, sealed):
     return cipher.open_value(tenant_id, field, sealed) if sealed else ""
+
+
+def ticket(conn, ticket_id):
+    """The current tenant's stored ticket; `TicketNotFound` when unknown (or another tenant's)."""
+    found = store.ticket(conn, ticket_id)
+    if found is None:
+        raise TicketNotFound(ticket_id)
+    return found
 
 
 def text_of(cipher, tenant_id, ticket):
@@ -93,38 +104,21 @@ def thread(conn, cipher, tenant_id, ticket, people):
     return Thread(title, description, tuple(comments), tenant_id=str(tenant_id), people=people)
 
 
-def export(conn, cipher, tenant_id, subject_id):
-    """Everything ai holds about the subject, decrypted (ERASED where their key is gone)."""
-    requested, resolved, written, named = store.subject_data(conn, subject_id)
-    return {
-        "tickets": [
-            {
-                "ticket_id": t["ticket_id"],
-                "title": _open(cipher, tenant_id, "title", t["title"]),
-                "description": _open(cipher, tenant_id, "description", t["description"]),
-                "category": t["category"],
-                "priority": t["priority"],
-            }
-            for t in requested
-        ],
-        "resolutions": [
-            {
-                "ticket_id": t["ticket_id"],
-                "text": _open(cipher, tenant_id, "note", t["resolution"]),
-            }
-            for t in resolved
-        ],
-        "comments": [
-            {
-                "comment_id": c["comment_id"],
-                "internal": c["internal"],
-                "body": cipher.open_value(tenant_id, "body", c["body"]),
-            }
-            for c in written
-        ],
-        "people": {
-            field: cipher.open_value(tenant_id, field, sealed)
-            for field, sealed in named.items()
-            if is_person_field(field)
-        },
-    }
+def suggest_triage(db, models, cipher, event):
+    """Publish ``ai.triage_suggested`` for an opened ticket (for agents, never applied here),
+    only once the tenant's model has learned enough."""
+    model = models.current(db.conn, cipher, event.tenant_id)
+    opened = cipher.open(event.tenant_id, event.pii)
+    title, description = (
+        opened.get(field, event.data.get(field, "")) for field in ("title", "description")
+    )
+    suggestion = model.suggest(
+        ticket_text(*("" if text == ERASED else text for text in (title, description)))
+    )
+    if suggestion.basis != "model":
+        return
+    ticket_id = event.data["ticket_id"]
+    data = TriageSuggestedSchema().load(suggestion_event_data(ticket_id, suggestion))
+    stream_id = f"triage-{ticket_id}"
+    suggested = db.new_event("triage_suggested", stream_id, data, actor=system_actor("ai"))
+    db.append_next(stream_id, [suggested])

@@ -1,4 +1,4 @@
-"""Extractive summaries of ticket threads: the most central sentences, in their original order, under a length cap."""
+"""Extractive summaries of ticket threads: the most central sentences, in order, under a cap."""
 
 import re
 from dataclasses import dataclass

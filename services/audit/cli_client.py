@@ -1,10 +1,11 @@
-"""Audit logs as NDJSON: streaming a tenant's entries from the audit service and reading files."""
+"""The dzdesk-audit CLI's client: a tenant's log streamed from the service, NDJSON files read."""
 
 import json
 
 import requests
 
-NDJSON = "application/x-ndjson"
+from services.audit.schemas import NDJSON
+
 _CHUNK = 64 * 1024
 
 

@@ -1,4 +1,4 @@
-"""Redaction of personal data from text bound for an outside provider, the check that it left none, and restoration.
+"""Redaction of personal data from text bound for a provider, the check it left none, restoration.
 
 Redacted: tenant people (directory and events), other person names (Faker's given names and
 surnames of every locale, honorifics, and the capitalised words beside them), emails, phones,
@@ -8,35 +8,16 @@ positive costs a placeholder, a miss costs a leak). What it cannot vouch for (se
 stays with the local model.
 """
 
-import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable
 
-from stdnum import iban, luhn
+from stdnum import luhn
 
-from services.ai.names import everyday_words, name_lists
+from services.ai.text import identifiers
+from services.ai.text.names import everyday_words, name_lists
 
-_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])")
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_IPV4 = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?:/\d{{1,2}})?(?!\w|\.\d)")
-_IPV6 = re.compile(
-    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{0,4})(?:%[\w.]+)?(?:/\d{1,3})?(?![\w:])"
-)
-_PHONE = re.compile(
-    r"(?<![\w.+-])(?:\+[ \t]?|00|\([ \t]?)?\d(?:[ \t.\-/()]{0,2}\d){6,14}(?!\w|[.\-]\d)"
-)
-_DATE = re.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
 _PLACEHOLDER = re.compile(r"\[(PERSON|EMAIL|PHONE|IP|CARD|IBAN|ID)_(\d+)\]")
-_CARD = re.compile(r"(?<![\w.-])\d(?:[ -]?\d){12,18}(?![\w]|[.-]\d)")
-_IBAN = re.compile(r"(?<!\w)[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,4}){3,8}(?!\w)")
-_NATIONAL_IDS = re.compile(
-    r"(?<![\w-])(?:\d{3}-\d{2}-\d{4}"  # US SSN
-    r"|[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]"  # UK NI number
-    r"|[XYZ]?\d{7,8}-?[A-Z]"  # ES DNI / NIE
-    r"|[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z])(?![\w-])",
-    re.IGNORECASE,
-)  # IT codice fiscale
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*")
 _HONORIFICS = {
     "mr",
@@ -156,7 +137,8 @@ def _name_pattern(name: str) -> str:
 
 
 class Redactor:
-    """Replaces personal data with numbered placeholders, the same placeholder for the same person or value."""
+    """Replaces personal data with numbered placeholders, the same placeholder for the same person
+    or value."""
 
     def __init__(self, known_people: Iterable[tuple[str, str]] = ()):
         self._people: list[str] = []
@@ -202,26 +184,26 @@ class Redactor:
             if all(end <= s or start >= e for s, e, _, _ in spans):
                 spans.append((start, end, kind, identity))
 
-        for match in _EMAIL.finditer(text):
+        for match in identifiers.EMAIL.finditer(text):
             claim(*match.span(), "EMAIL", match.group().casefold())
-        for start, end in _ibans(text):
+        for start, end in identifiers.ibans(text):
             claim(start, end, "IBAN", re.sub(r"\s", "", text[start:end]).upper())
-        for match in _CARD.finditer(text):
+        for match in identifiers.CARD.finditer(text):
             digits = re.sub(r"\D", "", match.group())
             if luhn.is_valid(digits):
                 claim(*match.span(), "CARD", digits)
             elif len(digits) > 15:  # no phone is this long: left whole, so `doubt` keeps it local
                 claim(*match.span(), None, "")
-        for match in _NATIONAL_IDS.finditer(text):
+        for match in identifiers.NATIONAL_IDS.finditer(text):
             claim(*match.span(), "ID", re.sub(r"[\s-]", "", match.group()).upper())
-        for match in _IPV6.finditer(text):
-            address = _ip(match.group())
+        for match in identifiers.IPV6.finditer(text):
+            address = identifiers.ip(match.group())
             if address is not None and address.version == 6:
                 claim(*match.span(), "IP", match.group().casefold())
-        for match in _IPV4.finditer(text):
+        for match in identifiers.IPV4.finditer(text):
             claim(*match.span(), "IP", match.group())
-        for match in _PHONE.finditer(text):
-            if _looks_like_phone(match.group()):
+        for match in identifiers.PHONE.finditer(text):
+            if identifiers.looks_like_phone(match.group()):
                 claim(*match.span(), "PHONE", re.sub(r"\D", "", match.group()))
         if self._names is not None:
             for match in self._names.finditer(text):
@@ -257,7 +239,7 @@ class Redactor:
         of which neither is an everyday word (a name no list knows, such as "Xochitl Quispe").
         """
         for match in _DIGIT_RUN.finditer(redacted):
-            if not (_DATE.match(match.group()) or _VERSION_OR_TIME.match(match.group())):
+            if not (identifiers.DATE.match(match.group()) or _VERSION_OR_TIME.match(match.group())):
                 return "a run of digits"
         common = everyday_words()
         words = list(_WORD.finditer(redacted))
@@ -273,23 +255,13 @@ class Redactor:
 
     @staticmethod
     def restore(text: str, mapping: Mapping) -> str:
-        """Puts the originals back where the provider kept the placeholders; unknown ones stay as they are."""
+        """Puts the originals back where the provider kept the placeholders; unknown ones stay as
+        they are."""
         return _PLACEHOLDER.sub(lambda match: mapping.get(match.group(), match.group()), text)
 
 
 def _capitalised(word: str) -> bool:
     return len(word) >= 2 and word[0].isupper() and not word.isupper()
-
-
-def _ibans(text: str):
-    """Spans of checksum-valid IBANs; a match that swallowed a following word is shortened."""
-    for match in _IBAN.finditer(text):
-        groups = match.group().split(" ")
-        for count in range(len(groups), 0, -1):
-            candidate = " ".join(groups[:count])
-            if iban.is_valid(candidate):
-                yield match.start(), match.start() + len(candidate)
-                break
 
 
 def _other_people(text: str):
@@ -358,22 +330,3 @@ def _other_people(text: str):
             index = end + 1
         else:
             index += 1
-
-
-def _ip(candidate: str):
-    try:
-        return ipaddress.ip_interface(candidate.split("%")[0]).ip
-    except ValueError:
-        return None
-
-
-def _looks_like_phone(candidate: str) -> bool:
-    digits = re.sub(r"\D", "", candidate)
-    if not 7 <= len(digits) <= 15 or _DATE.match(candidate.strip()):
-        return False
-    separators = set(re.sub(r"[\d\s]", "", candidate.strip().lstrip("+")))
-    groups = len(re.findall(r"\d+", candidate))
-    if separators == {"."} and groups < 4 and len(digits) < 10:  # versions such as 10.0.19045
-        return False
-    explicit = candidate.lstrip().startswith(("+", "(", "00"))
-    return explicit or groups > 1 or len(digits) >= 10

@@ -1,4 +1,5 @@
-"""What the ai service keeps from ticketing and identity events: sealed text, labels, and people's names."""
+"""What the ai service keeps from ticketing and identity events: sealed text, labels, and
+people's names."""
 
 from services.ai import store
 from services.ai.exceptions import TicketNotYetKnown
@@ -8,7 +9,8 @@ STAFF = frozenset({"agent", "admin"})
 
 
 def _sealed(event, field):
-    """The event's sealed pii entry for ``field``, kept as it came (already under its author's key)."""
+    """The event's sealed pii entry for ``field``, kept as it came (already under its author's
+    key)."""
     entry = (event.pii or {}).get(field)
     return entry if isinstance(entry, dict) and "s" in entry else None
 

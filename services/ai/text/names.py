@@ -1,4 +1,4 @@
-"""Person names beyond the tenant directory: given names and surnames shipped by Faker, minus everyday words."""
+"""Person names beyond the tenant directory: Faker's given names and surnames, not desk words."""
 
 import functools
 import importlib

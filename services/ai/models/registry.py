@@ -1,53 +1,21 @@
-"""Keeping one process's per-tenant models in step with the ai database: first load, catch-up,
-forgetting, and eviction within a memory budget."""
+"""Where a process's tenant models live: one model per tenant, kept in step with the ai
+database (first load, catch-up, forgetting) and evicted within a memory budget."""
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import structlog
 
 from services.ai import store
-from services.ai.models import ModelRegistry, TenantModel, TicketDoc
-from shared.crypto import ERASED, CipherError
+from services.ai.models.documents import document
+from services.ai.models.triage import TenantModel
+from shared.crypto import CipherError
 
 log = structlog.get_logger()
 _START = ("0", 0)
 DEFAULT_BUDGET_MIB = 512
-
-
-def ticket_text(title, description):
-    return f"{title}\n{description or ''}"
-
-
-def document(cipher, tenant_id, row):
-    """The TicketDoc a stored ticket teaches, or None (not opened yet, or its text erased)."""
-    if not row["ticket_id"] or not row["requester_id"] or row["title"] is None:
-        return None
-    title = cipher.open_value(tenant_id, "title", row["title"])
-    description = (
-        cipher.open_value(tenant_id, "description", row["description"])
-        if row["description"]
-        else ""
-    )
-    if ERASED in (title, description):
-        return None
-    resolution = (
-        cipher.open_value(tenant_id, "note", row["resolution"]) if row["resolution"] else None
-    )
-    subjects = {row["requester_id"]}
-    if resolution is not None and resolution != ERASED:
-        subjects.add(row["resolution"]["s"])
-    else:
-        resolution = None
-    return TicketDoc(
-        row["ticket_id"],
-        frozenset(subjects),
-        ticket_text(title, description),
-        row["category"],
-        row["priority"],
-        resolution,
-    )
 
 
 def _settled(changes, mark):
@@ -57,6 +25,33 @@ def _settled(changes, mark):
             break
         mark = position
     return mark
+
+
+@dataclass
+class ModelRegistry:
+    """Tenant id -> that tenant's model; every call names exactly one tenant, none moves data
+    between them."""
+
+    factory: Callable[[str], TenantModel] = TenantModel
+    _models: dict[str, TenantModel] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def model(self, tenant_id: str) -> TenantModel:
+        """The tenant's model, created empty on first use."""
+        with self._lock:
+            if tenant_id not in self._models:
+                self._models[tenant_id] = self.factory(tenant_id)
+            return self._models[tenant_id]
+
+    def get(self, tenant_id: str) -> TenantModel | None:
+        return self._models.get(tenant_id)
+
+    def drop(self, tenant_id: str) -> bool:
+        with self._lock:
+            return self._models.pop(tenant_id, None) is not None
+
+    def tenants(self) -> list[str]:
+        return list(self._models)
 
 
 @dataclass
