@@ -35,7 +35,9 @@ def test_a_service_has_the_shared_vocabulary(service):
 def test_a_services_package_opens_with_a_map_naming_every_file(service):
     tree = ast.parse((ROOT / "services" / service / "__init__.py").read_text())
     map_text = ast.get_docstring(tree) or ""
-    unnamed = [part for part in parts(service) if part.removesuffix(".py") not in map_text]
+    folder = ROOT / "services" / service
+    spelled = [part + "/" if (folder / part).is_dir() else part for part in parts(service)]
+    unnamed = [name for name in spelled if name not in map_text.split()]
     assert not unnamed, f"services/{service}/__init__.py does not name {unnamed}"
 
 
