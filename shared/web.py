@@ -140,6 +140,9 @@ class HttpEntrypoint(HttpRequestHandler):
         self.body = body
         self.query = query
         self.responses = responses
+        # a refusal (4xx) is the answer, not a fault of the service: nameko logs it as
+        # expected (a warning), an unexpected exception stays an error
+        kwargs.setdefault("expected_exceptions", (errors.HttpError, ValidationError))
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
