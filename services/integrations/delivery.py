@@ -48,7 +48,7 @@ class Sender:
             with eventlet.Timeout(self.settings.integrations_request_deadline):
                 status = self._post(url, secret, message_id, body)
         except UnsafeUrl as exc:
-            error = exc.reason
+            error = exc.why
         except eventlet.Timeout:
             error = "timed out"
         except requests.exceptions.SSLError:

@@ -33,4 +33,4 @@ class UnsafeUrl(IntegrationsError):
 
     def __init__(self, reason):
         super().__init__(f"the webhook url is not allowed: {reason}", field="url")
-        self.reason = reason
+        self.why = reason
