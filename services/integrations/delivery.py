@@ -1,11 +1,19 @@
-"""One delivery attempt over HTTPS: signed, short timeouts, no redirects, a bounded read."""
+"""One delivery attempt over HTTPS: signed, short timeouts, no redirects, a bounded read.
+
+The connection goes to the address the URL check resolved and approved (the certificate is
+still verified for the URL's host name, which is also the SNI and the Host header), so a name
+that resolves elsewhere a moment later cannot steer the request to an internal address.
+"""
 
 import dataclasses
 import json
 import time
+from urllib.parse import urlsplit
 
+import certifi
 import eventlet
-import requests
+import urllib3
+from urllib3 import exceptions as failures
 
 from services.integrations import signing, urls
 from services.integrations.exceptions import UnsafeUrl
@@ -30,65 +38,83 @@ def body_of(payload):
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
+def _reason(exc):
+    """A short, value-free account of a failed request (never the URL: it may hold a token)."""
+    if isinstance(exc, failures.SSLError):
+        return "TLS handshake or certificate failed"
+    if isinstance(exc, failures.TimeoutError):
+        return "timed out"
+    if isinstance(exc, (failures.NewConnectionError, failures.ProtocolError, ConnectionError)):
+        return "could not connect"
+    return type(exc).__name__
+
+
 class Sender:
-    """Sends deliveries with one pooled session; safe to share between green threads."""
+    """Sends deliveries; safe to share between green threads (nothing is shared per request)."""
 
     def __init__(self, settings):
         self.settings = settings
         self.allowance = urls.Allowance(settings.integrations_allowed_hosts)
-        self.session = requests.Session()
-        self.session.trust_env = False  # never through a proxy the environment names
+        self.ca_certs = settings.integrations_ca_bundle or certifi.where()
+        self.timeout = urllib3.Timeout(
+            connect=settings.integrations_connect_timeout,
+            read=settings.integrations_read_timeout,
+        )
 
     def send(self, url, secret, message_id, payload):
         body = body_of(payload)
         started = time.monotonic()
         status, error = None, None
         try:
-            urls.check(url, self.allowance)  # again: the name may point elsewhere by now
+            address = urls.check(url, self.allowance)  # again: the name may point elsewhere now
             with eventlet.Timeout(self.settings.integrations_request_deadline):
-                status = self._post(url, secret, message_id, body)
+                status = self._post(url, address, secret, message_id, body)
         except UnsafeUrl as exc:
             error = exc.why
         except eventlet.Timeout:
             error = "timed out"
-        except requests.exceptions.SSLError:
-            error = "TLS handshake or certificate failed"
-        except requests.exceptions.Timeout:
-            error = "timed out"
-        except requests.exceptions.ConnectionError:
-            error = "could not connect"
-        except requests.RequestException as exc:
-            error = type(exc).__name__
+        except (failures.HTTPError, OSError) as exc:
+            error = _reason(exc)
         if status is not None and not 200 <= status < 300:
             error = f"answered {status}"
         duration = int((time.monotonic() - started) * 1000)
         return Outcome(status, duration, error[:MAX_ERROR] if error else None)
 
-    def _post(self, url, secret, message_id, body):
+    def _post(self, url, address, secret, message_id, body):
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or 443
+        pool = urllib3.HTTPSConnectionPool(
+            str(address) if address is not None else host,
+            port,
+            server_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=self.ca_certs,
+            timeout=self.timeout,
+            retries=False,
+            maxsize=1,
+        )
         headers = {
             **signing.headers(secret, message_id, body),
+            "host": parts.netloc,
             "content-type": "application/json",
             "user-agent": USER_AGENT,
         }
-        response = self.session.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=(
-                self.settings.integrations_connect_timeout,
-                self.settings.integrations_read_timeout,
-            ),
-            allow_redirects=False,
-            verify=self.settings.ca_bundle,
-            stream=True,
-        )
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            # read a little of the answer (it is not kept): enough to finish the exchange
-            for _ in response.iter_content(MAX_RESPONSE_BYTES):
-                break
+            response = pool.urlopen(
+                "POST",
+                path,
+                body=body,
+                headers=headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+            try:
+                response.read(MAX_RESPONSE_BYTES)  # a little of the answer, to end the exchange
+            finally:
+                response.release_conn()
+            return response.status
         finally:
-            response.close()
-        return response.status_code
-
-    def close(self):
-        self.session.close()
+            pool.close()

@@ -74,8 +74,6 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
         if self.threads is not None:
             for thread in list(self.threads.coroutines_running):
                 thread.kill()
-        if self.sender is not None:
-            self.sender.close()
         self.pool.close()
 
     kill = stop

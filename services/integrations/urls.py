@@ -1,7 +1,8 @@
 """Where a webhook may point: https only, and only to public addresses unless allowed.
 
 A URL is checked when a webhook is created or changed, and its host is resolved again before
-every attempt (a name may come to point at an internal address after it was checked). Refused
+every attempt, which then connects to the address checked (a name may come to point at an
+internal address after it was checked, or between a check and the connection). Refused
 are addresses that are not global (loopback, private, link-local, shared, reserved: the cloud
 metadata addresses 169.254.169.254, fd00:ec2::254 and 100.100.100.200 among them), multicast
 and IPv4 addresses mapped into IPv6, unless the host name or a CIDR that holds the address is
@@ -85,11 +86,14 @@ def resolve(host, port):
 
 
 def check(url, allowance):
-    """Raise UnsafeUrl unless `url` is https and every address of its host may be reached."""
+    """The address to connect to (None for a host allowed by name, resolved as usual); raises
+    UnsafeUrl unless `url` is https and every address of its host may be reached."""
     host, port = parse(url)
     if allowance.allows_host(host):
-        return
-    for address in resolve(host, port):
+        return None
+    addresses = resolve(host, port)
+    for address in addresses:
         reason = refused(address)
         if reason and not allowance.allows_address(address):
             raise UnsafeUrl(f"its host resolves to {reason}")
+    return addresses[0]

@@ -42,8 +42,9 @@ def test_a_url_that_is_not_https_or_not_public_is_refused(url, reason):
     assert refused.value.status == 422
 
 
-def test_a_public_https_address_is_accepted():
-    urls.check("https://93.184.215.14/hooks/dzdesk?x=1", NOTHING)
+def test_a_public_https_address_is_accepted_and_is_where_the_request_goes():
+    address = urls.check("https://93.184.215.14/hooks/dzdesk?x=1", NOTHING)
+    assert address == ipaddress.ip_address("93.184.215.14")
     urls.check("https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:8443/hook", NOTHING)
 
 
@@ -56,7 +57,8 @@ def test_the_allow_list_admits_a_named_host_or_a_network():
     allowance = urls.Allowance(["127.0.0.1/32", "Receiver.Internal", "10.0.0.0/8"])
     urls.check("https://127.0.0.1:8443/hook", allowance)
     urls.check("https://10.20.30.40/hook", allowance)
-    urls.check("https://receiver.internal./hook", allowance)  # not resolved: named as allowed
+    # not resolved: allowed by name, it is connected to as the system resolves it
+    assert urls.check("https://receiver.internal./hook", allowance) is None
     with pytest.raises(UnsafeUrl):
         urls.check("https://127.0.0.2/hook", allowance)
     with pytest.raises(UnsafeUrl, match="https"):
