@@ -4,8 +4,9 @@ The dispatcher is one loop per process finding due deliveries in every tenant (t
 role reads ids, states and instants only) and attempting each in a green thread of its own:
 at most INTEGRATIONS_MAX_IN_FLIGHT at once, and at most INTEGRATIONS_MAX_IN_FLIGHT_PER_ENDPOINT
 of one endpoint, so a slow or dead endpoint holds a few threads and never the others' turn.
-A delivery is claimed (FOR UPDATE SKIP LOCKED, then leased by moving its next_attempt_at past
-the request's deadline) in one short transaction of its tenant and recorded in another: no
+A thread claims a delivery (FOR UPDATE SKIP LOCKED, then leased by moving its next_attempt_at
+past the request's deadline) in a short transaction of its tenant, sends it, then records the
+outcome and claims the endpoint's next due delivery in one more, until none is due: no
 connection is held while the HTTP request runs, and a process that dies mid-request leaves
 the delivery to be tried again once the lease is over (at least once).
 """
@@ -96,39 +97,31 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
                 continue
             self.in_flight.add(delivery_id)
             self.per_endpoint[webhook_id] += 1
-            self.threads.spawn_n(self._attempt, tenant_id, delivery_id, webhook_id)
+            self.threads.spawn_n(self._serve, tenant_id, delivery_id, webhook_id)
         return self.idle_interval
 
-    def _attempt(self, tenant_id, delivery_id, webhook_id):
+    def _serve(self, tenant_id, delivery_id, webhook_id):
+        """Attempt the delivery, then the endpoint's next due ones while there are any: one
+        of the endpoint's few threads, which records each outcome and claims the next in one
+        transaction."""
+        lease = self.settings.integrations_request_deadline + LEASE_MARGIN
         try:
-            lease = self.settings.integrations_request_deadline + LEASE_MARGIN
             with tenant_transaction(self.pool, tenant_id) as conn:
-                claimed = store.claim(conn, delivery_id, lease)
-            if claimed is None:
-                return  # another process has it, or it is no longer due
-            secret = self.box.open(tenant_id, webhook_id, claimed["secret"])
-            outcome = self.sender.send(
-                claimed["url"], secret, claimed["message_id"], claimed["payload"]
-            )
-            with tenant_transaction(self.pool, tenant_id) as conn:
-                status = application.record_outcome(
-                    conn, tenant_id, claimed, outcome, self.settings.retry_schedule
-                )
-            log.info(
-                "webhook delivery attempted",
-                tenant_id=tenant_id,
-                webhook_id=webhook_id,
-                delivery_id=delivery_id,
-                status=status,
-                response_code=outcome.status_code,
-                duration_ms=outcome.duration_ms,
-                error=outcome.error,
-            )
+                claimed = store.claim(conn, webhook_id, lease, delivery_id)
+                if claimed is None:  # a sibling took it: the endpoint's next, then
+                    claimed = store.claim(conn, webhook_id, lease)
+            while claimed is not None and self._running:
+                outcome = self._send(tenant_id, webhook_id, claimed)
+                with tenant_transaction(self.pool, tenant_id) as conn:
+                    application.record_outcome(
+                        conn, tenant_id, claimed, outcome, self.settings.retry_schedule
+                    )
+                    claimed = store.claim(conn, webhook_id, lease)
         except Exception as exc:
             # the lease runs out and the delivery is tried again: nothing is lost
             log.warning(
                 "webhook delivery could not be recorded",
-                delivery_id=delivery_id,
+                webhook_id=webhook_id,
                 error=describe_error(exc),
             )
         finally:
@@ -136,6 +129,22 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
             self.per_endpoint[webhook_id] -= 1
             if self.per_endpoint[webhook_id] <= 0:
                 del self.per_endpoint[webhook_id]
+
+    def _send(self, tenant_id, webhook_id, claimed):
+        secret = self.box.open(tenant_id, webhook_id, claimed["secret"])
+        outcome = self.sender.send(
+            claimed["url"], secret, claimed["message_id"], claimed["payload"]
+        )
+        (log.debug if outcome.delivered else log.info)(
+            "webhook delivery attempted",
+            tenant_id=tenant_id,
+            webhook_id=webhook_id,
+            delivery_id=claimed["delivery_id"],
+            response_code=outcome.status_code,
+            duration_ms=outcome.duration_ms,
+            error=outcome.error,
+        )
+        return outcome
 
     def reset(self):
         if self.system is not None:

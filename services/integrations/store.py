@@ -217,20 +217,24 @@ SELECT d.delivery_id::text, d.webhook_id::text, d.message_id::text, d.attempts,
 FROM deliveries d
 JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.webhook_id = d.webhook_id
 JOIN feed f ON f.tenant_id = d.tenant_id AND f.event_id = d.event_id
-WHERE d.delivery_id = %s AND d.status = 'pending' AND d.next_attempt_at <= now() AND w.enabled
+WHERE d.webhook_id = %s AND (%s::uuid IS NULL OR d.delivery_id = %s::uuid)
+  AND d.status = 'pending' AND d.next_attempt_at <= now() AND w.enabled
+ORDER BY d.next_attempt_at
+LIMIT 1
 FOR UPDATE OF d SKIP LOCKED
 """
 
 
-def claim(conn, delivery_id, lease_seconds):
-    """The delivery to attempt, leased for `lease_seconds` (another process skips it until
-    then, and retries it after a crash); None when it is not due or another holds it."""
-    row = _row(conn, _CLAIM, (delivery_id,))
+def claim(conn, webhook_id, lease_seconds, delivery_id=None):
+    """The delivery to attempt (`delivery_id`, or the endpoint's oldest due one), leased for
+    `lease_seconds`: another thread or process skips it until then, and tries it again after
+    a crash. None when nothing is due that nobody else holds."""
+    row = _row(conn, _CLAIM, (webhook_id, delivery_id, delivery_id))
     if row is not None:
         conn.execute(
             "UPDATE deliveries SET next_attempt_at = now() + make_interval(secs => %s)"
             " WHERE delivery_id = %s",
-            (lease_seconds, delivery_id),
+            (lease_seconds, row["delivery_id"]),
         )
     return row
 

@@ -103,6 +103,20 @@ class Rig:
             prefix,
         )[0][0]
 
+    def visible(
+        self, tenant_id, count, query="types=ticketing.ticket_opened,ticketing.comment_added"
+    ):
+        """The feed's items once it shows `count` (its rows show once every transaction older
+        than theirs, in any database of the server, has ended: wait for that, not the table)."""
+        return self.wait_until(
+            lambda: (
+                len(items := self.call("GET", f"/v1/events?{query}", tenant_id).json()["items"])
+                == count
+                and items
+            ),
+            what=f"{count} events in the feed",
+        )
+
     def deliveries(self, tenant_id, webhook_id):
         answer = self.call("GET", f"/v1/webhooks/{webhook_id}/deliveries", tenant_id)
         assert answer.status_code == 200, answer.text

