@@ -81,7 +81,7 @@ def rss_mib(pid):
 def run_memory(env):
     """The ai process's resident memory growth once 1,000 tenants of 50 tickets each have a
     model (one triage each), against its model cache budget (AI_MODEL_CACHE_MIB, default)."""
-    from services.ai.learning import DEFAULT_BUDGET_MIB
+    from services.ai.models.registry import DEFAULT_BUDGET_MIB
     from tests.support.ticket_corpus import tenant_corpus
     from tests.support.tokens import TokenIssuer
 

@@ -33,7 +33,8 @@ from kombu import Connection, Exchange, Queue
 
 from bench.common import rate, row
 from services.audit import store
-from services.audit.chain import GENESIS_HASH, ChainBuilder, verify_chain, verify_pages
+from services.audit.chain import GENESIS_HASH, ChainBuilder
+from services.audit.verification import verify_chain, verify_pages
 from shared.relay import ConfirmingPublisher
 
 EVENTS = 30000

@@ -61,3 +61,9 @@ class DependencyUnavailable(ServiceUnavailable, ConnectionError):
     Retry-After over HTTP; a ConnectionError, so an event handler retries it as transient."""
 
     retry_after = 5
+
+
+class KeysNotReconciled(ServiceUnavailable):
+    """Privacy has not yet checked its subject keys against the audit log since it started
+    (after a restore it may hold keys that were shredded): try again shortly. Other services
+    meet it as a remote error of this class's name (`shared.keys`)."""

@@ -12,14 +12,14 @@ from nameko.extensions import DependencyProvider
 
 from shared.background import BackgroundLoop
 from shared.crypto import FieldCipher, KeyCache
-from shared.errors import DependencyUnavailable
+from shared.errors import DependencyUnavailable, KeysNotReconciled
 from shared.messaging import source_exchange
 from shared.rpc import QUICK_RETRY, ClusterRpcClient
 
 # what a call meets when the broker (or privacy behind it) is away
 UNREACHABLE = (OSError, OperationalError, RpcTimeout, UnknownService)
 # privacy answers this until it has checked its keys against the audit log (after a restore)
-NOT_YET = "KeysNotReconciled"
+NOT_YET = KeysNotReconciled.__name__
 
 
 class RemoteKeyring:

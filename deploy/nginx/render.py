@@ -9,7 +9,7 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).with_name("gateway.conf.template")
 
-# Service name -> local port (DESIGN.md section 2).
+# Service name -> local port (docs/architecture.md, "Services").
 SERVICE_PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
 
 # Where the ingress controller / load balancer lives in a cluster or a compose network.
@@ -85,7 +85,8 @@ def render(
 
 
 def render_container() -> str:
-    """The config baked into compose (deploy/nginx/container.nginx.conf) and Kubernetes."""
+    """The config compose mounts and Kubernetes generates its ConfigMap from (one file,
+    deploy/nginx/container.nginx.conf)."""
     return render(**CONTAINER_PROFILE)
 
 
@@ -108,7 +109,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--run-dir",
         default=None,
-        help="directory for the pid file, temp files and logs (default: the --out file's directory)",
+        help=(
+            "directory for the pid file, temp files and logs (default: the --out file's directory)"
+        ),
     )
     parser.add_argument(
         "--listen", default="8080", help="nginx listen value, e.g. 8080 or 127.0.0.1:8080"

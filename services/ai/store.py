@@ -1,4 +1,4 @@
-"""SQL of the ai service: ticket documents, comments and people (all text sealed), erasures, catch-up reads."""
+"""SQL of the ai service: ticket documents, comments, people (text sealed), erasures, catch-up."""
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -41,7 +41,8 @@ def record_ticket(
         updates.append(
             sql.SQL(
                 "{name} = CASE WHEN EXCLUDED.{stamp} > ai_tickets.{stamp} THEN EXCLUDED.{name}"
-                " ELSE ai_tickets.{name} END, {stamp} = GREATEST(EXCLUDED.{stamp}, ai_tickets.{stamp})"
+                " ELSE ai_tickets.{name} END,"
+                " {stamp} = GREATEST(EXCLUDED.{stamp}, ai_tickets.{stamp})"
             ).format(name=name, stamp=stamp)
         )
     statement = sql.SQL(
@@ -141,7 +142,8 @@ def comments(conn, stream_id):
 
 
 def changed_tickets(conn, after):
-    """``(ticket, mark, settled)`` of committed documents changed after the ``(txid, revision)`` mark."""
+    """``(ticket, mark, settled)`` of committed documents changed after the ``(txid, revision)``
+    mark."""
     rows = conn.execute(
         _TICKET.split(" FROM")[0] + _CHANGES.format(table="ai_tickets"), after
     ).fetchall()
@@ -157,7 +159,8 @@ def changed_erasures(conn, after):
 
 
 def subject_data(conn, subject_id):
-    """Every row holding the subject's text: (tickets they requested, resolutions, comments, people)."""
+    """Every row holding the subject's text: (tickets they requested, resolutions, comments,
+    people)."""
     requested = [
         _ticket(row)
         for row in conn.execute(

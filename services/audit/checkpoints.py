@@ -1,17 +1,16 @@
-"""Signed audit checkpoints: Ed25519 signatures over (tenant, seq, hash) and their keys."""
+"""Signed audit checkpoints: the value, its Ed25519 signature over (tenant, seq, hash), checks."""
 
 import base64
 import dataclasses
 import datetime
-import hashlib
-import os
 import re
 import uuid
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from shared import jwk
 
 # Prefixed so a checkpoint signature can never be replayed as a signature over anything else
 # made with the same key (an access token, a future message format).
@@ -118,75 +117,6 @@ def verify_checkpoint(checkpoint, public_key):
     return True
 
 
-def generate_private_key():
-    return Ed25519PrivateKey.generate()
-
-
-def private_key_to_pem(private_key):
-    return private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def private_key_from_pem(pem):
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as error:
-        raise InvalidCheckpoint("not an unencrypted PEM private key") from error
-    if not isinstance(key, Ed25519PrivateKey):
-        raise InvalidCheckpoint("the PEM key is not an Ed25519 key")
-    return key
-
-
-def save_private_key(path, private_key):
-    """Write the key as PKCS#8 PEM, readable by the owner only from the first byte on."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as sink:
-        sink.write(private_key_to_pem(private_key))
-
-
-def load_private_key(path):
-    with open(path, "rb") as source:
-        return private_key_from_pem(source.read())
-
-
-def _b64url(raw):
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _raw_public(public_key):
-    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def jwk_thumbprint(public_key):
-    """RFC 7638 thumbprint (SHA-256, base64url): a stable key id derived from the key itself."""
-    members = {"crv": "Ed25519", "kty": "OKP", "x": _b64url(_raw_public(as_public_key(public_key)))}
-    return _b64url(hashlib.sha256(rfc8785.dumps(members)).digest())
-
-
-def public_key_to_jwk(public_key, kid=None):
-    """`{"kty": "OKP", "crv": "Ed25519", "kid", "x"}` (RFC 8037); kid defaults to the thumbprint."""
-    if isinstance(public_key, Ed25519PrivateKey):
-        public_key = public_key.public_key()
-    return {
-        "kty": "OKP",
-        "crv": "Ed25519",
-        "kid": kid or jwk_thumbprint(public_key),
-        "x": _b64url(_raw_public(public_key)),
-    }
-
-
-def public_key_from_jwk(jwk):
-    if not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise InvalidCheckpoint("the key must be a JWK with kty OKP and crv Ed25519")
-    x = jwk.get("x")
-    try:
-        raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
-        return Ed25519PublicKey.from_public_bytes(raw)
-    except (TypeError, ValueError) as error:
-        raise InvalidCheckpoint("the JWK's x is not a base64url Ed25519 public key") from error
-
-
 def as_public_key(key):
     """An `Ed25519PublicKey` from itself, its 32 raw bytes, or a JWK dict."""
     if isinstance(key, Ed25519PublicKey):
@@ -197,17 +127,16 @@ def as_public_key(key):
         except ValueError as error:
             raise InvalidCheckpoint("a raw Ed25519 public key is 32 bytes") from error
     if isinstance(key, dict):
-        return public_key_from_jwk(key)
+        try:
+            return jwk.key_from_jwk(key)
+        except jwk.InvalidJwk as error:
+            raise InvalidCheckpoint(str(error)) from error
     raise InvalidCheckpoint(f"unsupported public key type {type(key).__name__}")
 
 
 def public_keys_by_id(document):
     """`{kid: Ed25519PublicKey}` from a JWK, a JWK set `{"keys": [...]}` or a list of JWKs."""
-    if isinstance(document, dict) and "keys" in document:
-        document = document["keys"]
-    jwks = document if isinstance(document, list) else [document]
-    keys = {}
-    for jwk in jwks:
-        key = public_key_from_jwk(jwk)
-        keys[jwk.get("kid") or jwk_thumbprint(key)] = key
-    return keys
+    try:
+        return jwk.keys_by_id(document)
+    except jwk.InvalidJwk as error:
+        raise InvalidCheckpoint(str(error)) from error

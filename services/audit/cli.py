@@ -8,15 +8,15 @@ import os
 import sys
 import time
 
-from services.audit.chain import MalformedEntry, verify_chain
 from services.audit.checkpoints import Checkpoint, InvalidCheckpoint, public_keys_by_id
-from services.audit.replay import (
+from services.audit.cli_client import (
     BadLogLine,
     ReplayError,
     fetch_latest_checkpoint,
     read_entries,
     stream_events,
 )
+from services.audit.verification import MalformedEntry, verify_chain
 
 TOKEN_ENV = "DZDESK_AUDIT_TOKEN"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

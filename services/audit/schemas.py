@@ -4,6 +4,9 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shared.envelope import EVENT_TYPE
 
+# the media type of a log streamed as one JSON entry a line (asked for in Accept)
+NDJSON = "application/x-ndjson"
+
 
 class EventQuerySchema(Schema):
     """GET /v1/audit/events: filters; `limit` and `cursor` are read by the shared helpers."""

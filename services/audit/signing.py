@@ -1,4 +1,4 @@
-"""The audit signing key: from AUDIT_SIGNING_KEY, or generated once and stored encrypted.
+"""The audit signing key (AUDIT_SIGNING_KEY, or generated once and stored encrypted), its Signer.
 
 Precedence:
 1. AUDIT_SIGNING_KEY set: an Ed25519 private key as PKCS#8 PEM text, the base64 of that PEM,
@@ -13,24 +13,18 @@ The key id is the key's RFC 7638 JWK thumbprint.
 
 import base64
 import binascii
-import datetime
+import os
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from psycopg.types.json import Jsonb
 
-from services.audit.checkpoints import (
-    InvalidCheckpoint,
-    generate_private_key,
-    jwk_thumbprint,
-    private_key_from_pem,
-    private_key_to_pem,
-    public_key_to_jwk,
-    sign_checkpoint,
-)
+from services.audit.checkpoints import InvalidCheckpoint, sign_checkpoint
 from services.audit.exceptions import SigningKeyUnavailable
+from shared import jwk
 from shared.crypto import CipherError, MasterKey, MasterKeyError, decrypt_bytes, encrypt_bytes
+from shared.envelope import utcnow
 
 _INFO = b"dzdesk/audit/signing-key/v1"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('dzdesk.audit.signing-key'))"
@@ -41,12 +35,44 @@ class Signer:
 
     def __init__(self, private_key):
         self.private_key = private_key
-        self.key_id = jwk_thumbprint(private_key.public_key())
-        self.public_jwk = public_key_to_jwk(private_key.public_key(), self.key_id)
+        self.key_id = jwk.thumbprint(private_key)
+        self.public_jwk = jwk.public_jwk(private_key, self.key_id)
 
     def sign(self, tenant_id, seq, hash_hex, now=None):
-        now = now or datetime.datetime.now(datetime.UTC)
+        now = now or utcnow()
         return sign_checkpoint(self.private_key, self.key_id, tenant_id, seq, hash_hex, now)
+
+
+def generate_private_key():
+    return Ed25519PrivateKey.generate()
+
+
+def private_key_to_pem(private_key):
+    return private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def private_key_from_pem(pem):
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as error:
+        raise InvalidCheckpoint("not an unencrypted PEM private key") from error
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InvalidCheckpoint("the PEM key is not an Ed25519 key")
+    return key
+
+
+def save_private_key(path, private_key):
+    """Write the key as PKCS#8 PEM, readable by the owner only from the first byte on."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as sink:
+        sink.write(private_key_to_pem(private_key))
+
+
+def load_private_key(path):
+    with open(path, "rb") as source:
+        return private_key_from_pem(source.read())
 
 
 def parse_configured_key(value):
@@ -65,7 +91,8 @@ def parse_configured_key(value):
     raise SigningKeyUnavailable("AUDIT_SIGNING_KEY must be PEM, base64 PEM or base64 of 32 bytes")
 
 
-def _wrapping_key(master_value):
+def _wrapping_key(master_secret):
+    master_value = master_secret.get_secret_value() if master_secret is not None else None
     try:
         MasterKey.from_env_value(master_value)  # the same checks and messages as privacy
     except MasterKeyError as error:
@@ -84,15 +111,15 @@ def _record_public(conn, signer, encrypted=None):
     )
 
 
-def load_signer(conn, config):
-    """The Signer from config or storage (generating one if needed); commits its record."""
-    configured = config.get("AUDIT_SIGNING_KEY")
-    if configured:
-        signer = Signer(parse_configured_key(configured))
+def load_signer(conn, settings):
+    """The Signer from the settings or storage (generating one if needed); commits its record."""
+    configured = settings.audit_signing_key
+    if configured is not None and configured.get_secret_value():
+        signer = Signer(parse_configured_key(configured.get_secret_value()))
         _record_public(conn, signer)
         conn.commit()
         return signer
-    wrapping = _wrapping_key(config.get("DZDESK_MASTER_KEY"))
+    wrapping = _wrapping_key(settings.dzdesk_master_key)
     conn.execute(_LOCK)  # two processes starting at once must not both generate a key
     row = conn.execute(
         "SELECT key_id, encrypted_private FROM audit_signing_key"

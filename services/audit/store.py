@@ -164,7 +164,7 @@ def bytes_cursor(conn):
 
 def stored_pages(conn, tenant_id, page=1000):
     """The chain up to its current head in seq order, as lists of `(seq, prev_hash, hash,
-    canonical bytes)` (the form `chain.verify_pages` takes), a few pages in memory at most.
+    canonical bytes)` (the form `verification.verify_pages` takes), a few pages in memory at most.
 
     Pages are seq ranges of the primary key; the next one is asked for before this one is
     read, in pipeline mode, so the server reads it while the caller hashes this one. A range

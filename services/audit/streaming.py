@@ -8,12 +8,14 @@ the range ends at the head seen when the request came in, so a busy log still en
 """
 
 from services.audit import store
-from shared.db import Database, tenant_transaction
+from shared.db import tenant_transaction
 
 PAGE = 2000
 
 
 class LogStreams:
+    """A tenant's entries as NDJSON, read page by page from the pool."""
+
     def __init__(self, pool):
         self.pool = pool
 
@@ -42,14 +44,3 @@ class LogStreams:
                     return
 
         return lines()
-
-
-class LogReader(Database):
-    """A small pool of its own (app role, RLS on) for response bodies that outlive their
-    worker; no unit of work, so nothing to settle when the worker ends."""
-
-    def __init__(self):
-        super().__init__(min_size=0, max_size=4)
-
-    def get_dependency(self, worker_ctx):
-        return LogStreams(self.pool)

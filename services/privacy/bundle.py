@@ -1,4 +1,4 @@
-"""The portable export bundle: a ZIP of one JSON file per service plus a hashed manifest, kept encrypted."""
+"""The portable export bundle: a ZIP of one JSON file per service, a hashed manifest; encrypted."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class BundleIntegrityError(BundleError):
 
 @dataclass(frozen=True)
 class PartDescription:
-    """What one service's file holds, why, who sees it and how long it is kept (shown in the manifest)."""
+    """What one service's file holds, why, who sees it and how long it is kept (in the manifest)."""
 
     holds: str
     purposes: tuple[str, ...]
@@ -57,10 +57,15 @@ DEFAULT_DESCRIPTIONS: Mapping[str, PartDescription] = {
         "requester contact details, status history and SLA clocks",
         purposes=("providing IT service management", "meeting service-level agreements"),
         recipients=(_ORGANIZATION, "DZDesk as processor"),
-        retention="as set by your organization; personal fields unreadable within 30 days of erasure",
+        retention=(
+            "as set by your organization; personal fields unreadable within 30 days of erasure"
+        ),
     ),
     "privacy": PartDescription(
-        holds="your privacy requests (access, export, rectification, erasure) and the policy versions you accepted",
+        holds=(
+            "your privacy requests (access, export, rectification, erasure)"
+            " and the policy versions you accepted"
+        ),
         purposes=("honouring your data-protection rights", "proving consent to policy versions"),
         recipients=("your organization's privacy officers", "DZDesk as processor"),
         retention="requests and acceptances for as long as the law requires proof of them",
@@ -120,7 +125,8 @@ def write_bundle(
     generated_at: datetime,
     descriptions: Mapping[str, PartDescription] | None = None,
 ) -> dict:
-    """Write the ZIP to `out` (one `<service>.json` per part, then manifest.json); returns the manifest."""
+    """Write the ZIP to `out` (one `<service>.json` per part, then manifest.json); returns the
+    manifest."""
     if generated_at.tzinfo is None:
         raise BundleError("generated_at must be timezone-aware")
     known = {**DEFAULT_DESCRIPTIONS, **(descriptions or {})}
@@ -174,7 +180,8 @@ def build_bundle(
 
 
 def verify_bundle(bundle: bytes | IO[bytes]) -> dict:
-    """Recompute every file's SHA-256 against the manifest; returns the manifest or raises BundleIntegrityError."""
+    """Recompute every file's SHA-256 against the manifest; returns the manifest or raises
+    BundleIntegrityError."""
     source = io.BytesIO(bundle) if isinstance(bundle, (bytes, bytearray)) else bundle
     try:
         with zipfile.ZipFile(source) as archive:
@@ -210,7 +217,8 @@ def _bundle_context(context: str) -> bytes:
 
 
 def encrypt_bundle(data: bytes, key: bytes, context: str = "") -> bytes:
-    """AES-256-GCM for storage until expiry; `context` (e.g. the request id) must match on decryption."""
+    """AES-256-GCM for storage until expiry; `context` (e.g. the request id) must match on
+    decryption."""
     return encrypt_bytes(key, data, _bundle_context(context))
 
 

@@ -1,43 +1,39 @@
 """Privacy's errors, each with the HTTP status the web layer answers with."""
 
-from shared.errors import HttpError
+from shared.errors import Conflict, Forbidden, HttpError, NotFound
 
 
 class PrivacyError(HttpError):
-    status, title = 500, "Internal Server Error"
+    """Every error privacy itself raises (500 unless a subclass says otherwise)."""
 
 
-class RequestNotFound(PrivacyError):
-    status, title = 404, "Not Found"
+class RequestNotFound(PrivacyError, NotFound):
+    pass
 
 
-class SubjectNotFound(PrivacyError):
-    status, title = 404, "Not Found"
+class SubjectNotFound(PrivacyError, NotFound):
+    pass
 
 
-class NotAuthorised(PrivacyError):
-    status, title = 403, "Forbidden"
+class NotAuthorised(PrivacyError, Forbidden):
+    pass
 
 
-class ExportNotReady(PrivacyError):
-    status, title = 409, "Conflict"
+class ExportNotReady(PrivacyError, Conflict):
+    pass
 
 
 class ExportExpired(PrivacyError):
     status, title = 410, "Gone"
 
 
-class PolicyNotFound(PrivacyError):
-    status, title = 404, "Not Found"
+class PolicyNotFound(PrivacyError, NotFound):
+    pass
 
 
-class PolicyExists(PrivacyError):
-    status, title = 409, "Conflict"
+class PolicyExists(PrivacyError, Conflict):
+    pass
 
 
-class HoldNotFound(PrivacyError):
-    status, title = 404, "Not Found"
-
-
-class KeysNotReconciled(PrivacyError):
-    status, title = 503, "Service Unavailable"
+class HoldNotFound(PrivacyError, NotFound):
+    pass

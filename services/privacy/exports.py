@@ -1,4 +1,4 @@
-"""Export data at rest: a fresh key per request (wrapped by the master keys), sealed parts, the bundle."""
+"""Export data at rest: a fresh key per request (wrapped by master keys), sealed parts, bundle."""
 
 import json
 from datetime import datetime

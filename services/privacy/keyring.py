@@ -1,4 +1,4 @@
-"""The subject keyring in privacy's database: get or create, re-wrap, and shred (crypto-shredding)."""
+"""The subject keyring in privacy's database: get or create, re-wrap, shred (crypto-shredding)."""
 
 from shared.crypto import MasterKeyRing, new_data_key
 
@@ -43,8 +43,8 @@ class Keyring:
             )
             _, rewrapped = self.master_keys.wrap(data_key, tenant_id, subject_id)
             self.conn.execute(
-                "UPDATE subject_keys SET wrapped_key = %s, master_key_version = %s, master_key_id = %s"
-                " WHERE subject_id = %s",
+                "UPDATE subject_keys SET wrapped_key = %s, master_key_version = %s,"
+                " master_key_id = %s WHERE subject_id = %s",
                 (rewrapped, target, self.master_keys.current.key_id, subject_id),
             )
         return len(rows)
@@ -54,7 +54,8 @@ class Keyring:
         row = self.conn.execute(
             "INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, shredded_at)"
             " VALUES (%s, %s, NULL, now()) ON CONFLICT (tenant_id, subject_id) DO UPDATE"
-            " SET wrapped_key = NULL, master_key_id = NULL, master_key_version = NULL, shredded_at = now()"
+            " SET wrapped_key = NULL, master_key_id = NULL, master_key_version = NULL,"
+            " shredded_at = now()"
             " WHERE subject_keys.shredded_at IS NULL RETURNING 1",
             (tenant_id, subject_id),
         ).fetchone()

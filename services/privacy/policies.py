@@ -1,22 +1,21 @@
-"""Privacy policy versions: platform admins publish, users accept, everyone reads the current one."""
+"""Privacy policy versions: platform admins publish, users accept, all read the current one."""
 
 from services.privacy import store
 from services.privacy.exceptions import PolicyExists, PolicyNotFound
-from services.privacy.requests import setting
-from shared.auth import Forbidden
 from shared.envelope import PLATFORM_TENANT
+from shared.errors import Forbidden
 
 PLATFORM_ADMIN_ROLE = "platform_admin"
 
 
-def is_platform_admin(principal, config) -> bool:
-    """A platform admin holds the `platform_admin` role, or is listed in PLATFORM_ADMINS (user ids)."""
-    listed = {value.strip() for value in str(setting(config, "PLATFORM_ADMINS", "")).split(",")}
-    return principal.has_any(PLATFORM_ADMIN_ROLE) or principal.user_id in listed - {""}
+def is_platform_admin(principal, settings) -> bool:
+    """A platform admin holds the `platform_admin` role, or is listed (by user id) in
+    PLATFORM_ADMINS."""
+    return principal.has_any(PLATFORM_ADMIN_ROLE) or principal.user_id in settings.platform_admins
 
 
-def require_platform_admin(principal, config):
-    if not is_platform_admin(principal, config):
+def require_platform_admin(principal, settings):
+    if not is_platform_admin(principal, settings):
         raise Forbidden("only a platform admin may publish a privacy policy version")
 
 
@@ -72,5 +71,5 @@ def accept(unit, user_id, version, actor):
         event = unit.new_event(
             "policy_accepted", stream, {"user_id": user_id, "version": version}, actor=actor
         )
-        unit.append(stream, unit.version(stream), [event])
+        unit.append_next(stream, [event])
     return {"version": version, "accepted": True, "accepted_at": accepted_at.isoformat()}, first

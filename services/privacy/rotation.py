@@ -41,7 +41,8 @@ def _batches(system, query, version, batch):
 
 def _rewrap_exports(conn, master_keys, tenant_id, request_ids):
     rows = conn.execute(
-        "SELECT id::text, export_key, export_key_version FROM privacy_requests WHERE id = ANY(%s::uuid[])"
+        "SELECT id::text, export_key, export_key_version FROM privacy_requests"
+        " WHERE id = ANY(%s::uuid[])"
         " AND export_key IS NOT NULL AND export_key_version IS DISTINCT FROM %s FOR UPDATE",
         (request_ids, master_keys.current_version),
     ).fetchall()
@@ -80,7 +81,8 @@ def rotate_master(master_keys, app_url, system_url, batch=500):
 
 
 def key_versions(system_url):
-    """{"subject_keys": {version: live keys}, "export_keys": {version: requests}} ("none": before versions)."""
+    """{"subject_keys": {version: live keys}, "export_keys": {version: requests}} ("none":
+    before versions)."""
     with psycopg.connect(system_url, autocommit=True) as system:
         subjects = system.execute(
             "SELECT master_key_version, count(*) FROM subject_keys"

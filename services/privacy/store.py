@@ -1,4 +1,4 @@
-"""Privacy's SQL: request sagas, receipts, export parts and bundles, legal holds, policy versions."""
+"""Privacy's SQL: request sagas, receipts, export parts and bundles, legal holds, policies."""
 
 from psycopg.types.json import Jsonb
 
@@ -73,8 +73,10 @@ def shred_unpublished(system_conn, tenant_id, subject_id):
     """Whether the relay has yet to publish the subject's shredding (read as the system role)."""
     return (
         system_conn.execute(
-            "SELECT 1 FROM events e, relay_checkpoint c WHERE e.tenant_id = %s AND e.stream_id = %s"
-            " AND e.event_type = 'privacy.subject_key_shredded' AND (e.txid, e.position) > (c.txid, c.position)",
+            "SELECT 1 FROM events e, relay_checkpoint c"
+            " WHERE e.tenant_id = %s AND e.stream_id = %s"
+            " AND e.event_type = 'privacy.subject_key_shredded'"
+            " AND (e.txid, e.position) > (c.txid, c.position)",
             (tenant_id, f"subject-{subject_id}"),
         ).fetchone()
         is not None
@@ -89,7 +91,8 @@ def live_keys(system_conn, pairs):
         (str(t), s)
         for t, s in system_conn.execute(
             "SELECT k.tenant_id, k.subject_id FROM subject_keys k"
-            " JOIN unnest(%s::uuid[], %s::text[]) AS p(tenant_id, subject_id) USING (tenant_id, subject_id)"
+            " JOIN unnest(%s::uuid[], %s::text[]) AS p(tenant_id, subject_id)"
+            " USING (tenant_id, subject_id)"
             " WHERE k.shredded_at IS NULL",
             ([p[0] for p in pairs], [p[1] for p in pairs]),
         ).fetchall()
@@ -123,7 +126,8 @@ def events_of(conn, stream_ids, event_type):
     return [
         row[0]
         for row in conn.execute(
-            "SELECT envelope FROM events WHERE stream_id = ANY(%s) AND event_type = %s ORDER BY position",
+            "SELECT envelope FROM events WHERE stream_id = ANY(%s) AND event_type = %s"
+            " ORDER BY position",
             (list(stream_ids), event_type),
         ).fetchall()
     ]

@@ -1,0 +1,18 @@
+"""Ticketing: tickets, their comments, links and SLA clocks, event-sourced one stream per ticket.
+
+service.py       nameko entrypoints only: authenticate, parse, call the desk, respond
+domain/          pure: decide(state, command, now) -> events; evolve; a handler table
+sla/             pure: business calendar, SLA policy, clocks and the timers they call for
+application.py   the desk: load (from a snapshot), decide, seal, append, project
+envelopes.py     domain values <-> stored envelopes: stream ids, actors, sealed fields
+snapshots.py     a ticket's folded state as a sealed snapshot (no plaintext personal text)
+projections.py   read models kept by events: ticket rows after appends, identity's members
+store.py         SQL: tickets, comments, members, SLA policies, the timer's due tickets
+schemas.py       API bodies, the commands they stand for, what the API shows per caller
+subjects.py      the privacy participant: export, purge, rectify one subject
+settings.py      TicketingSettings: the SLA timer's pace, the SLA clock's offset
+dependencies.py  the Clock provider and the SLA timer entrypoint (sla_due)
+events.py        event types and the class of each data field
+exceptions.py    HTTP-facing errors, and the mapping of domain errors onto them
+migrations/      numbered SQL files
+"""

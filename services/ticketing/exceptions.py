@@ -1,37 +1,42 @@
-"""Ticketing's HTTP-facing errors: one base class, a status per subclass, domain errors mapped once."""
+"""Ticketing's HTTP-facing errors on shared.errors: one base, domain errors mapped once."""
 
 from services.ticketing import domain
-from shared.errors import HttpError
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    HttpError,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+)
 
 
 class TicketingServiceError(HttpError):
     """The base of ticketing's HTTP-facing errors; each subclass carries its HTTP status."""
 
 
-class TicketNotFound(TicketingServiceError):
+class TicketNotFound(TicketingServiceError, NotFound):
     """Also what a caller gets for a ticket of another tenant or one they may not see."""
 
-    status, title = 404, "Not Found"
+
+class ActionForbidden(TicketingServiceError, Forbidden):
+    pass
 
 
-class ActionForbidden(TicketingServiceError):
-    status, title = 403, "Forbidden"
-
-
-class TicketConflict(TicketingServiceError):
-    status, title = 409, "Conflict"
+class TicketConflict(TicketingServiceError, Conflict):
+    pass
 
 
 class InvalidTransition(TicketConflict):
     pass
 
 
-class StaleVersion(TicketingServiceError):
-    status, title = 412, "Precondition Failed"
+class StaleVersion(TicketingServiceError, PreconditionFailed):
+    pass
 
 
-class RuleViolated(TicketingServiceError):
-    status, title = 422, "Unprocessable Content"
+class RuleViolated(TicketingServiceError, Unprocessable):
+    pass
 
 
 def from_domain(error):
@@ -46,6 +51,6 @@ def from_domain(error):
         return TicketConflict(str(error))
     if isinstance(error, domain.ValidationFailed):
         return RuleViolated(str(error), errors={error.field: [error.message]})
-    if isinstance(error, domain.Forbidden):
+    if isinstance(error, domain.NotPermitted):
         return ActionForbidden(error.reason)
     return RuleViolated(str(error))

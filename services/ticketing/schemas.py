@@ -1,6 +1,7 @@
-"""marshmallow schemas of ticketing's HTTP bodies, query strings and the SLA policy document."""
+"""API documents: bodies, queries, the commands they stand for, what the API shows, SLA policy."""
 
-from datetime import time
+import uuid
+from datetime import datetime, time
 
 from marshmallow import (
     EXCLUDE,
@@ -12,7 +13,22 @@ from marshmallow import (
     validates_schema,
 )
 
-from services.ticketing.domain import LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES
+from services.ticketing.domain import (
+    ALLOWED,
+    ERASED,
+    LEVELS,
+    LINK_KINDS,
+    PRIORITIES,
+    STATUSES,
+    TICKET_TYPES,
+    AssignTicket,
+    ChangeWatchers,
+    OpenTicket,
+    SetPriority,
+    TagTicket,
+    UpdateTicket,
+)
+from services.ticketing.domain.model import COMMENT_ADDED, COMMENT_EDITED
 from services.ticketing.sla import BusinessCalendar, SlaPolicy
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -82,6 +98,167 @@ class ListQuerySchema(Schema):
     assignee = fields.String()
     requester = fields.String()
     q = fields.String(validate=validate.Length(min=1, max=200))
+
+
+# what a body asks for, as domain commands
+
+
+def open_command(actor, ticket_id, body):
+    return OpenTicket(
+        actor=actor,
+        ticket_id=ticket_id,
+        type=body["type"],
+        title=body["title"],
+        description=body["description"],
+        urgency=body["urgency"],
+        impact=body["impact"],
+        critical=body["critical"],
+        category=body["category"],
+        requester_id=body["requester_id"],
+        watchers=frozenset(body["watchers"]),
+        tags=frozenset(body["tags"]),
+    )
+
+
+def _canonical(value):
+    """A UUID in its canonical spelling, so that a PATCH compares ids as the state holds them;
+    anything else as sent (the domain refuses it, naming the field)."""
+    try:
+        return str(uuid.UUID(value))
+    except (TypeError, ValueError, AttributeError):
+        return value
+
+
+def patch_commands(state, actor, changes):
+    """The commands a PATCH stands for, in a fixed order; fields absent from it stay as they are."""
+    commands = []
+    details = {
+        key: changes[key] for key in ("title", "description", "type", "category") if key in changes
+    }
+    if details:
+        commands.append(UpdateTicket(actor=actor, **details))
+    priority = {key: changes[key] for key in ("urgency", "impact", "critical") if key in changes}
+    if priority:
+        commands.append(SetPriority(actor=actor, **priority))
+    if "assignee_id" in changes or "group_id" in changes:
+        commands.append(
+            AssignTicket(
+                actor=actor,
+                assignee_id=changes.get("assignee_id", state.assignee_id),
+                group_id=changes.get("group_id", state.group_id),
+            )
+        )
+    if "tags" in changes:
+        wanted = frozenset(tag.strip().lower() for tag in changes["tags"])
+        if wanted != state.tags:
+            commands.append(
+                TagTicket(actor=actor, add=wanted - state.tags, remove=state.tags - wanted)
+            )
+    if "watchers" in changes:
+        wanted = frozenset(map(_canonical, changes["watchers"]))
+        if wanted != state.watchers:
+            commands.append(
+                ChangeWatchers(
+                    actor=actor, add=wanted - state.watchers, remove=state.watchers - wanted
+                )
+            )
+    return commands
+
+
+# what the API shows, per caller
+
+
+_INSTANTS = (
+    "opened_at",
+    "updated_at",
+    "first_responded_at",
+    "resolved_at",
+    "closed_at",
+    "cancelled_at",
+    "sla_first_response_due",
+    "sla_resolution_due",
+)
+
+
+def ticket_summary(row):
+    """A list item: the read-model row without the description's full text."""
+    body = {
+        key: iso(row[key]) if key in _INSTANTS else row[key]
+        for key in row
+        if key not in ("ticket_id", "sla_next_at", "sla_history", "description")
+    }
+    body["id"] = str(row["ticket_id"])
+    body["watchers"], body["tags"] = list(row["watchers"]), list(row["tags"])
+    body["allowed_transitions"] = sorted(ALLOWED[row["status"]])
+    return body
+
+
+def ticket_detail(row, comments, sla):
+    body = ticket_summary(row)
+    body["description"] = row["description"]
+    body["comments"] = [comment_view(c) for c in comments]
+    body["sla"] = {target: clock_view(clock) for target, clock in sla.items()}
+    return body
+
+
+def comment_view(comment):
+    return {
+        "id": str(comment["comment_id"]),
+        "author_id": comment["author_id"],
+        "body": comment["body"],
+        "public": not comment["internal"],
+        "created_at": iso(comment["created_at"]),
+        "edited_at": iso(comment["edited_at"]),
+    }
+
+
+def clock_view(clock):
+    return {
+        "target_minutes": clock["target_minutes"],
+        "elapsed_seconds": round(clock["elapsed_seconds"], 3),
+        "remaining_seconds": round(clock["remaining_seconds"], 3),
+        "paused": clock["paused"],
+        "stopped": clock["stopped"],
+        "breached": clock["breached"],
+        "warned": clock["warned"],
+        "due_at": iso(clock["due_at"]),
+        "met_at": iso(clock["met_at"]),
+    }
+
+
+def history_view(events, envelopes, privileged):
+    """The stream as a timeline; internal comments (and their edits) only for staff."""
+    internal = {
+        e.data["comment_id"] for e in events if e.type == COMMENT_ADDED and e.data.get("internal")
+    }
+    entries = []
+    for event, envelope in zip(events, envelopes):
+        if (
+            not privileged
+            and event.type in (COMMENT_ADDED, COMMENT_EDITED)
+            and event.data["comment_id"] in internal
+        ):
+            continue
+        entries.append(
+            {
+                "version": event.version,
+                "event_id": envelope.event_id,
+                "type": envelope.event_type,
+                "occurred_at": envelope.occurred_at,
+                "actor": envelope.actor,
+                "data": event.data,
+                "fields": {name: value for name, value in event.pii.items()},
+                "erased": sorted(n for n, v in event.pii.items() if v == ERASED),
+            }
+        )
+    return entries
+
+
+def iso(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+# the SLA policy document
 
 
 class TargetSchema(Schema):
@@ -161,16 +338,3 @@ def _hhmm(value: time) -> str:
 
 def load_policy_document(document) -> SlaPolicy:
     return SlaPolicySchema().load(document)
-
-
-__all__ = [
-    "CommentSchema",
-    "CreateTicketSchema",
-    "LinkSchema",
-    "ListQuerySchema",
-    "SlaPolicySchema",
-    "TransitionSchema",
-    "UpdateTicketSchema",
-    "load_policy_document",
-    "policy_document",
-]

@@ -1,13 +1,13 @@
-"""The ticketing service: nameko entrypoints only; the work lives in its domain modules."""
+"""The ticketing service: nameko entrypoints only; the work lives in application.py below them."""
 
-import json
 import uuid
 
-from services.ticketing import codec, edits, exceptions, members, store, views
 from services.ticketing import events as _catalogue  # noqa: F401 (declares ticketing's event types)
-from services.ticketing.clock import Clock
-from services.ticketing.desk import POLICY_STREAM, TicketDesk
+from services.ticketing import projections, schemas, subjects
+from services.ticketing.application import TicketDesk
+from services.ticketing.dependencies import Clock, sla_due
 from services.ticketing.domain import AddComment, LinkTicket, Transition
+from services.ticketing.envelopes import actor_from_principal, ticket_id_of
 from services.ticketing.schemas import (
     CommentSchema,
     CreateTicketSchema,
@@ -16,10 +16,7 @@ from services.ticketing.schemas import (
     SlaPolicySchema,
     TransitionSchema,
     UpdateTicketSchema,
-    policy_document,
 )
-from services.ticketing.sla import default_policy
-from services.ticketing.timers import sla_due
 from shared import idempotency
 from shared.auth import Authenticator, require_roles
 from shared.keys import SubjectKeys
@@ -54,13 +51,12 @@ class TicketingService(DZDeskService):
 
     def caller(self, request):
         principal = self.auth.principal(request)
-        return principal, codec.actor_from_principal(principal), self.desk(principal.tenant_id)
+        return principal, actor_from_principal(principal), self.desk(principal.tenant_id)
 
     def ticket_response(self, desk, ticket_id, actor, status=200, headers=None):
         """The ticket as its read model shows it (in the worker's transaction: after its writes)."""
-        row = desk.row(ticket_id, actor)
-        comments = store.comments_of(desk.conn, row["ticket_id"], actor.is_privileged)
-        body = views.ticket_detail(row, comments, desk.sla(row))
+        row, comments, sla = desk.detail(ticket_id, actor)
+        body = schemas.ticket_detail(row, comments, sla)
         return json_response(body, status, {"ETag": etag(row["version"]), **(headers or {})})
 
     @http("POST", "/v1/tickets", body=CreateTicketSchema, responses={201: None})
@@ -80,7 +76,7 @@ class TicketingService(DZDeskService):
                 201,
                 {"Location": f"/v1/tickets/{earlier}", "Idempotent-Replayed": "true"},
             )
-        desk.run(ticket_id, actor, [edits.open_command(actor, ticket_id, body)])
+        desk.run(ticket_id, actor, [schemas.open_command(actor, ticket_id, body)])
         return self.ticket_response(
             desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"}
         )
@@ -90,15 +86,9 @@ class TicketingService(DZDeskService):
         principal, actor, desk = self.caller(request)
         filters = ListQuerySchema().load(request.args.to_dict())
         limit, after = page_limit(request), decode_cursor(request, desk.tenant_id, time_and_id)
-        rows = store.list_tickets(
-            desk.conn,
-            filters,
-            limit,
-            after,
-            visible_to=None if actor.is_privileged else actor.user_id,
-        )
+        rows = desk.tickets(filters, limit, after, actor)
         return page(
-            [views.ticket_summary(row) for row in rows],
+            [schemas.ticket_summary(row) for row in rows],
             limit,
             lambda item: [item["opened_at"], item["id"]],
             request,
@@ -116,7 +106,7 @@ class TicketingService(DZDeskService):
         changes = json_body(request, UpdateTicketSchema())
         expected = required_if_match(request)
         desk.run(
-            ticket_id, actor, lambda state: edits.patch_commands(state, actor, changes), expected
+            ticket_id, actor, lambda state: schemas.patch_commands(state, actor, changes), expected
         )
         return self.ticket_response(desk, ticket_id, actor)
 
@@ -145,9 +135,8 @@ class TicketingService(DZDeskService):
                 )
             ],
         )
-        (comment,) = store.comments_by_id(desk.conn, state.ticket_id, [comment_id])
         return json_response(
-            views.comment_view(comment),
+            schemas.comment_view(desk.comment(state.ticket_id, comment_id)),
             201,
             {
                 "Location": f"/v1/tickets/{state.ticket_id}/comments/{comment_id}",
@@ -170,56 +159,46 @@ class TicketingService(DZDeskService):
     def ticket_history(self, request, ticket_id):
         _, actor, desk = self.caller(request)
         events, envelopes = desk.timeline(ticket_id, actor)
-        return {"items": views.history(events, envelopes, actor.is_privileged)}
+        return {"items": schemas.history_view(events, envelopes, actor.is_privileged)}
 
     @http("GET", "/v1/sla/policy")
     def get_sla_policy(self, request):
         principal, _, desk = self.caller(request)
         require_roles(principal, *STAFF)
-        stored = store.load_policy(desk.conn)
-        document, version = stored if stored else (policy_document(default_policy()), 0)
-        return json_response(
-            {**document, "default": stored is None}, headers={"ETag": etag(version)}
-        )
+        document, version, default = desk.policy_document()
+        return json_response({**document, "default": default}, headers={"ETag": etag(version)})
 
     @http("PUT", "/v1/sla/policy", body=SlaPolicySchema)
     def set_sla_policy(self, request):
         principal, actor, desk = self.caller(request)
         require_roles(principal, "admin")
-        document = policy_document(json_body(request, SlaPolicySchema()))
-        current = self.db.version(POLICY_STREAM)
-        if request.headers.get("If-Match") and required_if_match(request) != current:
-            raise exceptions.StaleVersion(f"the policy is at version {current}")
-        event = self.db.new_event(
-            "sla_policy_set", POLICY_STREAM, {"policy": document}, actor=codec.envelope_actor(actor)
-        )
-        version = self.db.append(POLICY_STREAM, current, [event])
-        store.save_policy(desk.conn, desk.tenant_id, document, version)
-        store.recompute_sla_soon(desk.conn, self.clock.now())
+        document = schemas.policy_document(json_body(request, SlaPolicySchema()))
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        version = desk.set_policy(actor, document, expected)
         return json_response({**document, "default": False}, headers={"ETag": etag(version)})
 
     @sla_due
     def check_sla(self, tenant_id, ticket_id):
-        """Record the ticket's due SLA warnings and breaches (ticketing.sla_warning / sla_breached)."""
+        """Record the ticket's due SLA warnings and breaches (sla_warning / sla_breached)."""
         self.desk(tenant_id).record_due_sla_alerts(ticket_id)
 
     @event_handler("ticketing", "status_changed")
     def handle_ticketing_status_changed(self, event):
         """Closing a parent resolves its children (a process manager over our own events)."""
         if event.data.get("to_status") == "closed":
-            self.desk(event.tenant_id).resolve_children(codec.ticket_id_of(event.stream_id))
+            self.desk(event.tenant_id).resolve_children(ticket_id_of(event.stream_id))
 
     @event_handler("identity", "user_joined")
     def handle_identity_user_joined(self, event):
-        members.apply(self.db.begin(event.tenant_id), event)
+        projections.apply_member_event(self.db.begin(event.tenant_id), event)
 
     @event_handler("identity", "member_roles_changed")
     def handle_identity_member_roles_changed(self, event):
-        members.apply(self.db.begin(event.tenant_id), event)
+        projections.apply_member_event(self.db.begin(event.tenant_id), event)
 
     @event_handler("identity", "member_erased")
     def handle_identity_member_erased(self, event):
-        members.apply(self.db.begin(event.tenant_id), event)
+        projections.apply_member_event(self.db.begin(event.tenant_id), event)
 
     @rpc(callers={"ticketing"})
     def rebuild_read_model(self, tenant_id):
@@ -228,25 +207,13 @@ class TicketingService(DZDeskService):
 
     @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
-        tickets, comments = store.subject_data(self.desk(tenant_id).conn, str(subject_id))
-        return json.loads(
-            json.dumps(
-                {
-                    "service": "ticketing",
-                    "tickets_requested": tickets,
-                    "comments_written": comments,
-                },
-                default=str,
-            )
-        )
+        return subjects.export(self.desk(tenant_id), subject_id)
 
     @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
-        self.cipher.forget(tenant_id, subject_id)
-        purged = self.desk(tenant_id).purge(subject_id)
-        return {"service": "ticketing", "request_id": request_id, "purged": purged}
+        return subjects.purge(self.desk(tenant_id), subject_id, request_id)
 
     @rpc(callers=PRIVACY)
     def rectify_subject(self, tenant_id, subject_id, changes):
         """Ticketing stores no names or emails (only ids), so there is nothing to rectify."""
-        return {"service": "ticketing", "subject_id": subject_id, "rectified": {}}
+        return subjects.rectify(subject_id, changes)

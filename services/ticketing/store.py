@@ -1,4 +1,4 @@
-"""SQL of ticketing's read models (tickets, comments), SLA policies and idempotency keys."""
+"""SQL of ticketing's read models (tickets, comments, members) and SLA policies."""
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -263,3 +263,35 @@ def ticket_streams(conn):
         "SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE 'ticket-%' ORDER BY stream_id"
     )
     return [row[0] for row in rows.fetchall()]
+
+
+def due_tickets(conn, now, limit):
+    """(tenant id, ticket id) of the tickets whose next SLA alert is due, soonest first.
+
+    Cross-tenant by design, on the system role's connection: it reads only ids and instants
+    of this table (GRANT)."""
+    return conn.execute(
+        "SELECT tenant_id::text, ticket_id::text FROM tickets WHERE sla_next_at <= %s"
+        " ORDER BY sla_next_at LIMIT %s",
+        (now, limit),
+    ).fetchall()
+
+
+def upsert_member(conn, tenant_id, user_id, roles, version):
+    """A member's roles as of identity's stream `version`; an older version changes nothing."""
+    conn.execute(
+        "INSERT INTO members (tenant_id, user_id, roles, version) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (tenant_id, user_id) DO UPDATE SET roles = excluded.roles,"
+        " version = excluded.version WHERE members.version < excluded.version",
+        (tenant_id, user_id, roles, version),
+    )
+
+
+def member_roles(conn, user_ids):
+    """{user id: roles} of the current members (some role left) among `user_ids`."""
+    rows = conn.execute(
+        "SELECT user_id::text, roles FROM members WHERE user_id = ANY(%s::uuid[])"
+        " AND roles <> '{}'",
+        (sorted(user_ids),),
+    ).fetchall()
+    return {user_id: frozenset(roles) for user_id, roles in rows}

@@ -5,8 +5,8 @@ import random
 import uuid
 from dataclasses import dataclass, field
 
-from services.ai.models import TicketDoc
-from services.ai.summary import Thread
+from services.ai.models.documents import TicketDoc
+from services.ai.text.summary import Thread
 
 FIRST_NAMES = [
     "Alice",

@@ -29,8 +29,8 @@ from .commands import (
 )
 from .decide import decide
 from .errors import (
-    Forbidden,
     InvalidTransition,
+    NotPermitted,
     TicketAlreadyExists,
     TicketClosed,
     TicketingError,
@@ -103,7 +103,7 @@ __all__ = [
     "ChangeWatchers",
     "Comment",
     "EditComment",
-    "Forbidden",
+    "NotPermitted",
     "InvalidTransition",
     "Link",
     "LinkTicket",

@@ -34,7 +34,8 @@ class OpenTicket:
 
 @dataclass(frozen=True, kw_only=True)
 class UpdateTicket:
-    """Requesters may change title and description of their own ticket; type and category are staff's."""
+    """Requesters may change title and description of their own ticket; type and category are
+    staff's."""
 
     actor: Actor
     title: str | None = None
@@ -135,7 +136,8 @@ class UnlinkTicket:
 
 @dataclass(frozen=True, kw_only=True)
 class ResolveWithParent:
-    """Issued by the process manager for each of `children_to_resolve(parent)`; a no-op when moot."""
+    """Issued by the process manager for each of `children_to_resolve(parent)`; a no-op when
+    moot."""
 
     actor: Actor
     parent_id: str

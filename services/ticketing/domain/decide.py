@@ -26,8 +26,8 @@ from .commands import (
     UpdateTicket,
 )
 from .errors import (
-    Forbidden,
     InvalidTransition,
+    NotPermitted,
     TicketAlreadyExists,
     TicketClosed,
     TicketNotFound,
@@ -117,12 +117,12 @@ def _open(cmd: OpenTicket) -> list[NewEvent]:
     ticket_id = clean_id("ticket_id", cmd.ticket_id)
     requester_id = clean_id("requester_id", cmd.requester_id or actor.user_id)
     if requester_id != actor.user_id and not actor.is_privileged:
-        raise Forbidden("only agents and admins may open a ticket on someone else's behalf")
+        raise NotPermitted("only agents and admins may open a ticket on someone else's behalf")
     ticket_type = clean_choice("type", cmd.type, TICKET_TYPES)
     if ticket_type not in REQUESTER_TICKET_TYPES and not actor.is_privileged:
-        raise Forbidden(f"only agents and admins may open a {ticket_type} ticket")
+        raise NotPermitted(f"only agents and admins may open a {ticket_type} ticket")
     if (cmd.critical or cmd.tags) and not actor.is_privileged:
-        raise Forbidden("only agents and admins may set critical priority or tags")
+        raise NotPermitted("only agents and admins may set critical priority or tags")
     urgency = clean_choice("urgency", cmd.urgency, LEVELS)
     impact = clean_choice("impact", cmd.impact, LEVELS)
     description = clean_text("description", cmd.description, required=False)
@@ -220,7 +220,7 @@ def _transition(state: Ticket, cmd: Transition, now: datetime) -> list[NewEvent]
     if to not in lc.ALLOWED[state.status]:
         raise InvalidTransition(state.status, to, lc.allowed_targets(state.status))
     if not actor.is_privileged and (state.status, to) not in lc.REQUESTER_TRANSITIONS:
-        raise Forbidden(f"only agents and admins may move a ticket from {state.status} to {to}")
+        raise NotPermitted(f"only agents and admins may move a ticket from {state.status} to {to}")
     if to == lc.PENDING:
         reason = clean_choice("reason", cmd.reason, lc.PENDING_REASONS)
     elif cmd.reason is not None:
@@ -236,7 +236,7 @@ def _add_comment(state: Ticket, cmd: AddComment, now: datetime) -> list[NewEvent
     actor = cmd.actor
     require_participant(state, actor, "comment on a ticket")
     if cmd.internal and not actor.is_privileged:
-        raise Forbidden("only agents and admins may write internal comments")
+        raise NotPermitted("only agents and admins may write internal comments")
     _require_open(state)
     comment_id = clean_id("comment_id", cmd.comment_id)
     body = clean_text("body", cmd.body, required=True)
@@ -267,7 +267,7 @@ def _edit_comment(state: Ticket, cmd: EditComment, now: datetime) -> list[NewEve
     if comment is None:
         raise ValidationFailed("comment_id", "no such comment on this ticket")
     if cmd.actor.user_id != comment.author_id:
-        raise Forbidden("only its author may edit a comment")
+        raise NotPermitted("only its author may edit a comment")
     _require_open(state)
     body = clean_text("body", cmd.body, required=True)
     if body == comment.body:
@@ -283,7 +283,9 @@ def _edit_comment(state: Ticket, cmd: EditComment, now: datetime) -> list[NewEve
 
 def _rectify(state: Ticket, cmd: RectifyPersonalText, now: datetime) -> list[NewEvent]:
     if not (cmd.actor.is_system or PRIVACY_OFFICER in cmd.actor.roles):
-        raise Forbidden("only the privacy service or a privacy officer may rectify personal text")
+        raise NotPermitted(
+            "only the privacy service or a privacy officer may rectify personal text"
+        )
     field = clean_choice("field", cmd.field, ("title", "description", "comment"))
     if field == "title":
         return [
@@ -381,7 +383,7 @@ def _resolve_with_parent(state: Ticket, cmd: ResolveWithParent, now: datetime) -
 
 def _record_sla_alert(state: Ticket, cmd: RecordSlaAlert, now: datetime) -> list[NewEvent]:
     if not cmd.actor.is_system:
-        raise Forbidden("only the service's SLA timer records SLA alerts")
+        raise NotPermitted("only the service's SLA timer records SLA alerts")
     event_type = SLA_ALERT_KINDS[clean_choice("kind", cmd.kind, SLA_ALERT_KINDS)]
     target = clean_choice("target", cmd.target, SLA_TARGETS)
     if cmd.at > now:

@@ -44,7 +44,7 @@ class ValidationFailed(TicketingError):
         super().__init__(f"{field}: {message}")
 
 
-class Forbidden(TicketingError):
+class NotPermitted(TicketingError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from .errors import Forbidden
+from .errors import NotPermitted
 from .model import Actor, Ticket
 
 
@@ -23,13 +23,13 @@ def can_view(state: Ticket, actor: Actor) -> bool:
 
 def require_privileged(actor: Actor, action: str) -> None:
     if not actor.is_privileged:
-        raise Forbidden(f"only agents and admins may {action}")
+        raise NotPermitted(f"only agents and admins may {action}")
 
 
 def require_participant(state: Ticket, actor: Actor, action: str) -> None:
     """Staff, system, or the ticket's own requester."""
     if not (actor.is_privileged or is_requester(state, actor)):
-        raise Forbidden(f"only agents, admins and the ticket's requester may {action}")
+        raise NotPermitted(f"only agents, admins and the ticket's requester may {action}")
 
 
 def counts_as_first_response(state: Ticket, actor: Actor) -> bool:

@@ -1,4 +1,5 @@
-"""Read-side questions about a ticket that carry business rules: what an actor sees, what must follow."""
+"""Read-side questions about a ticket that carry business rules: what an actor sees, what must
+follow."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from .model import Actor, Comment, Ticket
 
 
 def visible_comments(state: Ticket, actor: Actor) -> list[Comment]:
-    """The comments `actor` may read, oldest first: internal ones only for agents, admins and system.
+    """The comments `actor` may read, oldest first: internal ones only for agents, admins and
+    system.
 
     Callers check `can_view(state, actor)` first; this only filters within a visible ticket.
     """

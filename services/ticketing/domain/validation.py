@@ -1,4 +1,5 @@
-"""Field checks shared by the command handlers; each returns the cleaned value or raises ValidationFailed."""
+"""Field checks shared by the command handlers; each returns the cleaned value or raises
+ValidationFailed."""
 
 from __future__ import annotations
 

@@ -174,7 +174,8 @@ def _history(events: Sequence[RecordedEvent] | SlaHistory) -> SlaHistory:
 def _running_intervals(
     history: SlaHistory, target: str, now: datetime
 ) -> list[tuple[datetime, datetime]]:
-    """The spans during which the target's clock ran, the last one ending at `now` if still running."""
+    """The spans during which the target's clock ran, the last one ending at `now` if still
+    running."""
     stop_at = now
     if target == FIRST_RESPONSE and history.first_response_at is not None:
         stop_at = min(now, history.first_response_at)

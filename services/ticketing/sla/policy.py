@@ -36,7 +36,8 @@ DEFAULT_WARNING_RATIO = 0.75
 
 @dataclass(frozen=True)
 class SlaPolicy:
-    """`targets` maps each priority to (first_response_minutes, resolution_minutes) of business time."""
+    """`targets` maps each priority to (first_response_minutes, resolution_minutes) of business
+    time."""
 
     calendar: BusinessCalendar
     targets: Mapping[str, tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_TARGETS))

@@ -1,4 +1,4 @@
-"""ai test rig: privacy + ai running, a stand-in identity, and real ticketing envelopes built with decide()."""
+"""ai test rig: privacy and ai running, a stand-in identity, ticketing envelopes from decide()."""
 
 import datetime
 import uuid
@@ -215,7 +215,8 @@ class Rig:
 
 @pytest.fixture
 def directory():
-    """tenant_id -> users the stand-in identity's list_users answers (test modules cannot import conftest)."""
+    """tenant_id -> users the stand-in identity's list_users answers (test modules cannot import
+    conftest)."""
     yield DirectoryIdentity.users
     DirectoryIdentity.users.clear()
 

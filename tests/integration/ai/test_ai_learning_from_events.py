@@ -36,7 +36,8 @@ def test_suggestions_learned_from_published_ticketing_events_beat_the_majority_b
         rig.ticketing.open_corpus_ticket(ticket, corpus.agents[0].subject_id)
     rig.wait_for_events()
 
-    # Held-out tickets arrive as requesters open them: no category; ai suggests one before learning it.
+    # Held-out tickets arrive as requesters open them: no category; ai suggests one before
+    # learning it.
     for ticket in held_out:
         rig.ticketing.open_corpus_ticket(ticket, None, labelled=False)
     received = _suggestions_for(rig, suggestions, {t.ticket_id for t in held_out})

@@ -1,4 +1,4 @@
-"""Tenant models stay within AI_MODEL_CACHE_MIB: the least recently used go, and come back from the database."""
+"""Tenant models stay within AI_MODEL_CACHE_MIB: the least recently used go, and come back."""
 
 import requests
 

@@ -1,4 +1,4 @@
-"""A fixed corpus of descriptions against the exact request the fake Azure endpoint receives through the API."""
+"""A fixed corpus of descriptions against the exact request the fake Azure endpoint receives."""
 
 import json
 import uuid

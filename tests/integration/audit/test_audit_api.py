@@ -3,7 +3,8 @@
 import json
 import uuid
 
-from services.audit.checkpoints import Checkpoint, public_key_from_jwk, verify_checkpoint
+from services.audit.checkpoints import Checkpoint, verify_checkpoint
+from shared.jwk import key_from_jwk
 from tests.integration.audit.conftest import envelope, rows
 
 NDJSON = {"Accept": "application/x-ndjson"}
@@ -89,7 +90,7 @@ def test_a_checkpoint_on_demand_signs_the_head_and_is_served_with_its_public_key
     checkpoint = Checkpoint.from_dict(latest["checkpoint"])
     assert created.status_code == 201
     assert (checkpoint.seq, checkpoint.hash) == (5, bytes(head[1]).hex())
-    assert verify_checkpoint(checkpoint, public_key_from_jwk(latest["public_key"]))
+    assert verify_checkpoint(checkpoint, key_from_jwk(latest["public_key"]))
     keys = audit.get("/v1/audit/keys", tenant_id).json()["keys"]
     assert latest["public_key"] in keys
 

@@ -1,16 +1,16 @@
 """Faults mid-stream: broker connections cut, the audit process killed mid-batch. Nothing is
 lost and nothing is duplicated."""
 
-import time
-
 import pytest
 
-from services.audit.consumer import Ingestor, sources_from
+from services.audit.ingest import Ingestor
+from services.audit.settings import AuditSettings
 from tests.integration.audit.conftest import count, envelope, publish, rows, wait_until
-from tests.support import run_service
+from tests.support import amqp, run_service, waiting
 from tests.support.amqp import cut_connections
 
 pytestmark = pytest.mark.slow
+QUEUE = "audit.ingest"
 
 
 def assert_exactly(audit_urls, tenant_id, sent):
@@ -31,7 +31,7 @@ def test_cut_broker_connections_mid_stream_lose_and_duplicate_nothing(
     cut_connections(rabbit_manager, audit.cfg["vhost"])
     audit.publish(sent[1500:])
     audit.wait_for(3000, tenant_id, timeout=60)
-    time.sleep(0.5)  # a duplicate, if redelivery made one, would be appended by now
+    settle(rabbit_manager, audit.cfg, acked=3000)
 
     assert_exactly(audit.urls, tenant_id, sent)
 
@@ -42,11 +42,23 @@ def start_process(cfg):
     )
 
 
-def test_an_audit_process_killed_mid_batch_loses_and_duplicates_nothing(service_config, tenant_id):
+def settle(rabbit_manager, cfg, acked):
+    """Waits until audit acknowledged every delivery and none is left in its queue: from then
+    on no duplicate can be appended."""
+    waiting.wait_until(
+        lambda: amqp.settled(rabbit_manager, cfg["vhost"], [QUEUE], acked),
+        timeout=60,
+        what="audit's ingest queue to settle",
+    )
+
+
+def test_an_audit_process_killed_mid_batch_loses_and_duplicates_nothing(
+    service_config, tenant_id, rabbit_manager
+):
     cfg, urls = service_config("audit", AUDIT_CHECKPOINT_INTERVAL=0, AUDIT_BATCH_SIZE=100)
     sent = [envelope(tenant_id, n) for n in range(1, 5001)]
     # the backlog is queued before audit starts, so the kill surely lands mid-stream
-    Ingestor(cfg["AMQP_URI"], cfg["DATABASE_URL"], sources_from(cfg)).declare()
+    Ingestor.of(AuditSettings.load(cfg)).declare()
     publish(cfg["AMQP_URI"], sent)
     first = run_service.start_process("services.audit.service:AuditService", cfg)
     try:
@@ -57,7 +69,7 @@ def test_an_audit_process_killed_mid_batch_loses_and_duplicates_nothing(service_
         second = start_process(cfg)
         try:
             wait_until(lambda: count(urls, tenant_id) >= len(sent), timeout=60)
-            time.sleep(0.5)
+            settle(rabbit_manager, cfg, acked=len(sent))
             assert_exactly(urls, tenant_id, sent)
         finally:
             second.terminate()

@@ -122,7 +122,9 @@ def test_audits_own_checkpoint_events_are_appended_without_causing_more_checkpoi
     for number in (1, 2):
         audit.publish([envelope(other, number)])
         wait_until(
-            lambda: checkpointed(audit.urls, other) >= seq_of(audit.urls, other, number),
+            lambda number=number: (
+                checkpointed(audit.urls, other) >= seq_of(audit.urls, other, number)
+            ),
             message=f"a scheduled checkpoint over the other tenant's entry {number}",
         )
 

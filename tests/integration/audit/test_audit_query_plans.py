@@ -10,7 +10,7 @@ import pytest
 
 from services.audit import store
 from services.audit.chain import canonical_json
-from services.audit.ingest import Received
+from services.audit.envelopes import Received
 
 LENGTH = 25_000  # the duplicate probe turned into a chain scan at about 20,000 entries
 

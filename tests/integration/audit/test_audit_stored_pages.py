@@ -7,8 +7,9 @@ import psycopg
 import pytest
 
 from services.audit import store
-from services.audit.chain import canonical_json, verify_pages
-from services.audit.ingest import Received
+from services.audit.chain import canonical_json
+from services.audit.envelopes import Received
+from services.audit.verification import verify_pages
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""dzdesk-keys rotate-master: every live key re-wrapped under the new version, the old one retired."""
+"""dzdesk-keys rotate-master: every live key re-wrapped under the new version, the old retired."""
 
 import base64
 import io
@@ -32,7 +32,8 @@ def key_of(suite, tenant, subject):
 
 def rotate(suite, keys, capsys):
     assert cli.main(["rotate-master"], env=env_of(suite, DZDESK_MASTER_KEYS=keys)) == 0
-    return json.loads(capsys.readouterr().out)
+    # the command prints one JSON line last; the stopped service's log lines may come before it
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
 def test_rotation_rewraps_every_live_key_and_the_old_version_can_then_be_dropped(

@@ -1,4 +1,5 @@
-"""The erasure saga end to end: shredding, purges with receipts, outages, restarts, duplicates, holds."""
+"""The erasure saga end to end: shredding, purges with receipts, outages, restarts, duplicates,
+holds."""
 
 import json
 

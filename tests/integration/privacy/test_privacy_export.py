@@ -1,4 +1,5 @@
-"""The export saga: every participant's data about the subject, nothing about others, a verifying bundle."""
+"""The export saga: every participant's data about the subject, nothing about others, a bundle
+that verifies."""
 
 import io
 import json

@@ -1,9 +1,9 @@
-"""Exports reach their subject: the subject's list, who may download, and a record of each download."""
+"""Exports reach their subject: the subject's list, who may download, a record of each download."""
 
 import base64
 import json
 
-from services.privacy.views import DELAYED, ON_LEGAL_HOLD
+from services.privacy.schemas import DELAYED, ON_LEGAL_HOLD
 from tests.integration.privacy.conftest import new_id
 
 PROBLEM = "application/problem+json"
@@ -26,7 +26,8 @@ def downloaded_events(suite):
     return [
         row[0]
         for row in suite.privacy_rows(
-            "SELECT envelope FROM events WHERE event_type = 'privacy.export_downloaded' ORDER BY position"
+            "SELECT envelope FROM events WHERE event_type = 'privacy.export_downloaded'"
+            " ORDER BY position"
         )
     ]
 

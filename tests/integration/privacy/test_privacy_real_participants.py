@@ -14,13 +14,13 @@ import requests
 from services.ai.service import AiService
 from services.audit.service import AuditService
 from services.identity.service import IdentityService
-from services.privacy.requests import DEFAULT_PARTICIPANTS
 from services.privacy.service import PrivacyService
+from services.privacy.settings import DEFAULT_PARTICIPANTS
 from services.ticketing.service import TicketingService
 from shared.crypto import ERASED
 from tests.support.waiting import wait_until
 
-REAL = set(DEFAULT_PARTICIPANTS.split(","))
+REAL = set(DEFAULT_PARTICIPANTS)
 CLASSES = {
     "identity": IdentityService,
     "ticketing": TicketingService,

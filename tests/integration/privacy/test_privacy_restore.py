@@ -1,4 +1,4 @@
-"""Erasure survives a restore: the drill (dump, erase, restore, start) and privacy failing closed."""
+"""Erasure survives a restore: the drill (dump, erase, restore, start), privacy failing closed."""
 
 import subprocess
 import time
@@ -122,7 +122,8 @@ def test_the_restore_drill_shreds_the_restored_key_again_and_no_api_returns_the_
     seconds = time.monotonic() - started
     record_property("restore_reshred_seconds", round(seconds, 2))
     print(
-        f"\nrestore drill: the restored key was shredded again {seconds:.2f} s after privacy started"
+        "\nrestore drill: the restored key was shredded again"
+        f" {seconds:.2f} s after privacy started"
     )
 
     assert answers == [None]  # never the restored key, not even before the check had run

@@ -66,8 +66,17 @@ def handled_by(cfg):
     return float(match.group(1)) if match else 0.0
 
 
+def settle(rabbit_manager, cfg, acked):
+    """Waits until every delivery of the probe's queue (and its retries) is acknowledged and
+    none is left: from then on no duplicate effect can appear."""
+    wait_until(
+        lambda: amqp.settled(rabbit_manager, cfg["vhost"], [QUEUE, f"{QUEUE}.backoff"], acked),
+        what="the probe's event queues to settle",
+    )
+
+
 def test_two_processes_of_a_service_split_the_events_and_each_takes_effect_once(
-    service_config, container_factory
+    service_config, container_factory, rabbit_manager
 ):
     from tests.support.probe import EchoService
 
@@ -80,7 +89,7 @@ def test_two_processes_of_a_service_split_the_events_and_each_takes_effect_once(
     try:
         amqp.publish(cfg["AMQP_URI"], notes(str(uuid.uuid4()), 300))
         wait_until(lambda: seen(urls)[0] >= 300)
-        time.sleep(0.5)  # a duplicate effect, if any, would land by now
+        settle(rabbit_manager, cfg, acked=300)
         assert seen(urls) == (300, 300)
         split = [handled_by(c) for c in (cfg, second_cfg)]
         assert sum(split) == 300 and min(split) > 0, split
@@ -91,7 +100,7 @@ def test_two_processes_of_a_service_split_the_events_and_each_takes_effect_once(
 
 
 def test_database_connections_dropped_while_events_flow_lose_and_duplicate_nothing(
-    service_config, container_factory
+    service_config, container_factory, rabbit_manager
 ):
     cfg, urls = running_probe(service_config, container_factory)
     tenant = str(uuid.uuid4())
@@ -109,7 +118,7 @@ def test_database_connections_dropped_while_events_flow_lose_and_duplicate_nothi
     assert terminated > 0, "no connection of the service was cut: no fault happened"
     amqp.publish(cfg["AMQP_URI"], notes(tenant, 150))
     wait_until(lambda: seen(urls)[0] >= 300)
-    time.sleep(0.5)
+    settle(rabbit_manager, cfg, acked=300)
     assert seen(urls) == (300, 300)
 
 
@@ -123,7 +132,7 @@ def test_broker_connections_dropped_while_events_flow_lose_and_duplicate_nothing
     amqp.cut_connections(rabbit_manager, cfg["vhost"])
     add_notes(cfg, 100, 200)
     wait_until(lambda: seen(urls)[0] >= 200)
-    time.sleep(0.5)
+    settle(rabbit_manager, cfg, acked=200)
     assert seen(urls) == (200, 200)
 
 

@@ -1,4 +1,5 @@
-"""Fixtures of the ticketing integration tests: privacy (for subject keys) and ticketing on one vhost."""
+"""Fixtures of the ticketing integration tests: privacy (for subject keys) and ticketing on one
+vhost."""
 
 import uuid
 

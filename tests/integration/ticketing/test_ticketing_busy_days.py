@@ -1,4 +1,5 @@
-"""Many writers on one ticket: nothing lost, nothing refused, and the rules still refuse what they must."""
+"""Many writers on one ticket: nothing lost, nothing refused, and the rules still refuse what they
+must."""
 
 import eventlet
 

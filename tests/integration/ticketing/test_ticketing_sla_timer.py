@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nameko.testing.services import entrypoint_hook
 
-from services.ticketing.clock import INJECTED_KEY
 from services.ticketing.service import TicketingService
+from services.ticketing.settings import INJECTED_CLOCK_KEY
 from tests.support.amqp import bind_queue, drain
 
 ALWAYS = {day: [["00:00", "00:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -39,7 +39,7 @@ def clock():
 
 
 def started(ticketing_factory, clock, policy=TINY_POLICY, **config):
-    api, cfg, urls, container = ticketing_factory(**{INJECTED_KEY: clock, **config})
+    api, cfg, urls, container = ticketing_factory(**{INJECTED_CLOCK_KEY: clock, **config})
     admin = api.user("admin")
     assert api.call("PUT", "/v1/sla/policy", admin, policy).status_code == 200
     return api, cfg, urls, container

@@ -8,9 +8,9 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
-from services.ticketing import codec, snapshots
-from services.ticketing.clock import OffsetClock
-from services.ticketing.desk import TicketDesk
+from services.ticketing import snapshots
+from services.ticketing.application import TicketDesk
+from services.ticketing.dependencies import OffsetClock
 from services.ticketing.domain import (
     Actor,
     AddComment,
@@ -20,6 +20,7 @@ from services.ticketing.domain import (
     Transition,
     replay,
 )
+from services.ticketing.envelopes import stream_id
 from services.ticketing.sla import sla_history
 from shared.crypto import ERASED, FieldCipher, LocalKeyring
 from shared.db import UnitOfWork
@@ -76,7 +77,7 @@ def _busy_ticket(rig, comments=30):
         comment_id = first if n == 0 else str(uuid.uuid4())
         _in_unit(
             rig,
-            lambda desk: desk.run(
+            lambda desk, who=who, comment_id=comment_id, n=n: desk.run(
                 ticket_id,
                 who,
                 [AddComment(actor=who, comment_id=comment_id, body=f"{MARK} comment {n}")],
@@ -111,7 +112,7 @@ def _snapshot(rig, ticket_id):
     with psycopg.connect(urls["admin"]) as conn:
         return conn.execute(
             "SELECT stream_version, state FROM snapshots WHERE stream_id = %s",
-            (codec.stream_id(ticket_id),),
+            (stream_id(ticket_id),),
         ).fetchone()
 
 

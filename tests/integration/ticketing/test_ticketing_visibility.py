@@ -1,4 +1,5 @@
-"""Who sees what: requesters their own tickets, internal comments staff only, other tenants nothing."""
+"""Who sees what: requesters their own tickets, internal comments staff only, other tenants
+nothing."""
 
 import psycopg
 

@@ -3,9 +3,16 @@ import uuid
 
 import pytest
 
-from services.ai.providers import AzureOpenAIProvider, LocalProvider, provider_from_env
-from services.ai.summary import Thread
+from services.ai.settings import AiSettings
+from services.ai.text.providers import (
+    AzureOpenAIProvider,
+    LocalProvider,
+    provider_from_settings,
+)
+from services.ai.text.summary import Thread
 from tests.support.fake_azure import FakeAzureOpenAI
+
+BASE = {"AMQP_URI": "amqp://x", "DATABASE_URL": "postgresql://a", "SYSTEM_DATABASE_URL": "p://s"}
 
 
 @pytest.fixture
@@ -21,7 +28,8 @@ def _thread():
     return Thread(
         title=f"VPN down for {name}",
         description=(
-            f"Hello, this is {name}. The VPN drops every few minutes on my laptop at 10.20.30.{len(suffix)} "
+            f"Hello, this is {name}. The VPN drops every few minutes on my laptop at "
+            f"10.20.30.{len(suffix)} "
             f"and fe80::1ff:fe23:4567:890a. Call me on +33 6 12 34 56 78 or mail {email}."
         ),
         comments=(f"Hi {name.split()[0]}, we are looking into it; {stranger} reported it too.",),
@@ -175,9 +183,13 @@ def test_azure_is_chosen_only_when_endpoint_key_and_deployment_are_all_set():
         "AZURE_OPENAI_DEPLOYMENT": "gpt-test",
     }
 
-    assert isinstance(provider_from_env(env, local), AzureOpenAIProvider)
+    def chosen(values):
+        return provider_from_settings(AiSettings.load({**BASE, **values}), local)
+
+    assert isinstance(chosen(env), AzureOpenAIProvider)
     for missing in env:
-        assert provider_from_env({k: v for k, v in env.items() if k != missing}, local) is local
+        assert chosen({k: v for k, v in env.items() if k != missing}) is local
+        assert chosen({**env, missing: ""}) is local
 
 
 @pytest.mark.parametrize(

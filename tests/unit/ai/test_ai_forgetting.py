@@ -2,7 +2,8 @@ import uuid
 
 import pytest
 
-from services.ai.models import TenantModel, TicketDoc
+from services.ai.models.documents import TicketDoc
+from services.ai.models.triage import TenantModel
 from tests.support.ticket_corpus import tenant_corpus
 
 

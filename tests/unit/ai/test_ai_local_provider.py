@@ -1,9 +1,10 @@
 import uuid
 
-from services.ai.models import ModelRegistry, TicketDoc
-from services.ai.providers import LocalProvider
-from services.ai.redaction import Redactor
-from services.ai.summary import Thread
+from services.ai.models.documents import TicketDoc
+from services.ai.models.registry import ModelRegistry
+from services.ai.text.providers import LocalProvider
+from services.ai.text.redaction import Redactor
+from services.ai.text.summary import Thread
 
 
 def _registry_with_resolved_ticket(tenant_id, resolution):
@@ -57,7 +58,8 @@ def test_a_quoted_resolution_does_not_reveal_the_other_requesters_contact_detail
     tenant_id = str(uuid.uuid4())
     registry = _registry_with_resolved_ticket(
         tenant_id,
-        "Called Zofia Novak on +48 601 234 567 and restarted the print spooler for zofia@acme.example.",
+        "Called Zofia Novak on +48 601 234 567 and restarted the print spooler for"
+        " zofia@acme.example.",
     )
     people = (("Zofia Novak", "zofia@acme.example"),)
     thread = Thread(

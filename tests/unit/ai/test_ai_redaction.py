@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from services.ai.redaction import Redactor
+from services.ai.text.redaction import Redactor
 from tests.support.ticket_corpus import tenant_corpus
 
 
@@ -92,7 +92,10 @@ def test_dates_versions_times_and_codes_are_not_mistaken_for_personal_data(text)
 
 def test_the_same_value_gets_the_same_placeholder_within_one_call():
     name, email = _person()
-    text = f"{email} wrote; later {email.upper()} wrote again from 10.1.1.1 and 10.1.1.2, then 10.1.1.1."
+    text = (
+        f"{email} wrote; later {email.upper()} wrote again from 10.1.1.1 and 10.1.1.2,"
+        " then 10.1.1.1."
+    )
 
     redacted, _ = Redactor([(name, email)]).redact(text)
 

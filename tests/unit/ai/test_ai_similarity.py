@@ -1,6 +1,8 @@
 import uuid
 
-from services.ai.models import MIN_LABELLED, TenantModel, TicketDoc
+from services.ai.models.documents import TicketDoc
+from services.ai.models.features import MIN_LABELLED
+from services.ai.models.triage import TenantModel
 from tests.support.ticket_corpus import tenant_corpus
 
 

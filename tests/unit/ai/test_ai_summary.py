@@ -1,4 +1,4 @@
-from services.ai.summary import Thread, split_sentences, summarize, summarize_sentences
+from services.ai.text.summary import Thread, split_sentences, summarize, summarize_sentences
 
 THREAD = Thread(
     title="VPN disconnects every few minutes",

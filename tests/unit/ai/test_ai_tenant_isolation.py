@@ -1,6 +1,7 @@
 import uuid
 
-from services.ai.models import ModelRegistry, TicketDoc
+from services.ai.models.documents import TicketDoc
+from services.ai.models.registry import ModelRegistry
 from tests.support.ticket_corpus import corpus
 
 

@@ -1,7 +1,7 @@
 import collections
 import uuid
 
-from services.ai.models import TenantModel
+from services.ai.models.triage import TenantModel
 from tests.support.ticket_corpus import tenant_corpus
 
 
@@ -10,7 +10,7 @@ def _majority_accuracy(train, held_out, field):
     return sum(getattr(t, field) == majority for t in held_out) / len(held_out)
 
 
-def test_suggestions_learned_from_a_tenants_history_beat_the_majority_baseline_on_held_out_tickets():
+def test_suggestions_learned_from_a_tenants_history_beat_the_majority_baseline_on_held_out():
     history = tenant_corpus(seed=20240611, tickets=3000).tickets
     train, held_out = history[:2400], history[2400:]
     model = TenantModel(str(uuid.uuid4()))

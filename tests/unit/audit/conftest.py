@@ -7,7 +7,8 @@ import uuid
 import pytest
 
 from services.audit.chain import GENESIS_HASH, ChainBuilder
-from services.audit.checkpoints import generate_private_key, sign_checkpoint
+from services.audit.checkpoints import sign_checkpoint
+from services.audit.signing import generate_private_key
 
 
 def make_envelope(tenant_id, number):

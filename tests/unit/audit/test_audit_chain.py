@@ -7,16 +7,9 @@ import weakref
 
 import pytest
 
-from services.audit.chain import (
-    GENESIS_HASH,
-    ChainBuilder,
-    Entry,
-    MalformedEntry,
-    canonical_json,
-    entry_hash,
-    verify_chain,
-)
-from services.audit.checkpoints import generate_private_key
+from services.audit.chain import GENESIS_HASH, ChainBuilder, Entry, canonical_json, entry_hash
+from services.audit.signing import generate_private_key
+from services.audit.verification import MalformedEntry, verify_chain
 
 
 def _rehashed(entries):

@@ -13,17 +13,19 @@ from services.audit.checkpoints import (
     CHECKPOINT_DOMAIN,
     Checkpoint,
     InvalidCheckpoint,
+    as_public_key,
     checkpoint_message,
-    generate_private_key,
-    jwk_thumbprint,
-    load_private_key,
-    public_key_from_jwk,
-    public_key_to_jwk,
     public_keys_by_id,
-    save_private_key,
     sign_checkpoint,
     verify_checkpoint,
 )
+from services.audit.signing import (
+    Signer,
+    generate_private_key,
+    load_private_key,
+    save_private_key,
+)
+from shared.jwk import key_from_jwk, public_jwk
 
 HEAD = "ab" * 32
 
@@ -49,9 +51,7 @@ def test_a_checkpoint_verifies_with_raw_key_bytes_or_a_jwk(checkpoint, signing_k
     public = signing_key.public_key()
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
-    assert verify_checkpoint(checkpoint, raw) and verify_checkpoint(
-        checkpoint, public_key_to_jwk(public)
-    )
+    assert verify_checkpoint(checkpoint, raw) and verify_checkpoint(checkpoint, public_jwk(public))
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_a_checkpoint_document_without_a_signature_is_invalid(checkpoint):
 
 
 def test_a_public_key_round_trips_through_its_jwk(signing_key, key_id):
-    jwk = public_key_to_jwk(signing_key.public_key(), key_id)
+    jwk = public_jwk(signing_key.public_key(), key_id)
 
     assert (jwk["kty"], jwk["crv"], jwk["kid"]) == ("OKP", "Ed25519", key_id)
     assert (
@@ -118,17 +118,27 @@ def test_a_public_key_round_trips_through_its_jwk(signing_key, key_id):
 
 def test_the_default_key_id_is_the_rfc8037_thumbprint():
     # RFC 8037 appendix A.2 / A.3: the example public key and its RFC 7638 thumbprint.
-    public = public_key_from_jwk(
+    public = key_from_jwk(
         {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
     )
 
-    assert jwk_thumbprint(public) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
-    assert public_key_to_jwk(public)["kid"] == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+    assert public_jwk(public)["kid"] == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+
+
+def test_a_signer_s_key_id_is_its_public_key_s_thumbprint(signing_key):
+    signer = Signer(signing_key)
+
+    assert signer.key_id == public_jwk(signing_key)["kid"] == signer.public_jwk["kid"]
 
 
 def test_a_jwk_of_another_curve_is_rejected():
     with pytest.raises(InvalidCheckpoint):
-        public_key_from_jwk({"kty": "OKP", "crv": "X25519", "x": "AAAA"})
+        as_public_key({"kty": "OKP", "crv": "X25519", "x": "AAAA"})
+
+
+def test_a_jwk_set_with_a_bad_key_is_an_invalid_checkpoint_document():
+    with pytest.raises(InvalidCheckpoint):
+        public_keys_by_id({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": 5}]})
 
 
 def test_a_saved_private_key_is_owner_only_and_loads_back(tmp_path, signing_key):

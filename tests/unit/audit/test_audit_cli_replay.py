@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from services.audit.checkpoints import public_key_to_jwk
 from services.audit.cli import main
+from shared.jwk import public_jwk
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 
@@ -211,7 +211,7 @@ def test_a_fetched_checkpoint_verifies_the_replayed_log(
     audit.lines = [stored_line(entry) for entry in log]
     audit.latest = {
         "checkpoint": sign(log[9]).to_dict(),
-        "public_key": public_key_to_jwk(signing_key.public_key(), key_id),
+        "public_key": public_jwk(signing_key.public_key(), key_id),
     }
     log_file, checkpoint_file = tmp_path / "log.ndjson", tmp_path / "checkpoint.json"
     main(["replay", "--url", audit.url, "--token", token, "-o", str(log_file)])

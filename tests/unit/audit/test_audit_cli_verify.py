@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from services.audit.checkpoints import public_key_to_jwk
 from services.audit.cli import main
+from shared.jwk import public_jwk
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 
@@ -21,9 +21,7 @@ def files(tmp_path, build_log, stored_line, sign, signing_key, key_id):
     def write(entries, checkpoint_entry=log[14]):
         (tmp_path / "log.ndjson").write_bytes(b"".join(stored_line(e) + b"\n" for e in entries))
         (tmp_path / "checkpoint.json").write_text(json.dumps(sign(checkpoint_entry).to_dict()))
-        (tmp_path / "key.json").write_text(
-            json.dumps(public_key_to_jwk(signing_key.public_key(), key_id))
-        )
+        (tmp_path / "key.json").write_text(json.dumps(public_jwk(signing_key.public_key(), key_id)))
         return [
             str(tmp_path / "log.ndjson"),
             "--checkpoint",

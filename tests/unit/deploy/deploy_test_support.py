@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
 NGINX = DEPLOY / "nginx"
+OBSERVABILITY = DEPLOY / "observability"
+LAYERS = ["base", "overlays/dev", "overlays/prod"]
+OVERLAYS = ["overlays/dev", "overlays/prod"]
 
 SERVICES = ("identity", "ticketing", "privacy", "audit", "ai")
 SERVICE_PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
@@ -54,3 +61,36 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _kustomize_command():
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    return None
+
+
+@functools.cache
+def _build_text(layer: str) -> str:
+    command = _kustomize_command()
+    if command is None:
+        pytest.skip("neither kustomize nor kubectl is installed")
+    result = subprocess.run(
+        [*command, str(K8S / layer)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def build(layer: str) -> list[dict]:
+    """The resources `kustomize build deploy/k8s/<layer>` renders (a fresh copy each call)."""
+    return [doc for doc in yaml.safe_load_all(_build_text(layer)) if doc]
+
+
+def by_kind(documents, kind):
+    return {doc["metadata"]["name"]: doc for doc in documents if doc["kind"] == kind}
+
+
+def container(workload):
+    return workload["spec"]["template"]["spec"]["containers"][0]

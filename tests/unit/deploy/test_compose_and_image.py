@@ -1,4 +1,4 @@
-"""The compose file and the Dockerfile describe the suite the way DESIGN.md section 11 asks."""
+"""The compose file and the Dockerfile describe the suite as deploy/README.md says."""
 
 from __future__ import annotations
 
@@ -87,6 +87,7 @@ COMPOSE_SCHEMA = {
                 "hostname": {"type": "string"},
                 "user": {"type": "string"},
                 "read_only": {"type": "boolean"},
+                "stop_grace_period": {"type": "string", "pattern": r"^\d+s$"},
                 "tmpfs": {"type": "array", "items": {"type": "string"}},
                 "security_opt": {"type": "array", "items": {"type": "string"}},
                 "volumes": {"type": "array", "items": {"type": "string"}},
@@ -162,6 +163,16 @@ def test_services_wait_for_the_broker_and_finished_migrations(compose):
     assert compose["services"]["migrate"]["depends_on"] == {
         "postgres": {"condition": "service_healthy"}
     }
+
+
+def test_each_service_gets_ten_seconds_to_stop_which_outlasts_its_own_stop_deadline(compose):
+    from shared.launch import DEFAULT_STOP_SECONDS
+    from shared.stopping import KILL_SECONDS
+
+    for name in SERVICES:
+        grace = compose["services"][name]["stop_grace_period"]
+        assert grace == "10s"
+        assert DEFAULT_STOP_SECONDS + KILL_SECONDS < float(grace.removesuffix("s"))
 
 
 def test_the_gateway_waits_for_healthy_services_and_is_the_only_published_api(compose):

@@ -2,58 +2,44 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import kubernetes_validate
 import pytest
-import yaml
-from deploy_test_support import K8S, SERVICE_PORTS, SERVICES, load_yaml_documents
+from deploy_test_support import (
+    K8S,
+    LAYERS,
+    NGINX,
+    OVERLAYS,
+    SERVICE_PORTS,
+    SERVICES,
+    build,
+    by_kind,
+    container,
+    load_yaml_documents,
+)
 
 KUBERNETES_VERSION = "1.30"
-LAYERS = ["base", "overlays/dev", "overlays/prod"]
+# Not in the Kubernetes API schemas kubernetes-validate ships (a CRD): checked on its own below.
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+KUSTOMIZATIONS = sorted([*K8S.rglob("kustomization.yaml"), NGINX / "kustomization.yaml"])
 
 
-def _kustomize_command():
-    if shutil.which("kustomize"):
-        return ["kustomize", "build"]
-    if shutil.which("kubectl"):
-        return ["kubectl", "kustomize"]
-    return None
+def kustomization(path) -> dict:
+    return load_yaml_documents(path)[0]
 
 
-def build(layer: str) -> list[dict]:
-    command = _kustomize_command()
-    if command is None:
-        pytest.skip("neither kustomize nor kubectl is installed")
-    result = subprocess.run(
-        [*command, str(K8S / layer)], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+def manifest_files() -> list:
+    """Plain manifest files under deploy/k8s (what validates even without kustomize)."""
+    return sorted(path for path in K8S.rglob("*.yaml") if path.name != "kustomization.yaml")
 
 
-def kustomization(layer: str) -> dict:
-    return load_yaml_documents(K8S / layer / "kustomization.yaml")[0]
+def validate(document):
+    if document["apiVersion"] == GATEWAY_API:
+        return
+    kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
 
 
-def resource_files() -> list:
-    """Plain manifest files of every layer (what validates even without kustomize)."""
-    files = []
-    for layer in LAYERS:
-        for entry in kustomization(layer).get("resources", []):
-            path = (K8S / layer / entry).resolve()
-            if path.is_file():
-                files.append(path)
-    return files
-
-
-def by_kind(documents, kind):
-    return {doc["metadata"]["name"]: doc for doc in documents if doc["kind"] == kind}
-
-
-def container(deployment):
-    return deployment["spec"]["template"]["spec"]["containers"][0]
+def service_deployments(rendered):
+    return {name: by_kind(rendered, "Deployment")[name] for name in SERVICES}
 
 
 @pytest.fixture(scope="module", params=LAYERS)
@@ -61,26 +47,26 @@ def rendered(request):
     return build(request.param)
 
 
-@pytest.mark.parametrize("layer", LAYERS)
-def test_every_path_a_kustomization_names_exists(layer):
-    spec = kustomization(layer)
-    named = list(spec.get("resources", []))
+@pytest.mark.parametrize("path", KUSTOMIZATIONS, ids=lambda path: str(path.relative_to(K8S.parent)))
+def test_every_path_a_kustomization_names_exists(path):
+    spec = kustomization(path)
+    named = [*spec.get("resources", []), *spec.get("components", [])]
     for generator in spec.get("configMapGenerator", []):
         named += [entry.split("=", 1)[-1] for entry in generator.get("files", [])]
 
-    missing = [entry for entry in named if not (K8S / layer / entry).exists()]
+    missing = [entry for entry in named if not (path.parent / entry).exists()]
 
     assert not missing
 
 
-@pytest.mark.parametrize("path", resource_files(), ids=lambda path: str(path.relative_to(K8S)))
+@pytest.mark.parametrize("path", manifest_files(), ids=lambda path: str(path.relative_to(K8S)))
 def test_each_manifest_file_validates_strictly(path):
     for document in load_yaml_documents(path):
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        validate(document)
 
 
 def test_a_misspelt_field_fails_strict_validation():
-    deployment = load_yaml_documents(K8S / "base" / "identity.yaml")[0]
+    deployment = load_yaml_documents(K8S / "base" / "service" / "deployment.yaml")[0]
     deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolice"] = "Always"
 
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -89,85 +75,187 @@ def test_a_misspelt_field_fails_strict_validation():
 
 def test_every_rendered_resource_validates_strictly(rendered):
     for document in rendered:
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        validate(document)
+
+
+def test_the_five_services_come_from_one_template_and_differ_in_a_few_lines():
+    base = kustomization(K8S / "base" / "kustomization.yaml")
+    assert [entry for entry in base["resources"] if entry.startswith("services/")] == [
+        f"services/{name}" for name in SERVICES
+    ]
+    for name in SERVICES:
+        spec = kustomization(K8S / "base" / "services" / name / "kustomization.yaml")
+        assert spec["components"] == ["../../service"]
+        (values,) = spec["configMapGenerator"]
+        assert values["literals"] == [
+            f"name={name}",
+            f"prefix={name.upper()}",
+            f"port={SERVICE_PORTS[name]}",
+        ]
+        assert "resources" not in spec
+        # the only other lines: the secrets it alone gets, and dropping the spent values
+        text = (K8S / "base" / "services" / name / "kustomization.yaml").read_text()
+        assert len(text.splitlines()) < 45
+    assert {path.name for path in (K8S / "base").glob("*.yaml")} == {
+        "kustomization.yaml",
+        "broker-setup.yaml",
+        "migration-reader.yaml",
+        "network-policies.yaml",
+    }
+
+
+def leaves(node, path=()):
+    """(path, value) of every scalar in a document, keys excluded."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaves(value, (*path, key))
+    elif isinstance(node, list):
+        for value in node:
+            yield from leaves(value, path)
+    else:
+        yield path, node
+
+
+def test_no_placeholder_of_the_template_is_left_in_a_rendering(rendered):
+    for document in rendered:
+        for path, value in leaves(document):
+            if path[-1:] == ("app.kubernetes.io/component",):
+                continue
+            assert value not in ("service", 8000, "8000"), path
+            if isinstance(value, str):
+                assert not value.startswith(("service-", "SERVICE_")), path
+                assert "service-values" not in value and "dzdesk-release" not in value, path
 
 
 def test_each_service_has_a_deployment_service_autoscaler_and_migration_job(rendered):
     assert set(SERVICES) <= set(by_kind(rendered, "Deployment"))
     assert set(SERVICES) <= set(by_kind(rendered, "Service"))
     assert set(by_kind(rendered, "HorizontalPodAutoscaler")) == set(SERVICES)
-    assert set(by_kind(rendered, "Job")) == {f"{name}-migrate" for name in SERVICES} | {
-        "broker-setup"
-    }
+    jobs = {job["metadata"]["labels"]["app.kubernetes.io/name"] for job in jobs_of(rendered)}
+    assert jobs == {f"{name}-migrate" for name in SERVICES} | {"broker-setup"}
 
 
 def test_services_probe_liveness_and_readiness_on_their_own_port(rendered):
-    deployments = by_kind(rendered, "Deployment")
-    for name in SERVICES:
-        spec = container(deployments[name])
+    for name, deployment in service_deployments(rendered).items():
+        spec = container(deployment)
         assert spec["ports"][0]["containerPort"] == SERVICE_PORTS[name]
         assert spec["livenessProbe"]["httpGet"]["path"] == "/health/live"
         assert spec["readinessProbe"]["httpGet"]["path"] == "/health/ready"
         assert spec["args"] == [name]
+        env = {item["name"]: item.get("value") for item in spec["env"]}
+        assert env["PORT"] == str(SERVICE_PORTS[name])
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(SERVICE_PORTS[name])
+        (port,) = by_kind(rendered, "Service")[name]["spec"]["ports"]
+        assert port["port"] == SERVICE_PORTS[name]
 
 
 def test_the_grace_period_outlasts_the_pre_stop_pause_and_the_services_stop_deadline(rendered):
     from shared.launch import DEFAULT_STOP_SECONDS
     from shared.stopping import KILL_SECONDS
 
-    deployments = by_kind(rendered, "Deployment")
-    for name in SERVICES:
-        pod = deployments[name]["spec"]["template"]["spec"]
-        spec = container(deployments[name])
+    for deployment in service_deployments(rendered).values():
+        pod = deployment["spec"]["template"]["spec"]
+        spec = container(deployment)
         env = {item["name"]: item.get("value") for item in spec["env"]}
         stop = float(env.get("STOP_TIMEOUT_SECONDS") or DEFAULT_STOP_SECONDS)
         command = spec["lifecycle"]["preStop"]["exec"]["command"]
         assert command[0] == "sleep"
-        assert pod["terminationGracePeriodSeconds"] > float(command[1]) + stop + KILL_SECONDS
+        # a 10 s stop: the graceful part and the kill fit in it
+        assert stop + KILL_SECONDS <= 10
+        assert pod["terminationGracePeriodSeconds"] > float(command[1]) + 10
+
+
+def test_the_gateway_stops_within_its_grace_period(rendered):
+    gateway = by_kind(rendered, "Deployment")["gateway"]
+    pause = float(container(gateway)["lifecycle"]["preStop"]["exec"]["command"][1])
+
+    assert gateway["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= pause + 10
+
+
+def workloads(rendered):
+    return list(by_kind(rendered, "Deployment").values()) + jobs_of(rendered)
 
 
 def test_every_pod_runs_as_non_root_without_privilege_escalation(rendered):
-    workloads = list(by_kind(rendered, "Deployment").values()) + list(
-        by_kind(rendered, "Job").values()
-    )
-    for workload in workloads:
+    for workload in workloads(rendered):
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] != 0
-        for spec in pod["containers"]:
+        for spec in [*pod.get("initContainers", []), *pod["containers"]]:
             assert spec["securityContext"]["allowPrivilegeEscalation"] is False
             assert spec["securityContext"]["capabilities"]["drop"] == ["ALL"]
             assert spec["resources"]["requests"] and spec["resources"]["limits"]
 
 
+def test_cpu_is_requested_and_never_limited(rendered):
+    for workload in workloads(rendered):
+        pod = workload["spec"]["template"]["spec"]
+        for spec in [*pod.get("initContainers", []), *pod["containers"]]:
+            assert "cpu" in spec["resources"]["requests"], workload["metadata"]["name"]
+            assert "cpu" not in spec["resources"]["limits"], workload["metadata"]["name"]
+            assert "memory" in spec["resources"]["limits"], workload["metadata"]["name"]
+
+
 def test_secrets_are_only_referenced_never_inlined(rendered):
     assert not by_kind(rendered, "Secret")
-    for name in SERVICES:
-        env = {
-            item["name"]: item for item in container(by_kind(rendered, "Deployment")[name])["env"]
-        }
-        for variable in (
+    for name, deployment in service_deployments(rendered).items():
+        env = {item["name"]: item for item in container(deployment)["env"]}
+        for variable, key in (
+            ("AMQP_URI", "amqp-uri"),
+            (f"{name.upper()}_DATABASE_URL", f"{name}-database-url"),
+            (f"{name.upper()}_SYSTEM_DATABASE_URL", f"{name}-system-database-url"),
+        ):
+            assert env[variable]["valueFrom"]["secretKeyRef"] == {
+                "name": "dzdesk-secrets",
+                "key": key,
+            }
+
+
+def test_each_service_gets_only_the_secrets_it_alone_needs(rendered):
+    extra = {
+        "identity": {"MICROSOFT_CLIENT_SECRET"},
+        "ticketing": set(),
+        "privacy": {"DZDESK_MASTER_KEY", "DZDESK_MASTER_KEYS"},
+        "audit": set(),
+        "ai": {"AZURE_OPENAI_API_KEY"},
+    }
+    for name, deployment in service_deployments(rendered).items():
+        env = {item["name"] for item in container(deployment)["env"]}
+        common = {
+            "PORT",
             "AMQP_URI",
+            "AMQP_PASSWORD",
             f"{name.upper()}_DATABASE_URL",
             f"{name.upper()}_SYSTEM_DATABASE_URL",
-        ):
-            assert env[variable]["valueFrom"]["secretKeyRef"]["name"] == "dzdesk-secrets"
+        }
+        assert env == common | extra[name]
 
 
 def test_each_service_logs_in_to_the_broker_as_its_own_user(rendered):
-    for name in SERVICES:
-        env = {
-            item["name"]: item for item in container(by_kind(rendered, "Deployment")[name])["env"]
-        }
+    for name, deployment in service_deployments(rendered).items():
+        env = {item["name"]: item for item in container(deployment)["env"]}
         assert env["AMQP_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
             "name": "dzdesk-secrets",
             "key": f"{name}-amqp-password",
         }
 
 
+def jobs_of(rendered):
+    return list(by_kind(rendered, "Job").values())
+
+
+def job(rendered, label):
+    (found,) = [
+        job
+        for job in jobs_of(rendered)
+        if job["metadata"]["labels"]["app.kubernetes.io/name"] == label
+    ]
+    return found
+
+
 def test_the_broker_setup_job_creates_every_service_user_from_the_secrets(rendered):
-    job = by_kind(rendered, "Job")["broker-setup"]
-    spec = container(job)
+    spec = container(job(rendered, "broker-setup"))
     assert spec["command"] == ["dzdesk-broker-setup"]
     env = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in spec["env"]}
     assert env == {
@@ -194,8 +282,8 @@ def test_only_privacy_receives_the_master_key(rendered):
 
 def test_service_settings_come_from_the_shared_config_map(rendered):
     config_maps = by_kind(rendered, "ConfigMap")
-    for name in SERVICES:
-        (reference,) = container(by_kind(rendered, "Deployment")[name])["envFrom"]
+    for deployment in service_deployments(rendered).values():
+        (reference,) = container(deployment)["envFrom"]
         assert reference["configMapRef"]["name"] in config_maps
 
 
@@ -209,19 +297,81 @@ def test_autoscalers_own_the_service_replica_counts(rendered):
 
 def migration_jobs(rendered):
     return {
-        name: job
-        for name, job in by_kind(rendered, "Job").items()
+        job["metadata"]["labels"]["app.kubernetes.io/name"]: job
+        for job in jobs_of(rendered)
         if job["metadata"]["labels"]["app.kubernetes.io/component"] == "migration"
     }
 
 
 def test_migration_jobs_run_the_migration_tool_with_the_admin_url(rendered):
     assert set(migration_jobs(rendered)) == {f"{name}-migrate" for name in SERVICES}
-    for name, job in migration_jobs(rendered).items():
-        spec = job["spec"]["template"]["spec"]["containers"][0]
+    for name, found in migration_jobs(rendered).items():
+        spec = container(found)
         assert spec["command"] == ["dzdesk-migrate"]
         assert spec["args"] == [name.removesuffix("-migrate")]
         assert [item["name"] for item in spec["env"]] == ["DZDESK_ADMIN_DATABASE_URL"]
+        # a finished migration Job stays: the pods of its release wait for it
+        assert "ttlSecondsAfterFinished" not in found["spec"]
+
+
+def release_of(rendered):
+    return container(by_kind(rendered, "Deployment")["ticketing"])["image"].rsplit(":", 1)[1]
+
+
+@pytest.mark.parametrize("layer", OVERLAYS)
+def test_every_job_is_named_after_the_release_so_a_release_needs_no_manual_delete(layer):
+    rendered = build(layer)
+    release = release_of(rendered)
+    for found in jobs_of(rendered):
+        label = found["metadata"]["labels"]["app.kubernetes.io/name"]
+        assert found["metadata"]["name"] == f"{label}-{release}"
+        assert found["metadata"]["labels"]["app.kubernetes.io/version"] == release
+        assert container(found)["image"].endswith(f":{release}")
+    for deployment in service_deployments(rendered).values():
+        assert container(deployment)["image"].endswith(f":{release}")
+
+
+def test_a_new_release_renames_every_job():
+    text = (K8S / "overlays" / "prod" / "kustomization.yaml").read_text()
+    assert "release=0.1.0" in text
+    names = {found["metadata"]["name"] for found in jobs_of(build("overlays/prod"))}
+
+    assert all(name.endswith("-0.1.0") for name in names)
+    assert len(names) == len(SERVICES) + 1
+
+
+def test_each_service_waits_for_its_own_migration_job_of_its_release(rendered):
+    migrations = migration_jobs(rendered)
+    for name, deployment in service_deployments(rendered).items():
+        (wait,) = deployment["spec"]["template"]["spec"]["initContainers"]
+        assert wait["args"][:3] == ["wait", "--for=condition=complete", "--timeout=600s"]
+        assert wait["args"][3:] == ["job", migrations[f"{name}-migrate"]["metadata"]["name"]]
+
+
+def test_only_the_wait_container_holds_a_token_that_may_only_read_jobs(rendered):
+    for deployment in service_deployments(rendered).values():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False
+        assert pod["serviceAccountName"] == "dzdesk-migration-reader"
+        token_volumes = {
+            volume["name"]
+            for volume in pod["volumes"]
+            if any(
+                "serviceAccountToken" in source
+                for source in volume.get("projected", {}).get("sources", [])
+            )
+        }
+        (wait,) = pod["initContainers"]
+        assert token_volumes <= {mount["name"] for mount in wait["volumeMounts"]}
+        for spec in pod["containers"]:
+            assert not token_volumes & {mount["name"] for mount in spec.get("volumeMounts", [])}
+    (role,) = by_kind(rendered, "Role").values()
+    assert role["rules"] == [
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch"]}
+    ]
+    (binding,) = by_kind(rendered, "RoleBinding").values()
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert [subject["name"] for subject in binding["subjects"]] == ["dzdesk-migration-reader"]
 
 
 def test_the_gateway_mounts_the_rendered_nginx_config(rendered):
@@ -230,19 +380,59 @@ def test_the_gateway_mounts_the_rendered_nginx_config(rendered):
     config_map = by_kind(rendered, "ConfigMap")[volumes["config"]["configMap"]["name"]]
 
     assert "location ~ ^/v1/(tickets|sla)(/|$)" in config_map["data"]["nginx.conf"]
+    assert config_map["data"]["nginx.conf"] == (NGINX / "container.nginx.conf").read_text()
     assert "/etc/dzdesk/nginx.conf" in container(gateway)["command"]
 
 
-def test_the_ingress_sends_everything_to_the_gateway(rendered):
-    (ingress,) = by_kind(rendered, "Ingress").values()
-    backends = [
-        path["backend"]["service"]["name"]
-        for rule in ingress["spec"]["rules"]
-        for path in rule["http"]["paths"]
-    ]
+def entry_points(rendered):
+    return by_kind(rendered, "Ingress") | by_kind(rendered, "HTTPRoute")
 
+
+def test_the_base_leaves_the_entry_point_to_the_overlay():
+    assert not entry_points(build("base"))
+
+
+@pytest.mark.parametrize(
+    "layer,kind", [("overlays/dev", "Ingress"), ("overlays/prod", "HTTPRoute")]
+)
+def test_the_entry_point_sends_everything_to_the_gateway(layer, kind):
+    rendered = build(layer)
+    (entry,) = entry_points(rendered).values()
+    assert entry["kind"] == kind
+    if kind == "Ingress":
+        backends = [
+            path["backend"]["service"]["name"]
+            for rule in entry["spec"]["rules"]
+            for path in rule["http"]["paths"]
+        ]
+        assert entry["spec"]["tls"]
+        # portable: no controller-specific annotation is needed
+        assert not entry["metadata"].get("annotations")
+    else:
+        (rule,) = entry["spec"]["rules"]
+        assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/"}}]
+        backends = [ref["name"] for ref in rule["backendRefs"]]
+        assert [ref["port"] for ref in rule["backendRefs"]] == [8080]
+        assert rule["timeouts"]["request"] == "300s"
     assert backends == ["gateway"]
-    assert ingress["spec"]["tls"]
+
+
+HTTPROUTE_FIELDS = {"parentRefs", "hostnames", "rules"}
+HTTPROUTE_RULE_FIELDS = {"name", "matches", "filters", "backendRefs", "timeouts"}
+
+
+def test_the_http_route_has_only_gateway_api_v1_fields():
+    (route,) = load_yaml_documents(K8S / "components" / "gateway-api" / "httproute.yaml")
+    assert route["apiVersion"] == GATEWAY_API and route["kind"] == "HTTPRoute"
+    assert set(route["spec"]) <= HTTPROUTE_FIELDS
+    for parent in route["spec"]["parentRefs"]:
+        assert set(parent) <= {"group", "kind", "namespace", "name", "sectionName", "port"}
+        assert parent["kind"] == "Gateway" and parent["name"]
+    for rule in route["spec"]["rules"]:
+        assert set(rule) <= HTTPROUTE_RULE_FIELDS
+        assert set(rule["timeouts"]) <= {"request", "backendRequest"}
+        for ref in rule["backendRefs"]:
+            assert set(ref) <= {"group", "kind", "name", "namespace", "port", "weight"}
 
 
 def test_overlays_set_their_own_namespace_and_image():

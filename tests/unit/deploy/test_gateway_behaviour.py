@@ -1,4 +1,5 @@
-"""A real nginx running the rendered gateway config routes, limits and labels requests as promised."""
+"""A real nginx running the rendered gateway config routes, limits and labels requests as
+promised."""
 
 from __future__ import annotations
 

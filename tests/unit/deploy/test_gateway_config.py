@@ -1,4 +1,5 @@
-"""The gateway template renders to a valid nginx.conf that routes exactly the documented prefixes."""
+"""The gateway template renders to a valid nginx.conf that routes exactly the documented
+prefixes."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from pathlib import Path
 
 import pytest
 from deploy_test_support import (
+    DEPLOY,
     DOCUMENTED_PREFIXES,
     K8S,
     NGINX,
     SERVICE_PORTS,
     load_renderer,
+    load_yaml_documents,
     routes,
 )
 
@@ -93,8 +96,16 @@ def test_the_committed_compose_config_is_the_current_container_rendering():
     assert (NGINX / "container.nginx.conf").read_text() == render.render_container()
 
 
-def test_the_committed_kubernetes_config_is_the_current_container_rendering():
-    assert (K8S / "base" / "gateway" / "nginx.conf").read_text() == render.render_container()
+def test_the_container_rendering_is_committed_once_and_kubernetes_uses_that_file():
+    (generator,) = load_yaml_documents(NGINX / "kustomization.yaml")[0]["configMapGenerator"]
+    assert generator["files"] == ["nginx.conf=container.nginx.conf"]
+    assert "../../nginx" in load_yaml_documents(K8S / "base" / "kustomization.yaml")[0]["resources"]
+    copies = [
+        path
+        for path in DEPLOY.rglob("*.conf")
+        if "upstream identity" in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert copies == [NGINX / "container.nginx.conf"]
 
 
 def test_the_container_config_proxies_to_service_names_and_logs_to_stdio():

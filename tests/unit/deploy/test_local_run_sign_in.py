@@ -1,4 +1,5 @@
-"""`make run` starts the development sign-in only when nothing real is configured and not in production."""
+"""`make run` starts the development sign-in only when nothing real is configured and not in
+production."""
 
 import pathlib
 import sys

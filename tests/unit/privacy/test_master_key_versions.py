@@ -1,4 +1,4 @@
-"""Versioned master keys: configuration, the current version wraps, every listed one unwraps its own."""
+"""Versioned master keys: configuration, the current version wraps, each listed one unwraps."""
 
 import base64
 import os

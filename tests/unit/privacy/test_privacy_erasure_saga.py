@@ -1,4 +1,4 @@
-"""The erasure saga as a state machine: review, shred, purge with retries, deadline handling, restarts."""
+"""The erasure saga as a state machine: review, shred, purge with retries, deadlines, restarts."""
 
 import json
 import uuid
@@ -6,17 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.privacy.saga import (
+from services.privacy.sagas.actions import (
     Complete,
     EmitReminder,
-    ErasureSaga,
     Escalate,
     ReviewRequest,
-    SagaError,
     SagaPolicy,
     SendPurge,
     ShredKey,
 )
+from services.privacy.sagas.base import SagaError
+from services.privacy.sagas.erasure import ErasureSaga
 
 PARTICIPANTS = ["identity", "ticketing", "ai", "audit"]
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The export bundle: one JSON file per service, a manifest with SHA-256 per file, encryption at rest."""
+"""The export bundle: a JSON file per service, a manifest with SHA-256 per file, encrypted."""
 
 import hashlib
 import io

@@ -4,14 +4,14 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from services.privacy.saga import (
+from services.privacy.sagas.actions import (
     AssembleBundle,
     ExpireBundle,
-    ExportSaga,
     RequestExport,
     ReviewRequest,
     SagaPolicy,
 )
+from services.privacy.sagas.export import ExportSaga
 
 PARTICIPANTS = ["identity", "ticketing", "ai"]
 T0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)

@@ -23,7 +23,8 @@ def new_id() -> str:
 
 
 class TicketStream:
-    """One ticket's stream: runs commands through decide, records their events as the service would."""
+    """One ticket's stream: runs commands through decide, records their events as the service
+    would."""
 
     def __init__(self, now: datetime):
         self.now = now

@@ -11,8 +11,8 @@ from services.ticketing.domain import (
     Actor,
     AddComment,
     AssignTicket,
-    Forbidden,
     NewEvent,
+    NotPermitted,
     OpenTicket,
     RecordedEvent,
     RecordSlaAlert,
@@ -224,7 +224,7 @@ def test_rectification_replaces_the_description_even_on_a_closed_ticket(open_tic
 
 def test_an_agent_cannot_rectify_personal_text(open_ticket, requester, agent):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(RectifyPersonalText(actor=agent, field="description", value="x"))
 
 
@@ -263,7 +263,7 @@ def test_an_sla_alert_that_is_not_due_yet_is_refused(open_ticket, requester, sta
 
 def test_only_the_system_records_sla_alerts(open_ticket, requester, agent, start):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(
             RecordSlaAlert(
                 actor=agent,

@@ -1,4 +1,5 @@
-"""Comments: authorship, visibility of internal notes, editing, first response, requester replies."""
+"""Comments: authorship, visibility of internal notes, editing, first response, requester
+replies."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from services.ticketing.domain import (
     ERASED,
     AddComment,
     EditComment,
-    Forbidden,
+    NotPermitted,
     RecordedEvent,
     Transition,
     evolve,
@@ -73,7 +74,7 @@ def test_nobody_else_edits_a_comment(open_ticket, requester, admin, new_id):
     stream = open_ticket(requester)
     comment_id = new_id()
     stream.when(AddComment(actor=requester, comment_id=comment_id, body="Mine"))
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(EditComment(actor=admin, comment_id=comment_id, body="Yours"))
 
 

@@ -8,8 +8,8 @@ from services.ticketing.domain import (
     ALLOWED,
     REQUESTER_TRANSITIONS,
     STATUSES,
-    Forbidden,
     InvalidTransition,
+    NotPermitted,
     Transition,
     ValidationFailed,
 )
@@ -132,7 +132,7 @@ def test_a_requester_cannot_move_someone_elses_ticket(
     open_ticket, requester, stranger, before, after
 ):
     stream = open_ticket(requester, before)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(Transition(actor=stranger, to=after))
 
 
@@ -141,7 +141,7 @@ def test_a_requester_cannot_make_staff_moves_on_their_own_ticket(
     open_ticket, requester, before, after
 ):
     stream = open_ticket(requester, before)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(Transition(actor=requester, to=after, reason=reason_for(after)))
 
 

@@ -1,4 +1,5 @@
-"""Links between tickets, their mirrors on the other stream, and resolving children of a closed parent."""
+"""Links between tickets, their mirrors on the other stream, and resolving children of a closed
+parent."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""People named on a ticket are UUIDs of members (assignees: staff); lists are bounded; titles sealed."""
+"""People named on a ticket are UUIDs of members (assignees: staff); lists are bounded; titles
+sealed."""
 
 import uuid
 from datetime import UTC, datetime

@@ -1,4 +1,5 @@
-"""Who may do what on a ticket: requesters on their own tickets, staff everywhere, others nowhere."""
+"""Who may do what on a ticket: requesters on their own tickets, staff everywhere, others
+nowhere."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from services.ticketing.domain import (
     AddComment,
     AddWatcher,
     AssignTicket,
-    Forbidden,
     LinkTicket,
+    NotPermitted,
     OpenTicket,
     RemoveWatcher,
     TagTicket,
@@ -28,7 +29,7 @@ def test_a_requester_opens_a_ticket_for_themselves(new_stream, new_id, requester
 
 
 def test_a_requester_cannot_open_a_ticket_for_someone_else(new_stream, new_id, requester):
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         new_stream().when(
             OpenTicket(
                 actor=requester,
@@ -55,7 +56,7 @@ def test_an_agent_opens_a_ticket_on_behalf_of_a_requester(new_stream, new_id, ag
 def test_a_requester_cannot_open_problem_or_change_tickets(
     new_stream, new_id, requester, ticket_type
 ):
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         new_stream().when(
             OpenTicket(actor=requester, ticket_id=new_id(), type=ticket_type, title="Root cause")
         )
@@ -78,13 +79,13 @@ def test_a_requester_cannot_comment_on_someone_elses_ticket(
     open_ticket, requester, stranger, new_id
 ):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(AddComment(actor=stranger, comment_id=new_id(), body="Mine too"))
 
 
 def test_a_requester_cannot_write_internal_comments(open_ticket, requester, new_id):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(AddComment(actor=requester, comment_id=new_id(), body="psst", internal=True))
 
 
@@ -93,7 +94,7 @@ def test_officers_have_no_ticket_rights_of_their_own(
     open_ticket, requester, actor_with, new_id, role
 ):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(AddComment(actor=actor_with(role), comment_id=new_id(), body="Hello"))
 
 
@@ -101,25 +102,25 @@ def test_a_stranger_is_refused_before_learning_that_a_ticket_is_closed(
     open_ticket, requester, stranger, new_id
 ):
     stream = open_ticket(requester, "closed")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(AddComment(actor=stranger, comment_id=new_id(), body="Hello"))
 
 
 def test_a_requester_cannot_assign(open_ticket, requester):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(AssignTicket(actor=requester, assignee_id=requester.user_id))
 
 
 def test_a_requester_cannot_tag(open_ticket, requester):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(TagTicket(actor=requester, add=frozenset({"urgent"})))
 
 
 def test_a_requester_cannot_link_tickets(open_ticket, requester, new_id):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(LinkTicket(actor=requester, kind="relates_to", other_id=new_id()))
 
 
@@ -131,19 +132,19 @@ def test_a_requester_edits_the_title_of_their_own_ticket(open_ticket, requester)
 
 def test_a_requester_cannot_recategorise_their_ticket(open_ticket, requester):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(UpdateTicket(actor=requester, category="hardware/printers"))
 
 
 def test_a_requester_cannot_retype_their_ticket(open_ticket, requester):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(UpdateTicket(actor=requester, type="service_request"))
 
 
 def test_a_stranger_cannot_edit_a_ticket(open_ticket, requester, stranger):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(UpdateTicket(actor=stranger, title="Mine now"))
 
 
@@ -157,7 +158,7 @@ def test_a_requester_adds_a_colleague_as_watcher(open_ticket, requester, new_id)
 def test_a_watcher_stops_watching_but_cannot_remove_others(open_ticket, requester, actor_with):
     watcher, other = actor_with("requester"), actor_with("requester")
     stream = open_ticket(requester, watchers=frozenset({watcher.user_id, other.user_id}))
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(RemoveWatcher(actor=watcher, user_id=other.user_id))
     stream.when(RemoveWatcher(actor=watcher, user_id=watcher.user_id))
     assert stream.state.watchers == {other.user_id}
@@ -166,7 +167,7 @@ def test_a_watcher_stops_watching_but_cannot_remove_others(open_ticket, requeste
 def test_a_watcher_cannot_transition_the_ticket(open_ticket, requester, actor_with):
     watcher = actor_with("requester")
     stream = open_ticket(requester, watchers=frozenset({watcher.user_id}))
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(Transition(actor=watcher, to="cancelled"))
 
 

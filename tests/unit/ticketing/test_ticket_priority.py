@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.ticketing.domain import Forbidden, OpenTicket, SetPriority, ValidationFailed
+from services.ticketing.domain import NotPermitted, OpenTicket, SetPriority, ValidationFailed
 
 EXPECTED = [
     ("high", "low", "medium"),
@@ -82,7 +82,7 @@ def test_an_agent_may_open_a_ticket_as_critical(new_stream, new_id, agent):
 
 
 def test_a_requester_cannot_open_a_ticket_as_critical(new_stream, new_id, requester):
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         new_stream().when(
             OpenTicket(
                 actor=requester,
@@ -96,13 +96,13 @@ def test_a_requester_cannot_open_a_ticket_as_critical(new_stream, new_id, reques
 
 def test_a_requester_cannot_set_critical_on_their_own_ticket(open_ticket, requester):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(SetPriority(actor=requester, critical=True))
 
 
 def test_a_requester_cannot_change_urgency_after_opening(open_ticket, requester):
     stream = open_ticket(requester)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotPermitted):
         stream.when(SetPriority(actor=requester, urgency="high"))
 
 

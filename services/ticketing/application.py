@@ -1,0 +1,298 @@
+"""The ticket desk: load a ticket from its snapshot, decide, seal, append and project."""
+
+import dataclasses
+import types
+import uuid
+
+from services.ticketing import exceptions, projections, snapshots, store
+from services.ticketing.domain import (
+    Actor,
+    Comment,
+    RecordSlaAlert,
+    ResolveWithParent,
+    TicketingError,
+    can_view,
+    children_to_resolve,
+    decide,
+    mirror_command,
+    replay,
+)
+from services.ticketing.envelopes import envelope_actor, opened, seal, stream_id, ticket_id_of
+from services.ticketing.schemas import load_policy_document, policy_document
+from services.ticketing.sla import (
+    SlaHistory,
+    default_policy,
+    next_sla_timers,
+    sla_history,
+    sla_status,
+)
+from shared import eventstore
+
+POLICY_STREAM = "sla-policy"
+
+
+def checked_id(ticket_id):
+    """The canonical ticket id; anything that is not a UUID names no ticket."""
+    try:
+        return str(uuid.UUID(str(ticket_id)))
+    except ValueError as exc:
+        raise exceptions.TicketNotFound("ticket not found") from exc
+
+
+def _comment(row):
+    return Comment(
+        comment_id=str(row["comment_id"]),
+        author_id=row["author_id"],
+        body=row["body"],
+        internal=row["internal"],
+        created_at=row["created_at"],
+        edited_at=row["edited_at"],
+    )
+
+
+class TicketDesk:
+    def __init__(self, db, cipher, clock, tenant_id):
+        self.db, self.cipher, self.clock = db, cipher, clock
+        self.tenant_id = str(tenant_id)
+        self.conn = db.begin(self.tenant_id)
+        self._policy = None
+        # tickets this worker already loaded: a second command in the same unit needs no reload
+        self._loaded = {}
+
+    # reading
+
+    def policy(self):
+        if self._policy is None:
+            stored = store.load_policy(self.conn)
+            self._policy = load_policy_document(stored[0]) if stored else default_policy()
+        return self._policy
+
+    def events(self, ticket_id):
+        """Every event of the ticket, personal fields opened (history, rebuilds, purges)."""
+        return [opened(self.cipher, e) for e in self.db.load(stream_id(ticket_id))]
+
+    def load(self, ticket_id):
+        """The ticket's Aggregate: its snapshot, then the few events after it."""
+        if ticket_id in self._loaded:
+            return self._loaded[ticket_id]
+        stream, aggregate = stream_id(ticket_id), None
+        snapshot = eventstore.load_snapshot(self.conn, self.tenant_id, stream)
+        if snapshot:
+            aggregate = snapshots.restore(self.cipher, self.tenant_id, *snapshot)
+        aggregate = aggregate or snapshots.Aggregate()
+        for envelope in self.db.load(stream, aggregate.version):
+            aggregate.fold(envelope, opened(self.cipher, envelope))
+        self._loaded[ticket_id] = aggregate
+        return aggregate
+
+    def row(self, ticket_id, actor):
+        """The ticket's read-model row, if the actor may see it; 404 otherwise, whatever the
+        reason."""
+        row = store.get_ticket(self.conn, checked_id(ticket_id))
+        if row is None or not can_view(
+            types.SimpleNamespace(
+                requester_id=row["requester_id"], watchers=frozenset(row["watchers"])
+            ),
+            actor,
+        ):
+            raise exceptions.TicketNotFound("ticket not found")
+        return row
+
+    def timeline(self, ticket_id, actor):
+        """(events, envelopes) of a ticket the actor may see, personal fields opened."""
+        self.row(ticket_id, actor)
+        envelopes = self.db.load(stream_id(checked_id(ticket_id)))
+        return [opened(self.cipher, envelope) for envelope in envelopes], envelopes
+
+    def sla(self, row):
+        """The SLA clocks of a read-model row, now (rows projected before the column: from
+        events)."""
+        stored = row["sla_history"]
+        history = (
+            SlaHistory.from_json(stored)
+            if stored
+            else sla_history(self.events(str(row["ticket_id"])))
+        )
+        return sla_status(self.policy(), history, self.clock.now())
+
+    def detail(self, ticket_id, actor):
+        """(row, comments, SLA clocks) of a ticket the actor may see, with the comments they
+        may read."""
+        row = self.row(ticket_id, actor)
+        comments = store.comments_of(self.conn, row["ticket_id"], actor.is_privileged)
+        return row, comments, self.sla(row)
+
+    def tickets(self, filters, limit, after, actor):
+        """A page of the rows the actor may see (a requester: theirs and those they watch)."""
+        visible_to = None if actor.is_privileged else actor.user_id
+        return store.list_tickets(self.conn, filters, limit, after, visible_to=visible_to)
+
+    def comment(self, ticket_id, comment_id):
+        (row,) = store.comments_by_id(self.conn, ticket_id, [comment_id])
+        return row
+
+    def policy_document(self):
+        """(document, version, whether it is the default) of the tenant's SLA policy."""
+        stored = store.load_policy(self.conn)
+        if stored is None:
+            return policy_document(default_policy()), 0, True
+        return *stored, False
+
+    # writing
+
+    def _with_comments(self, state, commands):
+        """The state with the stored comments the commands name (a snapshot holds none)."""
+        wanted = {str(c.comment_id) for c in commands if getattr(c, "comment_id", None)}
+        missing = wanted - {c.comment_id for c in state.comments}
+        found = [_comment(row) for row in store.comments_by_id(self.conn, state.ticket_id, missing)]
+        return dataclasses.replace(state, comments=(*state.comments, *found)) if found else state
+
+    def run(self, ticket_id, actor, commands, expected_version=None):
+        """Decide every command in turn, append their events at once and project the result.
+
+        `commands` is a list, or a function of the current state returning one (for PATCH).
+        """
+        ticket_id = checked_id(ticket_id)
+        aggregate = self.load(ticket_id)
+        state = aggregate.state
+        if state is not None and not can_view(state, actor):
+            raise exceptions.TicketNotFound("ticket not found")
+        base = aggregate.version
+        if expected_version is not None and expected_version != base:
+            raise exceptions.StaleVersion(
+                f"the ticket is at version {base}, not {expected_version}"
+            )
+        stream, envelopes = stream_id(ticket_id), []
+        if callable(commands):
+            if state is None:
+                raise exceptions.TicketNotFound("ticket not found")
+            commands = commands(state)
+        if state is not None:
+            aggregate.state = state = self._with_comments(state, commands)
+        known = projections.roles_of(self.conn, commands)
+        for command in commands:
+            now = self.clock.now()
+            try:
+                decided = decide(state, command, now, known)
+            except TicketingError as exc:
+                raise exceptions.from_domain(exc) from exc
+            for new in decided:
+                # the instant the decision was made on is the one its events carry (SLA
+                # clocks count from it), so a clock a test holds moves the whole ticket
+                envelope = self.db.new_event(
+                    new.type,
+                    stream,
+                    new.data,
+                    actor=envelope_actor(actor),
+                    pii=seal(self.cipher, self.tenant_id, new),
+                    occurred_at=now,
+                ).with_version(base + len(envelopes) + 1)
+                aggregate.fold(envelope, opened(self.cipher, envelope))
+                state = aggregate.state
+                envelopes.append(envelope)
+        if envelopes:
+            # a lost race raises ConcurrencyError: the entrypoint decides it all again
+            self.db.append(stream, base, envelopes)
+            touched = {e.data["comment_id"] for e in envelopes if "comment_id" in e.data}
+            self.project(state, aggregate.sla, touched)
+            if aggregate.due():
+                eventstore.save_snapshot(
+                    self.conn,
+                    self.tenant_id,
+                    stream,
+                    aggregate.version,
+                    snapshots.dump(self.cipher, self.tenant_id, aggregate),
+                )
+                aggregate.snapshot_version = aggregate.version
+        return state, envelopes
+
+    def project(self, state, history, comment_ids=None):
+        """Bring the ticket's rows up to its state; comments: those named, or all when None."""
+        sla = projections.sla_instants(self.policy(), history, self.clock.now())
+        projections.project_ticket(self.conn, self.tenant_id, state, sla, comment_ids)
+
+    def link(self, ticket_id, actor, command):
+        """Link two tickets: this one's event and the mirrored one on the other, atomically."""
+        other_id = checked_id(command.other_id)
+        if store.get_ticket(self.conn, other_id) is None:
+            raise exceptions.RuleViolated(
+                "no such ticket to link", errors={"ticket_id": ["not found"]}
+            )
+        state, envelopes = self.run(ticket_id, actor, [command])
+        for envelope in envelopes:
+            mirror = mirror_command(state.ticket_id, envelope.name, envelope.data, actor)
+            if mirror:
+                self.run(mirror[0], actor, [mirror[1]])
+        return state
+
+    def resolve_children(self, parent_id):
+        """The process manager of a closed parent: resolve each child still active (idempotent)."""
+        parent = self.load(checked_id(parent_id)).state
+        system = Actor.system()
+        resolved = 0
+        for child_id in children_to_resolve(parent) if parent else []:
+            _, envelopes = self.run(
+                child_id, system, [ResolveWithParent(actor=system, parent_id=parent_id)]
+            )
+            resolved += len(envelopes)
+        return resolved
+
+    def record_due_sla_alerts(self, ticket_id):
+        """Record every SLA warning or breach due now; refresh the timer's instants. Idempotent."""
+        aggregate = self.load(checked_id(ticket_id))
+        if aggregate.state is None:
+            return []
+        now, system = self.clock.now(), Actor.system()
+        due = [
+            RecordSlaAlert(
+                actor=system,
+                kind=t.kind,
+                target=t.target,
+                at=t.at,
+                due_at=t.due_at,
+                target_minutes=t.target_minutes,
+            )
+            for t in next_sla_timers(self.policy(), aggregate.sla, now)
+            if t.at <= now
+        ]
+        if due:
+            return self.run(ticket_id, system, due)[1]
+        store.set_sla_instants(
+            self.conn,
+            checked_id(ticket_id),
+            projections.sla_instants(self.policy(), aggregate.sla, now),
+        )
+        return []
+
+    def set_policy(self, actor, document, expected_version=None):
+        """Record the tenant's new SLA policy and have the timer recompute every running clock."""
+        event = self.db.new_event(
+            "sla_policy_set", POLICY_STREAM, {"policy": document}, actor=envelope_actor(actor)
+        )
+        if expected_version is None:
+            version = self.db.append_next(POLICY_STREAM, [event])
+        else:
+            current = self.db.version(POLICY_STREAM)
+            if expected_version != current:
+                raise exceptions.StaleVersion(f"the policy is at version {current}")
+            version = self.db.append(POLICY_STREAM, current, [event])
+        store.save_policy(self.conn, self.tenant_id, document, version)
+        store.recompute_sla_soon(self.conn, self.clock.now())
+        return version
+
+    # maintenance
+
+    def rebuild(self):
+        """Empty the tenant's read models and replay every ticket stream into them."""
+        store.clear_read_model(self.conn)
+        tickets = comments = 0
+        for stream in store.ticket_streams(self.conn):
+            events = self.events(ticket_id_of(stream))
+            state = replay(events)
+            self.project(state, sla_history(events))
+            tickets, comments = tickets + 1, comments + len(state.comments)
+        policy_events = self.db.load(POLICY_STREAM)
+        if policy_events:
+            last = policy_events[-1]
+            store.save_policy(self.conn, self.tenant_id, last.data["policy"], last.stream_version)
+        return {"tickets": tickets, "comments": comments}

@@ -1,0 +1,44 @@
+"""Ticketing as a privacy participant: export, purge and rectify one data subject."""
+
+import json
+
+from services.ticketing import store
+from services.ticketing.domain import replay
+from services.ticketing.envelopes import stream_id
+from services.ticketing.sla import sla_history
+
+SERVICE = "ticketing"
+
+
+def export(desk, subject_id):
+    """What the read models hold about the subject: tickets they requested, comments they
+    wrote (JSON-safe: instants and ids as text)."""
+    tickets, comments = store.subject_data(desk.conn, str(subject_id))
+    return json.loads(
+        json.dumps(
+            {"service": SERVICE, "tickets_requested": tickets, "comments_written": comments},
+            default=str,
+        )
+    )
+
+
+def purge(desk, subject_id, request_id):
+    """Drop the subject's key from the cache (privacy has shredded it), re-project their
+    tickets from events, then overwrite what is still readable."""
+    desk.cipher.forget(desk.tenant_id, subject_id)
+    touched = store.tickets_touching(desk.conn, str(subject_id))
+    for ticket_id in touched:
+        events = desk.events(ticket_id)
+        desk.project(replay(events), sla_history(events))
+    # sealed entries of a shredded key are unreadable already; nothing of theirs stays either
+    store.drop_snapshots(desk.conn, [stream_id(ticket_id) for ticket_id in touched])
+    purged = {
+        "tickets_reprojected": len(touched),
+        **store.erase_subject_text(desk.conn, str(subject_id)),
+    }
+    return {"service": SERVICE, "request_id": request_id, "purged": purged}
+
+
+def rectify(subject_id, changes):
+    """Ticketing stores no names or emails (only ids), so there is nothing to rectify."""
+    return {"service": SERVICE, "subject_id": subject_id, "rectified": {}}
