@@ -1,6 +1,7 @@
 """The event feed: the tenant's payloads in order, paged by signed cursors, long-polled or
 streamed as NDJSON. Each read is a short transaction of its own, so a long poll holds no
-connection while it waits."""
+connection while it waits; and it waits in the response's body, after the worker has ended,
+so waiting consumers never hold the service's workers (its event handlers need them)."""
 
 import json
 import time
@@ -39,6 +40,23 @@ def read(pool, tenant_id, after, types, limit, wait=0.0, every=0.25):
         if rows or time.monotonic() >= deadline:
             return rows
         eventlet.sleep(min(every, max(deadline - time.monotonic(), 0)))
+
+
+def page(rows, limit, after, cursor_of):
+    """The JSON page of up to `limit` + 1 rows: its cursor is always set (where to go on)."""
+    more, rows = len(rows) > limit, rows[:limit]
+    last = position_of(rows[-1]) if rows else after or ["0", 0]
+    return {
+        "items": [row["payload"] for row in rows],
+        "next_cursor": cursor_of(last),
+        "has_more": more,
+    }
+
+
+def waited_page(pool, tenant_id, after, types, limit, wait, every, cursor_of):
+    """The page as a response body that first waits (up to `wait`) for an event to come."""
+    rows = read(pool, tenant_id, after, types, limit + 1, wait, every)
+    yield json.dumps(page(rows, limit, after, cursor_of), separators=(",", ":")).encode()
 
 
 def stream(pool, tenant_id, after, types, wait, every, cursor_of):

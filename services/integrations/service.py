@@ -185,16 +185,11 @@ class IntegrationsService(DZDeskService):
         if request.accept_mimetypes.best_match(["application/json", NDJSON]) == NDJSON:
             lines = feed.stream(pool, tenant_id, after, types, wait, every, cursor_of)
             return Response(lines, mimetype=NDJSON)
-        rows = feed.read(pool, tenant_id, after, types, limit + 1, wait, every)
-        more, rows = len(rows) > limit, rows[:limit]
-        last = feed.position_of(rows[-1]) if rows else after or ["0", 0]
-        return FeedPageSchema().dump(
-            {
-                "items": [row["payload"] for row in rows],
-                "next_cursor": cursor_of(last),
-                "has_more": more,
-            }
-        )
+        if wait:
+            body = feed.waited_page(pool, tenant_id, after, types, limit, wait, every, cursor_of)
+            return Response(body, mimetype="application/json")
+        rows = feed.read(pool, tenant_id, after, types, limit + 1)
+        return feed.page(rows, limit, after, cursor_of)
 
     @event_handler(list(payloads.SOURCES), "#")
     def handle_event(self, event):

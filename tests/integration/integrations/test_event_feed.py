@@ -121,3 +121,17 @@ def test_a_cursor_is_the_tenants_own_and_bad_queries_are_problems(start_integrat
     assert rig.call("GET", "/v1/events", other).json()["items"] == []
     assert rig.call("GET", "/v1/events", tenant, roles=("requester",)).status_code == 403
     assert rig.call("GET", "/v1/events", tenant, roles=("agent",)).status_code == 200
+
+
+def test_waiting_consumers_hold_no_worker_of_the_service(start_integrations):
+    # two workers, four waiting consumers: the event they wait for is handled all the same
+    rig = start_integrations(max_workers=2)
+    tenant = str(uuid.uuid4())
+    polls = [
+        eventlet.spawn(rig.call, "GET", f"/v1/events?{TICKETS}&wait=25", tenant) for _ in range(4)
+    ]
+    opened = rig.ticket_opened(tenant)
+    for poll in polls:
+        answer = poll.wait()
+        assert answer.status_code == 200, answer.text
+        assert [e["id"] for e in answer.json()["items"]] == [opened.event_id]
