@@ -14,6 +14,7 @@ the delivery to be tried again once the lease is over (at least once).
 import collections
 
 import eventlet
+import prometheus_client
 import psycopg
 import structlog
 from nameko.extensions import DependencyProvider
@@ -30,6 +31,14 @@ from shared.logs import describe_error
 log = structlog.get_logger()
 
 LEASE_MARGIN = 30.0
+ATTEMPTS = prometheus_client.Counter(
+    "dzdesk_webhook_attempts_total",
+    "Webhook delivery attempts, by what became of the delivery",
+    ["status"],
+)
+ATTEMPT_SECONDS = prometheus_client.Histogram(
+    "dzdesk_webhook_attempt_seconds", "Duration of webhook delivery attempts"
+)
 
 
 class Secrets(DependencyProvider):
@@ -113,10 +122,12 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
             while claimed is not None and self._running:
                 outcome = self._send(tenant_id, webhook_id, claimed)
                 with tenant_transaction(self.pool, tenant_id) as conn:
-                    application.record_outcome(
+                    status = application.record_outcome(
                         conn, tenant_id, claimed, outcome, self.settings.retry_schedule
                     )
                     claimed = store.claim(conn, webhook_id, lease)
+                ATTEMPTS.labels(status).inc()
+                ATTEMPT_SECONDS.observe(outcome.duration_ms / 1000)
         except Exception as exc:
             # the lease runs out and the delivery is tried again: nothing is lost
             log.warning(

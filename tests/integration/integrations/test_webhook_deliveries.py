@@ -79,6 +79,9 @@ def test_a_failing_receiver_gets_the_delivery_later_with_the_same_webhook_id(
     for attempt in attempts:  # each attempt signed afresh, all of the same message
         assert verified(secret, attempt)["id"] == opened.event_id
     assert delivered["response_code"] == 204
+    metrics = rig.http.get(rig.base + "/metrics", timeout=10).text
+    assert 'dzdesk_webhook_attempts_total{status="delivered"}' in metrics
+    assert 'dzdesk_webhook_attempts_total{status="pending"}' in metrics
 
 
 def test_a_dead_endpoint_does_not_delay_a_live_one_nor_another_tenant(start_integrations):
