@@ -1,7 +1,6 @@
 """The identity service: nameko entrypoints only; the work lives in application and subjects."""
 
 import base64
-import binascii
 from urllib.parse import unquote_plus
 
 from marshmallow import ValidationError
@@ -111,7 +110,7 @@ def _client_credentials(request) -> tuple[str, str]:
         raise OAuthError("invalid_request", "authenticate by one method only")
     try:
         pair = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # binascii.Error, a non-ASCII header, a non-UTF-8 pair
         raise OAuthError("invalid_client", "malformed Basic credentials", 401) from exc
     user, sep, password = pair.partition(":")
     if not sep:
