@@ -106,7 +106,7 @@ def _client_credentials(request) -> tuple[str, str]:
         if form.get("client_id") is None:
             raise OAuthError("invalid_client", "authenticate the client", 401)
         return form["client_id"], form.get("client_secret") or ""
-    if "client_id" in form or "client_secret" in form:
+    if "client_secret" in form:
         raise OAuthError("invalid_request", "authenticate by one method only")
     try:
         pair = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
@@ -116,7 +116,10 @@ def _client_credentials(request) -> tuple[str, str]:
     if not sep:
         raise OAuthError("invalid_client", "malformed Basic credentials", 401)
     # section 2.3.1: both are form-encoded before they are joined
-    return unquote_plus(user), unquote_plus(password)
+    user, password = unquote_plus(user), unquote_plus(password)
+    if form.get("client_id", user) != user:  # the body may repeat the client id, not another
+        raise OAuthError("invalid_request", "authenticate by one method only")
+    return user, password
 
 
 def _oauth_error(exc: OAuthError) -> Response:
