@@ -10,6 +10,7 @@ store.py         SQL: the sign-in directory, tenants and users, subjects' events
 sessions.py      SQL: sessions, rotating refresh tokens, Microsoft sign-ins in flight
 service_accounts.py  create, list, rotate, revoke service accounts; the client-credentials grant
 credentials.py   SQL of service accounts and their hashed secrets; client id and secret format
+client_auth.py   the token endpoint's client authentication (form, HTTP Basic), OAuth errors
 subjects.py      the privacy participant: export, purge and rectify one subject
 schemas.py       marshmallow: request bodies, RPC payloads, the token response
 cookies.py       the session and sign-in state cookies and the responses that set them
