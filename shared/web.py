@@ -260,22 +260,22 @@ def encode_cursor(position, request, scope):
     return f"{payload}.{_cursor_mac(request, scope, payload)}"
 
 
-def decode_cursor(request, scope, valid=lambda position: True):
-    """The position in the request's `cursor`, None without one; 400 when it was not issued
-    by this route for this scope (forged, edited, or another tenant's) or not one
-    that `valid` accepts."""
-    cursor = request.args.get("cursor")
+def decode_cursor(request, scope, valid=lambda position: True, param="cursor"):
+    """The position in the request's `cursor` (or the query parameter `param`), None without
+    one; 400 when it was not issued by this route for this scope (forged, edited, or another
+    tenant's) or not one that `valid` accepts."""
+    cursor = request.args.get(param)
     if not cursor:
         return None
     payload, _, mac = cursor.partition(".")
     if not hmac.compare_digest(mac.encode(), _cursor_mac(request, scope, payload).encode()):
-        raise errors.BadRequest("the cursor is not valid", field="cursor")
+        raise errors.BadRequest("the cursor is not valid", field=param)
     try:
         position = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (ValueError, binascii.Error, RecursionError) as exc:
-        raise errors.BadRequest("the cursor is not valid", field="cursor") from exc
+        raise errors.BadRequest("the cursor is not valid", field=param) from exc
     if not valid(position):
-        raise errors.BadRequest("the cursor is not valid", field="cursor")
+        raise errors.BadRequest("the cursor is not valid", field=param)
     return position
 
 
