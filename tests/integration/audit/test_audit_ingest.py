@@ -135,3 +135,21 @@ def test_audits_own_checkpoint_events_are_appended_without_causing_more_checkpoi
         assert conn.execute(
             "SELECT seq FROM audit_checkpoint WHERE tenant_id = %s", (tenant_id,)
         ).fetchall() == [(3,)]
+
+
+def test_bursts_appended_while_the_next_is_gathered_keep_every_chain_in_publish_order(
+    start_audit,
+):
+    # small bursts: dozens of them, each appended while the next one arrives
+    audit = start_audit(AUDIT_BATCH_SIZE=25, AUDIT_BATCH_MS=5)
+    tenants = [str(uuid.uuid4()) for _ in range(3)]
+    sent = [envelope(tenants[n % 3], n) for n in range(1, 1501)]
+    for start in range(0, len(sent), 100):
+        audit.publish(sent[start : start + 100])
+    audit.wait_for(1500, timeout=60)
+
+    for tenant in tenants:
+        stored = rows(audit.urls, tenant)
+        expected = [body["event_id"] for body in sent if body["tenant_id"] == tenant]
+        assert [seq for seq, _, _ in stored] == list(range(1, 501))
+        assert [event_id for _, event_id, _ in stored] == expected
