@@ -129,20 +129,27 @@ def start_audit(env, urls, amqp_uri):
     raise RuntimeError("the audit service did not become ready")
 
 
-def appended(conn):
-    return conn.execute("SELECT count(*) FROM audit_entry").fetchone()[0]
+def appended(conn, tenants):
+    """Entries in the tenants' chains: the sum of their heads (chains are gap-free), a few
+    index probes where count(*) read the growing table every poll."""
+    return conn.execute(
+        "SELECT coalesce(sum((SELECT max(seq) FROM audit_entry WHERE tenant_id = t)), 0)"
+        " FROM unnest(%s::uuid[]) AS t",
+        (tenants,),
+    ).fetchone()[0]
 
 
-def ingest_rate(env, urls, bodies):
-    """Watched through one connection: a new one every poll (a PostgreSQL backend forked 50
-    times a second) took a fifth of a core from the audit process it measures."""
+def ingest_rate(env, urls, bodies, tenants):
+    """Watched through one connection, cheaply: a new connection every poll (a PostgreSQL
+    backend forked 50 times a second) took a fifth of a core from the audit process it
+    measures, and count(*) over the table read it whole each time."""
     amqp_uri = env.make_vhost()
     process = start_audit(env, urls, amqp_uri)
     try:
         with psycopg.connect(urls["admin"], autocommit=True) as watch:
             started = time.perf_counter()
             publish(env.as_user(amqp_uri, "ticketing"), bodies)
-            while appended(watch) < len(bodies):
+            while appended(watch, tenants) < len(bodies):
                 time.sleep(0.05)
             return rate(len(bodies), time.perf_counter() - started)
     finally:
@@ -247,7 +254,7 @@ def run(env):
     tenants, bodies = envelopes()
     raw_publish = raw_publish_rate(env, bodies)
     urls = env.make_database("audit")
-    ingest = ingest_rate(env, urls, bodies)
+    ingest = ingest_rate(env, urls, bodies, tenants)
     through_db, in_memory, raw_hash, raw_read_hash = verify_rates(urls, tenants)
     return [
         row("audit.ingest", ingest, "events/s", raw_publish),
