@@ -1,5 +1,7 @@
 """Access-token verification and role checks used by every service (plus a nameko provider)."""
 
+import collections
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
@@ -105,17 +107,27 @@ class KeySetCache:
 
     def jwk(self, kid: str) -> dict:
         """The JWK published under ``kid``; LookupError when there is none."""
-        for key in self.document(kid).get("keys", []):
-            if isinstance(key, dict) and key.get("kid") == kid:
-                return key
-        raise LookupError(kid)
+        return _jwk_in(self.document(kid), kid)
 
     def close(self) -> None:
         self._session.close()
 
 
+def _jwk_in(document: dict, kid: str) -> dict:
+    for key in document.get("keys", []):
+        if isinstance(key, dict) and key.get("kid") == kid:
+            return key
+    raise LookupError(kid)
+
+
 class TokenVerifier:
-    """Checks DZDesk access tokens (``typ: at+jwt``) against identity's published JWKS."""
+    """Checks DZDesk access tokens (``typ: at+jwt``) against identity's published JWKS.
+
+    A token that verified is remembered (by its SHA-256, at most ``cache_size`` of them) until
+    its ``exp``, and only while the key set it verified against is still the one served: a
+    client sends the same token with every request, and its signature check is most of the
+    cost. A refetched key set (a key rotated out) makes every remembered token verify again.
+    """
 
     def __init__(
         self,
@@ -126,14 +138,39 @@ class TokenVerifier:
         *,
         algorithms=("EdDSA",),
         keys: KeySetCache | None = None,
+        cache_size: int = 4096,
+        clock=time.time,
     ):
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
         self._algorithms = frozenset(algorithms)
         self._keys = keys or KeySetCache(jwks_url)
+        self._cache_size = cache_size
+        self._clock = clock
+        self._verified = collections.OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        digest = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            entry = self._verified.get(digest)
+        if entry is not None:
+            principal, expires_at, kid, document = entry
+            if self._clock() < expires_at and self._keys.document(kid) is document:
+                with self._lock:
+                    if digest in self._verified:
+                        self._verified.move_to_end(digest)
+                return principal
+        principal, expires_at, kid, document = self._verify(token)
+        with self._lock:
+            self._verified[digest] = (principal, expires_at, kid, document)
+            while len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str):
+        """(principal, exp, kid, the key set it verified against) of a valid token."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -146,7 +183,8 @@ class TokenVerifier:
         if not isinstance(kid, str) or not kid:
             raise Unauthorized("access token has no key id")
         try:
-            key = jwt.PyJWK(self._keys.jwk(kid))
+            document = self._keys.document(kid)
+            key = jwt.PyJWK(_jwk_in(document, kid))
         except (LookupError, jwt.PyJWTError) as exc:
             raise Unauthorized("unknown signing key") from exc
         # The published key decides the algorithm, so a header cannot pick a weaker one.
@@ -166,7 +204,7 @@ class TokenVerifier:
             raise Unauthorized("access token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("invalid access token") from exc
-        return _principal(claims)
+        return _principal(claims), claims["exp"], kid, document
 
     def close(self) -> None:
         self._keys.close()

@@ -1,5 +1,6 @@
 """The ticket desk: load a ticket from its snapshot, decide, seal, append and project."""
 
+import collections
 import dataclasses
 import types
 import uuid
@@ -50,22 +51,54 @@ def _comment(row):
     )
 
 
+class PolicyCache:
+    """Each tenant's SLA policy as this process last read it, with its stored version (0: the
+    default). Never trusted on its own: the statement that writes a ticket's row also reads the
+    stored version, and a row projected from an older policy is projected again at once (see
+    TicketDesk.project), so a change made through any process counts from the next write."""
+
+    def __init__(self, size=1024):
+        self.size = size
+        self._entries = collections.OrderedDict()
+
+    def get(self, tenant_id):
+        entry = self._entries.get(tenant_id)
+        if entry is not None:
+            self._entries.move_to_end(tenant_id)
+        return entry
+
+    def put(self, tenant_id, version, policy):
+        self._entries[tenant_id] = (version, policy)
+        self._entries.move_to_end(tenant_id)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
 class TicketDesk:
-    def __init__(self, db, cipher, clock, tenant_id):
+    def __init__(self, db, cipher, clock, tenant_id, policies=None):
         self.db, self.cipher, self.clock = db, cipher, clock
         self.tenant_id = str(tenant_id)
         self.conn = db.begin(self.tenant_id)
         self._policy = None
+        self._policies = policies or PolicyCache(size=1)
         # tickets this worker already loaded: a second command in the same unit needs no reload
         self._loaded = {}
+        # (row, SLA clocks) of tickets this unit opened: the whole ticket, no read-back needed
+        self._opened = {}
 
     # reading
 
     def policy(self):
         if self._policy is None:
-            stored = store.load_policy(self.conn)
-            self._policy = load_policy_document(stored[0]) if stored else default_policy()
+            self._policy = self._read_policy()[1]
         return self._policy
+
+    def _read_policy(self):
+        """(version, policy) as stored now, remembered for the process's next writes."""
+        stored = store.load_policy(self.conn)
+        version, policy = (stored[1], load_policy_document(stored[0])) if stored else (0, None)
+        self._policies.put(self.tenant_id, version, policy or default_policy())
+        return self._policies.get(self.tenant_id)
 
     def events(self, ticket_id):
         """Every event of the ticket, personal fields opened (history, rebuilds, purges)."""
@@ -118,6 +151,15 @@ class TicketDesk:
     def detail(self, ticket_id, actor):
         """(row, comments, SLA clocks) of a ticket the actor may see, with the comments they
         may read."""
+        if ticket_id in self._opened:
+            # opened by this unit: its row as just written, no comments yet, its clocks then
+            row, sla = self._opened[ticket_id]
+            seen = types.SimpleNamespace(
+                requester_id=row["requester_id"], watchers=frozenset(row["watchers"])
+            )
+            if not can_view(seen, actor):
+                raise exceptions.TicketNotFound("ticket not found")
+            return row, [], sla
         row = self.row(ticket_id, actor)
         comments = store.comments_of(self.conn, row["ticket_id"], actor.is_privileged)
         return row, comments, self.sla(row)
@@ -147,13 +189,15 @@ class TicketDesk:
         found = [_comment(row) for row in store.comments_by_id(self.conn, state.ticket_id, missing)]
         return dataclasses.replace(state, comments=(*state.comments, *found)) if found else state
 
-    def run(self, ticket_id, actor, commands, expected_version=None):
+    def run(self, ticket_id, actor, commands, expected_version=None, new=False):
         """Decide every command in turn, append their events at once and project the result.
 
         `commands` is a list, or a function of the current state returning one (for PATCH).
+        `new`: the ticket id was minted for this unit, so its stream is not loaded (an append
+        at version 0 to a stream that exists fails as any lost race does).
         """
         ticket_id = checked_id(ticket_id)
-        aggregate = self.load(ticket_id)
+        aggregate = snapshots.Aggregate() if new else self.load(ticket_id)
         state = aggregate.state
         if state is not None and not can_view(state, actor):
             raise exceptions.TicketNotFound("ticket not found")
@@ -194,7 +238,12 @@ class TicketDesk:
             # a lost race raises ConcurrencyError: the entrypoint decides it all again
             self.db.append(stream, base, envelopes)
             touched = {e.data["comment_id"] for e in envelopes if "comment_id" in e.data}
-            self.project(state, aggregate.sla, touched)
+            row, sla = self.project(state, aggregate.sla, touched)
+            if new:
+                self._loaded[ticket_id] = aggregate
+                self._opened[ticket_id] = (self._as_read(row), sla)
+            else:
+                self._opened.pop(ticket_id, None)
             if aggregate.due():
                 eventstore.save_snapshot(
                     self.conn,
@@ -207,9 +256,35 @@ class TicketDesk:
         return state, envelopes
 
     def project(self, state, history, comment_ids=None):
-        """Bring the ticket's rows up to its state; comments: those named, or all when None."""
-        sla = projections.sla_instants(self.policy(), history, self.clock.now())
-        projections.project_ticket(self.conn, self.tenant_id, state, sla, comment_ids)
+        """Bring the ticket's rows up to its state; comments: those named, or all when None.
+
+        Returns (the row written, the SLA clocks at the instant it was projected)."""
+        now = self.clock.now()
+        version, policy = self._policies.get(self.tenant_id) or self._read_policy()
+        sla = sla_status(policy, history, now)
+        row, stored = projections.project_ticket(
+            self.conn,
+            self.tenant_id,
+            state,
+            projections.sla_instants(policy, history, now, sla),
+            comment_ids,
+        )
+        if stored != version:
+            # the policy changed since this process read it: the row follows the stored one
+            version, policy = self._read_policy()
+            sla = sla_status(policy, history, now)
+            row = projections.ticket_row(state, projections.sla_instants(policy, history, now, sla))
+            store.upsert_ticket(self.conn, self.tenant_id, row)
+        self._policy = policy
+        return row, sla
+
+    def _as_read(self, row):
+        """A written row as `store.get_ticket` reads it back: instants in the session's zone."""
+        zone = self.conn.info.timezone
+        return {
+            key: value.astimezone(zone) if hasattr(value, "astimezone") else value
+            for key, value in row.items()
+        }
 
     def link(self, ticket_id, actor, command):
         """Link two tickets: this one's event and the mirrored one on the other, atomically."""
@@ -278,6 +353,7 @@ class TicketDesk:
             version = self.db.append(POLICY_STREAM, current, [event])
         store.save_policy(self.conn, self.tenant_id, document, version)
         store.recompute_sla_soon(self.conn, self.clock.now())
+        self._policies.put(self.tenant_id, version, load_policy_document(document))
         return version
 
     # maintenance
