@@ -87,8 +87,9 @@ def cpu_seconds(pid):
 
 
 def suite_pids(services, databases):
-    """The service processes, the PostgreSQL backends of their databases, RabbitMQ's node."""
-    pids = [p.pid for p in services]
+    """{pid: what it is}: the service processes, the PostgreSQL backends of their databases,
+    RabbitMQ's node."""
+    pids = {process.pid: name for name, process in services.items()}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -97,11 +98,18 @@ def suite_pids(services, databases):
                 cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "beam.smp" in cmdline or (
-            cmdline.startswith("postgres:") and any(db in cmdline for db in databases)
-        ):
-            pids.append(int(entry))
+        if "beam.smp" in cmdline:
+            pids[int(entry)] = "rabbitmq"
+        elif cmdline.startswith("postgres:") and any(db in cmdline for db in databases):
+            pids[int(entry)] = "postgresql"
     return pids
+
+
+def cpu_by_part(pids):
+    parts = {}
+    for pid, name in pids.items():
+        parts[name] = parts.get(name, 0.0) + cpu_seconds(pid)
+    return parts
 
 
 def count(url, query):
@@ -128,11 +136,11 @@ def run(env):
         "ai": "services.ai.service:AiService",
         "ticketing": "services.ticketing.service:TicketingService",
     }
-    processes, services = [], []
+    processes, services = [], {}
     try:
         for name, target in targets.items():
-            services.append(start_service(target, configs[name]))
-        processes = [*services, start_service("bench.common:BareService", bare_cfg)]
+            services[name] = start_service(target, configs[name])
+        processes = [*services.values(), start_service("bench.common:BareService", bare_cfg)]
         address = configs["ticketing"]["WEB_SERVER_ADDRESS"]
         bare_address = bare_cfg["WEB_SERVER_ADDRESS"]
         tenant = str(uuid.uuid4())
@@ -159,13 +167,24 @@ def run(env):
             bare_address, "/bare", {}, None, 10**9, BARE_SECONDS
         )
         pids = suite_pids(services, [urls["name"] for urls in dbs.values()])
-        cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        cpu_before = cpu_by_part(pids)
         before = count(dbs["ticketing"]["admin"], "SELECT count(*) FROM tickets")
         created, seconds, failed = closed_loop(
             address, "/v1/tickets", headers, BODY, CREATES, PEAK_SECONDS
         )
         caught_up(before + created)
-        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+        cpu_parts = {
+            name: seconds - cpu_before.get(name, 0.0) for name, seconds in cpu_by_part(pids).items()
+        }
+        cpu = sum(cpu_parts.values())
+        print(
+            "bench ticketing: CPU ms per ticket: "
+            + ", ".join(
+                f"{name} {seconds * 1000 / max(created, 1):.2f}"
+                for name, seconds in sorted(cpu_parts.items())
+            ),
+            file=sys.stderr,
+        )
         if failed:
             print(f"bench ticketing: {failed} creates failed", file=sys.stderr)
 

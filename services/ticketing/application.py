@@ -235,10 +235,11 @@ class TicketDesk:
                 state = aggregate.state
                 envelopes.append(envelope)
         if envelopes:
-            # a lost race raises ConcurrencyError: the entrypoint decides it all again
-            self.db.append(stream, base, envelopes)
+            # a lost race raises ConcurrencyError: the entrypoint decides it all again; the
+            # events and the rows they project go in one round trip
             touched = {e.data["comment_id"] for e in envelopes if "comment_id" in e.data}
-            row, sla = self.project(state, aggregate.sla, touched)
+            with self.db.appending(stream, base, envelopes):
+                row, sla = self.project(state, aggregate.sla, touched)
             if new:
                 self._loaded[ticket_id] = aggregate
                 self._opened[ticket_id] = (self._as_read(row), sla)

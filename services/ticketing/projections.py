@@ -20,7 +20,7 @@ def sla_instants(policy, history, now, status=None):
     """The read model's SLA columns: each target's deadline and the next alert to record
     (`status`: the `sla_status` at `now`, when the caller has it already)."""
     status = status or sla_status(policy, history, now)
-    timers = next_sla_timers(policy, history, now)
+    timers = next_sla_timers(policy, history, now, status)
     return {
         "sla_first_response_due": status["first_response"]["due_at"],
         "sla_resolution_due": status["resolution"]["due_at"],
