@@ -113,9 +113,10 @@ def appending(conn, stream_id, expected_version, envelopes):
     """Append as `append` does, in one round trip with the statements the block sends after it
     (the writes that go with the events: read models); yields the new version.
 
-    The connection is in pipeline mode inside the block: a statement there whose result is
-    fetched sends everything queued so far at once, and raises ConcurrencyError if the append
-    lost a race (the transaction is then aborted, as after any failed append).
+    The connection is in pipeline mode inside the block: its statements are sent with the
+    append when the block ends, and their results are read after it (fetching one inside
+    costs a round trip of its own). A lost race raises ConcurrencyError when the block ends;
+    the transaction is then aborted, as after any failed append.
     """
     if not envelopes:
         yield expected_version

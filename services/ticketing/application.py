@@ -18,7 +18,14 @@ from services.ticketing.domain import (
     mirror_command,
     replay,
 )
-from services.ticketing.envelopes import envelope_actor, opened, seal, stream_id, ticket_id_of
+from services.ticketing.envelopes import (
+    decided,
+    envelope_actor,
+    opened,
+    seal,
+    stream_id,
+    ticket_id_of,
+)
 from services.ticketing.schemas import load_policy_document, policy_document
 from services.ticketing.sla import (
     SlaHistory,
@@ -217,10 +224,10 @@ class TicketDesk:
         for command in commands:
             now = self.clock.now()
             try:
-                decided = decide(state, command, now, known)
+                events = decide(state, command, now, known)
             except TicketingError as exc:
                 raise exceptions.from_domain(exc) from exc
-            for new in decided:
+            for new in events:
                 # the instant the decision was made on is the one its events carry (SLA
                 # clocks count from it), so a clock a test holds moves the whole ticket
                 envelope = self.db.new_event(
@@ -231,15 +238,17 @@ class TicketDesk:
                     pii=seal(self.cipher, self.tenant_id, new),
                     occurred_at=now,
                 ).with_version(base + len(envelopes) + 1)
-                aggregate.fold(envelope, opened(self.cipher, envelope))
+                aggregate.fold(envelope, decided(envelope, new))
                 state = aggregate.state
                 envelopes.append(envelope)
         if envelopes:
             # a lost race raises ConcurrencyError: the entrypoint decides it all again; the
             # events and the rows they project go in one round trip
             touched = {e.data["comment_id"] for e in envelopes if "comment_id" in e.data}
+            self._policies.get(self.tenant_id) or self._read_policy()  # before the pipeline
             with self.db.appending(stream, base, envelopes):
-                row, sla = self.project(state, aggregate.sla, touched)
+                queued = self._queue_projection(state, aggregate.sla, touched)
+            row, sla = self._settle(*queued)
             if new:
                 self._loaded[ticket_id] = aggregate
                 self._opened[ticket_id] = (self._as_read(row), sla)
@@ -260,6 +269,11 @@ class TicketDesk:
         """Bring the ticket's rows up to its state; comments: those named, or all when None.
 
         Returns (the row written, the SLA clocks at the instant it was projected)."""
+        return self._settle(*self._queue_projection(state, history, comment_ids))
+
+    def _queue_projection(self, state, history, comment_ids):
+        """Send the ticket's rows from the policy this process keeps; nothing is read back
+        here, so that in a pipeline the statements go out together with the append."""
         now = self.clock.now()
         version, policy = self._policies.get(self.tenant_id) or self._read_policy()
         sla = sla_status(policy, history, now)
@@ -270,7 +284,10 @@ class TicketDesk:
             projections.sla_instants(policy, history, now, sla),
             comment_ids,
         )
-        if stored != version:
+        return state, history, now, version, policy, row, sla, stored
+
+    def _settle(self, state, history, now, version, policy, row, sla, stored):
+        if stored.fetchone()[0] != version:
             # the policy changed since this process read it: the row follows the stored one
             version, policy = self._read_policy()
             sla = sla_status(policy, history, now)

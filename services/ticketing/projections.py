@@ -65,7 +65,8 @@ def ticket_row(state, sla):
 
 def project_ticket(conn, tenant_id, state, sla, comment_ids=None):
     """Bring the ticket's rows up to its state (`sla`: its `sla_instants`); comments: those
-    named, or all when None. Returns (the row written, the stored SLA policy's version)."""
+    named, or all when None. Returns (the row written, the cursor of the stored SLA policy's
+    version: `store.upsert_ticket`)."""
     row = ticket_row(state, sla)
     policy_version = store.upsert_ticket(conn, tenant_id, row)
     comments = [c for c in state.comments if comment_ids is None or c.comment_id in comment_ids]

@@ -57,15 +57,16 @@ def _rows(conn, query, params=()):
 
 
 def upsert_ticket(conn, tenant_id, row):
-    """Write the ticket's row (`projections.ticket_row`); returns the version of the tenant's
-    stored SLA policy as this statement saw it (0: none stored, the default applies)."""
+    """Write the ticket's row (`projections.ticket_row`); returns the cursor whose one row is
+    the version of the tenant's stored SLA policy as this statement saw it (0: none stored,
+    the default applies), to read once the statement ran (after a pipeline's sync)."""
     params = {
         **row,
         "tenant_id": tenant_id,
         "links": Jsonb(row["links"]),
         "sla_history": Jsonb(row["sla_history"]),
     }
-    return conn.execute(_UPSERT_TICKET, params).fetchone()[0]
+    return conn.execute(_UPSERT_TICKET, params)
 
 
 def upsert_comments(conn, tenant_id, ticket_id, comments):

@@ -17,11 +17,20 @@ def db(make_database):
 
 
 def pipelined(conn, stream, expected, envelopes):
-    """Append with a statement after it in the same round trip, its result fetched (as a
-    projection's RETURNING is)."""
+    """Append with a statement after it in the same round trip, its result read afterwards (as
+    a projection's RETURNING is)."""
     with eventstore.appending(conn, stream, expected, envelopes) as version:
-        assert conn.execute("SELECT 41 + 1").fetchone()[0] == 42
+        after = conn.execute("SELECT 41 + 1")
+    assert after.fetchone()[0] == 42
     return version
+
+
+def test_a_result_fetched_inside_the_block_is_there_too(db):
+    tenant, stream = str(uuid.uuid4()), "s"
+    with as_tenant(db["app"], tenant) as conn:
+        with eventstore.appending(conn, stream, 0, [event(tenant, stream)]):
+            assert conn.execute("SELECT 42").fetchone()[0] == 42
+        assert [e.stream_version for e in eventstore.load(conn, tenant, stream)] == [1]
 
 
 def test_pipelined_appends_load_back_in_version_order(db):
