@@ -107,26 +107,23 @@ class KeySetCache:
 
     def jwk(self, kid: str) -> dict:
         """The JWK published under ``kid``; LookupError when there is none."""
-        return _jwk_in(self.document(kid), kid)
+        for key in self.document(kid).get("keys", []):
+            if isinstance(key, dict) and key.get("kid") == kid:
+                return key
+        raise LookupError(kid)
 
     def close(self) -> None:
         self._session.close()
-
-
-def _jwk_in(document: dict, kid: str) -> dict:
-    for key in document.get("keys", []):
-        if isinstance(key, dict) and key.get("kid") == kid:
-            return key
-    raise LookupError(kid)
 
 
 class TokenVerifier:
     """Checks DZDesk access tokens (``typ: at+jwt``) against identity's published JWKS.
 
     A token that verified is remembered (by its SHA-256, at most ``cache_size`` of them) until
-    its ``exp``, and only while the key set it verified against is still the one served: a
+    its ``exp``, and only while the key it verified against is still published as it was: a
     client sends the same token with every request, and its signature check is most of the
-    cost. A refetched key set (a key rotated out) makes every remembered token verify again.
+    cost. A key rotated out of the set makes its remembered tokens verify again (and fail).
+    ``keys`` is anything with ``jwk(kid)`` (LookupError when unknown) and ``close()``.
     """
 
     def __init__(
@@ -155,22 +152,28 @@ class TokenVerifier:
         digest = hashlib.sha256(token.encode()).digest()
         with self._lock:
             entry = self._verified.get(digest)
-        if entry is not None:
-            principal, expires_at, kid, document = entry
-            if self._clock() < expires_at and self._keys.document(kid) is document:
-                with self._lock:
-                    if digest in self._verified:
-                        self._verified.move_to_end(digest)
-                return principal
-        principal, expires_at, kid, document = self._verify(token)
+        if entry is not None and self._still_valid(*entry[1:]):
+            with self._lock:
+                if digest in self._verified:
+                    self._verified.move_to_end(digest)
+            return entry[0]
+        principal, expires_at, kid, jwk = self._verify(token)
         with self._lock:
-            self._verified[digest] = (principal, expires_at, kid, document)
+            self._verified[digest] = (principal, expires_at, kid, jwk)
             while len(self._verified) > self._cache_size:
                 self._verified.popitem(last=False)
         return principal
 
+    def _still_valid(self, expires_at, kid, jwk) -> bool:
+        if self._clock() >= expires_at:
+            return False
+        try:
+            return self._keys.jwk(kid) == jwk
+        except LookupError:
+            return False
+
     def _verify(self, token: str):
-        """(principal, exp, kid, the key set it verified against) of a valid token."""
+        """(principal, exp, kid, the JWK it verified against) of a valid token."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -183,8 +186,8 @@ class TokenVerifier:
         if not isinstance(kid, str) or not kid:
             raise Unauthorized("access token has no key id")
         try:
-            document = self._keys.document(kid)
-            key = jwt.PyJWK(_jwk_in(document, kid))
+            jwk = self._keys.jwk(kid)
+            key = jwt.PyJWK(jwk)
         except (LookupError, jwt.PyJWTError) as exc:
             raise Unauthorized("unknown signing key") from exc
         # The published key decides the algorithm, so a header cannot pick a weaker one.
@@ -204,7 +207,7 @@ class TokenVerifier:
             raise Unauthorized("access token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("invalid access token") from exc
-        return _principal(claims), claims["exp"], kid, document
+        return _principal(claims), claims["exp"], kid, jwk
 
     def close(self) -> None:
         self._keys.close()

@@ -114,3 +114,25 @@ def test_the_cache_holds_at_most_its_size(published, clock):
     for _ in range(5):
         verifier.verify(_token(published["ring"].current))
     assert len(verifier._verified) == 3
+
+
+def test_a_key_source_with_only_jwk_serves_as_before(published):
+    """identity hands the verifier its own keys: an object with jwk(kid) and close() only."""
+
+    class Keys:
+        def __init__(self, document):
+            self.keys = {key["kid"]: key for key in document["keys"]}
+
+        def jwk(self, kid):
+            return self.keys[kid]
+
+        def close(self):
+            pass
+
+    keys = Keys(jwks_of(published))
+    verifier = TokenVerifier("", ISSUER, AUDIENCE, keys=keys)
+    token = _token(published["ring"].current)
+    assert verifier.verify(token) == verifier.verify(token)
+    keys.keys.clear()  # the key is no longer published
+    with pytest.raises(Unauthorized, match="unknown signing key"):
+        verifier.verify(token)
