@@ -1,15 +1,17 @@
 """Ticket creation with the whole suite running (identity, privacy, ticketing, audit, ai).
 
 ticketing.create.peak: creates/s of a closed loop of 16 connections straight to one ticketing
-process, CREATES tickets in all, every consumer catching up before the next phase; baseline:
-the bare nameko endpoint under the same loop.
+process, CREATES tickets (10,000; BENCH_CREATES) or PEAK_SECONDS of them, whichever ends first,
+every consumer catching up before the next phase; baseline: the bare nameko endpoint under the
+same loop.
 suite.cpu_ms_per_ticket: CPU milliseconds of the five service processes, of the PostgreSQL
 backends serving their databases and of RabbitMQ (the whole node) from the first create of the
 peak run until audit and ai hold every event, divided by the tickets created; no baseline.
 ticketing.create.p50_ms / p99_ms: latency at RATE creates/s offered (open loop), the suite
 running; baseline: the bare endpoint at the same rate.
-The machine may be shared: RabbitMQ's CPU counts other vhosts' traffic, and every figure
-depends on the load (report `uptime` with them).
+The machine may be shared: RabbitMQ's CPU counts other vhosts' traffic (the bench prints each
+part's CPU per ticket, and each part's CPU per second over IDLE_SECONDS with the suite idle, to
+tell the two apart), and every figure depends on the load (report `uptime` with them).
 """
 
 import http.client
@@ -30,6 +32,7 @@ PEAK_SECONDS = 45  # the peak run stops earlier if CREATES take longer
 BARE_SECONDS = 4
 RATE, SECONDS = 200, 10
 CATCH_UP_SECONDS = 120
+IDLE_SECONDS = 3
 BODY = json.dumps(
     {
         "type": "incident",
@@ -167,7 +170,12 @@ def run(env):
             bare_address, "/bare", {}, None, 10**9, BARE_SECONDS
         )
         pids = suite_pids(services, [urls["name"] for urls in dbs.values()])
-        cpu_before = cpu_by_part(pids)
+        # what the shared broker spends with the suite idle: other users of the node
+        idle_before, idle_started = cpu_by_part(pids), time.perf_counter()
+        time.sleep(IDLE_SECONDS)
+        idle_seconds = time.perf_counter() - idle_started
+        idle = {n: s - idle_before.get(n, 0.0) for n, s in cpu_by_part(pids).items()}
+        cpu_before, run_started = cpu_by_part(pids), time.perf_counter()
         before = count(dbs["ticketing"]["admin"], "SELECT count(*) FROM tickets")
         created, seconds, failed = closed_loop(
             address, "/v1/tickets", headers, BODY, CREATES, PEAK_SECONDS
@@ -177,6 +185,16 @@ def run(env):
             name: seconds - cpu_before.get(name, 0.0) for name, seconds in cpu_by_part(pids).items()
         }
         cpu = sum(cpu_parts.values())
+        run_seconds = time.perf_counter() - run_started
+        print(
+            "bench ticketing: CPU ms per second with the suite idle: "
+            + ", ".join(
+                f"{name} {seconds * 1000 / idle_seconds:.1f}"
+                for name, seconds in sorted(idle.items())
+            )
+            + f"; the peak run and catch-up took {run_seconds:.1f} s for {created} tickets",
+            file=sys.stderr,
+        )
         print(
             "bench ticketing: CPU ms per ticket: "
             + ", ".join(
