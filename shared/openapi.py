@@ -61,7 +61,8 @@ def build(service_name, entrypoints, version="1"):
 def _schema_ref(spec, schema, components):
     schema_cls = schema if isinstance(schema, type) else type(schema)
     name = schema_cls.__name__.removesuffix("Schema")
-    if name not in components:
+    # a schema nested in another one's fields is already registered by the plugin
+    if name not in components and name not in spec.components.schemas:
         spec.components.schema(name, schema=schema_cls)
         components.add(name)
     return {"$ref": f"#/components/schemas/{name}"}
@@ -91,11 +92,11 @@ def _operation(spec, entrypoint, components):
         schema_cls = schema if isinstance(schema, type) else type(schema)
         operation["parameters"].append({"in": "query", "schema": schema_cls})
     if entrypoint.body is not None:
+        # a schema may name another media type (an OAuth token request is form-encoded)
+        media_type = getattr(entrypoint.body, "content_type", "application/json")
         operation["requestBody"] = {
             "required": True,
-            "content": {
-                "application/json": {"schema": _schema_ref(spec, entrypoint.body, components)}
-            },
+            "content": {media_type: {"schema": _schema_ref(spec, entrypoint.body, components)}},
         }
     for status, schema in (entrypoint.responses or {}).items():
         body = {"description": str(status)}
