@@ -8,7 +8,8 @@ container with its own values in the same process.
 
 `load` raises `SettingsError` naming every missing or invalid key and never a value (settings
 hold secrets), and the `Settings` provider loads them in `setup()`, so a service with a missing
-key refuses to start instead of failing at its first request.
+key refuses to start instead of failing at its first request. `production_keys` are required
+only when DZDESK_ENV is production (`keys(production=True)` lists them as required).
 """
 
 from typing import Annotated, ClassVar
