@@ -2,8 +2,15 @@
 
 import os
 
-SERVICES = ("identity", "ticketing", "privacy", "audit", "ai")
-PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
+SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "integrations")
+PORTS = {
+    "identity": 8001,
+    "ticketing": 8002,
+    "privacy": 8003,
+    "audit": 8004,
+    "ai": 8005,
+    "integrations": 8006,
+}
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
 DEFAULT_ADMIN_URL = "postgresql://postgres@localhost/postgres"
 SETTING_PREFIXES = (
@@ -21,6 +28,7 @@ SETTING_PREFIXES = (
     "AUDIT_",
     "PRIVACY_",
     "AI_",
+    "INTEGRATIONS_",
     "RELAY_",
     "EVENT_",
     "KEY_CACHE",

@@ -41,6 +41,7 @@ class Suite:
     configs: dict = field(default_factory=dict)  # service -> nameko config
     containers: dict = field(default_factory=dict)
     management_uri: str = ""  # RabbitMQ's management API (queues, messages)
+    run_dir: str = ""  # the gateway's pid, temporary files and logs (access.log, error.log)
 
     def request(self, method, path, token=None, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -102,6 +103,7 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
             urls=urls,
             configs=configs,
             management_uri=request.config.getoption("RABBIT_API_URI"),
+            run_dir=str(tmp_path),
         )
         for name, cls in CLASSES.items():
             suite.containers[name] = container_factory(cls, configs[name])
