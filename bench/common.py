@@ -89,6 +89,7 @@ class BenchEnv:
                     "privacy": {"DZDESK_MASTER_KEY": self.master_key},
                     "identity": {"IDENTITY_SECRET_KEY": self.master_key},
                     "audit": {"AUDIT_SECRET_KEY": self.master_key},
+                    "integrations": {"INTEGRATIONS_SECRET_KEY": self.master_key},
                 }.get(service, {}),
             }
         )

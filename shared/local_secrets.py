@@ -5,7 +5,8 @@ outlive any one clone and hold what was sealed, hashed or granted with them; pro
 own (deploy/README.md). `make run` and `make test` read them from here:
 
 * dev-master.key: privacy's master key (DZDESK_MASTER_KEY), which wraps every subject key;
-* service-secrets.json: IDENTITY_SECRET_KEY, AUDIT_SECRET_KEY and each service's CURSOR_KEY;
+* service-secrets.json: IDENTITY_SECRET_KEY, AUDIT_SECRET_KEY, INTEGRATIONS_SECRET_KEY and each
+  service's CURSOR_KEY;
 * database-passwords.json: each service's database password (both its roles);
 * broker-users.json: each broker user's password (shared.broker.local_passwords).
 """
@@ -21,7 +22,9 @@ from shared.config import SERVICES
 # Until these secrets existed identity and audit derived their keys from the master key: a
 # local database from then holds keys sealed under it, so a machine that has a master key
 # already starts them with its value (each service still derives under its own labels).
-SEEDED_FROM_MASTER_KEY = ("IDENTITY_SECRET_KEY", "AUDIT_SECRET_KEY")
+SEEDED_FROM_MASTER_KEY = ("IDENTITY_SECRET_KEY", "AUDIT_SECRET_KEY", "INTEGRATIONS_SECRET_KEY")
+# the services with a secret key of their own (`<SERVICE>_SECRET_KEY`)
+OWN_SECRET_KEY = {"identity", "audit", "integrations"}
 
 
 def folder():
@@ -73,7 +76,7 @@ def cursor_key_name(service):
 
 
 def service_secrets():
-    """IDENTITY_SECRET_KEY, AUDIT_SECRET_KEY and `<SERVICE>_CURSOR_KEY` of every service."""
+    """Each `<SERVICE>_SECRET_KEY` (OWN_SECRET_KEY) and `<SERVICE>_CURSOR_KEY` of every service."""
     legacy = master_key_path().read_text().strip() if master_key_path().exists() else None
 
     def generate(name):
@@ -100,10 +103,8 @@ def service_environment(service, env=None):
         "CURSOR_KEY": own[cursor_key_name(service)],
         "DATABASE_PASSWORD": database_passwords()[service],
     }
-    if service == "identity":
-        given["IDENTITY_SECRET_KEY"] = own["IDENTITY_SECRET_KEY"]
-    if service == "audit":
-        given["AUDIT_SECRET_KEY"] = own["AUDIT_SECRET_KEY"]
+    if service in OWN_SECRET_KEY:
+        given[f"{service.upper()}_SECRET_KEY"] = own[f"{service.upper()}_SECRET_KEY"]
     if service == "privacy":
         given["DZDESK_MASTER_KEY"] = master_key()
     else:

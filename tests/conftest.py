@@ -24,6 +24,7 @@ MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
 # each service's own secrets, as compose and Kubernetes give them (deploy/README.md)
 IDENTITY_SECRET_KEY = base64.b64encode(os.urandom(32)).decode()
 AUDIT_SECRET_KEY = base64.b64encode(os.urandom(32)).decode()
+INTEGRATIONS_SECRET_KEY = base64.b64encode(os.urandom(32)).decode()
 EXTRA_MIGRATIONS = {}
 
 
@@ -262,6 +263,7 @@ def _own_secrets(service):
     return {
         "identity": {"IDENTITY_SECRET_KEY": IDENTITY_SECRET_KEY},
         "audit": {"AUDIT_SECRET_KEY": AUDIT_SECRET_KEY},
+        "integrations": {"INTEGRATIONS_SECRET_KEY": INTEGRATIONS_SECRET_KEY},
         "privacy": {"DZDESK_MASTER_KEY": MASTER_KEY},
     }.get(service, {})
 

@@ -102,6 +102,7 @@ def test_the_local_run_gives_each_service_its_own_secrets(tmp_path, monkeypatch)
     assert envs["privacy"]["DZDESK_MASTER_KEY"] == "from-the-shell"
     assert {s for s, env in envs.items() if "IDENTITY_SECRET_KEY" in env} == {"identity"}
     assert {s for s, env in envs.items() if "AUDIT_SECRET_KEY" in env} == {"audit"}
+    assert {s for s, env in envs.items() if "INTEGRATIONS_SECRET_KEY" in env} == {"integrations"}
     assert len({env["CURSOR_KEY"] for env in envs.values()}) == len(config.SERVICES)
     assert len({env["DATABASE_PASSWORD"] for env in envs.values()}) == len(config.SERVICES)
     # a new machine's are independent of its master key, and kept
