@@ -28,10 +28,12 @@ def settings_class(service):
     from services.ai.settings import AiSettings
     from services.audit.settings import AuditSettings
     from services.identity.settings import IdentitySettings
+    from services.integrations.settings import IntegrationsSettings
     from services.privacy.settings import PrivacySettings
     from services.ticketing.settings import TicketingSettings
 
     return {
+        "integrations": IntegrationsSettings,
         "identity": IdentitySettings,
         "ticketing": TicketingSettings,
         "privacy": PrivacySettings,
@@ -43,6 +45,13 @@ def settings_class(service):
 def load_compose(path=DEPLOY / "compose.yaml"):
     with open(path, encoding="utf-8") as source:
         return yaml.safe_load(source)
+
+
+def deployed_services():
+    """The suite's services that compose deploys (a new service may run locally first)."""
+    from shared.config import SERVICES
+
+    return tuple(service for service in SERVICES if service in load_compose()["services"])
 
 
 def _interpolate(value, shell):

@@ -24,6 +24,7 @@ from shared import config, environment
 from tests.support import parity
 
 SOURCES = ("compose", *parity.OVERLAYS)
+DEPLOYED = parity.deployed_services()
 BIN = pathlib.Path(sys.executable).parent
 
 
@@ -65,7 +66,7 @@ class LocalSecrets:
             return without_password(self.database["system"])
         if name == "amqp-uri":
             return self.amqp_uri
-        if name in ("identity-secret-key", "audit-secret-key", "master-key"):
+        if name.endswith("-secret-key") or name == "master-key":
             return self.key(name)
         return None  # optional ones an operator may leave out (provider secrets, master-keys)
 
@@ -142,7 +143,7 @@ def started_env(source, service, local, tmp_path, compose_document=None):
     return parity.pointed_local(service, env, database, amqp_uri, find_free_port())
 
 
-@pytest.mark.parametrize("service", config.SERVICES)
+@pytest.mark.parametrize("service", DEPLOYED)
 @pytest.mark.parametrize("source", SOURCES)
 def test_each_service_gets_ready_with_what_its_manifest_gives_it(source, service, local, tmp_path):
     env = started_env(source, service, local, tmp_path)
@@ -150,6 +151,16 @@ def test_each_service_gets_ready_with_what_its_manifest_gives_it(source, service
     if source == "overlays/prod":
         assert environment.is_production(env)  # production's required keys are checked too
     check_parity(service, env, tmp_path)
+
+
+@pytest.mark.parametrize("layer", parity.OVERLAYS)
+def test_every_overlay_deploys_the_services_compose_does(layer):
+    if not parity.kustomize_available():
+        pytest.skip("neither kustomize nor kubectl is installed")
+    documents = parity.render(parity.DEPLOY / "k8s" / layer)
+    deployments = {d["metadata"]["name"] for d in documents if d["kind"] == "Deployment"}
+
+    assert set(DEPLOYED) == deployments & set(config.SERVICES)
 
 
 def test_a_manifest_missing_a_required_key_fails_the_parity_check(local, tmp_path):
