@@ -1,4 +1,5 @@
-"""The whole suite: five services on one vhost, each with its own database, behind the gateway."""
+"""The whole suite: every service on one vhost, each with its own database, behind the gateway;
+a local HTTPS receiver stands for an integrator's webhook endpoint."""
 
 import os
 import shutil
@@ -16,10 +17,12 @@ from nameko.testing.utils import find_free_port
 from services.ai.service import AiService
 from services.audit.service import AuditService
 from services.identity.service import IdentityService
+from services.integrations.service import IntegrationsService
 from services.privacy.service import PrivacyService
 from services.ticketing.service import TicketingService
 from tests.support.fake_oidc import FakeOidcProvider
 from tests.support.waiting import wait_until
+from tests.support.webhook_receiver import WebhookReceiver
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "nginx"))
 from render import render  # noqa: E402
@@ -30,6 +33,7 @@ CLASSES = {
     "ticketing": TicketingService,
     "audit": AuditService,
     "ai": AiService,
+    "integrations": IntegrationsService,
 }
 
 
@@ -42,6 +46,7 @@ class Suite:
     containers: dict = field(default_factory=dict)
     management_uri: str = ""  # RabbitMQ's management API (queues, messages)
     run_dir: str = ""  # the gateway's pid, temporary files and logs (access.log, error.log)
+    receiver: WebhookReceiver | None = None  # an integrator's HTTPS endpoint
 
     def request(self, method, path, token=None, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -73,7 +78,13 @@ class Suite:
 
 
 @pytest.fixture
-def suite(service_config, container_factory, provider_keys, tmp_path, request):
+def webhook_receiver():
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def suite(service_config, container_factory, provider_keys, tmp_path, request, webhook_receiver):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(nginx):
         pytest.fail("nginx is needed for the gateway tests (make test installs it as root)")
@@ -95,6 +106,14 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
         )
         for name in CLASSES:
             configs[name]["IDENTITY_JWKS_URL"] = identity + "/v1/auth/jwks"
+        # the receiver is on this host, with a certificate of its own CA; retries come quickly
+        configs["integrations"].update(
+            INTEGRATIONS_ALLOWED_HOSTS="127.0.0.1/32",
+            INTEGRATIONS_CA_BUNDLE=webhook_receiver.ca_bundle,
+            INTEGRATIONS_DISPATCH_INTERVAL=0.05,
+            INTEGRATIONS_FEED_POLL_INTERVAL=0.05,
+            INTEGRATIONS_RETRY_SCHEDULE="0,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3",
+        )
         configs["privacy"]["PRIVACY_SAGA_POLL_SECONDS"] = 0.2
         configs["privacy"]["PRIVACY_RECONCILE_SECONDS"] = 5  # as in production, with audit present
         suite = Suite(
@@ -104,6 +123,7 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
             configs=configs,
             management_uri=request.config.getoption("RABBIT_API_URI"),
             run_dir=str(tmp_path),
+            receiver=webhook_receiver,
         )
         for name, cls in CLASSES.items():
             suite.containers[name] = container_factory(cls, configs[name])

@@ -29,14 +29,22 @@ OBSERVABILITY = DEPLOY / "observability"
 LAYERS = ["base", "overlays/dev", "overlays/prod"]
 OVERLAYS = ["overlays/dev", "overlays/prod"]
 
-SERVICES = ("identity", "ticketing", "privacy", "audit", "ai")
-SERVICE_PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
+SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "integrations")
+SERVICE_PORTS = {
+    "identity": 8001,
+    "ticketing": 8002,
+    "privacy": 8003,
+    "audit": 8004,
+    "ai": 8005,
+    "integrations": 8006,
+}
 DOCUMENTED_PREFIXES = {
     "identity": {"/v1/auth", "/v1/me", "/v1/tenant"},
     "ticketing": {"/v1/tickets", "/v1/sla"},
     "privacy": {"/v1/privacy"},
     "audit": {"/v1/audit"},
     "ai": {"/v1/ai"},
+    "integrations": {"/v1/webhooks", "/v1/events"},
 }
 
 _ROUTE = re.compile(
