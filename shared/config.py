@@ -2,8 +2,15 @@
 
 import os
 
-SERVICES = ("identity", "ticketing", "privacy", "audit", "ai")
-PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
+SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "notifications")
+PORTS = {
+    "identity": 8001,
+    "ticketing": 8002,
+    "privacy": 8003,
+    "audit": 8004,
+    "ai": 8005,
+    "notifications": 8007,
+}
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
 DEFAULT_ADMIN_URL = "postgresql://postgres@localhost/postgres"
 SETTING_PREFIXES = (
@@ -30,6 +37,8 @@ SETTING_PREFIXES = (
     "PLATFORM_ADMINS",
     "IDEMPOTENCY_",
     "RPC_",
+    "NOTIFICATIONS_",
+    "SMTP_",
 )
 
 

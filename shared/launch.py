@@ -14,6 +14,7 @@ SERVICE_CLASSES = {
     "privacy": "services.privacy.service:PrivacyService",
     "audit": "services.audit.service:AuditService",
     "ai": "services.ai.service:AiService",
+    "notifications": "services.notifications.service:NotificationsService",
 }
 # Kubernetes' grace period (deploy/k8s) leaves room above this; compose's stop_grace_period too.
 DEFAULT_STOP_SECONDS = 7.0  # then at most 2 s to kill (shared/stopping.py)
