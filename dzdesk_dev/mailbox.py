@@ -31,9 +31,7 @@ class Maildir:
         name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
         partial = self.folder / f".{name}.tmp"
         recipients = ", ".join(envelope.rcpt_tos)
-        partial.write_bytes(
-            f"X-Envelope-To: {recipients}\r\n".encode() + envelope.original_content
-        )
+        partial.write_bytes(f"X-Envelope-To: {recipients}\r\n".encode() + envelope.original_content)
         os.replace(partial, self.folder / f"{name}.eml")
         return "250 Message accepted for delivery"
 

@@ -1,0 +1,81 @@
+"""Mail from events, read from a real SMTP server: who gets what, and what a mail holds."""
+
+import uuid
+
+from tests.support.mailbox import parts
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+def test_a_requester_gets_mail_on_a_public_comment_and_none_on_an_internal_one(
+    start_notifications,
+):
+    rig = start_notifications()
+    src, tenant = rig.sources, new_id()
+    requester = src.member(tenant, "rita@example.test", name="Rita Requester")
+    agent = src.member(tenant, "alex@example.test", roles=("agent",), name="Alex Agent")
+    rig.wait_members(2)
+    ticket = src.ticket(tenant, requester, "Printer on fire")
+
+    internal = src.comment(tenant, ticket, agent, "Internal: Rita again, sigh", internal=True)
+    public = src.comment(tenant, ticket, agent, "We are on our way with a bucket")
+
+    # the internal comment is handled and the later public one's mail has arrived: had the
+    # internal one made a mail, it would be queued or sent by now
+    rig.wait_handled(internal, public)
+    (mail,) = rig.mail.wait_for("rita@example.test")
+    assert rig.rows("SELECT count(*) FROM notify_outbox WHERE state = 'queued'")[0][0] == 0
+    assert len(rig.mail.messages("rita@example.test")) == 1
+    assert rig.mail.messages("alex@example.test") == []  # nobody is told of their own comment
+
+    text, html = parts(mail)
+    assert "New reply" in mail["Subject"] and "Printer on fire" in mail["Subject"]
+    assert f"https://desk.example/tickets/{ticket}" in text and "Printer on fire" in html
+    whole = mail.as_string()
+    for secret in ("bucket", "Internal", "sigh", "alex@example.test", "Alex", "Rita Requester"):
+        assert secret not in whole
+    assert mail["X-DZDesk-Notice"] and mail["Message-ID"].startswith(f"<{mail['X-DZDesk-Notice']}")
+
+
+def test_watchers_hear_of_public_comments_and_the_assignee_of_the_assignment(
+    start_notifications,
+):
+    rig = start_notifications()
+    src, tenant = rig.sources, new_id()
+    requester = src.member(tenant, "rita@example.test")
+    watcher = src.member(tenant, "walt@example.test")
+    agent = src.member(tenant, "alex@example.test", roles=("agent",))
+    lead = src.member(tenant, "lena@example.test", roles=("agent",))
+    rig.wait_members(4)
+    ticket = src.ticket(tenant, requester, "VPN drops", watchers=[watcher])
+
+    src.assign(tenant, ticket, lead, agent)
+    src.comment(tenant, ticket, agent, "Try the other profile")
+
+    (assigned,) = rig.mail.wait_for("alex@example.test")
+    assert "assigned to you" in assigned["Subject"] and "VPN drops" in assigned["Subject"]
+    (watched,) = rig.mail.wait_for("walt@example.test")
+    assert "VPN drops" in watched["Subject"]  # a watcher may see the ticket
+    rig.mail.wait_for("rita@example.test")
+    assert rig.mail.messages("lena@example.test") == []
+
+
+def test_a_status_change_tells_the_requester(start_notifications):
+    rig = start_notifications()
+    src, tenant = rig.sources, new_id()
+    requester = src.member(tenant, "rita@example.test")
+    agent = src.member(tenant, "alex@example.test", roles=("agent",))
+    rig.wait_members(2)
+    ticket = src.ticket(tenant, requester, "Screen is black")
+    src.status(tenant, ticket, agent, "resolved", from_status="in_progress")
+
+    (mail,) = rig.mail.wait_for("rita@example.test")
+    assert mail["Subject"] == "Your ticket “Screen is black” is now resolved"
+    (notice,) = rig.notices(tenant, requester)["items"]
+    assert (notice["kind"], notice["data"], notice["read"]) == (
+        "ticket_status",
+        {"status": "resolved"},
+        False,
+    )
