@@ -1,4 +1,5 @@
-"""The whole suite: five services on one vhost, each with its own database, behind the gateway."""
+"""The whole suite: every service on one vhost, each with its own database, behind the gateway
+(notifications beside it: the gateway has no route to it yet), with a real SMTP server."""
 
 import os
 import shutil
@@ -16,9 +17,11 @@ from nameko.testing.utils import find_free_port
 from services.ai.service import AiService
 from services.audit.service import AuditService
 from services.identity.service import IdentityService
+from services.notifications.service import NotificationsService
 from services.privacy.service import PrivacyService
 from services.ticketing.service import TicketingService
 from tests.support.fake_oidc import FakeOidcProvider
+from tests.support.mailbox import Mailbox
 from tests.support.waiting import wait_until
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "nginx"))
@@ -30,7 +33,10 @@ CLASSES = {
     "ticketing": TicketingService,
     "audit": AuditService,
     "ai": AiService,
+    "notifications": NotificationsService,
 }
+# served directly, not (yet) through the gateway
+BESIDE_THE_GATEWAY = ("notifications",)
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Suite:
     configs: dict = field(default_factory=dict)  # service -> nameko config
     containers: dict = field(default_factory=dict)
     management_uri: str = ""  # RabbitMQ's management API (queues, messages)
+    mail: Mailbox | None = None  # what the SMTP server notifications sends through received
 
     def request(self, method, path, token=None, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -78,6 +85,8 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
         pytest.fail("nginx is needed for the gateway tests (make test installs it as root)")
     with FakeOidcProvider(keys=provider_keys) as provider:
         configs, urls = {}, {}
+        mail = Mailbox(tmp_path / "mail", find_free_port()).start()
+        request.addfinalizer(mail.stop)
         configs["privacy"], urls["privacy"] = service_config("privacy")
         for name in CLASSES:
             if name != "privacy":
@@ -94,6 +103,9 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
         )
         for name in CLASSES:
             configs[name]["IDENTITY_JWKS_URL"] = identity + "/v1/auth/jwks"
+        configs["notifications"].update(
+            {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": mail.port, "NOTIFICATIONS_SEND_INTERVAL": 0.1}
+        )
         configs["privacy"]["PRIVACY_SAGA_POLL_SECONDS"] = 0.2
         configs["privacy"]["PRIVACY_RECONCILE_SECONDS"] = 5  # as in production, with audit present
         suite = Suite(
@@ -102,11 +114,16 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
             urls=urls,
             configs=configs,
             management_uri=request.config.getoption("RABBIT_API_URI"),
+            mail=mail,
         )
         for name, cls in CLASSES.items():
             suite.containers[name] = container_factory(cls, configs[name])
             suite.containers[name].start()
-        upstreams = {name: cfg["WEB_SERVER_ADDRESS"] for name, cfg in configs.items()}
+        upstreams = {
+            name: cfg["WEB_SERVER_ADDRESS"]
+            for name, cfg in configs.items()
+            if name not in BESIDE_THE_GATEWAY
+        }
         conf = tmp_path / "nginx.conf"
         # as behind a load balancer on this host: the client address comes from X-Forwarded-For
         conf.write_text(

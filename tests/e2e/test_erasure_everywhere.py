@@ -5,7 +5,7 @@ and their User-Agent) carries a marker of its own; the markers searched for afte
 read back from what was sent, so a field added to a schema is covered without editing this
 test. Fields that refuse the marker (ids, enums) are tried too: refused input must not be kept
 either. After `DELETE /v1/me` with the real participants, no marker may remain, in any case,
-in a data dump of the five databases, their text search vectors, any message of any queue of
+in a data dump of the services' databases, their text search vectors, any message of any queue of
 the suite's vhost (retry and dead-letter queues included) or any log line of the services.
 """
 
@@ -30,7 +30,7 @@ from services.ticketing.schemas import (
 from shared import logs
 from tests.support.waiting import wait_until
 
-SERVICES = ("identity", "ticketing", "privacy", "audit", "ai")
+SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "notifications")
 TOKEN = re.compile(r"zq[0-9a-f]{12}", re.IGNORECASE)
 SUBJECT_IP = "203.0.113.77"
 
