@@ -52,9 +52,9 @@ def recipients(event, ticket):
     return None, [], {}
 
 
-def on_ticketing(conn, event):
+def on_ticketing(conn, event, settings):
     """Keep the ticket and record the notices the event makes; how many were new."""
-    ticket = projections.apply_ticketing(conn, event)
+    ticket = projections.apply_ticketing(conn, event, settings.notifications_unknown_ticket_seconds)
     kind, people, data = recipients(event, ticket)
     if kind is None:
         return 0

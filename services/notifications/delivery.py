@@ -1,7 +1,8 @@
 """The mail outbox, one notice at a time: open the address, render, send, record.
 
-The recipient's address is opened only here, at send time, through the service cipher: a
-shredded key opens as ERASED and the mail is dropped, never sent. The ticket's title goes in
+The recipient's address is opened only here, at send time, through the service cipher with
+the key asked of privacy afresh: a shredded key opens as ERASED and the mail is dropped,
+never sent. The ticket's title goes in
 only when the recipient may see the ticket (its requester, a watcher, staff) and it still
 opens. A failure to reach the relay is retried with exponential backoff; the notice id makes
 the mail the same mail however often it is tried.
@@ -34,6 +35,9 @@ def may_view(ticket, member):
 def _address(cipher, tenant_id, member):
     if member is None or not member.get("email"):
         return None
+    # asked of privacy afresh, not from the cache: a key shredded a moment ago (its broadcast
+    # still on its way) must not open an address
+    cipher.forget(tenant_id, member["user_id"])
     address = cipher.open_value(tenant_id, "email", member["email"])
     return None if address in (ERASED, "", None) else address
 

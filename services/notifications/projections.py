@@ -7,8 +7,11 @@ field keeps the stream version that set it, so a late or redelivered event never
 older state back.
 """
 
+import datetime
+
 from services.notifications import store
 from services.notifications.exceptions import TicketNotYetKnown
+from shared.envelope import utcnow
 
 
 def _sealed(event, field):
@@ -103,13 +106,17 @@ TICKETING = {
 }
 
 
-def apply_ticketing(conn, event):
-    """Record what the event says about the ticket and return the ticket as now known;
-    `TicketNotYetKnown` (retried) when its ticket_opened has yet to arrive."""
+def apply_ticketing(conn, event, unknown_ticket_seconds):
+    """Record what the event says about the ticket and return the ticket as now known (None:
+    not a ticket's event). `TicketNotYetKnown` (retried) when its ticket_opened may yet
+    arrive; an older event about an unknown ticket is of one opened before this service knew
+    of tickets, and tells nobody."""
     apply = TICKETING.get(event.name)
     if apply is not None:
         apply(conn, event)
     found = store.ticket(conn, event.stream_id)
     if found is None and event.stream_id.startswith("ticket-"):
-        raise TicketNotYetKnown(event.stream_id)
+        age = utcnow() - event.occurred
+        if age < datetime.timedelta(seconds=unknown_ticket_seconds):
+            raise TicketNotYetKnown(event.stream_id)
     return found

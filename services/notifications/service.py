@@ -89,7 +89,7 @@ class NotificationsService(DZDeskService):
 
     @event_handler("ticketing", "#")
     def handle_ticketing_event(self, event):
-        application.on_ticketing(self.db.conn, event)
+        application.on_ticketing(self.db.conn, event, self.settings)
 
     @event_handler("identity", "#")
     def handle_identity_event(self, event):

@@ -21,6 +21,10 @@ class NotificationsSettings(ServiceSettings):
     smtp_timeout: float = 10.0
     smtp_from: str = "DZDesk <no-reply@dzdesk.localhost>"
 
+    # how long an event about a ticket not yet known here is retried (its ticket_opened may be
+    # on its way); older ones are about tickets opened before this service knew of them
+    notifications_unknown_ticket_seconds: float = 600.0
+
     # where the links in a mail point: the portal's base URL
     notifications_portal_url: str = "http://127.0.0.1:8080"
     # the sender: seconds between polls when idle, notices per poll

@@ -35,7 +35,7 @@ class Sources:
     def close(self):
         self.keyring.stop()
 
-    def emit(self, event_type, tenant_id, stream_id, data, pii=None, actor=None):
+    def emit(self, event_type, tenant_id, stream_id, data, pii=None, actor=None, **options):
         version = self.versions.get((tenant_id, stream_id), 0) + 1
         self.versions[(tenant_id, stream_id)] = version
         sealed = self.cipher.seal(tenant_id, pii) if pii else None
@@ -46,6 +46,7 @@ class Sources:
             data,
             pii=sealed,
             actor=actor or {"system": "test"},
+            **options,
         ).with_version(version)
         publish(self.amqp_uri, [envelope.to_dict()])
         self.published.append(envelope)
@@ -63,8 +64,8 @@ class Sources:
         )
         return user_id
 
-    def ticket(self, tenant_id, requester_id, title, watchers=()):
-        ticket_id = new_id()
+    def ticket(self, tenant_id, requester_id, title, watchers=(), ticket_id=None):
+        ticket_id = ticket_id or new_id()
         self.emit(
             "ticketing.ticket_opened",
             tenant_id,
@@ -85,7 +86,9 @@ class Sources:
         )
         return ticket_id
 
-    def comment(self, tenant_id, ticket_id, author_id, body, internal=False, roles=("agent",)):
+    def comment(
+        self, tenant_id, ticket_id, author_id, body, internal=False, roles=("agent",), **options
+    ):
         return self.emit(
             "ticketing.comment_added",
             tenant_id,
@@ -93,6 +96,7 @@ class Sources:
             {"comment_id": new_id(), "internal": internal},
             pii={"body": (author_id, body)},
             actor={"user_id": author_id, "roles": sorted(roles)},
+            **options,
         )
 
     def status(self, tenant_id, ticket_id, agent_id, to_status, from_status="new"):

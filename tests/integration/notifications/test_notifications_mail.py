@@ -1,5 +1,6 @@
 """Mail from events, read from a real SMTP server: who gets what, and what a mail holds."""
 
+import datetime
 import uuid
 
 from tests.support.mailbox import parts
@@ -79,3 +80,26 @@ def test_a_status_change_tells_the_requester(start_notifications):
         {"status": "resolved"},
         False,
     )
+
+
+def test_a_comment_that_arrives_before_its_ticket_waits_for_it_and_an_old_one_tells_nobody(
+    start_notifications,
+):
+    rig = start_notifications()
+    src, tenant = rig.sources, new_id()
+    requester = src.member(tenant, "rita@example.test")
+    agent = src.member(tenant, "alex@example.test", roles=("agent",))
+    rig.wait_members(2)
+    # a ticket opened before notifications knew of tickets: its comments tell nobody
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=3)
+    old = src.comment(tenant, new_id(), agent, "Old news", occurred_at=long_ago)
+    # a comment whose ticket_opened is still on its way is retried until the ticket is known
+    ticket = new_id()
+    early = src.comment(tenant, ticket, agent, "Early reply")
+    src.versions[(tenant, f"ticket-{ticket}")] = 0
+    src.ticket(tenant, requester, "Late ticket", ticket_id=ticket)
+
+    (mail,) = rig.mail.wait_for("rita@example.test")
+    assert "Late ticket" in mail["Subject"]
+    rig.wait_handled(old, early)
+    assert rig.rows("SELECT count(*) FROM notify_notices") == [(1,)]
