@@ -173,11 +173,12 @@ def announce_to_members(conn, tenant_id, event_id, kind, data):
 _NOTICE = ("notice_id", "kind", "ticket_id", "data", "created_at", "read_at")
 
 
-def notices(conn, user_id, limit, after=None, unread=False):
-    """The user's in-platform notices, newest first, from after (created_at, notice_id)."""
+def notices(conn, user_id, limit, after=None, unread=False, listed_only=True):
+    """The user's notices, newest first, from after (created_at, notice_id): those listed in
+    the platform, or every one (an export)."""
     query = (
         "SELECT notice_id, kind, ticket_id, data, created_at, read_at FROM notify_notices"
-        " WHERE user_id = %s AND platform"
+        " WHERE user_id = %s" + (" AND platform" if listed_only else "")
     )
     args = [user_id]
     if unread:
@@ -265,7 +266,7 @@ def subject_data(conn, subject_id):
     return (
         member(conn, subject_id),
         preferences(conn, subject_id),
-        notices(conn, subject_id, limit=10_000) if subject_id else [],
+        notices(conn, subject_id, limit=10_000, listed_only=False),
     )
 
 

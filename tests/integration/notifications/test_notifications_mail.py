@@ -4,6 +4,7 @@ import datetime
 import uuid
 
 from tests.support.mailbox import parts
+from tests.support.waiting import wait_until
 
 
 def new_id():
@@ -62,6 +63,20 @@ def test_watchers_hear_of_public_comments_and_the_assignee_of_the_assignment(
     rig.mail.wait_for("rita@example.test")
     assert rig.mail.messages("lena@example.test") == []
 
+    due = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5)).isoformat()
+    for alert in ("sla_warning", "sla_breached"):
+        src.emit(
+            f"ticketing.{alert}",
+            tenant,
+            f"ticket-{ticket}",
+            {"target": "resolution", "due_at": due, "target_minutes": 60},
+        )
+    breached, warned = sorted(
+        rig.mail.wait_for("alex@example.test", count=3)[1:], key=lambda m: m["Subject"]
+    )
+    assert warned["Subject"] == "Ticket “VPN drops” is about to miss its resolution target"
+    assert breached["Subject"] == "Ticket “VPN drops” has missed its resolution target"
+
 
 def test_a_status_change_tells_the_requester(start_notifications):
     rig = start_notifications()
@@ -103,3 +118,36 @@ def test_a_comment_that_arrives_before_its_ticket_waits_for_it_and_an_old_one_te
     assert "Late ticket" in mail["Subject"]
     rig.wait_handled(old, early)
     assert rig.rows("SELECT count(*) FROM notify_notices") == [(1,)]
+
+
+def test_mail_waits_out_a_relay_outage_and_is_sent_once(start_notifications):
+    rig = start_notifications(start_mail=False)
+    src, tenant = rig.sources, new_id()
+    requester = src.member(tenant, "rita@example.test")
+    agent = src.member(tenant, "alex@example.test", roles=("agent",))
+    rig.wait_members(2)
+    ticket = src.ticket(tenant, requester, "Wi-Fi is slow")
+    src.status(tenant, ticket, agent, "in_progress")
+    wait_until(
+        lambda: (
+            rig.rows("SELECT attempts FROM notify_outbox WHERE state = 'queued'")
+            and rig.rows("SELECT attempts FROM notify_outbox")[0][0] >= 3
+        ),
+        30,
+        "a few failed attempts",
+    )
+    (error,) = rig.rows("SELECT last_error FROM notify_outbox")[0]
+    assert error.startswith("ConnectionRefusedError")
+
+    rig.mail.start()
+    (mail,) = rig.mail.wait_for("rita@example.test")
+    wait_until(lambda: rig.mail_states() == {requester: "sent"}, 30, "the mail to be recorded")
+    assert len(rig.mail.messages()) == 1
+    (sent,) = rig.rows(
+        "SELECT envelope->'data' FROM events WHERE event_type = 'notifications.mail_sent'"
+    )
+    assert sent[0] == {
+        "notice_id": mail["X-DZDesk-Notice"],
+        "recipient_id": requester,
+        "kind": "ticket_status",
+    }
