@@ -37,7 +37,7 @@ lint: venv
 
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
 test: INFRA_FLAGS = --nginx
-test: infra
+test: infra lint
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
 

@@ -2,13 +2,14 @@
 
 import os
 
-SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "notifications")
+SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "integrations", "notifications")
 PORTS = {
     "identity": 8001,
     "ticketing": 8002,
     "privacy": 8003,
     "audit": 8004,
     "ai": 8005,
+    "integrations": 8006,
     "notifications": 8007,
 }
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -28,6 +29,7 @@ SETTING_PREFIXES = (
     "AUDIT_",
     "PRIVACY_",
     "AI_",
+    "INTEGRATIONS_",
     "RELAY_",
     "EVENT_",
     "KEY_CACHE",

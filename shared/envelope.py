@@ -1,4 +1,4 @@
-"""The event envelope every producer writes and every consumer reads (DESIGN §3)."""
+"""The event envelope every producer writes and every consumer reads."""
 
 import dataclasses
 import datetime

@@ -14,6 +14,7 @@ SERVICE_CLASSES = {
     "privacy": "services.privacy.service:PrivacyService",
     "audit": "services.audit.service:AuditService",
     "ai": "services.ai.service:AiService",
+    "integrations": "services.integrations.service:IntegrationsService",
     "notifications": "services.notifications.service:NotificationsService",
 }
 # Kubernetes' grace period (deploy/k8s) leaves room above this; compose's stop_grace_period too.

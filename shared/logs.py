@@ -8,8 +8,11 @@ import uuid
 
 import psycopg
 import structlog
+from marshmallow import ValidationError
 from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider
+
+from shared.errors import HttpError
 
 # the parts of a PostgreSQL error that name the schema, never the data
 _SCHEMA_FIELDS = ("constraint_name", "table_name", "column_name", "datatype_name")
@@ -31,7 +34,20 @@ def describe_error(exc):
         return " ".join([f"{type(exc).__name__}: SQLSTATE {exc.sqlstate or '?'}", *named])
     if isinstance(exc, RemoteError) and _is_database_error(exc.exc_type):
         return f"RemoteError: {exc.exc_type}"  # a participant's database error, told by name
+    if isinstance(exc, ValidationError):
+        fields = sorted(exc.messages) if isinstance(exc.messages, dict) else []
+        return f"ValidationError: {', '.join(map(str, fields)) or 'the value'}"
+    if isinstance(exc, HttpError) and exc.status < 500:
+        # a refusal's text may quote what the client sent (an id, a name in a path): the
+        # client reads it in the problem document, the log tells only which refusal it was
+        return f"{type(exc).__name__}: {exc.status} {exc.title}"
+    if _is_domain_error(exc):
+        return type(exc).__name__  # a business rule's text names the values it refused
     return f"{type(exc).__name__}: {exc}"
+
+
+def _is_domain_error(exc):
+    return ".domain" in type(exc).__module__ and type(exc).__module__.startswith("services.")
 
 
 def _is_database_error(name):
@@ -74,7 +90,11 @@ def safe_exc_info(logger, method_name, event_dict):
     if isinstance(exc_info, tuple):
         exc_info = exc_info[1]
     if isinstance(exc_info, BaseException):
-        event_dict["exception"] = format_error(exc_info)
+        # a refusal is told, not traced: its causes hold what the client sent (a bad token,
+        # a value that did not parse), and no fault of the service is to be found there
+        refused = isinstance(exc_info, HttpError) and exc_info.status < 500
+        refused = refused or isinstance(exc_info, ValidationError)
+        event_dict["exception"] = describe_error(exc_info) if refused else format_error(exc_info)
     return event_dict
 
 

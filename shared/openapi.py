@@ -61,7 +61,8 @@ def build(service_name, entrypoints, version="1"):
 def _schema_ref(spec, schema, components):
     schema_cls = schema if isinstance(schema, type) else type(schema)
     name = schema_cls.__name__.removesuffix("Schema")
-    if name not in components:
+    # a schema nested in another one's fields is already registered by the plugin
+    if name not in components and name not in spec.components.schemas:
         spec.components.schema(name, schema=schema_cls)
         components.add(name)
     return {"$ref": f"#/components/schemas/{name}"}

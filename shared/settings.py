@@ -46,12 +46,14 @@ CommaList = Annotated[tuple[str, ...], BeforeValidator(_csv)]
 class ServiceSettings(BaseSettings):
     """What every service process is given (see `shared.config.nameko_config`)."""
 
+    # keys as spelled (upper case): pydantic-settings would otherwise match any case
     model_config = SettingsConfigDict(
         alias_generator=str.upper,
         populate_by_name=True,
         extra="ignore",
         frozen=True,
         hide_input_in_errors=True,
+        case_sensitive=True,
     )
     service: ClassVar[str] = "service"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).with_name("gateway.conf.template")
 
-# Service name -> local port (DESIGN.md section 2).
+# Service name -> local port (docs/architecture.md, "Services").
 SERVICE_PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
 
 # Where the ingress controller / load balancer lives in a cluster or a compose network.

@@ -5,7 +5,8 @@ application.py   signing chain heads (on demand, scheduled rounds), reading and 
 ingest.py        the ingest loop: bursts from every `<service>.events` exchange, appended
                  in one transaction, dead-lettered when refused
 envelopes.py     the checks a received message passes to enter a chain
-chain.py         the hash chain: canonical JSON, building and verifying chains
+chain.py         the hash chain: canonical JSON, entry hashes, building chains
+verification.py  verifying a chain and its checkpoints, page by page
 checkpoints.py   the signed checkpoint value, its Ed25519 signature and verification
 signing.py       the signing key (AUDIT_SIGNING_KEY, or generated and sealed) and its Signer
 store.py         SQL

@@ -1,4 +1,4 @@
-"""Sign-in federation: verifying Google and Microsoft ID tokens and running Microsoft's code flow."""
+"""Sign-in federation: verifying Google and Microsoft ID tokens, running Microsoft's code flow."""
 
 import hmac
 import json
@@ -273,7 +273,8 @@ class MicrosoftAuthCodeFlow:
             return self._app
 
     def start(self) -> tuple[str, dict]:
-        """The URL to send the browser to, and the flow to keep server-side under ``flow["state"]``."""
+        """The URL to send the browser to, and the flow to keep server-side under
+        ``flow["state"]``."""
         flow = self._application().initiate_auth_code_flow(
             scopes=self.scopes, redirect_uri=self.redirect_uri
         )

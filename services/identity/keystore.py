@@ -1,6 +1,7 @@
-"""Signing keys in the database: one platform-wide key ring, private keys sealed, rotation under a lock."""
+"""Signing keys in the database: one platform-wide key ring, private keys sealed, rotation
+under a lock, and the JWK Set published from it."""
 
-from services.identity.tokens import KeyRing, SigningKey
+from services.identity.tokens import KeyRing, SigningKey, jwks
 from shared.envelope import PLATFORM_TENANT
 
 # Rotations and the first start of several instances must not build two key rings.
@@ -9,7 +10,8 @@ _LOCK = "SELECT pg_advisory_xact_lock(hashtext('dzdesk.identity.signing_keys'))"
 
 def _read(conn, vault) -> list[SigningKey]:
     rows = conn.execute(
-        "SELECT kid, state, created_at, retired_at, sealed_key FROM signing_keys ORDER BY created_at, kid"
+        "SELECT kid, state, created_at, retired_at, sealed_key FROM signing_keys"
+        " ORDER BY created_at, kid"
     ).fetchall()
     return [
         SigningKey.from_private_bytes(
@@ -66,3 +68,21 @@ def rotate(conn, vault, now, retention, *, only_if_due_after=None) -> tuple[KeyR
     ring = ring.rotate(now).prune(now, retention)
     _write(conn, vault, ring)
     return ring, True
+
+
+def published(conn, vault, now, retention) -> dict:
+    """The JWK Set: next, current and retired keys whose tokens may still be alive."""
+    return jwks(load_ring(conn, vault, now).published(now, retention))
+
+
+class KeySet:
+    """The key set TokenVerifier consults, read from identity's own database, not over HTTP."""
+
+    def __init__(self, document: dict):
+        self._keys = {key["kid"]: key for key in document["keys"]}
+
+    def jwk(self, kid: str) -> dict:
+        return self._keys[kid]
+
+    def close(self) -> None:
+        pass

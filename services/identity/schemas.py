@@ -1,4 +1,4 @@
-"""Marshmallow schemas of identity's HTTP bodies and RPC payloads."""
+"""Marshmallow schemas of identity's HTTP bodies, RPC payloads and token responses."""
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
@@ -50,3 +50,32 @@ class CallbackSchema(Schema):
     error = fields.String(validate=validate.Length(max=200))
     client_info = fields.String(validate=validate.Length(max=4096))
     session_state = fields.String(validate=validate.Length(max=512))
+
+
+class _UserSchema(Schema):
+    id = fields.String()
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    roles = fields.List(fields.String())
+
+
+class _TenantSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+
+
+class TokensSchema(Schema):
+    """What a sign-in or a refresh answers (dumped from application.SignedIn); a browser
+    finishing the code flow gets it without the refresh token, which only its cookie holds."""
+
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.Constant("Bearer")
+    expires_in = fields.Integer()
+    user = fields.Nested(_UserSchema)
+    tenant = fields.Nested(_TenantSchema)
+
+
+def tokens_body(signed_in, *, browser=False) -> dict:
+    schema = TokensSchema(exclude=("refresh_token",)) if browser else TokensSchema()
+    return schema.dump(signed_in)

@@ -1,32 +1,39 @@
-"""The identity service: nameko entrypoints only; the work lives in its domain modules."""
+"""The identity service: nameko entrypoints only; the work lives in application and subjects."""
 
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
-from services.identity import accounts, keystore, members, sessions, store, subjects
+from services.identity import application, sessions, store, subjects
 from services.identity import events as _catalogue  # noqa: F401 (declares identity's event types)
-from services.identity.exceptions import InvalidRefreshToken, SignInRejected, SignInUnavailable
-from services.identity.federation import InvalidIdToken
-from services.identity.http import (
+from services.identity.cookies import (
     NO_STORE,
     browser_signed_in_response,
     clear_login_state,
     clear_session_cookie,
-    device_of,
     login_redirect,
     refresh_token_of,
     reuse_detected,
     signed_in_response,
     started_here,
 )
-from services.identity.schemas import CallbackSchema, IdTokenSchema, RefreshSchema, RolesSchema
+from services.identity.dependencies import SignIn
+from services.identity.exceptions import InvalidRefreshToken, SignInRejected, SignInUnavailable
+from services.identity.federation import InvalidIdToken
+from services.identity.schemas import (
+    CallbackSchema,
+    IdTokenSchema,
+    RefreshSchema,
+    RolesSchema,
+    tokens_body,
+)
 from services.identity.settings import IdentitySettings
 from shared.auth import require_roles
 from shared.db import Database
-from shared.envelope import PLATFORM_TENANT, system_actor, utcnow
+from shared.envelope import PLATFORM_TENANT, utcnow
 from shared.keys import SubjectKeys
 from shared.rpc import PRIVACY, ServiceRpc, rpc
 from shared.service import DZDeskService
+from shared.settings import Settings
 from shared.web import (
     PageQuery,
     decode_cursor,
@@ -49,6 +56,24 @@ def _verified(verify, *args):
         raise SignInRejected(exc.reason) from exc
 
 
+def _client_ip(request, trusted_proxies) -> str | None:
+    """The caller's address: the gateway's own X-Forwarded-For entry when the peer is the gateway.
+
+    The gateway appends the address it saw to whatever the client sent, so only the last
+    entry is the gateway's word; earlier ones are whatever the client chose to claim.
+    """
+    peer = request.remote_addr
+    if peer in trusted_proxies:
+        hops = [
+            hop.strip()
+            for hop in request.headers.get("X-Forwarded-For", "").split(",")
+            if hop.strip()
+        ]
+        if hops:
+            return hops[-1]
+    return peer
+
+
 def _optional_body(request, schema):
     # a browser refreshing with its cookie may send no body at all
     if not request.get_data(cache=True):
@@ -63,43 +88,53 @@ class IdentityService(DZDeskService):
     # flight, which are needed before (or regardless of) the tenant being known.
     directory = Database()
     cipher = SubjectKeys()
-    settings = IdentitySettings()
+    settings = Settings(IdentitySettings)
+    sign_in_kit = SignIn()
     privacy = ServiceRpc("privacy")
 
     def context(self):
-        return accounts.Context(self.db, self.directory, self.cipher, self.settings, utcnow())
+        return application.Context(
+            self.db, self.directory, self.cipher, self.sign_in_kit.vault, self.settings, utcnow()
+        )
+
+    def _device(self, request) -> dict:
+        return {
+            "user_agent": request.headers.get("User-Agent"),
+            "ip_address": _client_ip(request, self.settings.trusted_proxies),
+        }
+
+    def _signed_in(self, signed_in, browser=False):
+        respond = browser_signed_in_response if browser else signed_in_response
+        body = tokens_body(signed_in, browser=browser)
+        return respond(body, signed_in.refresh_token, self.settings.refresh_token_ttl)
 
     def _sign_in(self, request, ext, method):
-        signed_in = accounts.sign_in(
-            self.context(), ext, device_of(request, self.settings.trusted_proxies), method
-        )
-        return signed_in_response(signed_in, int(self.settings.refresh_ttl.total_seconds()))
+        signed_in = application.sign_in(self.context(), ext, self._device(request), method)
+        return self._signed_in(signed_in)
 
     # --- sign-in -------------------------------------------------------------------------------
     @http("POST", "/v1/auth/google", body=IdTokenSchema)
     def sign_in_with_google(self, request):
         id_token = json_body(request, IdTokenSchema())["id_token"]
         return self._sign_in(
-            request, _verified(self.settings.google.verify, id_token), "google_id_token"
+            request, _verified(self.sign_in_kit.google.verify, id_token), "google_id_token"
         )
 
     @http("POST", "/v1/auth/microsoft", body=IdTokenSchema)
     def sign_in_with_microsoft(self, request):
         id_token = json_body(request, IdTokenSchema())["id_token"]
         return self._sign_in(
-            request, _verified(self.settings.microsoft.verify, id_token), "microsoft_id_token"
+            request, _verified(self.sign_in_kit.microsoft.verify, id_token), "microsoft_id_token"
         )
 
     @http("GET", "/v1/auth/microsoft/login", responses={302: None})
     def start_microsoft_sign_in(self, request):
         try:
-            authorize_url, flow = self.settings.microsoft_flow.start()
+            authorize_url, flow = self.sign_in_kit.microsoft_flow.start()
         except InvalidIdToken as exc:
             raise SignInUnavailable(exc.reason) from exc
         sessions.save_flow(self.directory.begin(PLATFORM_TENANT), flow)
-        return login_redirect(
-            authorize_url, flow["state"], int(self.settings.login_flow_ttl.total_seconds())
-        )
+        return login_redirect(authorize_url, flow["state"], self.settings.login_flow_ttl)
 
     @http("GET", "/v1/auth/microsoft/callback")
     def finish_microsoft_sign_in(self, request):
@@ -114,19 +149,17 @@ class IdentityService(DZDeskService):
             )
         ctx = self.context()
         flow = sessions.take_flow(
-            self.directory.begin(PLATFORM_TENANT), state, ctx.now, self.settings.login_flow_ttl
+            self.directory.begin(PLATFORM_TENANT), state, ctx.now, self.settings.login_flow_period
         )
         try:
             if flow is None:
                 raise SignInRejected("unknown or expired sign-in state")
-            ext = _verified(self.settings.microsoft_flow.finish, flow, query)
+            ext = _verified(self.sign_in_kit.microsoft_flow.finish, flow, query)
         except SignInRejected as exc:
             # answered, not raised: the consumed state must stay consumed
             return clear_login_state(problem_from_exception(exc))
-        signed_in = accounts.sign_in(
-            ctx, ext, device_of(request, self.settings.trusted_proxies), "microsoft_code"
-        )
-        return browser_signed_in_response(signed_in, int(self.settings.refresh_ttl.total_seconds()))
+        signed_in = application.sign_in(ctx, ext, self._device(request), "microsoft_code")
+        return self._signed_in(signed_in, browser=True)
 
     # --- own tokens ----------------------------------------------------------------------------
     @http("POST", "/v1/auth/refresh", body=RefreshSchema)
@@ -134,38 +167,37 @@ class IdentityService(DZDeskService):
         token = refresh_token_of(request, _optional_body(request, RefreshSchema())["refresh_token"])
         if not token:
             raise InvalidRefreshToken("send a refresh token or the session cookie")
-        refreshed = accounts.refresh(
-            self.context(), token, device_of(request, self.settings.trusted_proxies)
-        )
+        refreshed = application.refresh(self.context(), token, self._device(request))
         if refreshed is None:
             return reuse_detected()
-        return signed_in_response(refreshed, int(self.settings.refresh_ttl.total_seconds()))
+        return self._signed_in(refreshed)
 
     @http("POST", "/v1/auth/logout", responses={204: None})
     def sign_out(self, request):
         token = refresh_token_of(request, _optional_body(request, RefreshSchema())["refresh_token"])
         if token:
-            accounts.sign_out(self.context(), token)
+            application.sign_out(self.context(), token)
         return clear_session_cookie(Response(status=204, headers=NO_STORE))
 
     @http("GET", "/v1/auth/jwks")
     def published_keys(self, request):
         return json_response(
-            members.published_keys(self.context()), headers={"Cache-Control": "public, max-age=300"}
+            application.published_keys(self.context()),
+            headers={"Cache-Control": "public, max-age=300"},
         )
 
     # --- the caller and the tenant -------------------------------------------------------------
     @http("GET", "/v1/me")
     def me(self, request):
         ctx = self.context()
-        return members.me(ctx, members.principal(ctx, request))
+        return application.me(ctx, application.principal(ctx, request))
 
     @http("DELETE", "/v1/me")
     def erase_me(self, request):
         """Ask for the erasure of one's own personal data; the privacy service carries it out."""
         ctx = self.context()
-        caller = members.principal(ctx, request)
-        members.check_erasable(ctx, caller)
+        caller = application.principal(ctx, request)
+        application.check_erasable(ctx, caller)
         accepted = self.privacy.request_erasure(
             caller.tenant_id, caller.user_id, caller.user_id, sorted(caller.roles)
         )
@@ -176,13 +208,13 @@ class IdentityService(DZDeskService):
     @http("GET", "/v1/tenant")
     def tenant(self, request):
         ctx = self.context()
-        found = members.tenant(ctx, members.principal(ctx, request))
+        found = application.tenant(ctx, application.principal(ctx, request))
         return json_response(found, headers={"ETag": etag(found["version"])})
 
     @http("GET", "/v1/tenant/members", query=(PageQuery,))
     def tenant_members(self, request):
         ctx = self.context()
-        caller = members.principal(ctx, request)
+        caller = application.principal(ctx, request)
         require_roles(caller, "admin")
         limit, after = page_limit(request), decode_cursor(request, caller.tenant_id, time_and_id)
         found = store.list_users(ctx.db.begin(caller.tenant_id), limit + 1, after)
@@ -199,11 +231,11 @@ class IdentityService(DZDeskService):
     @http("PUT", "/v1/tenant/members/<user_id>/roles", body=RolesSchema)
     def change_member_roles(self, request, user_id):
         ctx = self.context()
-        caller = members.principal(ctx, request)
+        caller = application.principal(ctx, request)
         require_roles(caller, "admin")
         roles = json_body(request, RolesSchema())["roles"]
         expected = required_if_match(request) if request.headers.get("If-Match") else None
-        member, version = members.change_roles(ctx, caller, user_id, roles, expected)
+        member, version = application.change_roles(ctx, caller, user_id, roles, expected)
         return json_response(member, headers={"ETag": etag(version)})
 
     # --- RPC for other services ----------------------------------------------------------------
@@ -222,7 +254,6 @@ class IdentityService(DZDeskService):
 
     @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
-        self.cipher.forget(tenant_id, subject_id)
         return subjects.purge_subject(self.context(), tenant_id, subject_id, request_id)
 
     @rpc(callers=PRIVACY)
@@ -232,34 +263,8 @@ class IdentityService(DZDeskService):
     @rpc(callers={"identity"})
     def rotate_signing_keys(self):
         """Rotate now (next -> current -> retired); returns the published kids."""
-        return self._rotate(due_after=None)
+        return application.rotate_signing_keys(self.context())
 
     @timer(interval=300)
     def rotate_signing_keys_when_due(self):
-        self._rotate(due_after=self.settings.rotation_interval)
-
-    def _rotate(self, due_after):
-        ctx = self.context()
-        ring, rotated = keystore.rotate(
-            self.directory.begin(PLATFORM_TENANT),
-            self.settings.vault,
-            ctx.now,
-            self.settings.retired_key_retention,
-            only_if_due_after=due_after,
-        )
-        summary = {
-            "current": ring.current.kid,
-            "next": ring.next.kid,
-            "published": [
-                key.kid for key in ring.published(ctx.now, self.settings.retired_key_retention)
-            ],
-        }
-        if rotated:
-            event = self.directory.new_event(
-                "signing_keys_rotated",
-                "signing-keys",
-                summary,
-                actor=system_actor("identity-key-rotation"),
-            )
-            self.directory.append("signing-keys", self.directory.version("signing-keys"), [event])
-        return {**summary, "rotated": rotated}
+        application.rotate_signing_keys(self.context(), due_after=self.settings.rotation_interval)

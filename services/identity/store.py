@@ -13,7 +13,6 @@ failed sign-in leaves no row behind.
 
 import uuid
 
-from services.identity import domain
 from services.identity.exceptions import SignInRaced
 from shared.crypto import ERASED
 
@@ -28,15 +27,6 @@ def user_stream(user_id) -> str:
 
 def session_stream(session_id) -> str:
     return f"session-{session_id}"
-
-
-def load_member(unit, user_id) -> tuple[int, domain.Member]:
-    """(stream version, state) of one member, folded from their own stream."""
-    state, version = domain.Member(str(user_id)), 0
-    for envelope in unit.load(user_stream(user_id)):
-        state = domain.evolve(state, envelope.name, envelope.data)
-        version = envelope.stream_version
-    return version, state
 
 
 def lock_members(conn, lock=True) -> dict:
@@ -118,48 +108,35 @@ def linked_provider(conn, user_id) -> str | None:
     return row[0] if row else None
 
 
-# --- projections -----------------------------------------------------------------------------
+# --- read models (projections.py says which event writes what) -----------------------------
 
 
-def project(conn, envelope, profile=None) -> None:
-    """Apply one tenant or user event to the read models; ``profile`` is its opened pii."""
-    data, name = envelope.data, envelope.name
-    if name == domain.TENANT_CREATED:
-        conn.execute(
-            "INSERT INTO tenants (tenant_id, kind, name, provider, version, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (
-                envelope.tenant_id,
-                data["kind"],
-                data["name"],
-                data["provider"],
-                envelope.stream_version,
-                envelope.occurred_at,
-            ),
-        )
-    elif name == domain.USER_JOINED:
-        profile = profile or {}
-        conn.execute(
-            "INSERT INTO users (tenant_id, user_id, name, email, roles, provider, joined_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (
-                envelope.tenant_id,
-                data["user_id"],
-                profile.get("name"),
-                profile.get("email"),
-                data["roles"],
-                data["provider"],
-                envelope.occurred_at,
-            ),
-        )
-    elif name == domain.MEMBER_ROLES_CHANGED:
-        conn.execute(
-            "UPDATE users SET roles = %s WHERE user_id = %s", (data["roles"], data["user_id"])
-        )
-    elif name == domain.MEMBER_ERASED:
-        conn.execute("UPDATE users SET roles = '{}' WHERE user_id = %s", (data["user_id"],))
-    if envelope.stream_id.startswith("tenant-"):
-        conn.execute("UPDATE tenants SET version = %s", (envelope.stream_version,))
+def insert_tenant(conn, tenant_id, kind, name, provider, version, created_at) -> None:
+    conn.execute(
+        "INSERT INTO tenants (tenant_id, kind, name, provider, version, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        (tenant_id, kind, name, provider, version, created_at),
+    )
+
+
+def set_tenant_version(conn, version) -> None:
+    conn.execute("UPDATE tenants SET version = %s", (version,))
+
+
+def insert_user(conn, tenant_id, user_id, name, email, roles, provider, joined_at) -> None:
+    conn.execute(
+        "INSERT INTO users (tenant_id, user_id, name, email, roles, provider, joined_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (tenant_id, user_id, name, email, roles, provider, joined_at),
+    )
+
+
+def set_roles(conn, user_id, roles) -> None:
+    conn.execute("UPDATE users SET roles = %s WHERE user_id = %s", (roles, user_id))
+
+
+def clear_roles(conn, user_id) -> None:
+    conn.execute("UPDATE users SET roles = '{}' WHERE user_id = %s", (user_id,))
 
 
 def record_sign_in(conn, user_id, at) -> None:

@@ -2,13 +2,11 @@
 
 from datetime import date, datetime
 
-from services.identity import domain, sessions, store
-from services.identity.exceptions import LastAdminRequired
+from services.identity import application, domain, projections, sessions, store
 from services.identity.schemas import RectifySchema
 from shared.envelope import system_actor
 
 SERVICE = "identity"
-PROFILE_RECTIFIED = "user_profile_rectified"
 
 
 def _plain(value):
@@ -51,7 +49,9 @@ def export_subject(ctx, tenant_id, subject_id) -> dict:
 
 
 def purge_subject(ctx, tenant_id, subject_id, request_id) -> dict:
-    """Remove the user's derived plaintext and access; idempotent (a repeat purges nothing)."""
+    """Shred the user's subject key, remove their derived plaintext and access; idempotent (a
+    repeat purges nothing)."""
+    ctx.cipher.forget(tenant_id, subject_id)
     conn = ctx.db.begin(tenant_id)
     if store.get_user(conn, subject_id) is None:
         return {
@@ -61,37 +61,28 @@ def purge_subject(ctx, tenant_id, subject_id, request_id) -> dict:
         }
     subject_id = str(subject_id)
     members = store.lock_members(conn)
-    version, member = store.load_member(ctx.db, subject_id)
-    try:
-        decisions = domain.erase_member(member, members)
-    except domain.LastAdmin as exc:
-        # refused, not half-done: the saga tries again and succeeds once another admin exists
-        raise LastAdminRequired(str(exc)) from exc
+    member = application.load_member(ctx.db, subject_id)
+    # refused (409), not half-done: the saga tries again and succeeds once another admin exists
+    decided = application.decide(
+        member, domain.EraseMember(user_id=subject_id, request_id=request_id), members
+    )
     actor = system_actor("privacy-erasure")
     revoked = sessions.revoke_all(conn, subject_id, sessions.ERASURE, ctx.now)
     for session_id in revoked:
         stream = store.session_stream(session_id)
-        ctx.db.append(
+        ctx.db.append_next(
             stream,
-            ctx.db.version(stream),
             [
                 ctx.db.new_event(
-                    "session_revoked",
+                    application.SESSION_REVOKED,
                     stream,
                     {"user_id": subject_id, "session_id": session_id, "reason": sessions.ERASURE},
                     actor=actor,
                 )
             ],
         )
-    stream = store.user_stream(subject_id)
-    envelopes = [
-        ctx.db.new_event(d.name, stream, {**d.data, "request_id": request_id}, actor=actor)
-        for d in decisions
-    ]
-    ctx.db.append(stream, version, envelopes)
-    for offset, envelope in enumerate(envelopes, 1):
-        store.project(conn, envelope.with_version(version + offset))
-    if decisions and not set(members) - {subject_id}:
+    application.record(ctx, subject_id, member.version if member else 0, decided, actor)
+    if decided and not set(members) - {subject_id}:
         store.release_organization(conn)  # nobody left: no later sign-in inherits the tenant
     return {
         "service": SERVICE,
@@ -100,7 +91,7 @@ def purge_subject(ctx, tenant_id, subject_id, request_id) -> dict:
             "profile": store.erase_profile(conn, subject_id),
             "sessions": len(revoked),
             "external_identities": store.unlink_accounts(conn, subject_id),
-            "memberships": len(envelopes),
+            "memberships": len(decided),
         },
     }
 
@@ -119,7 +110,7 @@ def rectify_subject(ctx, tenant_id, subject_id, changes) -> dict:
     subject_id = str(subject_id)
     stream = store.user_stream(subject_id)
     event = ctx.db.new_event(
-        PROFILE_RECTIFIED,
+        projections.PROFILE_RECTIFIED,
         stream,
         {"user_id": subject_id, "fields": sorted(changes)},
         actor=system_actor("privacy-rectification"),
@@ -127,8 +118,8 @@ def rectify_subject(ctx, tenant_id, subject_id, changes) -> dict:
             tenant_id, {field: (subject_id, value) for field, value in changes.items()}
         ),
     )
-    ctx.db.append(stream, ctx.db.version(stream), [event])
-    store.rectify_profile(conn, subject_id, changes)
+    version = ctx.db.append_next(stream, [event])
+    projections.project(conn, event.with_version(version), changes)
     return {"service": SERVICE, "subject_id": subject_id, "rectified": sorted(changes)}
 
 

@@ -1,8 +1,6 @@
-"""Identity's own tokens: Ed25519 signing keys and their rotation, access JWTs, opaque refresh tokens."""
+"""Identity's own tokens: Ed25519 signing keys and their rotation, access JWTs, refresh tokens."""
 
-import base64
 import hashlib
-import json
 import secrets
 import uuid
 from dataclasses import dataclass, replace
@@ -12,12 +10,10 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from shared.jwk import public_jwk, thumbprint
+
 NEXT, CURRENT, RETIRED = "next", "current", "retired"
 ACCESS_TOKEN_TYPE = "at+jwt"
-
-
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -39,7 +35,8 @@ class SigningKey:
     @classmethod
     def generate(cls, now: datetime, state: str = NEXT) -> "SigningKey":
         private_key = Ed25519PrivateKey.generate()
-        return cls(_thumbprint(private_key), private_key, now, state)
+        # RFC 7638: the kid is derived from the key, so the same key always has the same kid
+        return cls(thumbprint(private_key), private_key, now, state)
 
     @classmethod
     def from_private_bytes(
@@ -62,29 +59,7 @@ class SigningKey:
         )
 
     def public_jwk(self) -> dict:
-        return {
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "x": _public_x(self.private_key),
-            "kid": self.kid,
-            "use": "sig",
-            "alg": "EdDSA",
-        }
-
-
-def _public_x(private_key: Ed25519PrivateKey) -> str:
-    return _b64url(
-        private_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-    )
-
-
-def _thumbprint(private_key: Ed25519PrivateKey) -> str:
-    # RFC 7638: the kid is derived from the key, so the same key always has the same kid.
-    members = {"crv": "Ed25519", "kty": "OKP", "x": _public_x(private_key)}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
-    return _b64url(hashlib.sha256(canonical).digest())
+        return {**public_jwk(self.private_key, self.kid), "use": "sig", "alg": "EdDSA"}
 
 
 @dataclass(frozen=True)

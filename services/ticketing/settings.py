@@ -3,7 +3,6 @@
 from typing import Any
 
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
@@ -13,8 +12,8 @@ INJECTED_CLOCK_KEY = "sla_clock"
 
 
 class TicketingSettings(ServiceSettings):
-    # keys as spelled: an `SLA_CLOCK` from the environment must not pass for the injected clock
-    model_config = SettingsConfigDict(case_sensitive=True)
+    # keys are read as spelled (shared.settings), so an `SLA_CLOCK` from the environment never
+    # passes for the injected clock
     service = "ticketing"
 
     # seconds between two polls of the SLA timer, and the most due tickets one poll spawns

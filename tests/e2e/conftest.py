@@ -47,6 +47,7 @@ class Suite:
     configs: dict = field(default_factory=dict)  # service -> nameko config
     containers: dict = field(default_factory=dict)
     management_uri: str = ""  # RabbitMQ's management API (queues, messages)
+    run_dir: str = ""  # the gateway's pid, temporary files and logs (access.log, error.log)
     mail: Mailbox | None = None  # what the SMTP server notifications sends through received
 
     def request(self, method, path, token=None, **kwargs):
@@ -114,6 +115,7 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
             urls=urls,
             configs=configs,
             management_uri=request.config.getoption("RABBIT_API_URI"),
+            run_dir=str(tmp_path),
             mail=mail,
         )
         for name, cls in CLASSES.items():

@@ -84,7 +84,9 @@ def start_identity(service_config, provider, container_factory):
         base = f"http://{cfg['WEB_SERVER_ADDRESS']}"
         cfg.update(
             {
-                "GOOGLE_CLIENT_IDS": f"other.apps.googleusercontent.com,{provider.google_client_id}",
+                "GOOGLE_CLIENT_IDS": (
+                    f"other.apps.googleusercontent.com,{provider.google_client_id}"
+                ),
                 "GOOGLE_CERTS_URL": provider.google_certs_url,
                 "MICROSOFT_CLIENT_ID": provider.microsoft_client_id,
                 "MICROSOFT_CLIENT_SECRET": provider.microsoft_client_secret,

@@ -1,4 +1,4 @@
-"""The caller, the tenant and its members over HTTP and RPC: roles, the last admin, tenant isolation."""
+"""The caller, the tenant and its members over HTTP and RPC: roles, the last admin, isolation."""
 
 import uuid
 

@@ -1,4 +1,5 @@
-"""Microsoft sign-in through the HTTP API: ID tokens, the msal code flow, and every check failing closed."""
+"""Microsoft sign-in through the HTTP API: ID tokens, the msal code flow, every check failing
+closed."""
 
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -7,8 +8,8 @@ import pytest
 import requests
 
 from dzdesk_dev.oidc import MICROSOFT_ISSUER_TEMPLATE, MicrosoftUser
+from services.identity.cookies import LOGIN_STATE_COOKIE, SESSION_COOKIE
 from services.identity.federation import MICROSOFT_CONSUMER_TENANT
-from services.identity.http import LOGIN_STATE_COOKIE, SESSION_COOKIE
 
 PROBLEM = "application/problem+json"
 
@@ -96,7 +97,8 @@ def test_a_tenant_outside_the_allow_list_is_rejected_and_one_inside_is_accepted(
 
 @pytest.fixture
 def code_flow(identity, monkeypatch):
-    """The identity service under test trusts the fake provider's TLS certificate (msal needs https)."""
+    """The identity service under test trusts the fake provider's TLS certificate (msal needs
+    https)."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", identity.provider.ca_bundle_path)
     user = MicrosoftUser(
         str(uuid.uuid4()), str(uuid.uuid4()), f"{uuid.uuid4().hex[:8]}@contoso.test", "Ana"

@@ -1,4 +1,5 @@
-"""Identity's personal data: sealed device info, no plaintext in events, export, purge, rectify, correlation."""
+"""Identity's personal data: sealed device info, no plaintext in events, export, purge,
+rectify, correlation."""
 
 import json
 import uuid

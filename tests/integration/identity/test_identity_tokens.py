@@ -1,4 +1,5 @@
-"""Identity's own tokens over HTTP: access JWTs, JWKS and rotation, refresh rotation and reuse, logout, cookie."""
+"""Identity's own tokens over HTTP: access JWTs, JWKS and rotation, refresh rotation and reuse,
+logout, cookie."""
 
 import uuid
 

@@ -40,7 +40,15 @@ def refusals(service, method, caller):
     return metrics.RPC_REFUSED.labels(service, method, caller)._value.get()
 
 
-@pytest.mark.parametrize("service", config.SERVICES)
+# services nothing calls: integrations holds no subject's data and answers HTTP only
+WITHOUT_RPC = {"integrations"}
+
+
+def test_only_the_declared_services_have_no_rpc():
+    assert {s for s in config.SERVICES if not guarded_rpcs(service_class(s))} == WITHOUT_RPC
+
+
+@pytest.mark.parametrize("service", [s for s in config.SERVICES if s not in WITHOUT_RPC])
 def test_each_rpc_refuses_an_anonymous_caller_and_a_wrong_service(
     service, service_config, container_factory
 ):

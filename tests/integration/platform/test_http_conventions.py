@@ -44,6 +44,27 @@ def test_malformed_json_is_a_400_problem(base):
     assert response.json()["detail"] == "the body is not valid JSON"
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"text": "nul \\u0000 inside"}',
+        '{"text": "a lone surrogate \\ud800"}',
+        '{"text": "ok", "\\u0000key": "in a key"}',
+    ],
+)
+def test_text_postgresql_cannot_store_is_a_400_problem_and_nothing_is_written(base, raw):
+    tenant = str(uuid.uuid4())
+    response = requests.post(
+        f"{base}/v1/probe/{tenant}/streams/s",
+        data=raw,
+        headers={"Content-Type": "application/json", "If-Match": '"0"'},
+    )
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == PROBLEM
+    assert "NUL" in response.json()["detail"]
+    assert post_note(base, {"text": "fine"}, tenant=tenant).status_code == 201
+
+
 def test_a_body_that_is_not_json_is_a_415_problem(base):
     response = requests.post(
         f"{base}/v1/probe/{uuid.uuid4()}/streams/s",

@@ -3,6 +3,7 @@
 import pytest
 
 from services.audit.settings import AuditSettings
+from shared import config
 from shared.settings import SettingsError
 
 REQUIRED = {
@@ -23,7 +24,10 @@ def test_an_empty_config_names_every_missing_key():
 def test_the_defaults_are_today_s():
     settings = AuditSettings.load(REQUIRED)
 
-    assert settings.audit_sources == ("identity", "ticketing", "privacy", "audit", "ai")
+    assert settings.audit_sources == config.SERVICES  # every service, integrations included
+    assert {"identity", "ticketing", "privacy", "audit", "ai", "integrations"} <= set(
+        settings.audit_sources
+    )
     assert (settings.audit_batch_size, settings.audit_batch_ms, settings.audit_prefetch) == (
         500,
         50,

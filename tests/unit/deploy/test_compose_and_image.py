@@ -1,4 +1,4 @@
-"""The compose file and the Dockerfile describe the suite the way DESIGN.md section 11 asks."""
+"""The compose file and the Dockerfile describe the suite as deploy/README.md says."""
 
 from __future__ import annotations
 

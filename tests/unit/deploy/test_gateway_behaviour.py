@@ -254,7 +254,7 @@ def test_the_access_log_keeps_the_client_network_and_no_user_agent_or_query(clie
             request(
                 port,
                 "GET",
-                "/v1/me?search=jane.roe@example.org",
+                "/v1/me/jane.roe/x?search=jane.roe@example.org",
                 headers={"X-Forwarded-For": client, "User-Agent": "Mozilla/5.0 (Jane's laptop)"},
             )
             log_file = run_dir / "access.log"
@@ -263,7 +263,7 @@ def test_the_access_log_keeps_the_client_network_and_no_user_agent_or_query(clie
     (entry,) = lines
     assert entry["client_network"] == network
     assert client not in json.dumps(entry) and "Mozilla" not in json.dumps(entry)
-    assert "jane.roe" not in json.dumps(entry) and entry["uri"] == "/v1/me"
+    assert "jane.roe" not in json.dumps(entry) and entry["route"] == "/v1/me"
 
 
 def wait_for_lines(path, timeout=10.0):

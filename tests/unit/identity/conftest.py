@@ -1,6 +1,11 @@
-"""Fixtures for identity unit tests (the fake OIDC `provider` comes from tests/conftest.py)."""
+"""Fixtures for identity unit tests (the fake OIDC `provider` comes from tests/conftest.py)
+and the given/when/then harness of the membership domain."""
+
+import uuid
 
 import pytest
+
+from services.identity.domain import TENANT, Member, NewEvent, RecordedEvent, decide, evolve
 
 
 @pytest.fixture
@@ -26,3 +31,50 @@ class ManualClock:
 @pytest.fixture
 def clock():
     return ManualClock()
+
+
+class TenantStreams:
+    """One tenant's streams for given/when/then: commands run through decide with the members
+    read model the service would pass, their events recorded and folded with evolve."""
+
+    def __init__(self):
+        self.tenant_events: list[NewEvent] = []
+        self.member_events: dict[str, list[RecordedEvent]] = {}
+        self.states: dict[str, Member | None] = {}
+
+    def members(self) -> dict:
+        """{user id: roles} of the members not erased, as store.lock_members reads them."""
+        return {user: state.roles for user, state in self.states.items() if state and state.roles}
+
+    def state(self, user_id: str) -> Member | None:
+        return self.states.get(user_id)
+
+    def given(self, *commands) -> "TenantStreams":
+        for command in commands:
+            self.when(command)
+        return self
+
+    def when(self, command) -> list[NewEvent]:
+        user_id = command.user_id
+        decided = decide(self.state(user_id), command, self.members())
+        for event in decided:
+            if event.stream == TENANT:
+                self.tenant_events.append(event)
+                continue
+            stream = self.member_events.setdefault(user_id, [])
+            recorded = RecordedEvent(event.type, event.data, len(stream) + 1)
+            stream.append(recorded)
+            self.states[user_id] = evolve(self.state(user_id), recorded)
+        return decided
+
+
+@pytest.fixture
+def tenant():
+    """An empty TenantStreams (no tenant created yet)."""
+    return TenantStreams()
+
+
+@pytest.fixture
+def new_id():
+    """new_id() -> a random id."""
+    return lambda: str(uuid.uuid4())

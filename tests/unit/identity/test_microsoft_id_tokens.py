@@ -1,4 +1,5 @@
-"""Microsoft (Entra ID v2.0) ID tokens: verified with pyjwt against the fake JWKS, failing closed."""
+"""Microsoft (Entra ID v2.0) ID tokens: verified with pyjwt against the fake JWKS, failing
+closed."""
 
 import uuid
 

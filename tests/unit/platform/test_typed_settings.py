@@ -58,3 +58,9 @@ def test_keys_lists_what_a_service_reads_and_what_it_requires():
     keys = ExampleSettings.keys()
 
     assert keys["MASTER_KEY"] is True and keys["TOKEN_TTL"] is False and keys["AMQP_URI"] is True
+
+
+def test_a_key_in_another_case_is_not_read():
+    settings = ExampleSettings.load({**BASE, "MASTER_KEY": "k", "Token_Ttl": "5"})
+
+    assert settings.token_ttl == 600

@@ -1,4 +1,4 @@
-"""Identity's HTTP details: the session and sign-in state cookies, the caller's device, token responses."""
+"""The session and sign-in state cookies, and the responses that set or clear them."""
 
 import hmac
 
@@ -16,40 +16,15 @@ LOGIN_COOKIE_PATH = "/v1/auth/microsoft"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def client_ip(request, trusted_proxies) -> str | None:
-    """The caller's address: the gateway's own X-Forwarded-For entry when the peer is the gateway.
-
-    The gateway appends the address it saw to whatever the client sent, so only the last
-    entry is the gateway's word; earlier ones are whatever the client chose to claim.
-    """
-    peer = request.remote_addr
-    if peer in trusted_proxies:
-        hops = [
-            hop.strip()
-            for hop in request.headers.get("X-Forwarded-For", "").split(",")
-            if hop.strip()
-        ]
-        if hops:
-            return hops[-1]
-    return peer
-
-
-def device_of(request, trusted_proxies) -> dict:
-    return {
-        "user_agent": request.headers.get("User-Agent"),
-        "ip_address": client_ip(request, trusted_proxies),
-    }
-
-
 def refresh_token_of(request, body_token) -> str | None:
     return body_token or request.cookies.get(SESSION_COOKIE)
 
 
-def signed_in_response(signed_in, max_age_seconds: int):
-    response = json_response(signed_in.body, headers=NO_STORE)
+def signed_in_response(body: dict, refresh_token: str, max_age_seconds: int):
+    response = json_response(body, headers=NO_STORE)
     response.set_cookie(
         SESSION_COOKIE,
-        signed_in.refresh_token,
+        refresh_token,
         max_age=max_age_seconds,
         path=COOKIE_PATH,
         secure=True,
@@ -59,14 +34,13 @@ def signed_in_response(signed_in, max_age_seconds: int):
     return response
 
 
-def browser_signed_in_response(signed_in, max_age_seconds: int):
+def browser_signed_in_response(body: dict, refresh_token: str, max_age_seconds: int):
     """The code flow's answer in the browser: the refresh token only in the HttpOnly cookie,
-    never in the page, where any script on it could read it."""
-    body = {key: value for key, value in signed_in.body.items() if key != "refresh_token"}
+    never in the page (``body`` has none), where any script on it could read it."""
     response = json_response(body, headers=NO_STORE)
     response.set_cookie(
         SESSION_COOKIE,
-        signed_in.refresh_token,
+        refresh_token,
         max_age=max_age_seconds,
         path=COOKIE_PATH,
         secure=True,
