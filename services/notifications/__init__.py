@@ -1,5 +1,5 @@
 """The notifications service: mail over SMTP and the in-platform list of notices, kept from
-ticketing, identity and privacy events.
+ticketing, identity, integrations and privacy events.
 
 service.py       nameko entrypoints only: authenticate, parse, call the work below, respond
 application.py   who gets what (notices of an event, preferences), the in-platform list

@@ -3,9 +3,10 @@ list.
 
 - the requester on status changes and public comments; watchers on public comments;
 - the assignee on assignment and on SLA warnings and breaches;
+- the tenant's admins when integrations disables a webhook whose deliveries kept failing;
 - every member of every tenant on a new privacy policy version (not optional).
-Nobody is told of their own action, and an internal comment tells nobody. Groups (no group
-membership is known here yet) and disabled webhooks (not landed) are not notified.
+Nobody is told of their own action, and an internal comment tells nobody. Groups are not
+notified: no group membership is known here yet.
 """
 
 import hashlib
@@ -58,6 +59,16 @@ def on_ticketing(conn, event, settings):
     kind, people, data = recipients(event, ticket)
     if kind is None:
         return 0
+    return _notify(conn, event, kind, people, data, ticket["ticket_id"])
+
+
+def on_webhook_disabled(conn, event):
+    """Tell the tenant's admins that a webhook was disabled (ids and counts only)."""
+    data = {key: event.data.get(key) for key in ("webhook_id", "reason", "attempts")}
+    return _notify(conn, event, "webhook_disabled", store.admins(conn), data)
+
+
+def _notify(conn, event, kind, people, data, ticket_id=None):
     actor = _actor(event)
     added = 0
     for user_id in dict.fromkeys(people):
@@ -67,7 +78,7 @@ def on_ticketing(conn, event, settings):
             "notice_id": notice_id(event.event_id, user_id),
             "user_id": user_id,
             "kind": kind,
-            "ticket_id": ticket["ticket_id"],
+            "ticket_id": ticket_id,
             "event_id": event.event_id,
             "data": data,
         }

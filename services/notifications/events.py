@@ -3,7 +3,14 @@
 from shared.classified import EventData, Id, Slug, register
 
 P = "notifications."
-KINDS = ("ticket_status", "ticket_comment", "ticket_assigned", "ticket_sla", "privacy_policy")
+KINDS = (
+    "ticket_status",
+    "ticket_comment",
+    "ticket_assigned",
+    "ticket_sla",
+    "webhook_disabled",
+    "privacy_policy",
+)
 
 
 class MailSent(EventData):

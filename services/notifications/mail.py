@@ -44,6 +44,8 @@ def context(notice, ticket_label, portal_url):
         "policy_summary": data.get("summary") or "",
         "policy_url": data.get("url") or f"{portal_url.rstrip('/')}/privacy/policy",
         "notifications_url": f"{portal_url.rstrip('/')}/settings/notifications",
+        "webhook_attempts": data.get("attempts") or "several",
+        "webhook_url": f"{portal_url.rstrip('/')}/settings/webhooks/{data.get('webhook_id') or ''}",
     }
 
 

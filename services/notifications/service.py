@@ -95,6 +95,10 @@ class NotificationsService(DZDeskService):
     def handle_identity_event(self, event):
         projections.apply_identity(self.db.conn, event)
 
+    @event_handler("integrations", "webhook_disabled")
+    def handle_integrations_webhook_disabled(self, event):
+        application.on_webhook_disabled(self.db.conn, event)
+
     @event_handler("privacy", "policy_published")
     def handle_privacy_policy_published(self, event):
         application.on_policy_published(self.tenants, event)

@@ -33,6 +33,16 @@ def member(conn, user_id):
     return dict(zip(("user_id", "roles", "email"), row)) if row else None
 
 
+def admins(conn):
+    """The current tenant's admins' user ids."""
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT user_id FROM notify_members WHERE 'admin' = ANY(roles) ORDER BY user_id"
+        )
+    ]
+
+
 def is_erased(conn, subject_id):
     return (
         conn.execute(

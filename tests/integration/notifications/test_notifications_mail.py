@@ -151,3 +151,30 @@ def test_mail_waits_out_a_relay_outage_and_is_sent_once(start_notifications):
         "recipient_id": requester,
         "kind": "ticket_status",
     }
+
+
+def test_a_disabled_webhook_tells_the_tenants_admins(start_notifications):
+    rig = start_notifications()
+    src, tenant = rig.sources, new_id()
+    admin = src.member(tenant, "ada@example.test", roles=("admin",))
+    src.member(tenant, "alex@example.test", roles=("agent",))
+    requester = src.member(tenant, "rita@example.test")
+    rig.wait_members(3)
+    webhook = new_id()
+    disabled = src.emit(
+        "integrations.webhook_disabled",
+        tenant,
+        f"webhook-{webhook}",
+        {"webhook_id": webhook, "delivery_id": new_id(), "reason": "retries_exhausted"}
+        | {"attempts": 8},
+    )
+    ticket = src.ticket(tenant, requester, "Later")
+    src.status(tenant, ticket, admin, "resolved")
+
+    (mail,) = rig.mail.wait_for("ada@example.test")
+    assert mail["Subject"] == "A webhook of your organization was disabled"
+    assert f"https://desk.example/settings/webhooks/{webhook}" in parts(mail)[0]
+    assert "failed 8 times" in parts(mail)[0]
+    rig.mail.wait_for("rita@example.test")  # a later notice: the webhook's has been handled
+    rig.wait_handled(disabled)
+    assert {m["To"] for m in rig.mail.messages()} == {"ada@example.test", "rita@example.test"}

@@ -127,6 +127,7 @@ def test_preferences_are_honoured(start_notifications):
         "ticket_comment": (True, True, True),
         "ticket_assigned": (True, True, True),
         "ticket_sla": (True, True, True),
+        "webhook_disabled": (True, True, True),
         "privacy_policy": (True, True, False),
     }
     chosen = rig.call(
