@@ -1,7 +1,9 @@
 """Access-token verification and role checks used by every service (plus a nameko provider)."""
 
+import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 
 import jwt
@@ -22,14 +24,46 @@ class KeysUnavailable(DependencyUnavailable):
     """The signing keys could not be fetched: a retryable outage, not a bad token."""
 
 
+# Who a token is for: a person (the default) or a service account (a program of the tenant,
+# client credentials). A service account's token says so in its `kind` claim.
+PERSON, SERVICE_ACCOUNT = "person", "service_account"
+KINDS = frozenset({PERSON, SERVICE_ACCOUNT})
+# Service-account ids are RFC 9562 UUIDv8 whose first two bytes are this marker, so any service
+# tells one from a person's id (a UUIDv4) without asking identity: privacy refuses them as data
+# subjects, and nobody's erasure can be pointed at a program.
+_ACCOUNT_MARKER = b"\xd2\x5a"
+
+
+def new_service_account_id() -> str:
+    raw = bytearray(_ACCOUNT_MARKER + os.urandom(14))
+    raw[6] = 0x80 | (raw[6] & 0x0F)  # version 8
+    raw[8] = 0x80 | (raw[8] & 0x3F)  # the RFC 9562 variant
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
+def is_service_account_id(value) -> bool:
+    try:
+        parsed = uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return parsed.version == 8 and parsed.bytes[:2] == _ACCOUNT_MARKER
+
+
 @dataclass(frozen=True)
 class Principal:
+    """The caller of a token: `user_id` is its subject, a person's or a service account's id."""
+
     user_id: str
     tenant_id: str
     roles: frozenset
+    kind: str = PERSON
 
     def has_any(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)
+
+    @property
+    def is_service_account(self) -> bool:
+        return self.kind == SERVICE_ACCOUNT
 
 
 def require_roles(principal: Principal, *roles: str) -> None:
@@ -174,11 +208,14 @@ class TokenVerifier:
 
 def _principal(claims: dict) -> Principal:
     roles, user_id, tenant_id = claims["roles"], claims["sub"], claims["tenant_id"]
+    kind = claims.get("kind", PERSON)
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise Unauthorized("invalid roles claim")
     if not isinstance(user_id, str) or not isinstance(tenant_id, str):
         raise Unauthorized("invalid subject or tenant claim")
-    return Principal(user_id=user_id, tenant_id=tenant_id, roles=frozenset(roles))
+    if kind not in KINDS or (kind == SERVICE_ACCOUNT) != is_service_account_id(user_id):
+        raise Unauthorized("invalid kind claim")
+    return Principal(user_id=user_id, tenant_id=tenant_id, roles=frozenset(roles), kind=kind)
 
 
 def bearer_token(authorization: str | None) -> str:

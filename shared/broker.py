@@ -35,6 +35,13 @@ def permissions(service):
     return {"configure": f"^({own})$", "write": f"^({own})$", "read": rf"^({own}|[a-z]+\.events)$"}
 
 
+def queue_arguments(config):
+    """Declaration arguments of a service's durable queues (its event queues and its RPC
+    queue): quorum, replicated across a RabbitMQ cluster and counting deliveries, unless
+    QUEUE_TYPE is `classic` (a single development node)."""
+    return {"x-queue-type": "quorum"} if config.get("QUEUE_TYPE", "quorum") == "quorum" else {}
+
+
 def owns_event(sender, event_type):
     """An event named `<service>.<name>` is genuine only from that service's broker user."""
     return sender == event_type.split(".", 1)[0]
@@ -95,6 +102,28 @@ def apply(api_url, document, timeout=10):
         auth=(unquote(parts.username or "guest"), unquote(parts.password or "guest")),
     )
     response.raise_for_status()
+    retire_classic_rpc_queues(base, parts, vhost_of(document), timeout)
+
+
+def vhost_of(document):
+    return next((p["vhost"] for p in document.get("permissions", [])), "/")
+
+
+def retire_classic_rpc_queues(base, parts, vhost, timeout=10):
+    """Deletes a service's `rpc-<service>` queue left classic by an earlier release: the
+    service declares it quorum (so RPCs survive the loss of a node) and a broker refuses to
+    redeclare a queue as another type. Requests still in it are lost, which their callers
+    see as a timeout (503) and retry."""
+    from urllib.parse import quote
+
+    import requests
+
+    auth = (unquote(parts.username or "guest"), unquote(parts.password or "guest"))
+    for service in SERVICES:
+        url = f"{base}/api/queues/{quote(vhost, safe='')}/rpc-{service}"
+        found = requests.get(url, timeout=timeout, auth=auth)
+        if found.status_code == 200 and found.json().get("type") == "classic":
+            requests.delete(url, timeout=timeout, auth=auth).raise_for_status()
 
 
 def user_of(uri):

@@ -11,7 +11,7 @@ from nameko.extensions import DependencyProvider
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
-from shared import eventstore
+from shared import eventstore, metrics
 from shared.envelope import Envelope
 
 
@@ -170,12 +170,14 @@ class Database(DependencyProvider):
             name=f"{self.container.service_name}-{self.attr_name}",
             kwargs={"autocommit": False},
         )
+        metrics.POOLS.register(self.container.service_name, self.attr_name, self.pool)
 
     def start(self):
         self.pool.open(wait=False)
 
     def stop(self):
         self.pool.close()
+        metrics.POOLS.unregister(self.container.service_name, self.attr_name, self.pool)
 
     kill = stop
 

@@ -27,8 +27,16 @@ def person_actor(user_id, roles):
     return {"user_id": str(user_id), "roles": sorted(roles)}
 
 
+def service_account_actor(account_id):
+    """The envelope actor of a service account (a program of the tenant): its id alone, so no
+    entry made by a program reads as a person's."""
+    return {"service_account": str(account_id)}
+
+
 def actor_of(principal):
     """The envelope actor of an authenticated caller (`shared.auth.Principal`)."""
+    if getattr(principal, "kind", "person") == "service_account":
+        return service_account_actor(principal.user_id)
     return person_actor(principal.user_id, principal.roles)
 
 
@@ -110,6 +118,7 @@ class ActorSchema(Schema):
     user_id = fields.String()
     roles = fields.List(fields.String())
     system = fields.String()
+    service_account = fields.String()
 
 
 class EnvelopeSchema(Schema):
@@ -183,6 +192,7 @@ __all__ = [
     "from_stored",
     "upcaster",
     "system_actor",
+    "service_account_actor",
     "utcnow",
     "PLATFORM_TENANT",
 ]

@@ -4,6 +4,7 @@ import base64
 import time
 
 import eventlet
+from amqp.exceptions import ChannelError
 from eventlet.semaphore import Semaphore
 from kombu import Connection, Consumer, Queue
 from kombu.exceptions import OperationalError
@@ -17,7 +18,7 @@ from shared.messaging import source_exchange
 from shared.rpc import QUICK_RETRY, ClusterRpcClient
 
 # what a call meets when the broker (or privacy behind it) is away
-UNREACHABLE = (OSError, OperationalError, RpcTimeout, UnknownService)
+UNREACHABLE = (OSError, OperationalError, RpcTimeout, UnknownService, ChannelError)
 # privacy answers this until it has checked its keys against the audit log (after a restore)
 NOT_YET = KeysNotReconciled.__name__
 
@@ -57,15 +58,26 @@ class RemoteKeyring:
             except UNREACHABLE:
                 pass  # its connection is already gone
 
+    def _ask(self, tenant_id, subject_id, create):
+        if self.proxy is None:
+            self.start()
+        try:
+            return self.proxy.get_subject_key(tenant_id, subject_id, create)
+        except ChannelError:
+            # the client's reply queue lived on a cluster node that is now down (a queue
+            # that node held cannot be declared elsewhere): a fresh client has a new reply
+            # queue on a node that answers
+            self.stop()
+            self.start()
+            return self.proxy.get_subject_key(tenant_id, subject_id, create)
+
     def get_key(self, tenant_id, subject_id, create=False):
         unavailable = DependencyUnavailable("subject keys cannot be fetched now; try again shortly")
         if time.monotonic() < self.unavailable_until or not self.lock.acquire(timeout=self.timeout):
             raise unavailable
         try:
             with eventlet.Timeout(self.timeout, DependencyUnavailable("privacy did not answer")):
-                if self.proxy is None:
-                    self.start()
-                value = self.proxy.get_subject_key(str(tenant_id), str(subject_id), create)
+                value = self._ask(str(tenant_id), str(subject_id), create)
         except RemoteError as exc:
             if exc.exc_type != NOT_YET:
                 raise

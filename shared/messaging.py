@@ -11,7 +11,14 @@ from nameko.exceptions import ContainerBeingKilled
 from psycopg_pool import PoolTimeout
 
 from shared import metrics
-from shared.broker import ANONYMOUS, events_exchange, internal_exchange, owns_event, user_of
+from shared.broker import (
+    ANONYMOUS,
+    events_exchange,
+    internal_exchange,
+    owns_event,
+    queue_arguments,
+    user_of,
+)
 from shared.db import UnitOfWork, finish_transactions
 from shared.envelope import load_envelope
 from shared.logs import describe_error, format_error
@@ -27,11 +34,6 @@ TRANSIENT = (psycopg.OperationalError, PoolTimeout, ConnectionError, TimeoutErro
 
 class PoisonMessage(Exception):
     """A message that can never succeed: dead-lettered without retries."""
-
-
-def queue_arguments(config):
-    # quorum queues replicate across a RabbitMQ cluster and count deliveries
-    return {"x-queue-type": "quorum"} if config.get("QUEUE_TYPE", "quorum") == "quorum" else {}
 
 
 def source_exchange(source):

@@ -1,6 +1,9 @@
 """Prometheus metrics shared by every service process."""
 
+import weakref
+
 import prometheus_client
+from prometheus_client.core import GaugeMetricFamily
 
 HTTP_REQUESTS = prometheus_client.Counter(
     "dzdesk_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
@@ -37,6 +40,70 @@ DEPENDENCY_UP = prometheus_client.Gauge(
     "1 when the last readiness check reached the dependency",
     ["service", "dependency"],
 )
+
+# Set by shared/relay.py at scrape time from what its last poll read, so it goes on growing
+# while the relay cannot reach the broker or the database.
+RELAY_LAG = prometheus_client.Gauge(
+    "dzdesk_relay_lag_seconds",
+    "Age of the oldest stored event the outbox relay has not published (0 when caught up)",
+    ["service"],
+)
+
+PRIVACY_REQUEST_DEADLINE = prometheus_client.Gauge(
+    "dzdesk_privacy_request_deadline_seconds",
+    "Seconds until the earliest deadline of an active request of this type (negative past it)",
+    ["service", "type"],
+)
+
+AUDIT_VERIFICATIONS = prometheus_client.Counter(
+    "dzdesk_audit_verifications_total",
+    "Audit chain verifications, by outcome (ok, failed)",
+    ["service", "outcome"],
+)
+
+SLA_BREACHES = prometheus_client.Counter(
+    "dzdesk_sla_breaches_total",
+    "SLA breaches recorded, by SLA (first_response, resolution)",
+    ["service", "sla"],
+)
+
+
+class PoolCollector:
+    """The psycopg pools of this process, read at scrape time (`get_stats()`: no lock taken,
+    nothing cached). Pools register under their service and the name of the dependency that
+    opened them; a pool that is garbage collected drops out by itself."""
+
+    def __init__(self):
+        self._pools = weakref.WeakValueDictionary()  # (service, pool name) -> pool
+
+    def register(self, service, name, pool):
+        self._pools[(service, name)] = pool
+
+    def unregister(self, service, name, pool):
+        if self._pools.get((service, name)) is pool:
+            self._pools.pop((service, name), None)
+
+    def collect(self):
+        labels = ["service", "pool"]
+        size = GaugeMetricFamily(
+            "dzdesk_db_pool_size", "Connections the pool holds open", labels=labels
+        )
+        available = GaugeMetricFamily(
+            "dzdesk_db_pool_available", "Idle connections in the pool", labels=labels
+        )
+        waiting = GaugeMetricFamily(
+            "dzdesk_db_pool_requests_waiting", "Callers waiting for a connection", labels=labels
+        )
+        for key, pool in sorted(self._pools.items(), key=lambda item: item[0]):
+            stats = pool.get_stats()
+            size.add_metric(key, stats.get("pool_size", 0))
+            available.add_metric(key, stats.get("pool_available", 0))
+            waiting.add_metric(key, stats.get("requests_waiting", 0))
+        return [size, available, waiting]
+
+
+POOLS = PoolCollector()
+prometheus_client.REGISTRY.register(POOLS)
 
 
 def exposition():

@@ -92,11 +92,11 @@ def _operation(spec, entrypoint, components):
         schema_cls = schema if isinstance(schema, type) else type(schema)
         operation["parameters"].append({"in": "query", "schema": schema_cls})
     if entrypoint.body is not None:
+        # a schema may name another media type (an OAuth token request is form-encoded)
+        media_type = getattr(entrypoint.body, "content_type", "application/json")
         operation["requestBody"] = {
             "required": True,
-            "content": {
-                "application/json": {"schema": _schema_ref(spec, entrypoint.body, components)}
-            },
+            "content": {media_type: {"schema": _schema_ref(spec, entrypoint.body, components)}},
         }
     for status, schema in (entrypoint.responses or {}).items():
         body = {"description": str(status)}

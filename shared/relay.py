@@ -6,8 +6,16 @@ order and only below `pg_snapshot_xmin(pg_current_snapshot())`: every transactio
 than that horizon has finished, so nothing can still appear behind the checkpoint.
 The event store keeps txids ascending within a stream, so this order keeps each
 stream's order too. One relay per database is active, elected by an advisory lock.
+
+Its lag (`dzdesk_relay_lag_seconds`) is the age of the oldest event after the checkpoint that
+the last poll read, from the `occurred_at` of the batch's first row (one envelope parsed per
+batch, no query of its own), 0 once a poll finds nothing. It is computed when scraped, so it
+keeps growing while the relay cannot publish. Events above the horizon are not seen: a
+transaction left open holds them back without showing here.
 """
 
+import datetime
+import json
 import time
 
 import psycopg
@@ -138,6 +146,17 @@ class ConfirmingPublisher:
         self.connection.release()
 
 
+def _occurred(row):
+    """The epoch seconds an event row's envelope says it occurred at (now when unreadable)."""
+    try:
+        occurred = datetime.datetime.fromisoformat(json.loads(row[2])["occurred_at"])
+    except (ValueError, KeyError, TypeError):
+        return time.time()
+    if occurred.tzinfo is None:
+        occurred = occurred.replace(tzinfo=datetime.UTC)
+    return occurred.timestamp()
+
+
 class Relay:
     """One relay step at a time, usable on its own (tests, benchmarks) or in a service."""
 
@@ -150,6 +169,14 @@ class Relay:
         self.publisher = None
         self.checkpoint = None
         self.prefetched = None
+        # epoch seconds of the oldest unpublished event the last poll read; None: caught up.
+        # Kept across close(): while reconnecting, the lag goes on growing.
+        self.oldest_unpublished = None
+
+    def lag(self):
+        """Seconds since the oldest event still waiting occurred (0 when caught up)."""
+        oldest = self.oldest_unpublished
+        return 0.0 if oldest is None else max(0.0, time.time() - oldest)
 
     def acquire(self):
         """Connect and try to become the active relay; False while another one is."""
@@ -158,20 +185,24 @@ class Relay:
         if self.conn is None:
             self.conn = psycopg.connect(self.system_url, autocommit=True)
         if not self.conn.execute(_LOCK, (self.service,)).fetchone()[0]:
+            self.oldest_unpublished = None  # a standby: the active relay reports the lag
             return False
-        if self.publisher is None:
-            self.publisher = ConfirmingPublisher(self.amqp_uri, f"{self.service}.events")
         txid, position = self.conn.execute(
             "SELECT txid::text, position FROM relay_checkpoint WHERE name = 'outbox'"
         ).fetchone()
         self.checkpoint = (txid, position)
+        metrics.RELAY_LAG.labels(self.service).set_function(self.lag)
         return True
 
     def run_once(self):
         """Publish the next batch below the horizon; return how many events went out."""
         rows, self.prefetched = self.prefetched or self._fetch(self.checkpoint), None
         if not rows:
+            self.oldest_unpublished = None
             return 0
+        self.oldest_unpublished = _occurred(rows[0])
+        if self.publisher is None:  # after the read: a broker outage still shows as lag
+            self.publisher = ConfirmingPublisher(self.amqp_uri, f"{self.service}.events")
         first_tag = self.publisher.sent + 1
         # no headers: consumers take the correlation id from the envelope (see messaging)
         self.publisher.send(
@@ -189,6 +220,9 @@ class Relay:
             confirmed = self.publisher.confirms.through - first_tag + 1
             if confirmed > 0:
                 self._advance(rows[min(confirmed, len(rows)) - 1])
+            if 0 < confirmed < len(rows):
+                self.oldest_unpublished = _occurred(rows[confirmed])
+        self.oldest_unpublished = _occurred(self.prefetched[0]) if self.prefetched else None
         metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 

@@ -7,9 +7,11 @@ publishes carries its own user as `user_id`.
 
 import eventlet
 import structlog
+from kombu import Queue
 from kombu.exceptions import OperationalError
 from nameko.amqp.publish import Publisher
 from nameko.rpc import (
+    RPC_QUEUE_TEMPLATE,
     MethodProxy,
     Responder,
     Rpc,
@@ -21,7 +23,7 @@ from nameko.rpc import (
 from nameko.standalone.rpc import ClusterProxy, ClusterRpcProxy
 
 from shared import metrics
-from shared.broker import ANONYMOUS, user_of
+from shared.broker import ANONYMOUS, queue_arguments, user_of
 from shared.db import finish_transactions
 from shared.errors import DependencyUnavailable
 from shared.retry import retrying
@@ -54,6 +56,21 @@ class SigningResponder(Responder):
 
 
 class SigningRpcConsumer(RpcConsumer):
+    def setup(self):
+        # nameko's own queue, declared with the service's queue arguments: quorum, so the
+        # service's RPCs are served while any one node of a cluster is down
+        if self.queue is None:
+            service_name = self.container.service_name
+            self.queue = Queue(
+                RPC_QUEUE_TEMPLATE.format(service_name),
+                exchange=get_rpc_exchange(self.container.config),
+                routing_key=f"{service_name}.*",
+                durable=True,
+                queue_arguments=queue_arguments(self.container.config),
+            )
+            self.queue_consumer.register_provider(self)
+            self._registered = True
+
     def handle_result(self, message, result, exc_info):
         config = self.container.config
         responder = SigningResponder(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 TEMPLATE = Path(__file__).with_name("gateway.conf.template")
+# Where openapi.json and docs.html are (api_reference.py writes them next to this file).
+STATIC_DIR = Path(__file__).resolve().parent
 
 # Service name -> local port (docs/architecture.md, "Services").
 SERVICE_PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
@@ -25,6 +29,8 @@ CONTAINER_PROFILE = {
     "worker_processes": "2",
     "error_log": "/dev/stderr",
     "trusted_proxies": PRIVATE_NETWORKS,
+    # the ConfigMap (Kubernetes) and the mounted files (compose) hold both there
+    "static_dir": "/etc/dzdesk",
 }
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
@@ -32,6 +38,44 @@ _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
 class RenderError(ValueError):
     """The template and the given values do not fit together."""
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The gateway's fair limits (README, "Rate limits"), requests per second and bursts.
+
+    Each is also read from the environment of render.py, e.g. DZDESK_GATEWAY_TOKEN_RATE.
+    """
+
+    token_rate: int = 20  # per access token
+    token_burst: int = 40
+    anonymous_rate: int = 20  # per client address, requests without a bearer token
+    anonymous_burst: int = 40
+    address_rate: int = 200  # per client address, everything (the coarse ceiling)
+    address_burst: int = 400
+    retry_after: int = 1  # seconds, in Retry-After and RateLimit's t on a 429
+    token_zone: str = "10m"  # shared memory for the token buckets (about 20,000 tokens)
+
+    @classmethod
+    def from_env(cls, env=None) -> RateLimits:
+        env = os.environ if env is None else env
+        values = {}
+        for field in fields(cls):
+            raw = env.get(f"DZDESK_GATEWAY_{field.name.upper()}")
+            if raw is not None:
+                values[field.name] = raw if field.type == "str" else int(raw)
+        return cls(**values)
+
+    def __post_init__(self):
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.type == "int" and (not isinstance(value, int) or value < 1):
+                raise RenderError(f"{field.name} must be a whole number from 1, not {value!r}")
+        if not re.fullmatch(r"[1-9][0-9]*[km]", self.token_zone):
+            raise RenderError(f"token_zone must be a size such as 10m, not {self.token_zone!r}")
+
+    def values(self) -> dict[str, str]:
+        return {field.name.upper(): str(getattr(self, field.name)) for field in fields(self)}
 
 
 def default_upstreams() -> dict[str, str]:
@@ -56,6 +100,8 @@ def render(
     trusted_proxies=(),
     worker_processes: str = "auto",
     template: str | None = None,
+    limits: RateLimits | None = None,
+    static_dir: str | None = None,
 ) -> str:
     """Return the nginx.conf text; every ${PLACEHOLDER} must be known, every upstream given."""
     chosen = default_upstreams()
@@ -71,7 +117,9 @@ def render(
         "ACCESS_LOG": access_log or f"{run_dir}/access.log",
         "ERROR_LOG": error_log or f"{run_dir}/error.log",
         "TRUSTED_PROXIES": trusted_proxies_block(trusted_proxies),
+        "STATIC_DIR": (static_dir or str(STATIC_DIR)).rstrip("/") or "/",
     }
+    values.update((limits or RateLimits()).values())
     values.update({f"{name.upper()}_UPSTREAM": address for name, address in chosen.items()})
 
     def substitute(match: re.Match) -> str:
@@ -84,10 +132,10 @@ def render(
     return _PLACEHOLDER.sub(substitute, text)
 
 
-def render_container() -> str:
+def render_container(limits: RateLimits | None = None) -> str:
     """The config compose mounts and Kubernetes generates its ConfigMap from (one file,
-    deploy/nginx/container.nginx.conf)."""
-    return render(**CONTAINER_PROFILE)
+    deploy/nginx/container.nginx.conf; the committed one has the default limits)."""
+    return render(**CONTAINER_PROFILE, limits=limits)
 
 
 def _upstream(value: str) -> tuple[str, str]:
@@ -136,13 +184,31 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="CIDR",
         help="address range whose X-Forwarded-For is believed (repeatable; default none)",
     )
+    defaults = RateLimits.from_env()
+    for field in fields(RateLimits):
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=str if field.type == "str" else int,
+            default=getattr(defaults, field.name),
+            help=f"rate limit setting (default {getattr(defaults, field.name)}, or"
+            f" DZDESK_GATEWAY_{field.name.upper()})",
+        )
+    parser.add_argument(
+        "--static-dir",
+        default=None,
+        help="where openapi.json and docs.html are (default: this script's directory)",
+    )
     return parser.parse_args(argv)
+
+
+def _limits(args) -> RateLimits:
+    return RateLimits(**{field.name: getattr(args, field.name) for field in fields(RateLimits)})
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.profile == "container":
-        text = render_container()
+        text = render_container(_limits(args))
     else:
         out_dir = Path.cwd() if args.out == "-" else Path(args.out).resolve().parent
         run_dir = Path(args.run_dir).resolve() if args.run_dir else out_dir
@@ -154,6 +220,8 @@ def main(argv=None) -> int:
             error_log=args.error_log,
             trusted_proxies=args.trusted_proxy,
             worker_processes=args.worker_processes,
+            limits=_limits(args),
+            static_dir=args.static_dir,
         )
     if args.out == "-":
         sys.stdout.write(text)

@@ -13,7 +13,7 @@ from services.audit import store
 from services.audit.checkpoints import public_keys_by_id
 from services.audit.exceptions import EmptyLog
 from services.audit.verification import verify_pages
-from shared import eventstore
+from shared import eventstore, metrics
 from shared.envelope import Envelope, system_actor
 
 STREAM = "audit-checkpoints"
@@ -75,12 +75,14 @@ def events_page(conn, tenant_id, after_seq, limit, query):
 def verify_log(conn, tenant_id):
     """The tenant's stored chain recomputed against its checkpoints and the signers' keys."""
     keys = public_keys_by_id(store.public_jwks(conn))
-    return verify_pages(
+    result = verify_pages(
         store.stored_pages(conn, tenant_id),
         store.checkpoints(conn, tenant_id),
         keys,
         tenant_id=tenant_id,
     )
+    metrics.AUDIT_VERIFICATIONS.labels("audit", "ok" if result.ok else "failed").inc()
+    return result
 
 
 def latest_checkpoint(conn, tenant_id):

@@ -2,8 +2,8 @@
 
 from marshmallow import fields
 
-from services.identity.domain import ROLES
-from shared.classified import Digest, EventData, Id, Public, Slug, Slugs, register
+from services.identity.domain import ROLES, SERVICE_ACCOUNT_ROLES
+from shared.classified import Digest, EventData, Id, Public, Slug, Slugs, Timestamp, register
 
 P = "identity."
 DEVICE = ("user_agent", "ip_address")
@@ -58,6 +58,29 @@ class SigningKeysRotated(EventData):
     published = fields.List(Digest(allow_none=False))
 
 
+class ServiceAccountCreated(EventData):
+    service_account_id, secret_id = Id(), Id()
+    # a label an admin gives a program ("CI importer"), no person's data: shown to the tenant
+    name = Public()
+    roles = Slugs(*sorted(SERVICE_ACCOUNT_ROLES))
+    expires_at = Timestamp()
+
+
+class _SecretExpiry(EventData):
+    secret_id = Id()
+    expires_at = Timestamp()
+
+
+class ServiceAccountSecretAdded(EventData):
+    service_account_id, secret_id = Id(), Id()
+    expires_at = Timestamp()
+    shortened = fields.List(fields.Nested(_SecretExpiry))
+
+
+class ServiceAccountRevoked(EventData):
+    service_account_id = Id()
+
+
 register(P + "tenant_created", TenantCreated)
 register(P + "user_joined", UserJoined, pii=("name", "email", "account_key"))
 register(P + "member_roles_changed", MemberRolesChanged)
@@ -67,3 +90,6 @@ register(P + "session_refreshed", SessionRefreshed, pii=DEVICE)
 register(P + "session_revoked", SessionRevoked)
 register(P + "user_profile_rectified", ProfileRectified, pii=("name", "email"))
 register(P + "signing_keys_rotated", SigningKeysRotated)
+register(P + "service_account_created", ServiceAccountCreated)
+register(P + "service_account_secret_added", ServiceAccountSecretAdded)
+register(P + "service_account_revoked", ServiceAccountRevoked)

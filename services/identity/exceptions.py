@@ -40,3 +40,34 @@ class StalePrecondition(IdentityError):
 
 class SignInUnavailable(IdentityError):
     status, title = 503, "Service Unavailable"
+
+
+class ServiceAccountNotFound(IdentityError):
+    status, title = 404, "Not Found"
+
+
+class InvalidServiceAccount(IdentityError):
+    """Roles a service account may not hold (admin, privacy_officer) or unknown ones."""
+
+    status, title = 422, "Unprocessable Content"
+
+
+class TooManySecrets(IdentityError):
+    status, title = 409, "Conflict"
+
+
+class NotADataSubject(IdentityError):
+    """A service account holds no personal data: it has no erasure to ask for."""
+
+    status, title = 422, "Unprocessable Content"
+
+
+class OAuthError(IdentityError):
+    """An RFC 6749 section 5.2 error of the token endpoint: answered as `{"error": code}`,
+    not as a problem document, because OAuth clients read that body."""
+
+    status, title = 400, "Bad Request"
+
+    def __init__(self, error: str, description: str, status: int = 400):
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status

@@ -3,8 +3,9 @@
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
-from services.identity import application, sessions, store, subjects
+from services.identity import application, service_accounts, sessions, store, subjects
 from services.identity import events as _catalogue  # noqa: F401 (declares identity's event types)
+from services.identity.client_auth import client_credentials, oauth_error
 from services.identity.cookies import (
     NO_STORE,
     browser_signed_in_response,
@@ -17,13 +18,26 @@ from services.identity.cookies import (
     started_here,
 )
 from services.identity.dependencies import SignIn
-from services.identity.exceptions import InvalidRefreshToken, SignInRejected, SignInUnavailable
+from services.identity.exceptions import (
+    InvalidRefreshToken,
+    NotADataSubject,
+    OAuthError,
+    SignInRejected,
+    SignInUnavailable,
+)
 from services.identity.federation import InvalidIdToken
 from services.identity.schemas import (
+    AccessTokenSchema,
     CallbackSchema,
+    ClientCredentialsSchema,
     IdTokenSchema,
+    NewCredentialsSchema,
     RefreshSchema,
     RolesSchema,
+    RotateSchema,
+    ServiceAccountSchema,
+    ServiceAccountViewSchema,
+    account_body,
     tokens_body,
 )
 from services.identity.settings import IdentitySettings
@@ -179,6 +193,21 @@ class IdentityService(DZDeskService):
             application.sign_out(self.context(), token)
         return clear_session_cookie(Response(status=204, headers=NO_STORE))
 
+    @http(
+        "POST",
+        "/v1/auth/token",
+        body=ClientCredentialsSchema,
+        responses={200: AccessTokenSchema},
+    )
+    def issue_token(self, request):
+        """OAuth 2.0 client credentials (RFC 6749 section 4.4) for a service account."""
+        try:
+            client_id, client_secret = client_credentials(request)
+            granted = service_accounts.grant(self.context(), client_id, client_secret)
+        except OAuthError as exc:
+            return oauth_error(exc)
+        return json_response(AccessTokenSchema().dump(granted), headers=NO_STORE)
+
     @http("GET", "/v1/auth/jwks")
     def published_keys(self, request):
         return json_response(
@@ -197,6 +226,8 @@ class IdentityService(DZDeskService):
         """Ask for the erasure of one's own personal data; the privacy service carries it out."""
         ctx = self.context()
         caller = application.principal(ctx, request)
+        if caller.is_service_account:
+            raise NotADataSubject("a service account holds no personal data to erase")
         application.check_erasable(ctx, caller)
         accepted = self.privacy.request_erasure(
             caller.tenant_id, caller.user_id, caller.user_id, sorted(caller.roles)
@@ -237,6 +268,79 @@ class IdentityService(DZDeskService):
         expected = required_if_match(request) if request.headers.get("If-Match") else None
         member, version = application.change_roles(ctx, caller, user_id, roles, expected)
         return json_response(member, headers={"ETag": etag(version)})
+
+    # --- service accounts ------------------------------------------------------------------------
+    def _admin(self, request):
+        ctx = self.context()
+        caller = application.principal(ctx, request)
+        require_roles(caller, "admin")
+        return ctx, caller
+
+    @http(
+        "POST",
+        "/v1/tenant/service-accounts",
+        body=ServiceAccountSchema,
+        responses={201: NewCredentialsSchema},
+    )
+    def create_service_account(self, request):
+        """Create a service account; its client secret is shown in this answer only."""
+        ctx, caller = self._admin(request)
+        body = json_body(request, ServiceAccountSchema())
+        account, secret = service_accounts.create(
+            ctx, caller, body["name"], body["roles"], body["expires_in"]
+        )
+        location = f"/v1/tenant/service-accounts/{account['id']}"
+        return json_response(
+            account_body(account, secret),
+            status=201,
+            headers={**NO_STORE, "Location": location},
+        )
+
+    @http("GET", "/v1/tenant/service-accounts", query=(PageQuery,))
+    def list_service_accounts(self, request):
+        ctx, caller = self._admin(request)
+        limit, after = page_limit(request), decode_cursor(request, caller.tenant_id, time_and_id)
+        found = service_accounts.listed(ctx, caller, limit + 1, after)
+        body = page(
+            found,
+            limit,
+            lambda account: [account["created_at"].isoformat(), account["id"]],
+            request,
+            caller.tenant_id,
+        )
+        body["items"] = [account_body(account) for account in body["items"]]
+        return body
+
+    @http(
+        "GET",
+        "/v1/tenant/service-accounts/<account_id>",
+        responses={200: ServiceAccountViewSchema},
+    )
+    def show_service_account(self, request, account_id):
+        ctx, caller = self._admin(request)
+        return account_body(service_accounts.show(ctx, caller, account_id))
+
+    @http(
+        "POST",
+        "/v1/tenant/service-accounts/<account_id>/secrets",
+        body=RotateSchema,
+        responses={201: NewCredentialsSchema},
+    )
+    def rotate_service_account_secret(self, request, account_id):
+        """Add a second live secret; the current one expires soon after (rotation)."""
+        ctx, caller = self._admin(request)
+        body = _optional_body(request, RotateSchema())
+        account, secret = service_accounts.rotate(
+            ctx, caller, account_id, body["expires_in"], body["previous_expires_in"]
+        )
+        return json_response(account_body(account, secret), status=201, headers=NO_STORE)
+
+    @http("DELETE", "/v1/tenant/service-accounts/<account_id>", responses={204: None})
+    def revoke_service_account(self, request, account_id):
+        """Revoke a service account: no secret of it gets a token any more."""
+        ctx, caller = self._admin(request)
+        service_accounts.revoke(ctx, caller, account_id)
+        return Response(status=204)
 
     # --- RPC for other services ----------------------------------------------------------------
     @rpc(callers={"ai", "ticketing"})

@@ -4,9 +4,12 @@ from datetime import date, datetime
 
 from services.identity import application, domain, projections, sessions, store
 from services.identity.schemas import RectifySchema
+from shared.auth import is_service_account_id
 from shared.envelope import system_actor
 
 SERVICE = "identity"
+# Service accounts hold no personal data and are nobody's data subject (privacy refuses their
+# requests): an export or erasure pointed at one finds nothing, and never touches the account.
 
 
 def _plain(value):
@@ -21,6 +24,16 @@ def _plain(value):
 
 def export_subject(ctx, tenant_id, subject_id) -> dict:
     """Everything identity holds about the user, personal fields decrypted."""
+    if is_service_account_id(subject_id):
+        return {
+            "service": SERVICE,
+            "tenant_id": str(tenant_id),
+            "subject_id": str(subject_id),
+            "profile": None,
+            "external_identity": None,
+            "sessions": [],
+            "events": [],
+        }
     conn = ctx.db.begin(tenant_id)
     user = store.get_user(conn, subject_id)
     events = []
@@ -51,14 +64,12 @@ def export_subject(ctx, tenant_id, subject_id) -> dict:
 def purge_subject(ctx, tenant_id, subject_id, request_id) -> dict:
     """Shred the user's subject key, remove their derived plaintext and access; idempotent (a
     repeat purges nothing)."""
+    if is_service_account_id(subject_id):
+        return _purged_nothing(request_id)
     ctx.cipher.forget(tenant_id, subject_id)
     conn = ctx.db.begin(tenant_id)
     if store.get_user(conn, subject_id) is None:
-        return {
-            "service": SERVICE,
-            "request_id": request_id,
-            "purged": {"profile": 0, "sessions": 0, "external_identities": 0, "memberships": 0},
-        }
+        return _purged_nothing(request_id)
     subject_id = str(subject_id)
     members = store.lock_members(conn)
     member = application.load_member(ctx.db, subject_id)
@@ -96,6 +107,14 @@ def purge_subject(ctx, tenant_id, subject_id, request_id) -> dict:
     }
 
 
+def _purged_nothing(request_id) -> dict:
+    return {
+        "service": SERVICE,
+        "request_id": request_id,
+        "purged": {"profile": 0, "sessions": 0, "external_identities": 0, "memberships": 0},
+    }
+
+
 def rectify_subject(ctx, tenant_id, subject_id, changes) -> dict:
     """Corrected name and/or email: a new sealed event, then the read model."""
     changes = {
@@ -103,6 +122,8 @@ def rectify_subject(ctx, tenant_id, subject_id, changes) -> dict:
         for key, value in RectifySchema().load(changes or {}).items()
         if value is not None
     }
+    if is_service_account_id(subject_id):
+        return {"service": SERVICE, "subject_id": str(subject_id), "rectified": []}
     conn = ctx.db.begin(tenant_id)
     user = store.get_user(conn, subject_id)
     if user is None or user["erased_at"] is not None or not changes:

@@ -131,8 +131,10 @@ def mint_access_token(
     roles,
     ttl_seconds: int,
     now: datetime,
+    kind: str | None = None,
 ) -> str:
-    """A short-lived access JWT (RFC 9068 ``at+jwt``) signed by the current key."""
+    """A short-lived access JWT (RFC 9068 ``at+jwt``) signed by the current key; ``kind``
+    (``service_account``) marks a program's token, a person's carries none."""
     if key.state != CURRENT:
         raise ValueError(f"only the current key signs tokens, not a {key.state} one")
     issued_at = int(now.timestamp())
@@ -147,6 +149,8 @@ def mint_access_token(
         "exp": issued_at + int(ttl_seconds),
         "jti": str(uuid.uuid4()),
     }
+    if kind:
+        claims["kind"] = kind
     return jwt.encode(
         claims,
         key.private_key,

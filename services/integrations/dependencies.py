@@ -24,6 +24,7 @@ from services.integrations import application, store
 from services.integrations.delivery import Sender
 from services.integrations.settings import IntegrationsSettings
 from services.integrations.signing import SecretBox
+from shared import metrics
 from shared.background import BackgroundLoop
 from shared.db import tenant_transaction
 from shared.logs import describe_error
@@ -67,6 +68,7 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
             name=f"{self.container.service_name}-dispatch",
             kwargs={"autocommit": False},
         )
+        metrics.POOLS.register(self.container.service_name, self.attr_name, self.pool)
         self.system = None
         self.sender = None
         self.threads = None
@@ -85,6 +87,7 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
             for thread in list(self.threads.coroutines_running):
                 thread.kill()
         self.pool.close()
+        metrics.POOLS.unregister(self.container.service_name, self.attr_name, self.pool)
 
     kill = stop
 

@@ -14,6 +14,7 @@ from services.privacy.exceptions import (
     ExportExpired,
     ExportNotReady,
     HoldNotFound,
+    NotADataSubject,
     NotAuthorised,
     RequestNotFound,
     SubjectNotFound,
@@ -21,7 +22,7 @@ from services.privacy.exceptions import (
 from services.privacy.keyring import Keyring
 from services.privacy.sagas.kinds import OFFICER_ROLES, load_saga, start_saga
 from services.privacy.schemas import DownloadQuerySchema, view_for
-from shared.auth import require_roles
+from shared.auth import is_service_account_id, require_roles
 from shared.crypto import FieldCipher
 from shared.envelope import actor_of, person_actor, utcnow
 from shared.errors import BadRequest
@@ -51,6 +52,8 @@ def id_of(value, error=RequestNotFound):
 
 def submit(unit, settings, master_keys, tenant_id, user_id, roles, kind, subject_id, changes=None):
     """(saga, created?) for a request; a running request of the same kind is returned instead."""
+    if is_service_account_id(subject_id) or is_service_account_id(user_id):
+        raise NotADataSubject("a service account holds no personal data and is no data subject")
     conn = unit.begin(tenant_id)
     if not may_act_for(user_id, roles, subject_id):
         raise NotAuthorised("only the subject, a privacy officer or an admin may file this request")

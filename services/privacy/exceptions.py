@@ -1,6 +1,6 @@
 """Privacy's errors, each with the HTTP status the web layer answers with."""
 
-from shared.errors import Conflict, Forbidden, HttpError, NotFound
+from shared.errors import Conflict, Forbidden, HttpError, NotFound, Unprocessable
 
 
 class PrivacyError(HttpError):
@@ -17,6 +17,10 @@ class SubjectNotFound(PrivacyError, NotFound):
 
 class NotAuthorised(PrivacyError, Forbidden):
     pass
+
+
+class NotADataSubject(PrivacyError, Unprocessable):
+    """A service account holds no personal data: it neither is nor files a subject's request."""
 
 
 class ExportNotReady(PrivacyError, Conflict):

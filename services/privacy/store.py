@@ -69,6 +69,16 @@ def due_requests(system_conn, limit=100):
     ]
 
 
+def earliest_submissions(system_conn):
+    """{request type: when its oldest active request was filed}, across tenants (read as the
+    system role: types, times and whether active; no ids)."""
+    return dict(
+        system_conn.execute(
+            "SELECT type, min(created_at) FROM privacy_requests WHERE active GROUP BY type"
+        ).fetchall()
+    )
+
+
 def shred_unpublished(system_conn, tenant_id, subject_id):
     """Whether the relay has yet to publish the subject's shredding (read as the system role)."""
     return (

@@ -26,7 +26,7 @@ from services.ticketing.sla import (
     sla_history,
     sla_status,
 )
-from shared import eventstore
+from shared import eventstore, metrics
 
 POLICY_STREAM = "sla-policy"
 
@@ -256,7 +256,10 @@ class TicketDesk:
             if t.at <= now
         ]
         if due:
-            return self.run(ticket_id, system, due)[1]
+            alerts = self.run(ticket_id, system, due)[1]
+            for breach in (e for e in alerts if e.event_type == "ticketing.sla_breached"):
+                metrics.SLA_BREACHES.labels("ticketing", breach.data["target"]).inc()
+            return alerts
         store.set_sla_instants(
             self.conn,
             checked_id(ticket_id),

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from services.ticketing.domain import Actor, RecordedEvent
-from shared.envelope import person_actor, system_actor
+from shared.envelope import person_actor, service_account_actor, system_actor
 
 PREFIX = "ticketing."
 
@@ -17,19 +17,26 @@ def ticket_id_of(stream):
 
 
 def actor_from_principal(principal):
-    return Actor(principal.user_id, frozenset(principal.roles))
+    return Actor(
+        principal.user_id, frozenset(principal.roles), service_account=principal.is_service_account
+    )
 
 
 def envelope_actor(actor):
-    """The envelope's actor: `{user_id, roles}` for people, `{system}` for the service itself."""
+    """The envelope's actor: `{user_id, roles}` for people, `{service_account}` for a program,
+    `{system}` for the service itself."""
     if actor.is_system:
         return system_actor(actor.user_id.removeprefix("system:"))
+    if actor.service_account:
+        return service_account_actor(actor.user_id)
     return person_actor(actor.user_id, actor.roles)
 
 
 def actor_id(envelope_actor_value):
     if "system" in envelope_actor_value:
         return f"system:{envelope_actor_value['system']}"
+    if "service_account" in envelope_actor_value:
+        return envelope_actor_value["service_account"]
     return envelope_actor_value.get("user_id", "")
 
 

@@ -1,5 +1,6 @@
 """Sign-in, tickets and the audit trail through the nginx gateway, as an API consumer sees them."""
 
+import base64
 import uuid
 
 PROBLEM = "application/problem+json"
@@ -99,3 +100,57 @@ def test_the_services_take_only_tokens_identity_signed_at_sign_in(suite, token_i
     for path in ("/v1/me", "/v1/tickets", "/v1/audit/events", "/v1/tenant/members"):
         assert suite.request("GET", path, minted).status_code == 401, path
         assert suite.request("GET", path, admin["access_token"]).status_code != 401, path
+
+
+def test_a_service_account_gets_a_token_and_opens_a_ticket_through_the_gateway(suite):
+    admin = suite.sign_in_google("admin@accounts.test", hd="accounts.test")
+    created = suite.request(
+        "POST",
+        "/v1/tenant/service-accounts",
+        admin["access_token"],
+        json={"name": "Monitoring bridge", "roles": ["agent"]},
+    )
+    assert created.status_code == 201, created.text
+    account = created.json()
+    basic = base64.b64encode(f"{account['client_id']}:{account['client_secret']}".encode())
+    granted = suite.request(
+        "POST",
+        "/v1/auth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic " + basic.decode()},
+    )
+    assert granted.status_code == 200, granted.text
+    token = granted.json()["access_token"]
+    assert granted.headers["RateLimit-Policy"] == '"per-client";q=20;w=1'
+
+    opened = suite.request(
+        "POST",
+        "/v1/tickets",
+        token,
+        json={"type": "incident", "title": "Disk 91% on db-2", "description": "from the bridge"},
+    )
+    assert opened.status_code == 201, opened.text
+    assert opened.headers["RateLimit-Policy"] == '"per-token";q=20;w=1'
+    ticket = opened.json()["id"]
+    history = suite.request("GET", f"/v1/tickets/{ticket}/history", admin["access_token"])
+    assert history.json()["items"][0]["actor"] == {"service_account": account["id"]}
+
+    # a program is nobody's data subject
+    refused = suite.request(
+        "POST",
+        "/v1/privacy/requests",
+        admin["access_token"],
+        json={"type": "export", "subject_id": account["id"]},
+    )
+    assert refused.status_code == 422, refused.text
+    revoked = suite.request(
+        "DELETE", f"/v1/tenant/service-accounts/{account['id']}", admin["access_token"]
+    )
+    assert revoked.status_code == 204
+    again = suite.request(
+        "POST",
+        "/v1/auth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic " + basic.decode()},
+    )
+    assert (again.status_code, again.json()["error"]) == (401, "invalid_client")

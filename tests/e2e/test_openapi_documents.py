@@ -26,3 +26,22 @@ def test_each_service_documents_its_routes_and_request_bodies(suite):
         "type"
         in body_schema(document(suite, "privacy"), "/v1/privacy/requests", "post")["properties"]
     )
+
+
+def test_the_gateway_serves_every_services_routes_merged_and_a_reference_page(suite):
+    merged = requests.get(suite.gateway + "/v1/openapi.json", timeout=10)
+    assert merged.status_code == 200, merged.text
+    merged = merged.json()
+    for service in ("identity", "ticketing", "privacy", "audit", "ai"):
+        published = {path for path in document(suite, service)["paths"] if path.startswith("/v1/")}
+        ours = {
+            path
+            for path, operations in merged["paths"].items()
+            if any(op["tags"] == [service] for op in operations.values())
+        }
+        # what the running services answer is what the committed document says
+        assert ours == published, service
+    assert {"bearer", "clientCredentials"} <= set(merged["components"]["securitySchemes"])
+    page = requests.get(suite.gateway + "/docs", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "/v1/openapi.json" in page.text

@@ -1,9 +1,10 @@
-"""Commands the membership domain decides on; every field is a keyword."""
+"""Commands the domain decides on (membership, service accounts); every field is a keyword."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,3 +41,35 @@ class EraseMember:
 
     user_id: str
     request_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateServiceAccount:
+    """An admin creates a service account with its first secret (`secret_id` names it; the
+    secret itself stays out of the domain)."""
+
+    account_id: str
+    name: str
+    roles: Iterable[str]
+    secret_id: str
+    now: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddSecret:
+    """Rotation: a new secret alongside the current one, whose expiry is brought forward to
+    `previous_expires_at` (when that is sooner), so at most two are ever live."""
+
+    account_id: str
+    secret_id: str
+    now: datetime
+    expires_at: datetime
+    previous_expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevokeServiceAccount:
+    """An admin revokes a service account: no secret of it is accepted any more."""
+
+    account_id: str

@@ -1,9 +1,11 @@
-"""decide(state, command, members) -> [NewEvent]: tenant creation, joining, roles, erasure."""
+"""decide(state, command, members) -> [NewEvent]: tenant creation, joining, roles, erasure, and
+service accounts (their rules are in service_accounts.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from . import service_accounts
 from .commands import ChangeRoles, CreateTenant, EraseMember, JoinTenant
 from .errors import AlreadyMember, LastAdmin, NotAMember, UnknownRole
 from .model import (
@@ -18,14 +20,17 @@ from .model import (
     USER_JOINED,
     Member,
     NewEvent,
+    ServiceAccount,
 )
 
 Members = Mapping[str, Sequence[str]]
 
 
-def decide(state: Member | None, command: object, members: Members | None = None) -> list[NewEvent]:
-    """The events a command produces on a member's stream, or a DomainError; [] when nothing
-    changes.
+def decide(
+    state: Member | ServiceAccount | None, command: object, members: Members | None = None
+) -> list[NewEvent]:
+    """The events a command produces on a member's (or a service account's) stream, or a
+    DomainError; [] when nothing changes.
 
     `state` is None for a member stream without events. `members` maps each member of the
     tenant (erased ones left out) to their roles, read under the tenant's lock (see
@@ -33,7 +38,7 @@ def decide(state: Member | None, command: object, members: Members | None = None
     """
     handler = _HANDLERS.get(type(command))
     if handler is None:
-        raise TypeError(f"not a membership command: {type(command).__name__}")
+        raise TypeError(f"not an identity command: {type(command).__name__}")
     return handler(state, command, members)
 
 
@@ -120,4 +125,5 @@ _HANDLERS: dict[type, Callable[..., list[NewEvent]]] = {
     JoinTenant: _join_tenant,
     ChangeRoles: _change_roles,
     EraseMember: _erase_member,
+    **service_accounts.HANDLERS,
 }

@@ -21,3 +21,15 @@ class AlreadyMember(DomainError):
 
 class LastAdmin(DomainError):
     pass
+
+
+class UnknownServiceAccount(DomainError):
+    pass
+
+
+class ForbiddenRole(DomainError):
+    """A role a service account cannot hold (admin, privacy_officer)."""
+
+
+class TooManySecrets(DomainError):
+    pass

@@ -1,4 +1,5 @@
-"""evolve(state, event) -> state and replay(events): how a member's stream builds a Member."""
+"""evolve(state, event) -> state and replay(events): a member's stream builds a Member, a service
+account's a ServiceAccount."""
 
 from __future__ import annotations
 
@@ -6,12 +7,23 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from .errors import DomainError
-from .model import MEMBER_ERASED, MEMBER_ROLES_CHANGED, USER_JOINED, Member, RecordedEvent
+from .model import (
+    MEMBER_ERASED,
+    MEMBER_ROLES_CHANGED,
+    SERVICE_ACCOUNT_EVENTS,
+    USER_JOINED,
+    Member,
+    RecordedEvent,
+    ServiceAccount,
+)
+from .service_accounts import evolve_account
 
 
-def evolve(state: Member | None, event: RecordedEvent) -> Member:
-    """The member after `event`. Other event types (a rectified profile) only advance the
-    version."""
+def evolve(state, event: RecordedEvent) -> Member | ServiceAccount:
+    """The member (or service account) after `event`. Other event types (a rectified profile)
+    only advance the version."""
+    if event.type in SERVICE_ACCOUNT_EVENTS:
+        return evolve_account(state, event)
     if event.type == USER_JOINED:
         if state is not None:
             raise DomainError(f"member {state.user_id} joined twice")
@@ -25,8 +37,9 @@ def evolve(state: Member | None, event: RecordedEvent) -> Member:
     return replace(state, version=event.version)
 
 
-def replay(events: Iterable[RecordedEvent]) -> Member | None:
-    """The member built from their whole stream in order; None for an empty stream."""
+def replay(events: Iterable[RecordedEvent]) -> Member | ServiceAccount | None:
+    """The member (or service account) built from the whole stream in order; None for an empty
+    stream."""
     state = None
     for event in events:
         state = evolve(state, event)

@@ -12,10 +12,13 @@ import eventlet.hubs
 import psycopg
 
 from services.privacy import store
-from services.privacy.sagas.kinds import load_saga
+from services.privacy.sagas.base import DEADLINE
+from services.privacy.sagas.kinds import SAGAS, load_saga
 from services.privacy.sagas.participants import ParticipantLoop
 from services.privacy.sagas.restore import reconciled
 from services.privacy.sagas.steps import Step
+from shared import metrics
+from shared.envelope import utcnow
 
 
 class SagaDriver(ParticipantLoop):
@@ -28,6 +31,7 @@ class SagaDriver(ParticipantLoop):
         self.system = None
 
     def run_once(self):
+        self.report_deadlines()
         if not reconciled(self.container):
             return self.interval  # a restored database may hold keys the audit log saw shredded
         return 0 if self.advance_due() else self.interval
@@ -40,13 +44,32 @@ class SagaDriver(ParticipantLoop):
                 pass
         self.system = None
 
-    def advance_due(self):
-        """Advance every saga due now; returns how many moved."""
+    def system_conn(self):
         if self.system is None:
             self.system = psycopg.connect(self.settings.system_database_url, autocommit=True)
+        return self.system
+
+    def report_deadlines(self):
+        """Seconds left before each request type's earliest deadline; no series while none of
+        the type is active. A deadline is requested_at + DEADLINE and a request's created_at
+        is its submitting transaction's start, at most milliseconds before: never late."""
+        submitted = store.earliest_submissions(self.system_conn())
+        service, now = self.container.service_name, utcnow()
+        for kind in SAGAS:
+            if kind in submitted:
+                left = submitted[kind] + DEADLINE - now
+                metrics.PRIVACY_REQUEST_DEADLINE.labels(service, kind).set(left.total_seconds())
+            else:
+                try:
+                    metrics.PRIVACY_REQUEST_DEADLINE.remove(service, kind)
+                except KeyError:
+                    pass  # none was reported
+
+    def advance_due(self):
+        """Advance every saga due now; returns how many moved."""
         return sum(
             self.step(tenant_id, request_id)
-            for tenant_id, request_id in store.due_requests(self.system)
+            for tenant_id, request_id in store.due_requests(self.system_conn())
         )
 
     def step(self, tenant_id, request_id):
@@ -78,7 +101,7 @@ class SagaDriver(ParticipantLoop):
         if not any(method == "purge_subject" for _, method, _, _ in calls):
             return False
         deadline = eventlet.hubs.get_hub().clock() + patience
-        while store.shred_unpublished(self.system, saga.tenant_id, saga.subject_id):
+        while store.shred_unpublished(self.system_conn(), saga.tenant_id, saga.subject_id):
             if eventlet.hubs.get_hub().clock() > deadline:
                 return True
             eventlet.sleep(0.01)

@@ -9,6 +9,7 @@ from nameko.extensions import DependencyProvider
 from psycopg_pool import ConnectionPool
 
 from services.privacy.settings import PrivacySettings
+from shared import metrics
 from shared.background import BackgroundLoop
 from shared.db import tenant_transaction
 from shared.logs import describe_error
@@ -98,6 +99,7 @@ class ParticipantLoop(BackgroundLoop, DependencyProvider):
             name=self.pool_name,
             kwargs={"autocommit": False},
         )
+        metrics.POOLS.register(self.container.service_name, self.attr_name, self.pool)
         self.caller = ParticipantCaller(
             self.settings.amqp_uri, self.settings.privacy_rpc_timeout_seconds
         )
@@ -110,6 +112,7 @@ class ParticipantLoop(BackgroundLoop, DependencyProvider):
         super().stop()
         self.caller.stop()
         self.pool.close()
+        metrics.POOLS.unregister(self.container.service_name, self.attr_name, self.pool)
 
     def get_dependency(self, worker_ctx):
         return self

@@ -59,10 +59,12 @@ SLA_ALERT_KINDS = {"warning": SLA_WARNING, "breach": SLA_BREACHED}
 
 @dataclass(frozen=True)
 class Actor:
-    """Who issues a command: a user with the roles of their access token, or the service itself."""
+    """Who issues a command: a user with the roles of their access token, a service account (a
+    program of the tenant, `service_account`), or the service itself."""
 
     user_id: str
     roles: frozenset[str] = frozenset()
+    service_account: bool = False
 
     @classmethod
     def system(cls, name: str = "ticketing") -> Actor:

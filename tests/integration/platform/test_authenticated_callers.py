@@ -19,6 +19,8 @@ from shared.rpc import ClusterRpcClient, RpcEntrypoint
 from tests.support.amqp import as_user, confirming_connection, drain
 from tests.support.waiting import wait_until
 
+QUORUM = {"x-queue-type": "quorum"}
+
 
 def guarded_rpcs(cls):
     """(method name, callers) of every RPC entrypoint of a service class."""
@@ -179,3 +181,32 @@ def test_a_retried_event_keeps_its_sender(listener):
     publish(as_user(cfg["AMQP_URI"], "ai"), event, user_id="ai")
     wait_until(lambda: Listener.seen == [event["event_id"]], 20, what="the retried event")
     assert event["event_id"] in Listener.failed
+
+
+def test_a_services_rpc_queue_is_quorum_so_its_rpcs_outlive_a_node(
+    container_factory, service_config, rabbit_manager
+):
+    from tests.support.probe import EchoService
+
+    cfg, _ = service_config("probe")
+    container_factory(EchoService, cfg).start()
+
+    assert rabbit_manager.get_queue(cfg["vhost"], "rpc-echo")["type"] == "quorum"
+
+
+def test_the_broker_set_up_retires_a_classic_rpc_queue_of_an_earlier_release(
+    service_config, rabbit_manager, request
+):
+    from shared import broker
+
+    cfg, _ = service_config("probe")
+    vhost = cfg["vhost"]
+    rabbit_manager.create_queue(vhost, "rpc-identity", durable=True)  # classic, as nameko made it
+    rabbit_manager.create_queue(vhost, "rpc-ticketing", durable=True, arguments=QUORUM)
+    assert rabbit_manager.get_queue(vhost, "rpc-identity")["type"] == "classic"
+
+    broker.apply(request.config.getoption("RABBIT_API_URI"), broker.definitions(vhost))
+
+    queues = {q["name"]: q["type"] for q in rabbit_manager.get_queues(vhost)}
+    assert "rpc-identity" not in queues  # the service declares it quorum when it starts
+    assert queues["rpc-ticketing"] == "quorum"  # a quorum one is left as it is

@@ -184,11 +184,17 @@ def test_the_gateway_waits_for_healthy_services_and_is_the_only_published_api(co
 
 
 def test_the_gateway_mounts_the_committed_container_config(compose):
-    (mount,) = compose["services"]["gateway"]["volumes"]
-    source, target, _ = mount.split(":")
+    config, *reference = compose["services"]["gateway"]["volumes"]
+    source, target, _ = config.split(":")
 
     assert (DEPLOY / source).is_file()
     assert f"-c {target}" in " ".join(compose["services"]["gateway"]["command"])
+    # the API reference, where the container profile's static_dir says nginx finds it
+    assert [mount.split(":")[1] for mount in reference] == [
+        "/etc/dzdesk/openapi.json",
+        "/etc/dzdesk/docs.html",
+    ]
+    assert all((DEPLOY / mount.split(":")[0]).is_file() for mount in reference)
 
 
 def test_each_service_connects_with_its_own_app_and_system_roles(compose):

@@ -3,6 +3,8 @@ prefixes."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -23,6 +25,15 @@ from deploy_test_support import (
 )
 
 render = load_renderer()
+
+
+def load_api_reference():
+    spec = importlib.util.spec_from_file_location(
+        "dzdesk_api_reference", NGINX / "api_reference.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_the_rendered_config_routes_exactly_the_documented_prefixes():
@@ -98,7 +109,7 @@ def test_the_committed_compose_config_is_the_current_container_rendering():
 
 def test_the_container_rendering_is_committed_once_and_kubernetes_uses_that_file():
     (generator,) = load_yaml_documents(NGINX / "kustomization.yaml")[0]["configMapGenerator"]
-    assert generator["files"] == ["nginx.conf=container.nginx.conf"]
+    assert generator["files"] == ["nginx.conf=container.nginx.conf", "openapi.json", "docs.html"]
     assert "../../nginx" in load_yaml_documents(K8S / "base" / "kustomization.yaml")[0]["resources"]
     copies = [
         path
@@ -106,6 +117,44 @@ def test_the_container_rendering_is_committed_once_and_kubernetes_uses_that_file
         if "upstream identity" in path.read_text(encoding="utf-8", errors="replace")
     ]
     assert copies == [NGINX / "container.nginx.conf"]
+
+
+def test_the_committed_api_reference_is_what_the_code_renders_now():
+    """Re-render after changing a route or schema: python deploy/nginx/api_reference.py"""
+    reference = load_api_reference()
+    assert (NGINX / "openapi.json").read_text() == reference.render_json(
+        reference.merged_document()
+    )
+
+
+def test_the_merged_document_has_every_services_routes_and_both_security_schemes():
+    document = json.loads((NGINX / "openapi.json").read_text())
+    prefixes = {prefix for service in DOCUMENTED_PREFIXES.values() for prefix in service}
+    assert all(any(path.startswith(p) for p in prefixes) for path in document["paths"])
+    tags = {op["tags"][0] for ops in document["paths"].values() for op in ops.values()}
+    assert tags == set(SERVICE_PORTS)
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearer"]["scheme"] == "bearer"
+    assert schemes["clientCredentials"]["flows"]["clientCredentials"]["tokenUrl"] == (
+        "/v1/auth/token"
+    )
+    token = document["paths"]["/v1/auth/token"]["post"]
+    assert "application/x-www-form-urlencoded" in token["requestBody"]["content"]
+    assert document["paths"]["/v1/auth/google"]["post"]["security"] == []
+    refs = re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document))
+    assert set(refs) <= set(document["components"]["schemas"])
+
+
+def test_the_reference_page_loads_nothing_from_elsewhere():
+    page = (NGINX / "docs.html").read_text()
+    assert "/v1/openapi.json" in page
+    assert re.search(r"(src|href)=\"(https?:)?//", page) is None
+    assert "http://" not in page and "https://" not in page
+
+
+def test_the_container_config_serves_the_reference_from_the_mounted_config_dir():
+    text = render.render_container()
+    assert "alias /etc/dzdesk/openapi.json;" in text and "alias /etc/dzdesk/docs.html;" in text
 
 
 def test_the_container_config_proxies_to_service_names_and_logs_to_stdio():

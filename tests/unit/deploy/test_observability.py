@@ -1,7 +1,6 @@
-"""The alert rules and dashboards in deploy/observability parse, and every metric they query is
-one DZDesk exports (shared/metrics.py or a service), one RabbitMQ exports, or one declared as
-pending with the change that will export it; DZDesk's metric names follow Prometheus'
-conventions."""
+"""The alert rules and dashboards in deploy/observability parse, every metric they query is one
+DZDesk exports (shared/metrics.py or a service) or one RabbitMQ exports, every DZDesk metric is
+on a dashboard, and DZDesk's metric names follow Prometheus' conventions."""
 
 from __future__ import annotations
 
@@ -16,8 +15,6 @@ from deploy_test_support import OBSERVABILITY, REPO
 
 RULE_FILES = sorted((OBSERVABILITY / "prometheus").glob("*.rules.yaml"))
 RULE_TESTS = OBSERVABILITY / "prometheus" / "dzdesk.rules.test.yaml"
-ACTIVE_RULES = OBSERVABILITY / "prometheus" / "dzdesk.rules.yaml"
-PENDING_RULES = OBSERVABILITY / "prometheus" / "dzdesk-pending.rules.yaml"
 DASHBOARDS = sorted((OBSERVABILITY / "grafana").glob("*.json"))
 # From RabbitMQ's rabbitmq_prometheus plugin (per-object metrics), not from DZDesk.
 RABBITMQ_METRICS = {"rabbitmq_queue_messages"}
@@ -34,6 +31,8 @@ CONCERNS = {
 _DECLARED = re.compile(
     r"prometheus_client\.(Counter|Gauge|Histogram|Summary)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"", re.S
 )
+# what a collector reports at scrape time (shared.metrics.PoolCollector)
+_COLLECTED = re.compile(r"(Counter|Gauge)MetricFamily\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"", re.S)
 _KEYWORDS = {
     "by",
     "without",
@@ -55,7 +54,8 @@ def declared_metrics() -> dict[str, str]:
     """Metric name -> type, for every prometheus_client metric in shared/ and services/."""
     found = {}
     for path in [*(REPO / "shared").rglob("*.py"), *(REPO / "services").rglob("*.py")]:
-        for kind, name in _DECLARED.findall(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        for kind, name in [*_DECLARED.findall(text), *_COLLECTED.findall(text)]:
             found[name] = kind.lower()
     return found
 
@@ -68,10 +68,6 @@ def exposed_series(metrics: dict[str, str]) -> set[str]:
         if kind in ("histogram", "summary"):
             names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
     return names
-
-
-def pending_metrics() -> dict:
-    return yaml.safe_load((OBSERVABILITY / "pending-metrics.yaml").read_text())
 
 
 def metric_names(expr: str) -> set[str]:
@@ -132,29 +128,31 @@ def test_no_alert_is_defined_twice_across_files():
     assert len(alerts) == len(set(alerts))
 
 
-def test_active_rules_query_only_metrics_that_are_exported_today():
+def test_the_rules_query_only_metrics_that_are_exported():
     known = exposed_series(declared_metrics()) | RABBITMQ_METRICS
-    for rule in rules(ACTIVE_RULES):
-        assert metric_names(rule["expr"]) <= known, rule["alert"]
-        assert metric_names(rule["expr"]), rule["alert"]
+    for path in RULE_FILES:
+        for rule in rules(path):
+            assert metric_names(rule["expr"]) <= known, rule["alert"]
+            assert metric_names(rule["expr"]), rule["alert"]
 
 
-def test_pending_rules_query_only_declared_pending_metrics_that_are_not_exported_yet():
-    pending = pending_metrics()
-    declared = declared_metrics()
-    # once a pending metric is exported, its rules belong in dzdesk.rules.yaml
-    assert not set(pending) & set(declared)
-    for name, entry in pending.items():
-        assert entry["type"] in {"counter", "gauge", "histogram"}
-        assert entry["labels"] and entry["help"] and entry["change"], name
+def test_the_collectors_metrics_are_found_where_they_are_reported():
+    assert {
+        "dzdesk_db_pool_size",
+        "dzdesk_db_pool_available",
+        "dzdesk_db_pool_requests_waiting",
+    } <= set(declared_metrics())
+
+
+def test_every_dzdesk_metric_is_on_a_dashboard():
     used = set()
-    for rule in rules(PENDING_RULES):
-        names = metric_names(rule["expr"])
-        assert names and names <= set(pending), rule["alert"]
-        used |= names
     for board in map(json.loads, map(lambda path: path.read_text(), DASHBOARDS)):
         used |= {name for _, expr in dashboard_exprs(board) for name in metric_names(expr)}
-    assert set(pending) <= used  # nothing declared that nothing uses
+    for name, kind in declared_metrics().items():
+        if kind == "histogram":
+            assert f"{name}_bucket" in used, name
+        else:
+            assert name in used, name
 
 
 @pytest.mark.parametrize(
@@ -189,7 +187,7 @@ def naming_problems(name: str, kind: str) -> list[str]:
 
 
 def test_dzdesk_metric_names_follow_prometheus_conventions():
-    metrics = {**declared_metrics(), **{n: e["type"] for n, e in pending_metrics().items()}}
+    metrics = declared_metrics()
     assert metrics
     problems = {name: naming_problems(name, kind) for name, kind in metrics.items()}
     assert {name: found for name, found in problems.items() if found} == {}
@@ -204,11 +202,7 @@ def test_the_naming_check_catches_a_bad_name():
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.name)
 def test_each_dashboard_is_valid_json_whose_panels_query_known_metrics(path):
     board = json.loads(path.read_text())
-    known = (
-        exposed_series(declared_metrics())
-        | RABBITMQ_METRICS
-        | exposed_series({n: e["type"] for n, e in pending_metrics().items()})
-    )
+    known = exposed_series(declared_metrics()) | RABBITMQ_METRICS
     assert board["uid"].startswith("dzdesk-") and board["title"].startswith("DZDesk / ")
     assert isinstance(board["schemaVersion"], int)
     assert board["panels"]
@@ -218,12 +212,9 @@ def test_each_dashboard_is_valid_json_whose_panels_query_known_metrics(path):
         assert panel["title"] and panel["type"] in {"timeseries", "stat", "gauge", "table"}
         assert {"h", "w", "x", "y"} <= set(panel["gridPos"])
         assert panel["targets"]
-    pending = set(pending_metrics())
     for panel, expr in dashboard_exprs(board):
         names = metric_names(expr)
         assert names and names <= known, (panel["title"], names - known)
-        if names & pending:
-            assert "pending-metrics.yaml" in panel.get("description", ""), panel["title"]
 
 
 def test_there_is_a_dashboard_per_concern_and_an_alert_group_for_each():

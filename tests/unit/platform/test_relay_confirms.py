@@ -1,6 +1,9 @@
 """Relay confirms per delivery tag: multiple acks, nacks, out-of-order and lost confirms."""
 
+import json
 import struct
+import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -130,6 +133,39 @@ def test_a_lost_confirm_keeps_the_checkpoint_below_it():
     with pytest.raises(PublishNotConfirmed):
         relay.run_once()
     assert relay.conn.checkpoints == [("100", 0)]
+
+
+def aged_rows(*ages):
+    """Rows whose envelopes occurred `age` seconds ago, oldest first."""
+    return [
+        (
+            str(100 + n),
+            n,
+            json.dumps({"occurred_at": datetime.fromtimestamp(time.time() - age, UTC).isoformat()}),
+            "probe.happened",
+        )
+        for n, age in enumerate(ages)
+    ]
+
+
+def test_after_a_nack_the_lag_is_the_age_of_the_first_unconfirmed_event():
+    relay = relay_with([("ack", 1, True), ("nack", 2, False)], aged_rows(50, 40, 30, 20, 10))
+    with pytest.raises(PublishNotConfirmed):
+        relay.run_once()
+    assert 30 <= relay.lag() < 35
+
+
+def test_with_nothing_unconfirmed_and_nothing_read_ahead_the_relay_is_caught_up():
+    relay = relay_with([("ack", 2, True)], aged_rows(50, 40, 30))
+    assert relay.run_once() == 3
+    assert relay.lag() == 0
+
+
+def test_an_envelope_without_a_readable_time_counts_from_now():
+    relay = relay_with([], [("100", 0, "{}", "probe.happened")])
+    with pytest.raises(PublishNotConfirmed):
+        relay.run_once()
+    assert 0 <= relay.lag() < 1
 
 
 def frames_of(raw):
