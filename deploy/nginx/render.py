@@ -14,7 +14,14 @@ TEMPLATE = Path(__file__).with_name("gateway.conf.template")
 STATIC_DIR = Path(__file__).resolve().parent
 
 # Service name -> local port (docs/architecture.md, "Services").
-SERVICE_PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
+SERVICE_PORTS = {
+    "identity": 8001,
+    "ticketing": 8002,
+    "privacy": 8003,
+    "audit": 8004,
+    "ai": 8005,
+    "integrations": 8006,
+}
 
 # Where the ingress controller / load balancer lives in a cluster or a compose network.
 PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")

@@ -37,6 +37,7 @@ DOCUMENTED_PREFIXES = {
     "privacy": {"/v1/privacy"},
     "audit": {"/v1/audit"},
     "ai": {"/v1/ai"},
+    "integrations": {"/v1/webhooks", "/v1/events"},
 }
 
 _ROUTE = re.compile(
