@@ -1,5 +1,5 @@
-"""The whole suite: every service on one vhost, each with its own database, behind the gateway
-(notifications beside it: the gateway has no route to it yet), with a real SMTP server."""
+"""The whole suite: every service on one vhost, each with its own database, behind the gateway,
+with a real SMTP server for notifications."""
 
 import os
 import shutil
@@ -35,8 +35,6 @@ CLASSES = {
     "ai": AiService,
     "notifications": NotificationsService,
 }
-# served directly, not (yet) through the gateway
-BESIDE_THE_GATEWAY = ("notifications",)
 
 
 @dataclass
@@ -121,11 +119,7 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
         for name, cls in CLASSES.items():
             suite.containers[name] = container_factory(cls, configs[name])
             suite.containers[name].start()
-        upstreams = {
-            name: cfg["WEB_SERVER_ADDRESS"]
-            for name, cfg in configs.items()
-            if name not in BESIDE_THE_GATEWAY
-        }
+        upstreams = {name: cfg["WEB_SERVER_ADDRESS"] for name, cfg in configs.items()}
         conf = tmp_path / "nginx.conf"
         # as behind a load balancer on this host: the client address comes from X-Forwarded-For
         conf.write_text(
