@@ -18,7 +18,7 @@ infra: venv
 	$(PY) deploy/local/infra.py $(INFRA_FLAGS)
 
 migrate: infra
-	$(VENV)/bin/dzdesk-migrate
+	$(VENV)/bin/dzdesk-migrate --local-passwords
 
 setup: migrate
 

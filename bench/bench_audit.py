@@ -113,7 +113,7 @@ def start_audit(env, urls, amqp_uri):
             "AUDIT_SYSTEM_DATABASE_URL": urls["system"],
             "HOST": host,
             "PORT": port,
-            "DZDESK_MASTER_KEY": env.master_key,
+            "AUDIT_SECRET_KEY": env.master_key,
             "LOG_LEVEL": "WARNING",
         },
     )

@@ -83,8 +83,14 @@ class BenchEnv:
                 "DATABASE_URL": urls["app"],
                 "DZDESK_RPC_OPERATORS": "probe",
                 "SYSTEM_DATABASE_URL": urls["system"],
-                "DZDESK_MASTER_KEY": self.master_key,
                 "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
+                # each service's own secret (deploy/README.md): the master key to privacy alone
+                **{
+                    "privacy": {"DZDESK_MASTER_KEY": self.master_key},
+                    "identity": {"IDENTITY_SECRET_KEY": self.master_key},
+                    "audit": {"AUDIT_SECRET_KEY": self.master_key},
+                    "integrations": {"INTEGRATIONS_SECRET_KEY": self.master_key},
+                }.get(service, {}),
             }
         )
         if service == "privacy":

@@ -20,7 +20,9 @@ Generated from each service's `settings.py` by `docs/settings_reference.py`; a u
 it current. Every service reads its settings once at start, from its environment (through
 `shared.config.nameko_config`); a missing required key or an invalid value stops it with a
 `SettingsError` that names every such key and none of their values. Keys every service reads
-(`AMQP_URI`, `DATABASE_URL`, `SYSTEM_DATABASE_URL`, `QUEUE_TYPE`) are described in the README.
+(`AMQP_URI`, `DATABASE_URL`, `SYSTEM_DATABASE_URL`, `QUEUE_TYPE`, and `CURSOR_KEY`, the
+service's own cursor-signing key, required when `DZDESK_ENV` is production) are described in
+the README; where each secret comes from, in deploy/README.md.
 """
 
 

@@ -1,10 +1,8 @@
 """Broker users: one per service, its permissions, and the set-up that creates them."""
 
-import json
 import os
 import pathlib
 import re
-import secrets
 import sys
 import time
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -146,29 +144,12 @@ def with_user(uri, user, password):
     return ";".join(one(single) for single in uri.split(";"))
 
 
-def local_passwords_path():
-    folder = pathlib.Path(os.environ.get("XDG_CONFIG_HOME") or "~/.config").expanduser()
-    return folder / "dzdesk" / "broker-users.json"
-
-
 def local_passwords(names=SERVICES):
     """Development passwords of broker users (the services', and the tests' own), generated
     once for this user on this machine like the dev master key, never in the repository."""
-    import fcntl
+    from shared import local_secrets
 
-    path = local_passwords_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent set-ups agree on one password each
-        stored = json.loads(path.read_text()) if path.exists() else {}
-        missing = [name for name in names if name not in stored]
-        if missing:
-            stored.update({name: secrets.token_urlsafe(24) for name in missing})
-            fresh = path.with_name(f".{path.name}.{os.getpid()}")
-            fresh.touch(mode=0o600)
-            fresh.write_text(json.dumps(stored))
-            os.replace(fresh, path)
-    return {name: stored[name] for name in names}
+    return local_secrets.stored("broker-users.json", names)
 
 
 def passwords_from_env(env=None):

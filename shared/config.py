@@ -39,9 +39,12 @@ SETTING_PREFIXES = (
     "PLATFORM_ADMINS",
     "IDEMPOTENCY_",
     "RPC_",
+    "CURSOR_KEY",
     "NOTIFICATIONS_",
     "SMTP_",
 )
+# never passed on by prefix: each process gets only its own, mapped in nameko_config
+OWN_ONLY = ("DATABASE_URL", "AMQP_URI", "AMQP_PASSWORD", "DATABASE_PASSWORD")
 
 
 def database_name(service):
@@ -54,10 +57,36 @@ def role_names(service):
 
 
 def database_url(service, role="app", env=None):
+    """`<SERVICE>_DATABASE_URL` (`<SERVICE>_SYSTEM_DATABASE_URL`), else the local database as
+    the role; with the service's password (`DATABASE_PASSWORD`, or the file named by
+    `DATABASE_PASSWORD_FILE`) when the URL carries none. Both roles of a service share it."""
     env = os.environ if env is None else env
     suffix = "_SYSTEM_DATABASE_URL" if role == "system" else "_DATABASE_URL"
     default = f"postgresql://{role_names(service)[role]}@localhost/{database_name(service)}"
-    return env.get(service.upper() + suffix, default)
+    url = env.get(service.upper() + suffix, default)
+    password = secret_value(env, "DATABASE_PASSWORD")
+    return with_password(url, password) if password else url
+
+
+def secret_value(env, key):
+    """`key`'s value, or the content of the file named by `<key>_FILE` (compose and
+    Kubernetes secrets mounted as files); None when neither is set."""
+    if env.get(key):
+        return env[key]
+    if env.get(f"{key}_FILE"):
+        with open(env[f"{key}_FILE"]) as secret:
+            return secret.read().strip()
+    return None
+
+
+def with_password(url, password):
+    """`url` (a postgresql:// URL or a conninfo string) with `password`, unless it has one."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    if params.get("password"):
+        return url
+    return make_conninfo(url, password=password)
 
 
 def role_url(base_url, role, dbname):
@@ -87,10 +116,7 @@ def amqp_uri(service, env=None):
     if env.get(f"{service.upper()}_AMQP_URI"):
         return env[f"{service.upper()}_AMQP_URI"]
     base = env.get("AMQP_URI", DEFAULT_AMQP_URI)
-    password = env.get("AMQP_PASSWORD")
-    if not password and env.get("AMQP_PASSWORD_FILE"):
-        with open(env["AMQP_PASSWORD_FILE"]) as secret:
-            password = secret.read().strip()
+    password = secret_value(env, "AMQP_PASSWORD")
     return with_user(base, service, password) if password else base
 
 
@@ -108,13 +134,16 @@ def nameko_config(service, env=None):
         "serializer": "json",
     }
     # every DZDesk setting travels by its prefix, so a new one needs no change here
-    # (database and broker URLs excepted: each process gets only its own, mapped above)
-    config.update(
-        {
-            key: value
-            for key, value in env.items()
-            if key.startswith(SETTING_PREFIXES)
-            and not key.endswith(("DATABASE_URL", "AMQP_URI", "AMQP_PASSWORD"))
-        }
-    )
+    # (database and broker URLs and passwords excepted: each process gets only its own, mapped
+    # above); a secret may come as a file instead, `<KEY>_FILE` naming it
+    settings = {
+        key: value
+        for key, value in env.items()
+        if key.startswith(SETTING_PREFIXES) and not key.removesuffix("_FILE").endswith(OWN_ONLY)
+    }
+    for key in [key for key in settings if key.endswith("_FILE")]:
+        name = key.removesuffix("_FILE")
+        if not settings.get(name):
+            settings[name] = secret_value(settings, name)
+    config.update(settings)
     return config

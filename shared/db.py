@@ -118,7 +118,7 @@ class UnitOfWork:
     def append_next(self, stream_id, envelopes):
         """Append after whatever the stream holds now: for writers whose decision does not
         depend on the stream's state (a new fact, not a guarded transition)."""
-        return self.append(stream_id, self.version(stream_id), envelopes)
+        return eventstore.append_next(self.conn, stream_id, envelopes)
 
     def version(self, stream_id):
         return eventstore.current_version(self.conn, self.tenant_id, stream_id)

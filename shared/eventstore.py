@@ -98,6 +98,15 @@ def append(conn, stream_id, expected_version, envelopes):
     return expected_version + len(stamped)
 
 
+def append_next(conn, stream_id, envelopes):
+    """Append after whatever the stream holds now: for a writer whose decision does not depend
+    on the stream's state (a new fact, not a guarded transition); return the new version."""
+    if not envelopes:
+        raise ValueError("append_next needs at least one envelope (it names the tenant)")
+    version = current_version(conn, envelopes[0].tenant_id, stream_id)
+    return append(conn, stream_id, version, envelopes)
+
+
 def current_version(conn, tenant_id, stream_id):
     row = conn.execute(
         "SELECT coalesce(max(stream_version), 0) FROM events"

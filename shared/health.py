@@ -1,4 +1,9 @@
-"""Liveness, readiness (database and broker), Prometheus metrics and OpenAPI for every service."""
+"""Liveness, readiness (database and broker), Prometheus metrics and OpenAPI for every service.
+
+The probes and /metrics are answered by the web server itself, outside the container's worker
+pool (`ProblemWebServer.direct`): a pod whose every worker is busy is still alive, says whether
+it is ready and shows its metrics. Their entrypoints below stay for /openapi.json.
+"""
 
 from kombu import Connection
 from nameko.extensions import DependencyProvider
@@ -23,6 +28,16 @@ class Readiness(DependencyProvider):
     def setup(self):
         # every service refuses production with development sign-in, not only identity
         self.development_sign_in = environment.guard_development_sign_in(self.container.config)
+        for entrypoint in self.container.entrypoints:
+            if isinstance(entrypoint, HttpEntrypoint):
+                entrypoint.server.direct.update(
+                    {
+                        "/health/live": lambda request: live(),
+                        "/health/ready": lambda request: ready(self),
+                        "/metrics": lambda request: metrics_response(),
+                    }
+                )
+                break
 
     def get_dependency(self, worker_ctx):
         return self
@@ -67,30 +82,44 @@ def _outcome(check):
         return f"failing: {type(exc).__name__}"
 
 
+def live():
+    return json_response({"status": "ok"})
+
+
+def ready(readiness):
+    """200 while the databases answer (the body says what else fails), 503 otherwise."""
+    is_ready, checks = readiness.check()
+    status = (
+        "unavailable" if not is_ready else ("ok" if set(checks.values()) == {"ok"} else "degraded")
+    )
+    body = {"status": status, "checks": checks}
+    if readiness.development_sign_in:
+        body["development_sign_in"] = readiness.development_sign_in
+    return json_response(body, status=200 if is_ready else 503)
+
+
+def metrics_response():
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)
+
+
 class HealthMixin:
-    """Mix into a service class to serve /health/live, /health/ready and /metrics."""
+    """Mix into a service class to serve /health/live, /health/ready and /metrics (answered by
+    the web server without a worker: Readiness.setup) and /openapi.json."""
 
     readiness = Readiness()
 
     @http("GET", "/health/live")
     def health_live(self, request):
-        return {"status": "ok"}
+        return live()
 
     @http("GET", "/health/ready")
     def health_ready(self, request):
-        ready, checks = self.readiness.check()
-        status = (
-            "unavailable" if not ready else ("ok" if set(checks.values()) == {"ok"} else "degraded")
-        )
-        body = {"status": status, "checks": checks}
-        if self.readiness.development_sign_in:
-            body["development_sign_in"] = self.readiness.development_sign_in
-        return json_response(body, status=200 if ready else 503)
+        return ready(self.readiness)
 
     @http("GET", "/metrics")
     def metrics(self, request):
-        body, content_type = metrics.exposition()
-        return Response(body, content_type=content_type)
+        return metrics_response()
 
     @http("GET", "/openapi.json")
     def openapi(self, request):

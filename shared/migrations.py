@@ -1,6 +1,17 @@
-"""Creates each service's database and roles and applies its numbered SQL migrations."""
+"""Creates each service's database and roles and applies its numbered SQL migrations.
+
+The service's two login roles (app, system) get its password when one is given:
+`<SERVICE>_DATABASE_PASSWORD` or the file named by `<SERVICE>_DATABASE_PASSWORD_FILE` (compose
+and Kubernetes secrets), or the development one with `--local-passwords` (`make`). It is set on
+every run, so changing the secret and migrating again rotates it; only its SCRAM verifier is
+sent, never the password itself.
+"""
 
 import argparse
+import base64
+import hashlib
+import hmac
+import os
 import pathlib
 import sys
 
@@ -38,7 +49,7 @@ QUIET_SERVER_LOG = {
 }
 
 
-def ensure_roles(admin, roles, log=print):
+def ensure_roles(admin, roles, log=print, password=None):
     for kind, name in roles.items():
         exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
         if not exists:
@@ -49,7 +60,36 @@ def ensure_roles(admin, roles, log=print):
                 )
             )
         if kind != "owner":
+            if password:
+                admin.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                        sql.Identifier(name), sql.Literal(scram_verifier(password))
+                    )
+                )
             quiet_server_log(admin, name, log)
+
+
+def scram_verifier(password, salt=None, iterations=4096):
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 7677), made here so the
+    password itself never reaches the server's statement log. Passwords are generated ASCII:
+    SASLprep leaves them as they are."""
+
+    def b64(raw):
+        return base64.b64encode(raw).decode()
+
+    salt = salt or os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def password_from_env(service, env=None):
+    """The service's database password from the environment, None when not given."""
+    return config.secret_value(
+        os.environ if env is None else env, f"{service.upper()}_DATABASE_PASSWORD"
+    )
 
 
 def quiet_server_log(admin, role, log=print):
@@ -122,15 +162,16 @@ def apply_migrations(conn, service, roles, log=print):
         conn.execute("SELECT pg_advisory_unlock(hashtext('dzdesk.migrations'))")
 
 
-def migrate(service, database=None, admin_url=None, template=None, log=print):
-    """Create roles and database if missing, then apply pending migrations. Idempotent."""
+def migrate(service, database=None, admin_url=None, template=None, log=print, password=None):
+    """Create roles and database if missing, then apply pending migrations. Idempotent.
+    `password`: the service's database password, set on its login roles."""
     database = database or config.database_name(service)
     admin_url = admin_url or config.admin_url()
     roles = config.role_names(service)
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute("SELECT pg_advisory_lock(hashtext('dzdesk.roles'))")
         try:
-            ensure_roles(admin, roles, log)
+            ensure_roles(admin, roles, log, password)
             created = ensure_database(admin, database, roles["owner"], template)
         finally:
             admin.execute("SELECT pg_advisory_unlock(hashtext('dzdesk.roles'))")
@@ -150,13 +191,23 @@ def migrate(service, database=None, admin_url=None, template=None, log=print):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="dzdesk-migrate", description=__doc__)
     parser.add_argument("services", nargs="*", help="services to migrate (default: all)")
+    parser.add_argument(
+        "--local-passwords",
+        action="store_true",
+        help="the development passwords of ~/.config/dzdesk/ where the environment gives none",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.services) - set(config.SERVICES)
     if unknown:
         parser.error(f"unknown service(s): {', '.join(sorted(unknown))}")
+    local = {}
+    if args.local_passwords:
+        from shared.local_secrets import database_passwords
+
+        local = database_passwords()
     try:
         for service in args.services or config.SERVICES:
-            migrate(service)
+            migrate(service, password=password_from_env(service) or local.get(service))
     except psycopg.OperationalError as exc:
         print(f"dzdesk-migrate: cannot reach PostgreSQL: {exc}", file=sys.stderr)
         return 2

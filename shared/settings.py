@@ -8,13 +8,14 @@ container with its own values in the same process.
 
 `load` raises `SettingsError` naming every missing or invalid key and never a value (settings
 hold secrets), and the `Settings` provider loads them in `setup()`, so a service with a missing
-key refuses to start instead of failing at its first request.
+key refuses to start instead of failing at its first request. `production_keys` are required
+only when DZDESK_ENV is production (`keys(production=True)` lists them as required).
 """
 
 from typing import Annotated, ClassVar
 
 from nameko.extensions import DependencyProvider
-from pydantic import BeforeValidator, ValidationError
+from pydantic import BeforeValidator, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -56,11 +57,17 @@ class ServiceSettings(BaseSettings):
         case_sensitive=True,
     )
     service: ClassVar[str] = "service"
+    # required when DZDESK_ENV is production: without them a development process still runs
+    # (a cursor key of its own, valid until it stops), every replica of a production one must
+    # agree
+    production_keys: ClassVar[tuple[str, ...]] = ("CURSOR_KEY",)
 
     amqp_uri: str
     database_url: str
     system_database_url: str
     queue_type: str = "quorum"
+    # signs this service's page cursors (shared.web); its own secret, one per service
+    cursor_key: SecretStr | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -74,25 +81,42 @@ class ServiceSettings(BaseSettings):
     def load(cls, config):
         """The settings of `config` (a mapping of KEY: value); `SettingsError` otherwise."""
         values = {key: value for key, value in dict(config).items() if isinstance(key, str)}
+        missing, invalid = set(), set()
+        if _production(values):
+            missing = {key for key in cls.production_keys if not _given(values.get(key))}
         try:
-            return cls(**values)
+            settings = cls(**values)
         except ValidationError as error:
-            missing, invalid = set(), set()
             for problem in error.errors(include_input=False, include_url=False):
                 key = str(problem["loc"][0]) if problem["loc"] else "?"
                 if problem["type"] == "missing":
                     missing.add(key.upper())
                 else:
                     invalid.add((key.upper(), problem["type"]))
+        if missing or invalid:
             raise SettingsError(cls.service, missing, invalid) from None
+        return settings
 
     @classmethod
-    def keys(cls):
-        """Every key the service reads, and whether it is required (for docs and parity tests)."""
-        return {
+    def keys(cls, production=False):
+        """Every key the service reads, and whether it is required (for docs and parity tests);
+        `production`: as required when DZDESK_ENV is production."""
+        found = {
             field.alias or name.upper(): field.is_required()
             for name, field in cls.model_fields.items()
         }
+        if production:
+            found.update(dict.fromkeys(cls.production_keys, True))
+        return found
+
+
+def _given(value):
+    return value is not None and str(value).strip() != ""
+
+
+def _production(values):
+    # shared.environment.is_production, without importing structlog into every settings user
+    return str(values.get("DZDESK_ENV") or "").strip().lower() == "production"
 
 
 class Settings(DependencyProvider):

@@ -70,12 +70,19 @@ def problem_from_exception(exc):
 
 class ProblemWsgiApp(WsgiApp):
     """Routing errors (unknown path, wrong method) answer in problem+json too; every request
-    leaves one access log line."""
+    leaves one access log line.
+
+    The probes and /metrics (`ProblemWebServer.direct`) are answered here, in the connection's
+    own green thread, and never wait for a worker of the container's pool: a pod whose every
+    worker is busy with slow requests is alive and may still be ready."""
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
         environ[CURSOR_KEY] = self.server.cursor_key
         request = Request(environ, shallow=True)
+        direct = self.server.direct.get(request.path) if request.method == "GET" else None
+        if direct is not None:
+            return self._answer_directly(direct, request, started)(environ, start_response)
         adapter = self.url_map.bind_to_environ(environ)
         provider = None
         try:
@@ -86,6 +93,19 @@ class ProblemWsgiApp(WsgiApp):
             response = problem_from_exception(exc)
         access_log(request, getattr(provider, "url", None), response, started)
         return response(environ, start_response)
+
+    def _answer_directly(self, handler, request, started):
+        try:
+            response = handler(request)
+            if not isinstance(response, Response):
+                response = json_response(response)
+        except Exception as exc:
+            response = problem_from_exception(exc)
+        service = self.server.container.service_name
+        metrics.HTTP_REQUESTS.labels(service, "GET", request.path, response.status_code).inc()
+        metrics.HTTP_LATENCY.labels(service, request.path).observe(time.perf_counter() - started)
+        access_log(request, request.path, response, started)
+        return response
 
 
 def access_log(request, route, response, started):
@@ -105,11 +125,18 @@ def access_log(request, route, response, started):
 class ProblemWebServer(WebServer):
     cursor_key = None
 
+    def __init__(self):
+        super().__init__()
+        # path -> handler(request) answered without a worker (see ProblemWsgiApp); filled by
+        # shared.health for the probes and /metrics
+        self.direct = {}
+
     def setup(self):
-        # every process of a service signs with the same key, so a cursor from one replica
-        # pages on in another; without a master key (a bare test container) one per process
-        master = self.container.config.get("DZDESK_MASTER_KEY")
-        secret = base64.b64decode(master) if master else os.urandom(32)
+        # every process of a service signs with the same key, its own CURSOR_KEY (required in
+        # production), so a cursor from one replica pages on in another; without one (a
+        # development process, a bare test container) a key of this process alone
+        configured = str(self.container.config.get("CURSOR_KEY") or "").strip()
+        secret = configured.encode() if configured else os.urandom(32)
         self.cursor_key = hmac.new(secret, b"dzdesk/cursor/v1", hashlib.sha256).digest()
 
     def get_wsgi_app(self):

@@ -21,6 +21,10 @@ from tests.support.amqp import as_user  # noqa: E402
 
 RUN_ID = uuid.uuid4().hex[:8]
 MASTER_KEY = base64.b64encode(os.urandom(32)).decode()
+# each service's own secrets, as compose and Kubernetes give them (deploy/README.md)
+IDENTITY_SECRET_KEY = base64.b64encode(os.urandom(32)).decode()
+AUDIT_SECRET_KEY = base64.b64encode(os.urandom(32)).decode()
+INTEGRATIONS_SECRET_KEY = base64.b64encode(os.urandom(32)).decode()
 EXTRA_MIGRATIONS = {}
 
 
@@ -97,11 +101,19 @@ class ServiceDatabases:
         self.templates = {}
         self.created = []
         self.dropping = []
+        self.passwords = {}
 
     def template(self, service):
         if service not in self.templates:
+            from shared.local_secrets import database_passwords
+
+            # the roles' passwords as `make`'s set-up gives them (the local server may trust)
+            if service in config.SERVICES:
+                self.passwords[service] = database_passwords()[service]
             name = f"dzdesk_{service}_tpl_{RUN_ID}"
-            migrations.migrate(service, database=name, log=lambda *_: None)
+            migrations.migrate(
+                service, database=name, log=lambda *_: None, password=self.passwords.get(service)
+            )
             self.templates[service] = name
         return self.templates[service]
 
@@ -117,12 +129,13 @@ class ServiceDatabases:
             )
         self.created.append(name)
         admin_url = psycopg.conninfo.make_conninfo(config.admin_url(), dbname=name)
-        return {
-            "name": name,
-            "app": config.role_url(config.admin_url(), roles["app"], name),
-            "system": config.role_url(config.admin_url(), roles["system"], name),
-            "admin": admin_url,
-        }
+        password = self.passwords.get(service)
+
+        def url(role):
+            plain = config.role_url(config.admin_url(), roles[role], name)
+            return config.with_password(plain, password) if password else plain
+
+        return {"name": name, "app": url("app"), "system": url("system"), "admin": admin_url}
 
     def drop_all(self, include_templates=False):
         """Drop this test's databases in the background while the next test runs."""
@@ -226,7 +239,8 @@ def service_config(rabbit_config, make_database, token_issuer):
                 "SYSTEM_DATABASE_URL": urls["system"],
                 "RELAY_POLL_INTERVAL": 0.02,
                 "EVENT_RETRY_BACKOFF_MS": 20,
-                "DZDESK_MASTER_KEY": MASTER_KEY,
+                "CURSOR_KEY": f"{service}-cursor-key-{RUN_ID}",
+                **_own_secrets(service),
                 **token_issuer.config,
                 # the tests' own user calls RPCs as an operator's tool would
                 "DZDESK_RPC_OPERATORS": "probe",
@@ -241,6 +255,17 @@ def service_config(rabbit_config, make_database, token_issuer):
         return values, urls
 
     return build
+
+
+def _own_secrets(service):
+    """The secrets `service` alone is given (the probe service, made of shared mechanisms only,
+    none)."""
+    return {
+        "identity": {"IDENTITY_SECRET_KEY": IDENTITY_SECRET_KEY},
+        "audit": {"AUDIT_SECRET_KEY": AUDIT_SECRET_KEY},
+        "integrations": {"INTEGRATIONS_SECRET_KEY": INTEGRATIONS_SECRET_KEY},
+        "privacy": {"DZDESK_MASTER_KEY": MASTER_KEY},
+    }.get(service, {})
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """`make run`: starts the services, the nginx gateway and (unless SMTP_HOST names a relay) a
 local SMTP server keeping mail under .run/mail/; Ctrl-C stops them all."""
 
-import base64
 import os
 import pathlib
 import shutil
@@ -19,6 +18,7 @@ from render import render  # noqa: E402
 from shared import environment  # noqa: E402
 from shared.broker import local_passwords  # noqa: E402
 from shared.config import PORTS  # noqa: E402
+from shared.local_secrets import service_environment  # noqa: E402
 
 RUN_DIR = ROOT / ".run"
 GATEWAY = "http://127.0.0.1:8080"
@@ -39,21 +39,6 @@ def ready(port):
             return r.status == 200
     except OSError:
         return False
-
-
-def local_master_key():
-    """A development master key for this user on this machine, never in the repository.
-
-    It lives beside the user's other settings rather than in the clone, because the local
-    databases outlive any one clone and hold keys sealed under it; production sets its own.
-    """
-    folder = pathlib.Path(os.environ.get("XDG_CONFIG_HOME") or "~/.config").expanduser() / "dzdesk"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "dev-master.key"
-    if not path.exists():
-        path.write_text(base64.b64encode(os.urandom(32)).decode())
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def development_sign_in_wanted(env):
@@ -146,7 +131,6 @@ def broker_login(env, service, passwords):
 
 def main():
     RUN_DIR.mkdir(exist_ok=True)
-    os.environ.setdefault("DZDESK_MASTER_KEY", local_master_key())
     (RUN_DIR / "logs").mkdir(exist_ok=True)
     provider, env = None, dict(os.environ)
     if development_sign_in_wanted(env):
@@ -167,7 +151,8 @@ def main():
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     cwd=ROOT,
-                    env=broker_login(env, service, passwords),
+                    # its own secrets only (shared/local_secrets.py): the master key to privacy
+                    env=broker_login(service_environment(service, env), service, passwords),
                 ),
             )
         )

@@ -47,7 +47,7 @@ def sign_head(conn, signer, tenant_id, correlation_id=None):
         actor=system_actor("audit"),
         correlation_id=correlation_id,
     )
-    eventstore.append(conn, STREAM, eventstore.current_version(conn, tenant_id, STREAM), [event])
+    eventstore.append_next(conn, STREAM, [event])
     return body, True
 
 

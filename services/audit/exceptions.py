@@ -20,7 +20,7 @@ class EmptyLog(AuditError):
 
 
 class SigningKeyUnavailable(AuditError):
-    """Neither AUDIT_SIGNING_KEY nor a stored key usable with DZDESK_MASTER_KEY."""
+    """Neither AUDIT_SIGNING_KEY nor a stored key usable with AUDIT_SECRET_KEY."""
 
     status, title = 503, "Service Unavailable"
 

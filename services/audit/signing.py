@@ -6,8 +6,10 @@ Precedence:
    public JWK is recorded, so checkpoints it signed stay verifiable after a rotation.
 2. Otherwise the newest generated key in `audit_signing_key`, whose private part is encrypted
    with AES-256-GCM under a key derived (HKDF-SHA256, info "dzdesk/audit/signing-key/v1") from
-   DZDESK_MASTER_KEY and bound to its key id. When there is none, one is generated and stored.
-   The service refuses to start when the stored key cannot be decrypted (another master key).
+   audit's own AUDIT_SECRET_KEY and bound to its key id. When there is none, one is generated
+   and stored. The service refuses to start when the stored key cannot be decrypted (another
+   secret). Keys stored before AUDIT_SECRET_KEY existed were wrapped the same way under
+   DZDESK_MASTER_KEY: they open with AUDIT_SECRET_KEY set to that master key's value.
 The key id is the key's RFC 7638 JWK thumbprint.
 """
 
@@ -23,7 +25,7 @@ from psycopg.types.json import Jsonb
 from services.audit.checkpoints import InvalidCheckpoint, sign_checkpoint
 from services.audit.exceptions import SigningKeyUnavailable
 from shared import jwk
-from shared.crypto import CipherError, MasterKey, MasterKeyError, decrypt_bytes, encrypt_bytes
+from shared.crypto import KEY_BYTES, CipherError, decrypt_bytes, encrypt_bytes
 from shared.envelope import utcnow
 
 _INFO = b"dzdesk/audit/signing-key/v1"
@@ -91,16 +93,18 @@ def parse_configured_key(value):
     raise SigningKeyUnavailable("AUDIT_SIGNING_KEY must be PEM, base64 PEM or base64 of 32 bytes")
 
 
-def _wrapping_key(master_secret):
-    master_value = master_secret.get_secret_value() if master_secret is not None else None
+def _wrapping_key(secret):
+    value = (secret.get_secret_value() if secret is not None else "").strip()
+    hint = f"AUDIT_SECRET_KEY must be the base64 of {KEY_BYTES} random bytes"
+    if not value:
+        raise SigningKeyUnavailable(f"no AUDIT_SIGNING_KEY, and no AUDIT_SECRET_KEY: {hint}")
     try:
-        MasterKey.from_env_value(master_value)  # the same checks and messages as privacy
-    except MasterKeyError as error:
-        raise SigningKeyUnavailable(
-            f"no AUDIT_SIGNING_KEY, and the stored key needs DZDESK_MASTER_KEY: {error}"
-        ) from error
-    master = base64.b64decode(master_value.strip())
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(master)
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise SigningKeyUnavailable(f"{hint}; it is not valid base64") from error
+    if len(raw) != KEY_BYTES:
+        raise SigningKeyUnavailable(f"{hint}; it decodes to {len(raw)} bytes")
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(raw)
 
 
 def _record_public(conn, signer, encrypted=None):
@@ -119,7 +123,7 @@ def load_signer(conn, settings):
         _record_public(conn, signer)
         conn.commit()
         return signer
-    wrapping = _wrapping_key(settings.dzdesk_master_key)
+    wrapping = _wrapping_key(settings.audit_secret_key)
     conn.execute(_LOCK)  # two processes starting at once must not both generate a key
     row = conn.execute(
         "SELECT key_id, encrypted_private FROM audit_signing_key"
@@ -133,7 +137,7 @@ def load_signer(conn, settings):
             pem = decrypt_bytes(wrapping, encrypted, key_id.encode())
         except CipherError as error:
             raise SigningKeyUnavailable(
-                f"the stored signing key {key_id} does not open with this DZDESK_MASTER_KEY"
+                f"the stored signing key {key_id} does not open with this AUDIT_SECRET_KEY"
             ) from error
         return Signer(private_key_from_pem(pem))
     signer = Signer(generate_private_key())

@@ -17,7 +17,7 @@ cookies.py       the session and sign-in state cookies and the responses that se
 federation.py    Google and Microsoft ID tokens, Microsoft's code flow
 tokens.py        Ed25519 signing keys and their rotation, access JWTs, refresh tokens
 keystore.py      the key ring in the database (private keys sealed), the JWK Set
-vault.py         identity's secrets derived from the master key
+vault.py         identity's own secrets, derived from IDENTITY_SECRET_KEY
 settings.py      typed settings (IdentitySettings)
 dependencies.py  the SignIn provider: the providers' verifiers and the vault, built once
 events.py        event types and the class of each data field

@@ -38,13 +38,13 @@ def build_kit(settings: IdentitySettings) -> SignInKit:
         google=GoogleVerifier(settings.google_client_ids, settings.google_certs_url),
         microsoft=microsoft,
         microsoft_flow=flow,
-        vault=Vault(settings.dzdesk_master_key.get_secret_value()),
+        vault=Vault(settings.identity_secret_key.get_secret_value()),
     )
 
 
 class SignIn(DependencyProvider):
     """Built once per process in setup(): the verifiers keep their key caches between
-    requests, and the service refuses to start without a valid master key."""
+    requests, and the service refuses to start without a valid IDENTITY_SECRET_KEY."""
 
     def setup(self):
         self.kit = build_kit(IdentitySettings.load(self.container.config))

@@ -1,4 +1,4 @@
-"""Identity's typed settings: the sign-in providers, its tokens' lifetimes and its master key."""
+"""Identity's typed settings: the sign-in providers, its tokens' lifetimes and its secret key."""
 
 from datetime import timedelta
 
@@ -28,8 +28,9 @@ class IdentitySettings(ServiceSettings):
     microsoft_redirect_uri: str = MICROSOFT_REDIRECT_URI
     # empty: Microsoft accounts of any Entra tenant may sign in
     microsoft_allowed_tenants: CommaList = ()
-    # identity's own secrets are derived from it (see services.identity.vault)
-    dzdesk_master_key: SecretStr
+    # identity's own secret: its signing-key sealing and directory keys are derived from it
+    # (services.identity.vault); no other service has it
+    identity_secret_key: SecretStr
     token_issuer: str = "dzdesk-identity"
     token_audience: str = "dzdesk"
     access_token_ttl: int = 600

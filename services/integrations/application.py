@@ -128,6 +128,5 @@ def record_outcome(conn, tenant_id, claimed, outcome, schedule):
             data,
             actor=system_actor("integrations"),
         )
-        version = eventstore.current_version(conn, tenant_id, stream_id)
-        eventstore.append(conn, stream_id, version, [event])
+        eventstore.append_next(conn, stream_id, [event])
     return status

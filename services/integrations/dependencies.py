@@ -43,11 +43,11 @@ ATTEMPT_SECONDS = prometheus_client.Histogram(
 
 
 class Secrets(DependencyProvider):
-    """The box that seals webhook secrets, built once from the master key."""
+    """The box that seals webhook secrets, built once from INTEGRATIONS_SECRET_KEY."""
 
     def setup(self):
         settings = IntegrationsSettings.load(self.container.config)
-        self.box = SecretBox(settings.dzdesk_master_key.get_secret_value())
+        self.box = SecretBox(settings.integrations_secret_key.get_secret_value())
 
     def get_dependency(self, worker_ctx):
         return self.box
@@ -59,7 +59,7 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
     def setup(self):
         self.settings = settings = IntegrationsSettings.load(self.container.config)
         self.idle_interval = settings.integrations_dispatch_interval
-        self.box = SecretBox(settings.dzdesk_master_key.get_secret_value())
+        self.box = SecretBox(settings.integrations_secret_key.get_secret_value())
         self.pool = ConnectionPool(
             settings.database_url,
             min_size=1,

@@ -12,7 +12,9 @@ DEFAULT_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
 class IntegrationsSettings(ServiceSettings):
     service = "integrations"
 
-    dzdesk_master_key: SecretStr
+    # its own secret (the base64 of 32 bytes): webhook secrets are sealed under a key derived
+    # from it (services.integrations.signing); privacy's master key is privacy's alone
+    integrations_secret_key: SecretStr
     # seconds before each attempt of a delivery (the first counted from the event's arrival)
     integrations_retry_schedule: CommaList = tuple(DEFAULT_SCHEDULE.split(","))
     # hosts (exact names) and CIDRs a webhook may reach although they are not public

@@ -2,11 +2,14 @@
 
 A secret is `whsec_` and the base64 of 32 random bytes; it is shown once, when the webhook is
 created, and stored sealed (AES-256-GCM, bound to the tenant and webhook) under a key derived
-from the master key with HKDF under a label of this service alone. A delivery is signed as
+from INTEGRATIONS_SECRET_KEY, this service's own, with HKDF under a label of this service alone
+(the label it had under the master key: a secret set to that key's value opens what was sealed
+then). A delivery is signed as
 `v1,<base64 of HMAC-SHA256(secret, "<webhook-id>.<webhook-timestamp>.<body>")>`.
 """
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -15,7 +18,7 @@ import time
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from shared.crypto import MasterKey, decrypt_bytes, encrypt_bytes
+from shared.crypto import KEY_BYTES, CryptoError, decrypt_bytes, encrypt_bytes
 
 PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -45,11 +48,16 @@ def headers(secret, message_id, body, now=None):
 
 
 class SecretBox:
-    """Seals and opens webhook secrets under a key derived from the master key."""
+    """Seals and opens webhook secrets under a key derived from INTEGRATIONS_SECRET_KEY."""
 
-    def __init__(self, master_key_value):
-        MasterKey.from_env_value(master_key_value)  # the same checks and messages as elsewhere
-        master = base64.b64decode(master_key_value.strip())
+    def __init__(self, secret_key_value):
+        hint = f"INTEGRATIONS_SECRET_KEY must be the base64 of {KEY_BYTES} random bytes"
+        try:
+            master = base64.b64decode((secret_key_value or "").strip(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise CryptoError(f"{hint}; it is not valid base64") from exc
+        if len(master) != KEY_BYTES:
+            raise CryptoError(f"{hint}; it decodes to {len(master)} bytes")
         self._key = HKDF(
             algorithm=hashes.SHA256(),
             length=32,

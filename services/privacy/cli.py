@@ -40,7 +40,8 @@ def main(argv=None, env=None):
         print(json.dumps(key_versions(system_url)))
         return EXIT_OK
     try:
-        master_keys = MasterKeyRing.from_config(env)
+        # as the service reads them: DZDESK_MASTER_KEY_FILE (compose's secret) included
+        master_keys = MasterKeyRing.from_config(config.nameko_config("privacy", env))
     except MasterKeyError as error:
         print(f"dzdesk-keys: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -26,9 +26,7 @@ def shred_subject(conn, master_keys, tenant_id, subject_id, actor, correlation_i
             actor=actor,
             correlation_id=correlation_id,
         )
-        eventstore.append(
-            conn, stream, eventstore.current_version(conn, tenant_id, stream), [envelope]
-        )
+        eventstore.append_next(conn, stream, [envelope])
     store.delete_exports(conn, store.subject_export_ids(conn, subject_id))
     return shredded
 

@@ -1,5 +1,6 @@
-"""The whole suite: every service on one vhost, each with its own database, behind the gateway,
-with a real SMTP server for notifications."""
+"""The whole suite: every service on one vhost, each with its own database, behind the gateway;
+a local HTTPS receiver stands for an integrator's webhook endpoint, a real SMTP server for
+notifications' mail."""
 
 import os
 import shutil
@@ -17,12 +18,14 @@ from nameko.testing.utils import find_free_port
 from services.ai.service import AiService
 from services.audit.service import AuditService
 from services.identity.service import IdentityService
+from services.integrations.service import IntegrationsService
 from services.notifications.service import NotificationsService
 from services.privacy.service import PrivacyService
 from services.ticketing.service import TicketingService
 from tests.support.fake_oidc import FakeOidcProvider
 from tests.support.mailbox import Mailbox
 from tests.support.waiting import wait_until
+from tests.support.webhook_receiver import WebhookReceiver
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "nginx"))
 from render import render  # noqa: E402
@@ -33,6 +36,7 @@ CLASSES = {
     "ticketing": TicketingService,
     "audit": AuditService,
     "ai": AiService,
+    "integrations": IntegrationsService,
     "notifications": NotificationsService,
 }
 
@@ -46,6 +50,7 @@ class Suite:
     containers: dict = field(default_factory=dict)
     management_uri: str = ""  # RabbitMQ's management API (queues, messages)
     run_dir: str = ""  # the gateway's pid, temporary files and logs (access.log, error.log)
+    receiver: WebhookReceiver | None = None  # an integrator's HTTPS endpoint
     mail: Mailbox | None = None  # what the SMTP server notifications sends through received
 
     def request(self, method, path, token=None, **kwargs):
@@ -78,7 +83,13 @@ class Suite:
 
 
 @pytest.fixture
-def suite(service_config, container_factory, provider_keys, tmp_path, request):
+def webhook_receiver():
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def suite(service_config, container_factory, provider_keys, tmp_path, request, webhook_receiver):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(nginx):
         pytest.fail("nginx is needed for the gateway tests (make test installs it as root)")
@@ -102,6 +113,14 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
         )
         for name in CLASSES:
             configs[name]["IDENTITY_JWKS_URL"] = identity + "/v1/auth/jwks"
+        # the receiver is on this host, with a certificate of its own CA; retries come quickly
+        configs["integrations"].update(
+            INTEGRATIONS_ALLOWED_HOSTS="127.0.0.1/32",
+            INTEGRATIONS_CA_BUNDLE=webhook_receiver.ca_bundle,
+            INTEGRATIONS_DISPATCH_INTERVAL=0.05,
+            INTEGRATIONS_FEED_POLL_INTERVAL=0.05,
+            INTEGRATIONS_RETRY_SCHEDULE="0,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3",
+        )
         configs["notifications"].update(
             {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": mail.port, "NOTIFICATIONS_SEND_INTERVAL": 0.1}
         )
@@ -114,6 +133,7 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request):
             configs=configs,
             management_uri=request.config.getoption("RABBIT_API_URI"),
             run_dir=str(tmp_path),
+            receiver=webhook_receiver,
             mail=mail,
         )
         for name, cls in CLASSES.items():

@@ -34,11 +34,11 @@ from services.ticketing.schemas import (
     TransitionSchema,
     UpdateTicketSchema,
 )
-from shared import logs
+from shared import config, logs
 from shared.web import HttpEntrypoint
 from tests.support.waiting import wait_until
 
-SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "notifications")
+SERVICES = config.SERVICES
 TOKEN = re.compile(r"zq[0-9a-f]{12}", re.IGNORECASE)
 SUBJECT_IP = "203.0.113.77"
 

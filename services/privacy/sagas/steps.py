@@ -28,9 +28,7 @@ def emit(conn, tenant_id, stream_id, name, data, correlation_id=None):
     envelope = Envelope.new(
         f"privacy.{name}", tenant_id, stream_id, data, actor=ACTOR, correlation_id=correlation_id
     )
-    eventstore.append(
-        conn, stream_id, eventstore.current_version(conn, tenant_id, stream_id), [envelope]
-    )
+    eventstore.append_next(conn, stream_id, [envelope])
 
 
 class Step:

@@ -68,7 +68,7 @@ def test_dzdesk_service_exits_with_the_reason_in_production_with_a_development_s
         "HOST": "127.0.0.1",
         "TICKETING_DATABASE_URL": urls["app"],
         "TICKETING_SYSTEM_DATABASE_URL": urls["system"],
-        "DZDESK_MASTER_KEY": cfg["DZDESK_MASTER_KEY"],
+        "CURSOR_KEY": cfg["CURSOR_KEY"],
         **provider.settings(),
     }
     launched = subprocess.run(

@@ -55,6 +55,16 @@ def test_a_stale_expected_version_raises_one_concurrency_error(db):
     assert raised.value.actual == 2
 
 
+def test_append_next_appends_after_whatever_the_stream_holds(db):
+    tenant, stream = str(uuid.uuid4()), "s"
+    with as_tenant(db["app"], tenant) as conn:
+        assert eventstore.append_next(conn, stream, [event(tenant, stream, 0)]) == 1
+        eventstore.append(conn, stream, 1, [event(tenant, stream, 1), event(tenant, stream, 2)])
+        assert eventstore.append_next(conn, stream, [event(tenant, stream, 3)]) == 4
+        loaded = eventstore.load(conn, tenant, stream)
+    assert [(e.stream_version, e.data["n"]) for e in loaded] == [(1, 0), (2, 1), (3, 2), (4, 3)]
+
+
 def test_an_expected_version_ahead_of_the_stream_is_refused(db):
     tenant, stream = str(uuid.uuid4()), "s"
     with as_tenant(db["app"], tenant) as conn:

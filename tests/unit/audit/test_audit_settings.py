@@ -10,6 +10,7 @@ REQUIRED = {
     "AMQP_URI": "amqp://audit@localhost/",
     "DATABASE_URL": "postgresql://audit_app@localhost/dzdesk_audit",
     "SYSTEM_DATABASE_URL": "postgresql://audit_system@localhost/dzdesk_audit",
+    "AUDIT_SECRET_KEY": "c2VjcmV0",
 }
 
 
@@ -17,8 +18,22 @@ def test_an_empty_config_names_every_missing_key():
     with pytest.raises(SettingsError) as raised:
         AuditSettings.load({})
 
-    assert raised.value.missing == ["AMQP_URI", "DATABASE_URL", "SYSTEM_DATABASE_URL"]
+    assert raised.value.missing == [
+        "AMQP_URI",
+        "AUDIT_SECRET_KEY",
+        "DATABASE_URL",
+        "SYSTEM_DATABASE_URL",
+    ]
     assert str(raised.value).startswith("audit settings: missing AMQP_URI")
+
+
+def test_a_configured_signing_key_needs_no_secret_key_and_the_master_key_is_not_audits():
+    without = {key: value for key, value in REQUIRED.items() if key != "AUDIT_SECRET_KEY"}
+    settings = AuditSettings.load({**without, "AUDIT_SIGNING_KEY": "k"})
+
+    assert settings.audit_secret_key is None
+    assert AuditSettings.keys()["AUDIT_SECRET_KEY"] is True
+    assert "DZDESK_MASTER_KEY" not in AuditSettings.keys()
 
 
 def test_the_defaults_are_today_s():
@@ -35,7 +50,7 @@ def test_the_defaults_are_today_s():
     )
     assert settings.batch_wait == 0.05
     assert settings.audit_checkpoint_interval == 300
-    assert settings.audit_signing_key is None and settings.dzdesk_master_key is None
+    assert settings.audit_signing_key is None
     assert settings.queue_type == "quorum"
 
 
@@ -47,7 +62,7 @@ def test_values_are_read_from_their_keys_and_secrets_are_not_shown():
             "AUDIT_BATCH_SIZE": "50",
             "AUDIT_CHECKPOINT_INTERVAL": 0.1,
             "AUDIT_SIGNING_KEY": "not-shown",
-            "DZDESK_MASTER_KEY": "not-shown-either",
+            "AUDIT_SECRET_KEY": "not-shown-either",
         }
     )
 

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
@@ -205,16 +206,55 @@ def test_each_service_connects_with_its_own_app_and_system_roles(compose):
         assert env["QUEUE_TYPE"] == "quorum"
 
 
+OWN_SECRETS = {
+    "identity": {"IDENTITY_SECRET_KEY": "identity-secret-key"},
+    "ticketing": {},
+    "privacy": {"DZDESK_MASTER_KEY": "master-key"},
+    "audit": {"AUDIT_SECRET_KEY": "audit-secret-key"},
+    "ai": {},
+}
+
+
 def test_each_service_logs_in_to_the_broker_as_its_own_user_from_its_secret(compose):
     for name in SERVICES:
         spec = compose["services"][name]
         assert "@" not in spec["environment"]["AMQP_URI"]  # no shared credentials
-        assert spec["secrets"] == [f"amqp-{name}"]
+        assert f"amqp-{name}" in spec["secrets"]
         assert spec["environment"]["AMQP_PASSWORD_FILE"] == f"/run/secrets/amqp-{name}"
-    assert set(compose["secrets"]) == {f"amqp-{name}" for name in SERVICES}
     assert {compose["secrets"][f"amqp-{name}"]["environment"] for name in SERVICES} == {
         f"{name.upper()}_AMQP_PASSWORD" for name in SERVICES
     }
+
+
+def test_each_service_gets_its_own_secrets_and_no_other(compose):
+    for name in SERVICES:
+        spec = compose["services"][name]
+        own = {
+            "AMQP_PASSWORD": f"amqp-{name}",
+            "DATABASE_PASSWORD": f"db-{name}",
+            "CURSOR_KEY": f"cursor-{name}",
+            **OWN_SECRETS[name],
+        }
+        assert sorted(spec["secrets"]) == sorted(own.values())
+        for variable, secret in own.items():
+            assert spec["environment"][f"{variable}_FILE"] == f"/run/secrets/{secret}"
+        for role in ("", "SYSTEM_"):
+            url = spec["environment"][f"{name.upper()}_{role}DATABASE_URL"]
+            assert urlsplit(url).password is None  # the password comes from its secret only
+    variables = {secret["environment"] for secret in compose["secrets"].values()}
+    assert len(variables) == len(compose["secrets"])  # no secret shared between two names
+
+
+def test_the_database_checks_passwords_and_migrate_sets_each_services(compose):
+    postgres = compose["services"]["postgres"]["environment"]
+    assert "POSTGRES_HOST_AUTH_METHOD" not in postgres
+    migrate = compose["services"]["migrate"]
+    assert sorted(migrate["secrets"]) == sorted(f"db-{name}" for name in SERVICES)
+    for name in SERVICES:
+        assert (
+            migrate["environment"][f"{name.upper()}_DATABASE_PASSWORD_FILE"]
+            == f"/run/secrets/db-{name}"
+        )
 
 
 def test_the_broker_set_up_creates_every_service_user_from_the_same_secrets(compose):
@@ -229,14 +269,22 @@ def test_the_broker_set_up_creates_every_service_user_from_the_same_secrets(comp
     assert setup["environment"]["DZDESK_BROKER_API"].startswith("http://dzdesk:")
 
 
-def test_only_privacy_is_given_the_master_key(compose):
+@pytest.mark.parametrize(
+    "secret, holder",
+    [("master-key", "privacy"), ("identity-secret-key", "identity"), ("audit-secret-key", "audit")],
+)
+def test_each_key_of_one_service_reaches_that_service_only(compose, secret, holder):
     holders = {
+        name for name, spec in compose["services"].items() if secret in spec.get("secrets", [])
+    }
+    given = {
         name
         for name, spec in compose["services"].items()
-        if "DZDESK_MASTER_KEY" in spec.get("environment", {})
+        if any(variable.startswith("DZDESK_MASTER_KEY") for variable in spec.get("environment", {}))
     }
 
-    assert holders == {"privacy"}
+    assert holders == {holder}
+    assert given == {"privacy"}
 
 
 def test_the_image_is_built_in_stages_on_python_3_11(dockerfile):

@@ -212,24 +212,46 @@ def test_secrets_are_only_referenced_never_inlined(rendered):
             }
 
 
+OWN_SECRETS = {
+    "identity": {
+        "IDENTITY_SECRET_KEY": "identity-secret-key",
+        "MICROSOFT_CLIENT_SECRET": "microsoft-client-secret",
+    },
+    "ticketing": {},
+    "privacy": {"DZDESK_MASTER_KEY": "master-key", "DZDESK_MASTER_KEYS": "master-keys"},
+    "audit": {"AUDIT_SECRET_KEY": "audit-secret-key"},
+    "ai": {"AZURE_OPENAI_API_KEY": "azure-openai-api-key"},
+}
+
+
 def test_each_service_gets_only_the_secrets_it_alone_needs(rendered):
-    extra = {
-        "identity": {"MICROSOFT_CLIENT_SECRET"},
-        "ticketing": set(),
-        "privacy": {"DZDESK_MASTER_KEY", "DZDESK_MASTER_KEYS"},
-        "audit": set(),
-        "ai": {"AZURE_OPENAI_API_KEY"},
-    }
     for name, deployment in service_deployments(rendered).items():
-        env = {item["name"] for item in container(deployment)["env"]}
+        env = {item["name"]: item for item in container(deployment)["env"]}
         common = {
             "PORT",
             "AMQP_URI",
             "AMQP_PASSWORD",
+            "DATABASE_PASSWORD",
+            "CURSOR_KEY",
             f"{name.upper()}_DATABASE_URL",
             f"{name.upper()}_SYSTEM_DATABASE_URL",
         }
-        assert env == common | extra[name]
+        assert set(env) == common | set(OWN_SECRETS[name])
+        for variable, key in OWN_SECRETS[name].items():
+            assert env[variable]["valueFrom"]["secretKeyRef"]["key"] == key
+
+
+def test_each_service_has_its_own_database_password_and_cursor_key(rendered):
+    for name, deployment in service_deployments(rendered).items():
+        env = {item["name"]: item for item in container(deployment)["env"]}
+        for variable, key in (
+            ("DATABASE_PASSWORD", f"{name}-database-password"),
+            ("CURSOR_KEY", f"{name}-cursor-key"),
+        ):
+            assert env[variable]["valueFrom"]["secretKeyRef"] == {
+                "name": "dzdesk-secrets",
+                "key": key,
+            }
 
 
 def test_each_service_logs_in_to_the_broker_as_its_own_user(rendered):
@@ -270,14 +292,26 @@ def test_the_broker_setup_job_creates_every_service_user_from_the_secrets(render
     }
 
 
-def test_only_privacy_receives_the_master_key(rendered):
+@pytest.mark.parametrize(
+    "variable, holder",
+    [
+        ("DZDESK_MASTER_KEY", "privacy"),
+        ("DZDESK_MASTER_KEYS", "privacy"),
+        ("IDENTITY_SECRET_KEY", "identity"),
+        ("AUDIT_SECRET_KEY", "audit"),
+    ],
+)
+def test_each_key_of_one_service_reaches_that_service_only(rendered, variable, holder):
     holders = {
         name
-        for name, deployment in by_kind(rendered, "Deployment").items()
-        if any(item["name"] == "DZDESK_MASTER_KEY" for item in container(deployment).get("env", []))
+        for name, workload in [
+            *by_kind(rendered, "Deployment").items(),
+            *by_kind(rendered, "Job").items(),
+        ]
+        if any(item["name"] == variable for item in container(workload).get("env", []))
     }
 
-    assert holders == {"privacy"}
+    assert holders == {holder}
 
 
 def test_service_settings_come_from_the_shared_config_map(rendered):
@@ -309,7 +343,16 @@ def test_migration_jobs_run_the_migration_tool_with_the_admin_url(rendered):
         spec = container(found)
         assert spec["command"] == ["dzdesk-migrate"]
         assert spec["args"] == [name.removesuffix("-migrate")]
-        assert [item["name"] for item in spec["env"]] == ["DZDESK_ADMIN_DATABASE_URL"]
+        service = name.removesuffix("-migrate")
+        env = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in spec["env"]}
+        # the admin URL, and the password it gives this service's login roles
+        assert env == {
+            "DZDESK_ADMIN_DATABASE_URL": {"name": "dzdesk-secrets", "key": "admin-database-url"},
+            f"{service.upper()}_DATABASE_PASSWORD": {
+                "name": "dzdesk-secrets",
+                "key": f"{service}-database-password",
+            },
+        }
         # a finished migration Job stays: the pods of its release wait for it
         assert "ttlSecondsAfterFinished" not in found["spec"]
 

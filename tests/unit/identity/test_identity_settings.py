@@ -5,17 +5,20 @@ import os
 from datetime import timedelta
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from services.identity.dependencies import build_kit
 from services.identity.settings import IdentitySettings
-from shared.crypto import MasterKeyError
+from services.identity.vault import SecretKeyError, Vault
+from shared.crypto import encrypt_bytes
 from shared.settings import SettingsError
 
 REQUIRED = {
     "AMQP_URI": "amqp://guest:guest@localhost:5672/",
     "DATABASE_URL": "postgresql://identity_app@localhost/dzdesk_identity",
     "SYSTEM_DATABASE_URL": "postgresql://identity_system@localhost/dzdesk_identity",
-    "DZDESK_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+    "IDENTITY_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(),
 }
 
 
@@ -26,7 +29,7 @@ def test_an_empty_config_names_every_missing_key():
     assert refused.value.missing == [
         "AMQP_URI",
         "DATABASE_URL",
-        "DZDESK_MASTER_KEY",
+        "IDENTITY_SECRET_KEY",
         "SYSTEM_DATABASE_URL",
     ]
     assert str(refused.value).startswith("identity settings: missing AMQP_URI")
@@ -77,14 +80,35 @@ def test_the_secrets_never_show():
     settings = IdentitySettings.load({**REQUIRED, "MICROSOFT_CLIENT_SECRET": "s3cret"})
 
     assert "s3cret" not in repr(settings)
-    assert REQUIRED["DZDESK_MASTER_KEY"] not in repr(settings)
+    assert REQUIRED["IDENTITY_SECRET_KEY"] not in repr(settings)
 
 
-def test_the_kit_is_built_from_the_settings_and_refuses_a_bad_master_key():
+def test_the_kit_is_built_from_the_settings_and_refuses_a_bad_secret_key():
     kit = build_kit(IdentitySettings.load({**REQUIRED, "MICROSOFT_ALLOWED_TENANTS": "t1"}))
 
     assert kit.microsoft.allowed_tenants == frozenset({"t1"})
     assert build_kit(IdentitySettings.load(REQUIRED)).microsoft.allowed_tenants is None
     assert len(kit.vault.directory_hash(("google", "sub"))) == 64
-    with pytest.raises(MasterKeyError, match="DZDESK_MASTER_KEY"):
-        build_kit(IdentitySettings.load({**REQUIRED, "DZDESK_MASTER_KEY": "bm90LWEta2V5"}))
+    with pytest.raises(SecretKeyError, match="IDENTITY_SECRET_KEY"):
+        build_kit(IdentitySettings.load({**REQUIRED, "IDENTITY_SECRET_KEY": "bm90LWEta2V5"}))
+
+
+def test_the_master_key_is_not_identitys():
+    assert "DZDESK_MASTER_KEY" not in IdentitySettings.keys()
+    settings = IdentitySettings.load({**REQUIRED, "DZDESK_MASTER_KEY": "ignored"})
+    assert not hasattr(settings, "dzdesk_master_key")
+
+
+def test_a_secret_key_with_the_old_master_keys_value_opens_what_was_sealed_under_it():
+    # before IDENTITY_SECRET_KEY, the vault derived the same labels from DZDESK_MASTER_KEY
+    value = REQUIRED["IDENTITY_SECRET_KEY"]
+    master = base64.b64decode(value)
+    old_sealing = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=b"dzdesk/identity/signing-keys/v1",
+    ).derive(master)
+    sealed = encrypt_bytes(old_sealing, b"private", b"kid-1")
+
+    assert Vault(value).open_signing_key("kid-1", sealed) == b"private"

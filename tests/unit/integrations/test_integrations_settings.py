@@ -12,7 +12,7 @@ def test_an_empty_config_names_every_missing_key():
     assert missing.value.missing == [
         "AMQP_URI",
         "DATABASE_URL",
-        "DZDESK_MASTER_KEY",
+        "INTEGRATIONS_SECRET_KEY",
         "SYSTEM_DATABASE_URL",
     ]
 
@@ -21,7 +21,7 @@ REQUIRED = {
     "AMQP_URI": "amqp://x",
     "DATABASE_URL": "postgresql://a",
     "SYSTEM_DATABASE_URL": "postgresql://s",
-    "DZDESK_MASTER_KEY": "secret",
+    "INTEGRATIONS_SECRET_KEY": "not-to-be-shown",
 }
 
 
@@ -31,7 +31,7 @@ def test_the_default_schedule_retries_for_more_than_a_day():
     assert sum(settings.retry_schedule) >= 24 * 3600
     assert list(settings.retry_schedule) == sorted(settings.retry_schedule)
     assert settings.ca_bundle is True
-    assert "secret" not in repr(settings)
+    assert "not-to-be-shown" not in repr(settings)
 
 
 def test_the_schedule_and_the_allow_list_read_comma_lists():
