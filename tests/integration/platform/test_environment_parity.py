@@ -163,16 +163,20 @@ def test_every_overlay_deploys_the_services_compose_does(layer):
     assert set(DEPLOYED) == deployments & set(config.SERVICES)
 
 
-def test_a_manifest_missing_a_required_key_fails_the_parity_check(local, tmp_path):
-    # a scratch copy of compose.yaml without identity's own secret
+@pytest.mark.parametrize(
+    "service, key",
+    [("identity", "IDENTITY_SECRET_KEY"), ("integrations", "INTEGRATIONS_SECRET_KEY")],
+)
+def test_a_manifest_missing_a_required_key_fails_the_parity_check(service, key, local, tmp_path):
+    # a scratch copy of compose.yaml without the service's own secret
     document = parity.load_compose()
-    del document["services"]["identity"]["environment"]["IDENTITY_SECRET_KEY_FILE"]
+    del document["services"][service]["environment"][f"{key}_FILE"]
     scratch = tmp_path / "compose.yaml"
     scratch.write_text(yaml.safe_dump(document))
-    env = started_env("compose", "identity", local, tmp_path, parity.load_compose(scratch))
+    env = started_env("compose", service, local, tmp_path, parity.load_compose(scratch))
 
-    with pytest.raises(AssertionError, match="identity misses IDENTITY_SECRET_KEY"):
-        check_parity("identity", env, tmp_path)
+    with pytest.raises(AssertionError, match=f"{service} misses {key}"):
+        check_parity(service, env, tmp_path)
 
 
 def test_the_service_itself_refuses_to_start_without_it(local, tmp_path, monkeypatch):

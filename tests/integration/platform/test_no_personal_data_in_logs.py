@@ -114,3 +114,56 @@ def test_no_log_line_holds_a_marker_sent_in_path_query_headers_body_or_a_databas
     assert any(
         "InvalidTextRepresentation: SQLSTATE 22P02" in entry["exception"] for entry in failures
     )  # the database error was logged, without its data
+
+
+def _server_log():
+    """PostgreSQL's own log file on this machine (Debian's pg_ctlcluster writes the server's
+    stderr there), or None where the server logs elsewhere."""
+    import glob
+
+    import psycopg
+
+    from shared import config
+
+    with psycopg.connect(config.admin_url()) as conn:
+        major = conn.info.server_version // 10000
+    found = sorted(glob.glob(f"/var/log/postgresql/postgresql-{major}-*.log"))
+    return found[0] if found else None
+
+
+def test_the_database_server_log_holds_no_text_a_service_sent_in_a_failing_statement(
+    make_database, marker
+):
+    import pathlib
+
+    import psycopg
+
+    log = _server_log()
+    if log is None:
+        pytest.skip("PostgreSQL's log file is not where Debian puts it")
+    path = pathlib.Path(log)
+    urls = make_database("ticketing")
+    start = path.stat().st_size
+    quiet, loud = marker, f"zq{uuid.uuid4().hex[:12]}"
+    # the service's role, as every service connects: its error and statement stay out
+    with (
+        psycopg.connect(urls["app"]) as conn,
+        pytest.raises(psycopg.errors.InvalidTextRepresentation),
+    ):
+        conn.execute("SELECT %s::int", (quiet,))
+    # the administrator, whose role has the server's default settings: the control
+    with (
+        psycopg.connect(urls["admin"]) as conn,
+        pytest.raises(psycopg.errors.InvalidTextRepresentation),
+    ):
+        conn.execute("SELECT %s::int", (loud,))
+
+    def written():
+        with path.open("rb") as file:
+            file.seek(start)
+            return file.read().decode(errors="replace")
+
+    from tests.support.waiting import wait_until
+
+    text = wait_until(lambda: loud in written() and written(), 10, "the control line in the log")
+    assert quiet not in text

@@ -151,6 +151,20 @@ def test_an_erasure_purges_the_subject_in_every_real_participant_and_only_them(r
         kept_members = {row[0] for row in conn.execute(members)}
     assert subject["user"]["id"] not in kept_members and other["user"]["id"] in kept_members
 
+    # ai keeps the subject's sealed text and name no longer, and the other person's still
+    def in_ai(table, column, person):
+        who = person["user"]["id"]
+        return _count(real, "ai", f"SELECT count(*) FROM {table} WHERE {column} = '{who}'")
+
+    assert (
+        in_ai("ai_tickets", "requester_id", subject),
+        in_ai("ai_people", "subject_id", subject),
+    ) == (0, 0)
+    assert (
+        in_ai("ai_tickets", "requester_id", other) == 1
+        and in_ai("ai_people", "subject_id", other) > 0
+    )
+
 
 def test_an_export_gathers_the_subjects_data_from_every_real_participant(real):
     marker = uuid.uuid4().hex[:8]

@@ -29,8 +29,15 @@ OBSERVABILITY = DEPLOY / "observability"
 LAYERS = ["base", "overlays/dev", "overlays/prod"]
 OVERLAYS = ["overlays/dev", "overlays/prod"]
 
-SERVICES = ("identity", "ticketing", "privacy", "audit", "ai")
-SERVICE_PORTS = {"identity": 8001, "ticketing": 8002, "privacy": 8003, "audit": 8004, "ai": 8005}
+SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "integrations")
+SERVICE_PORTS = {
+    "identity": 8001,
+    "ticketing": 8002,
+    "privacy": 8003,
+    "audit": 8004,
+    "ai": 8005,
+    "integrations": 8006,
+}
 DOCUMENTED_PREFIXES = {
     "identity": {"/v1/auth", "/v1/me", "/v1/tenant"},
     "ticketing": {"/v1/tickets", "/v1/sla"},

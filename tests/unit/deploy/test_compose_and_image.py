@@ -212,6 +212,7 @@ OWN_SECRETS = {
     "privacy": {"DZDESK_MASTER_KEY": "master-key"},
     "audit": {"AUDIT_SECRET_KEY": "audit-secret-key"},
     "ai": {},
+    "integrations": {"INTEGRATIONS_SECRET_KEY": "integrations-secret-key"},
 }
 
 
@@ -271,7 +272,12 @@ def test_the_broker_set_up_creates_every_service_user_from_the_same_secrets(comp
 
 @pytest.mark.parametrize(
     "secret, holder",
-    [("master-key", "privacy"), ("identity-secret-key", "identity"), ("audit-secret-key", "audit")],
+    [
+        ("master-key", "privacy"),
+        ("identity-secret-key", "identity"),
+        ("audit-secret-key", "audit"),
+        ("integrations-secret-key", "integrations"),
+    ],
 )
 def test_each_key_of_one_service_reaches_that_service_only(compose, secret, holder):
     holders = {

@@ -221,6 +221,7 @@ OWN_SECRETS = {
     "privacy": {"DZDESK_MASTER_KEY": "master-key", "DZDESK_MASTER_KEYS": "master-keys"},
     "audit": {"AUDIT_SECRET_KEY": "audit-secret-key"},
     "ai": {"AZURE_OPENAI_API_KEY": "azure-openai-api-key"},
+    "integrations": {"INTEGRATIONS_SECRET_KEY": "integrations-secret-key"},
 }
 
 
@@ -299,6 +300,7 @@ def test_the_broker_setup_job_creates_every_service_user_from_the_secrets(render
         ("DZDESK_MASTER_KEYS", "privacy"),
         ("IDENTITY_SECRET_KEY", "identity"),
         ("AUDIT_SECRET_KEY", "audit"),
+        ("INTEGRATIONS_SECRET_KEY", "integrations"),
     ],
 )
 def test_each_key_of_one_service_reaches_that_service_only(rendered, variable, holder):

@@ -33,6 +33,8 @@ def gateway():
         ("/v1/privacy/requests", "privacy"),
         ("/v1/audit/events?limit=5", "audit"),
         ("/v1/ai/suggestions", "ai"),
+        ("/v1/webhooks", "integrations"),
+        ("/v1/events?after=0", "integrations"),
     ],
 )
 def test_each_documented_prefix_reaches_its_service(gateway, path, service):

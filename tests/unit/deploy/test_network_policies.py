@@ -190,14 +190,16 @@ def test_services_reach_postgresql_and_rabbitmq_but_no_other_backend(cluster):
             assert not allowed(policies, found[name], OUTSIDE, port), (name, port)
 
 
-def test_https_out_is_open_for_identity_ai_and_the_kubernetes_api(cluster):
+def test_https_out_is_open_for_identity_ai_integrations_and_the_kubernetes_api(cluster):
     policies, found = cluster
-    for name in ("identity", "ai"):
+    # integrations' webhook deliveries go to receivers anywhere on the internet
+    for name in ("identity", "ai", "integrations"):
         assert any(
             policy["metadata"]["name"] == "external-https"
             and selects(policy["spec"]["podSelector"], found[name].labels)
             for policy in policies
         )
+        assert allowed(policies, found[name], OUTSIDE, 443)
     for name in SERVICES:
         assert allowed(policies, found[name], OUTSIDE, 6443)
 
