@@ -1,5 +1,7 @@
 """Access-token verification and role checks used by every service (plus a nameko provider)."""
 
+import collections
+import hashlib
 import os
 import threading
 import time
@@ -149,7 +151,14 @@ class KeySetCache:
 
 
 class TokenVerifier:
-    """Checks DZDesk access tokens (``typ: at+jwt``) against identity's published JWKS."""
+    """Checks DZDesk access tokens (``typ: at+jwt``) against identity's published JWKS.
+
+    A token that verified is remembered (by its SHA-256, at most ``cache_size`` of them) until
+    its ``exp``, and only while the key it verified against is still published as it was: a
+    client sends the same token with every request, and its signature check is most of the
+    cost. A key rotated out of the set makes its remembered tokens verify again (and fail).
+    ``keys`` is anything with ``jwk(kid)`` (LookupError when unknown) and ``close()``.
+    """
 
     def __init__(
         self,
@@ -160,14 +169,45 @@ class TokenVerifier:
         *,
         algorithms=("EdDSA",),
         keys: KeySetCache | None = None,
+        cache_size: int = 4096,
+        clock=time.time,
     ):
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
         self._algorithms = frozenset(algorithms)
         self._keys = keys or KeySetCache(jwks_url)
+        self._cache_size = cache_size
+        self._clock = clock
+        self._verified = collections.OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        digest = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            entry = self._verified.get(digest)
+        if entry is not None and self._still_valid(*entry[1:]):
+            with self._lock:
+                if digest in self._verified:
+                    self._verified.move_to_end(digest)
+            return entry[0]
+        principal, expires_at, kid, jwk = self._verify(token)
+        with self._lock:
+            self._verified[digest] = (principal, expires_at, kid, jwk)
+            while len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _still_valid(self, expires_at, kid, jwk) -> bool:
+        if self._clock() >= expires_at:
+            return False
+        try:
+            return self._keys.jwk(kid) == jwk
+        except LookupError:
+            return False
+
+    def _verify(self, token: str):
+        """(principal, exp, kid, the JWK it verified against) of a valid token."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -180,7 +220,8 @@ class TokenVerifier:
         if not isinstance(kid, str) or not kid:
             raise Unauthorized("access token has no key id")
         try:
-            key = jwt.PyJWK(self._keys.jwk(kid))
+            jwk = self._keys.jwk(kid)
+            key = jwt.PyJWK(jwk)
         except (LookupError, jwt.PyJWTError) as exc:
             raise Unauthorized("unknown signing key") from exc
         # The published key decides the algorithm, so a header cannot pick a weaker one.
@@ -200,7 +241,7 @@ class TokenVerifier:
             raise Unauthorized("access token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("invalid access token") from exc
-        return _principal(claims)
+        return _principal(claims), claims["exp"], kid, jwk
 
     def close(self) -> None:
         self._keys.close()

@@ -115,6 +115,10 @@ class UnitOfWork:
     def append(self, stream_id, expected_version, envelopes):
         return eventstore.append(self.conn, stream_id, expected_version, envelopes)
 
+    def appending(self, stream_id, expected_version, envelopes):
+        """`append` in one round trip with the writes of the block (eventstore.appending)."""
+        return eventstore.appending(self.conn, stream_id, expected_version, envelopes)
+
     def append_next(self, stream_id, envelopes):
         """Append after whatever the stream holds now: for writers whose decision does not
         depend on the stream's state (a new fact, not a guarded transition)."""

@@ -1,5 +1,6 @@
 """The PostgreSQL event store: append with an expected version, load streams, snapshots."""
 
+import contextlib
 import json
 
 import psycopg
@@ -62,13 +63,8 @@ def _dumps(value):
     return json.dumps(value, separators=(",", ":"))
 
 
-def append(conn, stream_id, expected_version, envelopes):
-    """Append envelopes of one stream after `expected_version`; return the new version.
-
-    All envelopes must belong to the connection's tenant (RLS enforces it).
-    """
-    if not envelopes:
-        return expected_version
+def _append_statement(stream_id, expected_version, envelopes):
+    """(statement, parameters) appending the envelopes after `expected_version`."""
     tenant_id = envelopes[0].tenant_id
     stamped = [e.with_version(expected_version + i) for i, e in enumerate(envelopes, 1)]
     params = {"tenant": tenant_id, "stream": stream_id, "expected": expected_version}
@@ -80,22 +76,60 @@ def append(conn, stream_id, expected_version, envelopes):
             type=event.event_type,
             envelope=Jsonb(event.to_dict(), dumps=_dumps),
         )
-        statement = _APPEND_ONE
-    else:
-        # one JSON array parameter: far cheaper to send than four typed arrays
-        params["envelopes"] = Jsonb([e.to_dict() for e in stamped], dumps=_dumps)
-        statement = _APPEND_MANY
+        return _APPEND_ONE, params
+    # one JSON array parameter: far cheaper to send than four typed arrays
+    params["envelopes"] = Jsonb([e.to_dict() for e in stamped], dumps=_dumps)
+    return _APPEND_MANY, params
+
+
+def append(conn, stream_id, expected_version, envelopes):
+    """Append envelopes of one stream after `expected_version`; return the new version.
+
+    All envelopes must belong to the connection's tenant (RLS enforces it).
+    """
+    if not envelopes:
+        return expected_version
     try:
-        inserted = conn.execute(statement, params).rowcount
+        inserted = conn.execute(*_append_statement(stream_id, expected_version, envelopes)).rowcount
     except psycopg.errors.UniqueViolation as exc:
         if exc.diag.constraint_name != "events_pkey":
             raise
         raise ConcurrencyError(stream_id, expected_version) from exc
-    if inserted != len(stamped):
+    _check_appended(conn, stream_id, expected_version, envelopes, inserted)
+    return expected_version + len(envelopes)
+
+
+def _check_appended(conn, stream_id, expected_version, envelopes, inserted):
+    if inserted != len(envelopes):
         raise ConcurrencyError(
-            stream_id, expected_version, current_version(conn, tenant_id, stream_id)
+            stream_id,
+            expected_version,
+            current_version(conn, envelopes[0].tenant_id, stream_id),
         )
-    return expected_version + len(stamped)
+
+
+@contextlib.contextmanager
+def appending(conn, stream_id, expected_version, envelopes):
+    """Append as `append` does, in one round trip with the statements the block sends after it
+    (the writes that go with the events: read models); yields the new version.
+
+    The connection is in pipeline mode inside the block: its statements are sent with the
+    append when the block ends, and their results are read after it (fetching one inside
+    costs a round trip of its own). A lost race raises ConcurrencyError when the block ends;
+    the transaction is then aborted, as after any failed append.
+    """
+    if not envelopes:
+        yield expected_version
+        return
+    try:
+        with conn.pipeline():
+            cursor = conn.execute(*_append_statement(stream_id, expected_version, envelopes))
+            yield expected_version + len(envelopes)
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != "events_pkey":
+            raise
+        raise ConcurrencyError(stream_id, expected_version) from exc
+    _check_appended(conn, stream_id, expected_version, envelopes, cursor.rowcount)
 
 
 def append_next(conn, stream_id, envelopes):

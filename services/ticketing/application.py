@@ -1,5 +1,6 @@
 """The ticket desk: load a ticket from its snapshot, decide, seal, append and project."""
 
+import collections
 import dataclasses
 import types
 import uuid
@@ -17,7 +18,14 @@ from services.ticketing.domain import (
     mirror_command,
     replay,
 )
-from services.ticketing.envelopes import envelope_actor, opened, seal, stream_id, ticket_id_of
+from services.ticketing.envelopes import (
+    decided,
+    envelope_actor,
+    opened,
+    seal,
+    stream_id,
+    ticket_id_of,
+)
 from services.ticketing.schemas import load_policy_document, policy_document
 from services.ticketing.sla import (
     SlaHistory,
@@ -50,22 +58,54 @@ def _comment(row):
     )
 
 
+class PolicyCache:
+    """Each tenant's SLA policy as this process last read it, with its stored version (0: the
+    default). Never trusted on its own: the statement that writes a ticket's row also reads the
+    stored version, and a row projected from an older policy is projected again at once (see
+    TicketDesk.project), so a change made through any process counts from the next write."""
+
+    def __init__(self, size=1024):
+        self.size = size
+        self._entries = collections.OrderedDict()
+
+    def get(self, tenant_id):
+        entry = self._entries.get(tenant_id)
+        if entry is not None:
+            self._entries.move_to_end(tenant_id)
+        return entry
+
+    def put(self, tenant_id, version, policy):
+        self._entries[tenant_id] = (version, policy)
+        self._entries.move_to_end(tenant_id)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
 class TicketDesk:
-    def __init__(self, db, cipher, clock, tenant_id):
+    def __init__(self, db, cipher, clock, tenant_id, policies=None):
         self.db, self.cipher, self.clock = db, cipher, clock
         self.tenant_id = str(tenant_id)
         self.conn = db.begin(self.tenant_id)
         self._policy = None
+        self._policies = policies or PolicyCache(size=1)
         # tickets this worker already loaded: a second command in the same unit needs no reload
         self._loaded = {}
+        # (row, SLA clocks) of tickets this unit opened: the whole ticket, no read-back needed
+        self._opened = {}
 
     # reading
 
     def policy(self):
         if self._policy is None:
-            stored = store.load_policy(self.conn)
-            self._policy = load_policy_document(stored[0]) if stored else default_policy()
+            self._policy = self._read_policy()[1]
         return self._policy
+
+    def _read_policy(self):
+        """(version, policy) as stored now, remembered for the process's next writes."""
+        stored = store.load_policy(self.conn)
+        version, policy = (stored[1], load_policy_document(stored[0])) if stored else (0, None)
+        self._policies.put(self.tenant_id, version, policy or default_policy())
+        return self._policies.get(self.tenant_id)
 
     def events(self, ticket_id):
         """Every event of the ticket, personal fields opened (history, rebuilds, purges)."""
@@ -118,6 +158,15 @@ class TicketDesk:
     def detail(self, ticket_id, actor):
         """(row, comments, SLA clocks) of a ticket the actor may see, with the comments they
         may read."""
+        if ticket_id in self._opened:
+            # opened by this unit: its row as just written, no comments yet, its clocks then
+            row, sla = self._opened[ticket_id]
+            seen = types.SimpleNamespace(
+                requester_id=row["requester_id"], watchers=frozenset(row["watchers"])
+            )
+            if not can_view(seen, actor):
+                raise exceptions.TicketNotFound("ticket not found")
+            return row, [], sla
         row = self.row(ticket_id, actor)
         comments = store.comments_of(self.conn, row["ticket_id"], actor.is_privileged)
         return row, comments, self.sla(row)
@@ -147,13 +196,15 @@ class TicketDesk:
         found = [_comment(row) for row in store.comments_by_id(self.conn, state.ticket_id, missing)]
         return dataclasses.replace(state, comments=(*state.comments, *found)) if found else state
 
-    def run(self, ticket_id, actor, commands, expected_version=None):
+    def run(self, ticket_id, actor, commands, expected_version=None, new=False):
         """Decide every command in turn, append their events at once and project the result.
 
         `commands` is a list, or a function of the current state returning one (for PATCH).
+        `new`: the ticket id was minted for this unit, so its stream is not loaded (an append
+        at version 0 to a stream that exists fails as any lost race does).
         """
         ticket_id = checked_id(ticket_id)
-        aggregate = self.load(ticket_id)
+        aggregate = snapshots.Aggregate() if new else self.load(ticket_id)
         state = aggregate.state
         if state is not None and not can_view(state, actor):
             raise exceptions.TicketNotFound("ticket not found")
@@ -173,10 +224,10 @@ class TicketDesk:
         for command in commands:
             now = self.clock.now()
             try:
-                decided = decide(state, command, now, known)
+                events = decide(state, command, now, known)
             except TicketingError as exc:
                 raise exceptions.from_domain(exc) from exc
-            for new in decided:
+            for new in events:
                 # the instant the decision was made on is the one its events carry (SLA
                 # clocks count from it), so a clock a test holds moves the whole ticket
                 envelope = self.db.new_event(
@@ -187,14 +238,22 @@ class TicketDesk:
                     pii=seal(self.cipher, self.tenant_id, new),
                     occurred_at=now,
                 ).with_version(base + len(envelopes) + 1)
-                aggregate.fold(envelope, opened(self.cipher, envelope))
+                aggregate.fold(envelope, decided(envelope, new))
                 state = aggregate.state
                 envelopes.append(envelope)
         if envelopes:
-            # a lost race raises ConcurrencyError: the entrypoint decides it all again
-            self.db.append(stream, base, envelopes)
+            # a lost race raises ConcurrencyError: the entrypoint decides it all again; the
+            # events and the rows they project go in one round trip
             touched = {e.data["comment_id"] for e in envelopes if "comment_id" in e.data}
-            self.project(state, aggregate.sla, touched)
+            self._policies.get(self.tenant_id) or self._read_policy()  # before the pipeline
+            with self.db.appending(stream, base, envelopes):
+                queued = self._queue_projection(state, aggregate.sla, touched)
+            row, sla = self._settle(*queued)
+            if new:
+                self._loaded[ticket_id] = aggregate
+                self._opened[ticket_id] = (self._as_read(row), sla)
+            else:
+                self._opened.pop(ticket_id, None)
             if aggregate.due():
                 eventstore.save_snapshot(
                     self.conn,
@@ -207,9 +266,43 @@ class TicketDesk:
         return state, envelopes
 
     def project(self, state, history, comment_ids=None):
-        """Bring the ticket's rows up to its state; comments: those named, or all when None."""
-        sla = projections.sla_instants(self.policy(), history, self.clock.now())
-        projections.project_ticket(self.conn, self.tenant_id, state, sla, comment_ids)
+        """Bring the ticket's rows up to its state; comments: those named, or all when None.
+
+        Returns (the row written, the SLA clocks at the instant it was projected)."""
+        return self._settle(*self._queue_projection(state, history, comment_ids))
+
+    def _queue_projection(self, state, history, comment_ids):
+        """Send the ticket's rows from the policy this process keeps; nothing is read back
+        here, so that in a pipeline the statements go out together with the append."""
+        now = self.clock.now()
+        version, policy = self._policies.get(self.tenant_id) or self._read_policy()
+        sla = sla_status(policy, history, now)
+        row, stored = projections.project_ticket(
+            self.conn,
+            self.tenant_id,
+            state,
+            projections.sla_instants(policy, history, now, sla),
+            comment_ids,
+        )
+        return state, history, now, version, policy, row, sla, stored
+
+    def _settle(self, state, history, now, version, policy, row, sla, stored):
+        if stored.fetchone()[0] != version:
+            # the policy changed since this process read it: the row follows the stored one
+            version, policy = self._read_policy()
+            sla = sla_status(policy, history, now)
+            row = projections.ticket_row(state, projections.sla_instants(policy, history, now, sla))
+            store.upsert_ticket(self.conn, self.tenant_id, row)
+        self._policy = policy
+        return row, sla
+
+    def _as_read(self, row):
+        """A written row as `store.get_ticket` reads it back: instants in the session's zone."""
+        zone = self.conn.info.timezone
+        return {
+            key: value.astimezone(zone) if hasattr(value, "astimezone") else value
+            for key, value in row.items()
+        }
 
     def link(self, ticket_id, actor, command):
         """Link two tickets: this one's event and the mirrored one on the other, atomically."""
@@ -281,6 +374,7 @@ class TicketDesk:
             version = self.db.append(POLICY_STREAM, current, [event])
         store.save_policy(self.conn, self.tenant_id, document, version)
         store.recompute_sla_soon(self.conn, self.clock.now())
+        self._policies.put(self.tenant_id, version, load_policy_document(document))
         return version
 
     # maintenance

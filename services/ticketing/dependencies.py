@@ -1,4 +1,5 @@
-"""Ticketing's own nameko extensions: the clock of SLA decisions and the SLA timer entrypoint.
+"""Ticketing's own nameko extensions: the clock of SLA decisions, the process's SLA policies and
+the SLA timer entrypoint.
 
 The clock is UTC now plus a configured offset, or a clock that in-process tests inject and
 move by hand (`settings.INJECTED_CLOCK_KEY`).
@@ -18,6 +19,7 @@ import structlog
 from nameko.extensions import DependencyProvider, Entrypoint
 
 from services.ticketing import store
+from services.ticketing.application import PolicyCache
 from services.ticketing.settings import TicketingSettings
 from shared.background import BackgroundLoop
 from shared.db import finish_transactions
@@ -50,6 +52,17 @@ class Clock(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.clock
+
+
+class Policies(DependencyProvider):
+    """The process's PolicyCache: each tenant's SLA policy, checked against the stored version
+    by every write that uses it."""
+
+    def setup(self):
+        self.cache = PolicyCache()
+
+    def get_dependency(self, worker_ctx):
+        return self.cache
 
 
 class SlaDue(BackgroundLoop, Entrypoint):

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from services.ticketing.domain import Actor, RecordedEvent
+from services.ticketing.domain import ERASED, Actor, RecordedEvent
 from shared.envelope import person_actor, service_account_actor, system_actor
 
 PREFIX = "ticketing."
@@ -56,6 +56,23 @@ def opened(cipher, envelope):
         type=envelope.event_type.removeprefix(PREFIX),
         data=envelope.data,
         pii=cipher.open(envelope.tenant_id, envelope.pii) if envelope.pii else {},
+        version=envelope.stream_version,
+        occurred_at=datetime.fromisoformat(envelope.occurred_at),
+        actor_id=actor_id(envelope.actor),
+    )
+
+
+def decided(envelope, new_event):
+    """What `opened` gives back for the envelope of an event just decided and sealed, taken
+    from the event's own plaintext: nothing sealed a moment ago needs decrypting. A field
+    sealed without ciphertext (its subject is erased) is ERASED, as it opens."""
+    return RecordedEvent(
+        type=envelope.event_type.removeprefix(PREFIX),
+        data=envelope.data,
+        pii={
+            name: entry["value"] if "c" in envelope.pii[name] else ERASED
+            for name, entry in new_event.pii.items()
+        },
         version=envelope.stream_version,
         occurred_at=datetime.fromisoformat(envelope.occurred_at),
         actor_id=actor_id(envelope.actor),

@@ -16,10 +16,11 @@ from services.ticketing.sla import next_sla_timers, sla_status
 # tickets
 
 
-def sla_instants(policy, history, now):
-    """The read model's SLA columns: each target's deadline and the next alert to record."""
-    status = sla_status(policy, history, now)
-    timers = next_sla_timers(policy, history, now)
+def sla_instants(policy, history, now, status=None):
+    """The read model's SLA columns: each target's deadline and the next alert to record
+    (`status`: the `sla_status` at `now`, when the caller has it already)."""
+    status = status or sla_status(policy, history, now)
+    timers = next_sla_timers(policy, history, now, status)
     return {
         "sla_first_response_due": status["first_response"]["due_at"],
         "sla_resolution_due": status["resolution"]["due_at"],
@@ -28,13 +29,50 @@ def sla_instants(policy, history, now):
     }
 
 
+def ticket_row(state, sla):
+    """The read-model row of a ticket's state (`sla`: its `sla_instants`), column for column
+    as `store.get_ticket` reads it back."""
+    return {
+        "ticket_id": state.ticket_id,
+        "type": state.type,
+        "status": state.status,
+        "pending_reason": state.pending_reason,
+        "priority": state.priority,
+        "urgency": state.urgency,
+        "impact": state.impact,
+        "critical": state.critical,
+        "category": state.category,
+        "title": state.title,
+        "description": state.description,
+        "requester_id": state.requester_id,
+        "opened_by": state.opened_by,
+        "assignee_id": state.assignee_id,
+        "group_id": state.group_id,
+        "watchers": sorted(state.watchers),
+        "tags": sorted(state.tags),
+        "links": [{"kind": link.kind, "ticket_id": link.ticket_id} for link in sorted(state.links)],
+        "opened_at": state.opened_at,
+        "updated_at": state.updated_at,
+        "first_responded_at": state.first_responded_at,
+        "resolved_at": state.resolved_at,
+        "closed_at": state.closed_at,
+        "cancelled_at": state.cancelled_at,
+        "reopen_count": state.reopen_count,
+        **sla,
+        "version": state.version,
+    }
+
+
 def project_ticket(conn, tenant_id, state, sla, comment_ids=None):
     """Bring the ticket's rows up to its state (`sla`: its `sla_instants`); comments: those
-    named, or all when None."""
-    store.upsert_ticket(conn, tenant_id, state, sla)
+    named, or all when None. Returns (the row written, the cursor of the stored SLA policy's
+    version: `store.upsert_ticket`)."""
+    row = ticket_row(state, sla)
+    policy_version = store.upsert_ticket(conn, tenant_id, row)
     comments = [c for c in state.comments if comment_ids is None or c.comment_id in comment_ids]
     if comments:
         store.upsert_comments(conn, tenant_id, state.ticket_id, comments)
+    return row, policy_version
 
 
 # identity's members

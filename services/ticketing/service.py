@@ -5,7 +5,7 @@ import uuid
 from services.ticketing import events as _catalogue  # noqa: F401 (declares ticketing's event types)
 from services.ticketing import projections, schemas, subjects
 from services.ticketing.application import TicketDesk
-from services.ticketing.dependencies import Clock, sla_due
+from services.ticketing.dependencies import Clock, Policies, sla_due
 from services.ticketing.domain import AddComment, LinkTicket, Transition
 from services.ticketing.envelopes import actor_from_principal, ticket_id_of
 from services.ticketing.schemas import (
@@ -37,6 +37,8 @@ from shared.web import (
 )
 
 STAFF = ("agent", "admin")
+# a schema keeps no state between loads, and building one deep-copies its fields
+CREATE_BODY = CreateTicketSchema()
 
 
 class TicketingService(DZDeskService):
@@ -45,9 +47,10 @@ class TicketingService(DZDeskService):
     auth = Authenticator()
     cipher = SubjectKeys()
     clock = Clock()
+    policies = Policies()
 
     def desk(self, tenant_id):
-        return TicketDesk(self.db, self.cipher, self.clock, tenant_id)
+        return TicketDesk(self.db, self.cipher, self.clock, tenant_id, self.policies)
 
     def caller(self, request):
         principal = self.auth.principal(request)
@@ -63,7 +66,7 @@ class TicketingService(DZDeskService):
     def create_ticket(self, request):
         principal, actor, desk = self.caller(request)
         require_roles(principal, "requester", *STAFF)
-        body = json_body(request, CreateTicketSchema())
+        body = json_body(request, CREATE_BODY)
         ticket_id = str(uuid.uuid4())
         earlier = idempotency.claim(
             desk.conn, desk.tenant_id, request, principal.user_id, ticket_id
@@ -76,7 +79,8 @@ class TicketingService(DZDeskService):
                 201,
                 {"Location": f"/v1/tickets/{earlier}", "Idempotent-Replayed": "true"},
             )
-        desk.run(ticket_id, actor, [schemas.open_command(actor, ticket_id, body)])
+        desk.run(ticket_id, actor, [schemas.open_command(actor, ticket_id, body)], new=True)
+        # answered from what the unit just wrote (detail knows the tickets it opened)
         return self.ticket_response(
             desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"}
         )

@@ -45,6 +45,9 @@ _UPSERT_TICKET = (
     + ", ".join(f"%({c})s" for c in TICKET_COLUMNS)
     + ") ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:])
+    # the policy the row's SLA instants must follow, read in the same statement: a process
+    # that computed them from a policy it kept learns here that another process changed it
+    + " RETURNING (SELECT coalesce(max(version), 0) FROM sla_policies)"
 )
 
 
@@ -53,42 +56,17 @@ def _rows(conn, query, params=()):
         return cur.execute(query, params).fetchall()
 
 
-def upsert_ticket(conn, tenant_id, state, sla):
-    """Write the ticket's row from its folded state; `sla` holds the three sla_* instants."""
-    row = {
+def upsert_ticket(conn, tenant_id, row):
+    """Write the ticket's row (`projections.ticket_row`); returns the cursor whose one row is
+    the version of the tenant's stored SLA policy as this statement saw it (0: none stored,
+    the default applies), to read once the statement ran (after a pipeline's sync)."""
+    params = {
+        **row,
         "tenant_id": tenant_id,
-        "ticket_id": state.ticket_id,
-        "type": state.type,
-        "status": state.status,
-        "pending_reason": state.pending_reason,
-        "priority": state.priority,
-        "urgency": state.urgency,
-        "impact": state.impact,
-        "critical": state.critical,
-        "category": state.category,
-        "title": state.title,
-        "description": state.description,
-        "requester_id": state.requester_id,
-        "opened_by": state.opened_by,
-        "assignee_id": state.assignee_id,
-        "group_id": state.group_id,
-        "watchers": sorted(state.watchers),
-        "tags": sorted(state.tags),
-        "links": Jsonb(
-            [{"kind": link.kind, "ticket_id": link.ticket_id} for link in sorted(state.links)]
-        ),
-        "opened_at": state.opened_at,
-        "updated_at": state.updated_at,
-        "first_responded_at": state.first_responded_at,
-        "resolved_at": state.resolved_at,
-        "closed_at": state.closed_at,
-        "cancelled_at": state.cancelled_at,
-        "reopen_count": state.reopen_count,
-        "version": state.version,
-        **sla,
-        "sla_history": Jsonb(sla["sla_history"]),
+        "links": Jsonb(row["links"]),
+        "sla_history": Jsonb(row["sla_history"]),
     }
-    conn.execute(_UPSERT_TICKET, row)
+    return conn.execute(_UPSERT_TICKET, params)
 
 
 def upsert_comments(conn, tenant_id, ticket_id, comments):

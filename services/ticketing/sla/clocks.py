@@ -131,7 +131,10 @@ def sla_status(
 
 
 def next_sla_timers(
-    policy: SlaPolicy, events: Sequence[RecordedEvent] | SlaHistory, now: datetime
+    policy: SlaPolicy,
+    events: Sequence[RecordedEvent] | SlaHistory,
+    now: datetime,
+    status: dict[str, dict] | None = None,
 ) -> list[SlaTimer]:
     """The warning and breach alerts still to record, earliest first; `at <= now` means due now.
 
@@ -139,12 +142,12 @@ def next_sla_timers(
     and target length) is left out, so a timer that recomputes this list from the stream and
     records what is due is idempotent. A warning is left out once its breach is due or recorded.
     Always recompute from the current stream before recording: a pause or a response moves or
-    removes the instants.
+    removes the instants. `status`: the `sla_status` at `now`, when the caller has it already.
     """
     history = _history(events)
     timers = []
     for target in (FIRST_RESPONSE, RESOLUTION):
-        clock = _clock(policy, history, target, now)
+        clock = status[target] if status else _clock(policy, history, target, now)
         if clock["due_at"] is None:
             continue
         minutes = clock["target_minutes"]
