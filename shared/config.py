@@ -2,7 +2,7 @@
 
 import os
 
-SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "integrations")
+SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "integrations", "notifications")
 PORTS = {
     "identity": 8001,
     "ticketing": 8002,
@@ -10,6 +10,7 @@ PORTS = {
     "audit": 8004,
     "ai": 8005,
     "integrations": 8006,
+    "notifications": 8007,
 }
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
 DEFAULT_ADMIN_URL = "postgresql://postgres@localhost/postgres"
@@ -39,6 +40,8 @@ SETTING_PREFIXES = (
     "IDEMPOTENCY_",
     "RPC_",
     "CURSOR_KEY",
+    "NOTIFICATIONS_",
+    "SMTP_",
 )
 # never passed on by prefix: each process gets only its own, mapped in nameko_config
 OWN_ONLY = ("DATABASE_URL", "AMQP_URI", "AMQP_PASSWORD", "DATABASE_PASSWORD")

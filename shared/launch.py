@@ -15,6 +15,7 @@ SERVICE_CLASSES = {
     "audit": "services.audit.service:AuditService",
     "ai": "services.ai.service:AiService",
     "integrations": "services.integrations.service:IntegrationsService",
+    "notifications": "services.notifications.service:NotificationsService",
 }
 # Kubernetes' grace period (deploy/k8s) leaves room above this; compose's stop_grace_period too.
 DEFAULT_STOP_SECONDS = 7.0  # then at most 2 s to kill (shared/stopping.py)

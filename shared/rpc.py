@@ -36,7 +36,7 @@ QUICK_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "inter
 
 # who may call what, by broker user (= service name)
 PRIVACY = frozenset({"privacy"})
-PERSONAL_DATA_HOLDERS = frozenset({"identity", "ticketing", "ai"})  # they decrypt fields
+PERSONAL_DATA_HOLDERS = frozenset({"identity", "ticketing", "ai", "notifications"})  # they decrypt
 
 
 class CallerRefused(Exception):

@@ -1,4 +1,5 @@
-"""`make run`: starts the five services and the nginx gateway; Ctrl-C stops them all."""
+"""`make run`: starts the services, the nginx gateway and (unless SMTP_HOST names a relay) a
+local SMTP server keeping mail under .run/mail/; Ctrl-C stops them all."""
 
 import os
 import pathlib
@@ -100,6 +101,26 @@ def next_steps(dev_sign_in):
     )
 
 
+MAIL_PORT = 8025
+
+
+def start_mailbox(env):
+    """The local SMTP server (dzdesk_dev/mailbox.py, aiosmtpd) keeping every mail as an .eml
+    file under .run/mail/, and the settings pointing notifications at it; none when SMTP_HOST
+    names a relay of its own."""
+    if env.get("SMTP_HOST"):
+        return None, env
+    mailbox = subprocess.Popen(
+        [sys.executable, "-m", "dzdesk_dev.mailbox", "--dir", str(RUN_DIR / "mail")]
+        + ["--port", str(MAIL_PORT)],
+        cwd=ROOT,
+        stdout=open(RUN_DIR / "logs" / "mailbox.log", "ab"),
+        stderr=subprocess.STDOUT,
+    )
+    print(f"run: mail goes to .run/mail/ (SMTP on 127.0.0.1:{MAIL_PORT})", flush=True)
+    return mailbox, {**env, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(MAIL_PORT)}
+
+
 def broker_login(env, service, passwords):
     """Each process logs in to RabbitMQ as its own service user, unless told otherwise."""
     env = dict(env)
@@ -115,6 +136,9 @@ def main():
     if development_sign_in_wanted(env):
         provider, env = start_development_sign_in(env)
     children = []
+    mailbox, env = start_mailbox(env)
+    if mailbox is not None:
+        children.append(("mailbox", mailbox))
     passwords = local_passwords()  # the same file `make`'s set-up created the users from
     bin_dir = pathlib.Path(sys.executable).parent
     for service in PORTS:

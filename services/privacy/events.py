@@ -1,8 +1,9 @@
 """Privacy's event types: each data field's class (ids, kinds and instants; no personal text)."""
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from shared.classified import (
+    PUBLIC,
     Counts,
     Digest,
     EventData,
@@ -100,6 +101,10 @@ class PolicyPublished(EventData):
     version = Slug()
     # the organization's own policy document, published to the whole tenant
     title, url = Public(), Public()
+    # what the notice of a new version tells every user (as long as the API allows)
+    summary = fields.String(
+        allow_none=True, validate=validate.Length(max=4000), metadata={"class": PUBLIC}
+    )
     published_at = Timestamp()
 
 

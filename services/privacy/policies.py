@@ -39,6 +39,7 @@ def publish(unit, body, actor):
         {
             "version": body["version"],
             "title": body["title"],
+            "summary": body.get("summary"),
             "url": body.get("url"),
             "published_at": published_at.isoformat(),
         },

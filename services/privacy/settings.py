@@ -8,7 +8,7 @@ from shared.crypto import MasterKeyRing
 from shared.settings import CommaList, ServiceSettings
 
 # the services holding personal data that erasure and export command, and those rectifying
-DEFAULT_PARTICIPANTS = ("identity", "ticketing", "ai", "audit")
+DEFAULT_PARTICIPANTS = ("identity", "ticketing", "ai", "audit", "notifications")
 DEFAULT_RECTIFIERS = ("identity",)
 
 

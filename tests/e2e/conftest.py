@@ -1,5 +1,6 @@
-"""The whole suite: every service on one vhost, each with its own database, behind the gateway;
-a local HTTPS receiver stands for an integrator's webhook endpoint."""
+"""The whole suite: every service on one vhost, each with its own database, behind the gateway
+(notifications beside it: the gateway has no route to it yet); a local HTTPS receiver stands
+for an integrator's webhook endpoint, a real SMTP server for notifications' mail."""
 
 import os
 import shutil
@@ -18,9 +19,11 @@ from services.ai.service import AiService
 from services.audit.service import AuditService
 from services.identity.service import IdentityService
 from services.integrations.service import IntegrationsService
+from services.notifications.service import NotificationsService
 from services.privacy.service import PrivacyService
 from services.ticketing.service import TicketingService
 from tests.support.fake_oidc import FakeOidcProvider
+from tests.support.mailbox import Mailbox
 from tests.support.waiting import wait_until
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -34,7 +37,10 @@ CLASSES = {
     "audit": AuditService,
     "ai": AiService,
     "integrations": IntegrationsService,
+    "notifications": NotificationsService,
 }
+# served directly, not (yet) through the gateway
+BESIDE_THE_GATEWAY = ("notifications",)
 
 
 @dataclass
@@ -47,6 +53,7 @@ class Suite:
     management_uri: str = ""  # RabbitMQ's management API (queues, messages)
     run_dir: str = ""  # the gateway's pid, temporary files and logs (access.log, error.log)
     receiver: WebhookReceiver | None = None  # an integrator's HTTPS endpoint
+    mail: Mailbox | None = None  # what the SMTP server notifications sends through received
 
     def request(self, method, path, token=None, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -90,6 +97,8 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request, w
         pytest.fail("nginx is needed for the gateway tests (make test installs it as root)")
     with FakeOidcProvider(keys=provider_keys) as provider:
         configs, urls = {}, {}
+        mail = Mailbox(tmp_path / "mail", find_free_port()).start()
+        request.addfinalizer(mail.stop)
         configs["privacy"], urls["privacy"] = service_config("privacy")
         for name in CLASSES:
             if name != "privacy":
@@ -114,6 +123,9 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request, w
             INTEGRATIONS_FEED_POLL_INTERVAL=0.05,
             INTEGRATIONS_RETRY_SCHEDULE="0,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3",
         )
+        configs["notifications"].update(
+            {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": mail.port, "NOTIFICATIONS_SEND_INTERVAL": 0.1}
+        )
         configs["privacy"]["PRIVACY_SAGA_POLL_SECONDS"] = 0.2
         configs["privacy"]["PRIVACY_RECONCILE_SECONDS"] = 5  # as in production, with audit present
         suite = Suite(
@@ -124,11 +136,16 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request, w
             management_uri=request.config.getoption("RABBIT_API_URI"),
             run_dir=str(tmp_path),
             receiver=webhook_receiver,
+            mail=mail,
         )
         for name, cls in CLASSES.items():
             suite.containers[name] = container_factory(cls, configs[name])
             suite.containers[name].start()
-        upstreams = {name: cfg["WEB_SERVER_ADDRESS"] for name, cfg in configs.items()}
+        upstreams = {
+            name: cfg["WEB_SERVER_ADDRESS"]
+            for name, cfg in configs.items()
+            if name not in BESIDE_THE_GATEWAY
+        }
         conf = tmp_path / "nginx.conf"
         # as behind a load balancer on this host: the client address comes from X-Forwarded-For
         conf.write_text(

@@ -5,7 +5,7 @@ and their User-Agent) carries a marker of its own; the markers searched for afte
 read back from what was sent, so a field added to a schema is covered without editing this
 test. Fields that refuse the marker (ids, enums) are tried too: refused input must not be kept
 either. After `DELETE /v1/me` with the real participants, no marker may remain, in any case,
-in a data dump of the five databases, their text search vectors, any message of any queue of
+in a data dump of the services' databases, their text search vectors, any message of any queue of
 the suite's vhost (retry and dead-letter queues included), any log line of the services or any
 line of the gateway's access and error logs.
 

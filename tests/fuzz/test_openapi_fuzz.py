@@ -20,6 +20,7 @@ from schemathesis.checks import not_a_server_error, status_code_conformance
 from services.ai.service import AiService
 from services.audit.service import AuditService
 from services.identity.service import IdentityService
+from services.notifications.service import NotificationsService
 from services.privacy.service import PrivacyService
 from services.ticketing.service import TicketingService
 from tests.support.fake_oidc import FakeOidcProvider
@@ -30,6 +31,7 @@ SERVICES = {
     "ticketing": TicketingService,
     "audit": AuditService,
     "ai": AiService,
+    "notifications": NotificationsService,
 }
 ROLES = ("admin", "agent", "requester", "compliance_officer")
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 20))
@@ -38,7 +40,7 @@ CHECKS = [not_a_server_error, status_code_conformance]
 
 @pytest.fixture
 def running(container_factory, service_config, provider_keys, monkeypatch):
-    """The five services on one vhost, each on its own database, tokens from the test issuer,
+    """The services on one vhost, each on its own database, tokens from the test issuer,
     sign-in providers configured (a local fake), so that no route answers 503 for want of one."""
     with FakeOidcProvider(keys=provider_keys) as provider:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", provider.ca_bundle_path)  # its TLS endpoints

@@ -82,7 +82,12 @@ def test_the_declared_callers_of_the_sensitive_rpcs():
         for service in config.SERVICES
         for method, allowed in guarded_rpcs(service_class(service))
     }
-    assert callers[("privacy", "get_subject_key")] == {"identity", "ticketing", "ai"}
+    assert callers[("privacy", "get_subject_key")] == {
+        "identity",
+        "ticketing",
+        "ai",
+        "notifications",
+    }
     for (service, method), allowed in callers.items():
         if method in ("purge_subject", "export_subject", "rectify_subject"):
             assert allowed == {"privacy"}, (service, method)

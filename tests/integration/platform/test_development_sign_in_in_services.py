@@ -11,6 +11,7 @@ import requests
 from services.ai.service import AiService
 from services.audit.service import AuditService
 from services.identity.service import IdentityService
+from services.notifications.service import NotificationsService
 from services.privacy.service import PrivacyService
 from services.ticketing.service import TicketingService
 from shared.environment import DevelopmentSignInInProduction
@@ -21,6 +22,7 @@ SERVICES = {
     "privacy": PrivacyService,
     "audit": AuditService,
     "ai": AiService,
+    "notifications": NotificationsService,
 }
 
 

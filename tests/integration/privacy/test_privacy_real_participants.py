@@ -1,6 +1,7 @@
-"""The sagas against the real participants (identity, ticketing, ai, audit), not the doubles:
-what an erasure and an export do in each service. The doubles of the other modules drive the
-saga's own mechanics (outages, restarts, retries), which the real services cannot stage."""
+"""The sagas against the real participants (identity, ticketing, ai, audit, notifications), not
+the doubles: what an erasure and an export do in each service. The doubles of the other modules
+drive the saga's own mechanics (outages, restarts, retries), which the real services cannot
+stage."""
 
 import io
 import json
@@ -14,6 +15,7 @@ import requests
 from services.ai.service import AiService
 from services.audit.service import AuditService
 from services.identity.service import IdentityService
+from services.notifications.service import NotificationsService
 from services.privacy.service import PrivacyService
 from services.privacy.settings import DEFAULT_PARTICIPANTS
 from services.ticketing.service import TicketingService
@@ -26,6 +28,7 @@ CLASSES = {
     "ticketing": TicketingService,
     "ai": AiService,
     "audit": AuditService,
+    "notifications": NotificationsService,
 }
 
 
@@ -106,6 +109,10 @@ def _subject_with_a_ticket(real, marker):
         lambda: _count(real, "ai", "SELECT count(*) FROM ai_tickets") >= 2,
         what="ai to learn both tickets",
     )
+    wait_until(
+        lambda: _count(real, "notifications", "SELECT count(*) FROM notify_members") >= 3,
+        what="notifications to know the three members",
+    )
     return admin, subject, other, tickets
 
 
@@ -139,6 +146,10 @@ def test_an_erasure_purges_the_subject_in_every_real_participant_and_only_them(r
     names = {member["id"]: member.get("name") for member in members}
     assert names.get(subject["user"]["id"]) != f"Nora {marker}"
     assert names[other["user"]["id"]] == f"Olga {marker}"
+    members = "SELECT user_id FROM notify_members ORDER BY user_id"
+    with psycopg.connect(real.urls["notifications"]["admin"]) as conn:
+        kept_members = {row[0] for row in conn.execute(members)}
+    assert subject["user"]["id"] not in kept_members and other["user"]["id"] in kept_members
 
     # ai keeps the subject's sealed text and name no longer, and the other person's still
     def in_ai(table, column, person):
@@ -180,5 +191,6 @@ def test_an_export_gathers_the_subjects_data_from_every_real_participant(real):
     assert subject["user"]["email"] in parts["identity.json"]
     assert tickets["subject"][1] in parts["ticketing.json"]
     assert tickets["subject"][1] in parts["ai.json"]
+    assert json.loads(parts["notifications.json"])["email"] == subject["user"]["email"]
     everything = json.dumps(parts)
     assert tickets["other"][1] not in everything and other["user"]["email"] not in everything

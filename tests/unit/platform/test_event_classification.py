@@ -28,7 +28,15 @@ def sealed_entry():
 
 
 def test_every_service_declares_its_event_types():
-    assert SERVICES == ["ai", "audit", "identity", "integrations", "privacy", "ticketing"]
+    assert SERVICES == [
+        "ai",
+        "audit",
+        "identity",
+        "integrations",
+        "notifications",
+        "privacy",
+        "ticketing",
+    ]
     assert {name.split(".")[0] for name in TYPES} == set(SERVICES)
 
 

@@ -23,7 +23,13 @@ def test_an_empty_config_names_every_missing_key():
 def test_defaults_are_todays():
     settings = PrivacySettings.load(REQUIRED)
     assert settings.privacy_participants == DEFAULT_PARTICIPANTS
-    assert participants(settings, "erasure") == ["identity", "ticketing", "ai", "audit"]
+    assert participants(settings, "erasure") == [
+        "identity",
+        "ticketing",
+        "ai",
+        "audit",
+        "notifications",
+    ]
     assert participants(settings, "rectification") == ["identity"]
     assert settings.privacy_saga_poll_seconds == 1.0
     assert settings.privacy_rpc_timeout_seconds == 30
