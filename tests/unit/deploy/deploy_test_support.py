@@ -45,10 +45,11 @@ DOCUMENTED_PREFIXES = {
     "audit": {"/v1/audit"},
     "ai": {"/v1/ai"},
     "integrations": {"/v1/webhooks", "/v1/events"},
+    "notifications": {"/v1/me/notifications"},
 }
 
 _ROUTE = re.compile(
-    r"location ~ \^/v1/\(([a-z|]+)\)\(/\|\$\) \{\s*(?:[^{}]*?)proxy_pass http://([a-z]+);", re.S
+    r"location ~ \^/v1/\(([a-z|/]+)\)\(/\|\$\) \{\s*(?:[^{}]*?)proxy_pass http://([a-z]+);", re.S
 )
 
 
