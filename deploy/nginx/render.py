@@ -21,6 +21,7 @@ SERVICE_PORTS = {
     "audit": 8004,
     "ai": 8005,
     "integrations": 8006,
+    "notifications": 8007,
 }
 
 # Where the ingress controller / load balancer lives in a cluster or a compose network.

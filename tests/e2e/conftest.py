@@ -1,6 +1,6 @@
-"""The whole suite: every service on one vhost, each with its own database, behind the gateway
-(notifications beside it: the gateway has no route to it yet); a local HTTPS receiver stands
-for an integrator's webhook endpoint, a real SMTP server for notifications' mail."""
+"""The whole suite: every service on one vhost, each with its own database, behind the gateway;
+a local HTTPS receiver stands for an integrator's webhook endpoint, a real SMTP server for
+notifications' mail."""
 
 import os
 import shutil
@@ -39,8 +39,6 @@ CLASSES = {
     "integrations": IntegrationsService,
     "notifications": NotificationsService,
 }
-# served directly, not (yet) through the gateway
-BESIDE_THE_GATEWAY = ("notifications",)
 
 
 @dataclass
@@ -141,11 +139,7 @@ def suite(service_config, container_factory, provider_keys, tmp_path, request, w
         for name, cls in CLASSES.items():
             suite.containers[name] = container_factory(cls, configs[name])
             suite.containers[name].start()
-        upstreams = {
-            name: cfg["WEB_SERVER_ADDRESS"]
-            for name, cfg in configs.items()
-            if name not in BESIDE_THE_GATEWAY
-        }
+        upstreams = {name: cfg["WEB_SERVER_ADDRESS"] for name, cfg in configs.items()}
         conf = tmp_path / "nginx.conf"
         # as behind a load balancer on this host: the client address comes from X-Forwarded-For
         conf.write_text(

@@ -3,8 +3,6 @@ policy versions become mail (read from a real SMTP server) and in-platform notic
 
 import uuid
 
-import requests
-
 from shared.envelope import PLATFORM_TENANT, Envelope, system_actor
 from tests.support.amqp import publish
 from tests.support.mailbox import parts
@@ -12,10 +10,7 @@ from tests.support.waiting import wait_until
 
 
 def notices(suite, token):
-    base = f"http://{suite.configs['notifications']['WEB_SERVER_ADDRESS']}"
-    response = requests.get(
-        base + "/v1/me/notifications", headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
+    response = suite.request("GET", "/v1/me/notifications", token)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -117,6 +112,15 @@ def test_a_new_policy_version_reaches_every_user_by_mail_and_in_platform(suite):
             marker,
             False,
         )
+        read = suite.request(
+            "POST", f"/v1/me/notifications/{notice['id']}/read", person["access_token"]
+        )
+        assert read.status_code == 200 and notices(suite, person["access_token"])["unread"] == 0
+    # the preferences, through the gateway too; and /v1/me itself is still identity's
+    token = people[0]["access_token"]
+    preferences = suite.request("GET", "/v1/me/notifications/preferences", token)
+    assert preferences.status_code == 200
+    assert suite.request("GET", "/v1/me", token).json()["id"] == people[0]["user"]["id"]
 
 
 def test_an_erased_subject_gets_nothing(suite):

@@ -29,6 +29,7 @@ def settings_class(service):
     from services.audit.settings import AuditSettings
     from services.identity.settings import IdentitySettings
     from services.integrations.settings import IntegrationsSettings
+    from services.notifications.settings import NotificationsSettings
     from services.privacy.settings import PrivacySettings
     from services.ticketing.settings import TicketingSettings
 
@@ -39,6 +40,7 @@ def settings_class(service):
         "privacy": PrivacySettings,
         "audit": AuditSettings,
         "ai": AiSettings,
+        "notifications": NotificationsSettings,
     }[service]
 
 

@@ -66,7 +66,7 @@ class LocalSecrets:
             return without_password(self.database["system"])
         if name == "amqp-uri":
             return self.amqp_uri
-        if name.endswith("-secret-key") or name == "master-key":
+        if name.endswith(("-secret-key", "-smtp-password")) or name == "master-key":
             return self.key(name)
         return None  # optional ones an operator may leave out (provider secrets, master-keys)
 

@@ -29,7 +29,7 @@ OBSERVABILITY = DEPLOY / "observability"
 LAYERS = ["base", "overlays/dev", "overlays/prod"]
 OVERLAYS = ["overlays/dev", "overlays/prod"]
 
-SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "integrations")
+SERVICES = ("identity", "ticketing", "privacy", "audit", "ai", "integrations", "notifications")
 SERVICE_PORTS = {
     "identity": 8001,
     "ticketing": 8002,
@@ -37,6 +37,7 @@ SERVICE_PORTS = {
     "audit": 8004,
     "ai": 8005,
     "integrations": 8006,
+    "notifications": 8007,
 }
 DOCUMENTED_PREFIXES = {
     "identity": {"/v1/auth", "/v1/me", "/v1/tenant"},
@@ -45,10 +46,11 @@ DOCUMENTED_PREFIXES = {
     "audit": {"/v1/audit"},
     "ai": {"/v1/ai"},
     "integrations": {"/v1/webhooks", "/v1/events"},
+    "notifications": {"/v1/me/notifications"},
 }
 
 _ROUTE = re.compile(
-    r"location ~ \^/v1/\(([a-z|]+)\)\(/\|\$\) \{\s*(?:[^{}]*?)proxy_pass http://([a-z]+);", re.S
+    r"location ~ \^/v1/\(([a-z|/]+)\)\(/\|\$\) \{\s*(?:[^{}]*?)proxy_pass http://([a-z]+);", re.S
 )
 
 

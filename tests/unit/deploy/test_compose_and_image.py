@@ -213,6 +213,7 @@ OWN_SECRETS = {
     "audit": {"AUDIT_SECRET_KEY": "audit-secret-key"},
     "ai": {},
     "integrations": {"INTEGRATIONS_SECRET_KEY": "integrations-secret-key"},
+    "notifications": {"SMTP_PASSWORD": "notifications-smtp-password"},
 }
 
 
@@ -277,6 +278,7 @@ def test_the_broker_set_up_creates_every_service_user_from_the_same_secrets(comp
         ("identity-secret-key", "identity"),
         ("audit-secret-key", "audit"),
         ("integrations-secret-key", "integrations"),
+        ("notifications-smtp-password", "notifications"),
     ],
 )
 def test_each_key_of_one_service_reaches_that_service_only(compose, secret, holder):

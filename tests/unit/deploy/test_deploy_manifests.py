@@ -78,7 +78,11 @@ def test_every_rendered_resource_validates_strictly(rendered):
         validate(document)
 
 
-def test_the_five_services_come_from_one_template_and_differ_in_a_few_lines():
+# a service's own non-secret settings, read by it alone (after the shared ones, so they win)
+OWN_CONFIG_MAPS = {"notifications": ["notifications-config"]}
+
+
+def test_the_services_come_from_one_template_and_differ_in_a_few_lines():
     base = kustomization(K8S / "base" / "kustomization.yaml")
     assert [entry for entry in base["resources"] if entry.startswith("services/")] == [
         f"services/{name}" for name in SERVICES
@@ -86,7 +90,9 @@ def test_the_five_services_come_from_one_template_and_differ_in_a_few_lines():
     for name in SERVICES:
         spec = kustomization(K8S / "base" / "services" / name / "kustomization.yaml")
         assert spec["components"] == ["../../service"]
-        (values,) = spec["configMapGenerator"]
+        values, *own = spec["configMapGenerator"]
+        # besides its values, only its own settings' ConfigMap (notifications' SMTP relay)
+        assert [generator["name"] for generator in own] == OWN_CONFIG_MAPS.get(name, [])
         assert values["literals"] == [
             f"name={name}",
             f"prefix={name.upper()}",
@@ -222,6 +228,7 @@ OWN_SECRETS = {
     "audit": {"AUDIT_SECRET_KEY": "audit-secret-key"},
     "ai": {"AZURE_OPENAI_API_KEY": "azure-openai-api-key"},
     "integrations": {"INTEGRATIONS_SECRET_KEY": "integrations-secret-key"},
+    "notifications": {"SMTP_PASSWORD": "notifications-smtp-password"},
 }
 
 
@@ -301,6 +308,7 @@ def test_the_broker_setup_job_creates_every_service_user_from_the_secrets(render
         ("IDENTITY_SECRET_KEY", "identity"),
         ("AUDIT_SECRET_KEY", "audit"),
         ("INTEGRATIONS_SECRET_KEY", "integrations"),
+        ("SMTP_PASSWORD", "notifications"),
     ],
 )
 def test_each_key_of_one_service_reaches_that_service_only(rendered, variable, holder):
@@ -318,9 +326,11 @@ def test_each_key_of_one_service_reaches_that_service_only(rendered, variable, h
 
 def test_service_settings_come_from_the_shared_config_map(rendered):
     config_maps = by_kind(rendered, "ConfigMap")
-    for deployment in service_deployments(rendered).values():
-        (reference,) = container(deployment)["envFrom"]
-        assert reference["configMapRef"]["name"] in config_maps
+    for name, deployment in service_deployments(rendered).items():
+        shared, *own = [ref["configMapRef"]["name"] for ref in container(deployment)["envFrom"]]
+        assert shared.startswith("dzdesk-config") and shared in config_maps
+        assert [ref.rsplit("-", 1)[0] for ref in own] == OWN_CONFIG_MAPS.get(name, [])
+        assert all(ref in config_maps for ref in own)
 
 
 def test_autoscalers_own_the_service_replica_counts(rendered):

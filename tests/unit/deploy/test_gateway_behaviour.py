@@ -35,6 +35,11 @@ def gateway():
         ("/v1/ai/suggestions", "ai"),
         ("/v1/webhooks", "integrations"),
         ("/v1/events?after=0", "integrations"),
+        # before identity's /v1/me, whose other paths stay identity's
+        ("/v1/me/notifications", "notifications"),
+        ("/v1/me/notifications/preferences", "notifications"),
+        ("/v1/me/notificationsx", "identity"),
+        ("/v1/me/sessions", "identity"),
     ],
 )
 def test_each_documented_prefix_reaches_its_service(gateway, path, service):

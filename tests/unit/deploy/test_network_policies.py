@@ -190,6 +190,13 @@ def test_services_reach_postgresql_and_rabbitmq_but_no_other_backend(cluster):
             assert not allowed(policies, found[name], OUTSIDE, port), (name, port)
 
 
+def test_only_notifications_reaches_an_smtp_relay_on_the_submission_ports(cluster):
+    policies, found = cluster
+    for name in SERVICES:
+        for port in (587, 465):
+            assert allowed(policies, found[name], OUTSIDE, port) == (name == "notifications")
+
+
 def test_https_out_is_open_for_identity_ai_integrations_and_the_kubernetes_api(cluster):
     policies, found = cluster
     # integrations' webhook deliveries go to receivers anywhere on the internet
