@@ -15,13 +15,17 @@ def main(argv):
     only = set(argv)
     modules = sorted(p.stem for p in (ROOT / "bench").glob("bench_*.py"))
     env = BenchEnv()
-    rows = []
+    rows, failed = [], []
     try:
         for name in modules:
             if only and name.removeprefix("bench_") not in only:
                 continue
             print(f"bench: {name} ...", file=sys.stderr, flush=True)
-            rows.extend(importlib.import_module(f"bench.{name}").run(env))
+            try:
+                rows.extend(importlib.import_module(f"bench.{name}").run(env))
+            except Exception as exc:  # one broken module must not hide every other row
+                failed.append(name)
+                print(f"bench: {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
     finally:
         env.close()
     (ROOT / "bench" / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
@@ -33,7 +37,9 @@ def main(argv):
         print(
             f"{r['name']:<{width}}  {r['value']:>12.1f}  {r['unit']:<10} {baseline:>12}  {ratio:>7}"
         )
-    return 0
+    if failed:
+        print(f"bench: failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
