@@ -48,6 +48,25 @@ def claim_many(conn, tenant_id, consumer, event_ids):
     return {event_id for (event_id,) in rows}
 
 
+def collect_burst(connection, pending, batch_size, batch_wait, timeout):
+    """Drains `connection` (whose consumer appends each delivery to `pending`) until
+    `batch_size` deliveries wait, `batch_wait` seconds after the first of them, or `timeout`
+    seconds with none: one burst, for audit's ingest and for the burst event consumers."""
+    until = time.monotonic() + timeout
+    in_burst = False
+    while len(pending) < batch_size:
+        if pending and not in_burst:
+            # the burst is what arrives shortly after its first message
+            in_burst, until = True, time.monotonic() + batch_wait
+        wait = until - time.monotonic()
+        if wait <= 0:
+            return
+        try:
+            connection.drain_events(timeout=wait)
+        except TimeoutError:
+            return
+
+
 class BatchEventConsumer(BackgroundLoop, EventConsumer):
     """An EventConsumer's queues, consumed in bursts by a loop of its own (see the module)."""
 
@@ -108,19 +127,7 @@ class BatchEventConsumer(BackgroundLoop, EventConsumer):
         return 0
 
     def _collect(self, timeout):
-        until = time.monotonic() + timeout
-        in_burst = False
-        while len(self.pending) < self.batch_size:
-            if self.pending and not in_burst:
-                # the burst is what arrives shortly after its first message
-                in_burst, until = True, time.monotonic() + self.batch_wait
-            wait = until - time.monotonic()
-            if wait <= 0:
-                return
-            try:
-                self.connection.drain_events(timeout=wait)
-            except TimeoutError:
-                return
+        collect_burst(self.connection, self.pending, self.batch_size, self.batch_wait, timeout)
 
     def _settle(self, messages):
         parts = {}

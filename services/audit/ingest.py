@@ -9,8 +9,6 @@ chain holds each event_id once). The queue has a single active consumer: a secon
 process stands by, so each stream's events reach the chain in the order they were published.
 """
 
-import time
-
 import amqp
 import psycopg
 import structlog
@@ -23,6 +21,7 @@ from services.audit.exceptions import ForgedSender, InvalidEnvelope
 from services.audit.settings import AuditSettings
 from shared import metrics
 from shared.background import BackgroundLoop
+from shared.batches import collect_burst
 from shared.broker import ANONYMOUS, internal_exchange, user_of
 from shared.logs import describe_error
 from shared.messaging import source_exchange
@@ -132,19 +131,7 @@ class Ingestor:
         return self._settle(messages)
 
     def _collect(self, timeout):
-        until = time.monotonic() + timeout
-        in_burst = False
-        while len(self.pending) < self.batch_size:
-            if self.pending and not in_burst:
-                # the burst is what arrives shortly after its first message
-                in_burst, until = True, time.monotonic() + self.batch_wait
-            wait = until - time.monotonic()
-            if wait <= 0:
-                return
-            try:
-                self.connection.drain_events(timeout=wait)
-            except TimeoutError:
-                return
+        collect_burst(self.connection, self.pending, self.batch_size, self.batch_wait, timeout)
 
     def _settle(self, messages):
         received, rejected = [], []
