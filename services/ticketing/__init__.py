@@ -10,6 +10,9 @@ projections.py   read models kept by events: ticket rows after appends, identity
 store.py         SQL: tickets, comments, members, SLA policies, the timer's due tickets
 schemas.py       API bodies, the commands they stand for, what the API shows per caller
 subjects.py      the privacy participant: export, purge, rectify one subject
+groups.py        the desk of groups: their streams, members who leave, routing, the queues
+group_store.py   SQL: groups, round-robin cursors, routing rules, the queues
+group_schemas.py API bodies of groups, routing rules and queues, and what the API shows
 settings.py      TicketingSettings: the SLA timer's pace, the SLA clock's offset
 dependencies.py  the Clock provider and the SLA timer entrypoint (sla_due)
 events.py        event types and the class of each data field

@@ -26,6 +26,7 @@ from services.ticketing.envelopes import (
     stream_id,
     ticket_id_of,
 )
+from services.ticketing.groups import Groups, routing_trigger
 from services.ticketing.schemas import load_policy_document, policy_document
 from services.ticketing.sla import (
     SlaHistory,
@@ -92,6 +93,7 @@ class TicketDesk:
         self._loaded = {}
         # (row, SLA clocks) of tickets this unit opened: the whole ticket, no read-back needed
         self._opened = {}
+        self._groups = None
 
     # reading
 
@@ -221,10 +223,11 @@ class TicketDesk:
         if state is not None:
             aggregate.state = state = self._with_comments(state, commands)
         known = projections.roles_of(self.conn, commands)
+        groups = self.groups().groups_of(commands)
         for command in commands:
             now = self.clock.now()
             try:
-                events = decide(state, command, now, known)
+                events = decide(state, command, now, known, groups)
             except TicketingError as exc:
                 raise exceptions.from_domain(exc) from exc
             for new in events:
@@ -263,7 +266,16 @@ class TicketDesk:
                     snapshots.dump(self.cipher, self.tenant_id, aggregate),
                 )
                 aggregate.snapshot_version = aggregate.version
+            trigger = routing_trigger(envelopes)
+            if trigger and self.groups().route(ticket_id, trigger):
+                state = self.load(ticket_id).state
         return state, envelopes
+
+    def groups(self):
+        """Groups, routing and queues of this tenant, in this unit of work."""
+        if self._groups is None:
+            self._groups = Groups(self)
+        return self._groups
 
     def project(self, state, history, comment_ids=None):
         """Bring the ticket's rows up to its state; comments: those named, or all when None.
@@ -392,4 +404,5 @@ class TicketDesk:
         if policy_events:
             last = policy_events[-1]
             store.save_policy(self.conn, self.tenant_id, last.data["policy"], last.stream_version)
-        return {"tickets": tickets, "comments": comments}
+        groups = self.groups().rebuild()
+        return {"tickets": tickets, "comments": comments, "groups": groups}

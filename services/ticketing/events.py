@@ -3,9 +3,16 @@
 from marshmallow import fields
 
 from services.ticketing.domain import LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES
+from services.ticketing.domain.groups import LEAVE_REASONS
 from services.ticketing.domain.lifecycle import PARENT_CLOSED, PENDING_REASONS, REQUESTER_REPLIED
 from services.ticketing.domain.model import SLA_TARGETS
-from shared.classified import EventData, Id, Ids, Slug, Slugs, Timestamp, register
+from services.ticketing.domain.routing import (
+    ASSIGNMENT_REASONS,
+    ROUTED_REASONS,
+    STRATEGIES,
+    TRIGGERS,
+)
+from shared.classified import EventData, Id, Ids, Public, Slug, Slugs, Timestamp, register
 
 P = "ticketing."
 STATUS_REASONS = (*PENDING_REASONS, REQUESTER_REPLIED, PARENT_CLOSED)
@@ -53,6 +60,55 @@ class CommentEdited(EventData):
 
 class TicketAssigned(EventData):
     assignee_id, group_id, previous_assignee_id, previous_group_id = Id(), Id(), Id(), Id()
+    # set when no person decided it: routing, or a member who left (domain/routing.py)
+    reason = Slug(*ASSIGNMENT_REASONS)
+
+
+class TicketRouted(EventData):
+    rule = fields.Integer()
+    group_id, assignee_id = Id(), Id()
+    strategy = Slug(*STRATEGIES)
+    trigger = Slug(*TRIGGERS)
+    reason = Slug(*ROUTED_REASONS)
+
+
+class GroupCreated(EventData):
+    group_id = Id()
+    name, description = Public(), Public()
+
+
+class GroupUpdated(EventData):
+    changed = Slugs("name", "description", data_key="fields")
+    name, description = Public(), Public()
+
+
+class GroupMemberChanged(EventData):
+    group_id, user_id = Id(), Id()
+    reason = Slug(*LEAVE_REASONS)
+
+
+class RoutingCondition(EventData):
+    type = Slug(*TICKET_TYPES)
+    category = Slug()
+    priority = Slug(*PRIORITIES)
+    # custom field key -> the value it must have (the organization's own words, no person's)
+    values = fields.Dict(
+        keys=Slug(allow_none=False), values=Public(allow_none=False), data_key="fields"
+    )
+
+
+class RoutingTarget(EventData):
+    group_id = Id()
+    strategy = Slug(*STRATEGIES)
+
+
+class RoutingRuleDocument(EventData):
+    when = fields.Nested(RoutingCondition)
+    then = fields.Nested(RoutingTarget)
+
+
+class RoutingRulesSet(EventData):
+    rules = fields.List(fields.Nested(RoutingRuleDocument))
 
 
 class WatchersChanged(EventData):
@@ -107,3 +163,9 @@ register(P + "ticket_unlinked", TicketLinked)
 register(P + "sla_warning", SlaAlerted)
 register(P + "sla_breached", SlaAlerted)
 register(P + "sla_policy_set", SlaPolicySet)
+register(P + "ticket_routed", TicketRouted)
+register(P + "group_created", GroupCreated)
+register(P + "group_updated", GroupUpdated)
+register(P + "group_member_added", GroupMemberChanged)
+register(P + "group_member_removed", GroupMemberChanged)
+register(P + "routing_rules_set", RoutingRulesSet)

@@ -27,6 +27,14 @@ class TicketConflict(TicketingServiceError, Conflict):
     pass
 
 
+class GroupNotFound(TicketingServiceError, NotFound):
+    """Also what a caller gets for a group of another tenant."""
+
+
+class GroupConflict(TicketingServiceError, Conflict):
+    pass
+
+
 class InvalidTransition(TicketConflict):
     pass
 

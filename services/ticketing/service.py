@@ -3,11 +3,19 @@
 import uuid
 
 from services.ticketing import events as _catalogue  # noqa: F401 (declares ticketing's event types)
-from services.ticketing import projections, schemas, subjects
+from services.ticketing import group_schemas, projections, schemas, subjects
 from services.ticketing.application import TicketDesk
 from services.ticketing.dependencies import Clock, Policies, sla_due
 from services.ticketing.domain import AddComment, LinkTicket, Transition
 from services.ticketing.envelopes import actor_from_principal, ticket_id_of
+from services.ticketing.group_schemas import (
+    CreateGroupSchema,
+    GroupListQuerySchema,
+    GroupSchema,
+    QueueQuerySchema,
+    RoutingRulesSchema,
+    UpdateGroupSchema,
+)
 from services.ticketing.schemas import (
     CommentSchema,
     CreateTicketSchema,
@@ -198,11 +206,115 @@ class TicketingService(DZDeskService):
 
     @event_handler("identity", "member_roles_changed")
     def handle_identity_member_roles_changed(self, event):
-        projections.apply_member_event(self.db.begin(event.tenant_id), event)
+        """A member who is no agent or admin any more leaves their groups and assignments."""
+        desk = self.desk(event.tenant_id)
+        projections.apply_member_event(desk.conn, event)
+        desk.groups().member_changed(event.data["user_id"])
 
     @event_handler("identity", "member_erased")
     def handle_identity_member_erased(self, event):
-        projections.apply_member_event(self.db.begin(event.tenant_id), event)
+        desk = self.desk(event.tenant_id)
+        projections.apply_member_event(desk.conn, event)
+        desk.groups().member_left(event.data["user_id"], "erased")
+
+    # groups, queues and routing rules
+
+    @http("POST", "/v1/groups", body=CreateGroupSchema, responses={201: GroupSchema})
+    def create_group(self, request):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        body = json_body(request, CreateGroupSchema())
+        group_id = str(uuid.uuid4())
+        desk.groups().create(actor, group_id, body)
+        return self.group_response(desk, group_id, 201, {"Location": f"/v1/groups/{group_id}"})
+
+    @http("GET", "/v1/groups", query=(GroupListQuerySchema, PageQuery))
+    def list_groups(self, request):
+        principal, _, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        member = GroupListQuerySchema().load(request.args.to_dict()).get("member")
+        limit, after = page_limit(request), decode_cursor(request, desk.tenant_id, time_and_id)
+        rows = desk.groups().list(limit, after, member and str(member))
+        return page(
+            [group_schemas.group_view(row) for row in rows],
+            limit,
+            lambda item: [item["created_at"], item["id"]],
+            request,
+            desk.tenant_id,
+        )
+
+    @http("GET", "/v1/groups/<group_id>", responses={200: GroupSchema})
+    def get_group(self, request, group_id):
+        principal, _, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        return self.group_response(desk, group_id)
+
+    @http("PATCH", "/v1/groups/<group_id>", body=UpdateGroupSchema, responses={200: GroupSchema})
+    def update_group(self, request, group_id):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        body = json_body(request, UpdateGroupSchema())
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        desk.groups().update(actor, group_id, body, expected)
+        return self.group_response(desk, group_id)
+
+    @http("PUT", "/v1/groups/<group_id>/members/<user_id>", responses={200: GroupSchema})
+    def add_group_member(self, request, group_id, user_id):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        desk.groups().add_member(actor, group_id, user_id)
+        return self.group_response(desk, group_id)
+
+    @http("DELETE", "/v1/groups/<group_id>/members/<user_id>", responses={200: GroupSchema})
+    def remove_group_member(self, request, group_id, user_id):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        desk.groups().remove_member(actor, group_id, user_id)
+        return self.group_response(desk, group_id)
+
+    @http("GET", "/v1/groups/<group_id>/queue", query=(QueueQuerySchema, PageQuery))
+    def group_queue(self, request, group_id):
+        principal, _, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        return self.queue_page(request, desk, group_id=group_id)
+
+    @http("GET", "/v1/me/queue", query=(QueueQuerySchema, PageQuery))
+    def my_queue(self, request):
+        principal, _, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        return self.queue_page(request, desk, assignee_id=principal.user_id)
+
+    @http("GET", "/v1/routing-rules", responses={200: RoutingRulesSchema})
+    def get_routing_rules(self, request):
+        principal, _, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        document, version = desk.groups().rules_document()
+        return json_response(document, headers={"ETag": etag(version)})
+
+    @http("PUT", "/v1/routing-rules", body=RoutingRulesSchema, responses={200: RoutingRulesSchema})
+    def set_routing_rules(self, request):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        document = group_schemas.rules_document(json_body(request, RoutingRulesSchema()))
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        version = desk.groups().set_rules(actor, document, expected)
+        return json_response(document, headers={"ETag": etag(version)})
+
+    def group_response(self, desk, group_id, status=200, headers=None):
+        row = desk.groups().row(group_id)
+        body = group_schemas.group_view(row)
+        return json_response(body, status, {"ETag": etag(row["version"]), **(headers or {})})
+
+    def queue_page(self, request, desk, group_id=None, assignee_id=None):
+        filters = QueueQuerySchema().load(request.args.to_dict())
+        limit = page_limit(request)
+        after = decode_cursor(request, desk.tenant_id, group_schemas.queue_cursor)
+        if group_id is not None:
+            rows = desk.groups().queue(group_id, filters, limit, after)
+        else:
+            rows = desk.groups().my_queue(assignee_id, filters, limit, after)
+        body = page(rows, limit, group_schemas.queue_position, request, desk.tenant_id)
+        return {**body, "items": [group_schemas.queue_item(row) for row in body["items"]]}
 
     @rpc(callers={"ticketing"})
     def rebuild_read_model(self, tenant_id):

@@ -24,8 +24,10 @@ def export(desk, subject_id):
 
 def purge(desk, subject_id, request_id):
     """Drop the subject's key from the cache (privacy has shredded it), re-project their
-    tickets from events, then overwrite what is still readable."""
+    tickets from events, then overwrite what is still readable. An erased agent leaves their
+    groups and their open assignments are released (system events, no personal data)."""
     desk.cipher.forget(desk.tenant_id, subject_id)
+    released = desk.groups().member_left(str(subject_id), "erased")
     touched = store.tickets_touching(desk.conn, str(subject_id))
     for ticket_id in touched:
         events = desk.events(ticket_id)
@@ -34,6 +36,7 @@ def purge(desk, subject_id, request_id):
     store.drop_snapshots(desk.conn, [stream_id(ticket_id) for ticket_id in touched])
     purged = {
         "tickets_reprojected": len(touched),
+        "assignments_released": released,
         **store.erase_subject_text(desk.conn, str(subject_id)),
     }
     return {"service": SERVICE, "request_id": request_id, "purged": purged}

@@ -6,7 +6,8 @@
 
 Module map: model (types, event names), commands, lifecycle (transition table), priority
 (urgency x impact matrix), permissions, people (who a command names), links (and their
-mirroring), validation (field checks and list bounds), queries, errors.
+mirroring), validation (field checks and list bounds), queries, errors, groups (teams of agents,
+their own streams, and the rule an assignment follows), routing (rules, strategies, releases).
 """
 
 from .commands import (
@@ -38,6 +39,18 @@ from .errors import (
     ValidationFailed,
 )
 from .evolve import evolve, replay
+from .groups import (
+    AddGroupMember,
+    CreateGroup,
+    Group,
+    RemoveGroupMember,
+    UpdateGroup,
+    check_assignment,
+    decide_group,
+    evolve_group,
+    named_groups,
+    replay_group,
+)
 from .lifecycle import (
     ACTIVE,
     ALLOWED,
@@ -71,6 +84,14 @@ from .people import named_people
 from .permissions import can_view, is_requester
 from .priority import CRITICAL, LEVELS, MATRIX, PRIORITIES, priority_for
 from .queries import children_to_resolve, parent_of, visible_comments
+from .routing import (
+    Condition,
+    ReleaseAssignment,
+    RouteTicket,
+    RoutingRule,
+    choose,
+    first_match,
+)
 
 __all__ = [
     "ACTIVE",
@@ -98,6 +119,22 @@ __all__ = [
     "TICKET_TYPES",
     "Actor",
     "AddComment",
+    "AddGroupMember",
+    "Condition",
+    "CreateGroup",
+    "Group",
+    "ReleaseAssignment",
+    "RemoveGroupMember",
+    "RouteTicket",
+    "RoutingRule",
+    "UpdateGroup",
+    "check_assignment",
+    "choose",
+    "decide_group",
+    "evolve_group",
+    "first_match",
+    "named_groups",
+    "replay_group",
     "AddWatcher",
     "AssignTicket",
     "ChangeWatchers",

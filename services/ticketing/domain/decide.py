@@ -33,6 +33,7 @@ from .errors import (
     TicketNotFound,
     ValidationFailed,
 )
+from .groups import check_assignment
 from .model import (
     COMMENT_ADDED,
     COMMENT_EDITED,
@@ -62,6 +63,7 @@ from .permissions import (
     require_privileged,
 )
 from .priority import LEVELS, priority_for
+from .routing import ReleaseAssignment, RouteTicket, decide_release, decide_route
 from .validation import (
     TAGS_MAX,
     WATCHERS_MAX,
@@ -82,19 +84,24 @@ def decide(
     command: object,
     now: datetime,
     members: Mapping[str, frozenset[str]] | None = None,
+    groups: Mapping[str, frozenset[str]] | None = None,
 ) -> list[NewEvent]:
     """The events a command produces on a ticket, or a TicketingError; [] when nothing changes.
 
     `state` is None for a stream without events. `now` is the service's clock (UTC), the instant
     the resulting events will carry as occurred_at. `members` (user id -> roles) are the tenant's
     members among the people the command names (people.named_people); the service always
-    passes them, None skips the membership check (pure tests of other rules).
+    passes them, None skips the membership check (pure tests of other rules). `groups` (group
+    id -> member ids) are the tenant's groups the command names (groups.named_groups): the
+    group must exist and an assignee be in it; None skips that check likewise.
     """
     actor = getattr(command, "actor", None)
     for field, ids in named_people(command).items():
         ids = clean_ids(field, ids)  # 422 on a malformed id before asking who is a member
         if members is not None:
             require_members(actor, field, ids, members)
+    if groups is not None:
+        check_assignment(command, groups)
     if isinstance(command, OpenTicket):
         if state is not None:
             raise TicketAlreadyExists(state.ticket_id)
@@ -414,4 +421,6 @@ _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
     UnlinkTicket: links.decide_unlink,
     ResolveWithParent: _resolve_with_parent,
     RecordSlaAlert: _record_sla_alert,
+    RouteTicket: decide_route,
+    ReleaseAssignment: decide_release,
 }

@@ -35,6 +35,7 @@ TICKET_LINKED = "ticket_linked"
 TICKET_UNLINKED = "ticket_unlinked"
 SLA_WARNING = "sla_warning"
 SLA_BREACHED = "sla_breached"
+TICKET_ROUTED = "ticket_routed"  # why routing assigned it (domain/routing.py)
 EVENT_TYPES = frozenset(
     {
         TICKET_OPENED,
@@ -50,6 +51,7 @@ EVENT_TYPES = frozenset(
         TICKET_UNLINKED,
         SLA_WARNING,
         SLA_BREACHED,
+        TICKET_ROUTED,
     }
 )
 
