@@ -115,9 +115,7 @@ def test_an_agent_cannot_change_members(group, agent):
         group.when(AddGroupMember(actor=agent, user_id=agent.user_id), staff(agent))
 
 
-def test_removing_a_member_records_the_reason_and_a_non_member_changes_nothing(
-    group, admin, agent
-):
+def test_removing_a_member_records_the_reason_and_a_non_member_changes_nothing(group, admin, agent):
     group.when(AddGroupMember(actor=admin, user_id=agent.user_id), staff(agent))
     [event] = group.when(RemoveGroupMember(actor=admin, user_id=agent.user_id))
     assert event.data["reason"] == "removed" and group.state.members == frozenset()
