@@ -1,8 +1,8 @@
 """Optimistic concurrency (If-Match) and idempotent creation (Idempotency-Key)."""
 
-import uuid
-
 import psycopg
+
+from tests.integration.ticketing.test_ticketing_groups import member, new_group
 
 
 def test_an_update_without_if_match_is_428(api, requester, agent):
@@ -22,8 +22,10 @@ def test_an_update_with_a_stale_etag_is_412_and_changes_nothing(api, requester, 
     assert (current.json()["urgency"], current.headers["ETag"]) == ("medium", '"2"')
 
 
-def test_an_update_with_the_current_etag_applies_and_returns_the_next_one(api, requester, agent):
-    ticket, group = api.open(requester), str(uuid.uuid4())
+def test_an_update_with_the_current_etag_applies_and_returns_the_next_one(ticketing, requester):
+    api, admin = ticketing[0], ticketing[0].user("admin")
+    agent = member(ticketing, "agent")  # a group's members are agents the tenant knows
+    ticket, group = api.open(requester), new_group(api, admin, "Service desk", agent)["id"]
     response = api.call(
         "PATCH",
         f"/v1/tickets/{ticket['id']}",

@@ -29,11 +29,17 @@ def test_purging_an_erased_subject_shows_erased_text_and_keeps_others(ticketing,
     path = f"/v1/tickets/{ticket['id']}"
     api.call("POST", path + "/comments", requester, {"body": "It is urgent for me"})
     api.call("POST", path + "/comments", agent, {"body": "Agent reply"})
+    api.call("PATCH", path, agent, {"assignee_id": agent["user_id"]}, **{"If-Match": '"3"'})
     with service_rpc("privacy", cfg) as privacy, service_rpc("ticketing", cfg) as ticketing_rpc:
         privacy.shred_subject_key(api.tenant_id, requester["user_id"], {"system": "test"})
         receipt = ticketing_rpc.purge_subject(api.tenant_id, requester["user_id"], "req-1")
-    shown = api.call("GET", path, agent).json()
+        shown = api.call("GET", path, agent).json()
+        # an erased agent's open assignments are released (a system event, no text)
+        released = ticketing_rpc.purge_subject(api.tenant_id, agent["user_id"], "req-2")
     assert receipt["purged"]["tickets_reprojected"] == 1
+    assert receipt["purged"]["assignments_released"] == 0
+    assert released["purged"]["assignments_released"] == 1
+    assert api.call("GET", path, agent).json()["assignee_id"] is None
     assert shown["description"] == "[erased]"
     assert [c["body"] for c in shown["comments"]] == ["[erased]", "Agent reply"]
     rows = " ".join(
@@ -80,10 +86,14 @@ def test_rebuilding_the_read_model_from_events_gives_the_same_rows(ticketing, re
         agent,
         {"to": "pending", "reason": "awaiting_third_party"},
     )
+    admin = api.user("admin")
+    group = api.call("POST", "/v1/groups", admin, {"name": "Service desk"}).json()
+    api.call("PATCH", f"/v1/groups/{group['id']}", admin, {"description": "First line"})
     tickets_sql = "SELECT * FROM tickets ORDER BY ticket_id"
     comments_sql = "SELECT * FROM ticket_comments ORDER BY comment_id"
-    before = raw(urls, tickets_sql), raw(urls, comments_sql)
+    groups_sql = "SELECT * FROM groups ORDER BY group_id"
+    before = raw(urls, tickets_sql), raw(urls, comments_sql), raw(urls, groups_sql)
     with service_rpc("ticketing", cfg) as ticketing_rpc:
         counts = ticketing_rpc.rebuild_read_model(api.tenant_id)
-    assert counts == {"tickets": 2, "comments": 1}
-    assert (raw(urls, tickets_sql), raw(urls, comments_sql)) == before
+    assert counts == {"tickets": 2, "comments": 1, "groups": 1}
+    assert (raw(urls, tickets_sql), raw(urls, comments_sql), raw(urls, groups_sql)) == before
