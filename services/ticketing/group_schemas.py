@@ -67,7 +67,7 @@ class FieldValue(fields.Field):
         )
 
 
-class ConditionSchema(Schema):
+class RoutingConditionSchema(Schema):
     type = fields.String(validate=validate.OneOf(TICKET_TYPES))
     category = fields.String(validate=validate.Regexp(CATEGORY_PATTERN.pattern + r"\Z"))
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
@@ -80,14 +80,14 @@ class ConditionSchema(Schema):
     )
 
 
-class TargetSchema(Schema):
+class RoutingTargetSchema(Schema):
     group_id = fields.UUID(required=True)
     strategy = fields.String(load_default="round_robin", validate=validate.OneOf(STRATEGIES))
 
 
-class RuleSchema(Schema):
-    when = fields.Nested(ConditionSchema, load_default=dict)
-    then = fields.Nested(TargetSchema, required=True)
+class RoutingRuleSchema(Schema):
+    when = fields.Nested(RoutingConditionSchema, load_default=dict)
+    then = fields.Nested(RoutingTargetSchema, required=True)
 
 
 class RoutingRulesSchema(Schema):
@@ -95,7 +95,7 @@ class RoutingRulesSchema(Schema):
     ticket to `then.group_id`, picking an agent by `then.strategy`."""
 
     rules = fields.List(
-        fields.Nested(RuleSchema), required=True, validate=validate.Length(max=RULES_MAX)
+        fields.Nested(RoutingRuleSchema), required=True, validate=validate.Length(max=RULES_MAX)
     )
 
 
