@@ -33,6 +33,9 @@ class TicketUpdated(EventData):
     type = Slug(*TICKET_TYPES)
     category = Slug()
     rectification = fields.Boolean()
+    # a category the AI's triage suggested, applied by the system (domain/routing.py)
+    source = Slug("ai_triage")
+    confidence = fields.Float()
 
 
 class PriorityChanged(EventData):
@@ -107,8 +110,14 @@ class RoutingRuleDocument(EventData):
     then = fields.Nested(RoutingTarget)
 
 
+class AiTriageSetting(EventData):
+    enabled = fields.Boolean()
+    min_confidence = fields.Float()
+
+
 class RoutingRulesSet(EventData):
     rules = fields.List(fields.Nested(RoutingRuleDocument))
+    ai_triage = fields.Nested(AiTriageSetting)
 
 
 class WatchersChanged(EventData):

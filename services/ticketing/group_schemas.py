@@ -90,13 +90,21 @@ class RoutingRuleSchema(Schema):
     then = fields.Nested(RoutingTargetSchema, required=True)
 
 
+class AiTriageSchema(Schema):
+    enabled = fields.Boolean(required=True)
+    min_confidence = fields.Float(load_default=0.8, validate=validate.Range(min=0, max=1))
+
+
 class RoutingRulesSchema(Schema):
     """The document of GET/PUT /v1/routing-rules: the first rule whose `when` holds sends the
-    ticket to `then.group_id`, picking an agent by `then.strategy`."""
+    ticket to `then.group_id`, picking an agent by `then.strategy`. `ai_triage` (opt-in): the
+    AI's suggested category is applied to a ticket without one at or above `min_confidence`,
+    and the rules then route it."""
 
     rules = fields.List(
         fields.Nested(RoutingRuleSchema), required=True, validate=validate.Length(max=RULES_MAX)
     )
+    ai_triage = fields.Nested(AiTriageSchema, load_default=None)
 
 
 def rules_document(body):
@@ -106,7 +114,10 @@ def rules_document(body):
         when = {key: value for key, value in rule["when"].items() if value not in (None, {})}
         then = {"group_id": str(rule["then"]["group_id"]), "strategy": rule["then"]["strategy"]}
         rules.append({"when": when, "then": then})
-    return {"rules": rules}
+    document = {"rules": rules}
+    if body.get("ai_triage"):
+        document["ai_triage"] = dict(body["ai_triage"])
+    return document
 
 
 def load_rules(document):

@@ -13,6 +13,7 @@ import uuid
 from services.ticketing import exceptions, group_store, store
 from services.ticketing.domain import (
     Actor,
+    ApplyTriage,
     CreateGroup,
     ReleaseAssignment,
     RemoveGroupMember,
@@ -35,7 +36,13 @@ from services.ticketing.domain.groups import (
     group_stream,
 )
 from services.ticketing.domain.model import STAFF_ROLES
-from services.ticketing.domain.routing import CATEGORY_CHANGED, NO_MEMBER, OPENED, ROUND_ROBIN
+from services.ticketing.domain.routing import (
+    AI_TRIAGE,
+    CATEGORY_CHANGED,
+    NO_MEMBER,
+    OPENED,
+    ROUND_ROBIN,
+)
 from services.ticketing.envelopes import decided, envelope_actor, opened
 from services.ticketing.group_schemas import load_rules
 
@@ -45,13 +52,16 @@ RELEASE_REASON = {REMOVED: "left_group", LEFT_TENANT: "left_tenant", ERASED_MEMB
 
 
 def routing_trigger(envelopes):
-    """Why a ticket's new events call for routing: it opened, or its category changed."""
-    for envelope in envelopes:
-        name = envelope.event_type.removeprefix("ticketing.")
+    """Why a ticket's new events call for routing: it opened, or its category changed (by a
+    person or by AI triage); None when they also assign it (a person's choice stands)."""
+    names = [envelope.event_type.removeprefix("ticketing.") for envelope in envelopes]
+    if "ticket_assigned" in names:
+        return None
+    for name, envelope in zip(names, envelopes, strict=True):
         if name == "ticket_opened":
             return OPENED
         if name == "ticket_updated" and "category" in envelope.data:
-            return CATEGORY_CHANGED
+            return AI_TRIAGE if envelope.data.get("source") == AI_TRIAGE else CATEGORY_CHANGED
     return None
 
 
@@ -173,6 +183,28 @@ class Groups:
             stored = group_store.load_rules(self.conn)
             self._rules = (load_rules(stored[0]), stored[1]) if stored else ([], 0)
         return self._rules
+
+    def apply_triage(self, suggestion):
+        """An `ai.triage_suggested` event's category, applied when the tenant opted in and the
+        confidence reaches theirs (the ticket is then routed by the rules); False otherwise."""
+        stored = group_store.load_rules(self.conn)
+        setting = (stored[0] if stored else {}).get("ai_triage") or {}
+        if not setting.get("enabled") or not suggestion.get("category"):
+            return False
+        ticket_id = str(suggestion["ticket_id"])
+        if self.desk.load(ticket_id).state is None:
+            return False
+        system = Actor.system()
+        command = ApplyTriage(
+            actor=system,
+            category=suggestion["category"],
+            confidence=suggestion.get("confidence") or 0.0,
+            min_confidence=setting["min_confidence"],
+        )
+        try:
+            return bool(self.desk.run(ticket_id, system, [command])[1])
+        except exceptions.RuleViolated:
+            return False  # a suggestion this desk cannot take (not a category slug): ignored
 
     def rules_document(self):
         stored = group_store.load_rules(self.conn)

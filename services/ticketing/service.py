@@ -217,6 +217,11 @@ class TicketingService(DZDeskService):
         projections.apply_member_event(desk.conn, event)
         desk.groups().member_left(event.data["user_id"], "erased")
 
+    @event_handler("ai", "triage_suggested")
+    def handle_ai_triage_suggested(self, event):
+        """Opt-in per tenant: a confident suggested category is applied, then routed."""
+        self.desk(event.tenant_id).groups().apply_triage(event.data)
+
     # groups, queues and routing rules
 
     @http("POST", "/v1/groups", body=CreateGroupSchema, responses={201: GroupSchema})

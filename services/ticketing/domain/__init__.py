@@ -85,6 +85,7 @@ from .permissions import can_view, is_requester
 from .priority import CRITICAL, LEVELS, MATRIX, PRIORITIES, priority_for
 from .queries import children_to_resolve, parent_of, visible_comments
 from .routing import (
+    ApplyTriage,
     Condition,
     ReleaseAssignment,
     RouteTicket,
@@ -120,6 +121,7 @@ __all__ = [
     "Actor",
     "AddComment",
     "AddGroupMember",
+    "ApplyTriage",
     "Condition",
     "CreateGroup",
     "Group",

@@ -63,7 +63,14 @@ from .permissions import (
     require_privileged,
 )
 from .priority import LEVELS, priority_for
-from .routing import ReleaseAssignment, RouteTicket, decide_release, decide_route
+from .routing import (
+    ApplyTriage,
+    ReleaseAssignment,
+    RouteTicket,
+    decide_release,
+    decide_route,
+    decide_triage,
+)
 from .validation import (
     TAGS_MAX,
     WATCHERS_MAX,
@@ -423,4 +430,5 @@ _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
     RecordSlaAlert: _record_sla_alert,
     RouteTicket: decide_route,
     ReleaseAssignment: decide_release,
+    ApplyTriage: decide_triage,
 }

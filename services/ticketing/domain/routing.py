@@ -17,6 +17,13 @@ Rules:
   unassigned (reason `no_member`).
 - A routing decision is a `ticket_routed` event (rule index, group, assignee, strategy, trigger,
   reason) followed by the `ticket_assigned` it causes, both with the system as actor.
+- A person's own assignment stands: a change that assigns the ticket in the same command (a PATCH
+  of category and group together) is not routed.
+- AI triage (opt-in per tenant, `ai_triage: {enabled, min_confidence}` in the routing document):
+  a suggestion at or above the tenant's confidence sets the category of a ticket that has none
+  and no group yet (`ticket_updated` with `source: ai_triage` and the confidence, by the
+  system), which routes it like any category change (trigger `ai_triage`). Below the
+  confidence, or once a person or a rule has decided, a suggestion changes nothing.
 - Releasing an agent's assignment (they left the group or the tenant, or were erased) is a
   `ticket_assigned` to nobody in the same group with that reason; a no-op when the ticket is no
   longer theirs or is closed.
@@ -30,13 +37,13 @@ from datetime import datetime
 
 from . import lifecycle as lc
 from .errors import NotPermitted, TicketClosed, ValidationFailed
-from .model import TICKET_ASSIGNED, TICKET_ROUTED, Actor, NewEvent, Ticket
-from .validation import clean_choice, clean_id, clean_optional_id
+from .model import TICKET_ASSIGNED, TICKET_ROUTED, TICKET_UPDATED, Actor, NewEvent, Ticket
+from .validation import clean_category, clean_choice, clean_id, clean_optional_id
 
 ROUND_ROBIN, LEAST_LOADED = "round_robin", "least_loaded"
 STRATEGIES = (ROUND_ROBIN, LEAST_LOADED)
-OPENED, CATEGORY_CHANGED = "opened", "category_changed"
-TRIGGERS = (OPENED, CATEGORY_CHANGED)
+OPENED, CATEGORY_CHANGED, AI_TRIAGE = "opened", "category_changed", "ai_triage"
+TRIGGERS = (OPENED, CATEGORY_CHANGED, AI_TRIAGE)
 RULE_MATCHED, NO_MEMBER = "rule_matched", "no_member"
 ROUTED_REASONS = (RULE_MATCHED, NO_MEMBER)
 # why a ticket_assigned happened without a person deciding it
@@ -70,6 +77,16 @@ class RouteTicket:
     strategy: str
     trigger: str
     reason: str = RULE_MATCHED
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyTriage:
+    """The AI's suggested category, with its confidence and the tenant's threshold."""
+
+    actor: Actor
+    category: str
+    confidence: float
+    min_confidence: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,3 +183,25 @@ def decide_release(state: Ticket, cmd: ReleaseAssignment, now: datetime) -> list
         "reason": reason,
     }
     return [NewEvent(TICKET_ASSIGNED, data, {})]
+
+
+def decide_triage(state: Ticket, cmd: ApplyTriage, now: datetime) -> list[NewEvent]:
+    if not cmd.actor.is_system:
+        raise NotPermitted("only the service applies AI triage")
+    category = clean_category(cmd.category)
+    if not isinstance(cmd.confidence, int | float) or not 0 <= cmd.confidence <= 1:
+        raise ValidationFailed("confidence", "must be from 0 to 1")
+    if (
+        state.status in lc.TERMINAL
+        or state.category is not None
+        or state.group_id is not None
+        or cmd.confidence < cmd.min_confidence
+    ):
+        return []
+    data = {
+        "fields": ["category"],
+        "category": category,
+        "source": AI_TRIAGE,
+        "confidence": round(float(cmd.confidence), 4),
+    }
+    return [NewEvent(TICKET_UPDATED, data, {})]

@@ -1,9 +1,13 @@
 """Queues (a group's, an agent's own) in SLA order, cursor-paged and filtered; routing rules that
-send new and re-categorised tickets to a group and an agent, with the reason in the history."""
+send new and re-categorised tickets to a group and an agent, with the reason in the history;
+a confident AI triage suggestion applied when the tenant opts in."""
 
 import pytest
 
-from tests.integration.ticketing.test_ticketing_groups import _to, member, new_group, patch
+from shared.envelope import Envelope, system_actor
+from tests.integration.ticketing.test_ticketing_groups import _to, member, new_group, patch, raw
+from tests.support.amqp import publish
+from tests.support.waiting import wait_until
 
 
 def ids(response):
@@ -178,3 +182,50 @@ def test_least_loaded_routing_picks_the_agent_with_fewer_open_tickets(teams, req
     patch(api, heavy, busy["id"], {"group_id": major["id"], **_to(heavy)})
     routed = api.open(heavy, critical=True)
     assert (routed["group_id"], routed["assignee_id"]) == (major["id"], light["user_id"])
+
+
+def suggested(api, ticket_id, confidence):
+    return Envelope.new(
+        "ai.triage_suggested",
+        api.tenant_id,
+        f"triage-{ticket_id}",
+        {
+            "ticket_id": ticket_id,
+            "category": "network",
+            "priority": "high",
+            "confidence": confidence,
+        },
+        actor=system_actor("ai"),
+    ).with_version(1)
+
+
+def test_a_confident_ai_triage_is_applied_and_routed_when_the_tenant_opts_in(
+    teams, ticketing, admin, requester
+):
+    api, cfg, urls, _ = ticketing
+    _, network, _, (first, _), _ = teams
+    rules = api.call("GET", "/v1/routing-rules", admin).json()
+    rules["ai_triage"] = {"enabled": True, "min_confidence": 0.7}
+    assert api.call("PUT", "/v1/routing-rules", admin, rules).status_code == 200
+    doubtful, confident = api.open(requester), api.open(requester)
+    low = suggested(api, doubtful["id"], 0.6)
+    publish(cfg["AMQP_URI"], [low.to_dict(), suggested(api, confident["id"], 0.9).to_dict()])
+    path = f"/v1/tickets/{confident['id']}"
+    wait_until(
+        lambda: api.call("GET", path, admin).json()["group_id"] == network["id"],
+        what="the triaged ticket's routing",
+    )
+    history = api.call("GET", path + "/history", admin).json()["items"]
+    updated, routed = history[-3], history[-2]
+    assert (updated["data"]["source"], updated["data"]["confidence"]) == ("ai_triage", 0.9)
+    assert (routed["data"]["trigger"], routed["actor"]) == ("ai_triage", {"system": "ticketing"})
+    wait_until(
+        lambda: raw(urls, "SELECT 1 FROM inbox WHERE event_id = %s", (low.event_id,)),
+        what="the doubtful suggestion handled",
+    )
+    shown = api.call("GET", f"/v1/tickets/{doubtful['id']}", admin).json()
+    assert (shown["category"], shown["group_id"]) == (None, None)
+    # a person who sets category and group at once keeps their choice: no routing
+    major = api.call("GET", "/v1/groups", admin).json()["items"][1]
+    chosen = patch(api, first, doubtful["id"], {"category": "network", "group_id": major["id"]})
+    assert (chosen.json()["group_id"], chosen.json()["assignee_id"]) == (major["id"], None)

@@ -1,5 +1,6 @@
 """Routing: the first matching rule wins, round robin and least loaded pick agents, the decision
-and the release of a departed agent's assignments are system events with their reason."""
+and the release of a departed agent's assignments are system events with their reason; a
+confident AI triage suggestion sets a missing category."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from services.ticketing.domain import (
     Actor,
+    ApplyTriage,
     AssignTicket,
     Condition,
     NotPermitted,
@@ -176,3 +178,37 @@ def test_only_the_system_releases_assignments(open_ticket, requester, agent):
     stream.when(AssignTicket(actor=agent, assignee_id=agent.user_id))
     with pytest.raises(NotPermitted):
         stream.when(ReleaseAssignment(actor=agent, user_id=agent.user_id, reason="left_group"))
+
+
+def triage(confidence, minimum=0.8, category="network", actor=SYSTEM):
+    return ApplyTriage(
+        actor=actor, category=category, confidence=confidence, min_confidence=minimum
+    )
+
+
+def test_a_confident_ai_suggestion_sets_the_category_of_a_ticket_without_one(
+    open_ticket, requester
+):
+    stream = open_ticket(requester)
+    [event] = stream.when(triage(0.9))
+    assert (event.type, event.data) == (
+        "ticket_updated",
+        {"fields": ["category"], "category": "network", "source": "ai_triage", "confidence": 0.9},
+    )
+    assert stream.state.category == "network"
+
+
+def test_an_ai_suggestion_below_the_confidence_or_after_a_decision_changes_nothing(
+    open_ticket, requester, agent, new_id
+):
+    assert open_ticket(requester).when(triage(0.79)) == []
+    assert open_ticket(requester, category="printers").when(triage(0.99)) == []
+    grouped = open_ticket(requester)
+    grouped.when(AssignTicket(actor=agent, group_id=new_id()))
+    assert grouped.when(triage(0.99)) == []
+    assert open_ticket(requester, "closed").when(triage(0.99)) == []
+
+
+def test_only_the_system_applies_ai_triage(open_ticket, requester, agent):
+    with pytest.raises(NotPermitted):
+        open_ticket(requester).when(triage(0.9, actor=agent))
