@@ -2,11 +2,12 @@
 list.
 
 - the requester on status changes and public comments; watchers on public comments;
-- the assignee on assignment and on SLA warnings and breaches;
+- the assignee on assignment and on SLA warnings and breaches; when a ticket of a group has no
+  assignee (routed or released to the group's queue), the group's members instead;
 - the tenant's admins when integrations disables a webhook whose deliveries kept failing;
 - every member of every tenant on a new privacy policy version (not optional).
-Nobody is told of their own action, and an internal comment tells nobody. Groups are not
-notified: no group membership is known here yet.
+Nobody is told of their own action, and an internal comment tells nobody. Group membership
+comes from ticketing's `group_member_added` / `group_member_removed` events.
 """
 
 import hashlib
@@ -31,7 +32,7 @@ def _actor(event):
     return (event.actor or {}).get("user_id")
 
 
-def recipients(event, ticket):
+def recipients(event, ticket, conn):
     """(kind, [user ids], data) of a ticketing event, before preferences."""
     if ticket is None:
         return None, [], {}
@@ -45,18 +46,23 @@ def recipients(event, ticket):
             return None, [], {}
         return "ticket_comment", requester + list(ticket["watchers"]), {}
     if event.name == "ticket_assigned":
+        if not data.get("assignee_id") and data.get("group_id"):
+            return "group_queue", store.group_members(conn, data["group_id"]), {}
         assigned = [data["assignee_id"]] if data.get("assignee_id") else []
         return "ticket_assigned", assigned, {}
     if event.name in ("sla_warning", "sla_breached"):
         alert = "warning" if event.name == "sla_warning" else "breach"
-        return "ticket_sla", assignee, {"alert": alert, "target": data.get("target")}
+        data = {"alert": alert, "target": data.get("target")}
+        if not assignee and ticket.get("group_id"):
+            return "group_sla", store.group_members(conn, ticket["group_id"]), data
+        return "ticket_sla", assignee, data
     return None, [], {}
 
 
 def on_ticketing(conn, event, settings):
     """Keep the ticket and record the notices the event makes; how many were new."""
     ticket = projections.apply_ticketing(conn, event, settings.notifications_unknown_ticket_seconds)
-    kind, people, data = recipients(event, ticket)
+    kind, people, data = recipients(event, ticket, conn)
     if kind is None:
         return 0
     return _notify(conn, event, kind, people, data, ticket["ticket_id"])

@@ -8,6 +8,8 @@ KINDS = (
     "ticket_comment",
     "ticket_assigned",
     "ticket_sla",
+    "group_queue",
+    "group_sla",
     "webhook_disabled",
     "privacy_policy",
 )

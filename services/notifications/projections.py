@@ -1,5 +1,5 @@
 """What notifications keeps from identity and ticketing events: members with their sealed
-email, and who is on each ticket with its sealed title.
+email, who is on each ticket with its sealed title, and who is in each of ticketing's groups.
 
 Each sealed entry is kept as it came in the event's `pii` (under its subject's key): it is
 opened only when a mail is sent, and once the key is shredded it never opens again. Every
@@ -89,7 +89,23 @@ def _updated(conn, event):
 
 
 def _assigned(conn, event):
-    store.record_assignee(conn, event.stream_id, event.data.get("assignee_id"), _version(event))
+    data = event.data
+    store.record_assignee(
+        conn, event.stream_id, data.get("assignee_id"), _version(event), data.get("group_id")
+    )
+
+
+def _group_member(conn, event):
+    """A group's member joined or left it (ticketing's group streams: ids only)."""
+    data = event.data
+    store.record_group_member(
+        conn,
+        event.tenant_id,
+        data["group_id"],
+        data["user_id"],
+        event.name == "group_member_added",
+        _version(event),
+    )
 
 
 def _watchers(conn, event):
@@ -103,6 +119,8 @@ TICKETING = {
     "ticket_updated": _updated,
     "ticket_assigned": _assigned,
     "watchers_changed": _watchers,
+    "group_member_added": _group_member,
+    "group_member_removed": _group_member,
 }
 
 

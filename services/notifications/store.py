@@ -81,12 +81,31 @@ def record_title(conn, stream_id, title, version):
     )
 
 
-def record_assignee(conn, stream_id, assignee_id, version):
+def record_assignee(conn, stream_id, assignee_id, version, group_id=None):
     conn.execute(
-        "UPDATE notify_tickets SET assignee_id = %s, assignee_v = %s"
+        "UPDATE notify_tickets SET assignee_id = %s, group_id = %s, assignee_v = %s"
         " WHERE stream_id = %s AND assignee_v < %s",
-        (assignee_id, version, stream_id, version),
+        (assignee_id, group_id, version, stream_id, version),
     )
+
+
+def record_group_member(conn, tenant_id, group_id, user_id, member, version):
+    """Whether the user is in the group as of its stream `version` (older changes nothing)."""
+    conn.execute(
+        "INSERT INTO notify_group_members (tenant_id, group_id, user_id, member, version)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant_id, group_id, user_id) DO UPDATE"
+        " SET member = excluded.member, version = excluded.version"
+        " WHERE notify_group_members.version < excluded.version",
+        (tenant_id, group_id, user_id, member, version),
+    )
+
+
+def group_members(conn, group_id):
+    rows = conn.execute(
+        "SELECT user_id FROM notify_group_members WHERE group_id = %s AND member ORDER BY user_id",
+        (group_id,),
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def change_watchers(conn, stream_id, added, removed):
@@ -97,7 +116,15 @@ def change_watchers(conn, stream_id, added, removed):
     )
 
 
-_TICKET = ("stream_id", "ticket_id", "requester_id", "assignee_id", "watchers", "title")
+_TICKET = (
+    "stream_id",
+    "ticket_id",
+    "requester_id",
+    "assignee_id",
+    "watchers",
+    "title",
+    "group_id",
+)
 
 
 def ticket(conn, stream_id):

@@ -105,8 +105,8 @@ class Groups:
             raise exceptions.GroupNotFound("group not found") from exc
         except TicketingError as exc:
             raise exceptions.from_domain(exc) from exc
-        name = getattr(command, "name", None)
-        if events and name is not None and group_store.name_taken(self.conn, name, group_id):
+        name = events[0].data.get("name") if events else None
+        if name is not None and group_store.name_taken(self.conn, name, group_id):
             raise exceptions.GroupConflict("a group of this name exists already")
         stream, envelopes = group_stream(group_id), []
         for index, new in enumerate(events, start=1):
