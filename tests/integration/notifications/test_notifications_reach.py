@@ -127,6 +127,8 @@ def test_preferences_are_honoured(start_notifications):
         "ticket_comment": (True, True, True),
         "ticket_assigned": (True, True, True),
         "ticket_sla": (True, True, True),
+        "group_queue": (True, True, True),
+        "group_sla": (True, True, True),
         "webhook_disabled": (True, True, True),
         "privacy_policy": (True, True, False),
     }
