@@ -102,7 +102,9 @@ def _operation(spec, entrypoint, components):
         body = {"description": str(status)}
         if schema is not None:
             body["content"] = {
-                "application/json": {"schema": _schema_ref(spec, schema, components)}
+                "application/json": {"schema": _schema_ref(spec, schema, components)},
+                # a route that also answers in other media types (CSV, NDJSON) names them
+                **getattr(schema, "other_media_types", {}),
             }
         operation["responses"][str(status)] = body
     if not entrypoint.responses:
