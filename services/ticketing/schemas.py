@@ -357,7 +357,7 @@ class InstantField(fields.String):
         text = _UNENCODED_PLUS.sub(r"+\1", value.strip())
         try:
             parsed = datetime.fromisoformat(text)
-            if parsed.tzinfo is None and _DATE_ONLY.fullmatch(text):
+            if parsed.tzinfo is None and not _HAS_TIME.search(text):
                 parsed = parsed.replace(tzinfo=UTC)
             if parsed.tzinfo is None:
                 raise ValidationError("an instant needs its UTC offset (Z or +hh:mm)")
@@ -370,7 +370,7 @@ class InstantField(fields.String):
 
 
 _UNENCODED_PLUS = re.compile(r" (\d\d(?::?\d\d)?)$")
-_DATE_ONLY = re.compile(r"\d{4}-\d\d-\d\d")
+_HAS_TIME = re.compile(r"[Tt ]")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 # a report's window when the query names no `from`
