@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from nameko.testing.services import entrypoint_hook
 
 from services.ticketing.settings import INJECTED_CLOCK_KEY
 from tests.support.amqp import service_rpc
@@ -114,9 +115,13 @@ def desk_day(ticketing_factory, clock):
 
 
 def started(ticketing_factory, clock):
-    api, cfg, urls, _ = ticketing_factory(**{INJECTED_CLOCK_KEY: clock, "SLA_TIMER_INTERVAL": 3600})
+    api, cfg, urls, container = ticketing_factory(
+        **{INJECTED_CLOCK_KEY: clock, "SLA_TIMER_INTERVAL": 3600}
+    )
     assert api.call("PUT", "/v1/sla/policy", api.user("admin"), POLICY).status_code == 200
-    return Desk(api, clock), cfg, urls
+    desk = Desk(api, clock)
+    desk.container = container
+    return desk, cfg, urls
 
 
 def play_a(desk):
@@ -262,6 +267,18 @@ def test_a_rebuild_from_the_streams_gives_the_same_reports(day):
     with service_rpc("ticketing", cfg) as ticketing_rpc:
         assert ticketing_rpc.rebuild_read_model(desk.api.tenant_id)["tickets"] == 6
     assert [body(desk.report(report, query)) for report, query in queries] == before
+
+
+def test_a_policy_change_rejudges_a_resolved_ticket_when_the_sla_timer_recomputes(desk_a):
+    desk = desk_a
+    assert body(desk.report("sla-compliance"))["total"]["resolution_met"] == 1
+    stricter = json.loads(json.dumps(POLICY))
+    stricter["targets"]["medium"]["resolution_minutes"] = 120  # A spent 150 minutes
+    assert desk.api.call("PUT", "/v1/sla/policy", desk.api.user("admin"), stricter).ok
+    with entrypoint_hook(desk.container, "check_sla") as check_sla:
+        check_sla(desk.api.tenant_id, desk.tickets["A"])  # what the timer does after a change
+    total = body(desk.report("sla-compliance"))["total"]
+    assert (total["resolution_met"], total["resolution_missed"]) == (0, 1)
 
 
 def test_csv_and_ndjson_carry_the_rows_then_the_total(desk_a):
