@@ -190,7 +190,13 @@ class TicketingService(DZDeskService):
         version = desk.set_policy(actor, document, expected)
         return json_response({**document, "default": False}, headers={"ETag": etag(version)})
 
-    @http("GET", "/v1/reports/<report>", query=(ReportQuerySchema,), responses={200: ReportSchema})
+    @http(
+        "GET",
+        "/v1/reports/<report>",
+        query=(ReportQuerySchema,),
+        path={"report": reports.REPORTS},
+        responses={200: ReportSchema},
+    )
     def get_report(self, request, report):
         """A desk report (sla-compliance, mttr, backlog, first-response) as JSON, CSV or
         NDJSON."""
