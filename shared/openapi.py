@@ -69,7 +69,7 @@ def _schema_ref(spec, schema, components):
 
 
 def _path_schema(entrypoint, name):
-    values = getattr(entrypoint, "path", {}).get(name)
+    values = getattr(entrypoint, "path_values", {}).get(name)
     return {"type": "string", "enum": list(values)} if values else {"type": "string"}
 
 

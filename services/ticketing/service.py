@@ -194,7 +194,7 @@ class TicketingService(DZDeskService):
         "GET",
         "/v1/reports/<report>",
         query=(ReportQuerySchema,),
-        path={"report": reports.REPORTS},
+        path_values={"report": reports.REPORTS},
         responses={200: ReportSchema},
     )
     def get_report(self, request, report):
