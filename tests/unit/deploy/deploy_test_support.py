@@ -41,7 +41,14 @@ SERVICE_PORTS = {
 }
 DOCUMENTED_PREFIXES = {
     "identity": {"/v1/auth", "/v1/me", "/v1/tenant"},
-    "ticketing": {"/v1/me/queue", "/v1/tickets", "/v1/sla", "/v1/groups", "/v1/routing-rules"},
+    "ticketing": {
+        "/v1/me/queue",
+        "/v1/tickets",
+        "/v1/sla",
+        "/v1/reports",
+        "/v1/groups",
+        "/v1/routing-rules",
+    },
     "privacy": {"/v1/privacy"},
     "audit": {"/v1/audit"},
     "ai": {"/v1/ai"},
