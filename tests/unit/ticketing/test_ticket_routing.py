@@ -22,6 +22,7 @@ from services.ticketing.domain import (
     choose,
     first_match,
 )
+from services.ticketing.groups import routing_trigger
 
 SYSTEM = Actor.system()
 
@@ -212,3 +213,23 @@ def test_an_ai_suggestion_below_the_confidence_or_after_a_decision_changes_nothi
 def test_only_the_system_applies_ai_triage(open_ticket, requester, agent):
     with pytest.raises(NotPermitted):
         open_ticket(requester).when(triage(0.9, actor=agent))
+
+
+def envelope(name, **data):
+    return types.SimpleNamespace(event_type=f"ticketing.{name}", data=data)
+
+
+@pytest.mark.parametrize(
+    ("names_and_data", "trigger"),
+    [
+        ([("ticket_opened", {})], "opened"),
+        ([("ticket_updated", {"fields": ["category"], "category": "network"})], "category_changed"),
+        ([("ticket_updated", {"category": "network", "source": "ai_triage"})], "ai_triage"),
+        ([("ticket_updated", {"fields": ["title"]})], None),
+        # a person who assigns in the same change keeps their choice
+        ([("ticket_updated", {"category": "network"}), ("ticket_assigned", {})], None),
+        ([("ticket_routed", {}), ("ticket_assigned", {})], None),
+    ],
+)
+def test_what_calls_for_routing(names_and_data, trigger):
+    assert routing_trigger([envelope(name, **data) for name, data in names_and_data]) == trigger
