@@ -4,10 +4,12 @@ each tenant seeing only its own policies. On a clock the test holds."""
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from nameko.testing.services import entrypoint_hook
 
 from services.ticketing.settings import INJECTED_CLOCK_KEY
+from tests.support.amqp import service_rpc
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ALWAYS = {day: [["00:00", "00:00"]] for day in DAYS}
@@ -52,10 +54,10 @@ class HandClock:
 @pytest.fixture
 def desk(ticketing_factory):
     clock = HandClock()
-    api, cfg, _, container = ticketing_factory(
+    api, cfg, urls, container = ticketing_factory(
         **{INJECTED_CLOCK_KEY: clock, "SLA_TIMER_INTERVAL": 3600}
     )
-    return api, clock, container
+    return api, clock, container, cfg, urls
 
 
 def run_timer(api, container, ticket_id, times=1):
@@ -70,7 +72,7 @@ def history_types(api, ticket_id):
 
 
 def test_the_policy_list_and_its_items_are_read_written_and_removed_by_admins(desk):
-    api, _, _ = desk
+    api, *_ = desk
     admin, agent = api.user("admin"), api.user("agent")
     assert api.call("GET", "/v1/sla/policies", agent).json() == {"items": []}
     first = conditional("incidents", {"type": ["incident"]})
@@ -118,7 +120,7 @@ BAD_LISTS = {
 
 
 def test_a_bad_policy_list_is_refused_whole(desk):
-    api, _, _ = desk
+    api, *_ = desk
     admin = api.user("admin")
     assert api.call("PUT", "/v1/sla/policies", admin, {"policies": BAD_LISTS["id"][:0]}).ok
     for case, policies in BAD_LISTS.items():
@@ -129,7 +131,7 @@ def test_a_bad_policy_list_is_refused_whole(desk):
 
 
 def test_a_ticket_gets_the_first_matching_policy_and_follows_its_changes(desk):
-    api, _, _ = desk
+    api, *_ = desk
     admin, agent = api.user("admin"), api.user("agent")
     policies = [
         conditional("network", {"group_id": [NETWORK]}, first=5),
@@ -157,7 +159,7 @@ def test_a_ticket_gets_the_first_matching_policy_and_follows_its_changes(desk):
 
 
 def test_escalations_are_recorded_once_by_the_system_however_often_the_timer_runs(desk):
-    api, clock, container = desk
+    api, clock, container, *_ = desk
     escalations = [
         {"on": "warning", "action": "notify_group", "target": "first_response", "group_id": GROUP},
         {"on": "breach", "action": "reassign", "target": "first_response", "group_id": NETWORK},
@@ -196,7 +198,7 @@ def test_escalations_are_recorded_once_by_the_system_however_often_the_timer_run
 
 
 def test_a_policy_change_recomputes_the_open_tickets_clocks_by_the_policy_each_matches(desk):
-    api, clock, container = desk
+    api, clock, container, *_ = desk
     admin = api.user("admin")
     slow = [conditional("incidents", {"type": ["incident"]}, first=600, resolution=6000)]
     assert api.call("PUT", "/v1/sla/policies", admin, {"policies": slow}).ok
@@ -227,7 +229,7 @@ def test_a_policy_change_recomputes_the_open_tickets_clocks_by_the_policy_each_m
 
 
 def test_the_next_response_clock_shows_on_the_ticket(desk):
-    api, clock, _ = desk
+    api, clock, *_ = desk
     policy = conditional("chat", {}, first=10)
     policy["targets"] = targets(10, 600, 30)
     assert api.call("PUT", "/v1/sla/policies", api.user("admin"), {"policies": [policy]}).ok
@@ -244,7 +246,7 @@ def test_the_next_response_clock_shows_on_the_ticket(desk):
 
 
 def test_each_tenant_sees_and_applies_only_its_own_policies(desk):
-    api, _, _ = desk
+    api, *_ = desk
     other = api.other_tenant()
     mine = [conditional("mine", {"type": ["incident"]}, first=7)]
     assert api.call("PUT", "/v1/sla/policies", api.user("admin"), {"policies": mine}).ok
@@ -255,3 +257,33 @@ def test_each_tenant_sees_and_applies_only_its_own_policies(desk):
     assert theirs["sla"]["policy_id"] == "default"
     ours = api.open(api.user("requester"))
     assert ours["sla"]["policy_id"] == "mine"
+
+
+def test_a_rebuild_gives_the_same_rows_and_policies_after_escalations(desk):
+    api, clock, container, cfg, urls = desk
+    admin = api.user("admin")
+    default = {"timezone": "UTC", "hours": ALWAYS, "targets": targets(30, 300), "country": "FR"}
+    assert api.call("PUT", "/v1/sla/policy", admin, default).ok
+    escalations = [{"on": "breach", "action": "raise_priority"}]
+    policy = conditional("urgent", {"type": ["incident"]}, first=1, escalations=escalations)
+    assert api.call("PUT", "/v1/sla/policies", admin, {"policies": [policy]}).ok
+    ticket = api.open(api.user("requester"))
+    api.open(api.user("requester"), type="service_request")
+    clock.advance(minutes=2)
+    run_timer(api, container, ticket["id"])
+    escalated = [i for i in history_types(api, ticket["id"]) if "escalated" in i["type"]]
+    assert [e["data"]["action"] for e in escalated] == ["raise_priority"]
+    queries = [
+        "SELECT * FROM tickets ORDER BY ticket_id",
+        "SELECT tenant_id, policy, policies, version FROM sla_policies",
+    ]
+
+    def rows():
+        with psycopg.connect(urls["admin"]) as conn:
+            return [conn.execute(query).fetchall() for query in queries]
+
+    before = rows()
+    assert before[1][0][3] == 2 and before[0][0][0] is not None
+    with service_rpc("ticketing", cfg) as ticketing_rpc:
+        assert ticketing_rpc.rebuild_read_model(api.tenant_id)["tickets"] == 2
+    assert rows() == before
