@@ -139,10 +139,11 @@ class TicketDesk:
     def _read_policy(self):
         """(version, SlaPolicies) as stored now, remembered for the process's next writes."""
         stored = store.load_policies(self.conn)
-        if stored:
-            version, policies = stored[2], load_policies(stored[0], stored[1])
-        else:
-            version, policies = 0, default_policies()
+        version = stored[2] if stored else 0
+        cached = self._policies.get(self.tenant_id)
+        if cached is not None and cached[0] == version:
+            return cached  # the documents of that version are parsed already
+        policies = load_policies(stored[0], stored[1]) if stored else default_policies()
         self._policies.put(self.tenant_id, version, policies)
         return self._policies.get(self.tenant_id)
 

@@ -161,13 +161,6 @@ def list_tickets(conn, filters, limit, after=None, visible_to=None):
     )
 
 
-def load_policy(conn):
-    """(policy document, version) of the tenant's default SLA policy, or None for the
-    built-in default."""
-    row = conn.execute("SELECT policy, version FROM sla_policies").fetchone()
-    return (row[0], row[1]) if row and row[0] is not None else None
-
-
 def load_policies(conn):
     """(default policy document or None, ordered conditional documents, version) of the
     tenant's SLA policies; None when it never set any."""
