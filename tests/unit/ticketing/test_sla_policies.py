@@ -18,6 +18,11 @@ from services.ticketing.domain import (
     SlaEscalation,
 )
 from services.ticketing.domain.decide import raised_priority
+from services.ticketing.schemas import (
+    ConditionalPolicySchema,
+    load_policy_document,
+    policy_document,
+)
 from services.ticketing.sla import (
     BusinessCalendar,
     Escalation,
@@ -286,4 +291,44 @@ def _escalation(action, group_id=None, actor=None):
         reason="first_response_breached",
         target_minutes=10,
         due_at=datetime(2024, 3, 4, 9, 10, tzinfo=UTC),
+    )
+
+
+# the documents the API and the policy stream keep
+
+
+def test_a_policy_document_loads_back_into_the_same_policy():
+    document = {
+        "id": "gold",
+        "match": {"type": ["incident"], "group_id": [GROUP], "fields": {"tier": "gold"}},
+        "timezone": "Europe/Paris",
+        "hours": {"mon": [["08:00", "18:00"]]},
+        "holidays": ["2025-12-26"],
+        "country": "FR",
+        "targets": {
+            p: {"first_response_minutes": 5, "resolution_minutes": 50, "next_response_minutes": 9}
+            for p in ("low", "medium", "high", "critical")
+        },
+        "escalations": [{"on": "breach", "action": "reassign", "group_id": OTHER_GROUP}],
+    }
+    loaded = ConditionalPolicySchema().load(document)
+    assert loaded.policy_id == "gold" and loaded.target_minutes("low", "next_response") == 9
+    assert loaded.match.matches(ticket(group_id=GROUP, fields={"tier": "gold"}))
+    assert loaded.calendar.is_holiday(date(2025, 7, 14))  # Bastille Day, from the country
+    assert ConditionalPolicySchema().load(policy_document(loaded)) == loaded
+    # a default policy stored before conditions, countries and next responses still loads
+    older = {
+        "timezone": "UTC",
+        "hours": {"mon": [["09:00", "17:00"]]},
+        "holidays": [],
+        "targets": {
+            p: {"first_response_minutes": 15, "resolution_minutes": 240}
+            for p in ("low", "medium", "high", "critical")
+        },
+        "warning_ratio": 0.75,
+    }
+    default = load_policy_document(older)
+    assert default.policy_id == "default" and default.targets_for("low") == (
+        "first_response",
+        "resolution",
     )
