@@ -102,6 +102,16 @@ def test_the_policy_list_and_its_items_are_read_written_and_removed_by_admins(de
 
     default = api.call("GET", "/v1/sla/policies/default", agent).json()
     assert default["id"] == "default" and default["default"] is True
+    own = {"timezone": "UTC", "hours": ALWAYS, "targets": targets(20, 200)}
+    assert api.call("PUT", "/v1/sla/policies/default", admin, own).status_code == 200
+    single = api.call("GET", "/v1/sla/policy", agent).json()  # the single-policy route
+    assert single["default"] is False and single["targets"]["low"]["first_response_minutes"] == 20
+    empty = api.call("PUT", "/v1/sla/policies/default", admin, {**own, "match": {"type": []}})
+    assert empty.status_code == 200  # an empty match is no condition
+    narrowed = {**own, "match": {"type": ["incident"]}}
+    assert api.call("PUT", "/v1/sla/policies/default", admin, narrowed).status_code == 422
+    assert api.call("DELETE", "/v1/sla/policies/default", admin).status_code == 204
+    assert api.call("GET", "/v1/sla/policy", agent).json()["default"] is True
     assert api.call("PUT", "/v1/sla/policies", agent, {"policies": []}).status_code == 403
     assert api.call("DELETE", "/v1/sla/policies/vip", agent).status_code == 403
 
