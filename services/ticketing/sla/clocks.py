@@ -1,15 +1,17 @@
 """SLA clocks of one ticket, rebuilt from its events: status, due instants and pending timers.
 
 Clock rules:
-- Both clocks start when the ticket is opened and count business time of the policy's calendar.
+- first_response and resolution start when the ticket is opened; every clock counts business
+  time of the calendar of the policy that applies to the ticket now.
 - first_response runs until the first response (events whose data has `first_response: true`,
   see domain.permissions.counts_as_first_response); it does not pause while pending. It stops,
   unmet, while the ticket is resolved, closed or cancelled (a reopen restarts it).
 - resolution runs while new or in_progress, pauses while pending, and is met while the ticket
   is resolved or closed (met_at = the latest resolution); a reopen resumes it from the time
   already spent; a cancellation stops it unmet.
-- The target is the *current* priority's target, applied to all time elapsed so far: raising
-  the priority shortens the deadline retroactively, lowering it extends the deadline.
+- The target is the *current* priority's target (of the policy that applies now), applied to
+  all time elapsed so far: raising the priority shortens the deadline retroactively, lowering
+  it extends the deadline.
 - A target is breached once its elapsed business time reaches the target (met late counts as
   breached); warned once it reaches warning_ratio of the target.
 - next_response (only for a priority whose policy sets it) runs once per round: a round starts
