@@ -23,6 +23,10 @@ class PolicyNotFound(TicketingServiceError, NotFound):
     """An SLA policy id the tenant has not set."""
 
 
+class ReportNotFound(TicketingServiceError, NotFound):
+    pass
+
+
 class ActionForbidden(TicketingServiceError, Forbidden):
     pass
 
@@ -41,6 +45,10 @@ class StaleVersion(TicketingServiceError, PreconditionFailed):
 
 class RuleViolated(TicketingServiceError, Unprocessable):
     pass
+
+
+class InvalidQuery(TicketingServiceError, Unprocessable):
+    """A query string the route cannot answer (bad instant, empty window, unknown choice)."""
 
 
 def from_domain(error):

@@ -316,3 +316,17 @@ def _clock(policy: SlaPolicy, history: SlaHistory, target: str, now: datetime) -
     if target == NEXT_RESPONSE:
         clock["round"] = len(history.rounds)
     return clock
+
+
+def breach_instant(
+    policy: SlaPolicy, events: Sequence[RecordedEvent] | SlaHistory, target: str, now: datetime
+) -> datetime | None:
+    """When the target's elapsed business time reached (or, while its clock runs, will reach)
+    the target: past for a target breached, future for a running clock still within it, None
+    for a clock that stopped, paused or was met before reaching it. The same instant whatever
+    `now` it is computed at, as long as no event follows (what the report facts keep)."""
+    history = _history(events)
+    minutes = policy.target_minutes(history.priority, target)
+    if minutes is None:
+        return None  # a next response the policy does not set
+    return _instant_reaching(policy, history, target, now, minutes * 60)
