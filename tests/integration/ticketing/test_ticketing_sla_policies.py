@@ -297,3 +297,26 @@ def test_a_rebuild_gives_the_same_rows_and_policies_after_escalations(desk):
     with service_rpc("ticketing", cfg) as ticketing_rpc:
         assert ticketing_rpc.rebuild_read_model(api.tenant_id)["tickets"] == 2
     assert rows() == before
+
+
+def test_the_sla_compliance_report_judges_each_ticket_by_the_policy_that_applies_to_it(desk):
+    api, clock, *_ = desk
+    agent = api.user("agent")
+    strict = [conditional("incidents", {"type": ["incident"]}, first=1)]
+    assert api.call("PUT", "/v1/sla/policies", api.user("admin"), {"policies": strict}).ok
+    incident = api.open(api.user("requester"))
+    request = api.open(api.user("requester"), type="service_request")
+    clock.advance(minutes=2)
+    for ticket in (incident, request):  # both answered after two minutes
+        path = f"/v1/tickets/{ticket['id']}/comments"
+        assert api.call("POST", path, agent, {"body": "On it."}).status_code == 201
+    clock.advance(minutes=1)
+    window = "from=2025-03-12T00:00:00Z&to=2025-03-13T00:00:00Z&group_by=type"
+    report = api.call("GET", f"/v1/reports/sla-compliance?{window}", agent).json()
+    rows = {row["group"]: row for row in report["rows"]}
+    # one minute for incidents (missed), the default's four hours for the request (met)
+    assert (rows["incident"]["first_response_met"], rows["incident"]["first_response_missed"]) == (
+        0,
+        1,
+    )
+    assert rows["service_request"]["first_response_met"] == 1
