@@ -4,6 +4,7 @@ list.
 - the requester on status changes and public comments; watchers on public comments;
 - the assignee on assignment and on SLA warnings and breaches; when a ticket of a group has no
   assignee (routed or released to the group's queue), the group's members instead;
+- the members of the group an SLA policy's `notify_group` escalation names;
 - the tenant's admins when integrations disables a webhook whose deliveries kept failing;
 - every member of every tenant on a new privacy policy version (not optional).
 Nobody is told of their own action, and an internal comment tells nobody. Group membership
@@ -56,6 +57,11 @@ def recipients(event, ticket, conn):
         if not assignee and ticket.get("group_id"):
             return "group_sla", store.group_members(conn, ticket["group_id"]), data
         return "ticket_sla", assignee, data
+    if event.name == "sla_escalated" and data.get("action") == "notify_group":
+        # an SLA policy's escalation: the group it names (or the ticket's) is told
+        if data.get("group_id"):
+            alert = {"alert": data.get("level"), "target": data.get("target")}
+            return "group_sla", store.group_members(conn, data["group_id"]), alert
     return None, [], {}
 
 

@@ -50,4 +50,20 @@ def test_the_members_of_a_group_hear_of_its_unassigned_tickets_and_their_sla_ale
     rig.mail.wait_for("alex@example.test", count=3)
     wait_until(lambda: "queued" not in rig.mail_states().values(), 30, "the outbox to settle")
     assert len(rig.mail.messages("bea@example.test")) == 2
+    # an SLA policy's notify_group escalation tells the group it names, assigned or not
+    escalated = {
+        "policy_id": "urgent",
+        "target": "resolution",
+        "level": "breach",
+        "action": "notify_group",
+        "round": 0,
+        "reason": "resolution_breached",
+        "target_minutes": 60,
+        "due_at": due,
+        "group_id": group,
+    }
+    src.emit("ticketing.sla_escalated", tenant, f"ticket-{ticket}", escalated, actor=system)
+    told = rig.mail.wait_for("bea@example.test", count=3)[2]
+    assert told["Subject"] == "Ticket “VPN drops” has missed its resolution target"
+    rig.mail.wait_for("alex@example.test", count=4)
     assert rig.mail.messages("gus@example.test") == []

@@ -143,8 +143,10 @@ def test_a_bad_policy_list_is_refused_whole(desk):
 def test_a_ticket_gets_the_first_matching_policy_and_follows_its_changes(desk):
     api, *_ = desk
     admin, agent = api.user("admin"), api.user("agent")
+    # a ticket's group is a group of the tenant
+    network = api.call("POST", "/v1/groups", admin, {"name": "Network"}).json()["id"]
     policies = [
-        conditional("network", {"group_id": [NETWORK]}, first=5),
+        conditional("network", {"group_id": [network]}, first=5),
         conditional("incidents", {"type": ["incident"]}, first=30),
     ]
     assert api.call("PUT", "/v1/sla/policies", admin, {"policies": policies}).status_code == 200
@@ -160,7 +162,7 @@ def test_a_ticket_gets_the_first_matching_policy_and_follows_its_changes(desk):
         "PATCH",
         f"/v1/tickets/{request['id']}",
         agent,
-        {"group_id": NETWORK},
+        {"group_id": network},
         **{"If-Match": version},
     )
     assert moved.status_code == 200, moved.text
