@@ -5,17 +5,25 @@ import dataclasses
 import types
 import uuid
 
+import psycopg
+
 from services.ticketing import exceptions, projections, snapshots, store
 from services.ticketing.domain import (
     Actor,
     Comment,
+    FieldDefinition,
+    OpenTicket,
     RecordSlaAlert,
     ResolveWithParent,
+    SetFields,
     TicketingError,
     can_view,
+    change_field,
     children_to_resolve,
     decide,
+    define_field,
     mirror_command,
+    remove_field,
     replay,
 )
 from services.ticketing.envelopes import (
@@ -37,6 +45,9 @@ from services.ticketing.sla import (
 from shared import eventstore, metrics
 
 POLICY_STREAM = "sla-policy"
+# the tenant's custom ticket field definitions (not "ticket-...": those are tickets' streams)
+FIELDS_STREAM = "field-definitions"
+EXTERNAL_ID_INDEX = "tickets_external_id"
 
 
 def checked_id(ticket_id):
@@ -221,10 +232,11 @@ class TicketDesk:
         if state is not None:
             aggregate.state = state = self._with_comments(state, commands)
         known = projections.roles_of(self.conn, commands)
+        definitions = self._definitions_for(commands, actor)
         for command in commands:
             now = self.clock.now()
             try:
-                events = decide(state, command, now, known)
+                events = decide(state, command, now, known, definitions)
             except TicketingError as exc:
                 raise exceptions.from_domain(exc) from exc
             for new in events:
@@ -246,8 +258,14 @@ class TicketDesk:
             # events and the rows they project go in one round trip
             touched = {e.data["comment_id"] for e in envelopes if "comment_id" in e.data}
             self._policies.get(self.tenant_id) or self._read_policy()  # before the pipeline
-            with self.db.appending(stream, base, envelopes):
-                queued = self._queue_projection(state, aggregate.sla, touched)
+            try:
+                with self.db.appending(stream, base, envelopes):
+                    queued = self._queue_projection(state, aggregate.sla, touched)
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name != EXTERNAL_ID_INDEX:
+                    raise
+                # a racing create took the external id first (the index decided)
+                raise exceptions.ExternalIdTaken(state.external_id) from exc
             row, sla = self._settle(*queued)
             if new:
                 self._loaded[ticket_id] = aggregate
@@ -264,6 +282,77 @@ class TicketDesk:
                 )
                 aggregate.snapshot_version = aggregate.version
         return state, envelopes
+
+    def _definitions_for(self, commands, actor):
+        """The tenant's field definitions when a command needs them (an opening checks the
+        required ones); an opening's external id must be free (409 naming it otherwise)."""
+        opening = [c for c in commands if isinstance(c, OpenTicket)]
+        for command in opening:
+            if command.external_id is not None:
+                taken = self.ticket_by_external_id(str(command.external_id).strip())
+                if taken is not None:
+                    shown = str(taken["ticket_id"]) if actor.is_privileged else None
+                    raise exceptions.ExternalIdTaken(command.external_id.strip(), shown)
+        if opening or any(isinstance(c, SetFields) for c in commands):
+            return self.field_definitions()
+        return None
+
+    def ticket_by_external_id(self, external_id):
+        """The read-model row of the tenant's ticket with this external id, or None (what an
+        idempotent import asks before it opens one)."""
+        return store.ticket_by_external_id(self.conn, external_id)
+
+    def field_definitions(self):
+        """{key: FieldDefinition} of the tenant's custom ticket fields."""
+        return {
+            row["key"]: FieldDefinition.from_data(row) for row in store.field_definitions(self.conn)
+        }
+
+    def define_field(self, actor, body):
+        """Record a new custom field definition (admins); returns it."""
+        try:
+            definition = define_field(actor, self.field_definitions(), **body)
+        except TicketingError as exc:
+            raise exceptions.from_domain(exc) from exc
+        self._record_definition(actor, "ticket_field_defined", definition.as_data())
+        return definition
+
+    def change_field(self, actor, key, body):
+        try:
+            definition = change_field(actor, self.field_definitions().get(key), key, **body)
+        except TicketingError as exc:
+            raise exceptions.from_domain(exc) from exc
+        self._record_definition(actor, "ticket_field_defined", definition.as_data())
+        return definition
+
+    def remove_field(self, actor, key):
+        """Remove a definition: new values are refused; recorded values stay in the events."""
+        try:
+            remove_field(actor, self.field_definitions().get(key), key)
+        except TicketingError as exc:
+            raise exceptions.from_domain(exc) from exc
+        self._record_definition(actor, "ticket_field_removed", {"key": key})
+
+    def _record_definition(self, actor, name, data):
+        """Append to the definitions stream at the version read (a racing writer retries)
+        and keep the read model."""
+        version = self.db.version(FIELDS_STREAM)
+        event = self.db.new_event(name, FIELDS_STREAM, data, actor=envelope_actor(actor))
+        version = self.db.append(FIELDS_STREAM, version, [event])
+        self._apply_definition(name, data, version)
+
+    def _apply_definition(self, name, data, version):
+        if name.endswith("ticket_field_removed"):
+            store.delete_field_definition(self.conn, data["key"])
+        else:
+            store.save_field_definition(self.conn, self.tenant_id, data, version)
+
+    def run_apart(self, ticket_id, actor, commands):
+        """`run` in a savepoint of the unit's transaction, with caches of its own: when it
+        raises, nothing of it stays written and the unit goes on (a bulk request's item)."""
+        desk = TicketDesk(self.db, self.cipher, self.clock, self.tenant_id, self._policies)
+        with self.conn.transaction():
+            return desk.run(ticket_id, actor, commands)[0]
 
     def project(self, state, history, comment_ids=None):
         """Bring the ticket's rows up to its state; comments: those named, or all when None.
@@ -388,6 +477,9 @@ class TicketDesk:
             state = replay(events)
             self.project(state, sla_history(events))
             tickets, comments = tickets + 1, comments + len(state.comments)
+        store.clear_field_definitions(self.conn)
+        for envelope in self.db.load(FIELDS_STREAM):
+            self._apply_definition(envelope.name, envelope.data, envelope.stream_version)
         policy_events = self.db.load(POLICY_STREAM)
         if policy_events:
             last = policy_events[-1]

@@ -6,7 +6,8 @@
 
 Module map: model (types, event names), commands, lifecycle (transition table), priority
 (urgency x impact matrix), permissions, people (who a command names), links (and their
-mirroring), validation (field checks and list bounds), queries, errors.
+mirroring), validation (field checks and list bounds), fields (custom ticket fields), queries,
+errors.
 """
 
 from .commands import (
@@ -21,6 +22,7 @@ from .commands import (
     RectifyPersonalText,
     RemoveWatcher,
     ResolveWithParent,
+    SetFields,
     SetPriority,
     TagTicket,
     Transition,
@@ -38,6 +40,15 @@ from .errors import (
     ValidationFailed,
 )
 from .evolve import evolve, replay
+from .fields import (
+    FIELD_TYPES,
+    FieldAlreadyDefined,
+    FieldDefinition,
+    FieldNotDefined,
+    change_field,
+    define_field,
+    remove_field,
+)
 from .lifecycle import (
     ACTIVE,
     ALLOWED,
@@ -80,6 +91,7 @@ __all__ = [
     "CRITICAL",
     "ERASED",
     "EVENT_TYPES",
+    "FIELD_TYPES",
     "IN_PROGRESS",
     "INVERSE",
     "LEVELS",
@@ -103,6 +115,9 @@ __all__ = [
     "ChangeWatchers",
     "Comment",
     "EditComment",
+    "FieldAlreadyDefined",
+    "FieldDefinition",
+    "FieldNotDefined",
     "NotPermitted",
     "InvalidTransition",
     "Link",
@@ -114,6 +129,7 @@ __all__ = [
     "RectifyPersonalText",
     "RemoveWatcher",
     "ResolveWithParent",
+    "SetFields",
     "SetPriority",
     "SlaAlert",
     "TagTicket",
@@ -127,6 +143,8 @@ __all__ = [
     "UpdateTicket",
     "ValidationFailed",
     "can_view",
+    "change_field",
+    "define_field",
     "children_to_resolve",
     "decide",
     "evolve",
@@ -135,6 +153,7 @@ __all__ = [
     "named_people",
     "parent_of",
     "priority_for",
+    "remove_field",
     "replay",
     "visible_comments",
 ]
