@@ -347,12 +347,13 @@ class TicketDesk:
         else:
             store.save_field_definition(self.conn, self.tenant_id, data, version)
 
-    def run_apart(self, ticket_id, actor, commands):
-        """`run` in a savepoint of the unit's transaction, with caches of its own: when it
-        raises, nothing of it stays written and the unit goes on (a bulk request's item)."""
+    def run_apart(self, ticket_id, actor, commands, **options):
+        """`run` (with its `options`) in a savepoint of the unit's transaction, with caches of
+        its own: when it raises, nothing of it stays written and the unit goes on (a bulk
+        request's item, an import's row). Returns the ticket's state."""
         desk = TicketDesk(self.db, self.cipher, self.clock, self.tenant_id, self._policies)
         with self.conn.transaction():
-            return desk.run(ticket_id, actor, commands)[0]
+            return desk.run(ticket_id, actor, commands, **options)[0]
 
     def project(self, state, history, comment_ids=None):
         """Bring the ticket's rows up to its state; comments: those named, or all when None.
