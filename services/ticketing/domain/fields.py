@@ -29,6 +29,7 @@ FIELD_TYPES = (TEXT, NUMBER, DATE, ENUM, USER, BOOL)
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,49}")
 OPTION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}")
 FIELD_TEXT_MAX = 2_000
+NUMBER_MAX = 2**53  # exact in every JSON reader
 OPTIONS_MAX, FIELDS_MAX = 100, 100
 # external ids are an integrator's opaque keys (an alert id, an asset tag): no spaces, no "@"
 EXTERNAL_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9+/=_:.-]{0,199}")
@@ -47,8 +48,8 @@ class FieldAlreadyDefined(TicketingError):
 
 class FieldNotDefined(TicketingError):
     def __init__(self, key: str):
-        self.key = key
-        super().__init__(f"no ticket field {key!r}")
+        self.key = key  # as the caller sent it: kept out of the message
+        super().__init__("no such ticket field")
 
 
 @dataclass(frozen=True)
@@ -215,9 +216,10 @@ def clean_value(
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
-            or not math.isfinite(value)
+            or (isinstance(value, float) and not math.isfinite(value))
+            or abs(value) > NUMBER_MAX
         ):
-            raise ValidationFailed(name, "must be a number")
+            raise ValidationFailed(name, f"must be a number from -{NUMBER_MAX} to {NUMBER_MAX}")
         return value
     if kind == DATE:
         try:
@@ -269,7 +271,9 @@ def decide_fields(
         raise ValidationFailed("fields", "must be an object of field keys and values")
     unknown = sorted(str(key) for key in values if key not in definitions)
     if unknown:
-        raise ValidationFailed(f"fields.{unknown[0]}", "no such ticket field")
+        # a key as sent is named only when it could be one: free text stays out of errors
+        named = f"fields.{unknown[0]}" if KEY_PATTERN.fullmatch(unknown[0]) else "fields"
+        raise ValidationFailed(named, "no such ticket field")
     plain: dict[str, dict[str, object]] = {}
     sealed: dict[str, object] = {}
     cleared: list[str] = []
