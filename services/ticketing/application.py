@@ -43,6 +43,7 @@ from services.ticketing.sla import (
     sla_status,
 )
 from shared import eventstore, metrics
+from shared.eventstore import ConcurrencyError
 
 POLICY_STREAM = "sla-policy"
 # the tenant's custom ticket field definitions (not "ticket-...": those are tickets' streams)
@@ -90,6 +91,16 @@ class PolicyCache:
         self._entries.move_to_end(tenant_id)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
+
+    def drop(self, tenant_id):
+        self._entries.pop(tenant_id, None)
+
+
+# Each tenant's field definitions as this process last read them, with the version of their
+# stream: a write deciding on them reads the stored version in its append's round trip, and
+# one decided on an older version is decided again (ConcurrencyError), so the cache saves the
+# look-up on every create without ever deciding on stale definitions.
+FIELD_CACHE = PolicyCache()
 
 
 class TicketDesk:
@@ -232,7 +243,7 @@ class TicketDesk:
         if state is not None:
             aggregate.state = state = self._with_comments(state, commands)
         known = projections.roles_of(self.conn, commands)
-        definitions = self._definitions_for(commands, actor)
+        definitions, fields_version = self._definitions_for(commands, actor)
         for command in commands:
             now = self.clock.now()
             try:
@@ -261,11 +272,20 @@ class TicketDesk:
             try:
                 with self.db.appending(stream, base, envelopes):
                     queued = self._queue_projection(state, aggregate.sla, touched)
+                    stored_fields = (
+                        None
+                        if fields_version is None
+                        else store.stream_version(self.conn, FIELDS_STREAM)
+                    )
             except psycopg.errors.UniqueViolation as exc:
                 if exc.diag.constraint_name != EXTERNAL_ID_INDEX:
                     raise
                 # a racing create took the external id first (the index decided)
                 raise exceptions.ExternalIdTaken(state.external_id) from exc
+            if stored_fields is not None and stored_fields.fetchone()[0] != fields_version:
+                # decided on definitions another process has changed since: decide again
+                FIELD_CACHE.drop(self.tenant_id)
+                raise ConcurrencyError(FIELDS_STREAM, fields_version)
             row, sla = self._settle(*queued)
             if new:
                 self._loaded[ticket_id] = aggregate
@@ -294,8 +314,12 @@ class TicketDesk:
                     shown = str(taken["ticket_id"]) if actor.is_privileged else None
                     raise exceptions.ExternalIdTaken(command.external_id.strip(), shown)
         if opening or any(isinstance(c, SetFields) for c in commands):
-            return self.field_definitions()
-        return None
+            cached = FIELD_CACHE.get(self.tenant_id)
+            if cached is None:
+                cached = (self.db.version(FIELDS_STREAM), self.field_definitions())
+                FIELD_CACHE.put(self.tenant_id, *cached)
+            return cached[1], cached[0]
+        return None, None
 
     def ticket_by_external_id(self, external_id):
         """The read-model row of the tenant's ticket with this external id, or None (what an
@@ -340,6 +364,7 @@ class TicketDesk:
         event = self.db.new_event(name, FIELDS_STREAM, data, actor=envelope_actor(actor))
         version = self.db.append(FIELDS_STREAM, version, [event])
         self._apply_definition(name, data, version)
+        FIELD_CACHE.drop(self.tenant_id)
 
     def _apply_definition(self, name, data, version):
         if name.endswith("ticket_field_removed"):
@@ -351,9 +376,15 @@ class TicketDesk:
         """`run` (with its `options`) in a savepoint of the unit's transaction, with caches of
         its own: when it raises, nothing of it stays written and the unit goes on (a bulk
         request's item, an import's row). Returns the ticket's state."""
-        desk = TicketDesk(self.db, self.cipher, self.clock, self.tenant_id, self._policies)
-        with self.conn.transaction():
-            return desk.run(ticket_id, actor, commands, **options)[0]
+        for attempt in range(2):
+            desk = TicketDesk(self.db, self.cipher, self.clock, self.tenant_id, self._policies)
+            try:
+                with self.conn.transaction():
+                    return desk.run(ticket_id, actor, commands, **options)[0]
+            except ConcurrencyError as exc:
+                # decided on field definitions changed since they were cached: once more
+                if exc.stream_id != FIELDS_STREAM or attempt:
+                    raise
 
     def project(self, state, history, comment_ids=None):
         """Bring the ticket's rows up to its state; comments: those named, or all when None.

@@ -231,6 +231,14 @@ def ticket_by_external_id(conn, external_id):
     return rows[0] if rows else None
 
 
+def stream_version(conn, stream_id):
+    """The cursor whose one row is the tenant's version of a stream (0: empty), to read once
+    the statement ran (in a pipeline: after its sync)."""
+    return conn.execute(
+        "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = %s", (stream_id,)
+    )
+
+
 def field_definitions(conn):
     """The tenant's custom ticket field definitions as rows, by key."""
     return _rows(

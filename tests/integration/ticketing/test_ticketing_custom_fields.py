@@ -242,3 +242,45 @@ def test_two_creates_racing_for_one_external_id_one_loses_at_the_index(make_data
             racing.wait()
         second.finish(commit=False)
     assert raw(urls, "SELECT ticket_id::text FROM tickets") == [(one,)]
+
+
+def test_a_decision_on_definitions_changed_since_they_were_cached_is_made_again(make_database):
+    """The process caches each tenant's definitions; a write decided on an older version of
+    them (another process defined a field since) fails its append's check and, decided
+    again on the stored ones, meets the new rule."""
+    from services.ticketing.application import FIELD_CACHE
+    from shared.eventstore import ConcurrencyError
+
+    urls = make_database("ticketing")
+    tenant = str(uuid.uuid4())
+    admin = Actor(str(uuid.uuid4()), frozenset({"admin"}))
+    cipher, policies = FieldCipher(LocalKeyring()), PolicyCache()
+
+    def create(desk):
+        ticket_id = str(uuid.uuid4())
+        opening = OpenTicket(actor=admin, ticket_id=ticket_id, type="incident", title="x")
+        return desk.run(ticket_id, admin, [opening], new=True)
+
+    with ConnectionPool(urls["app"], min_size=1, max_size=1, kwargs={"autocommit": False}) as pool:
+        pool.wait()
+
+        def unit_of_work(work, commit=False):
+            unit = UnitOfWork(pool, "ticketing")
+            try:
+                return work(TicketDesk(unit, cipher, OffsetClock(), tenant, policies))
+            finally:
+                unit.finish(commit=commit)
+
+        unit_of_work(
+            lambda desk: desk.define_field(
+                admin, {"key": "asset", "type": "number", "required_for": ["incident"]}
+            ),
+            commit=True,
+        )
+        FIELD_CACHE.put(tenant, 0, {})  # what a process read before the field was defined
+        with pytest.raises(ConcurrencyError):
+            unit_of_work(create)
+        with pytest.raises(exceptions.RuleViolated) as refused:
+            unit_of_work(create)
+        assert "fields.asset" in refused.value.extra["errors"]
+    assert raw(urls, "SELECT count(*) FROM tickets") == [(0,)]
