@@ -346,7 +346,8 @@ class BulkSchema(Schema):
 
 class BulkItemSchema(Schema):
     """One item: `ticket_id`, `op` and that op's arguments (assign: assignee_id, group_id;
-    transition: to, reason, note; tag: add, remove; set_field: key, value)."""
+    transition: to, reason, note; tag: add, remove; set_field: key, value); `version`, as
+    If-Match does for one ticket."""
 
     ticket_id = fields.String(required=True)
     op = fields.String(required=True, validate=validate.OneOf(BULK_OPS))
@@ -359,6 +360,10 @@ class BulkItemSchema(Schema):
     remove = fields.List(fields.String(), load_default=list)
     key = fields.String()
     value = fields.Raw(allow_none=True)
+    version = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata={"description": "the ticket's ETag as last read: 412 for this item if stale"},
+    )
 
     @validates_schema
     def op_arguments(self, data, **kwargs):

@@ -193,7 +193,12 @@ class TicketingService(DZDeskService):
             sent = raw.get("ticket_id")
             try:
                 item = BULK_ITEM.load(raw)
-                state = desk.run_apart(item["ticket_id"], actor, schemas.bulk_commands(actor, item))
+                state = desk.run_apart(
+                    item["ticket_id"],
+                    actor,
+                    schemas.bulk_commands(actor, item),
+                    expected_version=item.get("version"),
+                )
             except (HttpError, ValidationError, ConcurrencyError) as exc:
                 problem = json.loads(problem_from_exception(exc).get_data())
                 results.append({"ticket_id": sent, "status": problem["status"], "problem": problem})

@@ -45,11 +45,12 @@ def test_mixed_items_answer_207_each_with_its_result(ticketing, admin, agent, re
         {"ticket_id": a["id"], "op": "explode"},  # malformed: 400
         {"ticket_id": d["id"], "op": "set_field", "key": "risk", "value": "low"},
         {"ticket_id": b["id"], "op": "transition", "to": "in_progress"},
+        {"ticket_id": c["id"], "op": "tag", "add": ["late"], "version": 1},  # stale: 412
     ]
     response = api.call("POST", "/v1/tickets/bulk", agent, {"items": items})
     assert response.status_code == 207, response.text
     results = response.json()["items"]
-    assert [r["status"] for r in results] == [200, 409, 200, 422, 404, 404, 400, 200, 200]
+    assert [r["status"] for r in results] == [200, 409, 200, 422, 404, 404, 400, 200, 200, 412]
     assert [r["ticket_id"] for r in results] == [item["ticket_id"] for item in items]
     assert "fields.risk" in results[3]["problem"]["errors"]
     assert results[1]["problem"]["status"] == 409 and "problem" not in results[0]
