@@ -187,8 +187,12 @@ def patch_commands(state, actor, changes):
                     actor=actor, add=wanted - state.watchers, remove=state.watchers - wanted
                 )
             )
-    if "field_values" in changes:
-        commands.append(SetFields(actor=actor, fields=changes["field_values"]))
+    retyped = changes.get("type", state.type) != state.type
+    if "field_values" in changes or retyped:
+        # a new type may require fields: checked after the UpdateTicket that changes it
+        commands.append(
+            SetFields(actor=actor, fields=changes.get("field_values", {}), complete=retyped)
+        )
     return commands
 
 

@@ -43,6 +43,8 @@ class SetFields:
 
     actor: Actor
     fields: Mapping[str, object] = field(default_factory=dict)
+    # after a change of type: every field the new type requires must then have a value
+    complete: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -169,7 +169,7 @@ def _open_fields(cmd: OpenTicket, data: dict, definitions, members) -> list[NewE
         values=cmd.fields,
         definitions=definitions,
         members=members,
-        opening=True,
+        complete=True,
     )
 
 
@@ -184,7 +184,7 @@ def _set_fields(state: Ticket, cmd: SetFields, definitions, members) -> list[New
         values=cmd.fields,
         definitions=definitions,
         members=members,
-        opening=False,
+        complete=cmd.complete,
     )
 
 

@@ -261,11 +261,12 @@ def decide_fields(
     values: Mapping[str, object],
     definitions: Mapping[str, FieldDefinition] | None,
     members: Mapping[str, frozenset[str]] | None,
-    opening: bool,
+    complete: bool,
 ) -> list[NewEvent]:
     """The fields_changed event setting `values` (None clears a field), or [] when nothing
     changes. Unknown keys, wrong types, options outside an enum, people who are no members
-    and required fields missing for the ticket's type are refused (ValidationFailed)."""
+    and required fields cleared are refused (ValidationFailed); `complete` (an opening, a
+    change of type): so is any field the ticket's type requires that it would still lack."""
     definitions = definitions or {}
     if not isinstance(values, Mapping):
         raise ValidationFailed("fields", "must be an object of field keys and values")
@@ -292,8 +293,11 @@ def decide_fields(
             sealed[key] = value
         else:
             plain[key] = {definition.type: value}
-    if opening:
-        missing = [k for k in _required(definitions, ticket_type) if values.get(k) is None]
+    if complete:
+        have = {k for k in current if k not in values} | {
+            k for k in values if values[k] is not None
+        }
+        missing = [k for k in _required(definitions, ticket_type) if k not in have]
         if missing:
             raise ValidationFailed(f"fields.{missing[0]}", f"is required for a {ticket_type}")
     if not plain and not sealed and not cleared:

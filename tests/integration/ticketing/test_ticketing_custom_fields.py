@@ -129,6 +129,15 @@ def test_values_are_checked_on_create_and_patch_and_shown_on_the_detail(ticketin
     )
     assert bad.status_code == 422 and "fields.asset" in bad.json()["errors"]
     assert api.call("GET", path, agent).json()["fields"] == patched.json()["fields"]
+    window = {"key": "window", "type": "date", "required_for": ["change"]}
+    assert api.call("POST", "/v1/ticket-fields", admin, window).status_code == 201
+    version = {"If-Match": patched.headers["ETag"]}
+    retyped = api.call("PATCH", path, agent, {"type": "change"}, **version)
+    assert retyped.status_code == 422 and "fields.window" in retyped.json()["errors"]
+    body = {"type": "change", "fields": {"window": "2026-12-31"}}
+    retyped = api.call("PATCH", path, agent, body, **version)
+    assert retyped.status_code == 200, retyped.text
+    assert (retyped.json()["type"], retyped.json()["fields"]["window"]) == ("change", "2026-12-31")
     # another tenant cannot read the ticket at all
     other = api.other_tenant()
     assert other.call("GET", path, other.user("agent")).status_code == 404

@@ -288,3 +288,29 @@ def test_an_external_id_is_an_opaque_key(agent, new_id, external_id):
     with pytest.raises(ValidationFailed) as refused:
         opening(agent, new_id, {}, external_id=external_id)
     assert refused.value.field == "external_id"
+
+
+def test_a_change_of_type_needs_the_fields_the_new_type_requires(admin, agent, new_id):
+    definitions = {
+        "risk": define_field(
+            admin, {}, key="risk", type="enum", options=["low"], required_for=["change"]
+        )
+    }
+    state = replay(record(opening(agent, new_id, {}), agent.user_id))
+    retyped = evolve(
+        state,
+        RecordedEvent(
+            "ticket_updated",
+            {"fields": ["type"], "type": "change"},
+            {},
+            state.version + 1,
+            NOW,
+            agent.user_id,
+        ),
+    )
+    lacking = SetFields(actor=agent, fields={}, complete=True)
+    with pytest.raises(ValidationFailed) as refused:
+        decide(retyped, lacking, NOW, {}, definitions)
+    assert refused.value.field == "fields.risk"
+    given = SetFields(actor=agent, fields={"risk": "low"}, complete=True)
+    assert [e.type for e in decide(retyped, given, NOW, {}, definitions)] == ["fields_changed"]
