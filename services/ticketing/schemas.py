@@ -30,7 +30,14 @@ from services.ticketing.domain import (
     Transition,
     UpdateTicket,
 )
-from services.ticketing.domain.fields import EXTERNAL_ID_MAX, FIELD_TYPES, OPTIONS_MAX
+from services.ticketing.domain.fields import (
+    EXTERNAL_ID_MAX,
+    FIELD_TYPES,
+    FIELDS_CHANGED,
+    OPTIONS_MAX,
+    SEALED_ENTRY,
+    open_sealed,
+)
 from services.ticketing.domain.model import COMMENT_ADDED, COMMENT_EDITED
 from services.ticketing.sla import BusinessCalendar, SlaPolicy
 
@@ -287,11 +294,20 @@ def history_view(events, envelopes, privileged):
                 "occurred_at": envelope.occurred_at,
                 "actor": envelope.actor,
                 "data": event.data,
-                "fields": {name: value for name, value in event.pii.items()},
+                "fields": _opened_fields(event),
                 "erased": sorted(n for n, v in event.pii.items() if v == ERASED),
             }
         )
     return entries
+
+
+def _opened_fields(event):
+    """The event's opened personal fields; a fields_changed event's sealed values as the
+    object they are (each "[erased]" once its subject is)."""
+    opened = dict(event.pii)
+    if event.type == FIELDS_CHANGED and SEALED_ENTRY in opened:
+        opened[SEALED_ENTRY] = open_sealed(opened[SEALED_ENTRY], event.data.get("sealed", ()))
+    return opened
 
 
 def iso(value):

@@ -166,6 +166,9 @@ def test_text_and_personal_values_are_sealed_exported_and_erased_with_the_reques
     again = api.call("PATCH", path, agent, {"fields": {"risk": "low"}}, **{"If-Match": etag}).json()
     assert again["fields"] == {"asset": 7, "location": SECRET, "badge": "b078", "risk": "low"}
 
+    history = api.call("GET", path + "/history", agent).json()["items"]
+    assert history[1]["type"] == "ticketing.fields_changed"
+    assert history[1]["fields"] == {"fields": {"location": SECRET, "badge": "b078"}}
     with service_rpc("ticketing", cfg) as rpc:
         bundle = rpc.export_subject(api.tenant_id, requester["user_id"])
     assert bundle["tickets_requested"][0]["fields"] == {"location": SECRET, "badge": "b078"}
@@ -176,6 +179,9 @@ def test_text_and_personal_values_are_sealed_exported_and_erased_with_the_reques
     assert receipt["purged"]["tickets_reprojected"] == 1
     shown = api.call("GET", path, agent).json()["fields"]
     assert shown == {"asset": 7, "location": "[erased]", "badge": "[erased]", "risk": "low"}
+    history = api.call("GET", path + "/history", agent).json()["items"]
+    assert history[1]["fields"] == {"fields": {"location": "[erased]", "badge": "[erased]"}}
+    assert history[1]["erased"] == ["fields"]
     rows = " ".join(str(row) for row in raw(urls, "SELECT t::text FROM tickets t"))
     assert "Jane Roe" not in rows and "b078" not in rows and "desk 4.12" not in rows
     # a rebuild from the events gives the same (sealed under a shredded key: erased)
