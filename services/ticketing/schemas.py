@@ -358,12 +358,6 @@ BULK_MAX = 100
 BULK_OPS = ("assign", "transition", "tag", "set_field")
 
 
-class BulkSchema(Schema):
-    """POST /v1/tickets/bulk: up to 100 items, each one command on one ticket."""
-
-    items = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
-
-
 class BulkItemSchema(Schema):
     """One item: `ticket_id`, `op` and that op's arguments (assign: assignee_id, group_id;
     transition: to, reason, note; tag: add, remove; set_field: key, value); `version`, as
@@ -391,6 +385,23 @@ class BulkItemSchema(Schema):
         missing = [name for name in needed if name not in data]
         if missing:
             raise ValidationError({name: ["required by this op"] for name in missing})
+
+
+class BulkSchema(Schema):
+    """POST /v1/tickets/bulk: up to 100 items, each one command on one ticket. Each item is
+    loaded on its own (BulkItemSchema): a malformed one is that item's 400, not the request's."""
+
+    items = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+
+
+class BulkDocumentSchema(Schema):
+    """The bulk body as /openapi.json documents it: its items in full."""
+
+    items = fields.List(
+        fields.Nested(BulkItemSchema),
+        required=True,
+        validate=validate.Length(min=1, max=BULK_MAX),
+    )
 
 
 def bulk_commands(actor, item):

@@ -177,7 +177,7 @@ class TicketingService(DZDeskService):
         events, envelopes = desk.timeline(ticket_id, actor)
         return {"items": schemas.history_view(events, envelopes, actor.is_privileged)}
 
-    @http("POST", "/v1/tickets/bulk", body=BulkSchema, responses={207: None})
+    @http("POST", "/v1/tickets/bulk", body=schemas.BulkDocumentSchema, responses={207: None})
     def bulk_tickets(self, request):
         """Up to 100 items, each one command on one ticket in a savepoint of its own: 207 with
         each item's status and problem; one failing item leaves the others be."""
