@@ -304,8 +304,9 @@ class TicketDesk:
         return state, envelopes
 
     def _definitions_for(self, commands, actor):
-        """The tenant's field definitions when a command needs them (an opening checks the
-        required ones); an opening's external id must be free (409 naming it otherwise)."""
+        """(definitions, their stream version) from the process's cache when a command needs
+        them (an opening checks the required ones), else (None, None); an opening's external
+        id must be free (409 naming it otherwise)."""
         opening = [c for c in commands if isinstance(c, OpenTicket)]
         for command in opening:
             if command.external_id is not None:
