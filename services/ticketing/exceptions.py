@@ -33,6 +33,10 @@ class ExternalIdTaken(TicketingServiceError, Conflict):
         super().__init__(f"the external id {external_id!r} is taken", **extra)
 
 
+class ReportNotFound(TicketingServiceError, NotFound):
+    pass
+
+
 class ActionForbidden(TicketingServiceError, Forbidden):
     pass
 
@@ -51,6 +55,10 @@ class StaleVersion(TicketingServiceError, PreconditionFailed):
 
 class RuleViolated(TicketingServiceError, Unprocessable):
     pass
+
+
+class InvalidQuery(TicketingServiceError, Unprocessable):
+    """A query string the route cannot answer (bad instant, empty window, unknown choice)."""
 
 
 def from_domain(error):
