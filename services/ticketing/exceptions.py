@@ -33,6 +33,10 @@ class ExternalIdTaken(TicketingServiceError, Conflict):
         super().__init__(f"the external id {external_id!r} is taken", **extra)
 
 
+class PolicyNotFound(TicketingServiceError, NotFound):
+    """An SLA policy id the tenant has not set."""
+
+
 class ReportNotFound(TicketingServiceError, NotFound):
     pass
 

@@ -19,6 +19,7 @@ from .commands import (
     LinkTicket,
     OpenTicket,
     RecordSlaAlert,
+    RecordSlaEscalation,
     RectifyPersonalText,
     RemoveWatcher,
     ResolveWithParent,
@@ -76,6 +77,7 @@ from .model import (
     NewEvent,
     RecordedEvent,
     SlaAlert,
+    SlaEscalation,
     Ticket,
 )
 from .people import named_people
@@ -125,6 +127,7 @@ __all__ = [
     "NewEvent",
     "OpenTicket",
     "RecordSlaAlert",
+    "RecordSlaEscalation",
     "RecordedEvent",
     "RectifyPersonalText",
     "RemoveWatcher",
@@ -132,6 +135,7 @@ __all__ = [
     "SetFields",
     "SetPriority",
     "SlaAlert",
+    "SlaEscalation",
     "TagTicket",
     "Ticket",
     "TicketAlreadyExists",

@@ -14,6 +14,7 @@ from .model import (
     FIELDS_CHANGED,
     PRIORITY_CHANGED,
     SLA_BREACHED,
+    SLA_ESCALATED,
     SLA_WARNING,
     STATUS_CHANGED,
     TAGS_CHANGED,
@@ -29,6 +30,7 @@ from .model import (
     Link,
     RecordedEvent,
     SlaAlert,
+    SlaEscalation,
     Ticket,
 )
 
@@ -192,13 +194,23 @@ def _unlinked(state: Ticket, event: RecordedEvent) -> Ticket:
 
 def _sla_alert(state: Ticket, event: RecordedEvent) -> Ticket:
     kind = "warning" if event.type == SLA_WARNING else "breach"
-    alert = SlaAlert(kind, event.data["target"], event.data["target_minutes"])
+    alert = SlaAlert(
+        kind, event.data["target"], event.data["target_minutes"], event.data.get("round", 0)
+    )
     return replace(state, sla_alerts=state.sla_alerts | {alert})
 
 
 def _fields_changed(state: Ticket, event: RecordedEvent) -> Ticket:
     values, sealed = fold_fields(state.fields, state.sealed_fields, event.data, event.pii)
     return replace(state, fields=values, sealed_fields=sealed)
+
+
+def _sla_escalated(state: Ticket, event: RecordedEvent) -> Ticket:
+    data = event.data
+    taken = SlaEscalation(
+        data["policy_id"], data["target"], data["level"], data["action"], data["round"]
+    )
+    return replace(state, sla_escalations=state.sla_escalations | {taken})
 
 
 _APPLIERS: dict[str, Callable[[Ticket, RecordedEvent], Ticket]] = {
@@ -217,4 +229,5 @@ _APPLIERS: dict[str, Callable[[Ticket, RecordedEvent], Ticket]] = {
     SLA_WARNING: _sla_alert,
     SLA_BREACHED: _sla_alert,
     FIELDS_CHANGED: _fields_changed,
+    SLA_ESCALATED: _sla_escalated,
 }
