@@ -299,3 +299,28 @@ def test_a_decision_on_definitions_changed_since_they_were_cached_is_made_again(
             unit_of_work(create)
         assert "fields.asset" in refused.value.extra["errors"]
     assert raw(urls, "SELECT count(*) FROM tickets") == [(0,)]
+
+
+def test_an_sla_policy_matching_a_custom_field_applies_to_tickets_carrying_it(ticketing):
+    api = ticketing[0]
+    admin, agent = api.user("admin"), api.user("agent")
+    define(api, admin, [{"key": "tier", "type": "enum", "options": ["gold", "silver"]}])
+    always = {day: [["00:00", "00:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    vip = {
+        "id": "vip",
+        "match": {"fields": {"tier": "gold"}},
+        "timezone": "UTC",
+        "hours": always,
+        "targets": {
+            p: {"first_response_minutes": 15, "resolution_minutes": 120}
+            for p in ("low", "medium", "high", "critical")
+        },
+    }
+    assert api.call("PUT", "/v1/sla/policies", admin, {"policies": [vip]}).status_code == 200
+    gold = api.open(agent, fields={"tier": "gold"})
+    plain = api.open(agent)
+    assert (gold["sla"]["policy_id"], plain["sla"]["policy_id"]) == ("vip", "default")
+    path = f"/v1/tickets/{gold['id']}"
+    moved = api.call("PATCH", path, agent, {"fields": {"tier": "silver"}}, **{"If-Match": '"2"'})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["sla"]["policy_id"] == "default"
