@@ -3,6 +3,7 @@
 from marshmallow import fields
 
 from services.ticketing.domain import LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES
+from services.ticketing.domain.fields import FIELD_TYPES
 from services.ticketing.domain.groups import LEAVE_REASONS
 from services.ticketing.domain.lifecycle import PARENT_CLOSED, PENDING_REASONS, REQUESTER_REPLIED
 from services.ticketing.domain.model import SLA_TARGETS
@@ -12,7 +13,7 @@ from services.ticketing.domain.routing import (
     STRATEGIES,
     TRIGGERS,
 )
-from shared.classified import EventData, Id, Ids, Public, Slug, Slugs, Timestamp, register
+from shared.classified import Digest, EventData, Id, Ids, Public, Slug, Slugs, Timestamp, register
 
 P = "ticketing."
 STATUS_REASONS = (*PENDING_REASONS, REQUESTER_REPLIED, PARENT_CLOSED)
@@ -26,6 +27,7 @@ class TicketOpened(EventData):
     priority = Slug(*PRIORITIES)
     critical = fields.Boolean()
     watchers, tags = Ids(), Slugs()
+    external_id = Digest()
 
 
 class TicketUpdated(EventData):
@@ -153,6 +155,33 @@ class SlaEscalated(EventData):
     group_id = Id()
 
 
+class FieldValue(EventData):
+    """One plain custom field value, under its type's name (text values are always sealed)."""
+
+    number = fields.Float()
+    date = Timestamp()
+    enum = Slug()
+    user = Id()
+    bool = fields.Boolean()
+
+
+class FieldsChanged(EventData):
+    set = fields.Dict(keys=Slug(allow_none=False), values=fields.Nested(FieldValue))
+    sealed, cleared = Slugs(), Slugs()
+
+
+class TicketFieldDefined(EventData):
+    key = Slug()
+    type = Slug(*FIELD_TYPES)
+    options = Slugs()
+    required_for = Slugs(*TICKET_TYPES)
+    personal = fields.Boolean()
+
+
+class TicketFieldRemoved(EventData):
+    key = Slug()
+
+
 class SlaTarget(EventData):
     first_response_minutes, resolution_minutes = fields.Integer(), fields.Integer()
     next_response_minutes = fields.Integer(allow_none=True)
@@ -216,4 +245,7 @@ register(P + "group_updated", GroupUpdated)
 register(P + "group_member_added", GroupMemberChanged)
 register(P + "group_member_removed", GroupMemberChanged)
 register(P + "routing_rules_set", RoutingRulesSet)
+register(P + "fields_changed", FieldsChanged, pii=("fields",))
+register(P + "ticket_field_defined", TicketFieldDefined)
+register(P + "ticket_field_removed", TicketFieldRemoved)
 register(P + "sla_policies_set", SlaPoliciesSet)

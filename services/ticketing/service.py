@@ -1,7 +1,9 @@
 """The ticketing service: nameko entrypoints only; the work lives in application.py below them."""
 
+import json
 import uuid
 
+from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from services.ticketing import events as _catalogue  # noqa: F401 (declares ticketing's event types)
@@ -26,6 +28,8 @@ from services.ticketing.group_schemas import (
     UpdateGroupSchema,
 )
 from services.ticketing.schemas import (
+    BulkItemSchema,
+    BulkSchema,
     CommentSchema,
     CreateTicketSchema,
     LinkSchema,
@@ -36,12 +40,16 @@ from services.ticketing.schemas import (
     ReportSchema,
     SlaPoliciesSchema,
     SlaPolicySchema,
+    TicketFieldChangeSchema,
+    TicketFieldSchema,
     TicketQuerySchema,
     TransitionSchema,
     UpdateTicketSchema,
 )
 from shared import idempotency
 from shared.auth import Authenticator, require_roles
+from shared.errors import HttpError, Unprocessable
+from shared.eventstore import ConcurrencyError
 from shared.keys import SubjectKeys
 from shared.messaging import event_handler
 from shared.rpc import PRIVACY, rpc
@@ -55,6 +63,7 @@ from shared.web import (
     json_response,
     page,
     page_limit,
+    problem_from_exception,
     required_if_match,
     time_and_id,
 )
@@ -62,6 +71,7 @@ from shared.web import (
 STAFF = ("agent", "admin")
 # a schema keeps no state between loads, and building one deep-copies its fields
 CREATE_BODY = CreateTicketSchema()
+BULK_ITEM = BulkItemSchema()
 
 
 class TicketingService(DZDeskService):
@@ -191,6 +201,69 @@ class TicketingService(DZDeskService):
         _, actor, desk = self.caller(request)
         events, envelopes = desk.timeline(ticket_id, actor)
         return {"items": schemas.history_view(events, envelopes, actor.is_privileged)}
+
+    @http("POST", "/v1/tickets/bulk", body=schemas.BulkDocumentSchema, responses={207: None})
+    def bulk_tickets(self, request):
+        """Up to 100 items, each one command on one ticket in a savepoint of its own: 207 with
+        each item's status and problem; one failing item leaves the others be."""
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        items = json_body(request, BulkSchema())["items"]
+        if len(items) > schemas.BULK_MAX:
+            raise Unprocessable(
+                f"at most {schemas.BULK_MAX} items per request", errors={"items": ["too many"]}
+            )
+        results = []
+        for raw in items:
+            sent = raw.get("ticket_id")
+            try:
+                item = BULK_ITEM.load(raw)
+                state = desk.run_apart(
+                    item["ticket_id"],
+                    actor,
+                    schemas.bulk_commands(actor, item),
+                    expected_version=item.get("version"),
+                )
+            except (HttpError, ValidationError, ConcurrencyError) as exc:
+                problem = json.loads(problem_from_exception(exc).get_data())
+                results.append({"ticket_id": sent, "status": problem["status"], "problem": problem})
+            else:
+                results.append(
+                    {"ticket_id": state.ticket_id, "status": 200, "version": state.version}
+                )
+        return json_response({"items": results}, 207)
+
+    @http("GET", "/v1/ticket-fields")
+    def list_ticket_fields(self, request):
+        principal, _, desk = self.caller(request)
+        require_roles(principal, "requester", *STAFF)
+        definitions = desk.field_definitions().values()
+        return {"items": [schemas.field_view(d) for d in definitions]}
+
+    @http("POST", "/v1/ticket-fields", body=TicketFieldSchema, responses={201: None})
+    def define_ticket_field(self, request):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        definition = desk.define_field(actor, json_body(request, TicketFieldSchema()))
+        return json_response(
+            schemas.field_view(definition),
+            201,
+            {"Location": f"/v1/ticket-fields/{definition.key}"},
+        )
+
+    @http("PATCH", "/v1/ticket-fields/<key>", body=TicketFieldChangeSchema)
+    def change_ticket_field(self, request, key):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        definition = desk.change_field(actor, key, json_body(request, TicketFieldChangeSchema()))
+        return schemas.field_view(definition)
+
+    @http("DELETE", "/v1/ticket-fields/<key>", responses={204: None})
+    def remove_ticket_field(self, request, key):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        desk.remove_field(actor, key)
+        return Response(status=204)
 
     @http("GET", "/v1/sla/policy")
     def get_sla_policy(self, request):

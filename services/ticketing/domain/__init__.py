@@ -6,8 +6,9 @@
 
 Module map: model (types, event names), commands, lifecycle (transition table), priority
 (urgency x impact matrix), permissions, people (who a command names), links (and their
-mirroring), validation (field checks and list bounds), queries, errors, groups (teams of agents,
-their own streams, and the rule an assignment follows), routing (rules, strategies, releases).
+mirroring), validation (field checks and list bounds), fields (custom ticket fields), queries,
+errors, groups (teams of agents, their own streams, and the rule an assignment follows), routing
+(rules, strategies, releases).
 """
 
 from .commands import (
@@ -23,6 +24,7 @@ from .commands import (
     RectifyPersonalText,
     RemoveWatcher,
     ResolveWithParent,
+    SetFields,
     SetPriority,
     TagTicket,
     Transition,
@@ -40,6 +42,15 @@ from .errors import (
     ValidationFailed,
 )
 from .evolve import evolve, replay
+from .fields import (
+    FIELD_TYPES,
+    FieldAlreadyDefined,
+    FieldDefinition,
+    FieldNotDefined,
+    change_field,
+    define_field,
+    remove_field,
+)
 from .groups import (
     AddGroupMember,
     CreateGroup,
@@ -104,6 +115,7 @@ __all__ = [
     "CRITICAL",
     "ERASED",
     "EVENT_TYPES",
+    "FIELD_TYPES",
     "IN_PROGRESS",
     "INVERSE",
     "LEVELS",
@@ -144,6 +156,9 @@ __all__ = [
     "ChangeWatchers",
     "Comment",
     "EditComment",
+    "FieldAlreadyDefined",
+    "FieldDefinition",
+    "FieldNotDefined",
     "NotPermitted",
     "InvalidTransition",
     "Link",
@@ -156,6 +171,7 @@ __all__ = [
     "RectifyPersonalText",
     "RemoveWatcher",
     "ResolveWithParent",
+    "SetFields",
     "SetPriority",
     "SlaAlert",
     "SlaEscalation",
@@ -170,6 +186,8 @@ __all__ = [
     "UpdateTicket",
     "ValidationFailed",
     "can_view",
+    "change_field",
+    "define_field",
     "children_to_resolve",
     "decide",
     "evolve",
@@ -178,6 +196,7 @@ __all__ = [
     "named_people",
     "parent_of",
     "priority_for",
+    "remove_field",
     "replay",
     "visible_comments",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -36,6 +36,7 @@ TICKET_UNLINKED = "ticket_unlinked"
 SLA_WARNING = "sla_warning"
 SLA_BREACHED = "sla_breached"
 TICKET_ROUTED = "ticket_routed"  # why routing assigned it (domain/routing.py)
+FIELDS_CHANGED = "fields_changed"
 SLA_ESCALATED = "sla_escalated"
 EVENT_TYPES = frozenset(
     {
@@ -53,6 +54,7 @@ EVENT_TYPES = frozenset(
         SLA_WARNING,
         SLA_BREACHED,
         TICKET_ROUTED,
+        FIELDS_CHANGED,
         SLA_ESCALATED,
     }
 )
@@ -186,6 +188,10 @@ class Ticket:
     cancelled_at: datetime | None = None
     reopen_count: int = 0
     sla_alerts: frozenset[SlaAlert] = frozenset()
+    # custom field values (sealed ones in clear, as the description) and which keys are sealed
+    fields: dict[str, Any] = field(default_factory=dict, hash=False)
+    sealed_fields: frozenset[str] = frozenset()
+    external_id: str | None = None
     sla_escalations: frozenset[SlaEscalation] = frozenset()
 
     def linked(self, kind: str) -> list[str]:

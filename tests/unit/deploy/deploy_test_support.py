@@ -44,6 +44,7 @@ DOCUMENTED_PREFIXES = {
     "ticketing": {
         "/v1/me/queue",
         "/v1/tickets",
+        "/v1/ticket-fields",
         "/v1/sla",
         "/v1/reports",
         "/v1/groups",

@@ -138,7 +138,7 @@ def test_a_tickets_group_must_exist(open_ticket, requester, agent, new_id):
     stream = open_ticket(requester)
     command = AssignTicket(actor=agent, assignee_id=None, group_id=new_id())
     with pytest.raises(ValidationFailed) as refused:
-        decide(stream.state, command, NOW, {}, {})
+        decide(stream.state, command, NOW, {}, groups={})
     assert refused.value.field == "group_id"
 
 
@@ -146,9 +146,9 @@ def test_an_assignee_must_be_in_the_tickets_group(open_ticket, requester, agent,
     stream, group_id, colleague = open_ticket(requester), new_id(), new_id()
     command = AssignTicket(actor=agent, assignee_id=agent.user_id, group_id=group_id)
     with pytest.raises(ValidationFailed) as refused:
-        decide(stream.state, command, NOW, {}, {group_id: frozenset({colleague})})
+        decide(stream.state, command, NOW, {}, groups={group_id: frozenset({colleague})})
     assert refused.value.field == "assignee_id"
-    [event] = decide(stream.state, command, NOW, {}, {group_id: frozenset({agent.user_id})})
+    [event] = decide(stream.state, command, NOW, {}, groups={group_id: frozenset({agent.user_id})})
     assert (event.data["assignee_id"], event.data["group_id"]) == (agent.user_id, group_id)
 
 
@@ -156,8 +156,14 @@ def test_a_ticket_without_a_group_takes_any_agent_and_a_group_alone_no_one(
     open_ticket, requester, agent, new_id
 ):
     stream, group_id = open_ticket(requester), new_id()
-    assert decide(stream.state, AssignTicket(actor=agent, assignee_id=agent.user_id), NOW, {}, {})
+    assert decide(
+        stream.state, AssignTicket(actor=agent, assignee_id=agent.user_id), NOW, {}, groups={}
+    )
     [event] = decide(
-        stream.state, AssignTicket(actor=agent, group_id=group_id), NOW, {}, {group_id: frozenset()}
+        stream.state,
+        AssignTicket(actor=agent, group_id=group_id),
+        NOW,
+        {},
+        groups={group_id: frozenset()},
     )
     assert (event.data["assignee_id"], event.data["group_id"]) == (None, group_id)
