@@ -184,6 +184,24 @@ def test_least_loaded_routing_picks_the_agent_with_fewer_open_tickets(teams, req
     assert (routed["group_id"], routed["assignee_id"]) == (major["id"], light["user_id"])
 
 
+def test_a_rule_on_custom_fields_routes_the_tickets_whose_values_match(teams, admin, requester):
+    api, _, major, _, (light, heavy) = teams
+    for spec in (
+        {"key": "vip", "type": "bool"},
+        {"key": "site", "type": "enum", "options": ["paris", "lyon"]},
+    ):
+        assert api.call("POST", "/v1/ticket-fields", admin, spec).status_code == 201
+    rules = api.call("GET", "/v1/routing-rules", admin).json()
+    vip = {"fields": {"vip": True, "site": "paris"}}
+    rules["rules"].insert(0, {"when": vip, "then": {"group_id": major["id"]}})
+    assert api.call("PUT", "/v1/routing-rules", admin, rules).status_code == 200
+    paris = api.open(requester, fields={"vip": True, "site": "paris"})
+    lyon = api.open(requester, fields={"vip": True, "site": "lyon"})
+    first = min(light["user_id"], heavy["user_id"])  # round robin, from the first member by id
+    assert (paris["group_id"], paris["assignee_id"]) == (major["id"], first)
+    assert (lyon["group_id"], lyon["assignee_id"]) == (None, None)
+
+
 def suggested(api, ticket_id, confidence):
     return Envelope.new(
         "ai.triage_suggested",
