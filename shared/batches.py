@@ -86,7 +86,10 @@ class BatchEventConsumer(BackgroundLoop, EventConsumer):
         self.pending = []
 
     def start(self):
-        EventConsumer.start(self)
+        # the queue and its bindings before the container counts as started (the loop's
+        # consumer would declare them only on its first turn): an event published the
+        # moment start() returns is queued, not routed nowhere
+        EventConsumer.start(self, self.queue)
         BackgroundLoop.start(self)
 
     def stop(self):
