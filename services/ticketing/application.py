@@ -265,6 +265,27 @@ class TicketDesk:
                 aggregate.snapshot_version = aggregate.version
         return state, envelopes
 
+    def record_new(self, opened, also=None):
+        """Append the events of tickets whose ids this unit minted, `opened` a list of
+        (Aggregate, envelopes), in one statement, and project each with it in one round trip
+        (`also(conn)` sends further writes in the same round trip); returns each ticket's
+        (row, SLA clocks). A bulk import's unit of work: one round trip for many tickets."""
+        self._policies.get(self.tenant_id) or self._read_policy()  # before the pipeline
+        with self.db.appending_streams([e for _, envelopes in opened for e in envelopes]):
+            queued = [self._queue_projection(a.state, a.sla, None) for a, _ in opened]
+            for aggregate, _ in opened:
+                if aggregate.due():
+                    eventstore.save_snapshot(
+                        self.conn,
+                        self.tenant_id,
+                        stream_id(aggregate.state.ticket_id),
+                        aggregate.version,
+                        snapshots.dump(self.cipher, self.tenant_id, aggregate),
+                    )
+            if also is not None:
+                also(self.conn)
+        return [self._settle(*entry) for entry in queued]
+
     def project(self, state, history, comment_ids=None):
         """Bring the ticket's rows up to its state; comments: those named, or all when None.
 

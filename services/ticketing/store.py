@@ -273,3 +273,21 @@ def member_roles(conn, user_ids):
         (sorted(user_ids),),
     ).fetchall()
     return {user_id: frozenset(roles) for user_id, roles in rows}
+
+
+def imported(conn, external_ids):
+    """{external id: ticket id} of the named tickets a bulk import brought in already."""
+    rows = conn.execute(
+        "SELECT external_id, ticket_id::text FROM ticket_imports WHERE external_id = ANY(%s)",
+        (list(external_ids),),
+    ).fetchall()
+    return dict(rows)
+
+
+def record_imports(conn, tenant_id, tickets):
+    """Remember the (external id, ticket id) pairs a bulk import wrote; one statement."""
+    conn.execute(
+        "INSERT INTO ticket_imports (tenant_id, external_id, ticket_id)"
+        " SELECT %s, e, t FROM unnest(%s::text[], %s::uuid[]) AS u(e, t)",
+        (tenant_id, [e for e, _ in tickets], [t for _, t in tickets]),
+    )
