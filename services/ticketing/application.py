@@ -267,12 +267,18 @@ class TicketDesk:
 
     def record_new(self, opened, also=None):
         """Append the events of tickets whose ids this unit minted, `opened` a list of
-        (Aggregate, envelopes), in one statement, and project each with it in one round trip
-        (`also(conn)` sends further writes in the same round trip); returns each ticket's
-        (row, SLA clocks). A bulk import's unit of work: one round trip for many tickets."""
-        self._policies.get(self.tenant_id) or self._read_policy()  # before the pipeline
+        (Aggregate, envelopes), in one statement, and project them all with it: one round trip
+        and a statement a table for the lot (`also(conn)` sends further writes in the same
+        round trip). A bulk import's unit of work. Returns each ticket's (row, SLA clocks)."""
+        version, policy = self._policies.get(self.tenant_id) or self._read_policy()
+        projected = self._rows_of(opened, policy)
         with self.db.appending_streams([e for _, envelopes in opened for e in envelopes]):
-            queued = [self._queue_projection(a.state, a.sla, None) for a, _ in opened]
+            store.upsert_tickets(self.conn, self.tenant_id, [row for row, _ in projected])
+            store.upsert_comments_of(
+                self.conn,
+                self.tenant_id,
+                [(a.state.ticket_id, c) for a, _ in opened for c in a.state.comments],
+            )
             for aggregate, _ in opened:
                 if aggregate.due():
                     eventstore.save_snapshot(
@@ -284,7 +290,24 @@ class TicketDesk:
                     )
             if also is not None:
                 also(self.conn)
-        return [self._settle(*entry) for entry in queued]
+            # after the rows, as upsert_ticket's RETURNING: a policy another process stored
+            # since this one read it is seen here
+            stored = store.policy_version(self.conn)
+        if stored.fetchone()[0] != version:
+            version, policy = self._read_policy()
+            projected = self._rows_of(opened, policy)
+            store.upsert_tickets(self.conn, self.tenant_id, [row for row, _ in projected])
+        self._policy = policy
+        return projected
+
+    def _rows_of(self, opened, policy):
+        now = self.clock.now()
+        projected = []
+        for aggregate, _ in opened:
+            sla = sla_status(policy, aggregate.sla, now)
+            instants = projections.sla_instants(policy, aggregate.sla, now, sla)
+            projected.append((projections.ticket_row(aggregate.state, instants), sla))
+        return projected
 
     def project(self, state, history, comment_ids=None):
         """Bring the ticket's rows up to its state; comments: those named, or all when None.

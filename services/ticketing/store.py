@@ -1,5 +1,7 @@
 """SQL of ticketing's read models (tickets, comments, members) and SLA policies."""
 
+import json
+
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -51,6 +53,14 @@ _UPSERT_TICKET = (
 )
 
 
+_UPSERT_COMMENT = (
+    "INSERT INTO ticket_comments (tenant_id, ticket_id, comment_id, author_id, body,"
+    " internal, created_at, edited_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (tenant_id, ticket_id, comment_id) DO UPDATE SET body = excluded.body,"
+    " edited_at = excluded.edited_at"
+)
+
+
 def _rows(conn, query, params=()):
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, params).fetchall()
@@ -72,10 +82,7 @@ def upsert_ticket(conn, tenant_id, row):
 def upsert_comments(conn, tenant_id, ticket_id, comments):
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO ticket_comments (tenant_id, ticket_id, comment_id, author_id, body,"
-            " internal, created_at, edited_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (tenant_id, ticket_id, comment_id) DO UPDATE SET body = excluded.body,"
-            " edited_at = excluded.edited_at",
+            _UPSERT_COMMENT,
             [
                 (
                     tenant_id,
@@ -90,6 +97,68 @@ def upsert_comments(conn, tenant_id, ticket_id, comments):
                 for c in comments
             ],
         )
+
+
+_UPSERT_TICKETS = (
+    "INSERT INTO tickets (tenant_id, "
+    + ", ".join(TICKET_COLUMNS)
+    + ") SELECT %s, "
+    + ", ".join(f"r.{c}" for c in TICKET_COLUMNS)
+    + " FROM jsonb_populate_recordset(NULL::tickets, %s) AS r"
+    + " ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:])
+)
+_COMMENT_COLUMNS = (
+    "ticket_id",
+    "comment_id",
+    "author_id",
+    "body",
+    "internal",
+    "created_at",
+    "edited_at",
+)
+_UPSERT_COMMENTS = (
+    "INSERT INTO ticket_comments (tenant_id, "
+    + ", ".join(_COMMENT_COLUMNS)
+    + ") SELECT %s, "
+    + ", ".join(f"r.{c}" for c in _COMMENT_COLUMNS)
+    + " FROM jsonb_populate_recordset(NULL::ticket_comments, %s) AS r"
+    " ON CONFLICT (tenant_id, ticket_id, comment_id) DO UPDATE SET body = excluded.body,"
+    " edited_at = excluded.edited_at"
+)
+
+
+def _json_of(value):
+    return json.dumps(value, default=lambda v: v.isoformat(), separators=(",", ":"))
+
+
+def upsert_tickets(conn, tenant_id, rows):
+    """Write many tickets' rows (`projections.ticket_row`) in one statement."""
+    conn.execute(_UPSERT_TICKETS, (tenant_id, Jsonb(rows, dumps=_json_of)))
+
+
+def upsert_comments_of(conn, tenant_id, comments):
+    """Write the comments of many tickets, (ticket id, Comment) pairs, in one statement."""
+    if not comments:
+        return
+    rows = [
+        {
+            "ticket_id": ticket_id,
+            "comment_id": c.comment_id,
+            "author_id": c.author_id,
+            "body": c.body,
+            "internal": c.internal,
+            "created_at": c.created_at,
+            "edited_at": c.edited_at,
+        }
+        for ticket_id, c in comments
+    ]
+    conn.execute(_UPSERT_COMMENTS, (tenant_id, Jsonb(rows, dumps=_json_of)))
+
+
+def policy_version(conn):
+    """The cursor of the stored SLA policy's version (0: the default), to read once run."""
+    return conn.execute("SELECT coalesce(max(version), 0) FROM sla_policies")
 
 
 def set_sla_instants(conn, ticket_id, sla):

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _SEARCH_LIMIT_DAYS = 3660  # a calendar with no business day in ten years is a misconfiguration
+_DAYS_KEPT = 20_000  # days whose windows a calendar remembers (about 55 years)
 
 Window = tuple[time, time]
 
@@ -32,6 +33,7 @@ class BusinessCalendar:
     hours: Mapping[int, Sequence[Window]]
     holidays: frozenset[date] = frozenset()
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    _days: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -114,7 +116,17 @@ class BusinessCalendar:
     def _local_date(self, instant: datetime) -> date:
         return instant.astimezone(self._zone).date()
 
-    def _windows_starting(self, day: date) -> Iterator[tuple[datetime, datetime]]:
+    def _windows_starting(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        # remembered per day: a clock running for years (an imported ticket still open) walks
+        # every day since it opened, each time it is read
+        found = self._days.get(day)
+        if found is None:
+            if len(self._days) >= _DAYS_KEPT:
+                self._days.clear()
+            found = self._days[day] = tuple(self._compute_windows(day))
+        return found
+
+    def _compute_windows(self, day: date) -> Iterator[tuple[datetime, datetime]]:
         if day in self.holidays:
             return
         for start, end in self.hours.get(day.weekday(), ()):
