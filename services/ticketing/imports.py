@@ -32,6 +32,7 @@ from datetime import UTC
 import psycopg
 import structlog
 from marshmallow import ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.ticketing import exceptions, snapshots, store
 from services.ticketing.application import TicketDesk
@@ -97,9 +98,13 @@ def read_lines(request):
     limit comes as a LineError in place of its bytes."""
     if request.mimetype != MEDIA_TYPE:
         raise errors.UnsupportedMediaType(f"send the tickets as {MEDIA_TYPE}, one a line")
-    request.max_content_length = MAX_BODY_BYTES  # werkzeug answers 413 beyond it
+    if request.content_length is not None:
+        request.max_content_length = MAX_BODY_BYTES  # werkzeug answers 413 beyond it
+        body = request.stream
+    else:  # chunked: werkzeug's stream would be empty
+        body = _Bounded(request.environ["wsgi.input"], MAX_BODY_BYTES)
     # buffered: werkzeug's stream alone reads a line a byte at a time
-    stream, number, counted = io.BufferedReader(request.stream, 256 * 1024), 0, 0
+    stream, number, counted = io.BufferedReader(body, 256 * 1024), 0, 0
     while True:
         raw = stream.readline(MAX_LINE_BYTES + 1)
         if not raw:
@@ -117,6 +122,24 @@ def read_lines(request):
             yield number, LineError(_too(f"over {MAX_LINES} lines a request: send the rest apart"))
             continue
         yield number, raw
+
+
+class _Bounded(io.RawIOBase):
+    """A body of no stated length (chunked), read up to `limit` bytes: 413 beyond."""
+
+    def __init__(self, source, limit):
+        self.source, self.left = source, limit
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self.source.read(min(len(buffer), self.left + 1))
+        if len(data) > self.left:
+            raise RequestEntityTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
+        self.left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _too(detail):

@@ -272,3 +272,18 @@ def test_a_line_over_the_limits_of_a_line_is_refused_alone(ticketing):
     assert outcome[2]["problem"]["status"] == 422
     assert "opened_at" in outcome[3]["problem"]["errors"]
     assert raw(urls, "SELECT status FROM tickets") == [("in_progress",)]
+
+    def chunked():  # no Content-Length; the last line without its newline
+        yield (json.dumps(historic(requester, "CHUNK-1")) + "\n").encode()
+        yield json.dumps(historic(requester, "CHUNK-2")).encode()
+
+    streamed = requests.post(
+        api.base + "/v1/tickets/import",
+        data=chunked(),
+        headers=api.headers(admin, **{"Content-Type": NDJSON}),
+        timeout=30,
+    )
+    assert [(r["external_id"], r["status"]) for r in results(streamed)] == [
+        ("CHUNK-1", "created"),
+        ("CHUNK-2", "created"),
+    ]
