@@ -2,10 +2,11 @@
 
 import collections
 import dataclasses
+import itertools
 import types
 import uuid
 
-from services.ticketing import exceptions, projections, snapshots, store
+from services.ticketing import exceptions, projections, reports, snapshots, store
 from services.ticketing.domain import (
     Actor,
     Comment,
@@ -171,6 +172,32 @@ class TicketDesk:
         comments = store.comments_of(self.conn, row["ticket_id"], actor.is_privileged)
         return row, comments, self.sla(row)
 
+    def detail_as_of(self, ticket_id, actor, as_of):
+        """(row, comments, SLA clocks) of a ticket the actor may see, as it stood at `as_of`:
+        its stream folded up to that instant (erased fields open as erased), its clocks then
+        under the current policy; 404 before it was opened."""
+        row = self.row(ticket_id, actor)
+        events = self.events(str(row["ticket_id"]))
+        past = list(itertools.takewhile(lambda event: event.occurred_at <= as_of, events))
+        if not past:
+            raise exceptions.TicketNotFound("ticket not found")
+        state, history, at = replay(past), sla_history(past), min(as_of, self.clock.now())
+        sla = sla_status(self.policy(), history, at)
+        row = projections.ticket_row(
+            state, projections.sla_instants(self.policy(), history, at, sla)
+        )
+        comments = [
+            dataclasses.asdict(comment)
+            for comment in state.comments
+            if actor.is_privileged or not comment.internal
+        ]
+        return row, comments, sla
+
+    def report(self, report, start, end, group_by):
+        """The report over [start, end), from the report facts (see reports.py)."""
+        facts = store.report_facts(self.conn, report, start, end)
+        return reports.compute(report, facts, start, end, group_by, self.clock.now())
+
     def tickets(self, filters, limit, after, actor):
         """A page of the rows the actor may see (a requester: theirs and those they watch)."""
         visible_to = None if actor.is_privileged else actor.user_id
@@ -273,7 +300,8 @@ class TicketDesk:
         version, policy = self._policies.get(self.tenant_id) or self._read_policy()
         projected = self._rows_of(opened, policy)
         with self.db.appending_streams([e for _, envelopes in opened for e in envelopes]):
-            store.upsert_tickets(self.conn, self.tenant_id, [row for row, _ in projected])
+            store.upsert_tickets(self.conn, self.tenant_id, [row for row, _, _ in projected])
+            store.upsert_many_report_facts(self.conn, self.tenant_id, [f for *_, f in projected])
             store.upsert_comments_of(
                 self.conn,
                 self.tenant_id,
@@ -296,17 +324,21 @@ class TicketDesk:
         if stored.fetchone()[0] != version:
             version, policy = self._read_policy()
             projected = self._rows_of(opened, policy)
-            store.upsert_tickets(self.conn, self.tenant_id, [row for row, _ in projected])
+            store.upsert_tickets(self.conn, self.tenant_id, [row for row, _, _ in projected])
+            store.upsert_many_report_facts(self.conn, self.tenant_id, [f for *_, f in projected])
         self._policy = policy
-        return projected
+        return [(row, sla) for row, sla, _ in projected]
 
     def _rows_of(self, opened, policy):
+        """(ticket row, SLA clocks, report facts) of each new ticket, under `policy`."""
         now = self.clock.now()
         projected = []
         for aggregate, _ in opened:
-            sla = sla_status(policy, aggregate.sla, now)
-            instants = projections.sla_instants(policy, aggregate.sla, now, sla)
-            projected.append((projections.ticket_row(aggregate.state, instants), sla))
+            state, history = aggregate.state, aggregate.sla
+            sla = sla_status(policy, history, now)
+            instants = projections.sla_instants(policy, history, now, sla)
+            facts = reports.ticket_facts(state, policy, history, now, sla)
+            projected.append((projections.ticket_row(state, instants), sla, facts))
         return projected
 
     def project(self, state, history, comment_ids=None):
@@ -328,6 +360,9 @@ class TicketDesk:
             projections.sla_instants(policy, history, now, sla),
             comment_ids,
         )
+        projections.project_report_facts(
+            self.conn, self.tenant_id, state, policy, history, now, sla
+        )
         return state, history, now, version, policy, row, sla, stored
 
     def _settle(self, state, history, now, version, policy, row, sla, stored):
@@ -337,6 +372,9 @@ class TicketDesk:
             sla = sla_status(policy, history, now)
             row = projections.ticket_row(state, projections.sla_instants(policy, history, now, sla))
             store.upsert_ticket(self.conn, self.tenant_id, row)
+            projections.project_report_facts(
+                self.conn, self.tenant_id, state, policy, history, now, sla
+            )
         self._policy = policy
         return row, sla
 
@@ -401,6 +439,10 @@ class TicketDesk:
             self.conn,
             checked_id(ticket_id),
             projections.sla_instants(self.policy(), aggregate.sla, now),
+        )
+        # a policy change asks for this recompute: the report facts follow it too
+        projections.project_report_facts(
+            self.conn, self.tenant_id, aggregate.state, self.policy(), aggregate.sla, now
         )
         return []
 

@@ -181,6 +181,10 @@ def test_the_tickets_own_times_are_kept_in_the_ticket_its_comments_and_its_histo
         admin["user_id"],
         admin["user_id"],
     ]
+    # a report over the historic window counts the imported ticket at its own times
+    mttr = api.call("GET", "/v1/reports/mttr?from=2024-03-01&to=2024-03-10", agent).json()
+    assert mttr["total"]["resolved"] == 1
+    assert mttr["total"]["mean_seconds"] == (31 * 3600 + 30 * 60)  # 03-04 09:00 to 03-05 16:30
     # a requester sees their imported ticket without the internal comment
     own = api.call("GET", f"/v1/tickets/{ticket_id}", requester).json()
     assert [c["body"] for c in own["comments"]] == ["Thanks, works again.", "Replaced the fuser."]
