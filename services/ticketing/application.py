@@ -296,7 +296,10 @@ class TicketDesk:
         """Append the events of tickets whose ids this unit minted, `opened` a list of
         (Aggregate, envelopes), in one statement, and project them all with it: one round trip
         and a statement a table for the lot (`also(conn)` sends further writes in the same
-        round trip). A bulk import's unit of work. Returns each ticket's (row, SLA clocks)."""
+        round trip). A bulk import's unit of work. Returns each ticket's (row, SLA clocks).
+
+        It writes for many tickets what `_queue_projection` writes for one (the ticket row,
+        its comments, its report facts): a read model added there belongs here too."""
         version, policy = self._policies.get(self.tenant_id) or self._read_policy()
         projected = self._rows_of(opened, policy)
         with self.db.appending_streams([e for _, envelopes in opened for e in envelopes]):
