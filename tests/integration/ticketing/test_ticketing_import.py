@@ -3,6 +3,7 @@ tickets' own times kept in the ticket and its events, admin only, per tenant, an
 sealed and erased like any other."""
 
 import json
+import threading
 import uuid
 
 import psycopg
@@ -291,3 +292,33 @@ def test_a_line_over_the_limits_of_a_line_is_refused_alone(ticketing):
         ("CHUNK-1", "created"),
         ("CHUNK-2", "created"),
     ]
+
+
+def test_two_imports_of_the_same_lines_at_once_create_each_ticket_once(ticketing):
+    api, _, urls, _ = ticketing
+    admin, requester = api.user("admin"), api.user("requester")
+    members(urls, api.tenant_id, admin, requester)
+    closed = {"status": "closed", "closed_at": "2024-03-05T10:00:00+00:00"}  # no SLA timer work
+    lines = [historic(requester, f"RACE-{i}", **closed) for i in range(150)]
+    answers = []
+
+    def run():
+        answers.append(results(send(api, admin, lines)))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(answers) == 2
+    for first, second in zip(*answers):
+        assert {first["status"], second["status"]} <= {"created", "exists"}
+        assert first["ticket_id"] == second["ticket_id"]
+    assert raw(urls, "SELECT count(*), count(DISTINCT external_id) FROM ticket_imports") == [
+        (150, 150)
+    ]
+    assert raw(urls, "SELECT count(*) FROM tickets") == [(150,)]
+    assert raw(
+        urls, "SELECT count(*) FROM events WHERE event_type = 'ticketing.ticket_opened'"
+    ) == [(150,)]
