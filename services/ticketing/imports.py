@@ -177,6 +177,11 @@ def _canonical(field, value):
 def _levels(line):
     """(urgency, impact) of the line: as given, or those its priority alone stands for."""
     urgency, impact, priority = line["urgency"], line["impact"], line["priority"]
+    if line["critical"] and priority not in (None, "critical"):
+        raise errors.Unprocessable(
+            "a critical ticket has priority critical",
+            errors={"priority": ["critical sets the priority to critical"]},
+        )
     if priority is None:
         return urgency or "medium", impact or "medium"
     if urgency is None and impact is None:

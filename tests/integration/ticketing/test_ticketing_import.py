@@ -271,8 +271,17 @@ def test_a_line_over_the_limits_of_a_line_is_refused_alone(ticketing):
     )
     future = historic(requester, "FUTURE-1", opened_at="2999-01-01T00:00:00+00:00")
     naive = {**historic(requester, "NAIVE-1"), "opened_at": "2024-03-04T09:00:00"}
-    outcome = results(send(api, admin, [huge, later, future, naive, str(uuid.uuid4())]))
-    assert [r["status"] for r in outcome] == ["error", "created", "error", "error", "error"]
+    clash = historic(requester, "CLASH-1", priority="low", critical=True)
+    outcome = results(send(api, admin, [huge, later, future, naive, str(uuid.uuid4()), clash]))
+    assert [r["status"] for r in outcome] == [
+        "error",
+        "created",
+        "error",
+        "error",
+        "error",
+        "error",
+    ]
+    assert "priority" in outcome[5]["problem"]["errors"]
     assert outcome[0]["problem"]["status"] == 413
     assert outcome[2]["problem"]["status"] == 422
     assert "opened_at" in outcome[3]["problem"]["errors"]
