@@ -10,6 +10,7 @@ from services.ticketing import events as _catalogue  # noqa: F401 (declares tick
 from services.ticketing import (
     exceptions,
     group_schemas,
+    imports,
     projections,
     reports,
     schemas,
@@ -32,6 +33,7 @@ from services.ticketing.schemas import (
     BulkSchema,
     CommentSchema,
     CreateTicketSchema,
+    ImportLineSchema,
     LinkSchema,
     ListQuerySchema,
     OnePolicySchema,
@@ -117,6 +119,18 @@ class TicketingService(DZDeskService):
         return self.ticket_response(
             desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"}
         )
+
+    @http("POST", "/v1/tickets/import", body=ImportLineSchema, responses={200: None, 413: None})
+    def import_tickets(self, request):
+        """Import historic tickets: NDJSON, one a line; answers NDJSON, one result a line."""
+        principal = self.auth.principal(request)
+        require_roles(principal, "admin")
+        actor = actor_from_principal(principal)
+        importer = imports.Importer(
+            self.db, self.cipher, self.clock, self.policies, principal.tenant_id, actor
+        )
+        results = importer.run(imports.read_lines(request))
+        return Response(imports.ndjson(results), 200, mimetype=imports.MEDIA_TYPE)
 
     @http("GET", "/v1/tickets", query=(ListQuerySchema, PageQuery))
     def list_tickets(self, request):
