@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from . import approvals
 from . import lifecycle as lc
 from .errors import TicketingError
 from .model import (
@@ -208,4 +209,5 @@ _APPLIERS: dict[str, Callable[[Ticket, RecordedEvent], Ticket]] = {
     TICKET_UNLINKED: _unlinked,
     SLA_WARNING: _sla_alert,
     SLA_BREACHED: _sla_alert,
+    **approvals.APPLIERS,
 }

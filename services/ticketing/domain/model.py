@@ -35,6 +35,10 @@ TICKET_LINKED = "ticket_linked"
 TICKET_UNLINKED = "ticket_unlinked"
 SLA_WARNING = "sla_warning"
 SLA_BREACHED = "sla_breached"
+# change approvals (approvals.py)
+CHANGE_PLANNED = "change_planned"
+APPROVAL_STAGES_SET = "approval_stages_set"
+APPROVAL_RECORDED = "approval_recorded"
 EVENT_TYPES = frozenset(
     {
         TICKET_OPENED,
@@ -50,6 +54,9 @@ EVENT_TYPES = frozenset(
         TICKET_UNLINKED,
         SLA_WARNING,
         SLA_BREACHED,
+        CHANGE_PLANNED,
+        APPROVAL_STAGES_SET,
+        APPROVAL_RECORDED,
     }
 )
 
@@ -137,6 +144,26 @@ class SlaAlert(NamedTuple):
     target_minutes: int
 
 
+class ApprovalStage(NamedTuple):
+    """One stage of a ticket's approval, as the tenant's policy had it when the ticket became
+    subject to it: who may approve (a group, a role, or named people) and how many must."""
+
+    name: str
+    approvals_required: int
+    approver_group_id: str | None = None
+    approver_role: str | None = None
+    approver_ids: tuple[str, ...] = ()
+
+
+class Approval(NamedTuple):
+    """One recorded decision on a stage: "approve" or "reject", by whom, when."""
+
+    stage: str
+    approver_id: str
+    decision: str
+    at: datetime
+
+
 @dataclass(frozen=True)
 class Ticket:
     """The state of one ticket stream, rebuilt by folding its events with `evolve`."""
@@ -169,6 +196,12 @@ class Ticket:
     cancelled_at: datetime | None = None
     reopen_count: int = 0
     sla_alerts: frozenset[SlaAlert] = frozenset()
+    # a change's planned window and risk, and the approval stages it must pass (approvals.py)
+    planned_start: datetime | None = None
+    planned_end: datetime | None = None
+    risk: str | None = None
+    approval_stages: tuple[ApprovalStage, ...] = ()
+    approvals: tuple[Approval, ...] = ()
 
     def linked(self, kind: str) -> list[str]:
         return sorted(link.ticket_id for link in self.links if link.kind == kind)
