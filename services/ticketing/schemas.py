@@ -24,10 +24,12 @@ from services.ticketing.domain import (
     AssignTicket,
     ChangeWatchers,
     OpenTicket,
+    PlanChange,
     SetPriority,
     TagTicket,
     UpdateTicket,
 )
+from services.ticketing.domain.approvals import APPROVER_ROLES, DECISIONS, RISKS
 from services.ticketing.domain.model import COMMENT_ADDED, COMMENT_EDITED
 from services.ticketing.sla import BusinessCalendar, SlaPolicy
 
@@ -46,6 +48,10 @@ class CreateTicketSchema(Schema):
     requester_id = fields.String(load_default=None, allow_none=True)
     watchers = fields.List(fields.String(), load_default=list)
     tags = fields.List(fields.String(), load_default=list)
+    # a change's planned window and risk (approvals.py): 422 on another type
+    planned_start = fields.AwareDateTime(load_default=None, allow_none=True)
+    planned_end = fields.AwareDateTime(load_default=None, allow_none=True)
+    risk = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RISKS))
 
 
 class UpdateTicketSchema(Schema):
@@ -65,6 +71,9 @@ class UpdateTicketSchema(Schema):
     group_id = fields.String(allow_none=True)
     tags = fields.List(fields.String())
     watchers = fields.List(fields.String())
+    planned_start = fields.AwareDateTime()
+    planned_end = fields.AwareDateTime()
+    risk = fields.String(validate=validate.OneOf(RISKS))
 
     @validates_schema
     def not_empty(self, data, **kwargs):
@@ -120,6 +129,12 @@ def open_command(actor, ticket_id, body):
     )
 
 
+def plan_commands(actor, body):
+    """The PlanChange a body's planned window and risk stand for (none when it sets neither)."""
+    plan = {key: body.get(key) for key in ("planned_start", "planned_end", "risk")}
+    return [PlanChange(actor=actor, **plan)] if any(v is not None for v in plan.values()) else []
+
+
 def _canonical(value):
     """A UUID in its canonical spelling, so that a PATCH compares ids as the state holds them;
     anything else as sent (the domain refuses it, naming the field)."""
@@ -162,7 +177,7 @@ def patch_commands(state, actor, changes):
                     actor=actor, add=wanted - state.watchers, remove=state.watchers - wanted
                 )
             )
-    return commands
+    return commands + plan_commands(actor, changes)
 
 
 # what the API shows, per caller
@@ -338,3 +353,53 @@ def _hhmm(value: time) -> str:
 
 def load_policy_document(document) -> SlaPolicy:
     return SlaPolicySchema().load(document)
+
+
+# change approvals
+
+
+class ApprovalStageSchema(Schema):
+    """One stage: exactly one of approver_group_id (a group of ticketing's groups),
+    approver_role or approver_ids; at most as many approvals required as approvers named."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    approvals_required = fields.Integer(load_default=1, strict=True)
+    approver_group_id = fields.UUID(load_default=None, allow_none=True)
+    approver_role = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(APPROVER_ROLES)
+    )
+    approver_ids = fields.List(fields.UUID(), load_default=list)
+
+
+class TypeApprovalSchema(Schema):
+    stages = fields.List(fields.Nested(ApprovalStageSchema), required=True)
+
+
+class ApprovalPoliciesSchema(Schema):
+    """The document of GET/PUT /v1/approval-policies: the stages per ticket type; a type left
+    out needs no approval."""
+
+    incident = fields.Nested(TypeApprovalSchema)
+    service_request = fields.Nested(TypeApprovalSchema)
+    problem = fields.Nested(TypeApprovalSchema)
+    change = fields.Nested(TypeApprovalSchema)
+
+
+class ApprovalSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    comment = fields.String(
+        load_default="", allow_none=True, validate=validate.Length(max=TEXT_MAX)
+    )
+
+
+def approval_stage_input(stage):
+    """A loaded stage as the domain's clean_stages takes it (ids as text)."""
+    return {
+        "name": stage["name"],
+        "approvals_required": stage["approvals_required"],
+        "approver_group_id": str(stage["approver_group_id"])
+        if stage["approver_group_id"]
+        else None,
+        "approver_role": stage["approver_role"],
+        "approver_ids": [str(i) for i in stage["approver_ids"]],
+    }

@@ -36,6 +36,7 @@ TICKET_COLUMNS = (
     "sla_next_at",
     "sla_history",
     "version",
+    "change",
 )
 _SELECT_TICKET = "SELECT " + ", ".join(TICKET_COLUMNS) + " FROM tickets"
 _UPSERT_TICKET = (
@@ -65,6 +66,7 @@ def upsert_ticket(conn, tenant_id, row):
         "tenant_id": tenant_id,
         "links": Jsonb(row["links"]),
         "sla_history": Jsonb(row["sla_history"]),
+        "change": None if row["change"] is None else Jsonb(row["change"]),
     }
     return conn.execute(_UPSERT_TICKET, params)
 
@@ -273,3 +275,32 @@ def member_roles(conn, user_ids):
         (sorted(user_ids),),
     ).fetchall()
     return {user_id: frozenset(roles) for user_id, roles in rows}
+
+
+# change approvals
+
+
+def load_approval_policies(conn):
+    """(policies per ticket type, version) of the tenant's approval policy; ({}, 0) when none."""
+    row = conn.execute("SELECT policies, version FROM approval_policies").fetchone()
+    return (row[0], row[1]) if row else ({}, 0)
+
+
+def save_approval_policies(conn, tenant_id, document, version):
+    conn.execute(
+        "INSERT INTO approval_policies (tenant_id, policies, version) VALUES (%s, %s, %s)"
+        " ON CONFLICT (tenant_id) DO UPDATE SET policies = excluded.policies,"
+        " version = excluded.version, updated_at = now()",
+        (tenant_id, Jsonb(document), version),
+    )
+
+
+def approvers_of(conn, group_id):
+    """The member ids of an approver group, from the groups read model; None when there is no
+    such group (or no groups read model at all)."""
+    if conn.execute("SELECT to_regclass('groups') IS NOT NULL").fetchone()[0] is False:
+        return None
+    row = conn.execute(
+        "SELECT members::text[] FROM groups WHERE group_id = %s", (group_id,)
+    ).fetchone()
+    return frozenset(row[0]) if row else None
