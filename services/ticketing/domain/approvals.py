@@ -206,7 +206,7 @@ def _stage_state(state: Ticket, stage: ApprovalStage, current: ApprovalStage | N
         return REJECTED
     if approved_count(state, stage.name) >= stage.approvals_required:
         return APPROVED
-    return AWAITING if current is stage else "waiting"
+    return AWAITING if current == stage else "waiting"
 
 
 # stages as policies and events carry them

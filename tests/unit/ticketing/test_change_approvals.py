@@ -448,3 +448,21 @@ def test_replaying_the_stream_gives_the_same_approval(change, actor_with):
     stream.when(RecordApproval(actor=actor_with("agent"), stage="cab", decision="approve"))
     assert replay(stream.events) == stream.state
     assert approval_view(replay(stream.events))["stages"][0]["state"] == "approved"
+
+
+def test_a_snapshot_keeps_the_window_the_stages_and_the_decisions(change, actor_with, agent):
+    import uuid
+
+    from services.ticketing import snapshots
+    from services.ticketing.sla import EMPTY_HISTORY
+    from shared.crypto import FieldCipher, LocalKeyring
+
+    first, second = actor_with("agent"), actor_with("admin")
+    stream = change(("cab", 2, None, None, (first.user_id, second.user_id)))
+    stream.when(PlanChange(actor=agent, planned_start=T0, risk="medium"))
+    stream.when(RecordApproval(actor=first, stage="cab", decision="approve"))
+    cipher, tenant = FieldCipher(LocalKeyring()), str(uuid.uuid4())
+    aggregate = snapshots.Aggregate(stream.state, EMPTY_HISTORY)
+    body = snapshots.dump(cipher, tenant, aggregate)
+    restored = snapshots.restore(cipher, tenant, stream.state.version, body)
+    assert restored.state == stream.state
