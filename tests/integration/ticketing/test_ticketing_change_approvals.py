@@ -2,10 +2,12 @@
 risk, decisions stage by stage, the move to in_progress that waits for them, the history that
 proves who signed off, and another tenant that sees none of it."""
 
+import uuid
+
 import psycopg
 
 from shared.envelope import Envelope, system_actor
-from tests.support.amqp import publish
+from tests.support.amqp import publish, service_rpc
 from tests.support.waiting import wait_until
 
 POLICY = {
@@ -94,8 +96,10 @@ def test_a_change_approved_stage_by_stage_and_the_history_proves_who_signed_off(
     assert stages_set["data"]["policy_version"] == 1
 
 
-def test_the_comment_of_an_approval_is_sealed_in_the_stored_event(ticketing, admin):
-    api, _, urls, _ = ticketing
+def test_the_comment_of_an_approval_is_sealed_and_a_rebuild_gives_the_same_read_models(
+    ticketing, admin
+):
+    api, cfg, urls, _ = ticketing
     set_policy(api, admin, {"change": {"stages": [{"name": "cab", "approver_role": "agent"}]}})
     change = open_change(api, api.user("agent"))
     approver = api.user("agent")
@@ -105,6 +109,14 @@ def test_the_comment_of_an_approval_is_sealed_in_the_stored_event(ticketing, adm
         (row,) = conn.execute("SELECT change::text FROM tickets").fetchall()
     assert "ticketing.approval_recorded" in stored and "Jane Roe" not in stored
     assert "Jane Roe" not in row[0]  # the read model keeps no approver text either
+
+    # the read models come back the same from the streams
+    before = api.call("GET", f"/v1/tickets/{change['id']}", admin).json()
+    with service_rpc("ticketing", cfg) as rpc:
+        rpc.rebuild_read_model(api.tenant_id)
+    assert api.call("GET", f"/v1/tickets/{change['id']}", admin).json() == before
+    policies = api.call("GET", "/v1/approval-policies", admin)
+    assert (list(policies.json()), policies.headers["ETag"]) == (["change"], '"1"')
 
 
 def test_a_rejected_change_cannot_start_and_takes_no_more_decisions(api, admin):
@@ -134,6 +146,7 @@ def test_the_policy_is_for_admins_checked_and_versioned(api, admin, agent):
         {"change": {"stages": [{"name": "cab", "approver_role": "requester"}]}},
         {"change": {"stages": [{"name": "cab", "approver_ids": [agent["user_id"]]}]}},  # no member
         {"rollout": {"stages": [{"name": "cab", "approver_role": "agent"}]}},
+        {"change": {"stages": [{"name": "cab", "approver_group_id": str(uuid.uuid4())}]}},
     ):
         response = api.call("PUT", "/v1/approval-policies", admin, bad)
         assert response.status_code in (400, 422), (bad, response.text)
