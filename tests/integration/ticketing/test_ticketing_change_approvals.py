@@ -5,7 +5,9 @@ proves who signed off, and another tenant that sees none of it."""
 import uuid
 
 import psycopg
+import requests
 
+from services.audit.service import AuditService
 from shared.envelope import Envelope, system_actor
 from tests.support.amqp import publish, service_rpc
 from tests.support.waiting import wait_until
@@ -269,3 +271,32 @@ def test_another_tenant_sees_no_policy_and_cannot_decide(api, admin, agent):
         ][0]["approvals"]
         == 0
     )
+
+
+def test_the_audit_log_names_who_signed_off(
+    ticketing, admin, service_config, container_factory, token_issuer
+):
+    api, cfg, _, _ = ticketing
+    audit_cfg, _ = service_config("audit", AMQP_URI=cfg["AMQP_URI"], AUDIT_CHECKPOINT_INTERVAL=0)
+    container_factory(AuditService, audit_cfg).start()
+    set_policy(api, admin, {"change": {"stages": [{"name": "cab", "approver_role": "agent"}]}})
+    change = open_change(api, api.user("agent"))
+    approver = api.user("agent")
+    assert decide(api, approver, change, "cab", comment="Fine by me.").status_code == 200
+    officer = token_issuer.headers(tenant_id=api.tenant_id, roles=("compliance_officer",))
+
+    def signed():
+        response = requests.get(
+            f"http://{audit_cfg['WEB_SERVER_ADDRESS']}/v1/audit/events",
+            params={"event_type": "ticketing.approval_recorded"},
+            headers=officer,
+            timeout=10,
+        )
+        return response.json()["items"] if response.status_code == 200 else []
+
+    (entry,) = wait_until(signed, timeout=30, what="the approval's audit entry")
+    recorded = entry["envelope"]
+    assert recorded["actor"]["user_id"] == approver["user_id"]
+    assert recorded["stream_id"] == f"ticket-{change['id']}"
+    assert (recorded["data"]["stage"], recorded["data"]["decision"]) == ("cab", "approve")
+    assert "Fine by me." not in str(entry)  # the comment stays sealed in the log
