@@ -21,6 +21,7 @@ from services.ticketing.domain import (
     replay,
 )
 from services.ticketing.domain.approvals import clean_stages, stage_document
+from services.ticketing.domain.model import STAFF_ROLES
 from services.ticketing.envelopes import (
     decided,
     envelope_actor,
@@ -436,13 +437,14 @@ class TicketDesk:
         return document, version
 
     def _check_approvers(self, stages):
-        """Named approvers are members of the tenant; an approver group exists (422 otherwise)."""
+        """Named approvers are agents or admins of the tenant (people who see its changes); an
+        approver group exists (422 otherwise)."""
         named = {user_id for stage in stages for user_id in stage.approver_ids}
-        missing = named - set(store.member_roles(self.conn, named)) if named else set()
-        if missing:
+        roles = store.member_roles(self.conn, named) if named else {}
+        if any(not roles.get(user_id, frozenset()) & STAFF_ROLES for user_id in named):
             raise exceptions.RuleViolated(
-                "approvers must be members of this tenant",
-                errors={"approver_ids": ["must name members of this tenant"]},
+                "approvers must be agents or admins of this tenant",
+                errors={"approver_ids": ["must name agents or admins of this tenant"]},
             )
         for stage in stages:
             if stage.approver_group_id and self.approvers_of(stage.approver_group_id) is None:

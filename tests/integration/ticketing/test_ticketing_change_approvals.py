@@ -165,23 +165,34 @@ def test_the_policy_is_for_admins_checked_and_versioned(api, admin, agent):
     }
 
 
-def test_named_approvers_must_be_members_and_alone_may_decide(ticketing, admin):
+def test_named_approvers_must_be_staff_members_and_alone_may_decide(ticketing, admin):
     api, cfg, urls, _ = ticketing
-    named = api.user("agent")
-    envelope = Envelope.new(
-        "identity.user_joined",
-        api.tenant_id,
-        f"tenant-{api.tenant_id}",
-        {"user_id": named["user_id"], "roles": ["agent"], "provider": "google"},
-        actor=system_actor("test"),
-    ).with_version(1)
-    publish(cfg["AMQP_URI"], [envelope.to_dict()])
+    named, customer = api.user("agent"), api.user("requester")
+    publish(
+        cfg["AMQP_URI"],
+        [
+            Envelope.new(
+                "identity.user_joined",
+                api.tenant_id,
+                f"tenant-{api.tenant_id}",
+                {"user_id": who["user_id"], "roles": list(who["roles"]), "provider": "google"},
+                actor=system_actor("test"),
+            )
+            .with_version(version)
+            .to_dict()
+            for version, who in enumerate((named, customer), 1)
+        ],
+    )
 
     def known():
         with psycopg.connect(urls["admin"]) as conn:
-            return conn.execute("SELECT count(*) FROM members").fetchone()[0] == 1
+            return conn.execute("SELECT count(*) FROM members").fetchone()[0] == 2
 
-    wait_until(known, what="the member")
+    wait_until(known, what="the members")
+    for ids in ([customer["user_id"]], [named["user_id"], customer["user_id"]]):
+        policy = {"change": {"stages": [{"name": "cab", "approver_ids": ids}]}}
+        refused = api.call("PUT", "/v1/approval-policies", admin, policy)
+        assert (refused.status_code, list(refused.json()["errors"])) == (422, ["approver_ids"])
     set_policy(
         api, admin, {"change": {"stages": [{"name": "cab", "approver_ids": [named["user_id"]]}]}}
     )
