@@ -164,7 +164,7 @@ def require_approved(state: Ticket, to: str) -> None:
         raise ApprovalRequired(to, stage, verdict)
 
 
-def is_eligible(stage: ApprovalStage, actor, group_members: frozenset[str] | None) -> bool:
+def is_eligible(stage: ApprovalStage, actor: Actor, group_members: frozenset[str] | None) -> bool:
     if stage.approver_ids:
         return actor.user_id in stage.approver_ids
     if stage.approver_role:
@@ -350,8 +350,7 @@ def decide_approval(state: Ticket, cmd: RecordApproval, now: datetime) -> list[N
     verdict = approval_state(state)
     if verdict != AWAITING:
         raise ApprovalConflict(f"this ticket is not awaiting approval: it is {verdict}", name)
-    current = current_stage(state)
-    assert current is not None
+    current = current_stage(state) or stage  # awaiting: some stage is short of approvals
     if current.name != stage.name:
         raise ApprovalConflict(
             f"stage {stage.name} is not the current stage; {current.name} is",
