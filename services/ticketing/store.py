@@ -38,6 +38,9 @@ TICKET_COLUMNS = (
     "sla_next_at",
     "sla_history",
     "version",
+    "fields",
+    "personal_fields",
+    "external_id",
     "change",
 )
 _SELECT_TICKET = "SELECT " + ", ".join(TICKET_COLUMNS) + " FROM tickets"
@@ -68,6 +71,9 @@ def upsert_ticket(conn, tenant_id, row):
         "tenant_id": tenant_id,
         "links": Jsonb(row["links"]),
         "sla_history": Jsonb(row["sla_history"]),
+        "fields": Jsonb(row.get("fields") or {}),
+        "personal_fields": Jsonb(row.get("personal_fields") or {}),
+        "external_id": row.get("external_id"),
         "change": None if row["change"] is None else Jsonb(row["change"]),
     }
     return conn.execute(_UPSERT_TICKET, params)
@@ -144,6 +150,7 @@ def list_tickets(conn, filters, limit, after=None, visible_to=None):
         ("priority", "priority"),
         ("assignee", "assignee_id"),
         ("requester", "requester_id"),
+        ("external_id", "external_id"),
     ):
         if filters.get(key) is not None:
             clauses.append(f"{column} = %s")
@@ -165,10 +172,11 @@ def list_tickets(conn, filters, limit, after=None, visible_to=None):
     )
 
 
-def load_policy(conn):
-    """(policy document, version) of the tenant's SLA policy, or None for the default."""
-    row = conn.execute("SELECT policy, version FROM sla_policies").fetchone()
-    return (row[0], row[1]) if row else None
+def load_policies(conn):
+    """(default policy document or None, ordered conditional documents, version) of the
+    tenant's SLA policies; None when it never set any."""
+    row = conn.execute("SELECT policy, policies, version FROM sla_policies").fetchone()
+    return (row[0], row[1], row[2]) if row else None
 
 
 def save_policy(conn, tenant_id, document, version):
@@ -176,7 +184,16 @@ def save_policy(conn, tenant_id, document, version):
         "INSERT INTO sla_policies (tenant_id, policy, version) VALUES (%s, %s, %s)"
         " ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy,"
         " version = excluded.version, updated_at = now()",
-        (tenant_id, Jsonb(document), version),
+        (tenant_id, Jsonb(document) if document is not None else None, version),
+    )
+
+
+def save_policies(conn, tenant_id, documents, version):
+    conn.execute(
+        "INSERT INTO sla_policies (tenant_id, policies, version) VALUES (%s, %s, %s)"
+        " ON CONFLICT (tenant_id) DO UPDATE SET policies = excluded.policies,"
+        " version = excluded.version, updated_at = now()",
+        (tenant_id, Jsonb(documents), version),
     )
 
 
@@ -212,12 +229,65 @@ def erase_subject_text(conn, subject_id):
     return {"ticket_descriptions": descriptions, "comments": comments}
 
 
+def erase_subject_fields(conn, subject_id):
+    """Overwrite every sealed custom field value of the subject's tickets; rows changed."""
+    return conn.execute(
+        "UPDATE tickets SET personal_fields = (SELECT jsonb_object_agg(key, %s::jsonb)"
+        " FROM jsonb_each(personal_fields)) WHERE requester_id = %s"
+        " AND EXISTS (SELECT 1 FROM jsonb_each(personal_fields) WHERE value <> %s::jsonb)",
+        (Jsonb(ERASED), subject_id, Jsonb(ERASED)),
+    ).rowcount
+
+
+def ticket_by_external_id(conn, external_id):
+    """The read-model row of the tenant's ticket with this external id, or None."""
+    rows = _rows(conn, _SELECT_TICKET + " WHERE external_id = %s", (external_id,))
+    return rows[0] if rows else None
+
+
+def stream_version(conn, stream_id):
+    """The cursor whose one row is the tenant's version of a stream (0: empty), to read once
+    the statement ran (in a pipeline: after its sync)."""
+    return conn.execute(
+        "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = %s", (stream_id,)
+    )
+
+
+def field_definitions(conn):
+    """The tenant's custom ticket field definitions as rows, by key."""
+    return _rows(
+        conn,
+        "SELECT key, type, options, required_for, personal, version FROM ticket_fields"
+        " ORDER BY key",
+    )
+
+
+def save_field_definition(conn, tenant_id, definition, version):
+    conn.execute(
+        "INSERT INTO ticket_fields (tenant_id, key, type, options, required_for, personal,"
+        " version) VALUES (%(tenant_id)s, %(key)s, %(type)s, %(options)s, %(required_for)s,"
+        " %(personal)s, %(version)s) ON CONFLICT (tenant_id, key) DO UPDATE SET"
+        " type = excluded.type, options = excluded.options,"
+        " required_for = excluded.required_for, personal = excluded.personal,"
+        " version = excluded.version",
+        {**definition, "tenant_id": tenant_id, "version": version},
+    )
+
+
+def delete_field_definition(conn, key):
+    conn.execute("DELETE FROM ticket_fields WHERE key = %s", (key,))
+
+
+def clear_field_definitions(conn):
+    return conn.execute("DELETE FROM ticket_fields").rowcount
+
+
 def subject_data(conn, subject_id):
     """What the read models hold about a subject: tickets they requested, comments they wrote."""
     tickets = _rows(
         conn,
-        "SELECT ticket_id, type, status, title, description, opened_at, closed_at"
-        " FROM tickets WHERE requester_id = %s ORDER BY opened_at",
+        "SELECT ticket_id, type, status, title, description, personal_fields AS fields,"
+        " opened_at, closed_at FROM tickets WHERE requester_id = %s ORDER BY opened_at",
         (subject_id,),
     )
     comments = _rows(
