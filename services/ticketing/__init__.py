@@ -5,6 +5,7 @@ domain/          pure: decide(state, command, now) -> events; evolve; a handler 
 sla/             pure: business calendars, SLA policies (match, escalations), clocks, timers
 application.py   the desk: load (from a snapshot), decide, seal, append, project
 envelopes.py     domain values <-> stored envelopes: stream ids, actors, sealed fields
+imports.py       the bulk import of historic tickets: NDJSON lines, a batch a transaction
 snapshots.py     a ticket's folded state as a sealed snapshot (no plaintext personal text)
 projections.py   read models kept by events: ticket rows and report facts after appends, members
 store.py         SQL: tickets, comments, members, report facts, SLA and approval policies, custom

@@ -464,6 +464,61 @@ class TicketDesk:
                 if exc.stream_id != FIELDS_STREAM or attempt:
                     raise
 
+    def record_new(self, opened, also=None):
+        """Append the events of tickets whose ids this unit minted, `opened` a list of
+        (Aggregate, envelopes), in one statement, and project them all with it: one round trip
+        and a statement a table for the lot (`also(conn)` sends further writes in the same
+        round trip). A bulk import's unit of work. Returns each ticket's (row, SLA clocks).
+
+        It writes for many tickets what `_queue_projection` writes for one (the ticket row,
+        its comments, its report facts): a read model added there belongs here too."""
+        version, policies = self._policies.get(self.tenant_id) or self._read_policy()
+        projected = self._rows_of(opened, policies)
+        with self.db.appending_streams([e for _, envelopes in opened for e in envelopes]):
+            store.upsert_tickets(self.conn, self.tenant_id, [row for row, _, _ in projected])
+            store.upsert_many_report_facts(self.conn, self.tenant_id, [f for *_, f in projected])
+            store.upsert_comments_of(
+                self.conn,
+                self.tenant_id,
+                [(a.state.ticket_id, c) for a, _ in opened for c in a.state.comments],
+            )
+            for aggregate, _ in opened:
+                if aggregate.due():
+                    eventstore.save_snapshot(
+                        self.conn,
+                        self.tenant_id,
+                        stream_id(aggregate.state.ticket_id),
+                        aggregate.version,
+                        snapshots.dump(self.cipher, self.tenant_id, aggregate),
+                    )
+            if also is not None:
+                also(self.conn)
+            # after the rows, as upsert_ticket's RETURNING: a policy another process stored
+            # since this one read it is seen here
+            stored = store.policy_version(self.conn)
+        if stored.fetchone()[0] != version:
+            # the policies changed since this process read them: the rows follow those stored
+            version, policies = self._read_policy()
+            projected = self._rows_of(opened, policies)
+            store.upsert_tickets(self.conn, self.tenant_id, [row for row, _, _ in projected])
+            store.upsert_many_report_facts(self.conn, self.tenant_id, [f for *_, f in projected])
+        self._policy = policies
+        return [(row, sla) for row, sla, _ in projected]
+
+    def _rows_of(self, opened, policies):
+        """(ticket row, SLA clocks, report facts) of each new ticket, under the policy that
+        applies to it."""
+        now = self.clock.now()
+        projected = []
+        for aggregate, _ in opened:
+            state, history = aggregate.state, aggregate.sla
+            policy = policies.for_ticket(state)
+            sla = clocks(policy, history, now)
+            instants = projections.sla_instants(policy, history, now, sla)
+            facts = reports.ticket_facts(state, policy, history, now, sla)
+            projected.append((projections.ticket_row(state, instants), sla, facts))
+        return projected
+
     def project(self, state, history, comment_ids=None):
         """Bring the ticket's rows up to its state; comments: those named, or all when None.
 

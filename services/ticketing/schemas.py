@@ -20,6 +20,7 @@ from services.ticketing.domain import (
     ERASED,
     LEVELS,
     LINK_KINDS,
+    PENDING_REASONS,
     PRIORITIES,
     STATUSES,
     TICKET_TYPES,
@@ -149,6 +150,79 @@ class ListQuerySchema(Schema):
     requester = fields.String()
     q = fields.String(validate=validate.Length(min=1, max=200))
     external_id = fields.String(validate=validate.Length(min=1, max=EXTERNAL_ID_MAX))
+
+
+# the bulk import: one historic ticket a line (NDJSON)
+
+IMPORT_COMMENTS_MAX = 200
+
+
+class ImportCommentSchema(Schema):
+    author_id = fields.String(required=True)
+    body = fields.String(required=True, validate=validate.Length(min=1, max=TEXT_MAX))
+    internal = fields.Boolean(load_default=False)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class ImportLineSchema(Schema):
+    """One line of POST /v1/tickets/import: a ticket of another help desk with its history.
+
+    The times are the ticket's own (timezone required): it opens at `opened_at`, each comment
+    is added at its `created_at` by its author, and the ticket reaches `status` at
+    `resolved_at` / `closed_at` / `cancelled_at` (resolved, closed, cancelled) or
+    `status_changed_at` (in_progress, pending; default `opened_at`). `priority` alone picks
+    the urgency and impact that give it; `critical` sets the override."""
+
+    content_type = "application/x-ndjson"
+
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    type = fields.String(required=True, validate=validate.OneOf(TICKET_TYPES))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default="", validate=validate.Length(max=TEXT_MAX))
+    status = fields.String(load_default="new", validate=validate.OneOf(STATUSES))
+    pending_reason = fields.String(
+        load_default="awaiting_third_party", validate=validate.OneOf(sorted(PENDING_REASONS))
+    )
+    priority = fields.String(load_default=None, validate=validate.OneOf(PRIORITIES))
+    urgency = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
+    impact = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
+    critical = fields.Boolean(load_default=False)
+    category = fields.String(load_default=None, allow_none=True)
+    requester_id = fields.String(required=True)
+    opened_at = fields.AwareDateTime(required=True)
+    status_changed_at = fields.AwareDateTime(load_default=None)
+    resolved_at = fields.AwareDateTime(load_default=None)
+    closed_at = fields.AwareDateTime(load_default=None)
+    cancelled_at = fields.AwareDateTime(load_default=None)
+    comments = fields.List(
+        fields.Nested(ImportCommentSchema),
+        load_default=list,
+        validate=validate.Length(max=IMPORT_COMMENTS_MAX),
+    )
+
+    @validates_schema
+    def times_fit_the_status(self, data, **kwargs):
+        status = data.get("status", "new")
+        wanted = {
+            "resolved": {"resolved_at"},
+            "closed": {"closed_at"},
+            "cancelled": {"cancelled_at"},
+        }.get(status, set())
+        allowed = {
+            "in_progress": {"status_changed_at"},
+            "pending": {"status_changed_at"},
+            "resolved": {"resolved_at"},
+            "closed": {"resolved_at", "closed_at"},
+            "cancelled": {"cancelled_at"},
+        }.get(status, set())
+        errors = {}
+        for name in ("status_changed_at", "resolved_at", "closed_at", "cancelled_at"):
+            if name in wanted and data.get(name) is None:
+                errors[name] = [f"required for a ticket in status {status}"]
+            elif name not in allowed and data.get(name) is not None:
+                errors[name] = [f"not taken for a ticket in status {status}"]
+        if errors:
+            raise ValidationError(errors)
 
 
 # what a body asks for, as domain commands

@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from services.ticketing import events as _catalogue  # noqa: F401 (declares ticketing's event types)
-from services.ticketing import exceptions, projections, reports, schemas, subjects
+from services.ticketing import exceptions, imports, projections, reports, schemas, subjects
 from services.ticketing.application import TicketDesk
 from services.ticketing.dependencies import Clock, Policies, sla_due
 from services.ticketing.domain import AddComment, LinkTicket, Transition
@@ -19,6 +19,7 @@ from services.ticketing.schemas import (
     BulkSchema,
     CommentSchema,
     CreateTicketSchema,
+    ImportLineSchema,
     LinkSchema,
     ListQuerySchema,
     OnePolicySchema,
@@ -109,6 +110,18 @@ class TicketingService(DZDeskService):
         return self.ticket_response(
             desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"}
         )
+
+    @http("POST", "/v1/tickets/import", body=ImportLineSchema, responses={200: None, 413: None})
+    def import_tickets(self, request):
+        """Import historic tickets: NDJSON, one a line; answers NDJSON, one result a line."""
+        principal = self.auth.principal(request)
+        require_roles(principal, "admin")
+        actor = actor_from_principal(principal)
+        importer = imports.Importer(
+            self.db, self.cipher, self.clock, self.policies, principal.tenant_id, actor
+        )
+        results = importer.run(imports.read_lines(request))
+        return Response(imports.ndjson(results), 200, mimetype=imports.MEDIA_TYPE)
 
     @http("GET", "/v1/tickets", query=(ListQuerySchema, PageQuery))
     def list_tickets(self, request):

@@ -1,5 +1,6 @@
 """SQL of ticketing's read models (tickets, comments, members, report facts) and SLA policies."""
 
+import json
 from datetime import datetime
 
 from psycopg.rows import dict_row
@@ -57,6 +58,14 @@ _UPSERT_TICKET = (
 )
 
 
+_UPSERT_COMMENT = (
+    "INSERT INTO ticket_comments (tenant_id, ticket_id, comment_id, author_id, body,"
+    " internal, created_at, edited_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (tenant_id, ticket_id, comment_id) DO UPDATE SET body = excluded.body,"
+    " edited_at = excluded.edited_at"
+)
+
+
 def _rows(conn, query, params=()):
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(query, params).fetchall()
@@ -82,10 +91,7 @@ def upsert_ticket(conn, tenant_id, row):
 def upsert_comments(conn, tenant_id, ticket_id, comments):
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO ticket_comments (tenant_id, ticket_id, comment_id, author_id, body,"
-            " internal, created_at, edited_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (tenant_id, ticket_id, comment_id) DO UPDATE SET body = excluded.body,"
-            " edited_at = excluded.edited_at",
+            _UPSERT_COMMENT,
             [
                 (
                     tenant_id,
@@ -100,6 +106,68 @@ def upsert_comments(conn, tenant_id, ticket_id, comments):
                 for c in comments
             ],
         )
+
+
+_UPSERT_TICKETS = (
+    "INSERT INTO tickets (tenant_id, "
+    + ", ".join(TICKET_COLUMNS)
+    + ") SELECT %s, "
+    + ", ".join(f"r.{c}" for c in TICKET_COLUMNS)
+    + " FROM jsonb_populate_recordset(NULL::tickets, %s) AS r"
+    + " ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:])
+)
+_COMMENT_COLUMNS = (
+    "ticket_id",
+    "comment_id",
+    "author_id",
+    "body",
+    "internal",
+    "created_at",
+    "edited_at",
+)
+_UPSERT_COMMENTS = (
+    "INSERT INTO ticket_comments (tenant_id, "
+    + ", ".join(_COMMENT_COLUMNS)
+    + ") SELECT %s, "
+    + ", ".join(f"r.{c}" for c in _COMMENT_COLUMNS)
+    + " FROM jsonb_populate_recordset(NULL::ticket_comments, %s) AS r"
+    " ON CONFLICT (tenant_id, ticket_id, comment_id) DO UPDATE SET body = excluded.body,"
+    " edited_at = excluded.edited_at"
+)
+
+
+def _json_of(value):
+    return json.dumps(value, default=lambda v: v.isoformat(), separators=(",", ":"))
+
+
+def upsert_tickets(conn, tenant_id, rows):
+    """Write many tickets' rows (`projections.ticket_row`) in one statement."""
+    conn.execute(_UPSERT_TICKETS, (tenant_id, Jsonb(rows, dumps=_json_of)))
+
+
+def upsert_comments_of(conn, tenant_id, comments):
+    """Write the comments of many tickets, (ticket id, Comment) pairs, in one statement."""
+    if not comments:
+        return
+    rows = [
+        {
+            "ticket_id": ticket_id,
+            "comment_id": c.comment_id,
+            "author_id": c.author_id,
+            "body": c.body,
+            "internal": c.internal,
+            "created_at": c.created_at,
+            "edited_at": c.edited_at,
+        }
+        for ticket_id, c in comments
+    ]
+    conn.execute(_UPSERT_COMMENTS, (tenant_id, Jsonb(rows, dumps=_json_of)))
+
+
+def policy_version(conn):
+    """The cursor of the stored SLA policy's version (0: the default), to read once run."""
+    return conn.execute("SELECT coalesce(max(version), 0) FROM sla_policies")
 
 
 def set_sla_instants(conn, ticket_id, sla):
@@ -379,6 +447,24 @@ def approvers_of(conn, group_id):
     return frozenset(row[0]) if row else None
 
 
+def imported(conn, external_ids):
+    """{external id: ticket id} of the named tickets a bulk import brought in already."""
+    rows = conn.execute(
+        "SELECT external_id, ticket_id::text FROM ticket_imports WHERE external_id = ANY(%s)",
+        (list(external_ids),),
+    ).fetchall()
+    return dict(rows)
+
+
+def record_imports(conn, tenant_id, tickets):
+    """Remember the (external id, ticket id) pairs a bulk import wrote; one statement."""
+    conn.execute(
+        "INSERT INTO ticket_imports (tenant_id, external_id, ticket_id)"
+        " SELECT %s, e, t FROM unnest(%s::text[], %s::uuid[]) AS u(e, t)",
+        (tenant_id, [e for e, _ in tickets], [t for _, t in tickets]),
+    )
+
+
 # report facts (services/ticketing/reports.py)
 
 REPORT_FACT_COLUMNS = (
@@ -428,6 +514,26 @@ def upsert_report_facts(conn, tenant_id, facts):
     statuses = [[since.isoformat(), status] for since, status in facts["statuses"]]
     conn.execute(
         _UPSERT_REPORT_FACTS, {**facts, "tenant_id": tenant_id, "statuses": Jsonb(statuses)}
+    )
+
+
+def upsert_many_report_facts(conn, tenant_id, facts):
+    """Write many tickets' report facts (`reports.ticket_facts`) in one statement."""
+    if not facts:
+        return
+    rows = [
+        {**f, "statuses": [[since.isoformat(), status] for since, status in f["statuses"]]}
+        for f in facts
+    ]
+    conn.execute(
+        "INSERT INTO ticket_report_facts (tenant_id, "
+        + ", ".join(REPORT_FACT_COLUMNS)
+        + ") SELECT %s, "
+        + ", ".join(f"r.{c}" for c in REPORT_FACT_COLUMNS)
+        + " FROM jsonb_populate_recordset(NULL::ticket_report_facts, %s) AS r"
+        + " ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in REPORT_FACT_COLUMNS[1:]),
+        (tenant_id, Jsonb(rows, dumps=_json_of)),
     )
 
 
