@@ -4,13 +4,22 @@
     evolve(state, event) -> Ticket                   folds one RecordedEvent
     replay(events) -> Ticket | None                  folds a whole stream
 
-Module map: model (types, event names), commands, lifecycle (transition table), priority
+Module map: model (types, event names), commands, approvals (a change's window, risk and
+sign-off), lifecycle (transition table), priority
 (urgency x impact matrix), permissions, people (who a command names), links (and their
 mirroring), validation (field checks and list bounds), fields (custom ticket fields), queries,
 errors, groups (teams of agents, their own streams, and the rule an assignment follows), routing
 (rules, strategies, releases).
 """
 
+from .approvals import (
+    ApplyApprovalPolicy,
+    ApprovalConflict,
+    ApprovalRequired,
+    PlanChange,
+    RecordApproval,
+    UnknownStage,
+)
 from .commands import (
     AddComment,
     AddWatcher,
@@ -108,6 +117,12 @@ from .routing import (
 )
 
 __all__ = [
+    "ApplyApprovalPolicy",
+    "ApprovalConflict",
+    "ApprovalRequired",
+    "PlanChange",
+    "RecordApproval",
+    "UnknownStage",
     "ACTIVE",
     "ALLOWED",
     "CANCELLED",

@@ -49,6 +49,7 @@ DOCUMENTED_PREFIXES = {
         "/v1/reports",
         "/v1/groups",
         "/v1/routing-rules",
+        "/v1/approval-policies",
     },
     "privacy": {"/v1/privacy"},
     "audit": {"/v1/audit"},
