@@ -435,7 +435,8 @@ def test_the_gateway_mounts_the_rendered_nginx_config(rendered):
     config_map = by_kind(rendered, "ConfigMap")[volumes["config"]["configMap"]["name"]]
 
     assert (
-        "location ~ ^/v1/(me/queue|tickets|ticket-fields|sla|reports|approval-policies|groups|routing-rules)(/|$)"
+        "location ~ ^/v1/(me/queue|tickets|ticket-fields|sla|reports|approval-policies|groups"
+        "|routing-rules)(/|$)"
         in config_map["data"]["nginx.conf"]
     )
     assert config_map["data"]["nginx.conf"] == (NGINX / "container.nginx.conf").read_text()
