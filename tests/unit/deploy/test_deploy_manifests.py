@@ -436,8 +436,7 @@ def test_the_gateway_mounts_the_rendered_nginx_config(rendered):
 
     assert (
         "location ~ ^/v1/(me/queue|tickets|ticket-fields|sla|reports|approval-policies|groups"
-        "|routing-rules)(/|$)"
-        in config_map["data"]["nginx.conf"]
+        "|routing-rules)(/|$)" in config_map["data"]["nginx.conf"]
     )
     assert config_map["data"]["nginx.conf"] == (NGINX / "container.nginx.conf").read_text()
     assert "/etc/dzdesk/nginx.conf" in container(gateway)["command"]
