@@ -199,3 +199,25 @@ def test_a_member_who_leaves_the_tenant_or_is_erased_is_released(ticketing, admi
         (api.tenant_id,),
     )
     assert [r for (r,) in reasons] == ["left_tenant", "left_tenant", "erased", "erased"]
+
+
+def test_a_group_approves_a_change_when_its_policy_names_the_group(ticketing, admin):
+    api = ticketing[0]
+    cab, outsider = member(ticketing, "agent"), member(ticketing, "agent")
+    group = new_group(api, admin, "Change advisory board", cab)
+    policy = {"change": {"stages": [{"name": "cab", "approver_group_id": group["id"]}]}}
+    assert api.call("PUT", "/v1/approval-policies", admin, policy).status_code == 200
+    change = api.open(
+        outsider,
+        type="change",
+        title="Upgrade the core switch",
+        planned_start="2026-12-12T22:00:00+00:00",
+        planned_end="2026-12-13T01:00:00+00:00",
+        risk="high",
+    )
+    path = f"/v1/tickets/{change['id']}/approvals/cab"
+    assert api.call("POST", path, outsider, {"decision": "approve"}).status_code == 403
+    approved = api.call("POST", path, cab, {"decision": "approve"})
+    assert approved.status_code in (200, 201), approved.text
+    moved = api.call("POST", f"/v1/tickets/{change['id']}/transitions", cab, {"to": "in_progress"})
+    assert moved.status_code == 200, moved.text
