@@ -85,7 +85,7 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
         super().stop()
         if self.threads is not None:
             for thread in list(self.threads.coroutines_running):
-                thread.kill()
+                eventlet.kill(thread)  # spawn_n's threads are bare greenlets: no .kill()
         self.pool.close()
         metrics.POOLS.unregister(self.container.service_name, self.attr_name, self.pool)
 

@@ -3,7 +3,8 @@
 Each path behaves as the test sets it: `ok` answers 204, `fail` answers 500, `hang` holds the
 request until the receiver closes (a dead endpoint that accepts and never answers), `redirect`
 answers 307 to another path. Every request is recorded with its headers and raw body, so a
-test verifies the signature over the bytes as they came.
+test verifies the signature over the bytes as they came; a load test that cannot hold every
+body passes `record`, called with each Received instead of keeping it.
 """
 
 import dataclasses
@@ -25,7 +26,7 @@ class Received:
 
 
 class WebhookReceiver:
-    def __init__(self):
+    def __init__(self, record=None):
         self._folder = tempfile.TemporaryDirectory(prefix="dzdesk-webhooks-")
         tls = write_tls_material(self._folder.name)
         self.ca_bundle = tls["ca"]
@@ -48,15 +49,17 @@ class WebhookReceiver:
                         receiver.hanging += 1
                     receiver.closing.wait(60)
                     return
-                with receiver.lock:
-                    receiver.received.append(
-                        Received(
-                            self.path,
-                            {k.lower(): v for k, v in self.headers.items()},
-                            body,
-                            time.monotonic(),
-                        )
-                    )
+                item = Received(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.monotonic(),
+                )
+                if record is not None:
+                    record(item)
+                else:
+                    with receiver.lock:
+                        receiver.received.append(item)
                 if mode == "fail":
                     self.send_response(500)
                 elif mode == "redirect":
