@@ -36,7 +36,7 @@ from shared.envelope import Envelope, person_actor
 ENDPOINTS = int(os.environ.get("BENCH_WEBHOOKS_ENDPOINTS", 200))
 DEAD = int(os.environ.get("BENCH_WEBHOOKS_DEAD", 10))
 EVENTS = int(os.environ.get("BENCH_WEBHOOKS_EVENTS", 100))
-RETRY_SCHEDULE = "0,1,2,4"
+RETRY_SCHEDULE = "0,1,2,4,8,16"
 BATCH = 100
 DISABLE_TIMEOUT = 120  # for the dead endpoints to be disabled, once the live ones are served
 STALL_SECONDS = 120  # no new live delivery for this long: the run failed
@@ -160,7 +160,9 @@ def _phase(env, live, dead, events):
             if tally.unique != progress:
                 progress, progressed = tally.unique, time.monotonic()
             elif time.monotonic() - progressed > STALL_SECONDS:
-                raise RuntimeError(f"{tally.unique} of {expected} live deliveries arrived")
+                raise RuntimeError(
+                    f"{tally.unique} of {expected} live deliveries arrived; {_states(db)}"
+                )
             time.sleep(0.1)
         elapsed = tally.last_at - started
         disabled, disabled_after = _wait_disabled(db, dead_ids, started)
@@ -196,6 +198,17 @@ def _wait_disabled(db, dead_ids, started, timeout=DISABLE_TIMEOUT):
             time.sleep(0.2)
 
 
+def _states(db):
+    """How the deliveries stand (for a stalled run's message): counts by webhook state,
+    delivery status and last error."""
+    with psycopg.connect(db["admin"]) as conn:
+        rows = conn.execute(
+            "SELECT w.enabled, d.status, d.last_error, count(*) FROM deliveries d"
+            " JOIN webhooks w USING (tenant_id, webhook_id) GROUP BY 1, 2, 3 ORDER BY 4 DESC"
+        ).fetchall()
+    return "; ".join(f"enabled={e} {s} {err!r}: {n}" for e, s, err, n in rows)
+
+
 def _attempts(db, dead_ids):
     """Attempts made on the dead endpoints, each of them on average."""
     if not dead_ids:
@@ -213,14 +226,18 @@ def run(env):
     baseline = _phase(env, live, 0, EVENTS)
     loaded = _phase(env, live, DEAD, EVENTS)
     schedule_s = sum(float(step) for step in RETRY_SCHEDULE.split(","))
-    return [
+    rows = [
         row("webhooks.throughput", loaded["throughput"], "deliveries/s", baseline["throughput"]),
         row("webhooks.delivery_p99_s", loaded["p99"], "s", baseline["p99"]),
         row("webhooks.duplicates", loaded["duplicates"] + baseline["duplicates"], "deliveries"),
-        row("webhooks.dead_disabled", loaded["disabled"], "endpoints", DEAD),
-        row("webhooks.dead_disabled_s", loaded["disabled_after"] or 0, "s", schedule_s),
-        row("webhooks.dead_attempts", loaded["dead_attempts"], "attempts/endpoint"),
     ]
+    if DEAD:
+        rows += [
+            row("webhooks.dead_disabled", loaded["disabled"], "endpoints", DEAD),
+            row("webhooks.dead_disabled_s", loaded["disabled_after"], "s", schedule_s),
+            row("webhooks.dead_attempts", loaded["dead_attempts"], "attempts/endpoint"),
+        ]
+    return rows
 
 
 def start_service_consuming(cfg):

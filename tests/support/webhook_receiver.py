@@ -25,6 +25,13 @@ class Received:
     at: float
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default backlog of 5 drops connections a busy dispatcher opens at once
+    # (they time out connecting): a receiver under load must not look dead
+    request_queue_size = 128
+
+
 class WebhookReceiver:
     def __init__(self, record=None):
         self._folder = tempfile.TemporaryDirectory(prefix="dzdesk-webhooks-")
@@ -73,8 +80,7 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(tls["cert"], tls["key"])
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
