@@ -31,6 +31,16 @@ class _Server(ThreadingHTTPServer):
     # (they time out connecting): a receiver under load must not look dead
     request_queue_size = 128
 
+    def finish_request(self, request, client_address):
+        # the TLS handshake in the request's own thread, not in the one accepting connections
+        # (there, handshakes queue one behind another and a busy dispatcher's time out)
+        try:
+            request.settimeout(30)
+            request.do_handshake()
+        except OSError:
+            return
+        super().finish_request(request, client_address)
+
 
 class WebhookReceiver:
     def __init__(self, record=None):
@@ -83,7 +93,9 @@ class WebhookReceiver:
         self.server = _Server(("127.0.0.1", 0), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(tls["cert"], tls["key"])
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server.socket = context.wrap_socket(
+            self.server.socket, server_side=True, do_handshake_on_connect=False
+        )
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
