@@ -192,9 +192,11 @@ def redeliver(conn, tenant_id, original):
 
 # Cross-tenant (the system role): the oldest due deliveries, at most `per_endpoint` of each
 # enabled endpoint, so one endpoint's backlog never fills the batch. An endpoint with a delivery
-# waiting for its retry (attempts > 0) is failing: that delivery alone, once due, is its turn.
+# waiting for its retry (attempts > 0) is failing: that delivery alone, once due, is its turn
+# (`retry` says so).
 _DUE = """
-SELECT d.tenant_id::text, d.delivery_id::text, d.webhook_id::text
+SELECT d.tenant_id::text, d.delivery_id::text, d.webhook_id::text,
+       r.delivery_id IS NOT NULL AS retry
 FROM webhooks w
 LEFT JOIN LATERAL (
     SELECT delivery_id, next_attempt_at FROM deliveries

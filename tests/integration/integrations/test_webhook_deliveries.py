@@ -201,6 +201,39 @@ def test_a_failing_endpoint_is_tried_once_per_step_of_the_schedule_not_once_per_
     assert sorted(later) == sorted(d["message_id"] for d in waiting)
 
 
+def test_retries_of_endpoints_that_time_out_leave_threads_for_the_healthy_ones(
+    start_integrations,
+):
+    """Retries hold at most half the dispatcher's threads: two failing endpoints whose retries
+    now hang (each held to the read timeout) take one of two threads, and a live endpoint is
+    served on the other while the retry still hangs (not after it has timed out)."""
+    rig = start_integrations(
+        INTEGRATIONS_MAX_IN_FLIGHT=2,
+        INTEGRATIONS_MAX_IN_FLIGHT_PER_ENDPOINT=1,
+        INTEGRATIONS_RETRY_SCHEDULE="0,0.5,0.5",
+        INTEGRATIONS_READ_TIMEOUT=20,
+        INTEGRATIONS_REQUEST_DEADLINE=25,
+    )
+    tenant = str(uuid.uuid4())
+    slow = [rig.subscribe(tenant, f"/slow/{i}", mode="fail")[0] for i in range(2)]
+    rig.ticket_opened(tenant)
+    rig.wait_until(
+        lambda: all([d["attempts"] for d in rig.deliveries(tenant, w)] == [1] for w in slow),
+        what="a failed first attempt at each slow endpoint",
+    )
+    for i in range(2):  # their retries, due in half a second, hang from now on
+        rig.receiver.modes[f"/slow/{i}"] = "hang"
+    rig.wait_until(lambda: rig.receiver.hanging >= 1, what="a retry hanging")
+    rig.subscribe(tenant, "/live")
+    for _ in range(3):
+        rig.ticket_opened(tenant)
+
+    rig.wait_until(lambda: len(rig.receiver.at("/live")) == 3, what="the live deliveries")
+    assert rig.receiver.hanging == 1
+    retried = [rig.deliveries(tenant, w)[0] for w in slow]
+    assert [d["attempts"] for d in retried] == [1, 1]  # no retry has timed out yet
+
+
 def test_a_redirect_is_not_followed(start_integrations):
     rig = start_integrations()
     tenant = str(uuid.uuid4())
