@@ -20,19 +20,39 @@ from services.ticketing.domain import (
     ERASED,
     LEVELS,
     LINK_KINDS,
+    PENDING_REASONS,
     PRIORITIES,
     STATUSES,
     TICKET_TYPES,
     AssignTicket,
     ChangeWatchers,
     OpenTicket,
+    SetFields,
     SetPriority,
     TagTicket,
+    Transition,
     UpdateTicket,
+)
+from services.ticketing.domain.fields import (
+    EXTERNAL_ID_MAX,
+    FIELD_TYPES,
+    FIELDS_CHANGED,
+    OPTIONS_MAX,
+    SEALED_ENTRY,
+    open_sealed,
 )
 from services.ticketing.domain.model import COMMENT_ADDED, COMMENT_EDITED
 from services.ticketing.exceptions import InvalidQuery
-from services.ticketing.sla import BusinessCalendar, SlaPolicy
+from services.ticketing.sla import (
+    DEFAULT_POLICY_ID,
+    BusinessCalendar,
+    Escalation,
+    SlaMatch,
+    SlaPolicies,
+    SlaPolicy,
+    default_policy,
+    field_text,
+)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TEXT_MAX = 20_000
@@ -49,6 +69,19 @@ class CreateTicketSchema(Schema):
     requester_id = fields.String(load_default=None, allow_none=True)
     watchers = fields.List(fields.String(), load_default=list)
     tags = fields.List(fields.String(), load_default=list)
+    field_values = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        load_default=dict,
+        data_key="fields",
+        metadata={"description": "custom field values by key (GET /v1/ticket-fields)"},
+    )
+    external_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=EXTERNAL_ID_MAX),
+        metadata={"description": "the integrator's id of the ticket, unique per tenant"},
+    )
 
 
 class UpdateTicketSchema(Schema):
@@ -68,6 +101,12 @@ class UpdateTicketSchema(Schema):
     group_id = fields.String(allow_none=True)
     tags = fields.List(fields.String())
     watchers = fields.List(fields.String())
+    field_values = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        data_key="fields",
+        metadata={"description": "custom field values to set; null clears one"},
+    )
 
     @validates_schema
     def not_empty(self, data, **kwargs):
@@ -101,6 +140,80 @@ class ListQuerySchema(Schema):
     assignee = fields.String()
     requester = fields.String()
     q = fields.String(validate=validate.Length(min=1, max=200))
+    external_id = fields.String(validate=validate.Length(min=1, max=EXTERNAL_ID_MAX))
+
+
+# the bulk import: one historic ticket a line (NDJSON)
+
+IMPORT_COMMENTS_MAX = 200
+
+
+class ImportCommentSchema(Schema):
+    author_id = fields.String(required=True)
+    body = fields.String(required=True, validate=validate.Length(min=1, max=TEXT_MAX))
+    internal = fields.Boolean(load_default=False)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class ImportLineSchema(Schema):
+    """One line of POST /v1/tickets/import: a ticket of another help desk with its history.
+
+    The times are the ticket's own (timezone required): it opens at `opened_at`, each comment
+    is added at its `created_at` by its author, and the ticket reaches `status` at
+    `resolved_at` / `closed_at` / `cancelled_at` (resolved, closed, cancelled) or
+    `status_changed_at` (in_progress, pending; default `opened_at`). `priority` alone picks
+    the urgency and impact that give it; `critical` sets the override."""
+
+    content_type = "application/x-ndjson"
+
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    type = fields.String(required=True, validate=validate.OneOf(TICKET_TYPES))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default="", validate=validate.Length(max=TEXT_MAX))
+    status = fields.String(load_default="new", validate=validate.OneOf(STATUSES))
+    pending_reason = fields.String(
+        load_default="awaiting_third_party", validate=validate.OneOf(sorted(PENDING_REASONS))
+    )
+    priority = fields.String(load_default=None, validate=validate.OneOf(PRIORITIES))
+    urgency = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
+    impact = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
+    critical = fields.Boolean(load_default=False)
+    category = fields.String(load_default=None, allow_none=True)
+    requester_id = fields.String(required=True)
+    opened_at = fields.AwareDateTime(required=True)
+    status_changed_at = fields.AwareDateTime(load_default=None)
+    resolved_at = fields.AwareDateTime(load_default=None)
+    closed_at = fields.AwareDateTime(load_default=None)
+    cancelled_at = fields.AwareDateTime(load_default=None)
+    comments = fields.List(
+        fields.Nested(ImportCommentSchema),
+        load_default=list,
+        validate=validate.Length(max=IMPORT_COMMENTS_MAX),
+    )
+
+    @validates_schema
+    def times_fit_the_status(self, data, **kwargs):
+        status = data.get("status", "new")
+        wanted = {
+            "resolved": {"resolved_at"},
+            "closed": {"closed_at"},
+            "cancelled": {"cancelled_at"},
+        }.get(status, set())
+        allowed = {
+            "in_progress": {"status_changed_at"},
+            "pending": {"status_changed_at"},
+            "resolved": {"resolved_at"},
+            "closed": {"resolved_at", "closed_at"},
+            "cancelled": {"cancelled_at"},
+        }.get(status, set())
+        errors = {}
+        for name in ("status_changed_at", "resolved_at", "closed_at", "cancelled_at"):
+            if name in wanted and data.get(name) is None:
+                errors[name] = [f"required for a ticket in status {status}"]
+            elif name not in allowed and data.get(name) is not None:
+                errors[name] = [f"not taken for a ticket in status {status}"]
+        if errors:
+            raise ValidationError(errors)
 
 
 # what a body asks for, as domain commands
@@ -120,6 +233,8 @@ def open_command(actor, ticket_id, body):
         requester_id=body["requester_id"],
         watchers=frozenset(body["watchers"]),
         tags=frozenset(body["tags"]),
+        fields=body.get("field_values") or {},
+        external_id=body.get("external_id"),
     )
 
 
@@ -165,6 +280,12 @@ def patch_commands(state, actor, changes):
                     actor=actor, add=wanted - state.watchers, remove=state.watchers - wanted
                 )
             )
+    retyped = changes.get("type", state.type) != state.type
+    if "field_values" in changes or retyped:
+        # a new type may require fields: checked after the UpdateTicket that changes it
+        commands.append(
+            SetFields(actor=actor, fields=changes.get("field_values", {}), complete=retyped)
+        )
     return commands
 
 
@@ -188,7 +309,15 @@ def ticket_summary(row):
     body = {
         key: iso(row[key]) if key in _INSTANTS else row[key]
         for key in row
-        if key not in ("ticket_id", "sla_next_at", "sla_history", "description")
+        if key
+        not in (
+            "ticket_id",
+            "sla_next_at",
+            "sla_history",
+            "description",
+            "fields",
+            "personal_fields",
+        )
     }
     body["id"] = str(row["ticket_id"])
     body["watchers"], body["tags"] = list(row["watchers"]), list(row["tags"])
@@ -199,8 +328,12 @@ def ticket_summary(row):
 def ticket_detail(row, comments, sla):
     body = ticket_summary(row)
     body["description"] = row["description"]
+    body["fields"] = {**row.get("fields", {}), **row.get("personal_fields", {})}
     body["comments"] = [comment_view(c) for c in comments]
-    body["sla"] = {target: clock_view(clock) for target, clock in sla.items()}
+    body["sla"] = {
+        target: clock_view(clock) for target, clock in sla.items() if target != "policy_id"
+    }
+    body["sla"]["policy_id"] = sla.get("policy_id", DEFAULT_POLICY_ID)
     return body
 
 
@@ -226,6 +359,7 @@ def clock_view(clock):
         "warned": clock["warned"],
         "due_at": iso(clock["due_at"]),
         "met_at": iso(clock["met_at"]),
+        **({"round": clock["round"]} if "round" in clock else {}),
     }
 
 
@@ -250,23 +384,152 @@ def history_view(events, envelopes, privileged):
                 "occurred_at": envelope.occurred_at,
                 "actor": envelope.actor,
                 "data": event.data,
-                "fields": {name: value for name, value in event.pii.items()},
+                "fields": _opened_fields(event),
                 "erased": sorted(n for n, v in event.pii.items() if v == ERASED),
             }
         )
     return entries
 
 
+def _opened_fields(event):
+    """The event's opened personal fields; a fields_changed event's sealed values as the
+    object they are (each "[erased]" once its subject is)."""
+    opened = dict(event.pii)
+    if event.type == FIELDS_CHANGED and SEALED_ENTRY in opened:
+        opened[SEALED_ENTRY] = open_sealed(opened[SEALED_ENTRY], event.data.get("sealed", ()))
+    return opened
+
+
 def iso(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-# the SLA policy document
+# custom ticket fields
+
+
+class TicketFieldSchema(Schema):
+    """POST /v1/ticket-fields: a custom field of the tenant's tickets."""
+
+    key = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    type = fields.String(required=True, validate=validate.OneOf(FIELD_TYPES))
+    options = fields.List(
+        fields.String(), load_default=list, validate=validate.Length(max=OPTIONS_MAX)
+    )
+    required_for = fields.List(
+        fields.String(validate=validate.OneOf(TICKET_TYPES)), load_default=list
+    )
+    personal = fields.Boolean(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "sealed under the requester's key; text fields always are"},
+    )
+
+
+class TicketFieldChangeSchema(Schema):
+    """PATCH /v1/ticket-fields/{key}: options and required ticket types (key, type and
+    personal stay)."""
+
+    options = fields.List(fields.String(), validate=validate.Length(max=OPTIONS_MAX))
+    required_for = fields.List(fields.String(validate=validate.OneOf(TICKET_TYPES)))
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("send options or required_for")
+
+
+def field_view(definition):
+    return {**definition.as_data(), "sealed": definition.sealed}
+
+
+# bulk operations
+
+BULK_MAX = 100
+BULK_OPS = ("assign", "transition", "tag", "set_field")
+
+
+class BulkItemSchema(Schema):
+    """One item: `ticket_id`, `op` and that op's arguments (assign: assignee_id, group_id;
+    transition: to, reason, note; tag: add, remove; set_field: key, value); `version`, as
+    If-Match does for one ticket."""
+
+    ticket_id = fields.String(required=True)
+    op = fields.String(required=True, validate=validate.OneOf(BULK_OPS))
+    assignee_id = fields.String(allow_none=True)
+    group_id = fields.String(allow_none=True)
+    to = fields.String(validate=validate.OneOf(STATUSES))
+    reason = fields.String(allow_none=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX))
+    add = fields.List(fields.String(), load_default=list)
+    remove = fields.List(fields.String(), load_default=list)
+    key = fields.String()
+    value = fields.Raw(allow_none=True)
+    version = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata={"description": "the ticket's ETag as last read: 412 for this item if stale"},
+    )
+
+    @validates_schema
+    def op_arguments(self, data, **kwargs):
+        needed = {"transition": ("to",), "set_field": ("key", "value")}.get(data.get("op"), ())
+        missing = [name for name in needed if name not in data]
+        if missing:
+            raise ValidationError({name: ["required by this op"] for name in missing})
+
+
+class BulkSchema(Schema):
+    """POST /v1/tickets/bulk: up to 100 items, each one command on one ticket. Each item is
+    loaded on its own (BulkItemSchema): a malformed one is that item's 400, not the request's."""
+
+    items = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+
+
+class BulkDocumentSchema(Schema):
+    """The bulk body as /openapi.json documents it: its items in full."""
+
+    items = fields.List(
+        fields.Nested(BulkItemSchema),
+        required=True,
+        validate=validate.Length(min=1, max=BULK_MAX),
+    )
+
+
+def bulk_commands(actor, item):
+    """A function of the ticket's state returning the command a bulk item stands for (the
+    same commands the single-ticket routes issue)."""
+    op = item["op"]
+    if op == "assign":
+        return lambda state: [
+            AssignTicket(
+                actor=actor,
+                assignee_id=item.get("assignee_id", state.assignee_id),
+                group_id=item.get("group_id", state.group_id),
+            )
+        ]
+    if op == "transition":
+        return lambda state: [
+            Transition(actor=actor, to=item["to"], reason=item.get("reason"), note=item.get("note"))
+        ]
+    if op == "tag":
+        return lambda state: [
+            TagTicket(actor=actor, add=frozenset(item["add"]), remove=frozenset(item["remove"]))
+        ]
+    return lambda state: [SetFields(actor=actor, fields={item["key"]: item["value"]})]
+
+
+# the SLA policy documents
+
+POLICY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")
+POLICIES_MAX = 50
+SLA_TARGETS_NAMES = ("first_response", "resolution", "next_response")
 
 
 class TargetSchema(Schema):
     first_response_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
     resolution_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
+    next_response_minutes = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1)
+    )
 
 
 class WindowField(fields.List):
@@ -276,8 +539,52 @@ class WindowField(fields.List):
         super().__init__(fields.Time(format="%H:%M"), validate=validate.Length(equal=2), **kwargs)
 
 
+class EscalationSchema(Schema):
+    on = fields.String(required=True, validate=validate.OneOf(("warning", "breach")))
+    action = fields.String(
+        required=True, validate=validate.OneOf(("notify_group", "reassign", "raise_priority"))
+    )
+    target = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(SLA_TARGETS_NAMES)
+    )
+    group_id = fields.UUID(load_default=None, allow_none=True)
+
+
+class FieldValues(fields.Field):
+    """A custom field's wanted value, or a list of them: text, numbers or booleans, kept as
+    their text (true/false for booleans) so they compare with the ticket's values the same."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        values = value if isinstance(value, list) else [value]
+        if not values or len(values) > 50:
+            raise ValidationError("one to 50 values")
+        if not all(isinstance(v, (str, int, float, bool)) for v in values):
+            raise ValidationError("values are text, numbers or booleans")
+        if any(isinstance(v, str) and not 0 < len(v) <= 200 for v in values):
+            raise ValidationError("a text value is 1 to 200 characters")
+        return sorted({field_text(v) for v in values})
+
+
+class MatchSchema(Schema):
+    """Every condition given must hold (each a list: any of its values); none: every ticket."""
+
+    type = fields.List(fields.String(validate=validate.OneOf(TICKET_TYPES)), load_default=list)
+    priority = fields.List(fields.String(validate=validate.OneOf(PRIORITIES)), load_default=list)
+    group_id = fields.List(fields.UUID(), load_default=list)
+    fields_ = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,63}\Z")),
+        values=FieldValues(),
+        load_default=dict,
+        data_key="fields",
+        attribute="fields",
+    )
+
+
 class SlaPolicySchema(Schema):
-    """The document of GET/PUT /v1/sla/policy; loads into an SlaPolicy."""
+    """The document of GET/PUT /v1/sla/policy (the default policy); loads into an SlaPolicy.
+
+    `country` (ISO 3166 code, e.g. "FR") adds that country's public holidays (and its
+    `subdivision`'s) to the tenant's own `holidays`; `escalations` act on a warning or breach."""
 
     timezone = fields.String(required=True)
     hours = fields.Dict(
@@ -286,12 +593,17 @@ class SlaPolicySchema(Schema):
         required=True,
     )
     holidays = fields.List(fields.Date(), load_default=list)
+    country = fields.String(load_default=None, allow_none=True, validate=validate.Length(2, 3))
+    subdivision = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 10))
     targets = fields.Dict(
         keys=fields.String(validate=validate.OneOf(PRIORITIES)),
         values=fields.Nested(TargetSchema),
         required=True,
     )
     warning_ratio = fields.Float(load_default=0.75, validate=validate.Range(min=0.01, max=0.99))
+    escalations = fields.List(
+        fields.Nested(EscalationSchema), load_default=list, validate=validate.Length(max=20)
+    )
 
     @post_load
     def make_policy(self, data, **kwargs):
@@ -303,23 +615,89 @@ class SlaPolicySchema(Schema):
                     for day, windows in data["hours"].items()
                 },
                 frozenset(data["holidays"]),
+                data["country"],
+                data["subdivision"],
             )
+            match = data.get("match") or {}
             return SlaPolicy(
                 calendar,
                 {
-                    priority: (target["first_response_minutes"], target["resolution_minutes"])
+                    priority: (
+                        target["first_response_minutes"],
+                        target["resolution_minutes"],
+                        target["next_response_minutes"],
+                    )
                     for priority, target in data["targets"].items()
                 },
                 data["warning_ratio"],
+                data.get("id", DEFAULT_POLICY_ID),
+                SlaMatch(
+                    frozenset(match.get("type", ())),
+                    frozenset(match.get("priority", ())),
+                    frozenset(str(g) for g in match.get("group_id", ())),
+                    dict(match.get("fields", {})),
+                ),
+                tuple(
+                    Escalation(
+                        e["on"],
+                        e["action"],
+                        e["target"],
+                        str(e["group_id"]) if e["group_id"] else None,
+                    )
+                    for e in data["escalations"]
+                ),
             )
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
 
 
+class ConditionalPolicySchema(SlaPolicySchema):
+    """One of the tenant's ordered policies: an id, what it matches, then as the default's."""
+
+    id = fields.String(required=True, validate=validate.Regexp(POLICY_ID))
+    match = fields.Nested(MatchSchema, load_default=dict)
+
+
+class OnePolicySchema(SlaPolicySchema):
+    """PUT /v1/sla/policies/{id}: the policy without its id (the path names it)."""
+
+    match = fields.Nested(MatchSchema, load_default=dict)
+
+
+class PositionQuerySchema(Schema):
+    """Where PUT /v1/sla/policies/{id} puts a policy it adds (0: first); default: the end.
+    A policy that exists moves there when given, else keeps its place."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    position = fields.Integer(validate=validate.Range(min=0, max=POLICIES_MAX))
+
+
+class SlaPoliciesSchema(Schema):
+    """PUT /v1/sla/policies: the ordered conditional policies (the first match applies)."""
+
+    policies = fields.List(
+        fields.Nested(ConditionalPolicySchema),
+        required=True,
+        validate=validate.Length(max=POLICIES_MAX),
+    )
+
+    @post_load
+    def ordered(self, data, **kwargs):
+        ids = [policy.policy_id for policy in data["policies"]]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("policy ids must be unique", "policies")
+        if DEFAULT_POLICY_ID in ids:
+            raise ValidationError(f"{DEFAULT_POLICY_ID!r} names the default policy", "policies")
+        return tuple(data["policies"])
+
+
 def policy_document(policy):
-    """The JSON document of an SlaPolicy (what SlaPolicySchema loads)."""
+    """The JSON document of an SlaPolicy (what SlaPolicySchema, or for a conditional policy
+    ConditionalPolicySchema, loads)."""
     calendar = policy.calendar
-    return {
+    document = {
         "timezone": calendar.timezone,
         "hours": {
             WEEKDAYS[day]: [[_hhmm(start), _hhmm(end)] for start, end in windows]
@@ -327,11 +705,34 @@ def policy_document(policy):
             if windows
         },
         "holidays": sorted(day.isoformat() for day in calendar.holidays),
+        "country": calendar.country,
+        "subdivision": calendar.subdivision,
         "targets": {
-            priority: {"first_response_minutes": first, "resolution_minutes": resolution}
-            for priority, (first, resolution) in policy.targets.items()
+            priority: {
+                "first_response_minutes": minutes[0],
+                "resolution_minutes": minutes[1],
+                "next_response_minutes": minutes[2] if len(minutes) > 2 else None,
+            }
+            for priority, minutes in policy.targets.items()
         },
         "warning_ratio": policy.warning_ratio,
+        "escalations": [
+            {"on": e.on, "action": e.action, "target": e.target, "group_id": e.group_id}
+            for e in policy.escalations
+        ],
+    }
+    if policy.policy_id == DEFAULT_POLICY_ID:
+        return document
+    match = policy.match
+    return {
+        "id": policy.policy_id,
+        "match": {
+            "type": sorted(match.types),
+            "priority": sorted(match.priorities),
+            "group_id": sorted(match.group_ids),
+            "fields": {key: list(values) for key, values in sorted(match.fields.items())},
+        },
+        **document,
     }
 
 
@@ -340,7 +741,18 @@ def _hhmm(value: time) -> str:
 
 
 def load_policy_document(document) -> SlaPolicy:
+    """The default policy of its stored document (an older one lacks the newer keys)."""
     return SlaPolicySchema().load(document)
+
+
+def load_policies_documents(documents) -> tuple[SlaPolicy, ...]:
+    return SlaPoliciesSchema().load({"policies": documents})
+
+
+def load_policies(default_document, documents) -> SlaPolicies:
+    """A tenant's SlaPolicies from its stored documents (None: the built-in default)."""
+    default = load_policy_document(default_document) if default_document else default_policy()
+    return SlaPolicies(default, load_policies_documents(documents or []))
 
 
 # reports, and a ticket as it was

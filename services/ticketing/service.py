@@ -1,29 +1,41 @@
 """The ticketing service: nameko entrypoints only; the work lives in application.py below them."""
 
+import json
 import uuid
 
+from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from services.ticketing import events as _catalogue  # noqa: F401 (declares ticketing's event types)
-from services.ticketing import exceptions, projections, reports, schemas, subjects
+from services.ticketing import exceptions, imports, projections, reports, schemas, subjects
 from services.ticketing.application import TicketDesk
 from services.ticketing.dependencies import Clock, Policies, sla_due
 from services.ticketing.domain import AddComment, LinkTicket, Transition
 from services.ticketing.envelopes import actor_from_principal, ticket_id_of
 from services.ticketing.schemas import (
+    BulkItemSchema,
+    BulkSchema,
     CommentSchema,
     CreateTicketSchema,
+    ImportLineSchema,
     LinkSchema,
     ListQuerySchema,
+    OnePolicySchema,
+    PositionQuerySchema,
     ReportQuerySchema,
     ReportSchema,
+    SlaPoliciesSchema,
     SlaPolicySchema,
+    TicketFieldChangeSchema,
+    TicketFieldSchema,
     TicketQuerySchema,
     TransitionSchema,
     UpdateTicketSchema,
 )
 from shared import idempotency
 from shared.auth import Authenticator, require_roles
+from shared.errors import HttpError, Unprocessable
+from shared.eventstore import ConcurrencyError
 from shared.keys import SubjectKeys
 from shared.messaging import event_handler
 from shared.rpc import PRIVACY, rpc
@@ -37,6 +49,7 @@ from shared.web import (
     json_response,
     page,
     page_limit,
+    problem_from_exception,
     required_if_match,
     time_and_id,
 )
@@ -44,6 +57,7 @@ from shared.web import (
 STAFF = ("agent", "admin")
 # a schema keeps no state between loads, and building one deep-copies its fields
 CREATE_BODY = CreateTicketSchema()
+BULK_ITEM = BulkItemSchema()
 
 
 class TicketingService(DZDeskService):
@@ -89,6 +103,18 @@ class TicketingService(DZDeskService):
         return self.ticket_response(
             desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"}
         )
+
+    @http("POST", "/v1/tickets/import", body=ImportLineSchema, responses={200: None, 413: None})
+    def import_tickets(self, request):
+        """Import historic tickets: NDJSON, one a line; answers NDJSON, one result a line."""
+        principal = self.auth.principal(request)
+        require_roles(principal, "admin")
+        actor = actor_from_principal(principal)
+        importer = imports.Importer(
+            self.db, self.cipher, self.clock, self.policies, principal.tenant_id, actor
+        )
+        results = importer.run(imports.read_lines(request))
+        return Response(imports.ndjson(results), 200, mimetype=imports.MEDIA_TYPE)
 
     @http("GET", "/v1/tickets", query=(ListQuerySchema, PageQuery))
     def list_tickets(self, request):
@@ -174,6 +200,69 @@ class TicketingService(DZDeskService):
         events, envelopes = desk.timeline(ticket_id, actor)
         return {"items": schemas.history_view(events, envelopes, actor.is_privileged)}
 
+    @http("POST", "/v1/tickets/bulk", body=schemas.BulkDocumentSchema, responses={207: None})
+    def bulk_tickets(self, request):
+        """Up to 100 items, each one command on one ticket in a savepoint of its own: 207 with
+        each item's status and problem; one failing item leaves the others be."""
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        items = json_body(request, BulkSchema())["items"]
+        if len(items) > schemas.BULK_MAX:
+            raise Unprocessable(
+                f"at most {schemas.BULK_MAX} items per request", errors={"items": ["too many"]}
+            )
+        results = []
+        for raw in items:
+            sent = raw.get("ticket_id")
+            try:
+                item = BULK_ITEM.load(raw)
+                state = desk.run_apart(
+                    item["ticket_id"],
+                    actor,
+                    schemas.bulk_commands(actor, item),
+                    expected_version=item.get("version"),
+                )
+            except (HttpError, ValidationError, ConcurrencyError) as exc:
+                problem = json.loads(problem_from_exception(exc).get_data())
+                results.append({"ticket_id": sent, "status": problem["status"], "problem": problem})
+            else:
+                results.append(
+                    {"ticket_id": state.ticket_id, "status": 200, "version": state.version}
+                )
+        return json_response({"items": results}, 207)
+
+    @http("GET", "/v1/ticket-fields")
+    def list_ticket_fields(self, request):
+        principal, _, desk = self.caller(request)
+        require_roles(principal, "requester", *STAFF)
+        definitions = desk.field_definitions().values()
+        return {"items": [schemas.field_view(d) for d in definitions]}
+
+    @http("POST", "/v1/ticket-fields", body=TicketFieldSchema, responses={201: None})
+    def define_ticket_field(self, request):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        definition = desk.define_field(actor, json_body(request, TicketFieldSchema()))
+        return json_response(
+            schemas.field_view(definition),
+            201,
+            {"Location": f"/v1/ticket-fields/{definition.key}"},
+        )
+
+    @http("PATCH", "/v1/ticket-fields/<key>", body=TicketFieldChangeSchema)
+    def change_ticket_field(self, request, key):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        definition = desk.change_field(actor, key, json_body(request, TicketFieldChangeSchema()))
+        return schemas.field_view(definition)
+
+    @http("DELETE", "/v1/ticket-fields/<key>", responses={204: None})
+    def remove_ticket_field(self, request, key):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        desk.remove_field(actor, key)
+        return Response(status=204)
+
     @http("GET", "/v1/sla/policy")
     def get_sla_policy(self, request):
         principal, _, desk = self.caller(request)
@@ -189,6 +278,63 @@ class TicketingService(DZDeskService):
         expected = required_if_match(request) if request.headers.get("If-Match") else None
         version = desk.set_policy(actor, document, expected)
         return json_response({**document, "default": False}, headers={"ETag": etag(version)})
+
+    @http("GET", "/v1/sla/policies")
+    def list_sla_policies(self, request):
+        """The ordered conditional SLA policies: the first whose match fits a ticket applies,
+        else the default policy (`/v1/sla/policy`)."""
+        principal, _, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        documents, version = desk.policies_documents()
+        return json_response({"items": documents}, headers={"ETag": etag(version)})
+
+    @http("PUT", "/v1/sla/policies", body=SlaPoliciesSchema)
+    def set_sla_policies(self, request):
+        """Replace the whole ordered list; open tickets' clocks are recomputed."""
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        policies = json_body(request, SlaPoliciesSchema())
+        documents = [schemas.policy_document(policy) for policy in policies]
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        version = desk.set_policies(actor, documents, expected)
+        return json_response({"items": documents}, headers={"ETag": etag(version)})
+
+    @http("GET", "/v1/sla/policies/<policy_id>")
+    def get_sla_policy_by_id(self, request, policy_id):
+        """One policy by id; `default` is the default policy."""
+        principal, _, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        document, version = desk.policy_by_id(policy_id)
+        return json_response(document, headers={"ETag": etag(version)})
+
+    @http(
+        "PUT",
+        "/v1/sla/policies/<policy_id>",
+        body=OnePolicySchema,
+        query=(PositionQuerySchema,),
+        responses={200: None, 201: None},
+    )
+    def put_sla_policy_by_id(self, request, policy_id):
+        """Replace the policy (in its place, or at `position`), or add it (at `position`,
+        default the end: 201). `default` sets the default policy (no match, no position)."""
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        policy = json_body(request, OnePolicySchema())
+        position = PositionQuerySchema().load(request.args.to_dict()).get("position")
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        document, version, added = desk.put_policy_by_id(
+            actor, policy_id, policy, position, expected
+        )
+        return json_response(document, 201 if added else 200, {"ETag": etag(version)})
+
+    @http("DELETE", "/v1/sla/policies/<policy_id>", responses={204: None})
+    def delete_sla_policy_by_id(self, request, policy_id):
+        """Remove a conditional policy; `default` brings the built-in default policy back."""
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        version = desk.delete_policy_by_id(actor, policy_id, expected)
+        return Response(status=204, headers={"ETag": etag(version)})
 
     @http(
         "GET",

@@ -11,8 +11,9 @@ SERVICE = "ticketing"
 
 
 def export(desk, subject_id):
-    """What the read models hold about the subject: tickets they requested, comments they
-    wrote (JSON-safe: instants and ids as text)."""
+    """What the read models hold about the subject: tickets they requested (with their
+    personal and text custom field values), comments they wrote (JSON-safe: instants and ids
+    as text)."""
     tickets, comments = store.subject_data(desk.conn, str(subject_id))
     return json.loads(
         json.dumps(
@@ -35,6 +36,7 @@ def purge(desk, subject_id, request_id):
     purged = {
         "tickets_reprojected": len(touched),
         **store.erase_subject_text(desk.conn, str(subject_id)),
+        "ticket_fields": store.erase_subject_fields(desk.conn, str(subject_id)),
     }
     return {"service": SERVICE, "request_id": request_id, "purged": purged}
 

@@ -6,7 +6,8 @@
 
 Module map: model (types, event names), commands, lifecycle (transition table), priority
 (urgency x impact matrix), permissions, people (who a command names), links (and their
-mirroring), validation (field checks and list bounds), queries, errors.
+mirroring), validation (field checks and list bounds), fields (custom ticket fields), queries,
+errors.
 """
 
 from .commands import (
@@ -18,9 +19,11 @@ from .commands import (
     LinkTicket,
     OpenTicket,
     RecordSlaAlert,
+    RecordSlaEscalation,
     RectifyPersonalText,
     RemoveWatcher,
     ResolveWithParent,
+    SetFields,
     SetPriority,
     TagTicket,
     Transition,
@@ -38,6 +41,15 @@ from .errors import (
     ValidationFailed,
 )
 from .evolve import evolve, replay
+from .fields import (
+    FIELD_TYPES,
+    FieldAlreadyDefined,
+    FieldDefinition,
+    FieldNotDefined,
+    change_field,
+    define_field,
+    remove_field,
+)
 from .lifecycle import (
     ACTIVE,
     ALLOWED,
@@ -65,6 +77,7 @@ from .model import (
     NewEvent,
     RecordedEvent,
     SlaAlert,
+    SlaEscalation,
     Ticket,
 )
 from .people import named_people
@@ -80,6 +93,7 @@ __all__ = [
     "CRITICAL",
     "ERASED",
     "EVENT_TYPES",
+    "FIELD_TYPES",
     "IN_PROGRESS",
     "INVERSE",
     "LEVELS",
@@ -103,6 +117,9 @@ __all__ = [
     "ChangeWatchers",
     "Comment",
     "EditComment",
+    "FieldAlreadyDefined",
+    "FieldDefinition",
+    "FieldNotDefined",
     "NotPermitted",
     "InvalidTransition",
     "Link",
@@ -110,12 +127,15 @@ __all__ = [
     "NewEvent",
     "OpenTicket",
     "RecordSlaAlert",
+    "RecordSlaEscalation",
     "RecordedEvent",
     "RectifyPersonalText",
     "RemoveWatcher",
     "ResolveWithParent",
+    "SetFields",
     "SetPriority",
     "SlaAlert",
+    "SlaEscalation",
     "TagTicket",
     "Ticket",
     "TicketAlreadyExists",
@@ -127,6 +147,8 @@ __all__ = [
     "UpdateTicket",
     "ValidationFailed",
     "can_view",
+    "change_field",
+    "define_field",
     "children_to_resolve",
     "decide",
     "evolve",
@@ -135,6 +157,7 @@ __all__ = [
     "named_people",
     "parent_of",
     "priority_for",
+    "remove_field",
     "replay",
     "visible_comments",
 ]

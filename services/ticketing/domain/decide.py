@@ -16,9 +16,11 @@ from .commands import (
     LinkTicket,
     OpenTicket,
     RecordSlaAlert,
+    RecordSlaEscalation,
     RectifyPersonalText,
     RemoveWatcher,
     ResolveWithParent,
+    SetFields,
     SetPriority,
     TagTicket,
     Transition,
@@ -33,6 +35,7 @@ from .errors import (
     TicketNotFound,
     ValidationFailed,
 )
+from .fields import FieldDefinition, clean_external_id, decide_fields
 from .model import (
     COMMENT_ADDED,
     COMMENT_EDITED,
@@ -40,6 +43,7 @@ from .model import (
     PRIVACY_OFFICER,
     REQUESTER_TICKET_TYPES,
     SLA_ALERT_KINDS,
+    SLA_ESCALATED,
     SLA_TARGETS,
     STATUS_CHANGED,
     TAGS_CHANGED,
@@ -51,6 +55,7 @@ from .model import (
     Actor,
     NewEvent,
     SlaAlert,
+    SlaEscalation,
     Ticket,
     pii_value,
 )
@@ -61,7 +66,7 @@ from .permissions import (
     require_participant,
     require_privileged,
 )
-from .priority import LEVELS, priority_for
+from .priority import LEVELS, PRIORITIES, priority_for
 from .validation import (
     TAGS_MAX,
     WATCHERS_MAX,
@@ -82,13 +87,15 @@ def decide(
     command: object,
     now: datetime,
     members: Mapping[str, frozenset[str]] | None = None,
+    definitions: Mapping[str, FieldDefinition] | None = None,
 ) -> list[NewEvent]:
     """The events a command produces on a ticket, or a TicketingError; [] when nothing changes.
 
     `state` is None for a stream without events. `now` is the service's clock (UTC), the instant
     the resulting events will carry as occurred_at. `members` (user id -> roles) are the tenant's
     members among the people the command names (people.named_people); the service always
-    passes them, None skips the membership check (pure tests of other rules).
+    passes them, None skips the membership check (pure tests of other rules). `definitions`
+    are the tenant's custom ticket fields (fields.py); None: none defined.
     """
     actor = getattr(command, "actor", None)
     for field, ids in named_people(command).items():
@@ -98,9 +105,12 @@ def decide(
     if isinstance(command, OpenTicket):
         if state is not None:
             raise TicketAlreadyExists(state.ticket_id)
-        return _open(command)
+        opened = _open(command)
+        return opened + _open_fields(command, opened[0].data, definitions, members)
     if state is None:
         raise TicketNotFound()
+    if isinstance(command, SetFields):
+        return _set_fields(state, command, definitions, members)
     handler = _HANDLERS.get(type(command))
     if handler is None:
         raise TypeError(f"not a ticketing command: {type(command).__name__}")
@@ -142,12 +152,43 @@ def _open(cmd: OpenTicket) -> list[NewEvent]:
         ),
         "tags": sorted(bounded("tags", clean_tags(cmd.tags), TAGS_MAX)),
     }
+    if cmd.external_id is not None:
+        data["external_id"] = clean_external_id(cmd.external_id)
     # Title and description are about the requester even when an agent types them, so they
     # are sealed under the requester's key: erasing the requester erases them.
     pii = {"title": pii_value(requester_id, title)}
     if description:
         pii["description"] = pii_value(requester_id, description)
     return [NewEvent(TICKET_OPENED, data, pii)]
+
+
+def _open_fields(cmd: OpenTicket, data: dict, definitions, members) -> list[NewEvent]:
+    """The opening's custom field values, required ones checked (after ticket_opened)."""
+    return decide_fields(
+        actor=cmd.actor,
+        requester_id=data["requester_id"],
+        ticket_type=data["type"],
+        current={},
+        values=cmd.fields,
+        definitions=definitions,
+        members=members,
+        complete=True,
+    )
+
+
+def _set_fields(state: Ticket, cmd: SetFields, definitions, members) -> list[NewEvent]:
+    require_participant(state, cmd.actor, "set a ticket's fields")
+    _require_open(state)
+    return decide_fields(
+        actor=cmd.actor,
+        requester_id=state.requester_id,
+        ticket_type=state.type,
+        current=state.fields,
+        values=cmd.fields,
+        definitions=definitions,
+        members=members,
+        complete=cmd.complete,
+    )
 
 
 def _update(state: Ticket, cmd: UpdateTicket, now: datetime) -> list[NewEvent]:
@@ -388,14 +429,84 @@ def _record_sla_alert(state: Ticket, cmd: RecordSlaAlert, now: datetime) -> list
     target = clean_choice("target", cmd.target, SLA_TARGETS)
     if cmd.at > now:
         raise ValidationFailed("at", "the alert is not due yet")
-    if SlaAlert(cmd.kind, target, cmd.target_minutes) in state.sla_alerts:
+    if SlaAlert(cmd.kind, target, cmd.target_minutes, cmd.round) in state.sla_alerts:
         return []
     data = {
         "target": target,
         "due_at": cmd.due_at.isoformat(),
         "target_minutes": cmd.target_minutes,
     }
+    if cmd.round:
+        data["round"] = cmd.round
     return [NewEvent(event_type, data, {})]
+
+
+ESCALATION_ACTIONS = ("notify_group", "reassign", "raise_priority")
+ESCALATION_LEVELS = ("warning", "breach")
+
+
+def _record_sla_escalation(
+    state: Ticket, cmd: RecordSlaEscalation, now: datetime
+) -> list[NewEvent]:
+    """The escalation's own event, then what the action changes (an assignment, a priority),
+    each by the system actor; nothing when this escalation was taken already."""
+    if not cmd.actor.is_system:
+        raise NotPermitted("only the service's SLA timer escalates")
+    target = clean_choice("target", cmd.target, SLA_TARGETS)
+    level = clean_choice("level", cmd.level, ESCALATION_LEVELS)
+    action = clean_choice("action", cmd.action, ESCALATION_ACTIONS)
+    identity = SlaEscalation(cmd.policy_id, target, level, action, cmd.round)
+    if identity in state.sla_escalations or state.status in lc.TERMINAL:
+        return []
+    group_id = clean_optional_id("group_id", cmd.group_id)
+    if action == "reassign" and group_id is None:
+        raise ValidationFailed("group_id", "a reassignment names the group")
+    data = {
+        "policy_id": cmd.policy_id,
+        "target": target,
+        "level": level,
+        "action": action,
+        "round": cmd.round,
+        "reason": cmd.reason,
+        "target_minutes": cmd.target_minutes,
+        "due_at": cmd.due_at.isoformat(),
+        "group_id": group_id if group_id or action != "notify_group" else state.group_id,
+    }
+    events = [NewEvent(SLA_ESCALATED, data, {})]
+    if action == "reassign" and (state.group_id, state.assignee_id) != (group_id, None):
+        moved = {
+            "assignee_id": None,
+            "group_id": group_id,
+            "previous_assignee_id": state.assignee_id,
+            "previous_group_id": state.group_id,
+        }
+        events.append(NewEvent(TICKET_ASSIGNED, moved, {}))
+    elif action == "raise_priority":
+        raised = raised_priority(state.urgency, state.impact, state.critical)
+        if raised is not None:
+            urgency, impact, critical = raised
+            changed = {
+                "urgency": urgency,
+                "impact": impact,
+                "critical": critical,
+                "priority": priority_for(urgency, impact, critical),
+                "previous_priority": state.priority,
+            }
+            events.append(NewEvent(PRIORITY_CHANGED, changed, {}))
+    return events
+
+
+def raised_priority(urgency: str, impact: str, critical: bool) -> tuple[str, str, bool] | None:
+    """(urgency, impact, critical) one priority step up, changing as little as it can: the
+    urgency first, then the impact, then both; `critical` above high; None when critical."""
+    if critical:
+        return None
+    current = PRIORITIES.index(priority_for(urgency, impact))
+    up = {level: LEVELS[min(LEVELS.index(level) + 1, len(LEVELS) - 1)] for level in LEVELS}
+    for candidate in ((up[urgency], impact), (urgency, up[impact]), (up[urgency], up[impact])):
+        if PRIORITIES.index(priority_for(*candidate)) > current:
+            return (*candidate, False)
+    return urgency, impact, True
 
 
 _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
@@ -414,4 +525,5 @@ _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
     UnlinkTicket: links.decide_unlink,
     ResolveWithParent: _resolve_with_parent,
     RecordSlaAlert: _record_sla_alert,
+    RecordSlaEscalation: _record_sla_escalation,
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -35,6 +35,8 @@ TICKET_LINKED = "ticket_linked"
 TICKET_UNLINKED = "ticket_unlinked"
 SLA_WARNING = "sla_warning"
 SLA_BREACHED = "sla_breached"
+FIELDS_CHANGED = "fields_changed"
+SLA_ESCALATED = "sla_escalated"
 EVENT_TYPES = frozenset(
     {
         TICKET_OPENED,
@@ -50,10 +52,12 @@ EVENT_TYPES = frozenset(
         TICKET_UNLINKED,
         SLA_WARNING,
         SLA_BREACHED,
+        FIELDS_CHANGED,
+        SLA_ESCALATED,
     }
 )
 
-SLA_TARGETS = ("first_response", "resolution")
+SLA_TARGETS = ("first_response", "resolution", "next_response")
 SLA_ALERT_KINDS = {"warning": SLA_WARNING, "breach": SLA_BREACHED}
 
 
@@ -130,11 +134,24 @@ class Link(NamedTuple):
 
 
 class SlaAlert(NamedTuple):
-    """Identity of a recorded SLA alert: one per kind, target and target length."""
+    """Identity of a recorded SLA alert: one per kind, target, target length and round (the
+    next_response clock runs once per requester message awaiting an answer: round 1, 2...;
+    the other targets are round 0)."""
 
     kind: str
     target: str
     target_minutes: int
+    round: int = 0
+
+
+class SlaEscalation(NamedTuple):
+    """Identity of an escalation action taken: one per policy, target, level, action, round."""
+
+    policy_id: str
+    target: str
+    level: str
+    action: str
+    round: int = 0
 
 
 @dataclass(frozen=True)
@@ -169,6 +186,11 @@ class Ticket:
     cancelled_at: datetime | None = None
     reopen_count: int = 0
     sla_alerts: frozenset[SlaAlert] = frozenset()
+    # custom field values (sealed ones in clear, as the description) and which keys are sealed
+    fields: dict[str, Any] = field(default_factory=dict, hash=False)
+    sealed_fields: frozenset[str] = frozenset()
+    external_id: str | None = None
+    sla_escalations: frozenset[SlaEscalation] = frozenset()
 
     def linked(self, kind: str) -> list[str]:
         return sorted(link.ticket_id for link in self.links if link.kind == kind)
