@@ -8,6 +8,7 @@ import uuid
 import psycopg
 import standardwebhooks
 
+from services.integrations.dependencies import Dispatcher
 from tests.integration.integrations.conftest import DESCRIPTION, TITLE
 from tests.support.amqp import bind_queue, drain
 
@@ -177,6 +178,10 @@ def test_a_failing_endpoint_is_tried_once_per_step_of_the_schedule_not_once_per_
     rig.wait_until(
         lambda: rig.call("GET", f"/v1/webhooks/{down_id}", tenant).json()["enabled"] is False,
         what="the dead endpoint disabled",
+    )
+    dispatcher = next(e for e in rig.container.extensions if isinstance(e, Dispatcher))
+    rig.wait_until(  # an attempt under way when it was disabled ends and is recorded
+        lambda: dispatcher.per_endpoint[down_id] == 0, what="the endpoint's attempts ended"
     )
     listed = rig.call("GET", f"/v1/webhooks/{down_id}/deliveries?limit=100", tenant).json()
     deliveries = listed["items"]
