@@ -10,7 +10,10 @@ projections.py   read models kept by events: ticket rows after appends, identity
 store.py         SQL: tickets, comments, members, SLA policies, the timer's due tickets
 schemas.py       API bodies, the commands they stand for, what the API shows per caller
 subjects.py      the privacy participant: export, purge, rectify one subject
-settings.py      TicketingSettings: the SLA timer's pace, the SLA clock's offset
+attachments.py   files on tickets: body -> type check -> scan -> sealed blob; downloads, purge
+blobs.py         Azure Blob Storage: a container per tenant, staged blocks, streamed reads
+scanning.py      a file's type from its bytes, refused types, the pluggable scanner hook
+settings.py      TicketingSettings: the SLA timer's pace, the SLA clock's offset, attachments
 dependencies.py  the Clock provider and the SLA timer entrypoint (sla_due)
 events.py        event types and the class of each data field
 exceptions.py    HTTP-facing errors, and the mapping of domain errors onto them

@@ -387,6 +387,9 @@ class TicketDesk:
             events = self.events(ticket_id_of(stream))
             state = replay(events)
             self.project(state, sla_history(events))
+            store.insert_attachments(
+                self.conn, self.tenant_id, projections.attachment_rows(state.ticket_id, events)
+            )
             tickets, comments = tickets + 1, comments + len(state.comments)
         policy_events = self.db.load(POLICY_STREAM)
         if policy_events:

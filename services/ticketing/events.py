@@ -4,7 +4,7 @@ from marshmallow import fields
 
 from services.ticketing.domain import LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES
 from services.ticketing.domain.lifecycle import PARENT_CLOSED, PENDING_REASONS, REQUESTER_REPLIED
-from services.ticketing.domain.model import SLA_TARGETS
+from services.ticketing.domain.model import SCAN_VERDICTS, SLA_TARGETS
 from shared.classified import EventData, Id, Ids, Slug, Slugs, Timestamp, register
 
 P = "ticketing."
@@ -69,6 +69,18 @@ class TicketLinked(EventData):
     mirrored = fields.Boolean()
 
 
+class AttachmentAdded(EventData):
+    attachment_id, comment_id = Id(), Id()
+    internal = fields.Boolean()
+    size = fields.Integer()
+    content_type = Slug()
+    scan = Slug(*SCAN_VERDICTS)
+
+
+class AttachmentRemoved(EventData):
+    attachment_id = Id()
+
+
 class SlaAlerted(EventData):
     target = Slug(*SLA_TARGETS)
     due_at = Timestamp()
@@ -107,3 +119,5 @@ register(P + "ticket_unlinked", TicketLinked)
 register(P + "sla_warning", SlaAlerted)
 register(P + "sla_breached", SlaAlerted)
 register(P + "sla_policy_set", SlaPolicySet)
+register(P + "attachment_added", AttachmentAdded, pii=("file_name",))
+register(P + "attachment_removed", AttachmentRemoved)

@@ -10,7 +10,8 @@ older state back.
 import uuid
 
 from services.ticketing import store
-from services.ticketing.domain import named_people
+from services.ticketing.domain import ERASED, named_people
+from services.ticketing.domain.model import ATTACHMENT_ADDED, ATTACHMENT_REMOVED
 from services.ticketing.sla import next_sla_timers, sla_status
 
 # tickets
@@ -73,6 +74,35 @@ def project_ticket(conn, tenant_id, state, sla, comment_ids=None):
     if comments:
         store.upsert_comments(conn, tenant_id, state.ticket_id, comments)
     return row, policy_version
+
+
+def attachment_row(ticket_id, event):
+    """The read-model row of a file from its `attachment_added` event (RecordedEvent)."""
+    data = event.data
+    return {
+        "ticket_id": ticket_id,
+        "attachment_id": data["attachment_id"],
+        "comment_id": data.get("comment_id"),
+        "internal": bool(data.get("internal")),
+        "uploaded_by": event.actor_id,
+        "file_name": event.pii.get("file_name", ERASED),
+        "size": data["size"],
+        "content_type": data["content_type"],
+        "scan": data["scan"],
+        "created_at": event.occurred_at,
+    }
+
+
+def attachment_rows(ticket_id, events):
+    """The rows of the files a ticket's stream still holds; a file whose name opens as erased
+    is gone with its uploader (the purge deleted its blob)."""
+    rows = {}
+    for event in events:
+        if event.type == ATTACHMENT_ADDED and event.pii.get("file_name", ERASED) != ERASED:
+            rows[event.data["attachment_id"]] = attachment_row(ticket_id, event)
+        elif event.type == ATTACHMENT_REMOVED:
+            rows.pop(event.data["attachment_id"], None)
+    return list(rows.values())
 
 
 # identity's members

@@ -254,6 +254,57 @@ def history_view(events, envelopes, privileged):
     return entries
 
 
+class AttachmentQuerySchema(Schema):
+    """The query of an upload: the file's name (or a Content-Disposition header) and the
+    comment it rides on."""
+
+    filename = fields.String(metadata={"description": "the file's name"})
+    comment_id = fields.UUID(metadata={"description": "the comment the file rides on"})
+
+
+class AttachmentSchema(Schema):
+    id = fields.UUID()
+    ticket_id = fields.UUID()
+    comment_id = fields.UUID(allow_none=True)
+    public = fields.Boolean()
+    file_name = fields.String()
+    size = fields.Integer()
+    content_type = fields.String()
+    scan = fields.String(metadata={"description": "clean, infected or not_scanned"})
+    uploaded_by = fields.String()
+    created_at = fields.DateTime()
+
+
+# the body of an upload: the file's bytes, of any type (its type is found from them)
+FILE_BODY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+
+
+def attachment_comment(request):
+    """The `comment_id` of an upload's query, or None; 400 when it is no UUID."""
+    raw = request.args.get("comment_id")
+    if raw is None:
+        return None
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError as exc:
+        raise ValidationError({"comment_id": ["Not a valid UUID."]}) from exc
+
+
+def attachment_view(row):
+    return {
+        "id": str(row["attachment_id"]),
+        "ticket_id": str(row["ticket_id"]),
+        "comment_id": str(row["comment_id"]) if row["comment_id"] else None,
+        "public": not row["internal"],
+        "file_name": row["file_name"],
+        "size": row["size"],
+        "content_type": row["content_type"],
+        "scan": row["scan"],
+        "uploaded_by": row["uploaded_by"],
+        "created_at": iso(row["created_at"]),
+    }
+
+
 def iso(value):
     return value.isoformat() if isinstance(value, datetime) else value
 

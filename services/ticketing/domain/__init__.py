@@ -10,6 +10,7 @@ mirroring), validation (field checks and list bounds), queries, errors.
 """
 
 from .commands import (
+    AddAttachment,
     AddComment,
     AddWatcher,
     AssignTicket,
@@ -19,6 +20,7 @@ from .commands import (
     OpenTicket,
     RecordSlaAlert,
     RectifyPersonalText,
+    RemoveAttachment,
     RemoveWatcher,
     ResolveWithParent,
     SetPriority,
@@ -57,6 +59,7 @@ from .links import INVERSE, LINK_KINDS, mirror_command
 from .model import (
     ERASED,
     EVENT_TYPES,
+    SCAN_VERDICTS,
     SLA_TARGETS,
     TICKET_TYPES,
     Actor,
@@ -92,11 +95,13 @@ __all__ = [
     "PRIORITIES",
     "REQUESTER_TRANSITIONS",
     "RESOLVED",
+    "SCAN_VERDICTS",
     "SLA_TARGETS",
     "STATUSES",
     "TERMINAL",
     "TICKET_TYPES",
     "Actor",
+    "AddAttachment",
     "AddComment",
     "AddWatcher",
     "AssignTicket",
@@ -112,6 +117,7 @@ __all__ = [
     "RecordSlaAlert",
     "RecordedEvent",
     "RectifyPersonalText",
+    "RemoveAttachment",
     "RemoveWatcher",
     "ResolveWithParent",
     "SetPriority",

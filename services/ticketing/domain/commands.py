@@ -170,3 +170,29 @@ class RecordSlaAlert:
     at: datetime
     due_at: datetime
     target_minutes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddAttachment:
+    """Record a file stored for the ticket (the service stored its encrypted bytes first).
+
+    `comment_id` names the comment it rides on (its `comment_internal` then hides it from
+    requesters); `file_name` is the uploader's personal data; `content_type` is what the
+    bytes were found to be, `scan` the scanner's verdict (clean, infected, not_scanned)."""
+
+    actor: Actor
+    attachment_id: str
+    file_name: str
+    size: int
+    content_type: str
+    scan: str
+    comment_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveAttachment:
+    """Remove a file: its uploader (`uploaded_by`, as recorded) or an agent or admin."""
+
+    actor: Actor
+    attachment_id: str
+    uploaded_by: str

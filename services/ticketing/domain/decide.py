@@ -8,6 +8,7 @@ from datetime import datetime
 from . import lifecycle as lc
 from . import links
 from .commands import (
+    AddAttachment,
     AddComment,
     AddWatcher,
     AssignTicket,
@@ -17,6 +18,7 @@ from .commands import (
     OpenTicket,
     RecordSlaAlert,
     RectifyPersonalText,
+    RemoveAttachment,
     RemoveWatcher,
     ResolveWithParent,
     SetPriority,
@@ -34,11 +36,14 @@ from .errors import (
     ValidationFailed,
 )
 from .model import (
+    ATTACHMENT_ADDED,
+    ATTACHMENT_REMOVED,
     COMMENT_ADDED,
     COMMENT_EDITED,
     PRIORITY_CHANGED,
     PRIVACY_OFFICER,
     REQUESTER_TICKET_TYPES,
+    SCAN_VERDICTS,
     SLA_ALERT_KINDS,
     SLA_TARGETS,
     STATUS_CHANGED,
@@ -398,6 +403,51 @@ def _record_sla_alert(state: Ticket, cmd: RecordSlaAlert, now: datetime) -> list
     return [NewEvent(event_type, data, {})]
 
 
+FILE_NAME_MAX = 255
+
+
+def _add_attachment(state: Ticket, cmd: AddAttachment, now: datetime) -> list[NewEvent]:
+    """A file on the ticket, or on one of its comments: by whoever may comment on it (a
+    requester only on a public comment); its name is the uploader's personal data."""
+    actor = cmd.actor
+    require_participant(state, actor, "attach files to a ticket")
+    _require_open(state)
+    attachment_id = clean_id("attachment_id", cmd.attachment_id)
+    name = clean_text("file_name", cmd.file_name, required=True)
+    if len(name) > FILE_NAME_MAX or any(ord(ch) < 32 for ch in name):
+        raise ValidationFailed(
+            "file_name", f"must be at most {FILE_NAME_MAX} characters, none of them controls"
+        )
+    comment_id, internal = None, False
+    if cmd.comment_id is not None:
+        comment_id = clean_id("comment_id", cmd.comment_id)
+        comment = state.comment(comment_id)
+        # an internal comment is, to a requester, a comment that does not exist
+        if comment is None or (comment.internal and not actor.is_privileged):
+            raise ValidationFailed("comment_id", "no such comment on this ticket")
+        internal = comment.internal
+    clean_choice("scan", cmd.scan, SCAN_VERDICTS)
+    if not isinstance(cmd.size, int) or cmd.size < 0:
+        raise ValidationFailed("size", "must be a whole number of bytes")
+    data = {
+        "attachment_id": attachment_id,
+        "comment_id": comment_id,
+        "internal": internal,
+        "size": cmd.size,
+        "content_type": cmd.content_type,
+        "scan": cmd.scan,
+    }
+    return [NewEvent(ATTACHMENT_ADDED, data, {"file_name": pii_value(actor.user_id, name)})]
+
+
+def _remove_attachment(state: Ticket, cmd: RemoveAttachment, now: datetime) -> list[NewEvent]:
+    actor = cmd.actor
+    if not (actor.is_privileged or actor.user_id == cmd.uploaded_by):
+        raise NotPermitted("only the uploader, agents and admins may remove a file")
+    attachment_id = clean_id("attachment_id", cmd.attachment_id)
+    return [NewEvent(ATTACHMENT_REMOVED, {"attachment_id": attachment_id}, {})]
+
+
 _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
     UpdateTicket: _update,
     SetPriority: _set_priority,
@@ -414,4 +464,6 @@ _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
     UnlinkTicket: links.decide_unlink,
     ResolveWithParent: _resolve_with_parent,
     RecordSlaAlert: _record_sla_alert,
+    AddAttachment: _add_attachment,
+    RemoveAttachment: _remove_attachment,
 }

@@ -35,6 +35,9 @@ TICKET_LINKED = "ticket_linked"
 TICKET_UNLINKED = "ticket_unlinked"
 SLA_WARNING = "sla_warning"
 SLA_BREACHED = "sla_breached"
+ATTACHMENT_ADDED = "attachment_added"
+ATTACHMENT_REMOVED = "attachment_removed"
+SCAN_VERDICTS = ("clean", "infected", "not_scanned")
 EVENT_TYPES = frozenset(
     {
         TICKET_OPENED,
@@ -50,6 +53,8 @@ EVENT_TYPES = frozenset(
         TICKET_UNLINKED,
         SLA_WARNING,
         SLA_BREACHED,
+        ATTACHMENT_ADDED,
+        ATTACHMENT_REMOVED,
     }
 )
 

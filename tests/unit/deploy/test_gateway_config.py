@@ -47,7 +47,23 @@ def test_every_other_path_ends_in_a_404_from_nginx():
 
     catch_all = re.search(r"location / \{\s*return 404;\s*\}", text)
     assert catch_all is not None
-    assert text.count("proxy_pass") == len(DOCUMENTED_PREFIXES)
+    # one upstream per service (ticketing's attachments route has a location of its own)
+    assert len(set(re.findall(r"proxy_pass http://(\w+);", text))) == len(DOCUMENTED_PREFIXES)
+    assert text.count("proxy_pass") == len(DOCUMENTED_PREFIXES) + 1
+
+
+def test_only_the_attachments_route_takes_a_large_streamed_body():
+    text = render.render(run_dir="/tmp/run", attachment_bytes=1234567)
+    route = re.search(
+        r"location ~ \^/v1/\(tickets\)/\[\^/\]\+/attachments\(/\|\$\) \{(.*?)\}", text, re.S
+    )
+    assert route is not None
+    assert "client_max_body_size 1234567;" in route.group(1)
+    assert "proxy_request_buffering off;" in route.group(1)
+    assert text.count("client_max_body_size") == 2 and "client_max_body_size 1m;" in text
+    # before the general ticketing location: nginx takes the first regex that matches
+    assert text.index("/attachments(/|$)") < text.index("^/v1/(tickets|sla)")
+    assert "client_max_body_size 26214400;" in render.render_container()
 
 
 def test_rendering_leaves_no_placeholder_behind():
