@@ -92,9 +92,13 @@ def _operation(spec, entrypoint, components):
     for schema in entrypoint.query or ():
         schema_cls = schema if isinstance(schema, type) else type(schema)
         operation["parameters"].append({"in": "query", "schema": schema_cls})
-    if isinstance(entrypoint.body, dict):
-        # raw bytes (a file): the OpenAPI content object as it is, {media type: {schema}}
-        operation["requestBody"] = {"required": True, "content": entrypoint.body}
+    raw = getattr(entrypoint.body, "raw_schema", None)
+    if raw is not None:
+        # raw bytes (a file): a schema with no fields, its media type and OpenAPI schema named
+        operation["requestBody"] = {
+            "required": True,
+            "content": {entrypoint.body.content_type: {"schema": raw}},
+        }
     elif entrypoint.body is not None:
         # a schema may name another media type (an OAuth token request is form-encoded)
         media_type = getattr(entrypoint.body, "content_type", "application/json")

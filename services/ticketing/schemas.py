@@ -275,8 +275,11 @@ class AttachmentSchema(Schema):
     created_at = fields.DateTime()
 
 
-# the body of an upload: the file's bytes, of any type (its type is found from them)
-FILE_BODY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+class FileBodySchema(Schema):
+    """The body of an upload: the file's bytes, of any type (its type is found from them)."""
+
+    content_type = "application/octet-stream"
+    raw_schema = {"type": "string", "format": "binary"}
 
 
 def attachment_comment(request):

@@ -12,11 +12,11 @@ from services.ticketing.dependencies import Clock, FileScanner, Policies, sla_du
 from services.ticketing.domain import AddComment, LinkTicket, Transition
 from services.ticketing.envelopes import actor_from_principal, ticket_id_of
 from services.ticketing.schemas import (
-    FILE_BODY,
     AttachmentQuerySchema,
     AttachmentSchema,
     CommentSchema,
     CreateTicketSchema,
+    FileBodySchema,
     LinkSchema,
     ListQuerySchema,
     SlaPolicySchema,
@@ -180,7 +180,7 @@ class TicketingService(DZDeskService):
     @http(
         "POST",
         "/v1/tickets/<ticket_id>/attachments",
-        body=FILE_BODY,
+        body=FileBodySchema,
         query=(AttachmentQuerySchema,),
         responses={201: AttachmentSchema},
     )
