@@ -142,7 +142,8 @@ def render(
         "ERROR_LOG": error_log or f"{run_dir}/error.log",
         "TRUSTED_PROXIES": trusted_proxies_block(trusted_proxies),
         "STATIC_DIR": (static_dir or str(STATIC_DIR)).rstrip("/") or "/",
-        "ATTACHMENT_MAX_BYTES": str(attachment_bytes or attachment_max_bytes()),
+        # the file, and what a multipart body holds besides it (ticketing's MULTIPART_SLACK)
+        "ATTACHMENT_MAX_BYTES": str((attachment_bytes or attachment_max_bytes()) + 64 * 1024),
     }
     values.update((limits or RateLimits()).values())
     values.update({f"{name.upper()}_UPSTREAM": address for name, address in chosen.items()})

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import structlog
 from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, File, MultipartDecoder, NeedData
 from werkzeug.wrappers import Response
 
 from services.ticketing import blobs as blob_names
@@ -28,6 +29,9 @@ from shared.stream_cipher import CHUNK_BYTES, open_stream, seal_stream
 
 log = structlog.get_logger()
 UPLOAD_READ = "dzdesk.attachment_body_read"
+# what a multipart body may hold besides its file (boundaries, part headers, small fields);
+# the gateway allows the same (deploy/nginx/render.py)
+MULTIPART_SLACK = 64 * 1024
 
 
 class AttachmentNotFound(exceptions.TicketingServiceError, errors.NotFound):
@@ -53,10 +57,81 @@ def checked_attachment_id(attachment_id):
         raise AttachmentNotFound("attachment not found") from exc
 
 
-def file_name_of(request):
-    """The file's name: `?filename=`, else the Content-Disposition header's filename
-    (filename* in RFC 5987 spelling too); 400 without one."""
-    name = request.args.get("filename")
+class MultipartFile:
+    """The first file part of a multipart/form-data body, read as it streams (werkzeug's
+    incremental decoder): `open()` reads up to the part's headers and gives its filename,
+    `read(n)` its bytes; other fields before it are skipped, everything after it ignored."""
+
+    READ = 64 * 1024
+
+    def __init__(self, stream, boundary):
+        self.stream = stream
+        # a form field before the file may hold at most this much (it is read and dropped)
+        self.decoder = MultipartDecoder(boundary.encode("latin-1"), 64 * 1024, max_parts=16)
+        self.buffer, self.done = bytearray(), False
+        self.in_file, self.eof, self._pending = False, False, None
+
+    def _events(self):
+        while True:
+            event = self.decoder.next_event()
+            if not isinstance(event, NeedData):
+                yield event
+                continue
+            if self.eof:
+                raise ValueError("the multipart body ends before its closing boundary")
+            chunk = self.stream.read(self.READ)
+            self.eof = not chunk
+            self.decoder.receive_data(chunk or None)
+
+    def open(self):
+        try:
+            for event in self._iterate():
+                if isinstance(event, File):
+                    self.in_file = True
+                    return event.filename
+                if isinstance(event, Epilogue):
+                    break
+        except ValueError as exc:
+            raise errors.BadRequest("the multipart body is malformed") from exc
+        raise errors.BadRequest("the multipart body has no file part", field="file")
+
+    def _iterate(self):
+        if self._pending is None:
+            self._pending = self._events()
+        return self._pending
+
+    def read(self, size):
+        try:
+            while len(self.buffer) < size and not self.done:
+                event = next(self._iterate(), None)
+                if event is None or isinstance(event, Epilogue):
+                    self.done = True
+                elif isinstance(event, Data) and self.in_file:
+                    self.buffer += event.data
+                    if not event.more_data:
+                        self.done = True
+        except ValueError as exc:
+            raise errors.BadRequest("the multipart body is malformed") from exc
+        piece = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return piece
+
+
+def multipart_of(request):
+    """A MultipartFile when the body is multipart/form-data, else None."""
+    if request.mimetype != "multipart/form-data":
+        return None
+    boundary = request.mimetype_params.get("boundary")
+    if not boundary:
+        raise errors.BadRequest("a multipart body needs its boundary")
+    return MultipartFile(body_stream(request), boundary)
+
+
+def file_name_of(request, part_name=None):
+    """The file's name: `?filename=`, else the multipart part's filename, else the
+    Content-Disposition header's filename (filename* in RFC 5987 spelling too); 400 without
+    one."""
+    name = request.args.get("filename") or part_name
     if not name:
         disposition = request.headers.get("Content-Disposition", "")
         _, options = parse_options_header(disposition)
@@ -93,14 +168,16 @@ def _read_head(stream):
 class Upload:
     """One file's bytes on their way from the request body to a committed blob."""
 
-    def __init__(self, request, limit, risky_allowed, scanner):
-        self.request, self.limit = request, limit
+    def __init__(self, request, limit, risky_allowed, scanner, body=None):
+        self.request, self.limit, self.body = request, limit, body
         self.risky_allowed, self.scanner = risky_allowed, scanner
         self.size, self.content_type, self.scan = 0, None, None
 
     def check_length(self):
         declared = self.request.content_length
-        if declared is not None and declared > self.limit:
+        # a multipart body carries its boundaries and part headers besides the file
+        slack = MULTIPART_SLACK if self.body is not None else 0
+        if declared is not None and declared > self.limit + slack:
             raise FileTooLarge(f"a file may be at most {self.limit} bytes")
 
     def _plaintext(self, stream, head, session):
@@ -116,11 +193,7 @@ class Upload:
     def store(self, blobs, key, tenant_id, uploader, name):
         """Stream the body into the blob `name`, sealed under `key`; 415 for a refused type
         before anything is stored, 413 past the limit (nothing committed)."""
-        if self.request.environ.get(UPLOAD_READ):
-            # the body is gone: a retry of the whole request cannot upload it again
-            raise exceptions.TicketConflict("the upload met a concurrent change; send it again")
-        self.request.environ[UPLOAD_READ] = True
-        stream = body_stream(self.request)
+        stream = self.body or body_stream(self.request)
         head = _read_head(stream)
         if not head:
             raise errors.BadRequest("send the file's bytes as the request body")
@@ -147,7 +220,12 @@ def upload(service, desk, request, ticket_id, actor, comment_id):
             raise exceptions.RuleViolated(
                 "no such comment on this ticket", errors={"comment_id": ["not found"]}
             )
-    name = file_name_of(request)
+    if request.environ.get(UPLOAD_READ):
+        # the body is gone: a retry of the whole request cannot upload it again
+        raise exceptions.TicketConflict("the upload met a concurrent change; send it again")
+    request.environ[UPLOAD_READ] = True
+    form = multipart_of(request)
+    name = file_name_of(request, form.open() if form is not None else None)
     attachment_id = str(uuid.uuid4())
     blob = blob_names.blob_name(ticket_id, attachment_id)
     incoming = Upload(
@@ -155,6 +233,7 @@ def upload(service, desk, request, ticket_id, actor, comment_id):
         settings.ticketing_attachment_max_bytes,
         tenant_id in settings.ticketing_attachment_risky_tenants,
         service.scanner,
+        form,
     )
     incoming.check_length()
     key = desk.cipher.subject_key(tenant_id, actor.user_id, create=True)

@@ -178,3 +178,37 @@ def test_a_tenant_allowed_risky_types_may_store_an_archive_others_may_not(ticket
         answers.append(upload(tenant, requester, ticket["id"], zipped, name="logs.zip"))
     assert [a.status_code for a in answers] == [201, 415]
     assert answers[0].json()["content_type"] == "application/zip"
+
+
+def test_a_multipart_upload_is_streamed_from_its_file_part(files):
+    api, _ = files
+    requester = api.user("requester")
+    ticket = api.open(requester)
+    url = f"{api.base}/v1/tickets/{ticket['id']}/attachments"
+    content = b"%PDF-1.4\n" + os.urandom(200_000)
+    sent = requests.post(
+        url,
+        data={"note": "from the form"},
+        files={"file": ("Rechnung.pdf", content, "text/plain")},
+        headers=api.headers(requester),
+        timeout=30,
+    )
+    assert sent.status_code == 201, sent.text
+    file = sent.json()
+    assert (file["file_name"], file["size"], file["content_type"]) == (
+        "Rechnung.pdf",
+        len(content),
+        "application/pdf",
+    )
+    got = api.call("GET", f"/v1/tickets/{ticket['id']}/attachments/{file['id']}", requester)
+    assert got.content == content
+    body = b'--b0\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nabc'
+    cut = requests.post(
+        url,
+        data=body,
+        headers=api.headers(requester, **{"Content-Type": "multipart/form-data; boundary=b0"}),
+        timeout=30,
+    )
+    assert cut.status_code == 400, cut.text  # the closing boundary never came
+    listed = api.call("GET", f"/v1/tickets/{ticket['id']}/attachments", requester).json()
+    assert [item["id"] for item in listed["items"]] == [file["id"]]

@@ -58,12 +58,12 @@ def test_only_the_attachments_route_takes_a_large_streamed_body():
         r"location ~ \^/v1/\(tickets\)/\[\^/\]\+/attachments\(/\|\$\) \{(.*?)\}", text, re.S
     )
     assert route is not None
-    assert "client_max_body_size 1234567;" in route.group(1)
+    assert "client_max_body_size 1300103;" in route.group(1)
     assert "proxy_request_buffering off;" in route.group(1)
     assert text.count("client_max_body_size") == 2 and "client_max_body_size 1m;" in text
     # before the general ticketing location: nginx takes the first regex that matches
     assert text.index("/attachments(/|$)") < text.index("^/v1/(tickets|sla)")
-    assert "client_max_body_size 26214400;" in render.render_container()
+    assert "client_max_body_size 26279936;" in render.render_container()
 
 
 def test_rendering_leaves_no_placeholder_behind():
