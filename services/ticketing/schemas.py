@@ -28,7 +28,12 @@ from services.ticketing.domain import (
     TagTicket,
     UpdateTicket,
 )
-from services.ticketing.domain.model import COMMENT_ADDED, COMMENT_EDITED
+from services.ticketing.domain.model import (
+    ATTACHMENT_ADDED,
+    ATTACHMENT_REMOVED,
+    COMMENT_ADDED,
+    COMMENT_EDITED,
+)
 from services.ticketing.sla import BusinessCalendar, SlaPolicy
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -227,16 +232,24 @@ def clock_view(clock):
 
 
 def history_view(events, envelopes, privileged):
-    """The stream as a timeline; internal comments (and their edits) only for staff."""
+    """The stream as a timeline; internal comments (and their edits) and the files on them
+    only for staff."""
     internal = {
         e.data["comment_id"] for e in events if e.type == COMMENT_ADDED and e.data.get("internal")
     }
+    internal_files = {
+        e.data["attachment_id"]
+        for e in events
+        if e.type == ATTACHMENT_ADDED and e.data.get("internal")
+    }
     entries = []
     for event, envelope in zip(events, envelopes):
-        if (
-            not privileged
-            and event.type in (COMMENT_ADDED, COMMENT_EDITED)
-            and event.data["comment_id"] in internal
+        if not privileged and (
+            (event.type in (COMMENT_ADDED, COMMENT_EDITED) and event.data["comment_id"] in internal)
+            or (
+                event.type in (ATTACHMENT_ADDED, ATTACHMENT_REMOVED)
+                and event.data["attachment_id"] in internal_files
+            )
         ):
             continue
         entries.append(

@@ -98,6 +98,9 @@ def test_files_of_internal_comments_are_hidden_from_the_requester(files):
     assert internal.json()["public"] is False
     seen = api.call("GET", f"/v1/tickets/{ticket['id']}/attachments", requester).json()["items"]
     assert [item["file_name"] for item in seen] == ["mine.txt"]
+    history = api.call("GET", f"/v1/tickets/{ticket['id']}/history", requester).text
+    assert "log.txt" not in history and internal.json()["id"] not in history
+    assert "log.txt" in api.call("GET", f"/v1/tickets/{ticket['id']}/history", agent).text
     hidden = f"/v1/tickets/{ticket['id']}/attachments/{internal.json()['id']}"
     assert api.call("GET", hidden, requester).status_code == 404
     assert api.call("GET", hidden, agent).content == b"server log\n"
