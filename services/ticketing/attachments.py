@@ -298,6 +298,7 @@ def remove(service, desk, ticket_id, attachment_id, actor):
         actor=actor,
         attachment_id=str(found["attachment_id"]),
         uploaded_by=found["uploaded_by"],
+        file_name=found["file_name"],
     )
     desk.run(str(found["ticket_id"]), actor, [command])
     store.delete_attachment(desk.conn, command.attachment_id)

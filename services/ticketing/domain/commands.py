@@ -191,8 +191,10 @@ class AddAttachment:
 
 @dataclass(frozen=True, kw_only=True)
 class RemoveAttachment:
-    """Remove a file: its uploader (`uploaded_by`, as recorded) or an agent or admin."""
+    """Remove a file: its uploader (`uploaded_by`, as recorded) or an agent or admin; its
+    `file_name` (the uploader's personal data) is named in the event, sealed."""
 
     actor: Actor
     attachment_id: str
     uploaded_by: str
+    file_name: str | None = None

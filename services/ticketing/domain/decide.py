@@ -445,7 +445,8 @@ def _remove_attachment(state: Ticket, cmd: RemoveAttachment, now: datetime) -> l
     if not (actor.is_privileged or actor.user_id == cmd.uploaded_by):
         raise NotPermitted("only the uploader, agents and admins may remove a file")
     attachment_id = clean_id("attachment_id", cmd.attachment_id)
-    return [NewEvent(ATTACHMENT_REMOVED, {"attachment_id": attachment_id}, {})]
+    pii = {"file_name": pii_value(cmd.uploaded_by, cmd.file_name)} if cmd.file_name else {}
+    return [NewEvent(ATTACHMENT_REMOVED, {"attachment_id": attachment_id}, pii)]
 
 
 _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {

@@ -81,6 +81,7 @@ def test_a_file_is_uploaded_listed_downloaded_and_deleted_encrypted_at_rest(file
     history = api.call("GET", f"/v1/tickets/{ticket['id']}/history", agent).json()["items"]
     assert history[-1]["type"] == "ticketing.attachment_removed"
     assert history[-1]["actor"]["user_id"] == agent["user_id"]
+    assert history[-1]["fields"] == {"file_name": "Übersicht März.pdf"}
 
 
 def test_files_of_internal_comments_are_hidden_from_the_requester(files):

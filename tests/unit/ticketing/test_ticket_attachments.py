@@ -98,12 +98,18 @@ def test_the_uploader_and_staff_may_remove_a_file_nobody_else(
         stream.when(remove)
     for who in (requester, agent):
         [event] = stream.when(
-            RemoveAttachment(actor=who, attachment_id=attachment, uploaded_by=requester.user_id)
+            RemoveAttachment(
+                actor=who,
+                attachment_id=attachment,
+                uploaded_by=requester.user_id,
+                file_name="screen.png",
+            )
         )
+        # the name stays the uploader's personal data, whoever removes the file
         assert (event.type, event.data, event.pii) == (
             "attachment_removed",
             {"attachment_id": attachment},
-            {},
+            {"file_name": {"subject_id": requester.user_id, "value": "screen.png"}},
         )
 
 
