@@ -1,9 +1,11 @@
 """Files on tickets through the API, stored in a real Azurite: upload, list, download, delete;
 who sees which file; types found from the bytes; limits; the scanner's verdict."""
 
+import base64
 import os
 import uuid
 
+import psycopg
 import pytest
 import requests
 from azure.storage.blob import BlobServiceClient
@@ -11,6 +13,7 @@ from azure.storage.blob import BlobServiceClient
 from services.ticketing.blobs import blob_name, container_name
 from services.ticketing.scanning import EICAR
 from tests.integration.ticketing.conftest import TicketingApi
+from tests.support.amqp import service_rpc
 
 PDF = b"%PDF-1.7\n" + os.urandom(300_000) + b"\n%%EOF\n"
 LIMIT = 400_000
@@ -22,7 +25,7 @@ def files(ticketing_factory):
         TICKETING_ATTACHMENT_MAX_BYTES=LIMIT,
         TICKETING_ATTACHMENT_SCANNER="services.ticketing.scanning:EicarScanner",
     )
-    return api, cfg
+    return api, cfg, urls
 
 
 def upload(api, who, ticket_id, data, name="report.pdf", **params):
@@ -41,8 +44,13 @@ def blob_bytes(cfg, tenant_id, ticket_id, attachment_id):
     return blob.download_blob().readall() if blob.exists() else None
 
 
+def rows(urls, query):
+    with psycopg.connect(urls["admin"]) as conn:
+        return conn.execute(query).fetchall()
+
+
 def test_a_file_is_uploaded_listed_downloaded_and_deleted_encrypted_at_rest(files):
-    api, cfg = files
+    api, cfg, _ = files
     requester, agent = api.user("requester"), api.user("agent")
     ticket = api.open(requester)
     created = upload(api, requester, ticket["id"], PDF, name="Übersicht März.pdf")
@@ -85,7 +93,7 @@ def test_a_file_is_uploaded_listed_downloaded_and_deleted_encrypted_at_rest(file
 
 
 def test_files_of_internal_comments_are_hidden_from_the_requester(files):
-    api, _ = files
+    api, _, _ = files
     requester, agent = api.user("requester"), api.user("agent")
     ticket = api.open(requester)
     note = api.call(
@@ -114,7 +122,7 @@ def test_files_of_internal_comments_are_hidden_from_the_requester(files):
 
 
 def test_another_tenant_sees_no_file(files):
-    api, _ = files
+    api, _, _ = files
     requester = api.user("requester")
     ticket = api.open(requester)
     file = upload(api, requester, ticket["id"], b"hello\n", name="a.txt").json()
@@ -131,7 +139,7 @@ def test_another_tenant_sees_no_file(files):
 
 
 def test_oversize_executables_archives_and_unnamed_files_are_refused(files):
-    api, _ = files
+    api, _, _ = files
     requester = api.user("requester")
     ticket = api.open(requester)
     too_big = upload(api, requester, ticket["id"], b"a" * (LIMIT + 1), name="big.txt")
@@ -158,7 +166,7 @@ def test_oversize_executables_archives_and_unnamed_files_are_refused(files):
 
 
 def test_an_infected_file_is_stored_marked_and_never_downloaded(files):
-    api, _ = files
+    api, _, _ = files
     requester, agent = api.user("requester"), api.user("agent")
     ticket = api.open(requester)
     # the signature across a chunk boundary of the upload still counts
@@ -185,7 +193,7 @@ def test_a_tenant_allowed_risky_types_may_store_an_archive_others_may_not(ticket
 
 
 def test_a_multipart_upload_is_streamed_from_its_file_part(files):
-    api, _ = files
+    api, _, _ = files
     requester = api.user("requester")
     ticket = api.open(requester)
     url = f"{api.base}/v1/tickets/{ticket['id']}/attachments"
@@ -216,3 +224,32 @@ def test_a_multipart_upload_is_streamed_from_its_file_part(files):
     assert cut.status_code == 400, cut.text  # the closing boundary never came
     listed = api.call("GET", f"/v1/tickets/{ticket['id']}/attachments", requester).json()
     assert [item["id"] for item in listed["items"]] == [file["id"]]
+
+
+def test_purge_deletes_the_subjects_blobs_and_rows_and_a_rebuild_brings_back_only_the_rest(
+    files,
+):
+    api, cfg, urls = files
+    requester, agent = api.user("requester"), api.user("agent")
+    ticket = api.open(requester)
+    theirs = upload(api, requester, ticket["id"], b"my payslip\n", name="payslip.txt").json()
+    ours = upload(api, agent, ticket["id"], b"vendor answer\n", name="vendor.txt").json()
+    rows_sql = "SELECT * FROM ticket_attachments ORDER BY attachment_id"
+    with service_rpc("privacy", cfg) as privacy, service_rpc("ticketing", cfg) as ticketing_rpc:
+        exported = ticketing_rpc.export_subject(api.tenant_id, requester["user_id"])
+        (file,) = exported["files_uploaded"]
+        assert (file["file_name"], base64.b64decode(file["content"])) == (
+            "payslip.txt",
+            b"my payslip\n",
+        )
+        privacy.shred_subject_key(api.tenant_id, requester["user_id"], {"system": "test"})
+        receipt = ticketing_rpc.purge_subject(api.tenant_id, requester["user_id"], "req-1")
+        assert receipt["purged"]["files"] == 1
+        before = rows(urls, rows_sql)
+        counts = ticketing_rpc.rebuild_read_model(api.tenant_id)
+    assert counts["tickets"] == 1 and rows(urls, rows_sql) == before
+    assert blob_bytes(cfg, api.tenant_id, ticket["id"], theirs["id"]) is None
+    assert blob_bytes(cfg, api.tenant_id, ticket["id"], ours["id"]) is not None
+    listed = api.call("GET", f"/v1/tickets/{ticket['id']}/attachments", agent).json()["items"]
+    assert [item["file_name"] for item in listed] == ["vendor.txt"]
+    assert "payslip" not in str(before)
