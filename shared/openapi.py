@@ -69,6 +69,11 @@ def _schema_ref(spec, schema, components):
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _path_schema(entrypoint, name):
+    values = getattr(entrypoint, "path_values", {}).get(name)
+    return {"type": "string", "enum": list(values)} if values else {"type": "string"}
+
+
 def _operation(spec, entrypoint, components):
     method = getattr(entrypoint.container.service_cls, entrypoint.method_name, None)
     doc = (method.__doc__ or "").strip().splitlines() if method else []
@@ -76,7 +81,7 @@ def _operation(spec, entrypoint, components):
         "operationId": entrypoint.method_name,
         "summary": doc[0] if doc else entrypoint.method_name.replace("_", " "),
         "parameters": [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(entrypoint, name)}
             for name in _CONVERTER.findall(entrypoint.url)
         ],
         "responses": {
@@ -110,7 +115,9 @@ def _operation(spec, entrypoint, components):
         body = {"description": str(status)}
         if schema is not None:
             body["content"] = {
-                "application/json": {"schema": _schema_ref(spec, schema, components)}
+                "application/json": {"schema": _schema_ref(spec, schema, components)},
+                # a route that also answers in other media types (CSV, NDJSON) names them
+                **getattr(schema, "other_media_types", {}),
             }
         operation["responses"][str(status)] = body
     if not entrypoint.responses:

@@ -161,12 +161,16 @@ class HttpEntrypoint(HttpRequestHandler):
 
     server = ProblemWebServer()
 
-    def __init__(self, method, url, body=None, responses=None, query=(), **kwargs):
-        # `body`, `query` (schemas of the query string) and `responses` ({status: Schema})
+    def __init__(
+        self, method, url, body=None, responses=None, query=(), path_values=None, **kwargs
+    ):
+        # `body`, `query` (schemas of the query string), `responses` ({status: Schema}) and
+        # `path_values` ({parameter: its values}: a path segment naming one of a few things)
         # document the route in /openapi.json
         self.body = body
         self.query = query
         self.responses = responses
+        self.path_values = path_values or {}
         # a refusal (4xx) is the answer, not a fault of the service: nameko logs it as
         # expected (a warning), an unexpected exception stays an error
         kwargs.setdefault("expected_exceptions", (errors.HttpError, ValidationError))

@@ -6,8 +6,9 @@ sla/             pure: business calendar, SLA policy, clocks and the timers they
 application.py   the desk: load (from a snapshot), decide, seal, append, project
 envelopes.py     domain values <-> stored envelopes: stream ids, actors, sealed fields
 snapshots.py     a ticket's folded state as a sealed snapshot (no plaintext personal text)
-projections.py   read models kept by events: ticket rows after appends, identity's members
-store.py         SQL: tickets, comments, members, SLA policies, the timer's due tickets
+projections.py   read models kept by events: ticket rows and report facts after appends, members
+store.py         SQL: tickets, comments, members, report facts, SLA policies, due tickets
+reports.py       pure: a ticket's report facts, the report arithmetic over them, CSV and NDJSON
 schemas.py       API bodies, the commands they stand for, what the API shows per caller
 subjects.py      the privacy participant: export, purge, rectify one subject
 attachments.py   files on tickets: body -> type check -> scan -> sealed blob; downloads, purge

@@ -2,10 +2,11 @@
 
 import collections
 import dataclasses
+import itertools
 import types
 import uuid
 
-from services.ticketing import exceptions, projections, snapshots, store
+from services.ticketing import exceptions, projections, reports, snapshots, store
 from services.ticketing.domain import (
     Actor,
     Comment,
@@ -171,6 +172,32 @@ class TicketDesk:
         comments = store.comments_of(self.conn, row["ticket_id"], actor.is_privileged)
         return row, comments, self.sla(row)
 
+    def detail_as_of(self, ticket_id, actor, as_of):
+        """(row, comments, SLA clocks) of a ticket the actor may see, as it stood at `as_of`:
+        its stream folded up to that instant (erased fields open as erased), its clocks then
+        under the current policy; 404 before it was opened."""
+        row = self.row(ticket_id, actor)
+        events = self.events(str(row["ticket_id"]))
+        past = list(itertools.takewhile(lambda event: event.occurred_at <= as_of, events))
+        if not past:
+            raise exceptions.TicketNotFound("ticket not found")
+        state, history, at = replay(past), sla_history(past), min(as_of, self.clock.now())
+        sla = sla_status(self.policy(), history, at)
+        row = projections.ticket_row(
+            state, projections.sla_instants(self.policy(), history, at, sla)
+        )
+        comments = [
+            dataclasses.asdict(comment)
+            for comment in state.comments
+            if actor.is_privileged or not comment.internal
+        ]
+        return row, comments, sla
+
+    def report(self, report, start, end, group_by):
+        """The report over [start, end), from the report facts (see reports.py)."""
+        facts = store.report_facts(self.conn, report, start, end)
+        return reports.compute(report, facts, start, end, group_by, self.clock.now())
+
     def tickets(self, filters, limit, after, actor):
         """A page of the rows the actor may see (a requester: theirs and those they watch)."""
         visible_to = None if actor.is_privileged else actor.user_id
@@ -284,6 +311,9 @@ class TicketDesk:
             projections.sla_instants(policy, history, now, sla),
             comment_ids,
         )
+        projections.project_report_facts(
+            self.conn, self.tenant_id, state, policy, history, now, sla
+        )
         return state, history, now, version, policy, row, sla, stored
 
     def _settle(self, state, history, now, version, policy, row, sla, stored):
@@ -293,6 +323,9 @@ class TicketDesk:
             sla = sla_status(policy, history, now)
             row = projections.ticket_row(state, projections.sla_instants(policy, history, now, sla))
             store.upsert_ticket(self.conn, self.tenant_id, row)
+            projections.project_report_facts(
+                self.conn, self.tenant_id, state, policy, history, now, sla
+            )
         self._policy = policy
         return row, sla
 
@@ -357,6 +390,10 @@ class TicketDesk:
             self.conn,
             checked_id(ticket_id),
             projections.sla_instants(self.policy(), aggregate.sla, now),
+        )
+        # a policy change asks for this recompute: the report facts follow it too
+        projections.project_report_facts(
+            self.conn, self.tenant_id, aggregate.state, self.policy(), aggregate.sla, now
         )
         return []
 

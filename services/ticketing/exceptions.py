@@ -19,6 +19,10 @@ class TicketNotFound(TicketingServiceError, NotFound):
     """Also what a caller gets for a ticket of another tenant or one they may not see."""
 
 
+class ReportNotFound(TicketingServiceError, NotFound):
+    pass
+
+
 class ActionForbidden(TicketingServiceError, Forbidden):
     pass
 
@@ -37,6 +41,10 @@ class StaleVersion(TicketingServiceError, PreconditionFailed):
 
 class RuleViolated(TicketingServiceError, Unprocessable):
     pass
+
+
+class InvalidQuery(TicketingServiceError, Unprocessable):
+    """A query string the route cannot answer (bad instant, empty window, unknown choice)."""
 
 
 def from_domain(error):

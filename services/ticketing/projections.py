@@ -1,4 +1,5 @@
-"""Read models kept by events: a ticket's rows after its appends, and identity's members.
+"""Read models kept by events: a ticket's rows (and report facts) after its appends, and
+identity's members.
 
 The members projection (who may be named on a ticket) is kept by identity's `user_joined`,
 `member_roles_changed` and `member_erased` events, so that a command naming people is checked
@@ -9,7 +10,7 @@ older state back.
 
 import uuid
 
-from services.ticketing import store
+from services.ticketing import reports, store
 from services.ticketing.domain import ERASED, named_people
 from services.ticketing.domain.model import ATTACHMENT_ADDED, ATTACHMENT_REMOVED
 from services.ticketing.sla import next_sla_timers, sla_status
@@ -74,6 +75,13 @@ def project_ticket(conn, tenant_id, state, sla, comment_ids=None):
     if comments:
         store.upsert_comments(conn, tenant_id, state.ticket_id, comments)
     return row, policy_version
+
+
+def project_report_facts(conn, tenant_id, state, policy, history, now, status=None):
+    """Bring the ticket's report facts up to its state, its SLA judged under `policy`
+    (`status`: the `sla_status` at `now`, when the caller has it already)."""
+    facts = reports.ticket_facts(state, policy, history, now, status)
+    store.upsert_report_facts(conn, tenant_id, facts)
 
 
 def attachment_row(ticket_id, event):

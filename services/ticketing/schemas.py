@@ -1,7 +1,8 @@
 """API documents: bodies, queries, the commands they stand for, what the API shows, SLA policy."""
 
+import re
 import uuid
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from marshmallow import (
     EXCLUDE,
@@ -13,6 +14,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from services.ticketing import reports
 from services.ticketing.domain import (
     ALLOWED,
     ERASED,
@@ -34,6 +36,7 @@ from services.ticketing.domain.model import (
     COMMENT_ADDED,
     COMMENT_EDITED,
 )
+from services.ticketing.exceptions import InvalidQuery
 from services.ticketing.sla import BusinessCalendar, SlaPolicy
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -405,3 +408,101 @@ def _hhmm(value: time) -> str:
 
 def load_policy_document(document) -> SlaPolicy:
     return SlaPolicySchema().load(document)
+
+
+# reports, and a ticket as it was
+
+
+class InstantField(fields.String):
+    """An ISO 8601 instant with its offset (`Z`, `+02:00`), or a date (its midnight, UTC).
+
+    A `+` left unencoded in a query string arrives as a space: read back as the `+` it was."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValidationError("not an ISO 8601 instant")
+        text = _UNENCODED_PLUS.sub(r"+\1", value.strip())
+        try:
+            parsed = datetime.fromisoformat(text)
+            if parsed.tzinfo is None and not _HAS_TIME.search(text):
+                parsed = parsed.replace(tzinfo=UTC)
+            if parsed.tzinfo is None:
+                raise ValidationError("an instant needs its UTC offset (Z or +hh:mm)")
+            parsed = parsed.astimezone(UTC)
+        except (ValueError, OverflowError) as exc:
+            raise ValidationError("not an ISO 8601 instant (e.g. 2025-03-12T09:00:00Z)") from exc
+        if not EARLIEST <= parsed <= LATEST:
+            raise ValidationError("an instant between 1970 and 9999")
+        return parsed
+
+
+_UNENCODED_PLUS = re.compile(r" (\d\d(?::?\d\d)?)$")
+_HAS_TIME = re.compile(r"[Tt ]")
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+# a report's window when the query names no `from`
+DEFAULT_REPORT_DAYS = 30
+
+
+class ReportQuerySchema(Schema):
+    """GET /v1/reports/{report}: the window [from, to) (default: the 30 days up to now), how to
+    group, and the format (else the Accept header's: JSON, CSV or NDJSON)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    start = InstantField(data_key="from", metadata={"description": "inclusive; default to - 30d"})
+    end = InstantField(data_key="to", metadata={"description": "exclusive; default now"})
+    group_by = fields.String(validate=validate.OneOf(sorted(reports.GROUP_BY)))
+    format = fields.String(validate=validate.OneOf(sorted(reports.FORMATS)))
+
+
+class TicketQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    as_of = InstantField(metadata={"description": "show the ticket as it was at this instant"})
+
+
+class ReportSchema(Schema):
+    """A report: one row per group (`group_by`), and the total over every ticket."""
+
+    # CSV and NDJSON: a line per group, then the total's (`scope`: group or total)
+    other_media_types = {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    }
+
+    report = fields.String(validate=validate.OneOf(reports.REPORTS))
+    start = fields.String(data_key="from")
+    end = fields.String(data_key="to")
+    group_by = fields.String(allow_none=True)
+    rows = fields.List(fields.Dict())
+    total = fields.Dict()
+
+
+def load_query(schema, args):
+    """The query string through `schema`; what it refuses is a 422 naming each parameter."""
+    try:
+        return schema.load(args.to_dict())
+    except ValidationError as exc:
+        raise InvalidQuery("the query is not valid", errors=exc.messages) from exc
+
+
+def report_query(args, now):
+    """(from, to, group_by, format or None) of a report's query, the window defaulted and
+    checked."""
+    query = load_query(ReportQuerySchema(), args)
+    end = query.get("end") or now
+    start = query.get("start") or end - timedelta(days=DEFAULT_REPORT_DAYS)
+    if start >= end:
+        raise InvalidQuery("the window is empty", errors={"from": ["must be before to"]})
+    return start, end, query.get("group_by"), query.get("format")
+
+
+def report_media_type(requested, accept):
+    """The media type a report answers in: `format=` first, else the best the Accept header
+    names (JSON when it names none of them)."""
+    if requested:
+        return reports.FORMATS[requested]
+    return accept.best_match(list(reports.FORMATS.values()), default="application/json")

@@ -4,7 +4,14 @@ import uuid
 
 from werkzeug.wrappers import Response
 
-from services.ticketing import attachments, projections, schemas, subjects
+from services.ticketing import (
+    attachments,
+    exceptions,
+    projections,
+    reports,
+    schemas,
+    subjects,
+)
 from services.ticketing import events as _catalogue  # noqa: F401 (declares ticketing's event types)
 from services.ticketing.application import TicketDesk
 from services.ticketing.blobs import Blobs
@@ -19,7 +26,10 @@ from services.ticketing.schemas import (
     FileBodySchema,
     LinkSchema,
     ListQuerySchema,
+    ReportQuerySchema,
+    ReportSchema,
     SlaPolicySchema,
+    TicketQuerySchema,
     TransitionSchema,
     UpdateTicketSchema,
 )
@@ -111,9 +121,13 @@ class TicketingService(DZDeskService):
             desk.tenant_id,
         )
 
-    @http("GET", "/v1/tickets/<ticket_id>")
+    @http("GET", "/v1/tickets/<ticket_id>", query=(TicketQuerySchema,))
     def get_ticket(self, request, ticket_id):
+        """The ticket now, or (`as_of`) as its stream shows it at that instant."""
         _, actor, desk = self.caller(request)
+        if "as_of" in request.args:
+            as_of = schemas.load_query(TicketQuerySchema(), request.args)["as_of"]
+            return schemas.ticket_detail(*desk.detail_as_of(ticket_id, actor, as_of))
         return self.ticket_response(desk, ticket_id, actor)
 
     @http("PATCH", "/v1/tickets/<ticket_id>", body=UpdateTicketSchema)
@@ -239,6 +253,27 @@ class TicketingService(DZDeskService):
         expected = required_if_match(request) if request.headers.get("If-Match") else None
         version = desk.set_policy(actor, document, expected)
         return json_response({**document, "default": False}, headers={"ETag": etag(version)})
+
+    @http(
+        "GET",
+        "/v1/reports/<report>",
+        query=(ReportQuerySchema,),
+        path_values={"report": reports.REPORTS},
+        responses={200: ReportSchema},
+    )
+    def get_report(self, request, report):
+        """A desk report (sla-compliance, mttr, backlog, first-response) as JSON, CSV or
+        NDJSON."""
+        principal, _, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        if report not in reports.REPORTS:
+            raise exceptions.ReportNotFound(f"reports are {', '.join(reports.REPORTS)}")
+        start, end, group_by, requested = schemas.report_query(request.args, desk.clock.now())
+        document = desk.report(report, start, end, group_by)
+        media_type = schemas.report_media_type(requested, request.accept_mimetypes)
+        return Response(
+            reports.render(document, media_type), mimetype=media_type, headers={"Vary": "Accept"}
+        )
 
     @sla_due
     def check_sla(self, tenant_id, ticket_id):

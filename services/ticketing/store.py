@@ -1,4 +1,6 @@
-"""SQL of ticketing's read models (tickets, comments, members) and SLA policies."""
+"""SQL of ticketing's read models (tickets, comments, members, report facts) and SLA policies."""
+
+from datetime import datetime
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -231,6 +233,7 @@ def clear_read_model(conn):
     comments = conn.execute("DELETE FROM ticket_comments").rowcount
     conn.execute("DELETE FROM ticket_attachments")
     tickets = conn.execute("DELETE FROM tickets").rowcount
+    clear_report_facts(conn)
     return tickets, comments
 
 
@@ -275,6 +278,77 @@ def member_roles(conn, user_ids):
         (sorted(user_ids),),
     ).fetchall()
     return {user_id: frozenset(roles) for user_id, roles in rows}
+
+
+# report facts (services/ticketing/reports.py)
+
+REPORT_FACT_COLUMNS = (
+    "ticket_id",
+    "type",
+    "priority",
+    "group_id",
+    "category",
+    "status",
+    "opened_at",
+    "first_responded_at",
+    "resolved_at",
+    "left_active_at",
+    "statuses",
+    "first_response_breached_at",
+    "resolution_breached_at",
+    "version",
+)
+_UPSERT_REPORT_FACTS = (
+    "INSERT INTO ticket_report_facts (tenant_id, "
+    + ", ".join(REPORT_FACT_COLUMNS)
+    + ") VALUES (%(tenant_id)s, "
+    + ", ".join(f"%({c})s" for c in REPORT_FACT_COLUMNS)
+    + ") ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in REPORT_FACT_COLUMNS[1:])
+)
+# the facts a report over [from, to) can count (reports.py says what each counts)
+_REPORT_WINDOWS = {
+    "mttr": "resolved_at >= %(from)s AND resolved_at < %(to)s",
+    "first-response": "first_responded_at >= %(from)s AND first_responded_at < %(to)s",
+    "sla-compliance": " OR ".join(
+        f"({column} >= %(from)s AND {column} < %(to)s)"
+        for column in (
+            "first_responded_at",
+            "resolved_at",
+            "first_response_breached_at",
+            "resolution_breached_at",
+        )
+    ),
+    # settled before the window: neither in its backlogs nor among its moves
+    "backlog": "opened_at < %(to)s AND (left_active_at IS NULL OR left_active_at >= %(from)s)",
+}
+
+
+def upsert_report_facts(conn, tenant_id, facts):
+    """Write a ticket's report facts (`reports.ticket_facts`)."""
+    statuses = [[since.isoformat(), status] for since, status in facts["statuses"]]
+    conn.execute(
+        _UPSERT_REPORT_FACTS, {**facts, "tenant_id": tenant_id, "statuses": Jsonb(statuses)}
+    )
+
+
+def report_facts(conn, report, start, end):
+    """The facts of the tickets report `report` may count over [start, end)."""
+    rows = _rows(
+        conn,
+        "SELECT " + ", ".join(REPORT_FACT_COLUMNS) + " FROM ticket_report_facts WHERE "
+        f"{_REPORT_WINDOWS[report]} ORDER BY opened_at, ticket_id",
+        {"from": start, "to": end},
+    )
+    for row in rows:
+        row["statuses"] = [
+            (datetime.fromisoformat(since), status) for since, status in row["statuses"]
+        ]
+    return rows
+
+
+def clear_report_facts(conn):
+    return conn.execute("DELETE FROM ticket_report_facts").rowcount
 
 
 # attachments

@@ -242,3 +242,15 @@ def _clock(policy: SlaPolicy, history: SlaHistory, target: str, now: datetime) -
         else None,
         "met_at": met_at,
     }
+
+
+def breach_instant(
+    policy: SlaPolicy, events: Sequence[RecordedEvent] | SlaHistory, target: str, now: datetime
+) -> datetime | None:
+    """When the target's elapsed business time reached (or, while its clock runs, will reach)
+    the target: past for a target breached, future for a running clock still within it, None
+    for a clock that stopped, paused or was met before reaching it. The same instant whatever
+    `now` it is computed at, as long as no event follows (what the report facts keep)."""
+    history = _history(events)
+    seconds = policy.target_minutes(history.priority, target) * 60
+    return _instant_reaching(policy, history, target, now, seconds)
