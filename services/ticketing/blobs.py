@@ -20,7 +20,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import BlobServiceClient, LinearRetry
 from nameko.extensions import DependencyProvider
 
 from services.ticketing.settings import TicketingSettings
@@ -54,7 +54,9 @@ class BlobStore:
             connection_string,
             max_single_get_size=READ_BYTES,
             max_chunk_get_size=READ_BYTES,
-            retry_total=2,
+            # two quick retries a second apart, not the SDK's 15 s and more: a request waiting
+            # on an unreachable account answers 503 within seconds
+            retry_policy=LinearRetry(backoff=1, retry_total=2, random_jitter_range=0.2),
             connection_timeout=5,
         )
         self._ready = set()  # containers known to exist

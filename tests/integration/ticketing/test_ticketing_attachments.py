@@ -253,3 +253,20 @@ def test_purge_deletes_the_subjects_blobs_and_rows_and_a_rebuild_brings_back_onl
     listed = api.call("GET", f"/v1/tickets/{ticket['id']}/attachments", agent).json()["items"]
     assert [item["file_name"] for item in listed] == ["vendor.txt"]
     assert "payslip" not in str(before)
+
+
+def test_storage_out_of_reach_answers_503_and_records_nothing(ticketing_factory):
+    from nameko.testing.utils import find_free_port
+
+    from dzdesk_dev.azurite import connection_string
+
+    api, _, _, _ = ticketing_factory(
+        TICKETING_BLOB_CONNECTION_STRING=connection_string(find_free_port())
+    )
+    requester = api.user("requester")
+    ticket = api.open(requester)
+    answer = upload(api, requester, ticket["id"], b"hello\n", name="a.txt")
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    listed = api.call("GET", f"/v1/tickets/{ticket['id']}/attachments", requester).json()
+    assert listed == {"items": []}
