@@ -22,7 +22,14 @@ from werkzeug.wrappers import Response
 from services.ticketing import blobs as blob_names
 from services.ticketing import exceptions, store
 from services.ticketing.domain import AddAttachment, RemoveAttachment
-from services.ticketing.scanning import INFECTED, SNIFF_BYTES, content_type, is_risky
+from services.ticketing.scanning import (
+    INFECTED,
+    NOT_SCANNED,
+    OCTET_STREAM,
+    SNIFF_BYTES,
+    content_type,
+    is_risky,
+)
 from shared import errors
 from shared.crypto import CipherError
 from shared.stream_cipher import CHUNK_BYTES, open_stream, seal_stream
@@ -214,20 +221,11 @@ def upload(service, desk, request, ticket_id, actor, comment_id):
     settings, tenant_id = service.settings, desk.tenant_id
     row = desk.row(ticket_id, actor)  # 404 unless the caller may see the ticket
     ticket_id = str(row["ticket_id"])
-    if comment_id is not None:
-        comment = store.comments_by_id(desk.conn, ticket_id, [comment_id])
-        if not comment or (comment[0]["internal"] and not actor.is_privileged):
-            raise exceptions.RuleViolated(
-                "no such comment on this ticket", errors={"comment_id": ["not found"]}
-            )
     if request.environ.get(UPLOAD_READ):
         # the body is gone: a retry of the whole request cannot upload it again
         raise exceptions.TicketConflict("the upload met a concurrent change; send it again")
     request.environ[UPLOAD_READ] = True
     form = multipart_of(request)
-    name = file_name_of(request, form.open() if form is not None else None)
-    attachment_id = str(uuid.uuid4())
-    blob = blob_names.blob_name(ticket_id, attachment_id)
     incoming = Upload(
         request,
         settings.ticketing_attachment_max_bytes,
@@ -235,26 +233,38 @@ def upload(service, desk, request, ticket_id, actor, comment_id):
         service.scanner,
         form,
     )
-    incoming.check_length()
+    incoming.check_length()  # 413 before a byte is read, when the length says so
+    name = file_name_of(request, form.open() if form is not None else None)
+    attachment_id = str(uuid.uuid4())
+    # refused now (a watcher, a closed ticket, an unknown comment, a bad name) rather than
+    # after the bytes came: decided again, for good, once they are stored
+    desk.check(ticket_id, actor, _command(actor, attachment_id, name, comment_id))
+    blob = blob_names.blob_name(ticket_id, attachment_id)
     key = desk.cipher.subject_key(tenant_id, actor.user_id, create=True)
     if key is None:
         raise exceptions.ActionForbidden("an erased person's files are not stored")
     service.db.finish(commit=False)  # no transaction held while the bytes flow
     incoming.store(service.blobs, key, tenant_id, actor.user_id, blob)
-    command = AddAttachment(
-        actor=actor,
-        attachment_id=attachment_id,
-        file_name=name,
-        size=incoming.size,
-        content_type=incoming.content_type,
-        scan=incoming.scan,
-        comment_id=comment_id,
+    command = _command(
+        actor, attachment_id, name, comment_id, incoming.size, incoming.content_type, incoming.scan
     )
     try:
         return service.record_attachment(tenant_id, ticket_id, actor, command)
     except BaseException:
         service.blobs.delete(tenant_id, blob)
         raise
+
+
+def _command(actor, attachment_id, name, comment_id, size=0, media_type=None, scan=NOT_SCANNED):
+    return AddAttachment(
+        actor=actor,
+        attachment_id=attachment_id,
+        file_name=name,
+        size=size,
+        content_type=media_type or OCTET_STREAM,
+        scan=scan,
+        comment_id=comment_id,
+    )
 
 
 def record(desk, ticket_id, actor, command):

@@ -159,6 +159,10 @@ def test_oversize_executables_archives_and_unnamed_files_are_refused(files):
         timeout=10,
     )
     assert unnamed.status_code == 400
+    # a cancelled ticket takes no file: refused before the body is read
+    other = api.open(requester)
+    api.call("POST", f"/v1/tickets/{other['id']}/transitions", requester, {"to": "cancelled"})
+    assert upload(api, requester, other["id"], b"late\n", name="late.txt").status_code == 409
     # nothing was recorded
     assert api.call("GET", f"/v1/tickets/{ticket['id']}/attachments", requester).json() == {
         "items": []
