@@ -2,7 +2,7 @@
 
 service.py       nameko entrypoints only: authenticate, parse, call the desk, respond
 domain/          pure: decide(state, command, now) -> events; evolve; a handler table
-sla/             pure: business calendar, SLA policy, clocks and the timers they call for
+sla/             pure: business calendars, SLA policies (match, escalations), clocks, timers
 application.py   the desk: load (from a snapshot), decide, seal, append, project
 envelopes.py     domain values <-> stored envelopes: stream ids, actors, sealed fields
 snapshots.py     a ticket's folded state as a sealed snapshot (no plaintext personal text)

@@ -11,6 +11,7 @@ from services.ticketing.domain import (
     Actor,
     Comment,
     RecordSlaAlert,
+    RecordSlaEscalation,
     ResolveWithParent,
     TicketingError,
     can_view,
@@ -27,10 +28,18 @@ from services.ticketing.envelopes import (
     stream_id,
     ticket_id_of,
 )
-from services.ticketing.schemas import load_policy_document, policy_document
+from services.ticketing.schemas import (
+    POLICIES_MAX,
+    POLICY_ID,
+    load_policies,
+    policy_document,
+)
 from services.ticketing.sla import (
+    DEFAULT_POLICY_ID,
     SlaHistory,
-    default_policy,
+    SlaMatch,
+    default_policies,
+    escalation_steps,
     next_sla_timers,
     sla_history,
     sla_status,
@@ -38,6 +47,7 @@ from services.ticketing.sla import (
 from shared import eventstore, metrics
 
 POLICY_STREAM = "sla-policy"
+POLICY_SET, POLICIES_SET = "sla_policy_set", "sla_policies_set"
 
 
 def checked_id(ticket_id):
@@ -59,11 +69,28 @@ def _comment(row):
     )
 
 
+def matchable(row):
+    """What an SLA policy's match reads of a read-model row (its custom fields when the row
+    has them)."""
+    return types.SimpleNamespace(
+        type=row["type"],
+        priority=row["priority"],
+        group_id=row["group_id"],
+        fields=row.get("fields") or {},
+    )
+
+
+def clocks(policy, history, now):
+    """The ticket's SLA clocks under the policy that applies to it, and that policy's id."""
+    return {**sla_status(policy, history, now), "policy_id": policy.policy_id}
+
+
 class PolicyCache:
-    """Each tenant's SLA policy as this process last read it, with its stored version (0: the
-    default). Never trusted on its own: the statement that writes a ticket's row also reads the
-    stored version, and a row projected from an older policy is projected again at once (see
-    TicketDesk.project), so a change made through any process counts from the next write."""
+    """Each tenant's SLA policies (sla.SlaPolicies) as this process last read them, with their
+    stored version (0: the built-in default). Never trusted on its own: the statement that
+    writes a ticket's row also reads the stored version, and a row projected from older
+    policies is projected again at once (see TicketDesk.project), so a change made through any
+    process counts from the next write."""
 
     def __init__(self, size=1024):
         self.size = size
@@ -96,16 +123,29 @@ class TicketDesk:
 
     # reading
 
-    def policy(self):
+    def policies(self):
+        """The tenant's SlaPolicies: the ordered conditional ones and the default."""
         if self._policy is None:
             self._policy = self._read_policy()[1]
         return self._policy
 
+    def policy(self):
+        """The tenant's default SLA policy (the one for tickets no conditional policy matches)."""
+        return self.policies().default
+
+    def policy_for(self, ticket):
+        """The SLA policy that applies to a ticket (a Ticket, or `matchable(row)`) now."""
+        return self.policies().for_ticket(ticket)
+
     def _read_policy(self):
-        """(version, policy) as stored now, remembered for the process's next writes."""
-        stored = store.load_policy(self.conn)
-        version, policy = (stored[1], load_policy_document(stored[0])) if stored else (0, None)
-        self._policies.put(self.tenant_id, version, policy or default_policy())
+        """(version, SlaPolicies) as stored now, remembered for the process's next writes."""
+        stored = store.load_policies(self.conn)
+        version = stored[2] if stored else 0
+        cached = self._policies.get(self.tenant_id)
+        if cached is not None and cached[0] == version:
+            return cached  # the documents of that version are parsed already
+        policies = load_policies(stored[0], stored[1]) if stored else default_policies()
+        self._policies.put(self.tenant_id, version, policies)
         return self._policies.get(self.tenant_id)
 
     def events(self, ticket_id):
@@ -154,7 +194,7 @@ class TicketDesk:
             if stored
             else sla_history(self.events(str(row["ticket_id"])))
         )
-        return sla_status(self.policy(), history, self.clock.now())
+        return clocks(self.policy_for(matchable(row)), history, self.clock.now())
 
     def detail(self, ticket_id, actor):
         """(row, comments, SLA clocks) of a ticket the actor may see, with the comments they
@@ -175,17 +215,16 @@ class TicketDesk:
     def detail_as_of(self, ticket_id, actor, as_of):
         """(row, comments, SLA clocks) of a ticket the actor may see, as it stood at `as_of`:
         its stream folded up to that instant (erased fields open as erased), its clocks then
-        under the current policy; 404 before it was opened."""
+        under the current policies; 404 before it was opened."""
         row = self.row(ticket_id, actor)
         events = self.events(str(row["ticket_id"]))
         past = list(itertools.takewhile(lambda event: event.occurred_at <= as_of, events))
         if not past:
             raise exceptions.TicketNotFound("ticket not found")
         state, history, at = replay(past), sla_history(past), min(as_of, self.clock.now())
-        sla = sla_status(self.policy(), history, at)
-        row = projections.ticket_row(
-            state, projections.sla_instants(self.policy(), history, at, sla)
-        )
+        policy = self.policy_for(state)  # the policy that applied to it then, as it is now
+        sla = clocks(policy, history, at)
+        row = projections.ticket_row(state, projections.sla_instants(policy, history, at, sla))
         comments = [
             dataclasses.asdict(comment)
             for comment in state.comments
@@ -208,11 +247,16 @@ class TicketDesk:
         return row
 
     def policy_document(self):
-        """(document, version, whether it is the default) of the tenant's SLA policy."""
-        stored = store.load_policy(self.conn)
-        if stored is None:
-            return policy_document(default_policy()), 0, True
-        return *stored, False
+        """(document, version, whether it is the built-in one) of the tenant's default policy."""
+        stored = store.load_policies(self.conn)
+        if stored is None or stored[0] is None:
+            return policy_document(default_policies().default), stored[2] if stored else 0, True
+        return stored[0], stored[2], False
+
+    def policies_documents(self):
+        """(ordered documents, version) of the tenant's conditional SLA policies."""
+        stored = store.load_policies(self.conn)
+        return (stored[1], stored[2]) if stored else ([], 0)
 
     # writing
 
@@ -314,8 +358,9 @@ class TicketDesk:
         """Send the ticket's rows from the policy this process keeps; nothing is read back
         here, so that in a pipeline the statements go out together with the append."""
         now = self.clock.now()
-        version, policy = self._policies.get(self.tenant_id) or self._read_policy()
-        sla = sla_status(policy, history, now)
+        version, policies = self._policies.get(self.tenant_id) or self._read_policy()
+        policy = policies.for_ticket(state)
+        sla = clocks(policy, history, now)
         row, stored = projections.project_ticket(
             self.conn,
             self.tenant_id,
@@ -326,19 +371,20 @@ class TicketDesk:
         projections.project_report_facts(
             self.conn, self.tenant_id, state, policy, history, now, sla
         )
-        return state, history, now, version, policy, row, sla, stored
+        return state, history, now, version, policies, row, sla, stored
 
-    def _settle(self, state, history, now, version, policy, row, sla, stored):
+    def _settle(self, state, history, now, version, policies, row, sla, stored):
         if stored.fetchone()[0] != version:
-            # the policy changed since this process read it: the row follows the stored one
-            version, policy = self._read_policy()
-            sla = sla_status(policy, history, now)
+            # the policies changed since this process read them: the row follows those stored
+            version, policies = self._read_policy()
+            policy = policies.for_ticket(state)
+            sla = clocks(policy, history, now)
             row = projections.ticket_row(state, projections.sla_instants(policy, history, now, sla))
             store.upsert_ticket(self.conn, self.tenant_id, row)
             projections.project_report_facts(
                 self.conn, self.tenant_id, state, policy, history, now, sla
             )
-        self._policy = policy
+        self._policy = policies
         return row, sla
 
     def _as_read(self, row):
@@ -376,11 +422,16 @@ class TicketDesk:
         return resolved
 
     def record_due_sla_alerts(self, ticket_id):
-        """Record every SLA warning or breach due now; refresh the timer's instants. Idempotent."""
+        """Record every SLA warning or breach due now, and the escalation actions of the policy
+        that applies which they set off; refresh the timer's instants. Idempotent: an alert
+        or an escalation already in the stream is not recorded again (a lost race with another
+        timer run is decided again from the stream)."""
         aggregate = self.load(checked_id(ticket_id))
         if aggregate.state is None:
             return []
         now, system = self.clock.now(), Actor.system()
+        policy = self.policy_for(aggregate.state)
+        timers = [t for t in next_sla_timers(policy, aggregate.sla, now) if t.at <= now]
         due = [
             RecordSlaAlert(
                 actor=system,
@@ -389,9 +440,13 @@ class TicketDesk:
                 at=t.at,
                 due_at=t.due_at,
                 target_minutes=t.target_minutes,
+                round=t.round,
             )
-            for t in next_sla_timers(self.policy(), aggregate.sla, now)
-            if t.at <= now
+            for t in timers
+        ]
+        due += [
+            RecordSlaEscalation(actor=system, **step._asdict())
+            for step in escalation_steps(policy, timers, aggregate.state.sla_escalations)
         ]
         if due:
             alerts = self.run(ticket_id, system, due)[1]
@@ -401,29 +456,96 @@ class TicketDesk:
         store.set_sla_instants(
             self.conn,
             checked_id(ticket_id),
-            projections.sla_instants(self.policy(), aggregate.sla, now),
+            projections.sla_instants(policy, aggregate.sla, now),
         )
         # a policy change asks for this recompute: the report facts follow it too
         projections.project_report_facts(
-            self.conn, self.tenant_id, aggregate.state, self.policy(), aggregate.sla, now
+            self.conn, self.tenant_id, aggregate.state, policy, aggregate.sla, now
         )
         return []
 
     def set_policy(self, actor, document, expected_version=None):
-        """Record the tenant's new SLA policy and have the timer recompute every running clock."""
-        event = self.db.new_event(
-            "sla_policy_set", POLICY_STREAM, {"policy": document}, actor=envelope_actor(actor)
+        """Record the tenant's new default SLA policy; the timer recomputes every running
+        clock."""
+        return self._record_policies(actor, POLICY_SET, {"policy": document}, expected_version)
+
+    def set_policies(self, actor, documents, expected_version=None):
+        """Record the tenant's new ordered conditional SLA policies (the whole list)."""
+        return self._record_policies(
+            actor, POLICIES_SET, {"policies": list(documents)}, expected_version
         )
+
+    def policy_by_id(self, policy_id):
+        """(document, version) of one policy; `default`: the default policy's, with `default`
+        saying whether it is the built-in one."""
+        if policy_id == DEFAULT_POLICY_ID:
+            document, version, builtin = self.policy_document()
+            return {"id": DEFAULT_POLICY_ID, **document, "default": builtin}, version
+        documents, version = self.policies_documents()
+        document = next((d for d in documents if d["id"] == policy_id), None)
+        if document is None:
+            raise exceptions.PolicyNotFound("no such SLA policy")
+        return document, version
+
+    def put_policy_by_id(self, actor, policy_id, policy, position=None, expected_version=None):
+        """Set one policy (an SlaPolicy loaded without its id): the default one, or a
+        conditional one replaced in its place or at `position`, else added there (default:
+        the end). Returns (document, version, whether it was added)."""
+        if policy_id == DEFAULT_POLICY_ID:
+            if policy.match != SlaMatch() or position is not None:
+                raise exceptions.RuleViolated(
+                    "the default policy applies to every ticket no other policy matches",
+                    errors={"match": ["not for the default policy"]},
+                )
+            version = self.set_policy(actor, policy_document(policy), expected_version)
+            return {"id": DEFAULT_POLICY_ID, **policy_document(policy)}, version, False
+        if not POLICY_ID.fullmatch(policy_id):
+            raise exceptions.RuleViolated(
+                "not an SLA policy id", errors={"id": ["1-64 of a-z, 0-9, _ and -"]}
+            )
+        document = policy_document(dataclasses.replace(policy, policy_id=policy_id))
+        documents, version = self.policies_documents()
+        others = [d for d in documents if d["id"] != policy_id]
+        added = len(others) == len(documents)
+        if position is not None:
+            at = min(position, len(others))
+        elif added:
+            at = len(others)
+        else:
+            at = next(i for i, d in enumerate(documents) if d["id"] == policy_id)
+        ordered = [*others[:at], document, *others[at:]]
+        if len(ordered) > POLICIES_MAX:
+            raise exceptions.RuleViolated(
+                f"at most {POLICIES_MAX} SLA policies", errors={"policies": ["too many"]}
+            )
+        version = self.set_policies(actor, ordered, _expected(expected_version, version))
+        return document, version, added
+
+    def delete_policy_by_id(self, actor, policy_id, expected_version=None):
+        """Remove a conditional policy; `default` brings back the built-in default policy."""
+        if policy_id == DEFAULT_POLICY_ID:
+            return self.set_policy(actor, None, expected_version)
+        documents, version = self.policies_documents()
+        kept = [d for d in documents if d["id"] != policy_id]
+        if len(kept) == len(documents):
+            raise exceptions.PolicyNotFound("no such SLA policy")
+        return self.set_policies(actor, kept, _expected(expected_version, version))
+
+    def _record_policies(self, actor, event_type, data, expected_version):
+        event = self.db.new_event(event_type, POLICY_STREAM, data, actor=envelope_actor(actor))
         if expected_version is None:
             version = self.db.append_next(POLICY_STREAM, [event])
         else:
             current = self.db.version(POLICY_STREAM)
             if expected_version != current:
-                raise exceptions.StaleVersion(f"the policy is at version {current}")
+                raise exceptions.StaleVersion(f"the policies are at version {current}")
             version = self.db.append(POLICY_STREAM, current, [event])
-        store.save_policy(self.conn, self.tenant_id, document, version)
+        if event_type == POLICY_SET:
+            store.save_policy(self.conn, self.tenant_id, data["policy"], version)
+        else:
+            store.save_policies(self.conn, self.tenant_id, data["policies"], version)
         store.recompute_sla_soon(self.conn, self.clock.now())
-        self._policies.put(self.tenant_id, version, load_policy_document(document))
+        self._policy = self._read_policy()[1]
         return version
 
     # maintenance
@@ -441,7 +563,20 @@ class TicketDesk:
             )
             tickets, comments = tickets + 1, comments + len(state.comments)
         policy_events = self.db.load(POLICY_STREAM)
+        default = policies = None
+        for event in policy_events:
+            if event.name == POLICY_SET:
+                default = event.data["policy"]
+            elif event.name == POLICIES_SET:
+                policies = event.data["policies"]
         if policy_events:
-            last = policy_events[-1]
-            store.save_policy(self.conn, self.tenant_id, last.data["policy"], last.stream_version)
+            version = policy_events[-1].stream_version
+            store.save_policy(self.conn, self.tenant_id, default, version)
+            store.save_policies(self.conn, self.tenant_id, policies or [], version)
         return {"tickets": tickets, "comments": comments}
+
+
+def _expected(asked, read):
+    """The version to append at: the one the caller asked for (If-Match), else the one read
+    (a concurrent change then loses the race and the request is decided again)."""
+    return read if asked is None else asked

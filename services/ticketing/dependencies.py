@@ -1,5 +1,5 @@
-"""Ticketing's own nameko extensions: the clock of SLA decisions, the process's SLA policies and
-the SLA timer entrypoint.
+"""Ticketing's own nameko extensions: the clock of SLA decisions, the process's SLA policies (each
+tenant's default and conditional ones) and the SLA timer entrypoint.
 
 The clock is UTC now plus a configured offset, or a clock that in-process tests inject and
 move by hand (`settings.INJECTED_CLOCK_KEY`).
@@ -8,7 +8,8 @@ The timer is durable by construction: due instants live in the read model
 (`tickets.sla_next_at`, computed from the stream with every projection), so a restart resumes
 from the table and loses nothing. The worker recomputes from the stream before recording, and
 the stream dedupes alerts, so a second process (or a retried tick) polling the same rows
-records nothing twice.
+records nothing twice; the escalation actions a recorded alert sets off go in the same append
+and are deduped by the stream the same way (application.TicketDesk.record_due_sla_alerts).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -55,8 +56,8 @@ class Clock(DependencyProvider):
 
 
 class Policies(DependencyProvider):
-    """The process's PolicyCache: each tenant's SLA policy, checked against the stored version
-    by every write that uses it."""
+    """The process's PolicyCache: each tenant's SLA policies, checked against the stored version
+    by every write that uses them."""
 
     def setup(self):
         self.cache = PolicyCache()

@@ -5,7 +5,7 @@ from marshmallow import fields
 from services.ticketing.domain import LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES
 from services.ticketing.domain.lifecycle import PARENT_CLOSED, PENDING_REASONS, REQUESTER_REPLIED
 from services.ticketing.domain.model import SCAN_VERDICTS, SLA_TARGETS
-from shared.classified import EventData, Id, Ids, Slug, Slugs, Timestamp, register
+from shared.classified import EventData, Id, Ids, Public, Slug, Slugs, Timestamp, register
 
 P = "ticketing."
 STATUS_REASONS = (*PENDING_REASONS, REQUESTER_REPLIED, PARENT_CLOSED)
@@ -85,24 +85,61 @@ class SlaAlerted(EventData):
     target = Slug(*SLA_TARGETS)
     due_at = Timestamp()
     target_minutes = fields.Integer()
+    round = fields.Integer()
+
+
+class SlaEscalated(EventData):
+    policy_id = Slug()
+    target = Slug(*SLA_TARGETS)
+    level = Slug("warning", "breach")
+    action = Slug("notify_group", "reassign", "raise_priority")
+    round = fields.Integer()
+    reason = Slug()
+    target_minutes = fields.Integer()
+    due_at = Timestamp()
+    group_id = Id()
 
 
 class SlaTarget(EventData):
     first_response_minutes, resolution_minutes = fields.Integer(), fields.Integer()
+    next_response_minutes = fields.Integer(allow_none=True)
+
+
+class SlaEscalationRule(EventData):
+    on = Slug("warning", "breach")
+    action = Slug("notify_group", "reassign", "raise_priority")
+    target = Slug(*SLA_TARGETS)
+    group_id = Id()
+
+
+class SlaMatchDocument(EventData):
+    type = Slugs(*TICKET_TYPES)
+    priority = Slugs(*PRIORITIES)
+    group_id = Ids()
+    # custom field key -> the values it may have (the tenant's configuration, not a person's)
+    fields = fields.Dict(keys=Slug(allow_none=False), values=fields.List(Public(allow_none=False)))
 
 
 class SlaPolicyDocument(EventData):
+    id = Slug()
+    match = fields.Nested(SlaMatchDocument)
     timezone = Slug()
     hours = fields.Dict(
         keys=Slug(allow_none=False), values=fields.List(fields.List(Timestamp(allow_none=False)))
     )
     holidays = fields.List(Timestamp(allow_none=False))
+    country, subdivision = Slug(), Slug()
     targets = fields.Dict(keys=Slug(*PRIORITIES, allow_none=False), values=fields.Nested(SlaTarget))
     warning_ratio = fields.Float()
+    escalations = fields.List(fields.Nested(SlaEscalationRule))
 
 
 class SlaPolicySet(EventData):
     policy = fields.Nested(SlaPolicyDocument)
+
+
+class SlaPoliciesSet(EventData):
+    policies = fields.List(fields.Nested(SlaPolicyDocument))
 
 
 register(P + "ticket_opened", TicketOpened, pii=("title", "description"))
@@ -118,6 +155,8 @@ register(P + "ticket_linked", TicketLinked)
 register(P + "ticket_unlinked", TicketLinked)
 register(P + "sla_warning", SlaAlerted)
 register(P + "sla_breached", SlaAlerted)
+register(P + "sla_escalated", SlaEscalated)
 register(P + "sla_policy_set", SlaPolicySet)
+register(P + "sla_policies_set", SlaPoliciesSet)
 register(P + "attachment_added", AttachmentAdded, pii=("file_name",))
 register(P + "attachment_removed", AttachmentRemoved, pii=("file_name",))

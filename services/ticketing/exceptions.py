@@ -19,6 +19,10 @@ class TicketNotFound(TicketingServiceError, NotFound):
     """Also what a caller gets for a ticket of another tenant or one they may not see."""
 
 
+class PolicyNotFound(TicketingServiceError, NotFound):
+    """An SLA policy id the tenant has not set."""
+
+
 class ReportNotFound(TicketingServiceError, NotFound):
     pass
 

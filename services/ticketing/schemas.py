@@ -37,7 +37,16 @@ from services.ticketing.domain.model import (
     COMMENT_EDITED,
 )
 from services.ticketing.exceptions import InvalidQuery
-from services.ticketing.sla import BusinessCalendar, SlaPolicy
+from services.ticketing.sla import (
+    DEFAULT_POLICY_ID,
+    BusinessCalendar,
+    Escalation,
+    SlaMatch,
+    SlaPolicies,
+    SlaPolicy,
+    default_policy,
+    field_text,
+)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TEXT_MAX = 20_000
@@ -205,7 +214,10 @@ def ticket_detail(row, comments, sla):
     body = ticket_summary(row)
     body["description"] = row["description"]
     body["comments"] = [comment_view(c) for c in comments]
-    body["sla"] = {target: clock_view(clock) for target, clock in sla.items()}
+    body["sla"] = {
+        target: clock_view(clock) for target, clock in sla.items() if target != "policy_id"
+    }
+    body["sla"]["policy_id"] = sla.get("policy_id", DEFAULT_POLICY_ID)
     return body
 
 
@@ -231,6 +243,7 @@ def clock_view(clock):
         "warned": clock["warned"],
         "due_at": iso(clock["due_at"]),
         "met_at": iso(clock["met_at"]),
+        **({"round": clock["round"]} if "round" in clock else {}),
     }
 
 
@@ -328,12 +341,19 @@ def iso(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-# the SLA policy document
+# the SLA policy documents
+
+POLICY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")
+POLICIES_MAX = 50
+SLA_TARGETS_NAMES = ("first_response", "resolution", "next_response")
 
 
 class TargetSchema(Schema):
     first_response_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
     resolution_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
+    next_response_minutes = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1)
+    )
 
 
 class WindowField(fields.List):
@@ -343,8 +363,52 @@ class WindowField(fields.List):
         super().__init__(fields.Time(format="%H:%M"), validate=validate.Length(equal=2), **kwargs)
 
 
+class EscalationSchema(Schema):
+    on = fields.String(required=True, validate=validate.OneOf(("warning", "breach")))
+    action = fields.String(
+        required=True, validate=validate.OneOf(("notify_group", "reassign", "raise_priority"))
+    )
+    target = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(SLA_TARGETS_NAMES)
+    )
+    group_id = fields.UUID(load_default=None, allow_none=True)
+
+
+class FieldValues(fields.Field):
+    """A custom field's wanted value, or a list of them: text, numbers or booleans, kept as
+    their text (true/false for booleans) so they compare with the ticket's values the same."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        values = value if isinstance(value, list) else [value]
+        if not values or len(values) > 50:
+            raise ValidationError("one to 50 values")
+        if not all(isinstance(v, (str, int, float, bool)) for v in values):
+            raise ValidationError("values are text, numbers or booleans")
+        if any(isinstance(v, str) and not 0 < len(v) <= 200 for v in values):
+            raise ValidationError("a text value is 1 to 200 characters")
+        return sorted({field_text(v) for v in values})
+
+
+class MatchSchema(Schema):
+    """Every condition given must hold (each a list: any of its values); none: every ticket."""
+
+    type = fields.List(fields.String(validate=validate.OneOf(TICKET_TYPES)), load_default=list)
+    priority = fields.List(fields.String(validate=validate.OneOf(PRIORITIES)), load_default=list)
+    group_id = fields.List(fields.UUID(), load_default=list)
+    fields_ = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,63}\Z")),
+        values=FieldValues(),
+        load_default=dict,
+        data_key="fields",
+        attribute="fields",
+    )
+
+
 class SlaPolicySchema(Schema):
-    """The document of GET/PUT /v1/sla/policy; loads into an SlaPolicy."""
+    """The document of GET/PUT /v1/sla/policy (the default policy); loads into an SlaPolicy.
+
+    `country` (ISO 3166 code, e.g. "FR") adds that country's public holidays (and its
+    `subdivision`'s) to the tenant's own `holidays`; `escalations` act on a warning or breach."""
 
     timezone = fields.String(required=True)
     hours = fields.Dict(
@@ -353,12 +417,17 @@ class SlaPolicySchema(Schema):
         required=True,
     )
     holidays = fields.List(fields.Date(), load_default=list)
+    country = fields.String(load_default=None, allow_none=True, validate=validate.Length(2, 3))
+    subdivision = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 10))
     targets = fields.Dict(
         keys=fields.String(validate=validate.OneOf(PRIORITIES)),
         values=fields.Nested(TargetSchema),
         required=True,
     )
     warning_ratio = fields.Float(load_default=0.75, validate=validate.Range(min=0.01, max=0.99))
+    escalations = fields.List(
+        fields.Nested(EscalationSchema), load_default=list, validate=validate.Length(max=20)
+    )
 
     @post_load
     def make_policy(self, data, **kwargs):
@@ -370,23 +439,89 @@ class SlaPolicySchema(Schema):
                     for day, windows in data["hours"].items()
                 },
                 frozenset(data["holidays"]),
+                data["country"],
+                data["subdivision"],
             )
+            match = data.get("match") or {}
             return SlaPolicy(
                 calendar,
                 {
-                    priority: (target["first_response_minutes"], target["resolution_minutes"])
+                    priority: (
+                        target["first_response_minutes"],
+                        target["resolution_minutes"],
+                        target["next_response_minutes"],
+                    )
                     for priority, target in data["targets"].items()
                 },
                 data["warning_ratio"],
+                data.get("id", DEFAULT_POLICY_ID),
+                SlaMatch(
+                    frozenset(match.get("type", ())),
+                    frozenset(match.get("priority", ())),
+                    frozenset(str(g) for g in match.get("group_id", ())),
+                    dict(match.get("fields", {})),
+                ),
+                tuple(
+                    Escalation(
+                        e["on"],
+                        e["action"],
+                        e["target"],
+                        str(e["group_id"]) if e["group_id"] else None,
+                    )
+                    for e in data["escalations"]
+                ),
             )
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
 
 
+class ConditionalPolicySchema(SlaPolicySchema):
+    """One of the tenant's ordered policies: an id, what it matches, then as the default's."""
+
+    id = fields.String(required=True, validate=validate.Regexp(POLICY_ID))
+    match = fields.Nested(MatchSchema, load_default=dict)
+
+
+class OnePolicySchema(SlaPolicySchema):
+    """PUT /v1/sla/policies/{id}: the policy without its id (the path names it)."""
+
+    match = fields.Nested(MatchSchema, load_default=dict)
+
+
+class PositionQuerySchema(Schema):
+    """Where PUT /v1/sla/policies/{id} puts a policy it adds (0: first); default: the end.
+    A policy that exists moves there when given, else keeps its place."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    position = fields.Integer(validate=validate.Range(min=0, max=POLICIES_MAX))
+
+
+class SlaPoliciesSchema(Schema):
+    """PUT /v1/sla/policies: the ordered conditional policies (the first match applies)."""
+
+    policies = fields.List(
+        fields.Nested(ConditionalPolicySchema),
+        required=True,
+        validate=validate.Length(max=POLICIES_MAX),
+    )
+
+    @post_load
+    def ordered(self, data, **kwargs):
+        ids = [policy.policy_id for policy in data["policies"]]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("policy ids must be unique", "policies")
+        if DEFAULT_POLICY_ID in ids:
+            raise ValidationError(f"{DEFAULT_POLICY_ID!r} names the default policy", "policies")
+        return tuple(data["policies"])
+
+
 def policy_document(policy):
-    """The JSON document of an SlaPolicy (what SlaPolicySchema loads)."""
+    """The JSON document of an SlaPolicy (what SlaPolicySchema, or for a conditional policy
+    ConditionalPolicySchema, loads)."""
     calendar = policy.calendar
-    return {
+    document = {
         "timezone": calendar.timezone,
         "hours": {
             WEEKDAYS[day]: [[_hhmm(start), _hhmm(end)] for start, end in windows]
@@ -394,11 +529,34 @@ def policy_document(policy):
             if windows
         },
         "holidays": sorted(day.isoformat() for day in calendar.holidays),
+        "country": calendar.country,
+        "subdivision": calendar.subdivision,
         "targets": {
-            priority: {"first_response_minutes": first, "resolution_minutes": resolution}
-            for priority, (first, resolution) in policy.targets.items()
+            priority: {
+                "first_response_minutes": minutes[0],
+                "resolution_minutes": minutes[1],
+                "next_response_minutes": minutes[2] if len(minutes) > 2 else None,
+            }
+            for priority, minutes in policy.targets.items()
         },
         "warning_ratio": policy.warning_ratio,
+        "escalations": [
+            {"on": e.on, "action": e.action, "target": e.target, "group_id": e.group_id}
+            for e in policy.escalations
+        ],
+    }
+    if policy.policy_id == DEFAULT_POLICY_ID:
+        return document
+    match = policy.match
+    return {
+        "id": policy.policy_id,
+        "match": {
+            "type": sorted(match.types),
+            "priority": sorted(match.priorities),
+            "group_id": sorted(match.group_ids),
+            "fields": {key: list(values) for key, values in sorted(match.fields.items())},
+        },
+        **document,
     }
 
 
@@ -407,7 +565,18 @@ def _hhmm(value: time) -> str:
 
 
 def load_policy_document(document) -> SlaPolicy:
+    """The default policy of its stored document (an older one lacks the newer keys)."""
     return SlaPolicySchema().load(document)
+
+
+def load_policies_documents(documents) -> tuple[SlaPolicy, ...]:
+    return SlaPoliciesSchema().load({"policies": documents})
+
+
+def load_policies(default_document, documents) -> SlaPolicies:
+    """A tenant's SlaPolicies from its stored documents (None: the built-in default)."""
+    default = load_policy_document(default_document) if default_document else default_policy()
+    return SlaPolicies(default, load_policies_documents(documents or []))
 
 
 # reports, and a ticket as it was

@@ -26,8 +26,11 @@ from services.ticketing.schemas import (
     FileBodySchema,
     LinkSchema,
     ListQuerySchema,
+    OnePolicySchema,
+    PositionQuerySchema,
     ReportQuerySchema,
     ReportSchema,
+    SlaPoliciesSchema,
     SlaPolicySchema,
     TicketQuerySchema,
     TransitionSchema,
@@ -253,6 +256,63 @@ class TicketingService(DZDeskService):
         expected = required_if_match(request) if request.headers.get("If-Match") else None
         version = desk.set_policy(actor, document, expected)
         return json_response({**document, "default": False}, headers={"ETag": etag(version)})
+
+    @http("GET", "/v1/sla/policies")
+    def list_sla_policies(self, request):
+        """The ordered conditional SLA policies: the first whose match fits a ticket applies,
+        else the default policy (`/v1/sla/policy`)."""
+        principal, _, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        documents, version = desk.policies_documents()
+        return json_response({"items": documents}, headers={"ETag": etag(version)})
+
+    @http("PUT", "/v1/sla/policies", body=SlaPoliciesSchema)
+    def set_sla_policies(self, request):
+        """Replace the whole ordered list; open tickets' clocks are recomputed."""
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        policies = json_body(request, SlaPoliciesSchema())
+        documents = [schemas.policy_document(policy) for policy in policies]
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        version = desk.set_policies(actor, documents, expected)
+        return json_response({"items": documents}, headers={"ETag": etag(version)})
+
+    @http("GET", "/v1/sla/policies/<policy_id>")
+    def get_sla_policy_by_id(self, request, policy_id):
+        """One policy by id; `default` is the default policy."""
+        principal, _, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        document, version = desk.policy_by_id(policy_id)
+        return json_response(document, headers={"ETag": etag(version)})
+
+    @http(
+        "PUT",
+        "/v1/sla/policies/<policy_id>",
+        body=OnePolicySchema,
+        query=(PositionQuerySchema,),
+        responses={200: None, 201: None},
+    )
+    def put_sla_policy_by_id(self, request, policy_id):
+        """Replace the policy (in its place, or at `position`), or add it (at `position`,
+        default the end: 201). `default` sets the default policy (no match, no position)."""
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        policy = json_body(request, OnePolicySchema())
+        position = PositionQuerySchema().load(request.args.to_dict()).get("position")
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        document, version, added = desk.put_policy_by_id(
+            actor, policy_id, policy, position, expected
+        )
+        return json_response(document, 201 if added else 200, {"ETag": etag(version)})
+
+    @http("DELETE", "/v1/sla/policies/<policy_id>", responses={204: None})
+    def delete_sla_policy_by_id(self, request, policy_id):
+        """Remove a conditional policy; `default` brings the built-in default policy back."""
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        version = desk.delete_policy_by_id(actor, policy_id, expected)
+        return Response(status=204, headers={"ETag": etag(version)})
 
     @http(
         "GET",

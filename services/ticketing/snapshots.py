@@ -13,7 +13,7 @@ import hashlib
 import inspect
 from datetime import datetime
 
-from services.ticketing.domain import Link, SlaAlert, Ticket, evolve
+from services.ticketing.domain import Link, SlaAlert, SlaEscalation, Ticket, evolve
 from services.ticketing.sla import EMPTY_HISTORY, SlaHistory, fold_sla
 
 # Ticket fields holding personal text; a value with no sealed entry (say a title kept in the
@@ -21,7 +21,7 @@ from services.ticketing.sla import EMPTY_HISTORY, SlaHistory, fold_sla
 PERSONAL = ("title", "description")
 # Fold again from the snapshot at most this many events: the cost of a load stays flat.
 EVERY = 8
-_NAMED = {"Link": Link, "SlaAlert": SlaAlert}
+_NAMED = {"Link": Link, "SlaAlert": SlaAlert, "SlaEscalation": SlaEscalation}
 FINGERPRINT = hashlib.sha256(
     "\n".join(
         [f.name for f in dataclasses.fields(Ticket)]

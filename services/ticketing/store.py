@@ -163,10 +163,11 @@ def list_tickets(conn, filters, limit, after=None, visible_to=None):
     )
 
 
-def load_policy(conn):
-    """(policy document, version) of the tenant's SLA policy, or None for the default."""
-    row = conn.execute("SELECT policy, version FROM sla_policies").fetchone()
-    return (row[0], row[1]) if row else None
+def load_policies(conn):
+    """(default policy document or None, ordered conditional documents, version) of the
+    tenant's SLA policies; None when it never set any."""
+    row = conn.execute("SELECT policy, policies, version FROM sla_policies").fetchone()
+    return (row[0], row[1], row[2]) if row else None
 
 
 def save_policy(conn, tenant_id, document, version):
@@ -174,7 +175,16 @@ def save_policy(conn, tenant_id, document, version):
         "INSERT INTO sla_policies (tenant_id, policy, version) VALUES (%s, %s, %s)"
         " ON CONFLICT (tenant_id) DO UPDATE SET policy = excluded.policy,"
         " version = excluded.version, updated_at = now()",
-        (tenant_id, Jsonb(document), version),
+        (tenant_id, Jsonb(document) if document is not None else None, version),
+    )
+
+
+def save_policies(conn, tenant_id, documents, version):
+    conn.execute(
+        "INSERT INTO sla_policies (tenant_id, policies, version) VALUES (%s, %s, %s)"
+        " ON CONFLICT (tenant_id) DO UPDATE SET policies = excluded.policies,"
+        " version = excluded.version, updated_at = now()",
+        (tenant_id, Jsonb(documents), version),
     )
 
 

@@ -19,6 +19,7 @@ from .commands import (
     LinkTicket,
     OpenTicket,
     RecordSlaAlert,
+    RecordSlaEscalation,
     RectifyPersonalText,
     RemoveAttachment,
     RemoveWatcher,
@@ -68,6 +69,7 @@ from .model import (
     NewEvent,
     RecordedEvent,
     SlaAlert,
+    SlaEscalation,
     Ticket,
 )
 from .people import named_people
@@ -115,6 +117,7 @@ __all__ = [
     "NewEvent",
     "OpenTicket",
     "RecordSlaAlert",
+    "RecordSlaEscalation",
     "RecordedEvent",
     "RectifyPersonalText",
     "RemoveAttachment",
@@ -122,6 +125,7 @@ __all__ = [
     "ResolveWithParent",
     "SetPriority",
     "SlaAlert",
+    "SlaEscalation",
     "TagTicket",
     "Ticket",
     "TicketAlreadyExists",

@@ -170,6 +170,29 @@ class RecordSlaAlert:
     at: datetime
     due_at: datetime
     target_minutes: int
+    round: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordSlaEscalation:
+    """Take one escalation action of an SLA policy on a warning or breach just recorded (see
+    `sla.escalations_due`); idempotent per escalation identity (model.SlaEscalation).
+
+    `action` is "notify_group" (the event is the notice: to `group_id`, else the ticket's
+    group), "reassign" (to `group_id`, the assignee released) or "raise_priority" (one step
+    up the matrix; `critical` above high). `reason` names what set it off (a slug).
+    """
+
+    actor: Actor
+    policy_id: str
+    target: str
+    level: str
+    action: str
+    round: int = 0
+    group_id: str | None = None
+    reason: str
+    target_minutes: int
+    due_at: datetime
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,6 +17,7 @@ from .commands import (
     LinkTicket,
     OpenTicket,
     RecordSlaAlert,
+    RecordSlaEscalation,
     RectifyPersonalText,
     RemoveAttachment,
     RemoveWatcher,
@@ -45,6 +46,7 @@ from .model import (
     REQUESTER_TICKET_TYPES,
     SCAN_VERDICTS,
     SLA_ALERT_KINDS,
+    SLA_ESCALATED,
     SLA_TARGETS,
     STATUS_CHANGED,
     TAGS_CHANGED,
@@ -56,6 +58,7 @@ from .model import (
     Actor,
     NewEvent,
     SlaAlert,
+    SlaEscalation,
     Ticket,
     pii_value,
 )
@@ -66,7 +69,7 @@ from .permissions import (
     require_participant,
     require_privileged,
 )
-from .priority import LEVELS, priority_for
+from .priority import LEVELS, PRIORITIES, priority_for
 from .validation import (
     TAGS_MAX,
     WATCHERS_MAX,
@@ -393,14 +396,84 @@ def _record_sla_alert(state: Ticket, cmd: RecordSlaAlert, now: datetime) -> list
     target = clean_choice("target", cmd.target, SLA_TARGETS)
     if cmd.at > now:
         raise ValidationFailed("at", "the alert is not due yet")
-    if SlaAlert(cmd.kind, target, cmd.target_minutes) in state.sla_alerts:
+    if SlaAlert(cmd.kind, target, cmd.target_minutes, cmd.round) in state.sla_alerts:
         return []
     data = {
         "target": target,
         "due_at": cmd.due_at.isoformat(),
         "target_minutes": cmd.target_minutes,
     }
+    if cmd.round:
+        data["round"] = cmd.round
     return [NewEvent(event_type, data, {})]
+
+
+ESCALATION_ACTIONS = ("notify_group", "reassign", "raise_priority")
+ESCALATION_LEVELS = ("warning", "breach")
+
+
+def _record_sla_escalation(
+    state: Ticket, cmd: RecordSlaEscalation, now: datetime
+) -> list[NewEvent]:
+    """The escalation's own event, then what the action changes (an assignment, a priority),
+    each by the system actor; nothing when this escalation was taken already."""
+    if not cmd.actor.is_system:
+        raise NotPermitted("only the service's SLA timer escalates")
+    target = clean_choice("target", cmd.target, SLA_TARGETS)
+    level = clean_choice("level", cmd.level, ESCALATION_LEVELS)
+    action = clean_choice("action", cmd.action, ESCALATION_ACTIONS)
+    identity = SlaEscalation(cmd.policy_id, target, level, action, cmd.round)
+    if identity in state.sla_escalations or state.status in lc.TERMINAL:
+        return []
+    group_id = clean_optional_id("group_id", cmd.group_id)
+    if action == "reassign" and group_id is None:
+        raise ValidationFailed("group_id", "a reassignment names the group")
+    data = {
+        "policy_id": cmd.policy_id,
+        "target": target,
+        "level": level,
+        "action": action,
+        "round": cmd.round,
+        "reason": cmd.reason,
+        "target_minutes": cmd.target_minutes,
+        "due_at": cmd.due_at.isoformat(),
+        "group_id": group_id if group_id or action != "notify_group" else state.group_id,
+    }
+    events = [NewEvent(SLA_ESCALATED, data, {})]
+    if action == "reassign" and (state.group_id, state.assignee_id) != (group_id, None):
+        moved = {
+            "assignee_id": None,
+            "group_id": group_id,
+            "previous_assignee_id": state.assignee_id,
+            "previous_group_id": state.group_id,
+        }
+        events.append(NewEvent(TICKET_ASSIGNED, moved, {}))
+    elif action == "raise_priority":
+        raised = raised_priority(state.urgency, state.impact, state.critical)
+        if raised is not None:
+            urgency, impact, critical = raised
+            changed = {
+                "urgency": urgency,
+                "impact": impact,
+                "critical": critical,
+                "priority": priority_for(urgency, impact, critical),
+                "previous_priority": state.priority,
+            }
+            events.append(NewEvent(PRIORITY_CHANGED, changed, {}))
+    return events
+
+
+def raised_priority(urgency: str, impact: str, critical: bool) -> tuple[str, str, bool] | None:
+    """(urgency, impact, critical) one priority step up, changing as little as it can: the
+    urgency first, then the impact, then both; `critical` above high; None when critical."""
+    if critical:
+        return None
+    current = PRIORITIES.index(priority_for(urgency, impact))
+    up = {level: LEVELS[min(LEVELS.index(level) + 1, len(LEVELS) - 1)] for level in LEVELS}
+    for candidate in ((up[urgency], impact), (urgency, up[impact]), (up[urgency], up[impact])):
+        if PRIORITIES.index(priority_for(*candidate)) > current:
+            return (*candidate, False)
+    return urgency, impact, True
 
 
 FILE_NAME_MAX = 255
@@ -465,6 +538,7 @@ _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
     UnlinkTicket: links.decide_unlink,
     ResolveWithParent: _resolve_with_parent,
     RecordSlaAlert: _record_sla_alert,
+    RecordSlaEscalation: _record_sla_escalation,
     AddAttachment: _add_attachment,
     RemoveAttachment: _remove_attachment,
 }

@@ -12,6 +12,7 @@ from .model import (
     COMMENT_EDITED,
     PRIORITY_CHANGED,
     SLA_BREACHED,
+    SLA_ESCALATED,
     SLA_WARNING,
     STATUS_CHANGED,
     TAGS_CHANGED,
@@ -27,6 +28,7 @@ from .model import (
     Link,
     RecordedEvent,
     SlaAlert,
+    SlaEscalation,
     Ticket,
 )
 
@@ -189,8 +191,18 @@ def _unlinked(state: Ticket, event: RecordedEvent) -> Ticket:
 
 def _sla_alert(state: Ticket, event: RecordedEvent) -> Ticket:
     kind = "warning" if event.type == SLA_WARNING else "breach"
-    alert = SlaAlert(kind, event.data["target"], event.data["target_minutes"])
+    alert = SlaAlert(
+        kind, event.data["target"], event.data["target_minutes"], event.data.get("round", 0)
+    )
     return replace(state, sla_alerts=state.sla_alerts | {alert})
+
+
+def _sla_escalated(state: Ticket, event: RecordedEvent) -> Ticket:
+    data = event.data
+    taken = SlaEscalation(
+        data["policy_id"], data["target"], data["level"], data["action"], data["round"]
+    )
+    return replace(state, sla_escalations=state.sla_escalations | {taken})
 
 
 _APPLIERS: dict[str, Callable[[Ticket, RecordedEvent], Ticket]] = {
@@ -208,4 +220,5 @@ _APPLIERS: dict[str, Callable[[Ticket, RecordedEvent], Ticket]] = {
     TICKET_UNLINKED: _unlinked,
     SLA_WARNING: _sla_alert,
     SLA_BREACHED: _sla_alert,
+    SLA_ESCALATED: _sla_escalated,
 }

@@ -35,6 +35,7 @@ TICKET_LINKED = "ticket_linked"
 TICKET_UNLINKED = "ticket_unlinked"
 SLA_WARNING = "sla_warning"
 SLA_BREACHED = "sla_breached"
+SLA_ESCALATED = "sla_escalated"
 ATTACHMENT_ADDED = "attachment_added"
 ATTACHMENT_REMOVED = "attachment_removed"
 SCAN_VERDICTS = ("clean", "infected", "not_scanned")
@@ -53,12 +54,13 @@ EVENT_TYPES = frozenset(
         TICKET_UNLINKED,
         SLA_WARNING,
         SLA_BREACHED,
+        SLA_ESCALATED,
         ATTACHMENT_ADDED,
         ATTACHMENT_REMOVED,
     }
 )
 
-SLA_TARGETS = ("first_response", "resolution")
+SLA_TARGETS = ("first_response", "resolution", "next_response")
 SLA_ALERT_KINDS = {"warning": SLA_WARNING, "breach": SLA_BREACHED}
 
 
@@ -135,11 +137,24 @@ class Link(NamedTuple):
 
 
 class SlaAlert(NamedTuple):
-    """Identity of a recorded SLA alert: one per kind, target and target length."""
+    """Identity of a recorded SLA alert: one per kind, target, target length and round (the
+    next_response clock runs once per requester message awaiting an answer: round 1, 2...;
+    the other targets are round 0)."""
 
     kind: str
     target: str
     target_minutes: int
+    round: int = 0
+
+
+class SlaEscalation(NamedTuple):
+    """Identity of an escalation action taken: one per policy, target, level, action, round."""
+
+    policy_id: str
+    target: str
+    level: str
+    action: str
+    round: int = 0
 
 
 @dataclass(frozen=True)
@@ -174,6 +189,7 @@ class Ticket:
     cancelled_at: datetime | None = None
     reopen_count: int = 0
     sla_alerts: frozenset[SlaAlert] = frozenset()
+    sla_escalations: frozenset[SlaEscalation] = frozenset()
 
     def linked(self, kind: str) -> list[str]:
         return sorted(link.ticket_id for link in self.links if link.kind == kind)

@@ -6,7 +6,9 @@ counts its real length (e.g. 00:00-00:00 is 23 hours on a spring-forward day).
 
 - A window whose end is not after its start runs past midnight into the next day; a window whose
   start equals its end is 24 hours (so `{d: [(time(0), time(0))] for d in range(7)}` is 24x7).
-- A holiday removes the windows that *start* on that local date.
+- A holiday removes the windows that *start* on that local date. Holidays are the calendar's
+  own dates (a tenant's closures) plus, when `country` is set, that country's public holidays
+  (and its `subdivision`'s: a state, a canton) as the pinned `holidays` package knows them.
 - Overlapping windows are merged, never counted twice.
 - A wall-clock time that does not exist (in the spring-forward gap) or exists twice (in the
   fall-back hour) resolves as zoneinfo does with fold=0.
@@ -18,6 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as public_holidays
 
 _SEARCH_LIMIT_DAYS = 3660  # a calendar with no business day in ten years is a misconfiguration
 
@@ -31,13 +35,28 @@ class BusinessCalendar:
     timezone: str
     hours: Mapping[int, Sequence[Window]]
     holidays: frozenset[date] = frozenset()
+    country: str | None = None
+    subdivision: str | None = None
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    _public: object = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
             object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {self.timezone!r}") from error
+        public = None
+        if self.country is not None:
+            try:
+                public = public_holidays.country_holidays(self.country, subdiv=self.subdivision)
+            except NotImplementedError as error:
+                raise ValueError(
+                    f"no public holidays known for {self.country!r}"
+                    + (f" subdivision {self.subdivision!r}" if self.subdivision else "")
+                ) from error
+        elif self.subdivision is not None:
+            raise ValueError("a subdivision needs its country")
+        object.__setattr__(self, "_public", public)
         object.__setattr__(self, "holidays", frozenset(self.holidays))
         hours = {}
         for weekday, windows in self.hours.items():
@@ -114,8 +133,12 @@ class BusinessCalendar:
     def _local_date(self, instant: datetime) -> date:
         return instant.astimezone(self._zone).date()
 
+    def is_holiday(self, day: date) -> bool:
+        """The local date is one of the calendar's own dates or a public holiday of its country."""
+        return day in self.holidays or (self._public is not None and day in self._public)
+
     def _windows_starting(self, day: date) -> Iterator[tuple[datetime, datetime]]:
-        if day in self.holidays:
+        if self.is_holiday(day):
             return
         for start, end in self.hours.get(day.weekday(), ()):
             end_day = day if end > start else day + timedelta(days=1)

@@ -84,7 +84,7 @@ def test_the_breach_is_recorded_when_it_falls_due(office, open_ticket, requester
     fire_due_timers(office, stream)
     stream.now = at(4, 13)
     assert fire_due_timers(office, stream) == ["sla_breached"]
-    assert ("breach", "first_response", 240) in recorded_sla_alerts(stream.events)
+    assert ("breach", "first_response", 240, 0) in recorded_sla_alerts(stream.events)
 
 
 def test_a_late_timer_records_the_breach_without_a_stale_warning(office, open_ticket, requester):
