@@ -82,6 +82,7 @@ def run(env):
         env.make_vhost(),
     )
     issuer, processes = TokenIssuer(), []
+    tenant, user = str(uuid.uuid4()), str(uuid.uuid4())
     data = os.urandom(SIZE)
     try:
         processes.append(
@@ -100,7 +101,6 @@ def run(env):
         ticketing = start_service("services.ticketing.service:TicketingService", cfg)
         processes.append(ticketing)
         base = f"http://{cfg['WEB_SERVER_ADDRESS']}"
-        tenant, user = str(uuid.uuid4()), str(uuid.uuid4())
         headers = issuer.headers(tenant_id=tenant, roles=("requester",), user_id=user)
         with requests.Session() as session:
             ticket = session.post(
@@ -148,6 +148,13 @@ def run(env):
         raw_download = time.perf_counter() - started
         container.delete_container()
     finally:
+        # the 100 MiB the service stored go too: the emulator may be the one `make run` uses
+        try:
+            BlobServiceClient.from_connection_string(connection).delete_container(
+                f"tenant-{tenant}"
+            )
+        except Exception as exc:  # noqa: BLE001 (a failed run may have stored nothing)
+            print(f"bench: attachments: container not deleted: {exc}", file=sys.stderr)
         for process in processes:
             stop_service(process)
         issuer.close()
