@@ -73,8 +73,9 @@ class MultipartFile:
 
     def __init__(self, stream, boundary):
         self.stream = stream
-        # a form field before the file may hold at most this much (it is read and dropped)
-        self.decoder = MultipartDecoder(boundary.encode("latin-1"), 64 * 1024, max_parts=16)
+        # what the decoder may hold unparsed at once (a read, and the tail it keeps while it
+        # looks for a boundary); the data of parts is handed on, never accumulated
+        self.decoder = MultipartDecoder(boundary.encode("latin-1"), 1024 * 1024, max_parts=16)
         self.buffer, self.done = bytearray(), False
         self.in_file, self.eof, self._pending = False, False, None
 

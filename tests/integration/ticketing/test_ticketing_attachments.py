@@ -201,7 +201,7 @@ def test_a_multipart_upload_is_streamed_from_its_file_part(files):
     requester = api.user("requester")
     ticket = api.open(requester)
     url = f"{api.base}/v1/tickets/{ticket['id']}/attachments"
-    content = b"%PDF-1.4\n" + os.urandom(200_000)
+    content = b"%PDF-1.4\n" + os.urandom(350_000)  # many reads, boundaries split across them
     sent = requests.post(
         url,
         data={"note": "from the form"},

@@ -4,10 +4,13 @@ read-model rows from events, and a file's type from its bytes."""
 from __future__ import annotations
 
 import dataclasses
+import io
+import os
 
 import pytest
 
 from services.ticketing import projections
+from services.ticketing.attachments import MultipartFile
 from services.ticketing.domain import (
     ERASED,
     AddAttachment,
@@ -169,3 +172,22 @@ def test_the_eicar_scanner_finds_the_signature_across_chunks_and_nothing_else():
     )
     with pytest.raises(ValueError):
         load_scanner("services.ticketing.scanning:Nope")
+
+
+def test_a_multipart_file_part_streams_whole_whatever_its_size_and_the_fields_before_it():
+    content = os.urandom(3 * 1024 * 1024 + 17)
+    body = (
+        b'--xyz\r\nContent-Disposition: form-data; name="note"\r\n\r\n'
+        + b"n" * 200_000
+        + b'\r\n--xyz\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+        + b"Content-Type: application/octet-stream\r\n\r\n"
+        + content
+        + b"\r\n--xyz--\r\n"
+    )
+    part = MultipartFile(io.BytesIO(body), "xyz")
+    assert part.open() == "big.bin"
+    received = bytearray()
+    while piece := part.read(65536):
+        assert len(piece) <= 65536
+        received += piece
+    assert bytes(received) == content
