@@ -3,7 +3,9 @@ for each tenant's events of a burst, instead of one of each per event.
 
 A `batch_event_handler` consumes the very queue an `event_handler` of the same method would
 (same name, bindings, backoff and dead-letter queues): switching between them moves no
-messages. Its own consumer connection prefetches up to EVENT_BATCH_PREFETCH deliveries and
+messages. The queue and its bindings are declared as the container starts (before its loop's
+first turn), so nothing published once the service has started is routed nowhere. Its own
+consumer connection prefetches up to EVENT_BATCH_PREFETCH deliveries and
 gathers a burst (up to EVENT_BATCH_SIZE, or EVENT_BATCH_MS after the first); the burst is split
 by tenant (each tenant's events in arrival order), each part is handled by one worker in one
 transaction that first claims every event id in the inbox, and the whole burst is acked with
@@ -86,7 +88,10 @@ class BatchEventConsumer(BackgroundLoop, EventConsumer):
         self.pending = []
 
     def start(self):
-        EventConsumer.start(self)
+        # the queue and its bindings before the container counts as started (the loop's
+        # consumer would declare them only on its first turn): an event published the
+        # moment start() returns is queued, not routed nowhere
+        EventConsumer.start(self, self.queue)
         BackgroundLoop.start(self)
 
     def stop(self):

@@ -119,6 +119,17 @@ class UnitOfWork:
         """`append` in one round trip with the writes of the block (eventstore.appending)."""
         return eventstore.appending(self.conn, stream_id, expected_version, envelopes)
 
+    def appending_streams(self, envelopes):
+        """The first events of many new streams in one statement and one round trip with the
+        writes of the block (eventstore.appending_streams)."""
+        return eventstore.appending_streams(self.conn, envelopes)
+
+    def part(self):
+        """A unit of work of its own on the same pool, for the same worker (its correlation
+        and causation ids): a long request that commits in parts (ticketing's bulk import)
+        finishes each part itself, whatever the worker's own unit does."""
+        return UnitOfWork(self._pool, self.service, self.context)
+
     def append_next(self, stream_id, envelopes):
         """Append after whatever the stream holds now: for writers whose decision does not
         depend on the stream's state (a new fact, not a guarded transition)."""

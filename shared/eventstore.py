@@ -132,6 +132,42 @@ def appending(conn, stream_id, expected_version, envelopes):
     _check_appended(conn, stream_id, expected_version, envelopes, cursor.rowcount)
 
 
+# the first events of new streams, any number of streams in one statement: a stream that
+# exists already trips the primary key (nothing of the statement is written)
+_APPEND_NEW_STREAMS = """
+INSERT INTO events (tenant_id, stream_id, stream_version, event_id, event_type, envelope)
+SELECT %(tenant)s, e->>'stream_id', (e->>'stream_version')::int, (e->>'event_id')::uuid,
+       e->>'event_type', e
+FROM jsonb_array_elements(%(envelopes)s::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n
+"""
+
+
+@contextlib.contextmanager
+def appending_streams(conn, envelopes):
+    """Append the events of streams that have none yet (ids just minted: a bulk import), each
+    stream's envelopes stamped with versions 1, 2, ... in order, in one statement and one
+    round trip with the statements the block sends (as `appending`). A stream that has events
+    already raises ConcurrencyError when the block ends; the transaction is then aborted."""
+    if not envelopes:
+        yield
+        return
+    versions, stamped = {}, []
+    for envelope in envelopes:
+        versions[envelope.stream_id] = versions.get(envelope.stream_id, 0) + 1
+        stamped.append(envelope.with_version(versions[envelope.stream_id]).to_dict())
+    params = {"tenant": envelopes[0].tenant_id, "envelopes": Jsonb(stamped, dumps=_dumps)}
+    try:
+        with conn.pipeline():
+            cursor = conn.execute(_APPEND_NEW_STREAMS, params)
+            yield
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != "events_pkey":
+            raise
+        raise ConcurrencyError(None, 0) from exc
+    if cursor.rowcount != len(stamped):
+        raise ConcurrencyError(None, 0)
+
+
 def append_next(conn, stream_id, envelopes):
     """Append after whatever the stream holds now: for a writer whose decision does not depend
     on the stream's state (a new fact, not a guarded transition); return the new version."""

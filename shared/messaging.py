@@ -137,12 +137,13 @@ class EventConsumer(EventHandler):
             config["AMQP_URI"], declare=[self.retry_queue, self.dead_letter_queue]
         )
 
-    def start(self):
-        # declare the side queues up front so a dead letter has a home (and can be watched)
+    def start(self, *queues):
+        # declare the side queues up front so a dead letter has a home (and can be watched);
+        # `queues`: more to declare with them (a queue declares its bindings)
         with Connection(self.container.config["AMQP_URI"]) as connection:
             channel = connection.default_channel
-            self.retry_queue(channel).declare()
-            self.dead_letter_queue(channel).declare()
+            for queue in (self.retry_queue, self.dead_letter_queue, *queues):
+                queue(channel).declare()
 
     def handle_message(self, body, message):
         context_data = self.unpack_message_headers(message)

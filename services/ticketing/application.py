@@ -6,18 +6,26 @@ import itertools
 import types
 import uuid
 
+import psycopg
+
 from services.ticketing import exceptions, projections, reports, snapshots, store
 from services.ticketing.domain import (
     Actor,
     Comment,
+    FieldDefinition,
+    OpenTicket,
     RecordSlaAlert,
     RecordSlaEscalation,
     ResolveWithParent,
+    SetFields,
     TicketingError,
     can_view,
+    change_field,
     children_to_resolve,
     decide,
+    define_field,
     mirror_command,
+    remove_field,
     replay,
 )
 from services.ticketing.envelopes import (
@@ -45,9 +53,13 @@ from services.ticketing.sla import (
     sla_status,
 )
 from shared import eventstore, metrics
+from shared.eventstore import ConcurrencyError
 
 POLICY_STREAM = "sla-policy"
 POLICY_SET, POLICIES_SET = "sla_policy_set", "sla_policies_set"
+# the tenant's custom ticket field definitions (not "ticket-...": those are tickets' streams)
+FIELDS_STREAM = "field-definitions"
+EXTERNAL_ID_INDEX = "tickets_external_id"
 
 
 def checked_id(ticket_id):
@@ -76,7 +88,8 @@ def matchable(row):
         type=row["type"],
         priority=row["priority"],
         group_id=row["group_id"],
-        fields=row.get("fields") or {},
+        # the custom fields as the ticket holds them: plain and sealed (in clear until erasure)
+        fields={**(row.get("fields") or {}), **(row.get("personal_fields") or {})},
     )
 
 
@@ -107,6 +120,16 @@ class PolicyCache:
         self._entries.move_to_end(tenant_id)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
+
+    def drop(self, tenant_id):
+        self._entries.pop(tenant_id, None)
+
+
+# Each tenant's field definitions as this process last read them, with the version of their
+# stream: a write deciding on them reads the stored version in its append's round trip, and
+# one decided on an older version is decided again (ConcurrencyError), so the cache saves the
+# look-up on every create without ever deciding on stale definitions.
+FIELD_CACHE = PolicyCache()
 
 
 class TicketDesk:
@@ -304,10 +327,11 @@ class TicketDesk:
         if state is not None:
             aggregate.state = state = self._with_comments(state, commands)
         known = projections.roles_of(self.conn, commands)
+        definitions, fields_version = self._definitions_for(commands, actor)
         for command in commands:
             now = self.clock.now()
             try:
-                events = decide(state, command, now, known)
+                events = decide(state, command, now, known, definitions)
             except TicketingError as exc:
                 raise exceptions.from_domain(exc) from exc
             for new in events:
@@ -329,8 +353,23 @@ class TicketDesk:
             # events and the rows they project go in one round trip
             touched = {e.data["comment_id"] for e in envelopes if "comment_id" in e.data}
             self._policies.get(self.tenant_id) or self._read_policy()  # before the pipeline
-            with self.db.appending(stream, base, envelopes):
-                queued = self._queue_projection(state, aggregate.sla, touched)
+            try:
+                with self.db.appending(stream, base, envelopes):
+                    queued = self._queue_projection(state, aggregate.sla, touched)
+                    stored_fields = (
+                        None
+                        if fields_version is None
+                        else store.stream_version(self.conn, FIELDS_STREAM)
+                    )
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name != EXTERNAL_ID_INDEX:
+                    raise
+                # a racing create took the external id first (the index decided)
+                raise exceptions.ExternalIdTaken(state.external_id) from exc
+            if stored_fields is not None and stored_fields.fetchone()[0] != fields_version:
+                # decided on definitions another process has changed since: decide again
+                FIELD_CACHE.drop(self.tenant_id)
+                raise ConcurrencyError(FIELDS_STREAM, fields_version)
             row, sla = self._settle(*queued)
             if new:
                 self._loaded[ticket_id] = aggregate
@@ -347,6 +386,145 @@ class TicketDesk:
                 )
                 aggregate.snapshot_version = aggregate.version
         return state, envelopes
+
+    def _definitions_for(self, commands, actor):
+        """(definitions, their stream version) from the process's cache when a command needs
+        them (an opening checks the required ones), else (None, None); an opening's external
+        id must be free (409 naming it otherwise)."""
+        opening = [c for c in commands if isinstance(c, OpenTicket)]
+        for command in opening:
+            if command.external_id is not None:
+                taken = self.ticket_by_external_id(str(command.external_id).strip())
+                if taken is not None:
+                    shown = str(taken["ticket_id"]) if actor.is_privileged else None
+                    raise exceptions.ExternalIdTaken(command.external_id.strip(), shown)
+        if opening or any(isinstance(c, SetFields) for c in commands):
+            cached = FIELD_CACHE.get(self.tenant_id)
+            if cached is None:
+                cached = (self.db.version(FIELDS_STREAM), self.field_definitions())
+                FIELD_CACHE.put(self.tenant_id, *cached)
+            return cached[1], cached[0]
+        return None, None
+
+    def ticket_by_external_id(self, external_id):
+        """The read-model row of the tenant's ticket with this external id, or None (what an
+        idempotent import asks before it opens one)."""
+        return store.ticket_by_external_id(self.conn, external_id)
+
+    def field_definitions(self):
+        """{key: FieldDefinition} of the tenant's custom ticket fields."""
+        return {
+            row["key"]: FieldDefinition.from_data(row) for row in store.field_definitions(self.conn)
+        }
+
+    def define_field(self, actor, body):
+        """Record a new custom field definition (admins); returns it."""
+        try:
+            definition = define_field(actor, self.field_definitions(), **body)
+        except TicketingError as exc:
+            raise exceptions.from_domain(exc) from exc
+        self._record_definition(actor, "ticket_field_defined", definition.as_data())
+        return definition
+
+    def change_field(self, actor, key, body):
+        try:
+            definition = change_field(actor, self.field_definitions().get(key), key, **body)
+        except TicketingError as exc:
+            raise exceptions.from_domain(exc) from exc
+        self._record_definition(actor, "ticket_field_defined", definition.as_data())
+        return definition
+
+    def remove_field(self, actor, key):
+        """Remove a definition: new values are refused; recorded values stay in the events."""
+        try:
+            remove_field(actor, self.field_definitions().get(key), key)
+        except TicketingError as exc:
+            raise exceptions.from_domain(exc) from exc
+        self._record_definition(actor, "ticket_field_removed", {"key": key})
+
+    def _record_definition(self, actor, name, data):
+        """Append to the definitions stream at the version read (a racing writer retries)
+        and keep the read model."""
+        version = self.db.version(FIELDS_STREAM)
+        event = self.db.new_event(name, FIELDS_STREAM, data, actor=envelope_actor(actor))
+        version = self.db.append(FIELDS_STREAM, version, [event])
+        self._apply_definition(name, data, version)
+        FIELD_CACHE.drop(self.tenant_id)
+
+    def _apply_definition(self, name, data, version):
+        if name.endswith("ticket_field_removed"):
+            store.delete_field_definition(self.conn, data["key"])
+        else:
+            store.save_field_definition(self.conn, self.tenant_id, data, version)
+
+    def run_apart(self, ticket_id, actor, commands, **options):
+        """`run` (with its `options`) in a savepoint of the unit's transaction, with caches of
+        its own: when it raises, nothing of it stays written and the unit goes on (a bulk
+        request's item, an import's row). Returns the ticket's state."""
+        for attempt in range(2):
+            desk = TicketDesk(self.db, self.cipher, self.clock, self.tenant_id, self._policies)
+            try:
+                with self.conn.transaction():
+                    return desk.run(ticket_id, actor, commands, **options)[0]
+            except ConcurrencyError as exc:
+                # decided on field definitions changed since they were cached: once more
+                if exc.stream_id != FIELDS_STREAM or attempt:
+                    raise
+
+    def record_new(self, opened, also=None):
+        """Append the events of tickets whose ids this unit minted, `opened` a list of
+        (Aggregate, envelopes), in one statement, and project them all with it: one round trip
+        and a statement a table for the lot (`also(conn)` sends further writes in the same
+        round trip). A bulk import's unit of work. Returns each ticket's (row, SLA clocks).
+
+        It writes for many tickets what `_queue_projection` writes for one (the ticket row,
+        its comments, its report facts): a read model added there belongs here too."""
+        version, policies = self._policies.get(self.tenant_id) or self._read_policy()
+        projected = self._rows_of(opened, policies)
+        with self.db.appending_streams([e for _, envelopes in opened for e in envelopes]):
+            store.upsert_tickets(self.conn, self.tenant_id, [row for row, _, _ in projected])
+            store.upsert_many_report_facts(self.conn, self.tenant_id, [f for *_, f in projected])
+            store.upsert_comments_of(
+                self.conn,
+                self.tenant_id,
+                [(a.state.ticket_id, c) for a, _ in opened for c in a.state.comments],
+            )
+            for aggregate, _ in opened:
+                if aggregate.due():
+                    eventstore.save_snapshot(
+                        self.conn,
+                        self.tenant_id,
+                        stream_id(aggregate.state.ticket_id),
+                        aggregate.version,
+                        snapshots.dump(self.cipher, self.tenant_id, aggregate),
+                    )
+            if also is not None:
+                also(self.conn)
+            # after the rows, as upsert_ticket's RETURNING: a policy another process stored
+            # since this one read it is seen here
+            stored = store.policy_version(self.conn)
+        if stored.fetchone()[0] != version:
+            # the policies changed since this process read them: the rows follow those stored
+            version, policies = self._read_policy()
+            projected = self._rows_of(opened, policies)
+            store.upsert_tickets(self.conn, self.tenant_id, [row for row, _, _ in projected])
+            store.upsert_many_report_facts(self.conn, self.tenant_id, [f for *_, f in projected])
+        self._policy = policies
+        return [(row, sla) for row, sla, _ in projected]
+
+    def _rows_of(self, opened, policies):
+        """(ticket row, SLA clocks, report facts) of each new ticket, under the policy that
+        applies to it."""
+        now = self.clock.now()
+        projected = []
+        for aggregate, _ in opened:
+            state, history = aggregate.state, aggregate.sla
+            policy = policies.for_ticket(state)
+            sla = clocks(policy, history, now)
+            instants = projections.sla_instants(policy, history, now, sla)
+            facts = reports.ticket_facts(state, policy, history, now, sla)
+            projected.append((projections.ticket_row(state, instants), sla, facts))
+        return projected
 
     def project(self, state, history, comment_ids=None):
         """Bring the ticket's rows up to its state; comments: those named, or all when None.
@@ -562,6 +740,9 @@ class TicketDesk:
                 self.conn, self.tenant_id, projections.attachment_rows(state.ticket_id, events)
             )
             tickets, comments = tickets + 1, comments + len(state.comments)
+        store.clear_field_definitions(self.conn)
+        for envelope in self.db.load(FIELDS_STREAM):
+            self._apply_definition(envelope.name, envelope.data, envelope.stream_version)
         policy_events = self.db.load(POLICY_STREAM)
         default = policies = None
         for event in policy_events:

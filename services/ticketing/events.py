@@ -3,9 +3,10 @@
 from marshmallow import fields
 
 from services.ticketing.domain import LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES
+from services.ticketing.domain.fields import FIELD_TYPES
 from services.ticketing.domain.lifecycle import PARENT_CLOSED, PENDING_REASONS, REQUESTER_REPLIED
 from services.ticketing.domain.model import SCAN_VERDICTS, SLA_TARGETS
-from shared.classified import EventData, Id, Ids, Public, Slug, Slugs, Timestamp, register
+from shared.classified import Digest, EventData, Id, Ids, Public, Slug, Slugs, Timestamp, register
 
 P = "ticketing."
 STATUS_REASONS = (*PENDING_REASONS, REQUESTER_REPLIED, PARENT_CLOSED)
@@ -19,6 +20,7 @@ class TicketOpened(EventData):
     priority = Slug(*PRIORITIES)
     critical = fields.Boolean()
     watchers, tags = Ids(), Slugs()
+    external_id = Digest()
 
 
 class TicketUpdated(EventData):
@@ -100,6 +102,33 @@ class SlaEscalated(EventData):
     group_id = Id()
 
 
+class FieldValue(EventData):
+    """One plain custom field value, under its type's name (text values are always sealed)."""
+
+    number = fields.Float()
+    date = Timestamp()
+    enum = Slug()
+    user = Id()
+    bool = fields.Boolean()
+
+
+class FieldsChanged(EventData):
+    set = fields.Dict(keys=Slug(allow_none=False), values=fields.Nested(FieldValue))
+    sealed, cleared = Slugs(), Slugs()
+
+
+class TicketFieldDefined(EventData):
+    key = Slug()
+    type = Slug(*FIELD_TYPES)
+    options = Slugs()
+    required_for = Slugs(*TICKET_TYPES)
+    personal = fields.Boolean()
+
+
+class TicketFieldRemoved(EventData):
+    key = Slug()
+
+
 class SlaTarget(EventData):
     first_response_minutes, resolution_minutes = fields.Integer(), fields.Integer()
     next_response_minutes = fields.Integer(allow_none=True)
@@ -157,6 +186,9 @@ register(P + "sla_warning", SlaAlerted)
 register(P + "sla_breached", SlaAlerted)
 register(P + "sla_escalated", SlaEscalated)
 register(P + "sla_policy_set", SlaPolicySet)
+register(P + "fields_changed", FieldsChanged, pii=("fields",))
+register(P + "ticket_field_defined", TicketFieldDefined)
+register(P + "ticket_field_removed", TicketFieldRemoved)
 register(P + "sla_policies_set", SlaPoliciesSet)
 register(P + "attachment_added", AttachmentAdded, pii=("file_name",))
 register(P + "attachment_removed", AttachmentRemoved, pii=("file_name",))

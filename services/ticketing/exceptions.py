@@ -19,6 +19,20 @@ class TicketNotFound(TicketingServiceError, NotFound):
     """Also what a caller gets for a ticket of another tenant or one they may not see."""
 
 
+class FieldNotFound(TicketingServiceError, NotFound):
+    pass
+
+
+class ExternalIdTaken(TicketingServiceError, Conflict):
+    """Another ticket of the tenant carries this external id."""
+
+    def __init__(self, external_id, ticket_id=None):
+        extra = {"errors": {"external_id": ["already used by another ticket of this tenant"]}}
+        if ticket_id is not None:
+            extra["ticket_id"] = ticket_id
+        super().__init__(f"the external id {external_id!r} is taken", **extra)
+
+
 class PolicyNotFound(TicketingServiceError, NotFound):
     """An SLA policy id the tenant has not set."""
 
@@ -59,6 +73,10 @@ def from_domain(error):
         return InvalidTransition(
             str(error), current=error.current, requested=error.requested, allowed=error.allowed
         )
+    if isinstance(error, domain.FieldNotDefined):
+        return FieldNotFound(str(error))
+    if isinstance(error, domain.FieldAlreadyDefined):
+        return TicketConflict(str(error), errors={"key": ["already defined"]})
     if isinstance(error, (domain.TicketClosed, domain.TicketAlreadyExists)):
         return TicketConflict(str(error))
     if isinstance(error, domain.ValidationFailed):

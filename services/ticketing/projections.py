@@ -12,6 +12,7 @@ import uuid
 
 from services.ticketing import reports, store
 from services.ticketing.domain import ERASED, named_people
+from services.ticketing.domain.fields import field_people
 from services.ticketing.domain.model import ATTACHMENT_ADDED, ATTACHMENT_REMOVED
 from services.ticketing.sla import next_sla_timers, sla_status
 
@@ -62,6 +63,9 @@ def ticket_row(state, sla):
         "reopen_count": state.reopen_count,
         **sla,
         "version": state.version,
+        "fields": {k: v for k, v in state.fields.items() if k not in state.sealed_fields},
+        "personal_fields": {k: v for k, v in state.fields.items() if k in state.sealed_fields},
+        "external_id": state.external_id,
     }
 
 
@@ -132,6 +136,10 @@ def roles_of(conn, commands):
         for named in named_people(command).values()
         for value in named
         if (found := _uuid(value))
+    }
+    # candidates for user fields: any id among field values
+    ids |= {
+        found for command in commands for value in field_people(command) if (found := _uuid(value))
     }
     return store.member_roles(conn, ids) if ids else {}
 

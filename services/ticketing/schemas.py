@@ -20,15 +20,26 @@ from services.ticketing.domain import (
     ERASED,
     LEVELS,
     LINK_KINDS,
+    PENDING_REASONS,
     PRIORITIES,
     STATUSES,
     TICKET_TYPES,
     AssignTicket,
     ChangeWatchers,
     OpenTicket,
+    SetFields,
     SetPriority,
     TagTicket,
+    Transition,
     UpdateTicket,
+)
+from services.ticketing.domain.fields import (
+    EXTERNAL_ID_MAX,
+    FIELD_TYPES,
+    FIELDS_CHANGED,
+    OPTIONS_MAX,
+    SEALED_ENTRY,
+    open_sealed,
 )
 from services.ticketing.domain.model import (
     ATTACHMENT_ADDED,
@@ -63,6 +74,19 @@ class CreateTicketSchema(Schema):
     requester_id = fields.String(load_default=None, allow_none=True)
     watchers = fields.List(fields.String(), load_default=list)
     tags = fields.List(fields.String(), load_default=list)
+    field_values = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        load_default=dict,
+        data_key="fields",
+        metadata={"description": "custom field values by key (GET /v1/ticket-fields)"},
+    )
+    external_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=EXTERNAL_ID_MAX),
+        metadata={"description": "the integrator's id of the ticket, unique per tenant"},
+    )
 
 
 class UpdateTicketSchema(Schema):
@@ -82,6 +106,12 @@ class UpdateTicketSchema(Schema):
     group_id = fields.String(allow_none=True)
     tags = fields.List(fields.String())
     watchers = fields.List(fields.String())
+    field_values = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        data_key="fields",
+        metadata={"description": "custom field values to set; null clears one"},
+    )
 
     @validates_schema
     def not_empty(self, data, **kwargs):
@@ -115,6 +145,80 @@ class ListQuerySchema(Schema):
     assignee = fields.String()
     requester = fields.String()
     q = fields.String(validate=validate.Length(min=1, max=200))
+    external_id = fields.String(validate=validate.Length(min=1, max=EXTERNAL_ID_MAX))
+
+
+# the bulk import: one historic ticket a line (NDJSON)
+
+IMPORT_COMMENTS_MAX = 200
+
+
+class ImportCommentSchema(Schema):
+    author_id = fields.String(required=True)
+    body = fields.String(required=True, validate=validate.Length(min=1, max=TEXT_MAX))
+    internal = fields.Boolean(load_default=False)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class ImportLineSchema(Schema):
+    """One line of POST /v1/tickets/import: a ticket of another help desk with its history.
+
+    The times are the ticket's own (timezone required): it opens at `opened_at`, each comment
+    is added at its `created_at` by its author, and the ticket reaches `status` at
+    `resolved_at` / `closed_at` / `cancelled_at` (resolved, closed, cancelled) or
+    `status_changed_at` (in_progress, pending; default `opened_at`). `priority` alone picks
+    the urgency and impact that give it; `critical` sets the override."""
+
+    content_type = "application/x-ndjson"
+
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    type = fields.String(required=True, validate=validate.OneOf(TICKET_TYPES))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default="", validate=validate.Length(max=TEXT_MAX))
+    status = fields.String(load_default="new", validate=validate.OneOf(STATUSES))
+    pending_reason = fields.String(
+        load_default="awaiting_third_party", validate=validate.OneOf(sorted(PENDING_REASONS))
+    )
+    priority = fields.String(load_default=None, validate=validate.OneOf(PRIORITIES))
+    urgency = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
+    impact = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
+    critical = fields.Boolean(load_default=False)
+    category = fields.String(load_default=None, allow_none=True)
+    requester_id = fields.String(required=True)
+    opened_at = fields.AwareDateTime(required=True)
+    status_changed_at = fields.AwareDateTime(load_default=None)
+    resolved_at = fields.AwareDateTime(load_default=None)
+    closed_at = fields.AwareDateTime(load_default=None)
+    cancelled_at = fields.AwareDateTime(load_default=None)
+    comments = fields.List(
+        fields.Nested(ImportCommentSchema),
+        load_default=list,
+        validate=validate.Length(max=IMPORT_COMMENTS_MAX),
+    )
+
+    @validates_schema
+    def times_fit_the_status(self, data, **kwargs):
+        status = data.get("status", "new")
+        wanted = {
+            "resolved": {"resolved_at"},
+            "closed": {"closed_at"},
+            "cancelled": {"cancelled_at"},
+        }.get(status, set())
+        allowed = {
+            "in_progress": {"status_changed_at"},
+            "pending": {"status_changed_at"},
+            "resolved": {"resolved_at"},
+            "closed": {"resolved_at", "closed_at"},
+            "cancelled": {"cancelled_at"},
+        }.get(status, set())
+        errors = {}
+        for name in ("status_changed_at", "resolved_at", "closed_at", "cancelled_at"):
+            if name in wanted and data.get(name) is None:
+                errors[name] = [f"required for a ticket in status {status}"]
+            elif name not in allowed and data.get(name) is not None:
+                errors[name] = [f"not taken for a ticket in status {status}"]
+        if errors:
+            raise ValidationError(errors)
 
 
 # what a body asks for, as domain commands
@@ -134,6 +238,8 @@ def open_command(actor, ticket_id, body):
         requester_id=body["requester_id"],
         watchers=frozenset(body["watchers"]),
         tags=frozenset(body["tags"]),
+        fields=body.get("field_values") or {},
+        external_id=body.get("external_id"),
     )
 
 
@@ -179,6 +285,12 @@ def patch_commands(state, actor, changes):
                     actor=actor, add=wanted - state.watchers, remove=state.watchers - wanted
                 )
             )
+    retyped = changes.get("type", state.type) != state.type
+    if "field_values" in changes or retyped:
+        # a new type may require fields: checked after the UpdateTicket that changes it
+        commands.append(
+            SetFields(actor=actor, fields=changes.get("field_values", {}), complete=retyped)
+        )
     return commands
 
 
@@ -202,7 +314,15 @@ def ticket_summary(row):
     body = {
         key: iso(row[key]) if key in _INSTANTS else row[key]
         for key in row
-        if key not in ("ticket_id", "sla_next_at", "sla_history", "description")
+        if key
+        not in (
+            "ticket_id",
+            "sla_next_at",
+            "sla_history",
+            "description",
+            "fields",
+            "personal_fields",
+        )
     }
     body["id"] = str(row["ticket_id"])
     body["watchers"], body["tags"] = list(row["watchers"]), list(row["tags"])
@@ -213,6 +333,7 @@ def ticket_summary(row):
 def ticket_detail(row, comments, sla):
     body = ticket_summary(row)
     body["description"] = row["description"]
+    body["fields"] = {**row.get("fields", {}), **row.get("personal_fields", {})}
     body["comments"] = [comment_view(c) for c in comments]
     body["sla"] = {
         target: clock_view(clock) for target, clock in sla.items() if target != "policy_id"
@@ -276,11 +397,20 @@ def history_view(events, envelopes, privileged):
                 "occurred_at": envelope.occurred_at,
                 "actor": envelope.actor,
                 "data": event.data,
-                "fields": {name: value for name, value in event.pii.items()},
+                "fields": _opened_fields(event),
                 "erased": sorted(n for n, v in event.pii.items() if v == ERASED),
             }
         )
     return entries
+
+
+def _opened_fields(event):
+    """The event's opened personal fields; a fields_changed event's sealed values as the
+    object they are (each "[erased]" once its subject is)."""
+    opened = dict(event.pii)
+    if event.type == FIELDS_CHANGED and SEALED_ENTRY in opened:
+        opened[SEALED_ENTRY] = open_sealed(opened[SEALED_ENTRY], event.data.get("sealed", ()))
+    return opened
 
 
 class AttachmentQuerySchema(Schema):
@@ -339,6 +469,119 @@ def attachment_view(row):
 
 def iso(value):
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+# custom ticket fields
+
+
+class TicketFieldSchema(Schema):
+    """POST /v1/ticket-fields: a custom field of the tenant's tickets."""
+
+    key = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    type = fields.String(required=True, validate=validate.OneOf(FIELD_TYPES))
+    options = fields.List(
+        fields.String(), load_default=list, validate=validate.Length(max=OPTIONS_MAX)
+    )
+    required_for = fields.List(
+        fields.String(validate=validate.OneOf(TICKET_TYPES)), load_default=list
+    )
+    personal = fields.Boolean(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "sealed under the requester's key; text fields always are"},
+    )
+
+
+class TicketFieldChangeSchema(Schema):
+    """PATCH /v1/ticket-fields/{key}: options and required ticket types (key, type and
+    personal stay)."""
+
+    options = fields.List(fields.String(), validate=validate.Length(max=OPTIONS_MAX))
+    required_for = fields.List(fields.String(validate=validate.OneOf(TICKET_TYPES)))
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("send options or required_for")
+
+
+def field_view(definition):
+    return {**definition.as_data(), "sealed": definition.sealed}
+
+
+# bulk operations
+
+BULK_MAX = 100
+BULK_OPS = ("assign", "transition", "tag", "set_field")
+
+
+class BulkItemSchema(Schema):
+    """One item: `ticket_id`, `op` and that op's arguments (assign: assignee_id, group_id;
+    transition: to, reason, note; tag: add, remove; set_field: key, value); `version`, as
+    If-Match does for one ticket."""
+
+    ticket_id = fields.String(required=True)
+    op = fields.String(required=True, validate=validate.OneOf(BULK_OPS))
+    assignee_id = fields.String(allow_none=True)
+    group_id = fields.String(allow_none=True)
+    to = fields.String(validate=validate.OneOf(STATUSES))
+    reason = fields.String(allow_none=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX))
+    add = fields.List(fields.String(), load_default=list)
+    remove = fields.List(fields.String(), load_default=list)
+    key = fields.String()
+    value = fields.Raw(allow_none=True)
+    version = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata={"description": "the ticket's ETag as last read: 412 for this item if stale"},
+    )
+
+    @validates_schema
+    def op_arguments(self, data, **kwargs):
+        needed = {"transition": ("to",), "set_field": ("key", "value")}.get(data.get("op"), ())
+        missing = [name for name in needed if name not in data]
+        if missing:
+            raise ValidationError({name: ["required by this op"] for name in missing})
+
+
+class BulkSchema(Schema):
+    """POST /v1/tickets/bulk: up to 100 items, each one command on one ticket. Each item is
+    loaded on its own (BulkItemSchema): a malformed one is that item's 400, not the request's."""
+
+    items = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+
+
+class BulkDocumentSchema(Schema):
+    """The bulk body as /openapi.json documents it: its items in full."""
+
+    items = fields.List(
+        fields.Nested(BulkItemSchema),
+        required=True,
+        validate=validate.Length(min=1, max=BULK_MAX),
+    )
+
+
+def bulk_commands(actor, item):
+    """A function of the ticket's state returning the command a bulk item stands for (the
+    same commands the single-ticket routes issue)."""
+    op = item["op"]
+    if op == "assign":
+        return lambda state: [
+            AssignTicket(
+                actor=actor,
+                assignee_id=item.get("assignee_id", state.assignee_id),
+                group_id=item.get("group_id", state.group_id),
+            )
+        ]
+    if op == "transition":
+        return lambda state: [
+            Transition(actor=actor, to=item["to"], reason=item.get("reason"), note=item.get("note"))
+        ]
+    if op == "tag":
+        return lambda state: [
+            TagTicket(actor=actor, add=frozenset(item["add"]), remove=frozenset(item["remove"]))
+        ]
+    return lambda state: [SetFields(actor=actor, fields={item["key"]: item["value"]})]
 
 
 # the SLA policy documents

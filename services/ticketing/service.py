@@ -1,12 +1,15 @@
 """The ticketing service: nameko entrypoints only; the work lives in application.py below them."""
 
+import json
 import uuid
 
+from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from services.ticketing import (
     attachments,
     exceptions,
+    imports,
     projections,
     reports,
     schemas,
@@ -21,9 +24,12 @@ from services.ticketing.envelopes import actor_from_principal, ticket_id_of
 from services.ticketing.schemas import (
     AttachmentQuerySchema,
     AttachmentSchema,
+    BulkItemSchema,
+    BulkSchema,
     CommentSchema,
     CreateTicketSchema,
     FileBodySchema,
+    ImportLineSchema,
     LinkSchema,
     ListQuerySchema,
     OnePolicySchema,
@@ -32,6 +38,8 @@ from services.ticketing.schemas import (
     ReportSchema,
     SlaPoliciesSchema,
     SlaPolicySchema,
+    TicketFieldChangeSchema,
+    TicketFieldSchema,
     TicketQuerySchema,
     TransitionSchema,
     UpdateTicketSchema,
@@ -39,6 +47,8 @@ from services.ticketing.schemas import (
 from services.ticketing.settings import TicketingSettings
 from shared import idempotency
 from shared.auth import Authenticator, require_roles
+from shared.errors import HttpError, Unprocessable
+from shared.eventstore import ConcurrencyError
 from shared.keys import SubjectKeys
 from shared.messaging import event_handler
 from shared.retry import on_conflict
@@ -54,6 +64,7 @@ from shared.web import (
     json_response,
     page,
     page_limit,
+    problem_from_exception,
     required_if_match,
     time_and_id,
 )
@@ -61,6 +72,7 @@ from shared.web import (
 STAFF = ("agent", "admin")
 # a schema keeps no state between loads, and building one deep-copies its fields
 CREATE_BODY = CreateTicketSchema()
+BULK_ITEM = BulkItemSchema()
 
 
 class TicketingService(DZDeskService):
@@ -109,6 +121,18 @@ class TicketingService(DZDeskService):
         return self.ticket_response(
             desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"}
         )
+
+    @http("POST", "/v1/tickets/import", body=ImportLineSchema, responses={200: None, 413: None})
+    def import_tickets(self, request):
+        """Import historic tickets: NDJSON, one a line; answers NDJSON, one result a line."""
+        principal = self.auth.principal(request)
+        require_roles(principal, "admin")
+        actor = actor_from_principal(principal)
+        importer = imports.Importer(
+            self.db, self.cipher, self.clock, self.policies, principal.tenant_id, actor
+        )
+        results = importer.run(imports.read_lines(request))
+        return Response(imports.ndjson(results), 200, mimetype=imports.MEDIA_TYPE)
 
     @http("GET", "/v1/tickets", query=(ListQuerySchema, PageQuery))
     def list_tickets(self, request):
@@ -239,6 +263,69 @@ class TicketingService(DZDeskService):
         """Remove a file: its uploader, an agent or an admin."""
         _, actor, desk = self.caller(request)
         attachments.remove(self, desk, ticket_id, attachment_id, actor)
+        return Response(status=204)
+
+    @http("POST", "/v1/tickets/bulk", body=schemas.BulkDocumentSchema, responses={207: None})
+    def bulk_tickets(self, request):
+        """Up to 100 items, each one command on one ticket in a savepoint of its own: 207 with
+        each item's status and problem; one failing item leaves the others be."""
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, *STAFF)
+        items = json_body(request, BulkSchema())["items"]
+        if len(items) > schemas.BULK_MAX:
+            raise Unprocessable(
+                f"at most {schemas.BULK_MAX} items per request", errors={"items": ["too many"]}
+            )
+        results = []
+        for raw in items:
+            sent = raw.get("ticket_id")
+            try:
+                item = BULK_ITEM.load(raw)
+                state = desk.run_apart(
+                    item["ticket_id"],
+                    actor,
+                    schemas.bulk_commands(actor, item),
+                    expected_version=item.get("version"),
+                )
+            except (HttpError, ValidationError, ConcurrencyError) as exc:
+                problem = json.loads(problem_from_exception(exc).get_data())
+                results.append({"ticket_id": sent, "status": problem["status"], "problem": problem})
+            else:
+                results.append(
+                    {"ticket_id": state.ticket_id, "status": 200, "version": state.version}
+                )
+        return json_response({"items": results}, 207)
+
+    @http("GET", "/v1/ticket-fields")
+    def list_ticket_fields(self, request):
+        principal, _, desk = self.caller(request)
+        require_roles(principal, "requester", *STAFF)
+        definitions = desk.field_definitions().values()
+        return {"items": [schemas.field_view(d) for d in definitions]}
+
+    @http("POST", "/v1/ticket-fields", body=TicketFieldSchema, responses={201: None})
+    def define_ticket_field(self, request):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        definition = desk.define_field(actor, json_body(request, TicketFieldSchema()))
+        return json_response(
+            schemas.field_view(definition),
+            201,
+            {"Location": f"/v1/ticket-fields/{definition.key}"},
+        )
+
+    @http("PATCH", "/v1/ticket-fields/<key>", body=TicketFieldChangeSchema)
+    def change_ticket_field(self, request, key):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        definition = desk.change_field(actor, key, json_body(request, TicketFieldChangeSchema()))
+        return schemas.field_view(definition)
+
+    @http("DELETE", "/v1/ticket-fields/<key>", responses={204: None})
+    def remove_ticket_field(self, request, key):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        desk.remove_field(actor, key)
         return Response(status=204)
 
     @http("GET", "/v1/sla/policy")

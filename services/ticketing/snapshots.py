@@ -13,7 +13,8 @@ import hashlib
 import inspect
 from datetime import datetime
 
-from services.ticketing.domain import Link, SlaAlert, SlaEscalation, Ticket, evolve
+from services.ticketing.domain import ERASED, Link, SlaAlert, SlaEscalation, Ticket, evolve
+from services.ticketing.domain.fields import SEALED_ENTRY, open_sealed, seal_text
 from services.ticketing.sla import EMPTY_HISTORY, SlaHistory, fold_sla
 
 # Ticket fields holding personal text; a value with no sealed entry (say a title kept in the
@@ -25,7 +26,7 @@ _NAMED = {"Link": Link, "SlaAlert": SlaAlert, "SlaEscalation": SlaEscalation}
 FINGERPRINT = hashlib.sha256(
     "\n".join(
         [f.name for f in dataclasses.fields(Ticket)]
-        + [inspect.getsource(inspect.getmodule(evolve)), inspect.getsource(fold_sla), "format 1"]
+        + [inspect.getsource(inspect.getmodule(evolve)), inspect.getsource(fold_sla), "format 2"]
     ).encode()
 ).hexdigest()[:16]
 
@@ -55,6 +56,8 @@ class Aggregate:
 
 
 def _encode(value):
+    if isinstance(value, dict):
+        return {"d": value}
     if isinstance(value, datetime):
         return {"t": value.isoformat()}
     if isinstance(value, tuple) and type(value).__name__ in _NAMED:
@@ -66,6 +69,8 @@ def _encode(value):
 
 def _decode(value):
     if isinstance(value, dict):
+        if "d" in value:
+            return dict(value["d"])
         if "t" in value:
             return datetime.fromisoformat(value["t"])
         if "n" in value:
@@ -83,6 +88,9 @@ def dump(cipher, tenant_id, aggregate):
         for name in PERSONAL
         if name not in sealed and getattr(state, name)
     }
+    if state.sealed_fields:
+        # custom field values sealed across many events: sealed again, as one entry
+        missing[SEALED_ENTRY] = (state.requester_id, seal_text(state.fields, state.sealed_fields))
     if missing:
         sealed.update(cipher.seal(tenant_id, missing))
     body = {
@@ -90,6 +98,9 @@ def dump(cipher, tenant_id, aggregate):
         for f in dataclasses.fields(Ticket)
         if f.name not in PERSONAL and f.name != "comments"
     }
+    body["fields"] = _encode(
+        {k: v for k, v in state.fields.items() if k not in state.sealed_fields}
+    )
     return {
         "fingerprint": FINGERPRINT,
         "ticket": body,
@@ -104,5 +115,12 @@ def restore(cipher, tenant_id, version, body):
         return None
     opened = cipher.open(tenant_id, body["sealed"])
     fields = {name: _decode(value) for name, value in body["ticket"].items()}
+    if fields.get("sealed_fields"):
+        values = open_sealed(opened.get(SEALED_ENTRY), fields["sealed_fields"])
+        fields["fields"] = {
+            **fields["fields"],
+            **{key: values.get(key, ERASED) for key in fields["sealed_fields"]},
+        }
     state = Ticket(**fields, **{name: opened.get(name, "") for name in PERSONAL}, comments=())
-    return Aggregate(state, SlaHistory.from_json(body["sla"]), dict(body["sealed"]), version)
+    sealed = {k: v for k, v in body["sealed"].items() if k in PERSONAL}
+    return Aggregate(state, SlaHistory.from_json(body["sla"]), sealed, version)

@@ -1,5 +1,6 @@
 """SQL of ticketing's read models (tickets, comments, members, report facts) and SLA policies."""
 
+import json
 from datetime import datetime
 
 from psycopg.rows import dict_row
@@ -38,6 +39,9 @@ TICKET_COLUMNS = (
     "sla_next_at",
     "sla_history",
     "version",
+    "fields",
+    "personal_fields",
+    "external_id",
 )
 _SELECT_TICKET = "SELECT " + ", ".join(TICKET_COLUMNS) + " FROM tickets"
 _UPSERT_TICKET = (
@@ -50,6 +54,14 @@ _UPSERT_TICKET = (
     # the policy the row's SLA instants must follow, read in the same statement: a process
     # that computed them from a policy it kept learns here that another process changed it
     + " RETURNING (SELECT coalesce(max(version), 0) FROM sla_policies)"
+)
+
+
+_UPSERT_COMMENT = (
+    "INSERT INTO ticket_comments (tenant_id, ticket_id, comment_id, author_id, body,"
+    " internal, created_at, edited_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (tenant_id, ticket_id, comment_id) DO UPDATE SET body = excluded.body,"
+    " edited_at = excluded.edited_at"
 )
 
 
@@ -67,6 +79,9 @@ def upsert_ticket(conn, tenant_id, row):
         "tenant_id": tenant_id,
         "links": Jsonb(row["links"]),
         "sla_history": Jsonb(row["sla_history"]),
+        "fields": Jsonb(row.get("fields") or {}),
+        "personal_fields": Jsonb(row.get("personal_fields") or {}),
+        "external_id": row.get("external_id"),
     }
     return conn.execute(_UPSERT_TICKET, params)
 
@@ -74,10 +89,7 @@ def upsert_ticket(conn, tenant_id, row):
 def upsert_comments(conn, tenant_id, ticket_id, comments):
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO ticket_comments (tenant_id, ticket_id, comment_id, author_id, body,"
-            " internal, created_at, edited_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (tenant_id, ticket_id, comment_id) DO UPDATE SET body = excluded.body,"
-            " edited_at = excluded.edited_at",
+            _UPSERT_COMMENT,
             [
                 (
                     tenant_id,
@@ -92,6 +104,68 @@ def upsert_comments(conn, tenant_id, ticket_id, comments):
                 for c in comments
             ],
         )
+
+
+_UPSERT_TICKETS = (
+    "INSERT INTO tickets (tenant_id, "
+    + ", ".join(TICKET_COLUMNS)
+    + ") SELECT %s, "
+    + ", ".join(f"r.{c}" for c in TICKET_COLUMNS)
+    + " FROM jsonb_populate_recordset(NULL::tickets, %s) AS r"
+    + " ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:])
+)
+_COMMENT_COLUMNS = (
+    "ticket_id",
+    "comment_id",
+    "author_id",
+    "body",
+    "internal",
+    "created_at",
+    "edited_at",
+)
+_UPSERT_COMMENTS = (
+    "INSERT INTO ticket_comments (tenant_id, "
+    + ", ".join(_COMMENT_COLUMNS)
+    + ") SELECT %s, "
+    + ", ".join(f"r.{c}" for c in _COMMENT_COLUMNS)
+    + " FROM jsonb_populate_recordset(NULL::ticket_comments, %s) AS r"
+    " ON CONFLICT (tenant_id, ticket_id, comment_id) DO UPDATE SET body = excluded.body,"
+    " edited_at = excluded.edited_at"
+)
+
+
+def _json_of(value):
+    return json.dumps(value, default=lambda v: v.isoformat(), separators=(",", ":"))
+
+
+def upsert_tickets(conn, tenant_id, rows):
+    """Write many tickets' rows (`projections.ticket_row`) in one statement."""
+    conn.execute(_UPSERT_TICKETS, (tenant_id, Jsonb(rows, dumps=_json_of)))
+
+
+def upsert_comments_of(conn, tenant_id, comments):
+    """Write the comments of many tickets, (ticket id, Comment) pairs, in one statement."""
+    if not comments:
+        return
+    rows = [
+        {
+            "ticket_id": ticket_id,
+            "comment_id": c.comment_id,
+            "author_id": c.author_id,
+            "body": c.body,
+            "internal": c.internal,
+            "created_at": c.created_at,
+            "edited_at": c.edited_at,
+        }
+        for ticket_id, c in comments
+    ]
+    conn.execute(_UPSERT_COMMENTS, (tenant_id, Jsonb(rows, dumps=_json_of)))
+
+
+def policy_version(conn):
+    """The cursor of the stored SLA policy's version (0: the default), to read once run."""
+    return conn.execute("SELECT coalesce(max(version), 0) FROM sla_policies")
 
 
 def set_sla_instants(conn, ticket_id, sla):
@@ -142,6 +216,7 @@ def list_tickets(conn, filters, limit, after=None, visible_to=None):
         ("priority", "priority"),
         ("assignee", "assignee_id"),
         ("requester", "requester_id"),
+        ("external_id", "external_id"),
     ):
         if filters.get(key) is not None:
             clauses.append(f"{column} = %s")
@@ -221,12 +296,65 @@ def erase_subject_text(conn, subject_id):
     return {"ticket_descriptions": descriptions, "comments": comments}
 
 
+def erase_subject_fields(conn, subject_id):
+    """Overwrite every sealed custom field value of the subject's tickets; rows changed."""
+    return conn.execute(
+        "UPDATE tickets SET personal_fields = (SELECT jsonb_object_agg(key, %s::jsonb)"
+        " FROM jsonb_each(personal_fields)) WHERE requester_id = %s"
+        " AND EXISTS (SELECT 1 FROM jsonb_each(personal_fields) WHERE value <> %s::jsonb)",
+        (Jsonb(ERASED), subject_id, Jsonb(ERASED)),
+    ).rowcount
+
+
+def ticket_by_external_id(conn, external_id):
+    """The read-model row of the tenant's ticket with this external id, or None."""
+    rows = _rows(conn, _SELECT_TICKET + " WHERE external_id = %s", (external_id,))
+    return rows[0] if rows else None
+
+
+def stream_version(conn, stream_id):
+    """The cursor whose one row is the tenant's version of a stream (0: empty), to read once
+    the statement ran (in a pipeline: after its sync)."""
+    return conn.execute(
+        "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = %s", (stream_id,)
+    )
+
+
+def field_definitions(conn):
+    """The tenant's custom ticket field definitions as rows, by key."""
+    return _rows(
+        conn,
+        "SELECT key, type, options, required_for, personal, version FROM ticket_fields"
+        " ORDER BY key",
+    )
+
+
+def save_field_definition(conn, tenant_id, definition, version):
+    conn.execute(
+        "INSERT INTO ticket_fields (tenant_id, key, type, options, required_for, personal,"
+        " version) VALUES (%(tenant_id)s, %(key)s, %(type)s, %(options)s, %(required_for)s,"
+        " %(personal)s, %(version)s) ON CONFLICT (tenant_id, key) DO UPDATE SET"
+        " type = excluded.type, options = excluded.options,"
+        " required_for = excluded.required_for, personal = excluded.personal,"
+        " version = excluded.version",
+        {**definition, "tenant_id": tenant_id, "version": version},
+    )
+
+
+def delete_field_definition(conn, key):
+    conn.execute("DELETE FROM ticket_fields WHERE key = %s", (key,))
+
+
+def clear_field_definitions(conn):
+    return conn.execute("DELETE FROM ticket_fields").rowcount
+
+
 def subject_data(conn, subject_id):
     """What the read models hold about a subject: tickets they requested, comments they wrote."""
     tickets = _rows(
         conn,
-        "SELECT ticket_id, type, status, title, description, opened_at, closed_at"
-        " FROM tickets WHERE requester_id = %s ORDER BY opened_at",
+        "SELECT ticket_id, type, status, title, description, personal_fields AS fields,"
+        " opened_at, closed_at FROM tickets WHERE requester_id = %s ORDER BY opened_at",
         (subject_id,),
     )
     comments = _rows(
@@ -290,6 +418,24 @@ def member_roles(conn, user_ids):
     return {user_id: frozenset(roles) for user_id, roles in rows}
 
 
+def imported(conn, external_ids):
+    """{external id: ticket id} of the named tickets a bulk import brought in already."""
+    rows = conn.execute(
+        "SELECT external_id, ticket_id::text FROM ticket_imports WHERE external_id = ANY(%s)",
+        (list(external_ids),),
+    ).fetchall()
+    return dict(rows)
+
+
+def record_imports(conn, tenant_id, tickets):
+    """Remember the (external id, ticket id) pairs a bulk import wrote; one statement."""
+    conn.execute(
+        "INSERT INTO ticket_imports (tenant_id, external_id, ticket_id)"
+        " SELECT %s, e, t FROM unnest(%s::text[], %s::uuid[]) AS u(e, t)",
+        (tenant_id, [e for e, _ in tickets], [t for _, t in tickets]),
+    )
+
+
 # report facts (services/ticketing/reports.py)
 
 REPORT_FACT_COLUMNS = (
@@ -339,6 +485,26 @@ def upsert_report_facts(conn, tenant_id, facts):
     statuses = [[since.isoformat(), status] for since, status in facts["statuses"]]
     conn.execute(
         _UPSERT_REPORT_FACTS, {**facts, "tenant_id": tenant_id, "statuses": Jsonb(statuses)}
+    )
+
+
+def upsert_many_report_facts(conn, tenant_id, facts):
+    """Write many tickets' report facts (`reports.ticket_facts`) in one statement."""
+    if not facts:
+        return
+    rows = [
+        {**f, "statuses": [[since.isoformat(), status] for since, status in f["statuses"]]}
+        for f in facts
+    ]
+    conn.execute(
+        "INSERT INTO ticket_report_facts (tenant_id, "
+        + ", ".join(REPORT_FACT_COLUMNS)
+        + ") SELECT %s, "
+        + ", ".join(f"r.{c}" for c in REPORT_FACT_COLUMNS)
+        + " FROM jsonb_populate_recordset(NULL::ticket_report_facts, %s) AS r"
+        + " ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in REPORT_FACT_COLUMNS[1:]),
+        (tenant_id, Jsonb(rows, dumps=_json_of)),
     )
 
 

@@ -11,9 +11,10 @@ SERVICE = "ticketing"
 
 
 def export(desk, subject_id, blobs, file_budget):
-    """What the read models hold about the subject: tickets they requested, comments they
-    wrote, files they uploaded (their content inline, base64, up to `file_budget` bytes in
-    all; JSON-safe: instants and ids as text)."""
+    """What the read models hold about the subject: tickets they requested (with their
+    personal and text custom field values), comments they wrote, files they uploaded (their
+    content inline, base64, up to `file_budget` bytes in all; JSON-safe: instants and ids as
+    text)."""
     tickets, comments = store.subject_data(desk.conn, str(subject_id))
     files = attachments.export_files(
         desk.cipher,
@@ -51,6 +52,7 @@ def purge(desk, subject_id, request_id, blobs):
         "tickets_reprojected": len(touched),
         "files": files,
         **store.erase_subject_text(desk.conn, str(subject_id)),
+        "ticket_fields": store.erase_subject_fields(desk.conn, str(subject_id)),
     }
     return {"service": SERVICE, "request_id": request_id, "purged": purged}
 

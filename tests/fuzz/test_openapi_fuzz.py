@@ -5,6 +5,7 @@ schemathesis (derandomized: the same requests every run, so it cannot flake), wi
 a user holding every role. Any 5xx, or a status the document does not list, fails the test.
 """
 
+import json
 import os
 import time
 import uuid
@@ -36,6 +37,12 @@ SERVICES = {
 ROLES = ("admin", "agent", "requester", "compliance_officer")
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 20))
 CHECKS = [not_a_server_error, status_code_conformance]
+
+
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(ctx, value):
+    """A body of ticketing's bulk import: the generated value as one NDJSON line."""
+    return (json.dumps(value) + "\n").encode()
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@
 
 Module map: model (types, event names), commands, lifecycle (transition table), priority
 (urgency x impact matrix), permissions, people (who a command names), links (and their
-mirroring), validation (field checks and list bounds), queries, errors.
+mirroring), validation (field checks and list bounds), fields (custom ticket fields), queries,
+errors.
 """
 
 from .commands import (
@@ -24,6 +25,7 @@ from .commands import (
     RemoveAttachment,
     RemoveWatcher,
     ResolveWithParent,
+    SetFields,
     SetPriority,
     TagTicket,
     Transition,
@@ -41,6 +43,15 @@ from .errors import (
     ValidationFailed,
 )
 from .evolve import evolve, replay
+from .fields import (
+    FIELD_TYPES,
+    FieldAlreadyDefined,
+    FieldDefinition,
+    FieldNotDefined,
+    change_field,
+    define_field,
+    remove_field,
+)
 from .lifecycle import (
     ACTIVE,
     ALLOWED,
@@ -85,6 +96,7 @@ __all__ = [
     "CRITICAL",
     "ERASED",
     "EVENT_TYPES",
+    "FIELD_TYPES",
     "IN_PROGRESS",
     "INVERSE",
     "LEVELS",
@@ -110,6 +122,9 @@ __all__ = [
     "ChangeWatchers",
     "Comment",
     "EditComment",
+    "FieldAlreadyDefined",
+    "FieldDefinition",
+    "FieldNotDefined",
     "NotPermitted",
     "InvalidTransition",
     "Link",
@@ -123,6 +138,7 @@ __all__ = [
     "RemoveAttachment",
     "RemoveWatcher",
     "ResolveWithParent",
+    "SetFields",
     "SetPriority",
     "SlaAlert",
     "SlaEscalation",
@@ -137,6 +153,8 @@ __all__ = [
     "UpdateTicket",
     "ValidationFailed",
     "can_view",
+    "change_field",
+    "define_field",
     "children_to_resolve",
     "decide",
     "evolve",
@@ -145,6 +163,7 @@ __all__ = [
     "named_people",
     "parent_of",
     "priority_for",
+    "remove_field",
     "replay",
     "visible_comments",
 ]

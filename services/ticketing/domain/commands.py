@@ -7,7 +7,8 @@ Ids (ticket, comment, user, group) are UUIDs; people named must be members of th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from .model import Actor
@@ -30,6 +31,20 @@ class OpenTicket:
     requester_id: str | None = None
     watchers: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
+    # custom field values (domain/fields.py) and an integrator's id, unique per tenant
+    fields: Mapping[str, object] = field(default_factory=dict)
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetFields:
+    """Set custom field values (key -> value; None clears one), checked against the tenant's
+    definitions."""
+
+    actor: Actor
+    fields: Mapping[str, object] = field(default_factory=dict)
+    # after a change of type: every field the new type requires must then have a value
+    complete: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,6 +22,7 @@ from .commands import (
     RemoveAttachment,
     RemoveWatcher,
     ResolveWithParent,
+    SetFields,
     SetPriority,
     TagTicket,
     Transition,
@@ -36,6 +37,7 @@ from .errors import (
     TicketNotFound,
     ValidationFailed,
 )
+from .fields import FieldDefinition, clean_external_id, decide_fields
 from .model import (
     ATTACHMENT_ADDED,
     ATTACHMENT_REMOVED,
@@ -90,13 +92,15 @@ def decide(
     command: object,
     now: datetime,
     members: Mapping[str, frozenset[str]] | None = None,
+    definitions: Mapping[str, FieldDefinition] | None = None,
 ) -> list[NewEvent]:
     """The events a command produces on a ticket, or a TicketingError; [] when nothing changes.
 
     `state` is None for a stream without events. `now` is the service's clock (UTC), the instant
     the resulting events will carry as occurred_at. `members` (user id -> roles) are the tenant's
     members among the people the command names (people.named_people); the service always
-    passes them, None skips the membership check (pure tests of other rules).
+    passes them, None skips the membership check (pure tests of other rules). `definitions`
+    are the tenant's custom ticket fields (fields.py); None: none defined.
     """
     actor = getattr(command, "actor", None)
     for field, ids in named_people(command).items():
@@ -106,9 +110,12 @@ def decide(
     if isinstance(command, OpenTicket):
         if state is not None:
             raise TicketAlreadyExists(state.ticket_id)
-        return _open(command)
+        opened = _open(command)
+        return opened + _open_fields(command, opened[0].data, definitions, members)
     if state is None:
         raise TicketNotFound()
+    if isinstance(command, SetFields):
+        return _set_fields(state, command, definitions, members)
     handler = _HANDLERS.get(type(command))
     if handler is None:
         raise TypeError(f"not a ticketing command: {type(command).__name__}")
@@ -150,12 +157,43 @@ def _open(cmd: OpenTicket) -> list[NewEvent]:
         ),
         "tags": sorted(bounded("tags", clean_tags(cmd.tags), TAGS_MAX)),
     }
+    if cmd.external_id is not None:
+        data["external_id"] = clean_external_id(cmd.external_id)
     # Title and description are about the requester even when an agent types them, so they
     # are sealed under the requester's key: erasing the requester erases them.
     pii = {"title": pii_value(requester_id, title)}
     if description:
         pii["description"] = pii_value(requester_id, description)
     return [NewEvent(TICKET_OPENED, data, pii)]
+
+
+def _open_fields(cmd: OpenTicket, data: dict, definitions, members) -> list[NewEvent]:
+    """The opening's custom field values, required ones checked (after ticket_opened)."""
+    return decide_fields(
+        actor=cmd.actor,
+        requester_id=data["requester_id"],
+        ticket_type=data["type"],
+        current={},
+        values=cmd.fields,
+        definitions=definitions,
+        members=members,
+        complete=True,
+    )
+
+
+def _set_fields(state: Ticket, cmd: SetFields, definitions, members) -> list[NewEvent]:
+    require_participant(state, cmd.actor, "set a ticket's fields")
+    _require_open(state)
+    return decide_fields(
+        actor=cmd.actor,
+        requester_id=state.requester_id,
+        ticket_type=state.type,
+        current=state.fields,
+        values=cmd.fields,
+        definitions=definitions,
+        members=members,
+        complete=cmd.complete,
+    )
 
 
 def _update(state: Ticket, cmd: UpdateTicket, now: datetime) -> list[NewEvent]:

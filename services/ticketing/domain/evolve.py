@@ -7,9 +7,11 @@ from dataclasses import replace
 
 from . import lifecycle as lc
 from .errors import TicketingError
+from .fields import fold_fields
 from .model import (
     COMMENT_ADDED,
     COMMENT_EDITED,
+    FIELDS_CHANGED,
     PRIORITY_CHANGED,
     SLA_BREACHED,
     SLA_ESCALATED,
@@ -91,6 +93,7 @@ def _opened(event: RecordedEvent) -> Ticket:
         priority=data["priority"],
         watchers=frozenset(data.get("watchers", ())),
         tags=frozenset(data.get("tags", ())),
+        external_id=data.get("external_id"),
     )
 
 
@@ -197,6 +200,11 @@ def _sla_alert(state: Ticket, event: RecordedEvent) -> Ticket:
     return replace(state, sla_alerts=state.sla_alerts | {alert})
 
 
+def _fields_changed(state: Ticket, event: RecordedEvent) -> Ticket:
+    values, sealed = fold_fields(state.fields, state.sealed_fields, event.data, event.pii)
+    return replace(state, fields=values, sealed_fields=sealed)
+
+
 def _sla_escalated(state: Ticket, event: RecordedEvent) -> Ticket:
     data = event.data
     taken = SlaEscalation(
@@ -220,5 +228,6 @@ _APPLIERS: dict[str, Callable[[Ticket, RecordedEvent], Ticket]] = {
     TICKET_UNLINKED: _unlinked,
     SLA_WARNING: _sla_alert,
     SLA_BREACHED: _sla_alert,
+    FIELDS_CHANGED: _fields_changed,
     SLA_ESCALATED: _sla_escalated,
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -35,6 +35,7 @@ TICKET_LINKED = "ticket_linked"
 TICKET_UNLINKED = "ticket_unlinked"
 SLA_WARNING = "sla_warning"
 SLA_BREACHED = "sla_breached"
+FIELDS_CHANGED = "fields_changed"
 SLA_ESCALATED = "sla_escalated"
 ATTACHMENT_ADDED = "attachment_added"
 ATTACHMENT_REMOVED = "attachment_removed"
@@ -54,6 +55,7 @@ EVENT_TYPES = frozenset(
         TICKET_UNLINKED,
         SLA_WARNING,
         SLA_BREACHED,
+        FIELDS_CHANGED,
         SLA_ESCALATED,
         ATTACHMENT_ADDED,
         ATTACHMENT_REMOVED,
@@ -189,6 +191,10 @@ class Ticket:
     cancelled_at: datetime | None = None
     reopen_count: int = 0
     sla_alerts: frozenset[SlaAlert] = frozenset()
+    # custom field values (sealed ones in clear, as the description) and which keys are sealed
+    fields: dict[str, Any] = field(default_factory=dict, hash=False)
+    sealed_fields: frozenset[str] = frozenset()
+    external_id: str | None = None
     sla_escalations: frozenset[SlaEscalation] = frozenset()
 
     def linked(self, kind: str) -> list[str]:

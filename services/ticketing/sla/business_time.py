@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays as public_holidays
 
 _SEARCH_LIMIT_DAYS = 3660  # a calendar with no business day in ten years is a misconfiguration
+_DAYS_KEPT = 20_000  # days whose windows a calendar remembers (about 55 years)
 
 Window = tuple[time, time]
 
@@ -39,6 +40,7 @@ class BusinessCalendar:
     subdivision: str | None = None
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
     _public: object = field(init=False, repr=False, compare=False)
+    _days: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -137,7 +139,17 @@ class BusinessCalendar:
         """The local date is one of the calendar's own dates or a public holiday of its country."""
         return day in self.holidays or (self._public is not None and day in self._public)
 
-    def _windows_starting(self, day: date) -> Iterator[tuple[datetime, datetime]]:
+    def _windows_starting(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        # remembered per day: a clock running for years (an imported ticket still open) walks
+        # every day since it opened, each time it is read
+        found = self._days.get(day)
+        if found is None:
+            if len(self._days) >= _DAYS_KEPT:
+                self._days.clear()
+            found = self._days[day] = tuple(self._compute_windows(day))
+        return found
+
+    def _compute_windows(self, day: date) -> Iterator[tuple[datetime, datetime]]:
         if self.is_holiday(day):
             return
         for start, end in self.hours.get(day.weekday(), ()):

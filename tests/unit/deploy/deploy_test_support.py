@@ -41,7 +41,7 @@ SERVICE_PORTS = {
 }
 DOCUMENTED_PREFIXES = {
     "identity": {"/v1/auth", "/v1/me", "/v1/tenant"},
-    "ticketing": {"/v1/tickets", "/v1/sla", "/v1/reports"},
+    "ticketing": {"/v1/tickets", "/v1/ticket-fields", "/v1/sla", "/v1/reports"},
     "privacy": {"/v1/privacy"},
     "audit": {"/v1/audit"},
     "ai": {"/v1/ai"},
@@ -50,7 +50,7 @@ DOCUMENTED_PREFIXES = {
 }
 
 _ROUTE = re.compile(
-    r"location ~ \^/v1/\(([a-z|/]+)\)\(/\|\$\) \{\s*(?:[^{}]*?)proxy_pass http://([a-z]+);", re.S
+    r"location ~ \^/v1/\(([a-z|/-]+)\)\(/\|\$\) \{\s*(?:[^{}]*?)proxy_pass http://([a-z]+);", re.S
 )
 
 
