@@ -8,8 +8,8 @@ envelopes.py     domain values <-> stored envelopes: stream ids, actors, sealed 
 imports.py       the bulk import of historic tickets: NDJSON lines, a batch a transaction
 snapshots.py     a ticket's folded state as a sealed snapshot (no plaintext personal text)
 projections.py   read models kept by events: ticket rows and report facts after appends, members
-store.py         SQL: tickets, comments, members, report facts, SLA policies, custom field
-                 definitions, due tickets
+store.py         SQL: tickets, comments, members, report facts, SLA and approval policies, custom
+                 field definitions, due tickets
 reports.py       pure: a ticket's report facts, the report arithmetic over them, CSV and NDJSON
 schemas.py       API bodies, the commands they stand for, what the API shows per caller
 subjects.py      the privacy participant: export, purge, rectify one subject

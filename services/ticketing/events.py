@@ -3,6 +3,7 @@
 from marshmallow import fields
 
 from services.ticketing.domain import LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES
+from services.ticketing.domain.approvals import APPROVER_ROLES, DECISIONS, RISKS
 from services.ticketing.domain.fields import FIELD_TYPES
 from services.ticketing.domain.lifecycle import PARENT_CLOSED, PENDING_REASONS, REQUESTER_REPLIED
 from services.ticketing.domain.model import SCAN_VERDICTS, SLA_TARGETS
@@ -129,6 +130,43 @@ class TicketFieldRemoved(EventData):
     key = Slug()
 
 
+class ChangePlanned(EventData):
+    changed = Slugs("planned_start", "planned_end", "risk", data_key="fields")
+    planned_start, planned_end = Timestamp(), Timestamp()
+    risk = Slug(*RISKS)
+
+
+class ApprovalStageData(EventData):
+    name = Slug()
+    approvals_required = fields.Integer()
+    approver_group_id = Id()
+    approver_role = Slug(*APPROVER_ROLES)
+    approver_ids = Ids()
+
+
+class ApprovalStagesSet(EventData):
+    policy_version = fields.Integer()
+    stages = fields.List(fields.Nested(ApprovalStageData))
+
+
+class ApprovalRecorded(EventData):
+    stage = Slug()
+    decision = Slug(*DECISIONS)
+    approver_id = Id()
+    approvals = fields.Integer()
+    stage_approved, approved = fields.Boolean(), fields.Boolean()
+
+
+class ApprovalPolicyDocument(EventData):
+    stages = fields.List(fields.Nested(ApprovalStageData))
+
+
+class ApprovalPolicySet(EventData):
+    policies = fields.Dict(
+        keys=Slug(*TICKET_TYPES, allow_none=False), values=fields.Nested(ApprovalPolicyDocument)
+    )
+
+
 class SlaTarget(EventData):
     first_response_minutes, resolution_minutes = fields.Integer(), fields.Integer()
     next_response_minutes = fields.Integer(allow_none=True)
@@ -192,3 +230,7 @@ register(P + "ticket_field_removed", TicketFieldRemoved)
 register(P + "sla_policies_set", SlaPoliciesSet)
 register(P + "attachment_added", AttachmentAdded, pii=("file_name",))
 register(P + "attachment_removed", AttachmentRemoved, pii=("file_name",))
+register(P + "change_planned", ChangePlanned)
+register(P + "approval_stages_set", ApprovalStagesSet)
+register(P + "approval_recorded", ApprovalRecorded, pii=("comment",))
+register(P + "approval_policy_set", ApprovalPolicySet)

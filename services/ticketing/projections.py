@@ -12,6 +12,7 @@ import uuid
 
 from services.ticketing import reports, store
 from services.ticketing.domain import ERASED, named_people
+from services.ticketing.domain.approvals import approval_view
 from services.ticketing.domain.fields import field_people
 from services.ticketing.domain.model import ATTACHMENT_ADDED, ATTACHMENT_REMOVED
 from services.ticketing.sla import next_sla_timers, sla_status
@@ -66,6 +67,20 @@ def ticket_row(state, sla):
         "fields": {k: v for k, v in state.fields.items() if k not in state.sealed_fields},
         "personal_fields": {k: v for k, v in state.fields.items() if k in state.sealed_fields},
         "external_id": state.external_id,
+        "change": change_view(state),
+    }
+
+
+def change_view(state):
+    """A change's planned window, risk and approval as the read model keeps them (JSON), or
+    None for a ticket with none of them."""
+    if not (state.approval_stages or state.planned_start or state.planned_end or state.risk):
+        return None
+    return {
+        "planned_start": state.planned_start.isoformat() if state.planned_start else None,
+        "planned_end": state.planned_end.isoformat() if state.planned_end else None,
+        "risk": state.risk,
+        "approval": approval_view(state),
     }
 
 

@@ -22,6 +22,8 @@ from services.ticketing.dependencies import Clock, FileScanner, Policies, sla_du
 from services.ticketing.domain import AddComment, LinkTicket, Transition
 from services.ticketing.envelopes import actor_from_principal, ticket_id_of
 from services.ticketing.schemas import (
+    ApprovalPoliciesSchema,
+    ApprovalSchema,
     AttachmentQuerySchema,
     AttachmentSchema,
     BulkItemSchema,
@@ -116,7 +118,12 @@ class TicketingService(DZDeskService):
                 201,
                 {"Location": f"/v1/tickets/{earlier}", "Idempotent-Replayed": "true"},
             )
-        desk.run(ticket_id, actor, [schemas.open_command(actor, ticket_id, body)], new=True)
+        commands = [
+            schemas.open_command(actor, ticket_id, body),
+            *schemas.plan_commands(actor, body),
+            *desk.approval_commands(actor, None, body["type"]),
+        ]
+        desk.run(ticket_id, actor, commands, new=True)
         # answered from what the unit just wrote (detail knows the tickets it opened)
         return self.ticket_response(
             desk, ticket_id, actor, 201, {"Location": f"/v1/tickets/{ticket_id}"}
@@ -163,7 +170,13 @@ class TicketingService(DZDeskService):
         changes = json_body(request, UpdateTicketSchema())
         expected = required_if_match(request)
         desk.run(
-            ticket_id, actor, lambda state: schemas.patch_commands(state, actor, changes), expected
+            ticket_id,
+            actor,
+            lambda state: [
+                *schemas.patch_commands(state, actor, changes),
+                *desk.approval_commands(actor, state, changes.get("type")),
+            ],
+            expected,
         )
         return self.ticket_response(desk, ticket_id, actor)
 
@@ -400,6 +413,36 @@ class TicketingService(DZDeskService):
         expected = required_if_match(request) if request.headers.get("If-Match") else None
         version = desk.delete_policy_by_id(actor, policy_id, expected)
         return Response(status=204, headers={"ETag": etag(version)})
+
+    @http("POST", "/v1/tickets/<ticket_id>/approvals/<stage>", body=ApprovalSchema)
+    def record_approval(self, request, ticket_id, stage):
+        _, actor, desk = self.caller(request)
+        body = json_body(request, ApprovalSchema())
+        desk.record_approval(ticket_id, actor, stage, body["decision"], body["comment"])
+        return self.ticket_response(desk, ticket_id, actor)
+
+    @http("GET", "/v1/approval-policies")
+    def get_approval_policies(self, request):
+        principal, _, desk = self.caller(request)
+        require_roles(principal, "admin")
+        policies, version = desk.approval_policies()
+        return json_response(policies, headers={"ETag": etag(version)})
+
+    @http("PUT", "/v1/approval-policies", body=ApprovalPoliciesSchema)
+    def set_approval_policies(self, request):
+        principal, actor, desk = self.caller(request)
+        require_roles(principal, "admin")
+        body = json_body(request, ApprovalPoliciesSchema())
+        expected = required_if_match(request) if request.headers.get("If-Match") else None
+        policies, version = desk.set_approval_policies(
+            actor,
+            {
+                ticket_type: [schemas.approval_stage_input(stage) for stage in policy["stages"]]
+                for ticket_type, policy in body.items()
+            },
+            expected,
+        )
+        return json_response(policies, headers={"ETag": etag(version)})
 
     @http(
         "GET",

@@ -42,6 +42,7 @@ TICKET_COLUMNS = (
     "fields",
     "personal_fields",
     "external_id",
+    "change",
 )
 _SELECT_TICKET = "SELECT " + ", ".join(TICKET_COLUMNS) + " FROM tickets"
 _UPSERT_TICKET = (
@@ -82,6 +83,7 @@ def upsert_ticket(conn, tenant_id, row):
         "fields": Jsonb(row.get("fields") or {}),
         "personal_fields": Jsonb(row.get("personal_fields") or {}),
         "external_id": row.get("external_id"),
+        "change": None if row["change"] is None else Jsonb(row["change"]),
     }
     return conn.execute(_UPSERT_TICKET, params)
 
@@ -416,6 +418,35 @@ def member_roles(conn, user_ids):
         (sorted(user_ids),),
     ).fetchall()
     return {user_id: frozenset(roles) for user_id, roles in rows}
+
+
+# change approvals
+
+
+def load_approval_policies(conn):
+    """(policies per ticket type, version) of the tenant's approval policy; ({}, 0) when none."""
+    row = conn.execute("SELECT policies, version FROM approval_policies").fetchone()
+    return (row[0], row[1]) if row else ({}, 0)
+
+
+def save_approval_policies(conn, tenant_id, document, version):
+    conn.execute(
+        "INSERT INTO approval_policies (tenant_id, policies, version) VALUES (%s, %s, %s)"
+        " ON CONFLICT (tenant_id) DO UPDATE SET policies = excluded.policies,"
+        " version = excluded.version, updated_at = now()",
+        (tenant_id, Jsonb(document), version),
+    )
+
+
+def approvers_of(conn, group_id):
+    """The member ids of an approver group, from the groups read model; None when there is no
+    such group (or no groups read model at all)."""
+    if conn.execute("SELECT to_regclass('groups') IS NOT NULL").fetchone()[0] is False:
+        return None
+    row = conn.execute(
+        "SELECT members::text[] FROM groups WHERE group_id = %s", (group_id,)
+    ).fetchone()
+    return frozenset(row[0]) if row else None
 
 
 def imported(conn, external_ids):

@@ -4,12 +4,21 @@
     evolve(state, event) -> Ticket                   folds one RecordedEvent
     replay(events) -> Ticket | None                  folds a whole stream
 
-Module map: model (types, event names), commands, lifecycle (transition table), priority
+Module map: model (types, event names), commands, approvals (a change's window, risk and
+sign-off), lifecycle (transition table), priority
 (urgency x impact matrix), permissions, people (who a command names), links (and their
 mirroring), validation (field checks and list bounds), fields (custom ticket fields), queries,
 errors.
 """
 
+from .approvals import (
+    ApplyApprovalPolicy,
+    ApprovalConflict,
+    ApprovalRequired,
+    PlanChange,
+    RecordApproval,
+    UnknownStage,
+)
 from .commands import (
     AddAttachment,
     AddComment,
@@ -89,6 +98,12 @@ from .priority import CRITICAL, LEVELS, MATRIX, PRIORITIES, priority_for
 from .queries import children_to_resolve, parent_of, visible_comments
 
 __all__ = [
+    "ApplyApprovalPolicy",
+    "ApprovalConflict",
+    "ApprovalRequired",
+    "PlanChange",
+    "RecordApproval",
+    "UnknownStage",
     "ACTIVE",
     "ALLOWED",
     "CANCELLED",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from . import approvals, links
 from . import lifecycle as lc
-from . import links
 from .commands import (
     AddAttachment,
     AddComment,
@@ -267,6 +267,7 @@ def _transition(state: Ticket, cmd: Transition, now: datetime) -> list[NewEvent]
         raise InvalidTransition(state.status, to, lc.allowed_targets(state.status))
     if not actor.is_privileged and (state.status, to) not in lc.REQUESTER_TRANSITIONS:
         raise NotPermitted(f"only agents and admins may move a ticket from {state.status} to {to}")
+    approvals.require_approved(state, to)
     if to == lc.PENDING:
         reason = clean_choice("reason", cmd.reason, lc.PENDING_REASONS)
     elif cmd.reason is not None:
@@ -302,6 +303,7 @@ def _add_comment(state: Ticket, cmd: AddComment, now: datetime) -> list[NewEvent
         and state.pending_reason == lc.AWAITING_REQUESTER
         and is_requester(state, actor)
         and not cmd.internal
+        and not approvals.blocks(state, lc.IN_PROGRESS)
     ):
         events.append(_status_changed(state, actor, lc.IN_PROGRESS, lc.REQUESTER_REPLIED))
     return events
@@ -424,6 +426,8 @@ def _resolve_with_parent(state: Ticket, cmd: ResolveWithParent, now: datetime) -
     # No-op rather than error: the process manager may run twice or race an unlink.
     if state.status not in lc.ACTIVE or parent_id not in state.linked(links.CHILD_OF):
         return []
+    if approvals.blocks(state, lc.RESOLVED):
+        return []  # an unapproved change waits for its sign-off, whatever its parent does
     return [_status_changed(state, cmd.actor, lc.RESOLVED, lc.PARENT_CLOSED, parent_id=parent_id)]
 
 
@@ -579,4 +583,5 @@ _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
     RecordSlaEscalation: _record_sla_escalation,
     AddAttachment: _add_attachment,
     RemoveAttachment: _remove_attachment,
+    **approvals.HANDLERS,
 }
