@@ -11,9 +11,11 @@ import psycopg
 from services.ticketing import exceptions, projections, reports, snapshots, store
 from services.ticketing.domain import (
     Actor,
+    ApplyApprovalPolicy,
     Comment,
     FieldDefinition,
     OpenTicket,
+    RecordApproval,
     RecordSlaAlert,
     RecordSlaEscalation,
     ResolveWithParent,
@@ -28,6 +30,8 @@ from services.ticketing.domain import (
     remove_field,
     replay,
 )
+from services.ticketing.domain.approvals import clean_stages, stage_document
+from services.ticketing.domain.model import STAFF_ROLES
 from services.ticketing.envelopes import (
     decided,
     envelope_actor,
@@ -60,6 +64,7 @@ POLICY_SET, POLICIES_SET = "sla_policy_set", "sla_policies_set"
 # the tenant's custom ticket field definitions (not "ticket-...": those are tickets' streams)
 FIELDS_STREAM = "field-definitions"
 EXTERNAL_ID_INDEX = "tickets_external_id"
+APPROVAL_POLICY_STREAM = "approval-policy"
 
 
 def checked_id(ticket_id):
@@ -289,6 +294,18 @@ class TicketDesk:
         missing = wanted - {c.comment_id for c in state.comments}
         found = [_comment(row) for row in store.comments_by_id(self.conn, state.ticket_id, missing)]
         return dataclasses.replace(state, comments=(*state.comments, *found)) if found else state
+
+    def check(self, ticket_id, actor, command):
+        """Decide `command` on the ticket as it is now and record nothing: its refusal (403,
+        409, 422) before work that must precede the recording (a file's upload)."""
+        state = self.load(checked_id(ticket_id)).state
+        if state is None or not can_view(state, actor):
+            raise exceptions.TicketNotFound("ticket not found")
+        state = self._with_comments(state, [command])
+        try:
+            decide(state, command, self.clock.now(), projections.roles_of(self.conn, [command]))
+        except TicketingError as exc:
+            raise exceptions.from_domain(exc) from exc
 
     def run(self, ticket_id, actor, commands, expected_version=None, new=False):
         """Decide every command in turn, append their events at once and project the result.
@@ -714,6 +731,100 @@ class TicketDesk:
         self._policy = self._read_policy()[1]
         return version
 
+    # change approvals
+
+    def approval_policies(self):
+        """(policies per ticket type, version) of the tenant's approval policy ({}, 0: none)."""
+        return store.load_approval_policies(self.conn)
+
+    def approval_commands(self, actor, state, ticket_type):
+        """The ApplyApprovalPolicy a ticket becoming of `ticket_type` takes: the tenant's stages
+        for that type as stored now (none: no policy, or the ticket holds its stages already)."""
+        if ticket_type is None or (
+            state is not None and (state.approval_stages or state.type == ticket_type)
+        ):
+            return []
+        policies, version = self.approval_policies()
+        stages = (policies.get(ticket_type) or {}).get("stages")
+        if not stages:
+            return []
+        return [
+            ApplyApprovalPolicy(
+                actor=actor,
+                ticket_type=ticket_type,
+                stages=clean_stages(stages),
+                policy_version=version,
+            )
+        ]
+
+    def set_approval_policies(self, actor, policies, expected_version=None):
+        """Check and record the tenant's approval policy; the tickets holding stages keep theirs.
+
+        `policies`: {ticket type: [stage, ...]} as the API loaded them."""
+        document = {}
+        for ticket_type, stages in sorted(policies.items()):
+            try:
+                cleaned = clean_stages(stages)
+            except TicketingError as exc:
+                raise exceptions.from_domain(exc) from exc
+            self._check_approvers(cleaned)
+            document[ticket_type] = {"stages": [stage_document(s) for s in cleaned]}
+        event = self.db.new_event(
+            "approval_policy_set",
+            APPROVAL_POLICY_STREAM,
+            {"policies": document},
+            actor=envelope_actor(actor),
+        )
+        if expected_version is None:
+            version = self.db.append_next(APPROVAL_POLICY_STREAM, [event])
+        else:
+            current = self.db.version(APPROVAL_POLICY_STREAM)
+            if expected_version != current:
+                raise exceptions.StaleVersion(f"the approval policy is at version {current}")
+            version = self.db.append(APPROVAL_POLICY_STREAM, current, [event])
+        store.save_approval_policies(self.conn, self.tenant_id, document, version)
+        return document, version
+
+    def _check_approvers(self, stages):
+        """Named approvers are agents or admins of the tenant (people who see its changes); an
+        approver group exists (422 otherwise)."""
+        named = {user_id for stage in stages for user_id in stage.approver_ids}
+        roles = store.member_roles(self.conn, named) if named else {}
+        if any(not roles.get(user_id, frozenset()) & STAFF_ROLES for user_id in named):
+            raise exceptions.RuleViolated(
+                "approvers must be agents or admins of this tenant",
+                errors={"approver_ids": ["must name agents or admins of this tenant"]},
+            )
+        for stage in stages:
+            if stage.approver_group_id and self.approvers_of(stage.approver_group_id) is None:
+                raise exceptions.RuleViolated(
+                    "no such approver group",
+                    errors={"approver_group_id": ["must name a group of this tenant"]},
+                )
+
+    def approvers_of(self, group_id):
+        """The members of an approver group (ticketing's groups read model); None: no such
+        group."""
+        return store.approvers_of(self.conn, group_id)
+
+    def record_approval(self, ticket_id, actor, stage, decision, comment):
+        """An approver's decision on a stage of the ticket's approval (ticket.approval_recorded)."""
+
+        def commands(state):
+            named = next((s for s in state.approval_stages if s.name == stage.lower()), None)
+            group = named.approver_group_id if named else None
+            return [
+                RecordApproval(
+                    actor=actor,
+                    stage=stage,
+                    decision=decision,
+                    comment=comment,
+                    group_members=self.approvers_of(group) if group else None,
+                )
+            ]
+
+        return self.run(ticket_id, actor, commands)
+
     # maintenance
 
     def rebuild(self):
@@ -724,6 +835,9 @@ class TicketDesk:
             events = self.events(ticket_id_of(stream))
             state = replay(events)
             self.project(state, sla_history(events))
+            store.insert_attachments(
+                self.conn, self.tenant_id, projections.attachment_rows(state.ticket_id, events)
+            )
             tickets, comments = tickets + 1, comments + len(state.comments)
         store.clear_field_definitions(self.conn)
         for envelope in self.db.load(FIELDS_STREAM):
@@ -739,6 +853,12 @@ class TicketDesk:
             version = policy_events[-1].stream_version
             store.save_policy(self.conn, self.tenant_id, default, version)
             store.save_policies(self.conn, self.tenant_id, policies or [], version)
+        approval_events = self.db.load(APPROVAL_POLICY_STREAM)
+        if approval_events:
+            last = approval_events[-1]
+            store.save_approval_policies(
+                self.conn, self.tenant_id, last.data["policies"], last.stream_version
+            )
         return {"tickets": tickets, "comments": comments}
 
 

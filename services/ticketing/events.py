@@ -3,9 +3,10 @@
 from marshmallow import fields
 
 from services.ticketing.domain import LEVELS, LINK_KINDS, PRIORITIES, STATUSES, TICKET_TYPES
+from services.ticketing.domain.approvals import APPROVER_ROLES, DECISIONS, RISKS
 from services.ticketing.domain.fields import FIELD_TYPES
 from services.ticketing.domain.lifecycle import PARENT_CLOSED, PENDING_REASONS, REQUESTER_REPLIED
-from services.ticketing.domain.model import SLA_TARGETS
+from services.ticketing.domain.model import SCAN_VERDICTS, SLA_TARGETS
 from shared.classified import Digest, EventData, Id, Ids, Public, Slug, Slugs, Timestamp, register
 
 P = "ticketing."
@@ -71,6 +72,18 @@ class TicketLinked(EventData):
     mirrored = fields.Boolean()
 
 
+class AttachmentAdded(EventData):
+    attachment_id, comment_id = Id(), Id()
+    internal = fields.Boolean()
+    size = fields.Integer()
+    content_type = Slug()
+    scan = Slug(*SCAN_VERDICTS)
+
+
+class AttachmentRemoved(EventData):
+    attachment_id = Id()
+
+
 class SlaAlerted(EventData):
     target = Slug(*SLA_TARGETS)
     due_at = Timestamp()
@@ -115,6 +128,43 @@ class TicketFieldDefined(EventData):
 
 class TicketFieldRemoved(EventData):
     key = Slug()
+
+
+class ChangePlanned(EventData):
+    changed = Slugs("planned_start", "planned_end", "risk", data_key="fields")
+    planned_start, planned_end = Timestamp(), Timestamp()
+    risk = Slug(*RISKS)
+
+
+class ApprovalStageData(EventData):
+    name = Slug()
+    approvals_required = fields.Integer()
+    approver_group_id = Id()
+    approver_role = Slug(*APPROVER_ROLES)
+    approver_ids = Ids()
+
+
+class ApprovalStagesSet(EventData):
+    policy_version = fields.Integer()
+    stages = fields.List(fields.Nested(ApprovalStageData))
+
+
+class ApprovalRecorded(EventData):
+    stage = Slug()
+    decision = Slug(*DECISIONS)
+    approver_id = Id()
+    approvals = fields.Integer()
+    stage_approved, approved = fields.Boolean(), fields.Boolean()
+
+
+class ApprovalPolicyDocument(EventData):
+    stages = fields.List(fields.Nested(ApprovalStageData))
+
+
+class ApprovalPolicySet(EventData):
+    policies = fields.Dict(
+        keys=Slug(*TICKET_TYPES, allow_none=False), values=fields.Nested(ApprovalPolicyDocument)
+    )
 
 
 class SlaTarget(EventData):
@@ -178,3 +228,9 @@ register(P + "fields_changed", FieldsChanged, pii=("fields",))
 register(P + "ticket_field_defined", TicketFieldDefined)
 register(P + "ticket_field_removed", TicketFieldRemoved)
 register(P + "sla_policies_set", SlaPoliciesSet)
+register(P + "attachment_added", AttachmentAdded, pii=("file_name",))
+register(P + "attachment_removed", AttachmentRemoved, pii=("file_name",))
+register(P + "change_planned", ChangePlanned)
+register(P + "approval_stages_set", ApprovalStagesSet)
+register(P + "approval_recorded", ApprovalRecorded, pii=("comment",))
+register(P + "approval_policy_set", ApprovalPolicySet)

@@ -53,6 +53,14 @@ class InvalidTransition(TicketConflict):
     pass
 
 
+class ApprovalMissing(TicketConflict):
+    """A gated move of a ticket whose approval is missing or rejected; names the stage."""
+
+
+class StageNotFound(TicketingServiceError, NotFound):
+    pass
+
+
 class StaleVersion(TicketingServiceError, PreconditionFailed):
     pass
 
@@ -83,4 +91,15 @@ def from_domain(error):
         return RuleViolated(str(error), errors={error.field: [error.message]})
     if isinstance(error, domain.NotPermitted):
         return ActionForbidden(error.reason)
+    if isinstance(error, domain.ApprovalRequired):
+        return ApprovalMissing(
+            str(error),
+            requested=error.requested,
+            missing_approval=error.stage,
+            approval_state=error.state,
+        )
+    if isinstance(error, domain.ApprovalConflict):
+        return TicketConflict(str(error), stage=error.stage, current_stage=error.current_stage)
+    if isinstance(error, domain.UnknownStage):
+        return StageNotFound(str(error))
     return RuleViolated(str(error))

@@ -27,12 +27,14 @@ from services.ticketing.domain import (
     AssignTicket,
     ChangeWatchers,
     OpenTicket,
+    PlanChange,
     SetFields,
     SetPriority,
     TagTicket,
     Transition,
     UpdateTicket,
 )
+from services.ticketing.domain.approvals import APPROVER_ROLES, DECISIONS, RISKS
 from services.ticketing.domain.fields import (
     EXTERNAL_ID_MAX,
     FIELD_TYPES,
@@ -41,7 +43,12 @@ from services.ticketing.domain.fields import (
     SEALED_ENTRY,
     open_sealed,
 )
-from services.ticketing.domain.model import COMMENT_ADDED, COMMENT_EDITED
+from services.ticketing.domain.model import (
+    ATTACHMENT_ADDED,
+    ATTACHMENT_REMOVED,
+    COMMENT_ADDED,
+    COMMENT_EDITED,
+)
 from services.ticketing.exceptions import InvalidQuery
 from services.ticketing.sla import (
     DEFAULT_POLICY_ID,
@@ -82,6 +89,10 @@ class CreateTicketSchema(Schema):
         validate=validate.Length(min=1, max=EXTERNAL_ID_MAX),
         metadata={"description": "the integrator's id of the ticket, unique per tenant"},
     )
+    # a change's planned window and risk (approvals.py): 422 on another type
+    planned_start = fields.AwareDateTime(load_default=None, allow_none=True)
+    planned_end = fields.AwareDateTime(load_default=None, allow_none=True)
+    risk = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RISKS))
 
 
 class UpdateTicketSchema(Schema):
@@ -107,6 +118,9 @@ class UpdateTicketSchema(Schema):
         data_key="fields",
         metadata={"description": "custom field values to set; null clears one"},
     )
+    planned_start = fields.AwareDateTime()
+    planned_end = fields.AwareDateTime()
+    risk = fields.String(validate=validate.OneOf(RISKS))
 
     @validates_schema
     def not_empty(self, data, **kwargs):
@@ -238,6 +252,12 @@ def open_command(actor, ticket_id, body):
     )
 
 
+def plan_commands(actor, body):
+    """The PlanChange a body's planned window and risk stand for (none when it sets neither)."""
+    plan = {key: body.get(key) for key in ("planned_start", "planned_end", "risk")}
+    return [PlanChange(actor=actor, **plan)] if any(v is not None for v in plan.values()) else []
+
+
 def _canonical(value):
     """A UUID in its canonical spelling, so that a PATCH compares ids as the state holds them;
     anything else as sent (the domain refuses it, naming the field)."""
@@ -286,7 +306,7 @@ def patch_commands(state, actor, changes):
         commands.append(
             SetFields(actor=actor, fields=changes.get("field_values", {}), complete=retyped)
         )
-    return commands
+    return commands + plan_commands(actor, changes)
 
 
 # what the API shows, per caller
@@ -364,16 +384,24 @@ def clock_view(clock):
 
 
 def history_view(events, envelopes, privileged):
-    """The stream as a timeline; internal comments (and their edits) only for staff."""
+    """The stream as a timeline; internal comments (and their edits) and the files on them
+    only for staff."""
     internal = {
         e.data["comment_id"] for e in events if e.type == COMMENT_ADDED and e.data.get("internal")
     }
+    internal_files = {
+        e.data["attachment_id"]
+        for e in events
+        if e.type == ATTACHMENT_ADDED and e.data.get("internal")
+    }
     entries = []
     for event, envelope in zip(events, envelopes):
-        if (
-            not privileged
-            and event.type in (COMMENT_ADDED, COMMENT_EDITED)
-            and event.data["comment_id"] in internal
+        if not privileged and (
+            (event.type in (COMMENT_ADDED, COMMENT_EDITED) and event.data["comment_id"] in internal)
+            or (
+                event.type in (ATTACHMENT_ADDED, ATTACHMENT_REMOVED)
+                and event.data["attachment_id"] in internal_files
+            )
         ):
             continue
         entries.append(
@@ -398,6 +426,60 @@ def _opened_fields(event):
     if event.type == FIELDS_CHANGED and SEALED_ENTRY in opened:
         opened[SEALED_ENTRY] = open_sealed(opened[SEALED_ENTRY], event.data.get("sealed", ()))
     return opened
+
+
+class AttachmentQuerySchema(Schema):
+    """The query of an upload: the file's name (or a Content-Disposition header) and the
+    comment it rides on."""
+
+    filename = fields.String(metadata={"description": "the file's name"})
+    comment_id = fields.UUID(metadata={"description": "the comment the file rides on"})
+
+
+class AttachmentSchema(Schema):
+    id = fields.UUID()
+    ticket_id = fields.UUID()
+    comment_id = fields.UUID(allow_none=True)
+    public = fields.Boolean()
+    file_name = fields.String()
+    size = fields.Integer()
+    content_type = fields.String()
+    scan = fields.String(metadata={"description": "clean, infected or not_scanned"})
+    uploaded_by = fields.String()
+    created_at = fields.DateTime()
+
+
+class FileBodySchema(Schema):
+    """The body of an upload: the file's bytes, of any type (its type is found from them)."""
+
+    content_type = "application/octet-stream"
+    raw_schema = {"type": "string", "format": "binary"}
+
+
+def attachment_comment(request):
+    """The `comment_id` of an upload's query, or None; 400 when it is no UUID."""
+    raw = request.args.get("comment_id")
+    if raw is None:
+        return None
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError as exc:
+        raise ValidationError({"comment_id": ["Not a valid UUID."]}) from exc
+
+
+def attachment_view(row):
+    return {
+        "id": str(row["attachment_id"]),
+        "ticket_id": str(row["ticket_id"]),
+        "comment_id": str(row["comment_id"]) if row["comment_id"] else None,
+        "public": not row["internal"],
+        "file_name": row["file_name"],
+        "size": row["size"],
+        "content_type": row["content_type"],
+        "scan": row["scan"],
+        "uploaded_by": row["uploaded_by"],
+        "created_at": iso(row["created_at"]),
+    }
 
 
 def iso(value):
@@ -753,6 +835,56 @@ def load_policies(default_document, documents) -> SlaPolicies:
     """A tenant's SlaPolicies from its stored documents (None: the built-in default)."""
     default = load_policy_document(default_document) if default_document else default_policy()
     return SlaPolicies(default, load_policies_documents(documents or []))
+
+
+# change approvals
+
+
+class ApprovalStageSchema(Schema):
+    """One stage: exactly one of approver_group_id (a group of ticketing's groups),
+    approver_role or approver_ids; at most as many approvals required as approvers named."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    approvals_required = fields.Integer(load_default=1, strict=True)
+    approver_group_id = fields.UUID(load_default=None, allow_none=True)
+    approver_role = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(APPROVER_ROLES)
+    )
+    approver_ids = fields.List(fields.UUID(), load_default=list)
+
+
+class TypeApprovalSchema(Schema):
+    stages = fields.List(fields.Nested(ApprovalStageSchema), required=True)
+
+
+class ApprovalPoliciesSchema(Schema):
+    """The document of GET/PUT /v1/approval-policies: the stages per ticket type; a type left
+    out needs no approval."""
+
+    incident = fields.Nested(TypeApprovalSchema)
+    service_request = fields.Nested(TypeApprovalSchema)
+    problem = fields.Nested(TypeApprovalSchema)
+    change = fields.Nested(TypeApprovalSchema)
+
+
+class ApprovalSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    comment = fields.String(
+        load_default="", allow_none=True, validate=validate.Length(max=TEXT_MAX)
+    )
+
+
+def approval_stage_input(stage):
+    """A loaded stage as the domain's clean_stages takes it (ids as text)."""
+    return {
+        "name": stage["name"],
+        "approvals_required": stage["approvals_required"],
+        "approver_group_id": str(stage["approver_group_id"])
+        if stage["approver_group_id"]
+        else None,
+        "approver_role": stage["approver_role"],
+        "approver_ids": [str(i) for i in stage["approver_ids"]],
+    }
 
 
 # reports, and a ticket as it was

@@ -13,8 +13,17 @@ import hashlib
 import inspect
 from datetime import datetime
 
-from services.ticketing.domain import ERASED, Link, SlaAlert, SlaEscalation, Ticket, evolve
+from services.ticketing.domain import (
+    ERASED,
+    Link,
+    SlaAlert,
+    SlaEscalation,
+    Ticket,
+    approvals,
+    evolve,
+)
 from services.ticketing.domain.fields import SEALED_ENTRY, open_sealed, seal_text
+from services.ticketing.domain.model import Approval, ApprovalStage
 from services.ticketing.sla import EMPTY_HISTORY, SlaHistory, fold_sla
 
 # Ticket fields holding personal text; a value with no sealed entry (say a title kept in the
@@ -22,11 +31,18 @@ from services.ticketing.sla import EMPTY_HISTORY, SlaHistory, fold_sla
 PERSONAL = ("title", "description")
 # Fold again from the snapshot at most this many events: the cost of a load stays flat.
 EVERY = 8
-_NAMED = {"Link": Link, "SlaAlert": SlaAlert, "SlaEscalation": SlaEscalation}
+_NAMED = {
+    "Link": Link,
+    "SlaAlert": SlaAlert,
+    "SlaEscalation": SlaEscalation,
+    "ApprovalStage": ApprovalStage,
+    "Approval": Approval,
+}
 FINGERPRINT = hashlib.sha256(
     "\n".join(
         [f.name for f in dataclasses.fields(Ticket)]
         + [inspect.getsource(inspect.getmodule(evolve)), inspect.getsource(fold_sla), "format 2"]
+        + [inspect.getsource(approvals)]
     ).encode()
 ).hexdigest()[:16]
 
@@ -61,7 +77,9 @@ def _encode(value):
     if isinstance(value, datetime):
         return {"t": value.isoformat()}
     if isinstance(value, tuple) and type(value).__name__ in _NAMED:
-        return {"n": type(value).__name__, "v": list(value)}
+        return {"n": type(value).__name__, "v": [_encode(item) for item in value]}
+    if isinstance(value, tuple):
+        return {"l": [_encode(item) for item in value]}
     if isinstance(value, frozenset):
         return {"s": sorted((_encode(item) for item in value), key=repr)}
     return value
@@ -74,7 +92,9 @@ def _decode(value):
         if "t" in value:
             return datetime.fromisoformat(value["t"])
         if "n" in value:
-            return _NAMED[value["n"]](*value["v"])
+            return _NAMED[value["n"]](*(_decode(item) for item in value["v"]))
+        if "l" in value:
+            return tuple(_decode(item) for item in value["l"])
         return frozenset(_decode(item) for item in value["s"])
     return value
 

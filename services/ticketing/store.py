@@ -42,6 +42,7 @@ TICKET_COLUMNS = (
     "fields",
     "personal_fields",
     "external_id",
+    "change",
 )
 _SELECT_TICKET = "SELECT " + ", ".join(TICKET_COLUMNS) + " FROM tickets"
 _UPSERT_TICKET = (
@@ -82,6 +83,7 @@ def upsert_ticket(conn, tenant_id, row):
         "fields": Jsonb(row.get("fields") or {}),
         "personal_fields": Jsonb(row.get("personal_fields") or {}),
         "external_id": row.get("external_id"),
+        "change": None if row["change"] is None else Jsonb(row["change"]),
     }
     return conn.execute(_UPSERT_TICKET, params)
 
@@ -273,8 +275,9 @@ def recompute_sla_soon(conn, now):
 def tickets_touching(conn, subject_id):
     rows = conn.execute(
         "SELECT ticket_id FROM tickets WHERE requester_id = %s UNION"
-        " SELECT ticket_id FROM ticket_comments WHERE author_id = %s",
-        (subject_id, subject_id),
+        " SELECT ticket_id FROM ticket_comments WHERE author_id = %s UNION"
+        " SELECT ticket_id FROM ticket_attachments WHERE uploaded_by = %s",
+        (subject_id, subject_id, subject_id),
     )
     return [str(row[0]) for row in rows.fetchall()]
 
@@ -368,6 +371,7 @@ def subject_data(conn, subject_id):
 def clear_read_model(conn):
     """Empty the tenant's read models (RLS scopes the DELETEs to the unit's tenant)."""
     comments = conn.execute("DELETE FROM ticket_comments").rowcount
+    conn.execute("DELETE FROM ticket_attachments")
     tickets = conn.execute("DELETE FROM tickets").rowcount
     clear_report_facts(conn)
     return tickets, comments
@@ -414,6 +418,35 @@ def member_roles(conn, user_ids):
         (sorted(user_ids),),
     ).fetchall()
     return {user_id: frozenset(roles) for user_id, roles in rows}
+
+
+# change approvals
+
+
+def load_approval_policies(conn):
+    """(policies per ticket type, version) of the tenant's approval policy; ({}, 0) when none."""
+    row = conn.execute("SELECT policies, version FROM approval_policies").fetchone()
+    return (row[0], row[1]) if row else ({}, 0)
+
+
+def save_approval_policies(conn, tenant_id, document, version):
+    conn.execute(
+        "INSERT INTO approval_policies (tenant_id, policies, version) VALUES (%s, %s, %s)"
+        " ON CONFLICT (tenant_id) DO UPDATE SET policies = excluded.policies,"
+        " version = excluded.version, updated_at = now()",
+        (tenant_id, Jsonb(document), version),
+    )
+
+
+def approvers_of(conn, group_id):
+    """The member ids of an approver group, from the groups read model; None when there is no
+    such group (or no groups read model at all)."""
+    if conn.execute("SELECT to_regclass('groups') IS NOT NULL").fetchone()[0] is False:
+        return None
+    row = conn.execute(
+        "SELECT members::text[] FROM groups WHERE group_id = %s", (group_id,)
+    ).fetchone()
+    return frozenset(row[0]) if row else None
 
 
 def imported(conn, external_ids):
@@ -523,3 +556,65 @@ def report_facts(conn, report, start, end):
 
 def clear_report_facts(conn):
     return conn.execute("DELETE FROM ticket_report_facts").rowcount
+
+
+# attachments
+
+ATTACHMENT_COLUMNS = (
+    "ticket_id",
+    "attachment_id",
+    "comment_id",
+    "internal",
+    "uploaded_by",
+    "file_name",
+    "size",
+    "content_type",
+    "scan",
+    "created_at",
+)
+_SELECT_ATTACHMENT = "SELECT " + ", ".join(ATTACHMENT_COLUMNS) + " FROM ticket_attachments"
+
+
+def insert_attachments(conn, tenant_id, rows):
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO ticket_attachments (tenant_id, "
+            + ", ".join(ATTACHMENT_COLUMNS)
+            + ") VALUES (%(tenant_id)s, "
+            + ", ".join(f"%({c})s" for c in ATTACHMENT_COLUMNS)
+            + ") ON CONFLICT (tenant_id, attachment_id) DO NOTHING",
+            [{**row, "tenant_id": tenant_id} for row in rows],
+        )
+
+
+def delete_attachment(conn, attachment_id):
+    conn.execute("DELETE FROM ticket_attachments WHERE attachment_id = %s", (attachment_id,))
+
+
+def attachments_of(conn, ticket_id, include_internal):
+    query = _SELECT_ATTACHMENT + " WHERE ticket_id = %s"
+    if not include_internal:
+        query += " AND NOT internal"
+    return _rows(conn, query + " ORDER BY created_at, attachment_id", (ticket_id,))
+
+
+def get_attachment(conn, ticket_id, attachment_id):
+    rows = _rows(
+        conn,
+        _SELECT_ATTACHMENT + " WHERE ticket_id = %s AND attachment_id = %s",
+        (ticket_id, attachment_id),
+    )
+    return rows[0] if rows else None
+
+
+def attachments_by(conn, subject_id):
+    """The files a subject uploaded, oldest first."""
+    return _rows(
+        conn, _SELECT_ATTACHMENT + " WHERE uploaded_by = %s ORDER BY created_at", (subject_id,)
+    )
+
+
+def delete_attachments_by(conn, subject_id):
+    return conn.execute(
+        "DELETE FROM ticket_attachments WHERE uploaded_by = %s", (subject_id,)
+    ).rowcount

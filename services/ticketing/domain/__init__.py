@@ -4,13 +4,23 @@
     evolve(state, event) -> Ticket                   folds one RecordedEvent
     replay(events) -> Ticket | None                  folds a whole stream
 
-Module map: model (types, event names), commands, lifecycle (transition table), priority
+Module map: model (types, event names), commands, approvals (a change's window, risk and
+sign-off), lifecycle (transition table), priority
 (urgency x impact matrix), permissions, people (who a command names), links (and their
 mirroring), validation (field checks and list bounds), fields (custom ticket fields), queries,
 errors.
 """
 
+from .approvals import (
+    ApplyApprovalPolicy,
+    ApprovalConflict,
+    ApprovalRequired,
+    PlanChange,
+    RecordApproval,
+    UnknownStage,
+)
 from .commands import (
+    AddAttachment,
     AddComment,
     AddWatcher,
     AssignTicket,
@@ -21,6 +31,7 @@ from .commands import (
     RecordSlaAlert,
     RecordSlaEscalation,
     RectifyPersonalText,
+    RemoveAttachment,
     RemoveWatcher,
     ResolveWithParent,
     SetFields,
@@ -69,6 +80,7 @@ from .links import INVERSE, LINK_KINDS, mirror_command
 from .model import (
     ERASED,
     EVENT_TYPES,
+    SCAN_VERDICTS,
     SLA_TARGETS,
     TICKET_TYPES,
     Actor,
@@ -86,6 +98,12 @@ from .priority import CRITICAL, LEVELS, MATRIX, PRIORITIES, priority_for
 from .queries import children_to_resolve, parent_of, visible_comments
 
 __all__ = [
+    "ApplyApprovalPolicy",
+    "ApprovalConflict",
+    "ApprovalRequired",
+    "PlanChange",
+    "RecordApproval",
+    "UnknownStage",
     "ACTIVE",
     "ALLOWED",
     "CANCELLED",
@@ -106,11 +124,13 @@ __all__ = [
     "PRIORITIES",
     "REQUESTER_TRANSITIONS",
     "RESOLVED",
+    "SCAN_VERDICTS",
     "SLA_TARGETS",
     "STATUSES",
     "TERMINAL",
     "TICKET_TYPES",
     "Actor",
+    "AddAttachment",
     "AddComment",
     "AddWatcher",
     "AssignTicket",
@@ -130,6 +150,7 @@ __all__ = [
     "RecordSlaEscalation",
     "RecordedEvent",
     "RectifyPersonalText",
+    "RemoveAttachment",
     "RemoveWatcher",
     "ResolveWithParent",
     "SetFields",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from . import approvals
 from . import lifecycle as lc
 from .errors import TicketingError
 from .fields import fold_fields
@@ -230,4 +231,5 @@ _APPLIERS: dict[str, Callable[[Ticket, RecordedEvent], Ticket]] = {
     SLA_BREACHED: _sla_alert,
     FIELDS_CHANGED: _fields_changed,
     SLA_ESCALATED: _sla_escalated,
+    **approvals.APPLIERS,
 }

@@ -37,6 +37,13 @@ SLA_WARNING = "sla_warning"
 SLA_BREACHED = "sla_breached"
 FIELDS_CHANGED = "fields_changed"
 SLA_ESCALATED = "sla_escalated"
+ATTACHMENT_ADDED = "attachment_added"
+ATTACHMENT_REMOVED = "attachment_removed"
+SCAN_VERDICTS = ("clean", "infected", "not_scanned")
+# change approvals (approvals.py)
+CHANGE_PLANNED = "change_planned"
+APPROVAL_STAGES_SET = "approval_stages_set"
+APPROVAL_RECORDED = "approval_recorded"
 EVENT_TYPES = frozenset(
     {
         TICKET_OPENED,
@@ -54,6 +61,11 @@ EVENT_TYPES = frozenset(
         SLA_BREACHED,
         FIELDS_CHANGED,
         SLA_ESCALATED,
+        ATTACHMENT_ADDED,
+        ATTACHMENT_REMOVED,
+        CHANGE_PLANNED,
+        APPROVAL_STAGES_SET,
+        APPROVAL_RECORDED,
     }
 )
 
@@ -154,6 +166,26 @@ class SlaEscalation(NamedTuple):
     round: int = 0
 
 
+class ApprovalStage(NamedTuple):
+    """One stage of a ticket's approval, as the tenant's policy had it when the ticket became
+    subject to it: who may approve (a group, a role, or named people) and how many must."""
+
+    name: str
+    approvals_required: int
+    approver_group_id: str | None = None
+    approver_role: str | None = None
+    approver_ids: tuple[str, ...] = ()
+
+
+class Approval(NamedTuple):
+    """One recorded decision on a stage: "approve" or "reject", by whom, when."""
+
+    stage: str
+    approver_id: str
+    decision: str
+    at: datetime
+
+
 @dataclass(frozen=True)
 class Ticket:
     """The state of one ticket stream, rebuilt by folding its events with `evolve`."""
@@ -191,6 +223,12 @@ class Ticket:
     sealed_fields: frozenset[str] = frozenset()
     external_id: str | None = None
     sla_escalations: frozenset[SlaEscalation] = frozenset()
+    # a change's planned window and risk, and the approval stages it must pass (approvals.py)
+    planned_start: datetime | None = None
+    planned_end: datetime | None = None
+    risk: str | None = None
+    approval_stages: tuple[ApprovalStage, ...] = ()
+    approvals: tuple[Approval, ...] = ()
 
     def linked(self, kind: str) -> list[str]:
         return sorted(link.ticket_id for link in self.links if link.kind == kind)

@@ -41,7 +41,13 @@ SERVICE_PORTS = {
 }
 DOCUMENTED_PREFIXES = {
     "identity": {"/v1/auth", "/v1/me", "/v1/tenant"},
-    "ticketing": {"/v1/tickets", "/v1/ticket-fields", "/v1/sla", "/v1/reports"},
+    "ticketing": {
+        "/v1/tickets",
+        "/v1/ticket-fields",
+        "/v1/sla",
+        "/v1/reports",
+        "/v1/approval-policies",
+    },
     "privacy": {"/v1/privacy"},
     "audit": {"/v1/audit"},
     "ai": {"/v1/ai"},
