@@ -376,6 +376,11 @@ class FieldCipher:
         key = self._keys.get_key(tenant_id, str(subject_id), create=True)
         return self._seal_one(key, tenant_id, str(subject_id), field, value)
 
+    def subject_key(self, tenant_id: str, subject_id: str, create: bool = False) -> bytes | None:
+        """The subject's data key itself, for what is sealed by other means than fields (files,
+        shared.stream_cipher); None once shredded (and, without create, when never made)."""
+        return self._keys.get_key(tenant_id, str(subject_id), create=create)
+
     def open_value(self, tenant_id: str, field: str, sealed: Mapping[str, Any]) -> Any:
         subject_id = self._subject_of(field, sealed)
         key = self._keys.get_key(tenant_id, subject_id, create=False)

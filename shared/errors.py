@@ -40,6 +40,10 @@ class PreconditionFailed(HttpError):
     status, title = 412, "Precondition Failed"
 
 
+class PayloadTooLarge(HttpError):
+    status, title = 413, "Content Too Large"
+
+
 class UnsupportedMediaType(HttpError):
     status, title = 415, "Unsupported Media Type"
 

@@ -85,21 +85,22 @@ class PoolCollector:
 
     def collect(self):
         labels = ["service", "pool"]
-        size = GaugeMetricFamily(
-            "dzdesk_db_pool_size", "Connections the pool holds open", labels=labels
-        )
-        available = GaugeMetricFamily(
-            "dzdesk_db_pool_available", "Idle connections in the pool", labels=labels
-        )
-        waiting = GaugeMetricFamily(
-            "dzdesk_db_pool_requests_waiting", "Callers waiting for a connection", labels=labels
-        )
+        families = {  # the pool statistic -> the gauge that shows it
+            "pool_size": GaugeMetricFamily(
+                "dzdesk_db_pool_size", "Connections the pool holds open", labels=labels
+            ),
+            "pool_available": GaugeMetricFamily(
+                "dzdesk_db_pool_available", "Idle connections in the pool", labels=labels
+            ),
+            "requests_waiting": GaugeMetricFamily(
+                "dzdesk_db_pool_requests_waiting", "Callers waiting for a connection", labels=labels
+            ),
+        }
         for key, pool in sorted(self._pools.items(), key=lambda item: item[0]):
             stats = pool.get_stats()
-            size.add_metric(key, stats.get("pool_size", 0))
-            available.add_metric(key, stats.get("pool_available", 0))
-            waiting.add_metric(key, stats.get("requests_waiting", 0))
-        return [size, available, waiting]
+            for stat, family in families.items():
+                family.add_metric(key, stats.get(stat, 0))
+        return list(families.values())
 
 
 POOLS = PoolCollector()

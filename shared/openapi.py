@@ -17,6 +17,7 @@ PROBLEM_STATUSES = {
     409: "conflicts with the resource's state",
     410: "no longer available",
     412: "If-Match is stale",
+    413: "the body is larger than the route accepts",
     415: "the body is not JSON",
     422: "valid JSON the request cannot be applied with",
     428: "If-Match is required",
@@ -96,7 +97,14 @@ def _operation(spec, entrypoint, components):
     for schema in entrypoint.query or ():
         schema_cls = schema if isinstance(schema, type) else type(schema)
         operation["parameters"].append({"in": "query", "schema": schema_cls})
-    if entrypoint.body is not None:
+    raw = getattr(entrypoint.body, "raw_schema", None)
+    if raw is not None:
+        # raw bytes (a file): a schema with no fields, its media type and OpenAPI schema named
+        operation["requestBody"] = {
+            "required": True,
+            "content": {entrypoint.body.content_type: {"schema": raw}},
+        }
+    elif entrypoint.body is not None:
         # a schema may name another media type (an OAuth token request is form-encoded)
         media_type = getattr(entrypoint.body, "content_type", "application/json")
         operation["requestBody"] = {

@@ -224,8 +224,25 @@ def rabbit_config(rabbit_config, broker_passwords, request):
     return rabbit_config
 
 
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory):
+    """The connection string of a real Azurite (Azure Blob Storage's emulator): the one
+    `make infra` started on 127.0.0.1:10000, else one of this run's own on a free port."""
+    from dzdesk_dev import azurite as emulator
+
+    if emulator.answers(emulator.DEFAULT_PORT):
+        yield emulator.connection_string()
+        return
+    port = find_free_port()
+    folder = tmp_path_factory.mktemp("azurite")
+    process = emulator.start(folder, port, log=folder / "azurite.log")
+    yield emulator.connection_string(port)
+    process.terminate()
+    process.wait(timeout=10)
+
+
 @pytest.fixture
-def service_config(rabbit_config, make_database, token_issuer):
+def service_config(rabbit_config, make_database, token_issuer, request):
     """service_config(service) -> (nameko config, database urls) on this test's vhost."""
 
     def build(service, **overrides):
@@ -246,6 +263,9 @@ def service_config(rabbit_config, make_database, token_issuer):
                 "DZDESK_RPC_OPERATORS": "probe",
             }
         )
+        if service == "ticketing":
+            # attachments go to a real Azurite, started for the run when the first one needs it
+            values["TICKETING_BLOB_CONNECTION_STRING"] = request.getfixturevalue("azurite")
         if service == "privacy":
             # most tests run privacy without audit; the suites with audit turn the check on
             values["PRIVACY_RECONCILE_SECONDS"] = 0

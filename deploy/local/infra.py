@@ -1,4 +1,4 @@
-"""Makes sure PostgreSQL, RabbitMQ (with its management API) and nginx are there to use.
+"""Makes sure PostgreSQL, RabbitMQ (with its management API), Azurite and nginx are there to use.
 
 Also creates the services' own broker users. Uses the servers on localhost when they answer;
 starts the local ones when this machine has them; else `docker compose` from deploy/ when Docker
@@ -118,6 +118,30 @@ def ensure_nginx():
     return bool(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"))
 
 
+def ensure_azurite():
+    """Azurite (the Azure Blob Storage emulator ticketing keeps files in) on 127.0.0.1:10000:
+    the pinned npm package installed when missing (deploy/local/azurite), started detached
+    with its data under .run/azurite/; one that answers already is used as it is."""
+    sys.path.insert(0, os.path.dirname(DEPLOY))
+    from dzdesk_dev import azurite
+
+    if azurite.answers(azurite.DEFAULT_PORT):
+        return True
+    run_dir = os.path.join(os.path.dirname(DEPLOY), ".run")
+    os.makedirs(os.path.join(run_dir, "logs"), exist_ok=True)
+    print("infra: starting Azurite on 127.0.0.1:10000 (data in .run/azurite/)", flush=True)
+    try:
+        azurite.start(
+            os.path.join(run_dir, "azurite"),
+            log=os.path.join(run_dir, "logs", "azurite.log"),
+            detached=True,
+        )
+    except RuntimeError as exc:
+        print(f"infra: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nginx", action="store_true", help="also make sure nginx is installed")
@@ -147,12 +171,18 @@ def main(argv=None):
             "the services' broker users (set DZDESK_BROKER_API to the management"
             " API of an administrator, e.g. http://user:password@127.0.0.1:15672)"
         )
+    if not ensure_azurite():
+        missing.append(
+            "Azurite on 127.0.0.1:10000 (needs Node.js and npm: apt-get install nodejs npm)"
+        )
     if args.nginx and not ensure_nginx():
         missing.append("nginx (apt-get install nginx, as root)")
     if missing:
         print("DZDesk cannot start; missing:\n  - " + "\n  - ".join(missing), file=sys.stderr)
         return 1
-    print("infra: PostgreSQL, RabbitMQ" + (" and nginx" if args.nginx else "") + " are ready")
+    print(
+        "infra: PostgreSQL, RabbitMQ, Azurite" + (" and nginx" if args.nginx else "") + " are ready"
+    )
     return 0
 
 

@@ -1,5 +1,7 @@
 """`make run`: starts the services, the nginx gateway and (unless SMTP_HOST names a relay) a
-local SMTP server keeping mail under .run/mail/; Ctrl-C stops them all."""
+local SMTP server keeping mail under .run/mail/; Ctrl-C stops them all. Attachments go to the
+Azurite that `make infra` started (127.0.0.1:10000, data in .run/azurite/) unless
+TICKETING_BLOB_CONNECTION_STRING names a storage account."""
 
 import os
 import pathlib
@@ -139,6 +141,8 @@ def main():
     mailbox, env = start_mailbox(env)
     if mailbox is not None:
         children.append(("mailbox", mailbox))
+    if not env.get("TICKETING_BLOB_CONNECTION_STRING"):
+        print("run: attachments go to Azurite on 127.0.0.1:10000 (.run/azurite/)", flush=True)
     passwords = local_passwords()  # the same file `make`'s set-up created the users from
     bin_dir = pathlib.Path(sys.executable).parent
     for service in PORTS:

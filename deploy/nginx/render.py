@@ -86,6 +86,21 @@ class RateLimits:
         return {field.name.upper(): str(getattr(self, field.name)) for field in fields(self)}
 
 
+# The largest file the attachments route takes (TICKETING_ATTACHMENT_MAX_BYTES of ticketing,
+# the same default): every other route keeps its 1m.
+ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+
+
+def attachment_max_bytes(env=None) -> int:
+    env = os.environ if env is None else env
+    raw = env.get("TICKETING_ATTACHMENT_MAX_BYTES")
+    if raw is None:
+        return ATTACHMENT_MAX_BYTES
+    if not str(raw).isdigit() or int(raw) < 1:
+        raise RenderError("TICKETING_ATTACHMENT_MAX_BYTES must be a whole number of bytes")
+    return int(raw)
+
+
 def default_upstreams() -> dict[str, str]:
     return {name: f"127.0.0.1:{port}" for name, port in SERVICE_PORTS.items()}
 
@@ -110,6 +125,7 @@ def render(
     template: str | None = None,
     limits: RateLimits | None = None,
     static_dir: str | None = None,
+    attachment_bytes: int | None = None,
 ) -> str:
     """Return the nginx.conf text; every ${PLACEHOLDER} must be known, every upstream given."""
     chosen = default_upstreams()
@@ -126,6 +142,8 @@ def render(
         "ERROR_LOG": error_log or f"{run_dir}/error.log",
         "TRUSTED_PROXIES": trusted_proxies_block(trusted_proxies),
         "STATIC_DIR": (static_dir or str(STATIC_DIR)).rstrip("/") or "/",
+        # the file, and what a multipart body holds besides it (ticketing's MULTIPART_SLACK)
+        "ATTACHMENT_MAX_BYTES": str((attachment_bytes or attachment_max_bytes()) + 64 * 1024),
     }
     values.update((limits or RateLimits()).values())
     values.update({f"{name.upper()}_UPSTREAM": address for name, address in chosen.items()})
@@ -140,10 +158,15 @@ def render(
     return _PLACEHOLDER.sub(substitute, text)
 
 
-def render_container(limits: RateLimits | None = None) -> str:
+def render_container(limits: RateLimits | None = None, attachment_bytes: int | None = None) -> str:
     """The config compose mounts and Kubernetes generates its ConfigMap from (one file,
-    deploy/nginx/container.nginx.conf; the committed one has the default limits)."""
-    return render(**CONTAINER_PROFILE, limits=limits)
+    deploy/nginx/container.nginx.conf; the committed one has the default limits and the
+    default largest file, whatever this shell's environment says)."""
+    return render(
+        **CONTAINER_PROFILE,
+        limits=limits,
+        attachment_bytes=attachment_bytes or ATTACHMENT_MAX_BYTES,
+    )
 
 
 def _upstream(value: str) -> tuple[str, str]:
@@ -202,6 +225,13 @@ def parse_args(argv=None) -> argparse.Namespace:
             f" DZDESK_GATEWAY_{field.name.upper()})",
         )
     parser.add_argument(
+        "--attachment-max-bytes",
+        type=int,
+        default=None,
+        help="the largest file of the attachments route (default TICKETING_ATTACHMENT_MAX_BYTES"
+        f", else {ATTACHMENT_MAX_BYTES}); keep it equal to ticketing's",
+    )
+    parser.add_argument(
         "--static-dir",
         default=None,
         help="where openapi.json and docs.html are (default: this script's directory)",
@@ -216,7 +246,7 @@ def _limits(args) -> RateLimits:
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.profile == "container":
-        text = render_container(_limits(args))
+        text = render_container(_limits(args), args.attachment_max_bytes)
     else:
         out_dir = Path.cwd() if args.out == "-" else Path(args.out).resolve().parent
         run_dir = Path(args.run_dir).resolve() if args.run_dir else out_dir
@@ -230,6 +260,7 @@ def main(argv=None) -> int:
             worker_processes=args.worker_processes,
             limits=_limits(args),
             static_dir=args.static_dir,
+            attachment_bytes=args.attachment_max_bytes,
         )
     if args.out == "-":
         sys.stdout.write(text)

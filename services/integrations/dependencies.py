@@ -4,6 +4,9 @@ The dispatcher is one loop per process finding due deliveries in every tenant (t
 role reads ids, states and instants only) and attempting each in a green thread of its own:
 at most INTEGRATIONS_MAX_IN_FLIGHT at once, and at most INTEGRATIONS_MAX_IN_FLIGHT_PER_ENDPOINT
 of one endpoint, so a slow or dead endpoint holds a few threads and never the others' turn.
+A failing endpoint is tried by its retrying delivery alone (store.claim), and retries hold at
+most half the threads: endpoints that time out again and again never take every thread from
+the healthy ones.
 A thread claims a delivery (FOR UPDATE SKIP LOCKED, then leased by moving its next_attempt_at
 past the request's deadline) in a short transaction of its tenant, sends it, then records the
 outcome and claims the endpoint's next due delivery in one more, until none is due: no
@@ -74,6 +77,7 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
         self.threads = None
         self.in_flight = set()
         self.per_endpoint = collections.Counter()
+        self.retrying = 0  # threads started for a retry that has not had its outcome yet
 
     def start(self):
         self.pool.open(wait=False)
@@ -85,7 +89,7 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
         super().stop()
         if self.threads is not None:
             for thread in list(self.threads.coroutines_running):
-                thread.kill()
+                eventlet.kill(thread)  # spawn_n's threads are bare greenlets: no .kill()
         self.pool.close()
         metrics.POOLS.unregister(self.container.service_name, self.attr_name, self.pool)
 
@@ -102,17 +106,20 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
         if len(self.in_flight) >= limit:
             return self.idle_interval
         due = store.due(self.system, per_endpoint, self.settings.integrations_dispatch_batch)
-        for tenant_id, delivery_id, webhook_id in due:
+        for tenant_id, delivery_id, webhook_id, retry in due:
             if len(self.in_flight) >= limit:
                 break
             if delivery_id in self.in_flight or self.per_endpoint[webhook_id] >= per_endpoint:
                 continue
+            if retry and self.retrying >= max(1, limit // 2):
+                continue
             self.in_flight.add(delivery_id)
             self.per_endpoint[webhook_id] += 1
-            self.threads.spawn_n(self._serve, tenant_id, delivery_id, webhook_id)
+            self.retrying += retry
+            self.threads.spawn_n(self._serve, tenant_id, delivery_id, webhook_id, retry)
         return self.idle_interval
 
-    def _serve(self, tenant_id, delivery_id, webhook_id):
+    def _serve(self, tenant_id, delivery_id, webhook_id, retry=False):
         """Attempt the delivery, then the endpoint's next due ones while there are any: one
         of the endpoint's few threads, which records each outcome and claims the next in one
         transaction."""
@@ -131,6 +138,9 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
                     claimed = store.claim(conn, webhook_id, lease)
                 ATTEMPTS.labels(status).inc()
                 ATTEMPT_SECONDS.observe(outcome.duration_ms / 1000)
+                if retry:  # answered or not, it no longer holds a retry's thread
+                    self.retrying -= 1
+                    retry = False
         except Exception as exc:
             # the lease runs out and the delivery is tried again: nothing is lost
             log.warning(
@@ -139,6 +149,8 @@ class Dispatcher(BackgroundLoop, DependencyProvider):
                 error=describe_error(exc),
             )
         finally:
+            if retry:
+                self.retrying -= 1
             self.in_flight.discard(delivery_id)
             self.per_endpoint[webhook_id] -= 1
             if self.per_endpoint[webhook_id] <= 0:

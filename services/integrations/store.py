@@ -191,15 +191,27 @@ def redeliver(conn, tenant_id, original):
 
 
 # Cross-tenant (the system role): the oldest due deliveries, at most `per_endpoint` of each
-# enabled endpoint, so one endpoint's backlog never fills the batch.
+# enabled endpoint, so one endpoint's backlog never fills the batch. An endpoint with a delivery
+# waiting for its retry (attempts > 0) is failing: that delivery alone, once due, is its turn
+# (`retry` says so).
 _DUE = """
-SELECT d.tenant_id::text, d.delivery_id::text, d.webhook_id::text
+SELECT d.tenant_id::text, d.delivery_id::text, d.webhook_id::text,
+       r.delivery_id IS NOT NULL AS retry
 FROM webhooks w
-CROSS JOIN LATERAL (
-    SELECT tenant_id, delivery_id, webhook_id, next_attempt_at FROM deliveries
+LEFT JOIN LATERAL (
+    SELECT delivery_id, next_attempt_at FROM deliveries
     WHERE tenant_id = w.tenant_id AND webhook_id = w.webhook_id
-      AND status = 'pending' AND next_attempt_at <= now()
-    ORDER BY next_attempt_at LIMIT %s
+      AND status = 'pending' AND attempts > 0
+    ORDER BY next_attempt_at LIMIT 1
+) r ON true
+CROSS JOIN LATERAL (
+    SELECT w.tenant_id, r.delivery_id, w.webhook_id, r.next_attempt_at
+    WHERE r.next_attempt_at <= now()
+    UNION ALL
+    (SELECT tenant_id, delivery_id, webhook_id, next_attempt_at FROM deliveries
+     WHERE r.delivery_id IS NULL AND tenant_id = w.tenant_id AND webhook_id = w.webhook_id
+       AND status = 'pending' AND next_attempt_at <= now()
+     ORDER BY next_attempt_at LIMIT %s)
 ) d
 WHERE w.enabled
 ORDER BY d.next_attempt_at
@@ -210,6 +222,13 @@ LIMIT %s
 def due(system_conn, per_endpoint, limit):
     return system_conn.execute(_DUE, (per_endpoint, limit)).fetchall()
 
+
+_RETRYING = """
+SELECT delivery_id::text FROM deliveries
+WHERE webhook_id = %s AND status = 'pending' AND attempts > 0
+ORDER BY next_attempt_at
+LIMIT 1
+"""
 
 _CLAIM = """
 SELECT d.delivery_id::text, d.webhook_id::text, d.message_id::text, d.attempts,
@@ -228,7 +247,14 @@ FOR UPDATE OF d SKIP LOCKED
 def claim(conn, webhook_id, lease_seconds, delivery_id=None):
     """The delivery to attempt (`delivery_id`, or the endpoint's oldest due one), leased for
     `lease_seconds`: another thread or process skips it until then, and tries it again after
-    a crash. None when nothing is due that nobody else holds."""
+    a crash. While the endpoint has a delivery waiting for its retry, that one or nothing: a
+    failing endpoint is not tried once per message. None when nothing is due that nobody else
+    holds."""
+    retrying = conn.execute(_RETRYING, (webhook_id,)).fetchone()
+    if retrying is not None:
+        if delivery_id is not None and delivery_id != retrying[0]:
+            return None
+        delivery_id = retrying[0]
     row = _row(conn, _CLAIM, (webhook_id, delivery_id, delivery_id))
     if row is not None:
         conn.execute(

@@ -16,7 +16,10 @@ subjects.py      the privacy participant: export, purge, rectify one subject
 groups.py        the desk of groups: their streams, members who leave, routing, the queues
 group_store.py   SQL: groups, round-robin cursors, routing rules, the queues
 group_schemas.py API bodies of groups, routing rules and queues, and what the API shows
-settings.py      TicketingSettings: the SLA timer's pace, the SLA clock's offset
+attachments.py   files on tickets: body -> type check -> scan -> sealed blob; downloads, purge
+blobs.py         Azure Blob Storage: a container per tenant, staged blocks, streamed reads
+scanning.py      a file's type from its bytes, refused types, the pluggable scanner hook
+settings.py      TicketingSettings: the SLA timer's pace, the SLA clock's offset, attachments
 dependencies.py  the Clock provider and the SLA timer entrypoint (sla_due)
 events.py        event types and the class of each data field
 exceptions.py    HTTP-facing errors, and the mapping of domain errors onto them

@@ -297,6 +297,18 @@ class TicketDesk:
         found = [_comment(row) for row in store.comments_by_id(self.conn, state.ticket_id, missing)]
         return dataclasses.replace(state, comments=(*state.comments, *found)) if found else state
 
+    def check(self, ticket_id, actor, command):
+        """Decide `command` on the ticket as it is now and record nothing: its refusal (403,
+        409, 422) before work that must precede the recording (a file's upload)."""
+        state = self.load(checked_id(ticket_id)).state
+        if state is None or not can_view(state, actor):
+            raise exceptions.TicketNotFound("ticket not found")
+        state = self._with_comments(state, [command])
+        try:
+            decide(state, command, self.clock.now(), projections.roles_of(self.conn, [command]))
+        except TicketingError as exc:
+            raise exceptions.from_domain(exc) from exc
+
     def run(self, ticket_id, actor, commands, expected_version=None, new=False):
         """Decide every command in turn, append their events at once and project the result.
 
@@ -835,6 +847,9 @@ class TicketDesk:
             events = self.events(ticket_id_of(stream))
             state = replay(events)
             self.project(state, sla_history(events))
+            store.insert_attachments(
+                self.conn, self.tenant_id, projections.attachment_rows(state.ticket_id, events)
+            )
             tickets, comments = tickets + 1, comments + len(state.comments)
         store.clear_field_definitions(self.conn)
         for envelope in self.db.load(FIELDS_STREAM):

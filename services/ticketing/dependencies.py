@@ -124,3 +124,17 @@ class SlaDue(BackgroundLoop, Entrypoint):
 
 
 sla_due = retrying(SlaDue.decorator)
+
+
+class FileScanner(DependencyProvider):
+    """Injects the scanner of uploaded files that TICKETING_ATTACHMENT_SCANNER names."""
+
+    def setup(self):
+        from services.ticketing.scanning import load_scanner
+
+        self.scanner = load_scanner(
+            TicketingSettings.load(self.container.config).ticketing_attachment_scanner
+        )
+
+    def get_dependency(self, worker_ctx):
+        return self.scanner

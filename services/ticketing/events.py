@@ -7,7 +7,7 @@ from services.ticketing.domain.approvals import APPROVER_ROLES, DECISIONS, RISKS
 from services.ticketing.domain.fields import FIELD_TYPES
 from services.ticketing.domain.groups import LEAVE_REASONS
 from services.ticketing.domain.lifecycle import PARENT_CLOSED, PENDING_REASONS, REQUESTER_REPLIED
-from services.ticketing.domain.model import SLA_TARGETS
+from services.ticketing.domain.model import SCAN_VERDICTS, SLA_TARGETS
 from services.ticketing.domain.routing import (
     ASSIGNMENT_REASONS,
     ROUTED_REASONS,
@@ -135,6 +135,18 @@ class TicketLinked(EventData):
     kind = Slug(*sorted(LINK_KINDS))
     other_id = Id()
     mirrored = fields.Boolean()
+
+
+class AttachmentAdded(EventData):
+    attachment_id, comment_id = Id(), Id()
+    internal = fields.Boolean()
+    size = fields.Integer()
+    content_type = Slug()
+    scan = Slug(*SCAN_VERDICTS)
+
+
+class AttachmentRemoved(EventData):
+    attachment_id = Id()
 
 
 class SlaAlerted(EventData):
@@ -287,6 +299,8 @@ register(P + "fields_changed", FieldsChanged, pii=("fields",))
 register(P + "ticket_field_defined", TicketFieldDefined)
 register(P + "ticket_field_removed", TicketFieldRemoved)
 register(P + "sla_policies_set", SlaPoliciesSet)
+register(P + "attachment_added", AttachmentAdded, pii=("file_name",))
+register(P + "attachment_removed", AttachmentRemoved, pii=("file_name",))
 register(P + "change_planned", ChangePlanned)
 register(P + "approval_stages_set", ApprovalStagesSet)
 register(P + "approval_recorded", ApprovalRecorded, pii=("comment",))

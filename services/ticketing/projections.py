@@ -11,9 +11,10 @@ older state back.
 import uuid
 
 from services.ticketing import reports, store
-from services.ticketing.domain import named_people
+from services.ticketing.domain import ERASED, named_people
 from services.ticketing.domain.approvals import approval_view
 from services.ticketing.domain.fields import field_people
+from services.ticketing.domain.model import ATTACHMENT_ADDED, ATTACHMENT_REMOVED
 from services.ticketing.sla import next_sla_timers, sla_status
 
 # tickets
@@ -100,6 +101,35 @@ def project_report_facts(conn, tenant_id, state, policy, history, now, status=No
     (`status`: the `sla_status` at `now`, when the caller has it already)."""
     facts = reports.ticket_facts(state, policy, history, now, status)
     store.upsert_report_facts(conn, tenant_id, facts)
+
+
+def attachment_row(ticket_id, event):
+    """The read-model row of a file from its `attachment_added` event (RecordedEvent)."""
+    data = event.data
+    return {
+        "ticket_id": ticket_id,
+        "attachment_id": data["attachment_id"],
+        "comment_id": data.get("comment_id"),
+        "internal": bool(data.get("internal")),
+        "uploaded_by": event.actor_id,
+        "file_name": event.pii.get("file_name", ERASED),
+        "size": data["size"],
+        "content_type": data["content_type"],
+        "scan": data["scan"],
+        "created_at": event.occurred_at,
+    }
+
+
+def attachment_rows(ticket_id, events):
+    """The rows of the files a ticket's stream still holds; a file whose name opens as erased
+    is gone with its uploader (the purge deleted its blob)."""
+    rows = {}
+    for event in events:
+        if event.type == ATTACHMENT_ADDED and event.pii.get("file_name", ERASED) != ERASED:
+            rows[event.data["attachment_id"]] = attachment_row(ticket_id, event)
+        elif event.type == ATTACHMENT_REMOVED:
+            rows.pop(event.data["attachment_id"], None)
+    return list(rows.values())
 
 
 # identity's members

@@ -43,7 +43,12 @@ from services.ticketing.domain.fields import (
     SEALED_ENTRY,
     open_sealed,
 )
-from services.ticketing.domain.model import COMMENT_ADDED, COMMENT_EDITED
+from services.ticketing.domain.model import (
+    ATTACHMENT_ADDED,
+    ATTACHMENT_REMOVED,
+    COMMENT_ADDED,
+    COMMENT_EDITED,
+)
 from services.ticketing.exceptions import InvalidQuery
 from services.ticketing.sla import (
     DEFAULT_POLICY_ID,
@@ -379,16 +384,24 @@ def clock_view(clock):
 
 
 def history_view(events, envelopes, privileged):
-    """The stream as a timeline; internal comments (and their edits) only for staff."""
+    """The stream as a timeline; internal comments (and their edits) and the files on them
+    only for staff."""
     internal = {
         e.data["comment_id"] for e in events if e.type == COMMENT_ADDED and e.data.get("internal")
     }
+    internal_files = {
+        e.data["attachment_id"]
+        for e in events
+        if e.type == ATTACHMENT_ADDED and e.data.get("internal")
+    }
     entries = []
     for event, envelope in zip(events, envelopes):
-        if (
-            not privileged
-            and event.type in (COMMENT_ADDED, COMMENT_EDITED)
-            and event.data["comment_id"] in internal
+        if not privileged and (
+            (event.type in (COMMENT_ADDED, COMMENT_EDITED) and event.data["comment_id"] in internal)
+            or (
+                event.type in (ATTACHMENT_ADDED, ATTACHMENT_REMOVED)
+                and event.data["attachment_id"] in internal_files
+            )
         ):
             continue
         entries.append(
@@ -413,6 +426,60 @@ def _opened_fields(event):
     if event.type == FIELDS_CHANGED and SEALED_ENTRY in opened:
         opened[SEALED_ENTRY] = open_sealed(opened[SEALED_ENTRY], event.data.get("sealed", ()))
     return opened
+
+
+class AttachmentQuerySchema(Schema):
+    """The query of an upload: the file's name (or a Content-Disposition header) and the
+    comment it rides on."""
+
+    filename = fields.String(metadata={"description": "the file's name"})
+    comment_id = fields.UUID(metadata={"description": "the comment the file rides on"})
+
+
+class AttachmentSchema(Schema):
+    id = fields.UUID()
+    ticket_id = fields.UUID()
+    comment_id = fields.UUID(allow_none=True)
+    public = fields.Boolean()
+    file_name = fields.String()
+    size = fields.Integer()
+    content_type = fields.String()
+    scan = fields.String(metadata={"description": "clean, infected or not_scanned"})
+    uploaded_by = fields.String()
+    created_at = fields.DateTime()
+
+
+class FileBodySchema(Schema):
+    """The body of an upload: the file's bytes, of any type (its type is found from them)."""
+
+    content_type = "application/octet-stream"
+    raw_schema = {"type": "string", "format": "binary"}
+
+
+def attachment_comment(request):
+    """The `comment_id` of an upload's query, or None; 400 when it is no UUID."""
+    raw = request.args.get("comment_id")
+    if raw is None:
+        return None
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError as exc:
+        raise ValidationError({"comment_id": ["Not a valid UUID."]}) from exc
+
+
+def attachment_view(row):
+    return {
+        "id": str(row["attachment_id"]),
+        "ticket_id": str(row["ticket_id"]),
+        "comment_id": str(row["comment_id"]) if row["comment_id"] else None,
+        "public": not row["internal"],
+        "file_name": row["file_name"],
+        "size": row["size"],
+        "content_type": row["content_type"],
+        "scan": row["scan"],
+        "uploaded_by": row["uploaded_by"],
+        "created_at": iso(row["created_at"]),
+    }
 
 
 def iso(value):

@@ -6,8 +6,8 @@ import uuid
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from services.ticketing import events as _catalogue  # noqa: F401 (declares ticketing's event types)
 from services.ticketing import (
+    attachments,
     exceptions,
     group_schemas,
     imports,
@@ -16,8 +16,10 @@ from services.ticketing import (
     schemas,
     subjects,
 )
+from services.ticketing import events as _catalogue  # noqa: F401 (declares ticketing's event types)
 from services.ticketing.application import TicketDesk
-from services.ticketing.dependencies import Clock, Policies, sla_due
+from services.ticketing.blobs import Blobs
+from services.ticketing.dependencies import Clock, FileScanner, Policies, sla_due
 from services.ticketing.domain import AddComment, LinkTicket, Transition
 from services.ticketing.envelopes import actor_from_principal, ticket_id_of
 from services.ticketing.group_schemas import (
@@ -31,10 +33,13 @@ from services.ticketing.group_schemas import (
 from services.ticketing.schemas import (
     ApprovalPoliciesSchema,
     ApprovalSchema,
+    AttachmentQuerySchema,
+    AttachmentSchema,
     BulkItemSchema,
     BulkSchema,
     CommentSchema,
     CreateTicketSchema,
+    FileBodySchema,
     ImportLineSchema,
     LinkSchema,
     ListQuerySchema,
@@ -50,14 +55,17 @@ from services.ticketing.schemas import (
     TransitionSchema,
     UpdateTicketSchema,
 )
+from services.ticketing.settings import TicketingSettings
 from shared import idempotency
 from shared.auth import Authenticator, require_roles
 from shared.errors import HttpError, Unprocessable
 from shared.eventstore import ConcurrencyError
 from shared.keys import SubjectKeys
 from shared.messaging import event_handler
+from shared.retry import on_conflict
 from shared.rpc import PRIVACY, rpc
 from shared.service import DZDeskService
+from shared.settings import Settings
 from shared.web import (
     PageQuery,
     decode_cursor,
@@ -85,6 +93,9 @@ class TicketingService(DZDeskService):
     cipher = SubjectKeys()
     clock = Clock()
     policies = Policies()
+    settings = Settings(TicketingSettings)
+    blobs = Blobs()
+    scanner = FileScanner()
 
     def desk(self, tenant_id):
         return TicketDesk(self.db, self.cipher, self.clock, tenant_id, self.policies)
@@ -228,6 +239,53 @@ class TicketingService(DZDeskService):
         _, actor, desk = self.caller(request)
         events, envelopes = desk.timeline(ticket_id, actor)
         return {"items": schemas.history_view(events, envelopes, actor.is_privileged)}
+
+    @http(
+        "POST",
+        "/v1/tickets/<ticket_id>/attachments",
+        body=FileBodySchema,
+        query=(AttachmentQuerySchema,),
+        responses={201: AttachmentSchema},
+    )
+    def upload_attachment(self, request, ticket_id):
+        """Attach a file (the raw body), named by ?filename= or Content-Disposition."""
+        _, actor, desk = self.caller(request)
+        comment_id = schemas.attachment_comment(request)
+        row = attachments.upload(self, desk, request, ticket_id, actor, comment_id)
+        return json_response(
+            schemas.attachment_view(row),
+            201,
+            {"Location": f"/v1/tickets/{row['ticket_id']}/attachments/{row['attachment_id']}"},
+        )
+
+    @on_conflict
+    def record_attachment(self, tenant_id, ticket_id, actor, command):
+        """The uploaded file's event and row, decided again on fresh state after a lost race
+        (the body is read once, so the upload itself is never repeated)."""
+        return attachments.record(self.desk(tenant_id), ticket_id, actor, command)
+
+    @http("GET", "/v1/tickets/<ticket_id>/attachments")
+    def list_attachments(self, request, ticket_id):
+        _, actor, desk = self.caller(request)
+        return {
+            "items": [
+                schemas.attachment_view(r) for r in attachments.listed(desk, ticket_id, actor)
+            ]
+        }
+
+    @http("GET", "/v1/tickets/<ticket_id>/attachments/<attachment_id>")
+    def download_attachment(self, request, ticket_id, attachment_id):
+        """The file's bytes, as uploaded (refused when the scanner found it infected)."""
+        _, actor, desk = self.caller(request)
+        row = attachments.visible(desk, ticket_id, attachment_id, actor)
+        return attachments.download_response(self.cipher, self.blobs, desk.tenant_id, row)
+
+    @http("DELETE", "/v1/tickets/<ticket_id>/attachments/<attachment_id>", responses={204: None})
+    def delete_attachment(self, request, ticket_id, attachment_id):
+        """Remove a file: its uploader, an agent or an admin."""
+        _, actor, desk = self.caller(request)
+        attachments.remove(self, desk, ticket_id, attachment_id, actor)
+        return Response(status=204)
 
     @http("POST", "/v1/tickets/bulk", body=schemas.BulkDocumentSchema, responses={207: None})
     def bulk_tickets(self, request):
@@ -555,11 +613,13 @@ class TicketingService(DZDeskService):
 
     @rpc(callers=PRIVACY)
     def export_subject(self, tenant_id, subject_id):
-        return subjects.export(self.desk(tenant_id), subject_id)
+        return subjects.export(
+            self.desk(tenant_id), subject_id, self.blobs, self.settings.ticketing_export_file_bytes
+        )
 
     @rpc(callers=PRIVACY)
     def purge_subject(self, tenant_id, subject_id, request_id):
-        return subjects.purge(self.desk(tenant_id), subject_id, request_id)
+        return subjects.purge(self.desk(tenant_id), subject_id, request_id, self.blobs)
 
     @rpc(callers=PRIVACY)
     def rectify_subject(self, tenant_id, subject_id, changes):

@@ -275,8 +275,9 @@ def recompute_sla_soon(conn, now):
 def tickets_touching(conn, subject_id):
     rows = conn.execute(
         "SELECT ticket_id FROM tickets WHERE requester_id = %s UNION"
-        " SELECT ticket_id FROM ticket_comments WHERE author_id = %s",
-        (subject_id, subject_id),
+        " SELECT ticket_id FROM ticket_comments WHERE author_id = %s UNION"
+        " SELECT ticket_id FROM ticket_attachments WHERE uploaded_by = %s",
+        (subject_id, subject_id, subject_id),
     )
     return [str(row[0]) for row in rows.fetchall()]
 
@@ -370,6 +371,7 @@ def subject_data(conn, subject_id):
 def clear_read_model(conn):
     """Empty the tenant's read models (RLS scopes the DELETEs to the unit's tenant)."""
     comments = conn.execute("DELETE FROM ticket_comments").rowcount
+    conn.execute("DELETE FROM ticket_attachments")
     tickets = conn.execute("DELETE FROM tickets").rowcount
     clear_report_facts(conn)
     return tickets, comments
@@ -554,3 +556,65 @@ def report_facts(conn, report, start, end):
 
 def clear_report_facts(conn):
     return conn.execute("DELETE FROM ticket_report_facts").rowcount
+
+
+# attachments
+
+ATTACHMENT_COLUMNS = (
+    "ticket_id",
+    "attachment_id",
+    "comment_id",
+    "internal",
+    "uploaded_by",
+    "file_name",
+    "size",
+    "content_type",
+    "scan",
+    "created_at",
+)
+_SELECT_ATTACHMENT = "SELECT " + ", ".join(ATTACHMENT_COLUMNS) + " FROM ticket_attachments"
+
+
+def insert_attachments(conn, tenant_id, rows):
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO ticket_attachments (tenant_id, "
+            + ", ".join(ATTACHMENT_COLUMNS)
+            + ") VALUES (%(tenant_id)s, "
+            + ", ".join(f"%({c})s" for c in ATTACHMENT_COLUMNS)
+            + ") ON CONFLICT (tenant_id, attachment_id) DO NOTHING",
+            [{**row, "tenant_id": tenant_id} for row in rows],
+        )
+
+
+def delete_attachment(conn, attachment_id):
+    conn.execute("DELETE FROM ticket_attachments WHERE attachment_id = %s", (attachment_id,))
+
+
+def attachments_of(conn, ticket_id, include_internal):
+    query = _SELECT_ATTACHMENT + " WHERE ticket_id = %s"
+    if not include_internal:
+        query += " AND NOT internal"
+    return _rows(conn, query + " ORDER BY created_at, attachment_id", (ticket_id,))
+
+
+def get_attachment(conn, ticket_id, attachment_id):
+    rows = _rows(
+        conn,
+        _SELECT_ATTACHMENT + " WHERE ticket_id = %s AND attachment_id = %s",
+        (ticket_id, attachment_id),
+    )
+    return rows[0] if rows else None
+
+
+def attachments_by(conn, subject_id):
+    """The files a subject uploaded, oldest first."""
+    return _rows(
+        conn, _SELECT_ATTACHMENT + " WHERE uploaded_by = %s ORDER BY created_at", (subject_id,)
+    )
+
+
+def delete_attachments_by(conn, subject_id):
+    return conn.execute(
+        "DELETE FROM ticket_attachments WHERE uploaded_by = %s", (subject_id,)
+    ).rowcount

@@ -3,7 +3,8 @@
 Each path behaves as the test sets it: `ok` answers 204, `fail` answers 500, `hang` holds the
 request until the receiver closes (a dead endpoint that accepts and never answers), `redirect`
 answers 307 to another path. Every request is recorded with its headers and raw body, so a
-test verifies the signature over the bytes as they came.
+test verifies the signature over the bytes as they came; a load test that cannot hold every
+body passes `record`, called with each Received instead of keeping it.
 """
 
 import dataclasses
@@ -24,8 +25,25 @@ class Received:
     at: float
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default backlog of 5 drops connections a busy dispatcher opens at once
+    # (they time out connecting): a receiver under load must not look dead
+    request_queue_size = 128
+
+    def finish_request(self, request, client_address):
+        # the TLS handshake in the request's own thread, not in the one accepting connections
+        # (there, handshakes queue one behind another and a busy dispatcher's time out)
+        try:
+            request.settimeout(30)
+            request.do_handshake()
+        except OSError:
+            return
+        super().finish_request(request, client_address)
+
+
 class WebhookReceiver:
-    def __init__(self):
+    def __init__(self, record=None):
         self._folder = tempfile.TemporaryDirectory(prefix="dzdesk-webhooks-")
         tls = write_tls_material(self._folder.name)
         self.ca_bundle = tls["ca"]
@@ -48,15 +66,17 @@ class WebhookReceiver:
                         receiver.hanging += 1
                     receiver.closing.wait(60)
                     return
-                with receiver.lock:
-                    receiver.received.append(
-                        Received(
-                            self.path,
-                            {k.lower(): v for k, v in self.headers.items()},
-                            body,
-                            time.monotonic(),
-                        )
-                    )
+                item = Received(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.monotonic(),
+                )
+                if record is not None:
+                    record(item)
+                else:
+                    with receiver.lock:
+                        receiver.received.append(item)
                 if mode == "fail":
                     self.send_response(500)
                 elif mode == "redirect":
@@ -70,11 +90,12 @@ class WebhookReceiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(tls["cert"], tls["key"])
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server.socket = context.wrap_socket(
+            self.server.socket, server_side=True, do_handshake_on_connect=False
+        )
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

@@ -263,8 +263,9 @@ class TenantModel:
 
     def _rows(self, ticket_ids: list[str]) -> sparse.csr_matrix:
         width = len(self._vocabulary)
-        if not ticket_ids:
-            return sparse.csr_matrix((0, width), dtype=np.float32)
+        if not ticket_ids or not width:
+            # no ticket, or tickets of stop words only (no column yet): nothing to normalize
+            return sparse.csr_matrix((len(ticket_ids), width), dtype=np.float32)
         entries = [self._docs[tid] for tid in ticket_ids]
         indptr = np.zeros(len(entries) + 1, dtype=np.int64)
         np.cumsum([entry.columns.size for entry in entries], out=indptr[1:])

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from stdnum import luhn
 
 from services.ai.text import identifiers
-from services.ai.text.names import everyday_words, name_lists
+from services.ai.text.names import EVERYDAY_NAMES, everyday_words, name_lists
 
 _PLACEHOLDER = re.compile(r"\[(PERSON|EMAIL|PHONE|IP|CARD|IBAN|ID)_(\d+)\]")
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*")
@@ -65,45 +65,6 @@ _PARTICLES = {
     "mrs",
     "ms",
     "dr",
-}
-# First names that are also everyday English words are redacted alone only when capitalised.
-_COMMON_WORDS = {
-    "will",
-    "may",
-    "june",
-    "april",
-    "august",
-    "mark",
-    "bill",
-    "grace",
-    "hope",
-    "joy",
-    "rose",
-    "summer",
-    "faith",
-    "art",
-    "guy",
-    "chase",
-    "frank",
-    "dean",
-    "sue",
-    "pat",
-    "ray",
-    "rich",
-    "sky",
-    "drew",
-    "max",
-    "page",
-    "case",
-    "hunter",
-    "young",
-    "king",
-    "long",
-    "white",
-    "black",
-    "green",
-    "brown",
-    "park",
 }
 
 Mapping = dict[str, str]
@@ -157,7 +118,7 @@ class Redactor:
         ordered = sorted(surfaces, key=len, reverse=True)
         alternatives = [
             f"(?-i:{_name_pattern(surfaces[c].capitalize())})"
-            if c in _COMMON_WORDS
+            if c in EVERYDAY_NAMES
             else _name_pattern(surfaces[c])
             for c in ordered
         ]

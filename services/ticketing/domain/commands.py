@@ -208,3 +208,31 @@ class RecordSlaEscalation:
     reason: str
     target_minutes: int
     due_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddAttachment:
+    """Record a file stored for the ticket (the service stored its encrypted bytes first).
+
+    `comment_id` names the comment it rides on (its `comment_internal` then hides it from
+    requesters); `file_name` is the uploader's personal data; `content_type` is what the
+    bytes were found to be, `scan` the scanner's verdict (clean, infected, not_scanned)."""
+
+    actor: Actor
+    attachment_id: str
+    file_name: str
+    size: int
+    content_type: str
+    scan: str
+    comment_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveAttachment:
+    """Remove a file: its uploader (`uploaded_by`, as recorded) or an agent or admin; its
+    `file_name` (the uploader's personal data) is named in the event, sealed."""
+
+    actor: Actor
+    attachment_id: str
+    uploaded_by: str
+    file_name: str | None = None

@@ -8,6 +8,7 @@ from datetime import datetime
 from . import approvals, links
 from . import lifecycle as lc
 from .commands import (
+    AddAttachment,
     AddComment,
     AddWatcher,
     AssignTicket,
@@ -18,6 +19,7 @@ from .commands import (
     RecordSlaAlert,
     RecordSlaEscalation,
     RectifyPersonalText,
+    RemoveAttachment,
     RemoveWatcher,
     ResolveWithParent,
     SetFields,
@@ -38,11 +40,14 @@ from .errors import (
 from .fields import FieldDefinition, clean_external_id, decide_fields
 from .groups import check_assignment
 from .model import (
+    ATTACHMENT_ADDED,
+    ATTACHMENT_REMOVED,
     COMMENT_ADDED,
     COMMENT_EDITED,
     PRIORITY_CHANGED,
     PRIVACY_OFFICER,
     REQUESTER_TICKET_TYPES,
+    SCAN_VERDICTS,
     SLA_ALERT_KINDS,
     SLA_ESCALATED,
     SLA_TARGETS,
@@ -527,6 +532,52 @@ def raised_priority(urgency: str, impact: str, critical: bool) -> tuple[str, str
     return urgency, impact, True
 
 
+FILE_NAME_MAX = 255
+
+
+def _add_attachment(state: Ticket, cmd: AddAttachment, now: datetime) -> list[NewEvent]:
+    """A file on the ticket, or on one of its comments: by whoever may comment on it (a
+    requester only on a public comment); its name is the uploader's personal data."""
+    actor = cmd.actor
+    require_participant(state, actor, "attach files to a ticket")
+    _require_open(state)
+    attachment_id = clean_id("attachment_id", cmd.attachment_id)
+    name = clean_text("file_name", cmd.file_name, required=True)
+    if len(name) > FILE_NAME_MAX or any(ord(ch) < 32 for ch in name):
+        raise ValidationFailed(
+            "file_name", f"must be at most {FILE_NAME_MAX} characters, none of them controls"
+        )
+    comment_id, internal = None, False
+    if cmd.comment_id is not None:
+        comment_id = clean_id("comment_id", cmd.comment_id)
+        comment = state.comment(comment_id)
+        # an internal comment is, to a requester, a comment that does not exist
+        if comment is None or (comment.internal and not actor.is_privileged):
+            raise ValidationFailed("comment_id", "no such comment on this ticket")
+        internal = comment.internal
+    clean_choice("scan", cmd.scan, SCAN_VERDICTS)
+    if not isinstance(cmd.size, int) or cmd.size < 0:
+        raise ValidationFailed("size", "must be a whole number of bytes")
+    data = {
+        "attachment_id": attachment_id,
+        "comment_id": comment_id,
+        "internal": internal,
+        "size": cmd.size,
+        "content_type": cmd.content_type,
+        "scan": cmd.scan,
+    }
+    return [NewEvent(ATTACHMENT_ADDED, data, {"file_name": pii_value(actor.user_id, name)})]
+
+
+def _remove_attachment(state: Ticket, cmd: RemoveAttachment, now: datetime) -> list[NewEvent]:
+    actor = cmd.actor
+    if not (actor.is_privileged or actor.user_id == cmd.uploaded_by):
+        raise NotPermitted("only the uploader, agents and admins may remove a file")
+    attachment_id = clean_id("attachment_id", cmd.attachment_id)
+    pii = {"file_name": pii_value(cmd.uploaded_by, cmd.file_name)} if cmd.file_name else {}
+    return [NewEvent(ATTACHMENT_REMOVED, {"attachment_id": attachment_id}, pii)]
+
+
 _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
     UpdateTicket: _update,
     SetPriority: _set_priority,
@@ -547,5 +598,7 @@ _HANDLERS: dict[type, Callable[[Ticket, object, datetime], list[NewEvent]]] = {
     ReleaseAssignment: decide_release,
     ApplyTriage: decide_triage,
     RecordSlaEscalation: _record_sla_escalation,
+    AddAttachment: _add_attachment,
+    RemoveAttachment: _remove_attachment,
     **approvals.HANDLERS,
 }

@@ -38,6 +38,9 @@ SLA_BREACHED = "sla_breached"
 TICKET_ROUTED = "ticket_routed"  # why routing assigned it (domain/routing.py)
 FIELDS_CHANGED = "fields_changed"
 SLA_ESCALATED = "sla_escalated"
+ATTACHMENT_ADDED = "attachment_added"
+ATTACHMENT_REMOVED = "attachment_removed"
+SCAN_VERDICTS = ("clean", "infected", "not_scanned")
 # change approvals (approvals.py)
 CHANGE_PLANNED = "change_planned"
 APPROVAL_STAGES_SET = "approval_stages_set"
@@ -60,6 +63,8 @@ EVENT_TYPES = frozenset(
         TICKET_ROUTED,
         FIELDS_CHANGED,
         SLA_ESCALATED,
+        ATTACHMENT_ADDED,
+        ATTACHMENT_REMOVED,
         CHANGE_PLANNED,
         APPROVAL_STAGES_SET,
         APPROVAL_RECORDED,

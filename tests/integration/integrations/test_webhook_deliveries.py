@@ -8,6 +8,7 @@ import uuid
 import psycopg
 import standardwebhooks
 
+from services.integrations.dependencies import Dispatcher
 from tests.integration.integrations.conftest import DESCRIPTION, TITLE
 from tests.support.amqp import bind_queue, drain
 
@@ -154,6 +155,88 @@ def test_an_endpoint_is_disabled_with_an_event_once_the_schedule_is_spent(start_
     last = rig.receiver.at("/gone")[-1]
     assert last.headers["webhook-id"] == failed["message_id"]
     assert verified(secret, last)["type"] == "ticketing.ticket_opened"
+
+
+def test_a_failing_endpoint_is_tried_once_per_step_of_the_schedule_not_once_per_message(
+    start_integrations,
+):
+    """While one of its deliveries waits for a retry, the endpoint's others wait behind it: a
+    dead endpoint with a backlog costs a few attempts per step and is disabled when that
+    delivery's schedule is spent, beside a live endpoint served all along; the backlog is kept
+    and delivered, each message once, when the endpoint is enabled again."""
+    rig = start_integrations(
+        INTEGRATIONS_RETRY_SCHEDULE="0,1,1", INTEGRATIONS_MAX_IN_FLIGHT_PER_ENDPOINT=2
+    )
+    tenant = str(uuid.uuid4())
+    down_id, _ = rig.subscribe(tenant, "/down", mode="fail")
+    rig.subscribe(tenant, "/up")
+    events = 20
+    for _ in range(events):
+        rig.ticket_opened(tenant)
+
+    rig.wait_until(lambda: len(rig.receiver.at("/up")) == events, what="every live delivery")
+    rig.wait_until(
+        lambda: rig.call("GET", f"/v1/webhooks/{down_id}", tenant).json()["enabled"] is False,
+        what="the dead endpoint disabled",
+    )
+    dispatcher = next(e for e in rig.container.extensions if isinstance(e, Dispatcher))
+    rig.wait_until(  # an attempt under way when it was disabled ends and is recorded
+        lambda: dispatcher.per_endpoint[down_id] == 0, what="the endpoint's attempts ended"
+    )
+    listed = rig.call("GET", f"/v1/webhooks/{down_id}/deliveries?limit=100", tenant).json()
+    deliveries = listed["items"]
+    tried = rig.receiver.at("/down")
+    assert len(deliveries) == events
+    # at most its two threads' deliveries, each through the three steps: not one per message
+    assert len(tried) == sum(d["attempts"] for d in deliveries) <= 2 * 3
+    failed = [d for d in deliveries if d["status"] == "failed"]
+    assert 1 <= len(failed) <= 2 and all(d["attempts"] == 3 for d in failed)
+    waiting = [d for d in deliveries if d["status"] == "pending"]
+    assert len(waiting) == events - len(failed)
+    assert sum(d["attempts"] == 0 for d in waiting) >= events - 2
+
+    rig.receiver.modes["/down"] = "ok"
+    again = rig.call("PATCH", f"/v1/webhooks/{down_id}", tenant, json={"enabled": True})
+    assert again.status_code == 200, again.text
+    rig.wait_until(
+        lambda: len(rig.receiver.at("/down")) == len(tried) + len(waiting),
+        what="the backlog delivered",
+    )
+    later = [a.headers["webhook-id"] for a in rig.receiver.at("/down")[len(tried) :]]
+    assert sorted(later) == sorted(d["message_id"] for d in waiting)
+
+
+def test_retries_of_endpoints_that_time_out_leave_threads_for_the_healthy_ones(
+    start_integrations,
+):
+    """Retries hold at most half the dispatcher's threads: two failing endpoints whose retries
+    now hang (each held to the read timeout) take one of two threads, and a live endpoint is
+    served on the other while the retry still hangs (not after it has timed out)."""
+    rig = start_integrations(
+        INTEGRATIONS_MAX_IN_FLIGHT=2,
+        INTEGRATIONS_MAX_IN_FLIGHT_PER_ENDPOINT=1,
+        INTEGRATIONS_RETRY_SCHEDULE="0,0.5,0.5",
+        INTEGRATIONS_READ_TIMEOUT=20,
+        INTEGRATIONS_REQUEST_DEADLINE=25,
+    )
+    tenant = str(uuid.uuid4())
+    slow = [rig.subscribe(tenant, f"/slow/{i}", mode="fail")[0] for i in range(2)]
+    rig.ticket_opened(tenant)
+    rig.wait_until(
+        lambda: all([d["attempts"] for d in rig.deliveries(tenant, w)] == [1] for w in slow),
+        what="a failed first attempt at each slow endpoint",
+    )
+    for i in range(2):  # their retries, due in half a second, hang from now on
+        rig.receiver.modes[f"/slow/{i}"] = "hang"
+    rig.wait_until(lambda: rig.receiver.hanging >= 1, what="a retry hanging")
+    rig.subscribe(tenant, "/live")
+    for _ in range(3):
+        rig.ticket_opened(tenant)
+
+    rig.wait_until(lambda: len(rig.receiver.at("/live")) == 3, what="the live deliveries")
+    assert rig.receiver.hanging == 1
+    retried = [rig.deliveries(tenant, w)[0] for w in slow]
+    assert [d["attempts"] for d in retried] == [1, 1]  # no retry has timed out yet
 
 
 def test_a_redirect_is_not_followed(start_integrations):

@@ -68,6 +68,10 @@ class LocalSecrets:
             return self.amqp_uri
         if name.endswith(("-secret-key", "-smtp-password")) or name == "master-key":
             return self.key(name)
+        if name == "ticketing-blob-connection-string":
+            from dzdesk_dev import azurite
+
+            return azurite.connection_string()  # the local Azurite (make infra)
         return None  # optional ones an operator may leave out (provider secrets, master-keys)
 
 

@@ -30,6 +30,21 @@ def waiting_on_a_lock(db, pid):
     wait_until(waiting, timeout=10, what="the second writer to wait on the first's key", every=0.01)
 
 
+def pipelined(conn, stream, expected, envelopes):
+    """Append with a statement after it in the same round trip, its result read afterwards (as
+    a projection's RETURNING is): eventstore.appending, which keeps every guarantee of append."""
+    with eventstore.appending(conn, stream, expected, envelopes) as version:
+        after = conn.execute("SELECT 41 + 1")
+    assert after.fetchone()[0] == 42
+    return version
+
+
+# the race tests run each writer: the plain append and the pipelined one
+WRITERS = pytest.mark.parametrize(
+    "write", [eventstore.append, pipelined], ids=["plain", "pipelined"]
+)
+
+
 @pytest.fixture
 def db(make_database):
     return make_database("probe")
@@ -72,11 +87,12 @@ def test_an_expected_version_ahead_of_the_stream_is_refused(db):
             eventstore.append(conn, stream, 5, [event(tenant, stream)])
 
 
-def test_two_writers_racing_for_the_same_version_leave_one_winner(db):
+@WRITERS
+def test_two_writers_racing_for_the_same_version_leave_one_winner(db, write):
     tenant, stream = str(uuid.uuid4()), "s"
     first, second = as_tenant(db["app"], tenant), as_tenant(db["app"], tenant)
-    eventstore.append(first, stream, 0, [event(tenant, stream, 1)])
-    racer = eventlet.spawn(eventstore.append, second, stream, 0, [event(tenant, stream, 2)])
+    write(first, stream, 0, [event(tenant, stream, 1)])
+    racer = eventlet.spawn(write, second, stream, 0, [event(tenant, stream, 2)])
     waiting_on_a_lock(db, second.info.backend_pid)  # on the first's uncommitted key
     first.commit()
     with pytest.raises(ConcurrencyError):
@@ -88,15 +104,16 @@ def test_two_writers_racing_for_the_same_version_leave_one_winner(db):
     second.close()
 
 
-def test_a_writer_whose_transaction_predates_the_head_writer_must_retry(db):
+@WRITERS
+def test_a_writer_whose_transaction_predates_the_head_writer_must_retry(db, write):
     """Keeps txids ascending per stream, which the relay's order relies on."""
     tenant, stream = str(uuid.uuid4()), "s"
     older, newer = as_tenant(db["app"], tenant), as_tenant(db["app"], tenant)
     eventstore.append(older, "elsewhere", 0, [event(tenant, "elsewhere")])  # takes a txid
-    eventstore.append(newer, stream, 0, [event(tenant, stream)])
+    write(newer, stream, 0, [event(tenant, stream)])
     newer.commit()
     with pytest.raises(ConcurrencyError):
-        eventstore.append(older, stream, 1, [event(tenant, stream)])
+        write(older, stream, 1, [event(tenant, stream)])
     older.rollback()
     older.close()
     newer.close()

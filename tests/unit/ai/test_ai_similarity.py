@@ -69,3 +69,15 @@ def test_too_little_labelled_data_falls_back_to_the_majority_class_and_says_so()
 
     assert (suggestion.category, suggestion.basis) == ("access", "majority")
     assert suggestion.category_confidence == 0.6
+
+
+def test_a_model_whose_tickets_hold_no_words_answers_with_nothing_similar():
+    # stop words and punctuation only: the tenant's vocabulary stays empty (the fuzz's tickets)
+    model = TenantModel(str(uuid.uuid4()))
+    first = _doc("the and of !!!")
+    model.learn_many([first, _doc("?? -- ..")])
+
+    assert model.similar("it is the") == []
+    assert model.similar_to(first.ticket_id) == []
+    model.learn(_doc("printer on floor three jams"))
+    assert model.similar("printer jams")

@@ -127,9 +127,12 @@ def test_compose_runs_broker_database_migration_services_and_gateway(compose):
         "broker-setup",
         "migrate",
         "gateway",
+        "azurite",
         *SERVICES,
     }
     assert compose["services"]["rabbitmq"]["image"].endswith("-management")
+    # ticketing's attachments: the emulator of Azure Blob Storage, pinned as package.json pins it
+    assert compose["services"]["azurite"]["image"].endswith(":3.35.0")
     assert compose["services"]["postgres"]["image"].startswith("postgres:15")
 
 

@@ -223,7 +223,7 @@ OWN_SECRETS = {
         "IDENTITY_SECRET_KEY": "identity-secret-key",
         "MICROSOFT_CLIENT_SECRET": "microsoft-client-secret",
     },
-    "ticketing": {},
+    "ticketing": {"TICKETING_BLOB_CONNECTION_STRING": "ticketing-blob-connection-string"},
     "privacy": {"DZDESK_MASTER_KEY": "master-key", "DZDESK_MASTER_KEYS": "master-keys"},
     "audit": {"AUDIT_SECRET_KEY": "audit-secret-key"},
     "ai": {"AZURE_OPENAI_API_KEY": "azure-openai-api-key"},

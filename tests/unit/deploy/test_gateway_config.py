@@ -50,7 +50,23 @@ def test_every_other_path_ends_in_a_404_from_nginx():
     # a route inside a prefix with limits of its own (the bulk import's body size)
     own_limits = re.findall(r"location = (/v1/[a-z/]+) \{[^}]*proxy_pass", text)
     assert own_limits == ["/v1/tickets/import"]
-    assert text.count("proxy_pass") == len(DOCUMENTED_PREFIXES) + len(own_limits)
+    # one upstream per service (ticketing's attachments route has a location of its own too)
+    assert len(set(re.findall(r"proxy_pass http://(\w+);", text))) == len(DOCUMENTED_PREFIXES)
+    assert text.count("proxy_pass") == len(DOCUMENTED_PREFIXES) + len(own_limits) + 1
+
+
+def test_only_the_attachments_route_takes_a_large_streamed_body():
+    text = render.render(run_dir="/tmp/run", attachment_bytes=1234567)
+    route = re.search(
+        r"location ~ \^/v1/\(tickets\)/\[\^/\]\+/attachments\(/\|\$\) \{(.*?)\}", text, re.S
+    )
+    assert route is not None
+    assert "client_max_body_size 1300103;" in route.group(1)
+    assert "proxy_request_buffering off;" in route.group(1)
+    assert "client_max_body_size 1m;" in text  # every other route (the import has its own)
+    # before the general ticketing location: nginx takes the first regex that matches
+    assert text.index("/attachments(/|$)") < text.index("^/v1/(tickets|sla|reports")
+    assert "client_max_body_size 26279936;" in render.render_container()
 
 
 def test_rendering_leaves_no_placeholder_behind():

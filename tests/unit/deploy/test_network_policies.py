@@ -199,8 +199,9 @@ def test_only_notifications_reaches_an_smtp_relay_on_the_submission_ports(cluste
 
 def test_https_out_is_open_for_identity_ai_integrations_and_the_kubernetes_api(cluster):
     policies, found = cluster
-    # integrations' webhook deliveries go to receivers anywhere on the internet
-    for name in ("identity", "ai", "integrations"):
+    # integrations' webhook deliveries go to receivers anywhere on the internet; ticketing's
+    # attachments to the Azure storage account
+    for name in ("identity", "ai", "ticketing", "integrations"):
         assert any(
             policy["metadata"]["name"] == "external-https"
             and selects(policy["spec"]["podSelector"], found[name].labels)

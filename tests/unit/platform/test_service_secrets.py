@@ -17,14 +17,17 @@ BASE = {
     "SYSTEM_DATABASE_URL": "postgresql://ticketing_system@localhost/dzdesk_ticketing",
 }
 
+BLOBS = {"TICKETING_BLOB_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=a"}
+
 
 def test_production_requires_the_services_own_cursor_key():
     with pytest.raises(SettingsError) as refused:
         TicketingSettings.load({**BASE, "DZDESK_ENV": "production"})
-    assert refused.value.missing == ["CURSOR_KEY"]
+    # and its blob storage account (development: the local Azurite)
+    assert refused.value.missing == ["CURSOR_KEY", "TICKETING_BLOB_CONNECTION_STRING"]
 
     TicketingSettings.load(BASE)  # development: a key of the process alone
-    TicketingSettings.load({**BASE, "DZDESK_ENV": "production", "CURSOR_KEY": "k"})
+    TicketingSettings.load({**BASE, "DZDESK_ENV": "production", "CURSOR_KEY": "k", **BLOBS})
     assert TicketingSettings.keys()["CURSOR_KEY"] is False
     assert TicketingSettings.keys(production=True)["CURSOR_KEY"] is True
 
@@ -37,6 +40,7 @@ def test_a_missing_cursor_key_is_named_with_every_other_missing_key():
         "CURSOR_KEY",
         "DATABASE_URL",
         "SYSTEM_DATABASE_URL",
+        "TICKETING_BLOB_CONNECTION_STRING",
     ]
 
 
