@@ -65,7 +65,7 @@ def test_only_the_attachments_route_takes_a_large_streamed_body():
     assert "proxy_request_buffering off;" in route.group(1)
     assert "client_max_body_size 1m;" in text  # every other route (the import has its own)
     # before the general ticketing location: nginx takes the first regex that matches
-    assert text.index("/attachments(/|$)") < text.index("^/v1/(tickets|sla|reports")
+    assert text.index("/attachments(/|$)") < text.index("^/v1/(me/queue|tickets|ticket-fields")
     assert "client_max_body_size 26279936;" in render.render_container()
 
 
