@@ -210,10 +210,12 @@ def tour(t: Tour) -> None:
 
     t.step("The SLA clock of the ticket")
     sla = t.call("GET", f"/v1/tickets/{ticket}", bob["access_token"]).json()["sla"]
-    t.holds(set(sla) == {"first_response", "resolution"}, "both SLA clocks run")
+    clocks = {name: clock for name, clock in sla.items() if isinstance(clock, dict)}
+    t.holds(set(clocks) == {"first_response", "resolution"}, "both SLA clocks run")
     t.holds(sla["first_response"]["met_at"], "Bob starting work was the first response")
-    for name, clock in sla.items():
+    for name, clock in clocks.items():
         t.shows(_clock(name, clock))
+    t.shows(f"under the SLA policy {sla['policy_id']!r} (the tenant has no other)")
 
     t.step("Alice becomes compliance officer too and verifies Acme's audit log")
     t.call(

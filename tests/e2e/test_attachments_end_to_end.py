@@ -56,6 +56,16 @@ def test_a_file_is_uploaded_downloaded_exported_and_gone_after_erasure(suite):
     assert downloaded.status_code == 200 and downloaded.content == content
     assert name in downloaded.headers["Content-Disposition"]
 
+    # the admin's file on the same ticket is not the subject's: it stays after her erasure
+    kept = suite.request(
+        "POST",
+        f"/v1/tickets/{ticket['id']}/attachments?filename=runbook.txt",
+        admin["access_token"],
+        data=b"how to reset the scanner\n",
+    )
+    assert kept.status_code == 201, kept.text
+    kept_blob = f"{ticket['id']}/{kept.json()['id']}"
+
     connection = suite.configs["ticketing"]["TICKETING_BLOB_CONNECTION_STRING"]
     stored = [b for b in every_blob(connection) if b[1] == f"{ticket['id']}/{file['id']}"]
     assert len(stored) == 1 and marker.encode() not in stored[0][2]  # ciphertext only
@@ -89,11 +99,11 @@ def test_a_file_is_uploaded_downloaded_exported_and_gone_after_erasure(suite):
         "the erasure",
     )
 
-    searched = 0
+    searched = []
     for container, blob, data in every_blob(connection):
-        searched += 1
+        searched.append(blob)
         assert blob != f"{ticket['id']}/{file['id']}", "the erased subject's blob is still stored"
         assert marker.encode() not in data and name.encode() not in data, (container, blob)
-    assert searched >= 1  # the account was searched, not empty by mistake: the ticket is there
+    assert kept_blob in searched  # the account was searched, not empty by mistake
     dump = suite.dump("ticketing")
     assert marker not in dump and name not in dump
