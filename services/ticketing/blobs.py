@@ -15,6 +15,7 @@ import base64
 
 from azure.core.exceptions import (
     AzureError,
+    HttpResponseError,
     ResourceExistsError,
     ResourceNotFoundError,
     ServiceRequestError,
@@ -46,6 +47,14 @@ def blob_name(ticket_id, attachment_id):
 
 def _unavailable(exc):
     return DependencyUnavailable("file storage cannot be reached now; try again shortly")
+
+
+def _storage_down(exc):
+    """The account could not be reached, or answered with a server error (it is down or
+    failing: the caller may try again; never a 500 of ours)."""
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return True
+    return isinstance(exc, HttpResponseError) and (exc.status_code or 500) >= 500
 
 
 class BlobStore:
@@ -91,8 +100,10 @@ class BlobStore:
                 stored += len(buffer)
             blob.commit_block_list(blocks)
             return stored
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            raise _unavailable(exc) from exc
+        except AzureError as exc:
+            if _storage_down(exc):
+                raise _unavailable(exc) from exc
+            raise
 
     @staticmethod
     def _stage(blob, index, data):
@@ -107,8 +118,10 @@ class BlobStore:
             downloader = self._container(tenant_id).get_blob_client(name).download_blob()
         except ResourceNotFoundError as exc:
             raise BlobMissing(name) from exc
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            raise _unavailable(exc) from exc
+        except AzureError as exc:
+            if _storage_down(exc):
+                raise _unavailable(exc) from exc
+            raise
         return downloader.chunks()
 
     def delete(self, tenant_id, name):
@@ -118,8 +131,10 @@ class BlobStore:
             return True
         except ResourceNotFoundError:
             return False
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            raise _unavailable(exc) from exc
+        except AzureError as exc:
+            if _storage_down(exc):
+                raise _unavailable(exc) from exc
+            raise
 
     def names(self, tenant_id):
         """Every blob name in the tenant's container."""

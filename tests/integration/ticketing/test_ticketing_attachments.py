@@ -274,3 +274,41 @@ def test_storage_out_of_reach_answers_503_and_records_nothing(ticketing_factory)
     assert answer.headers["Content-Type"] == "application/problem+json"
     listed = api.call("GET", f"/v1/tickets/{ticket['id']}/attachments", requester).json()
     assert listed == {"items": []}
+
+
+def test_storage_failing_with_server_errors_answers_503_and_records_nothing(ticketing_factory):
+    """An account that answers every request with 500 (a storage outage) is the dependency
+    failing: 503 for the caller to try again, never a 500 of ours."""
+    import http.server
+    import threading
+
+    from dzdesk_dev.azurite import connection_string
+
+    class Failing(http.server.BaseHTTPRequestHandler):
+        def _fail(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _fail
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api, _, _, _ = ticketing_factory(
+            TICKETING_BLOB_CONNECTION_STRING=connection_string(server.server_address[1])
+        )
+        requester = api.user("requester")
+        ticket = api.open(requester)
+        answer = upload(api, requester, ticket["id"], b"hello\n", name="a.txt")
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["Content-Type"] == "application/problem+json"
+        listed = api.call("GET", f"/v1/tickets/{ticket['id']}/attachments", requester).json()
+        assert listed == {"items": []}
+    finally:
+        server.shutdown()
