@@ -8,7 +8,7 @@ import uuid
 
 import psycopg
 
-from services.ticketing import exceptions, projections, reports, snapshots, store
+from services.ticketing import exceptions, group_store, projections, reports, snapshots, store
 from services.ticketing.domain import (
     Actor,
     ApplyApprovalPolicy,
@@ -817,7 +817,11 @@ class TicketDesk:
     def approvers_of(self, group_id):
         """The members of an approver group (ticketing's groups read model); None: no such
         group."""
-        return store.approvers_of(self.conn, group_id)
+        try:
+            group_id = str(uuid.UUID(str(group_id)))
+        except ValueError:
+            return None
+        return group_store.members_of(self.conn, {group_id}).get(group_id)
 
     def record_approval(self, ticket_id, actor, stage, decision, comment):
         """An approver's decision on a stage of the ticket's approval (ticket.approval_recorded)."""

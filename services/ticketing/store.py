@@ -438,17 +438,6 @@ def save_approval_policies(conn, tenant_id, document, version):
     )
 
 
-def approvers_of(conn, group_id):
-    """The member ids of an approver group, from the groups read model; None when there is no
-    such group (or no groups read model at all)."""
-    if conn.execute("SELECT to_regclass('groups') IS NOT NULL").fetchone()[0] is False:
-        return None
-    row = conn.execute(
-        "SELECT members::text[] FROM groups WHERE group_id = %s", (group_id,)
-    ).fetchone()
-    return frozenset(row[0]) if row else None
-
-
 def imported(conn, external_ids):
     """{external id: ticket id} of the named tickets a bulk import brought in already."""
     rows = conn.execute(

@@ -10,8 +10,7 @@ import zipfile
 
 from azure.storage.blob import BlobServiceClient
 
-from tests.e2e.test_subject_rights import wait_until_completed
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until_completed
 
 
 def every_blob(connection_string):
@@ -88,16 +87,7 @@ def test_a_file_is_uploaded_downloaded_exported_and_gone_after_erasure(suite):
     erasure = suite.request("DELETE", "/v1/me", token)
     assert erasure.status_code == 202, erasure.text
     # as in test_erasure_everywhere: a busy machine may need the saga's retry of a purge
-    wait_until(
-        lambda: (
-            suite.request(
-                "GET", f"/v1/privacy/requests/{erasure.json()['id']}", admin["access_token"]
-            ).json()["status"]
-            == "completed"
-        ),
-        120,
-        "the erasure",
-    )
+    wait_until_completed(suite, erasure.json()["id"], admin["access_token"], timeout=120)
 
     searched = []
     for container, blob, data in every_blob(connection):

@@ -36,7 +36,7 @@ from services.ticketing.schemas import (
 )
 from shared import config, logs
 from shared.web import HttpEntrypoint
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_completed
 
 SERVICES = config.SERVICES
 TOKEN = re.compile(r"zq[0-9a-f]{12}", re.IGNORECASE)
@@ -280,15 +280,7 @@ def test_after_erasure_no_input_of_the_subject_is_left_anywhere(suite, service_l
 
     erasure = zoe.call("DELETE", "/v1/me")
     assert erasure.status_code == 202, erasure.text
-    status = wait_until(
-        lambda: (lambda body: body if body["status"] == "completed" else None)(
-            suite.request(
-                "GET", f"/v1/privacy/requests/{erasure.json()['id']}", admin["access_token"]
-            ).json()
-        ),
-        120,
-        "the erasure",
-    )
+    status = wait_until_completed(suite, erasure.json()["id"], admin["access_token"], timeout=120)
     assert {p["name"] for p in status["participants"]} >= {"identity", "ticketing", "ai", "audit"}
     wait_until(lambda: _audited_everything(suite), 120, "audit to hold every event")
 

@@ -9,7 +9,7 @@ from urllib.parse import quote_plus
 
 from standardwebhooks import Webhook
 
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_completed
 
 
 def _basic(client_id, secret):
@@ -134,16 +134,7 @@ def test_a_service_account_opens_a_ticket_and_a_webhook_gets_it_signed_despite_f
         assert title not in body and zoe_name not in body and zoe_email not in body
     erasure = suite.request("DELETE", "/v1/me", zoe["access_token"])
     assert erasure.status_code == 202, erasure.text
-    wait_until(
-        lambda: (
-            suite.request(
-                "GET", f"/v1/privacy/requests/{erasure.json()['id']}", admin["access_token"]
-            ).json()["status"]
-            == "completed"
-        ),
-        120,
-        "the erasure",
-    )
+    wait_until_completed(suite, erasure.json()["id"], admin["access_token"], timeout=120)
     stored = suite.dump("integrations")
     for personal in (title, zoe_name, zoe_email, zoe_email.split("@")[0]):
         assert personal not in stored

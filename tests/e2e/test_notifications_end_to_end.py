@@ -6,7 +6,7 @@ import uuid
 from shared.envelope import PLATFORM_TENANT, Envelope, system_actor
 from tests.support.amqp import publish
 from tests.support.mailbox import parts
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_completed
 
 
 def notices(suite, token):
@@ -134,16 +134,7 @@ def test_an_erased_subject_gets_nothing(suite):
 
     erasure = suite.request("DELETE", "/v1/me", zoe["access_token"])
     assert erasure.status_code == 202, erasure.text
-    wait_until(
-        lambda: (
-            suite.request(
-                "GET", f"/v1/privacy/requests/{erasure.json()['id']}", admin["access_token"]
-            ).json()["status"]
-            == "completed"
-        ),
-        120,
-        "the erasure",
-    )
+    wait_until_completed(suite, erasure.json()["id"], admin["access_token"], timeout=120)
     for ticket in (theirs, hers):
         commented = suite.request(
             "POST",

@@ -6,19 +6,7 @@ import uuid
 import zipfile
 
 from services.privacy.bundle import verify_bundle
-from tests.support.waiting import wait_until
-
-
-def wait_until_completed(suite, request_id, token, done=("completed",)):
-    def completed():
-        body = suite.request("GET", f"/v1/privacy/requests/{request_id}", token).json()
-        completed.last = body
-        return body.get("status") in done
-
-    try:
-        wait_until(completed, what="the request to complete")
-    except AssertionError:
-        raise AssertionError(f"request not completed: {completed.last}") from None
+from tests.support.waiting import wait_until, wait_until_completed
 
 
 def test_an_export_holds_every_services_data_about_the_subject_and_nothing_of_others(suite):
